@@ -1,0 +1,15 @@
+/* The subcommands of the wcs binary. Each takes the arguments after its name (argv[0] is the
+ * subcommand name) and returns the process exit code. */
+#ifndef WCS_CMDS_H
+#define WCS_CMDS_H
+
+struct wcs_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+/* The table, terminated by an entry with name == NULL (main.c). */
+extern const struct wcs_cmd wcs_cmds[];
+
+#endif

@@ -1,0 +1,42 @@
+/* wcs: the one binary. Dispatches to a subcommand (DESIGN.md §4.1); each lives in cmd_<name>.c. */
+#include "cmds.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Add a subcommand: declare its entry point here and list it in wcs_cmds. */
+
+const struct wcs_cmd wcs_cmds[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: wcs COMMAND [ARGS...]\n\ncommands:\n");
+    for (const struct wcs_cmd *c = wcs_cmds; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out, "\n'wcs COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("wcs %s\n", WCS_VERSION);
+        return 0;
+    }
+    for (const struct wcs_cmd *c = wcs_cmds; c->name; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "wcs: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
