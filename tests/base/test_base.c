@@ -164,10 +164,14 @@ static void test_log_level_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strerror),          cmocka_unit_test(test_virtual_clock),
-        cmocka_unit_test(test_scaled_clock),      cmocka_unit_test(test_system_clock_monotonic),
-        cmocka_unit_test(test_queue_order_and_full), cmocka_unit_test(test_queue_threads),
-        cmocka_unit_test(test_log_repeat),        cmocka_unit_test(test_log_level_parse),
+        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_virtual_clock),
+        cmocka_unit_test(test_scaled_clock),
+        cmocka_unit_test(test_system_clock_monotonic),
+        cmocka_unit_test(test_queue_order_and_full),
+        cmocka_unit_test(test_queue_threads),
+        cmocka_unit_test(test_log_repeat),
+        cmocka_unit_test(test_log_level_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

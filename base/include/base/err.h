@@ -6,18 +6,18 @@
 
 enum wcs_err {
     WCS_E_BASE = -1000,
-    WCS_E_CONFIG = -1001,   /* configuration is invalid (see the error list) */
-    WCS_E_SYNTAX = -1002,   /* input bytes are malformed */
-    WCS_E_CHECK = -1003,    /* a check digit or checksum does not match */
-    WCS_E_RANGE = -1004,    /* a value is outside its allowed range */
-    WCS_E_UNKNOWN = -1005,  /* a reference names something that does not exist */
-    WCS_E_DUPLICATE = -1006,/* an identifier is used twice */
-    WCS_E_STATE = -1007,    /* the operation is not allowed in the current state */
-    WCS_E_FULL = -1008,     /* a bounded buffer is full; the item was not taken */
-    WCS_E_EXHAUSTED = -1009,/* a capacity passed in by the caller is too small */
-    WCS_E_DENIED = -1010,   /* the actor's role does not allow it */
-    WCS_E_PROTOCOL = -1011, /* the peer broke its protocol (exception, wrong sequence) */
-    WCS_E_LINK = -1012,     /* the link to a device or server is down */
+    WCS_E_CONFIG = -1001,    /* configuration is invalid (see the error list) */
+    WCS_E_SYNTAX = -1002,    /* input bytes are malformed */
+    WCS_E_CHECK = -1003,     /* a check digit or checksum does not match */
+    WCS_E_RANGE = -1004,     /* a value is outside its allowed range */
+    WCS_E_UNKNOWN = -1005,   /* a reference names something that does not exist */
+    WCS_E_DUPLICATE = -1006, /* an identifier is used twice */
+    WCS_E_STATE = -1007,     /* the operation is not allowed in the current state */
+    WCS_E_FULL = -1008,      /* a bounded buffer is full; the item was not taken */
+    WCS_E_EXHAUSTED = -1009, /* a capacity passed in by the caller is too small */
+    WCS_E_DENIED = -1010,    /* the actor's role does not allow it */
+    WCS_E_PROTOCOL = -1011,  /* the peer broke its protocol (exception, wrong sequence) */
+    WCS_E_LINK = -1012,      /* the link to a device or server is down */
     WCS_E_LAST = -1013,
 };
 
