@@ -9,7 +9,10 @@ struct wcs_cmd {
     int (*run)(int argc, char **argv);
 };
 
-/* The table, terminated by an entry with name == NULL (main.c). */
+/* The table, terminated by an entry with name == NULL (main.c). To add a subcommand, write
+ * cmd_<name>.c, declare its entry point below and list it in the table. */
 extern const struct wcs_cmd wcs_cmds[];
+
+int cmd_check(int argc, char **argv);
 
 #endif

@@ -4,9 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Add a subcommand: declare its entry point here and list it in wcs_cmds. */
-
 const struct wcs_cmd wcs_cmds[] = {
+    {"check", "validate a site config; print every error, or a summary", cmd_check},
     {NULL, NULL, NULL},
 };
 
