@@ -13,6 +13,7 @@ struct wcs_cmd {
  * cmd_<name>.c, declare its entry point below and list it in the table. */
 extern const struct wcs_cmd wcs_cmds[];
 
+int cmd_barcode(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 
 const struct wcs_cmd wcs_cmds[] = {
     {"check", "validate a site config; print every error, or a summary", cmd_check},
+    {"barcode", "decode scan data (AIM identifier, GS1 element string) as JSON", cmd_barcode},
     {NULL, NULL, NULL},
 };
 
