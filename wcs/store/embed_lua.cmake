@@ -1,0 +1,20 @@
+# Turns the store's Lua scripts into C: each script is the prelude followed by its own file; the
+# generated file holds every body and its SHA1 (what SCRIPT LOAD must answer).
+# cmake -DLUA_DIR=<dir> -DNAMES=a,b,c -DOUT=<file.c> -P embed_lua.cmake
+file(READ "${LUA_DIR}/prelude.lua" prelude)
+file(READ "${LUA_DIR}/prelude.lua" prelude_hex HEX)
+string(REPLACE "," ";" names "${NAMES}")
+set(out "/* Generated from the files in wcs/store/lua/ by embed_lua.cmake: do not edit. */\n")
+string(APPEND out "#include \"scripts.h\"\n\n")
+set(table "")
+foreach(name IN LISTS names)
+    file(READ "${LUA_DIR}/${name}.lua" body)
+    file(READ "${LUA_DIR}/${name}.lua" body_hex HEX)
+    string(SHA1 sha "${prelude}${body}")
+    string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${prelude_hex}${body_hex}")
+    string(APPEND out "static const char body_${name}[] = {${bytes}0};\n")
+    string(APPEND table "    {\"${name}\", \"${sha}\", body_${name}, sizeof(body_${name}) - 1},\n")
+endforeach()
+string(APPEND out "\nconst struct store_script store_scripts[] = {\n${table}    {0, 0, 0, 0},\n};\n")
+file(WRITE "${OUT}.tmp" "${out}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,83 @@
+-- Prelude of every wcs store script (wcs/store/lua/prelude.lua), prepended at build time.
+-- Common keys: KEYS[1] journal stream, KEYS[2] op id key (replay dedup), KEYS[3] KPI hash.
+-- Common args: ARGV[1] actor, ARGV[2] cause, ARGV[3] op id, ARGV[4] ts (epoch ms),
+-- ARGV[5] journal MAXLEN (~), ARGV[6] op id TTL (s). A script's own args start at ARGV[7].
+-- Rule: validate everything and read the state first; write only when nothing can fail, so a
+-- refused call changes nothing. Errors are "<CODE> text": EARG (arguments), ESTATE (refused by
+-- the current stock), EUNKNOWN (a referenced record does not exist).
+local function err(code, msg)
+    return redis.error_reply(code .. ' ' .. msg)
+end
+
+local function int_arg(s)
+    if type(s) ~= 'string' or #s > 16 or not string.match(s, '^%-?%d+$') then
+        return nil
+    end
+    return tonumber(s)
+end
+
+local function is_id(s)
+    return type(s) == 'string' and #s >= 1 and #s <= 63 and string.match(s, '^[%w_.%-]+$') ~= nil
+end
+
+local function is_path(s)
+    if type(s) ~= 'string' or #s < 1 or #s > 127 then
+        return false
+    end
+    for seg in string.gmatch(s .. '/', '([^/]*)/') do
+        if not is_id(seg) then
+            return false
+        end
+    end
+    return true
+end
+
+local function is_lot(s)
+    return s == '' or is_id(s)
+end
+
+local function num(v)
+    return tonumber(v) or 0
+end
+
+local function common_error()
+    if #KEYS < 3 or #ARGV < 6 then
+        return 'EARG missing common keys or arguments'
+    end
+    if ARGV[1] == '' or #ARGV[1] > 128 then
+        return 'EARG actor must be 1..128 bytes'
+    end
+    if #ARGV[2] > 256 then
+        return 'EARG cause longer than 256 bytes'
+    end
+    if not is_id(ARGV[3]) then
+        return 'EARG bad op id'
+    end
+    local ts, maxlen, ttl = int_arg(ARGV[4]), int_arg(ARGV[5]), int_arg(ARGV[6])
+    if not ts or ts < 0 or not maxlen or maxlen < 1 or not ttl or ttl < 1 then
+        return 'EARG ts, journal maxlen and op ttl must be positive integers'
+    end
+    return nil
+end
+
+local function seen()
+    return redis.call('EXISTS', KEYS[2]) == 1
+end
+
+local function journal(op, subject, before, after)
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'ts', ARGV[4], 'actor', ARGV[1],
+        'cause', ARGV[2], 'op', op, 'op_id', ARGV[3], 'subject', subject,
+        'before', cjson.encode(before), 'after', cjson.encode(after))
+end
+
+local function done()
+    redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[6])
+    return {'ok'}
+end
+
+do
+    local e = common_error()
+    if e then
+        return redis.error_reply(e)
+    end
+end
