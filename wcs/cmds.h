@@ -15,5 +15,6 @@ extern const struct wcs_cmd wcs_cmds[];
 
 int cmd_barcode(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_label(int argc, char **argv);
 
 #endif

@@ -1,0 +1,412 @@
+/* Integration tests of the Modbus PLC driver against a libmodbus server on 127.0.0.1 (plcsim)
+ * whose registers the test writes by hand: normal divert with confirmation and ack, a late
+ * decision that must not be written, a stalled PLC heartbeat, a server restart, exception
+ * replies, silent server (timeouts), the 65535 -> 1 sequence wrap, and two scan points. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "plcsim.h"
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/loop.h"
+#include "drivers/plc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The PLC side's layout, written out by hand (not through plc_regmap_init). */
+enum {
+    R_HB = 0,
+    R_STATUS = 1,
+    R_SEQ = 2,
+    R_RESULT = 3,
+    R_TRACK = 4,
+    R_CSEQ = 6,
+    R_CRES = 7,
+    R_CLANE = 8,
+    R_CODE = 9,
+    CODE_REGS = 10,
+    READ_REGS = 19,
+    W_BASE = 100,
+    W_HB = 0,
+    W_RESP = 1,
+    W_LANE = 2,
+    W_FLAGS = 3,
+    W_ACK = 4,
+    WRITE_REGS = 5,
+    P2_READ = 40,
+    P2_WRITE = 120,
+};
+
+struct fx {
+    struct plcsim *sim;
+    struct loop *loop;
+    struct conv_plc *plc;
+    struct conv_event ev[512];
+    size_t n_ev;
+};
+
+static void on_event(struct conv_plc *p, const struct conv_event *ev, void *arg)
+{
+    struct fx *f = arg;
+    if (f->n_ev < 512)
+        f->ev[f->n_ev++] = *ev;
+}
+
+static void map_at(struct plc_regmap *m, uint16_t rbase, uint16_t wbase)
+{
+    memset(m, 0, sizeof(*m));
+    m->read_base = rbase;
+    m->read_regs = READ_REGS;
+    m->write_base = wbase;
+    m->write_regs = WRITE_REGS;
+    m->barcode_regs = CODE_REGS;
+    m->plc_heartbeat = R_HB;
+    m->plc_status = R_STATUS;
+    m->scan_seq = R_SEQ;
+    m->read_result = R_RESULT;
+    m->track_id = R_TRACK;
+    m->confirm_seq = R_CSEQ;
+    m->confirm_result = R_CRES;
+    m->confirm_lane = R_CLANE;
+    m->barcode = R_CODE;
+    m->wcs_heartbeat = W_HB;
+    m->resp_seq = W_RESP;
+    m->dest_lane = W_LANE;
+    m->cmd_flags = W_FLAGS;
+    m->confirm_ack_seq = W_ACK;
+}
+
+static struct fx *fx_open(size_t points, uint32_t heartbeat_ms)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct conv_plc_cfg cfg;
+    struct tr_addr a;
+
+    assert_non_null(f);
+    assert_int_equal(plcsim_start(&f->sim, 0), 0);
+    plcsim_set(f->sim, R_STATUS, 1); /* auto */
+    plcsim_heartbeat(f->sim, R_HB, 20);
+    assert_int_equal(loop_new(&f->loop, clock_system()), 0);
+    assert_int_equal(tr_addr_tcp(&a, "127.0.0.1", plcsim_port(f->sim)), 0);
+    conv_plc_cfg_init(&cfg, CONV_MODBUS_TCP, &a);
+    cfg.id = "plc1";
+    cfg.heartbeat_ms = heartbeat_ms;
+    cfg.backoff_min_ms = 20;
+    cfg.backoff_max_ms = 100;
+    cfg.n_points = points;
+    map_at(&cfg.points[0], 0, W_BASE);
+    if (points > 1)
+        map_at(&cfg.points[1], P2_READ, P2_WRITE);
+    assert_int_equal(conv_plc_open(&f->plc, f->loop, &cfg, on_event, f), 0);
+    return f;
+}
+
+static void fx_close(struct fx *f)
+{
+    conv_plc_close(f->plc);
+    loop_free(f->loop);
+    plcsim_stop(f->sim);
+    free(f);
+}
+
+/* Runs the loop until an event of kind (and, for SCAN/CONFIRM/STALE, seq; for LINK, the link
+ * state) shows up after index *from, or timeout_ms pass. Returns its index or -1. */
+static int wait_event(struct fx *f, size_t *from, enum conv_evt_kind kind, uint32_t val,
+                      uint32_t timeout_ms)
+{
+    uint64_t end = clock_real_mono_us() + (uint64_t)timeout_ms * 1000;
+    do {
+        for (; *from < f->n_ev; (*from)++) {
+            const struct conv_event *e = &f->ev[*from];
+            if (e->kind != kind)
+                continue;
+            if (kind == CONV_EVT_LINK ? e->link == (enum conv_link)val
+                                      : (kind == CONV_EVT_STATUS || e->seq == val))
+                return (int)(*from)++;
+        }
+        loop_run_once(f->loop, 5);
+    } while (clock_real_mono_us() < end);
+    return -1;
+}
+
+static void run_ms(struct fx *f, uint32_t ms)
+{
+    uint64_t end = clock_real_mono_us() + (uint64_t)ms * 1000;
+    while (clock_real_mono_us() < end)
+        loop_run_once(f->loop, 5);
+}
+
+/* Waits until the PLC holds value at addr. */
+static bool wait_reg(struct fx *f, uint16_t addr, uint16_t value, uint32_t timeout_ms)
+{
+    uint64_t end = clock_real_mono_us() + (uint64_t)timeout_ms * 1000;
+    do {
+        if (plcsim_get(f->sim, addr) == value)
+            return true;
+        loop_run_once(f->loop, 2);
+    } while (clock_real_mono_us() < end);
+    return plcsim_get(f->sim, addr) == value;
+}
+
+static void decide(struct fx *f, uint16_t point, uint32_t seq, uint16_t lane)
+{
+    struct conv_decision d = {.point = point, .seq = seq, .dest_lane = lane};
+    assert_int_equal(conv_plc_decide(f->plc, &d), 0);
+}
+
+static void new_item(struct fx *f, uint16_t base, uint16_t seq, const char *code, uint32_t track)
+{
+    plcsim_set_text(f->sim, base + R_CODE, code, CODE_REGS);
+    plcsim_set(f->sim, base + R_RESULT, code[0] ? 1 : 2);
+    plcsim_set(f->sim, base + R_TRACK, (uint16_t)(track >> 16));
+    plcsim_set(f->sim, base + R_TRACK + 1, (uint16_t)track);
+    plcsim_set(f->sim, base + R_SEQ, seq); /* last: the sequence publishes the item */
+}
+
+static void test_normal_divert(void **state)
+{
+    struct fx *f = fx_open(1, 100);
+    size_t at = 0;
+    int i;
+    uint16_t hb0;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    new_item(f, 0, 1, "]C1TOTE0001", 0x00012345);
+    i = wait_event(f, &at, CONV_EVT_SCAN, 1, 1000);
+    assert_true(i >= 0);
+    assert_string_equal(f->ev[i].barcode, "]C1TOTE0001");
+    assert_int_equal(f->ev[i].read_result, PLC_READ_GOOD);
+    assert_int_equal(f->ev[i].track_id, 0x00012345);
+    decide(f, 0, 1, 7);
+    assert_true(wait_reg(f, W_BASE + W_RESP, 1, 500));
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 7);
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_FLAGS), 0);
+
+    /* The PLC diverts and confirms; the driver reports it and acknowledges. */
+    plcsim_set(f->sim, R_CRES, 1);
+    plcsim_set(f->sim, R_CLANE, 7);
+    plcsim_set(f->sim, R_CSEQ, 1);
+    i = wait_event(f, &at, CONV_EVT_CONFIRM, 1, 1000);
+    assert_true(i >= 0);
+    assert_int_equal(f->ev[i].confirm_result, PLC_CONFIRM_DIVERTED);
+    assert_int_equal(f->ev[i].confirm_lane, 7);
+    assert_true(wait_reg(f, W_BASE + W_ACK, 1, 500));
+    /* resp_seq and the lane stay as written while the heartbeat moves. */
+    hb0 = plcsim_get(f->sim, W_BASE + W_HB);
+    run_ms(f, 350);
+    assert_true((uint16_t)(plcsim_get(f->sim, W_BASE + W_HB) - hb0) >= 2);
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_RESP), 1);
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 7);
+    assert_int_equal(conv_plc_get_link(f->plc), CONV_LINK_UP);
+    fx_close(f);
+}
+
+static void test_late_decision_not_written(void **state)
+{
+    struct fx *f = fx_open(1, 100);
+    struct plcsim_write log[PLCSIM_LOG];
+    size_t at = 0, n;
+    int i;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    new_item(f, 0, 5, "A5", 5);
+    assert_true(wait_event(f, &at, CONV_EVT_SCAN, 5, 1000) >= 0);
+    /* The item passes the decision point before wcs answers; the next one arrives. */
+    new_item(f, 0, 6, "A6", 6);
+    assert_true(wait_event(f, &at, CONV_EVT_SCAN, 6, 1000) >= 0);
+    decide(f, 0, 5, 3);
+    i = wait_event(f, &at, CONV_EVT_STALE, 5, 1000);
+    assert_true(i >= 0);
+    decide(f, 0, 6, 4);
+    assert_true(wait_reg(f, W_BASE + W_RESP, 6, 500));
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 4);
+    n = plcsim_writes(f->sim, log, PLCSIM_LOG);
+    for (size_t k = 0; k < n && k < PLCSIM_LOG; k++)
+        assert_int_not_equal(log[k].regs[W_RESP], 5);
+    struct conv_plc_stats st;
+    conv_plc_get_stats(f->plc, &st);
+    assert_int_equal(st.stale_decisions, 1);
+    fx_close(f);
+}
+
+static void test_stalled_heartbeat(void **state)
+{
+    struct fx *f = fx_open(1, 50);
+    size_t at = 0;
+    int i;
+    uint64_t t0, dt;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    run_ms(f, 200);
+    assert_int_equal(conv_plc_get_link(f->plc), CONV_LINK_UP);
+    plcsim_heartbeat(f->sim, R_HB, 0);
+    t0 = clock_real_mono_us();
+    i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_FAULT, 1000);
+    dt = clock_real_mono_us() - t0;
+    assert_true(i >= 0);
+    assert_int_equal(f->ev[i].fault, CONV_FAULT_HEARTBEAT);
+    /* 3 periods of 50 ms, counted from the last change (up to 20 ms + one poll before). */
+    assert_true(dt >= 100000);
+    assert_true(dt < 400000);
+    plcsim_heartbeat(f->sim, R_HB, 20);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 1000) >= 0);
+    struct conv_plc_stats st;
+    conv_plc_get_stats(f->plc, &st);
+    assert_int_equal(st.hb_stalls, 1);
+    fx_close(f);
+}
+
+static void test_server_restart(void **state)
+{
+    struct fx *f = fx_open(1, 100);
+    size_t at = 0;
+    int i;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    new_item(f, 0, 10, "R10", 10);
+    assert_true(wait_event(f, &at, CONV_EVT_SCAN, 10, 1000) >= 0);
+    plcsim_restart(f->sim, 300);
+    i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_DOWN, 1000);
+    assert_true(i >= 0);
+    assert_int_not_equal(f->ev[i].fault, CONV_FAULT_NONE);
+    /* The PLC lost its write block in the restart. */
+    plcsim_set(f->sim, W_BASE + W_HB, 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    assert_int_equal(plcsim_accepts(f->sim), 2);
+    /* No duplicate scan for the same item after reconnecting; a new one comes through. */
+    new_item(f, 0, 11, "R11", 11);
+    assert_true(wait_event(f, &at, CONV_EVT_SCAN, 11, 1000) >= 0);
+    for (size_t k = 0; k < f->n_ev; k++)
+        if (f->ev[k].kind == CONV_EVT_SCAN)
+            assert_true(f->ev[k].seq == 10 || f->ev[k].seq == 11);
+    decide(f, 0, 11, 2);
+    assert_true(wait_reg(f, W_BASE + W_RESP, 11, 500));
+    assert_int_not_equal(plcsim_get(f->sim, W_BASE + W_HB), 0);
+    fx_close(f);
+}
+
+static void test_exception_replies(void **state)
+{
+    struct fx *f = fx_open(1, 100);
+    size_t at = 0;
+    int i;
+    struct conv_plc_stats st;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    plcsim_set_exception(f->sim, true);
+    i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_FAULT, 1000);
+    assert_true(i >= 0);
+    assert_int_equal(f->ev[i].fault, CONV_FAULT_EXCEPTION);
+    run_ms(f, 50);
+    plcsim_set_exception(f->sim, false);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 1000) >= 0);
+    conv_plc_get_stats(f->plc, &st);
+    assert_true(st.exceptions >= 2);
+    assert_int_equal(plcsim_accepts(f->sim), 1); /* exceptions keep the connection */
+    fx_close(f);
+}
+
+static void test_silent_server_times_out(void **state)
+{
+    struct fx *f = fx_open(1, 100);
+    size_t at = 0;
+    int i;
+    struct conv_plc_stats st;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    plcsim_set_silent(f->sim, true);
+    i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_FAULT, 1000);
+    assert_true(i >= 0);
+    assert_int_equal(f->ev[i].fault, CONV_FAULT_TIMEOUT);
+    i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_DOWN, 1000);
+    assert_true(i >= 0);
+    plcsim_set_silent(f->sim, false);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    conv_plc_get_stats(f->plc, &st);
+    assert_true(st.timeouts >= 3);
+    fx_close(f);
+}
+
+static void test_seq_wrap(void **state)
+{
+    struct fx *f = fx_open(1, 100);
+    size_t at = 0;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    new_item(f, 0, 65535, "W1", 1);
+    assert_true(wait_event(f, &at, CONV_EVT_SCAN, 65535, 1000) >= 0);
+    decide(f, 0, 65535, 9);
+    assert_true(wait_reg(f, W_BASE + W_RESP, 65535, 500));
+    new_item(f, 0, 1, "W2", 2);
+    assert_true(wait_event(f, &at, CONV_EVT_SCAN, 1, 1000) >= 0);
+    decide(f, 0, 1, 8);
+    assert_true(wait_reg(f, W_BASE + W_RESP, 1, 500));
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 8);
+    /* confirm_seq wraps too. */
+    plcsim_set(f->sim, R_CRES, 2);
+    plcsim_set(f->sim, R_CSEQ, 65535);
+    assert_true(wait_event(f, &at, CONV_EVT_CONFIRM, 65535, 1000) >= 0);
+    plcsim_set(f->sim, R_CSEQ, 1);
+    assert_true(wait_event(f, &at, CONV_EVT_CONFIRM, 1, 1000) >= 0);
+    assert_true(wait_reg(f, W_BASE + W_ACK, 1, 500));
+    fx_close(f);
+}
+
+static void test_two_points(void **state)
+{
+    struct fx *f = fx_open(2, 100);
+    size_t at = 0;
+    int i;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    plcsim_set(f->sim, P2_READ + R_HB, 1);
+    new_item(f, P2_READ, 3, "P2-3", 3);
+    i = wait_event(f, &at, CONV_EVT_SCAN, 3, 1000);
+    assert_true(i >= 0);
+    assert_int_equal(f->ev[i].point, 1);
+    assert_string_equal(f->ev[i].barcode, "P2-3");
+    decide(f, 1, 3, 5);
+    assert_true(wait_reg(f, P2_WRITE + W_RESP, 3, 500));
+    assert_int_equal(plcsim_get(f->sim, P2_WRITE + W_LANE), 5);
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_RESP), 0);
+    fx_close(f);
+}
+
+static void test_bad_config(void **state)
+{
+    struct conv_plc_cfg cfg;
+    struct tr_addr a;
+    struct loop *l;
+    struct conv_plc *p = (struct conv_plc *)0x1;
+
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    tr_addr_tcp(&a, "127.0.0.1", 1502);
+    conv_plc_cfg_init(&cfg, CONV_MODBUS_TCP, &a);
+    cfg.n_points = 2;
+    map_at(&cfg.points[0], 0, W_BASE);
+    map_at(&cfg.points[1], 40, W_BASE + 2); /* overlapping write blocks */
+    assert_int_equal(conv_plc_open(&p, l, &cfg, on_event, NULL), WCS_E_CONFIG);
+    assert_ptr_equal(p, (struct conv_plc *)0x1);
+    cfg.n_points = 0;
+    assert_int_equal(conv_plc_open(&p, l, &cfg, on_event, NULL), WCS_E_CONFIG);
+    loop_free(l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normal_divert),     cmocka_unit_test(test_late_decision_not_written),
+        cmocka_unit_test(test_stalled_heartbeat), cmocka_unit_test(test_server_restart),
+        cmocka_unit_test(test_exception_replies), cmocka_unit_test(test_silent_server_times_out),
+        cmocka_unit_test(test_seq_wrap),          cmocka_unit_test(test_two_points),
+        cmocka_unit_test(test_bad_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
