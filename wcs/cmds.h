@@ -15,6 +15,7 @@ extern const struct wcs_cmd wcs_cmds[];
 
 int cmd_barcode(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 int cmd_label(int argc, char **argv);
 
 #endif

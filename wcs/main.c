@@ -7,6 +7,7 @@
 const struct wcs_cmd wcs_cmds[] = {
     {"check", "validate a site config; print every error, or a summary", cmd_check},
     {"barcode", "decode scan data (AIM identifier, GS1 element string) as JSON", cmd_barcode},
+    {"plan", "offline planning on JSON Lines files: reservations, waves, batches", cmd_plan},
     {"label", "render a ZPL label, or send it to a printer and wait for its confirmation",
      cmd_label},
     {NULL, NULL, NULL},

@@ -1,0 +1,134 @@
+/* wcs_plan: offline planning on files. Maps a loaded site config (config/) onto the planner's
+ * dense ids, parses stock, order and receipt records (one JSON object per line, docs/formats.md)
+ * into a plan input, runs the planner's stages and writes the plan as JSON Lines. Used by
+ * `wcs plan`; the daemon can reuse the line parsers for imports. Only read.c and write.c see
+ * jansson; no jansson type appears in this header. */
+#ifndef WCS_PLAN_PLAN_H
+#define WCS_PLAN_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cfg_site;
+struct plan_site;   /* the config mapped for planning (opaque) */
+struct plan_input;  /* stock, orders and receipts read so far (opaque) */
+struct plan_result; /* a computed plan (opaque) */
+
+#define PLAN_ID_MAX     63         /* order ids, lots, serials, packages: [A-Za-z0-9_.-]{1,63} */
+#define PLAN_QTY_MAX    1073741824 /* 2^30 units per stock record or order line */
+#define PLAN_LINES_MAX  10000      /* lines in one order */
+#define PLAN_ERRORS_MAX 100        /* error lines kept by a file reader; the rest are counted */
+
+/* Stages of a plan (bit set). Output stages imply the stages they depend on (a batch needs its
+ * wave, a wave needs reservations); only the requested ones are written. */
+enum plan_stage {
+    PLAN_RESERVE = 1,   /* "reservation" and "backorder" records */
+    PLAN_WAVE = 2,      /* "wave" and "unwaved" records */
+    PLAN_BATCH = 4,     /* "batch" records with their ordered picks */
+    PLAN_PUTAWAY = 8,   /* "putaway" records (needs receipts) */
+    PLAN_REPLENISH = 16 /* "replenish" records */
+};
+#define PLAN_ALL (PLAN_RESERVE | PLAN_WAVE | PLAN_BATCH | PLAN_PUTAWAY | PLAN_REPLENISH)
+
+/* Parses a --what list ("reserve,wave,batch,putaway,replenish") into *out. Returns 0, or
+ * -EINVAL with a one-line reason in msg (an unknown or empty name; "purchase" is refused because
+ * the site config has no purchase rules, docs/formats.md). */
+int plan_stages_parse(const char *text, unsigned *out, char *msg, size_t msg_len);
+
+/* Parses a time "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM|-HH:MM]" (a space may replace the T; no zone
+ * means UTC) or a date "YYYY-MM-DD" (midnight UTC) into epoch seconds. Pure. Returns 0 and sets
+ * *out, or -EINVAL (*out untouched). */
+int plan_time_parse(const char *text, int64_t *out);
+
+/* ---- site ---------------------------------------------------------------------------------- */
+
+/* Maps `cfg` for planning at time now_s (epoch seconds): products, the location tree (pre/post
+ * numbering), zones, carriers and their cutoffs in the site's time zone, putaway and
+ * replenishment rules, wave and cart limits (docs/formats.md, "From the config"). cfg must
+ * outlive the site. Returns 0 with *out set (free with plan_site_close), -ENOMEM, or WCS_E_RANGE
+ * with a reason in msg (the time zone cannot be used, or now is out of range); *out untouched on
+ * failure. Reads time-zone data (briefly sets TZ, restoring it). */
+int plan_site_open(struct plan_site **out, const struct cfg_site *cfg, int64_t now_s, char *msg,
+                   size_t msg_len);
+/* NULL-safe. */
+void plan_site_close(struct plan_site *s);
+
+/* ---- input and the line parsers ------------------------------------------------------------ */
+
+/* One parse error: the field as a path into the record ("lines[1].qty", "sku", or "json" for
+ * malformed JSON with column > 0), and the message. */
+struct plan_line_err {
+    char field[80];
+    char msg[240];
+    int column; /* jansson's column for malformed JSON, else 0 */
+};
+
+/* A new, empty input for `site` (which must outlive it). Returns 0 or -ENOMEM. */
+int plan_input_new(struct plan_input **out, struct plan_site *site);
+/* NULL-safe. */
+void plan_input_free(struct plan_input *in);
+
+/* Each parser reads one record (text of len bytes, one JSON object, no newline needed) and
+ * appends it to `in`, or appends nothing and fills *err. `line_no` is the file line kept for
+ * reasons and duplicate messages. Pure apart from the appended record: no I/O. Returns 0,
+ * WCS_E_SYNTAX (malformed JSON or a field of the wrong type or form), WCS_E_UNKNOWN (a SKU,
+ * location, carrier, priority, zone or package type the config lacks), WCS_E_RANGE (a quantity
+ * or date out of range, a lot/expiry against the product's tracking), WCS_E_DUPLICATE (an order
+ * id seen before) or -ENOMEM. Stock must be read before orders (lots are matched by name). */
+int plan_parse_stock(struct plan_input *in, const char *text, size_t len, uint32_t line_no,
+                     struct plan_line_err *err);
+int plan_parse_order(struct plan_input *in, const char *text, size_t len, uint32_t line_no,
+                     struct plan_line_err *err);
+int plan_parse_receipt(struct plan_input *in, const char *text, size_t len, uint32_t line_no,
+                       struct plan_line_err *err);
+
+enum plan_kind { PLAN_STOCK, PLAN_ORDERS, PLAN_RECEIPTS };
+
+/* Error lines "file:line: field: message" collected by plan_read_file. */
+struct plan_errors {
+    char **lines;
+    size_t count, cap;
+    size_t dropped; /* beyond PLAN_ERRORS_MAX */
+};
+void plan_errors_init(struct plan_errors *e);
+/* Frees the lines. NULL-safe. */
+void plan_errors_fini(struct plan_errors *e);
+
+/* Reads a JSON Lines file of `kind` (blank lines skipped, CRLF accepted) into `in`, naming it
+ * `path` in errors. Every bad line adds one error line to errs and nothing to `in`. Blocks on the
+ * file reads. Returns 0, WCS_E_CONFIG if any line was bad, or a negative errno (the file cannot
+ * be read; one error line names it). */
+int plan_read_file(struct plan_input *in, enum plan_kind kind, const char *path,
+                   struct plan_errors *errs);
+
+/* Counts of what `in` holds. */
+struct plan_counts {
+    uint32_t stock, orders, lines, receipts;
+};
+void plan_input_counts(const struct plan_input *in, struct plan_counts *out);
+
+/* ---- planning and output ------------------------------------------------------------------- */
+
+/* Runs the planner over site + in for `stages` (enum plan_stage bits; PLAN_PUTAWAY needs
+ * receipts to say anything). `in` is consumed: the planner updates its stock reservations, so run
+ * once per input. The result points into site and in, which must outlive it. Returns 0 with *out
+ * set (free with plan_result_free), -ENOMEM, or WCS_E_RANGE / WCS_E_UNKNOWN with the planner's
+ * reason in msg (totals beyond the planner's limits). */
+int plan_run(struct plan_result **out, struct plan_site *site, struct plan_input *in,
+             unsigned stages, char *msg, size_t msg_len);
+/* NULL-safe. */
+void plan_result_free(struct plan_result *r);
+
+/* How the header record names the planning time. */
+struct plan_header {
+    bool now_from_clock; /* true: taken from the system clock, not --now */
+};
+
+/* Writes the plan as JSON Lines to f (the header record, then each requested stage's records in
+ * the fixed order of docs/formats.md, keys sorted, compact). Same plan, same bytes. Returns 0,
+ * -EIO (a write failed) or -ENOMEM. Blocks on f. */
+int plan_write(const struct plan_result *r, const struct plan_header *h, FILE *f);
+
+#endif
