@@ -464,46 +464,55 @@ static void product_index(struct loader *L, const struct perr *pe, uint32_t i)
         perr_at(pe, PF_MARGIN, -1, "%u is out of range; expected 0..3650", p->expiry_margin_days);
 }
 
-static void build_products(struct loader *L, size_t fi, const struct raw_file *r)
+/* Builds one product from its raw struct (inline YAML, or a JSONL line through the same schema
+ * tables) at origin o, whose node locates every field. Returns its index, or -1 when out of
+ * memory. */
+static int product_from_raw(struct loader *L, const struct raw_product *rp, const struct org *o)
 {
     struct cfg_site *s = L->site;
+    struct perr pe = {.L = L, .o = o};
+    struct cfg_product *p;
+    int pi = GROW(L, s->products, s->n_products, L->cap_prod, L->o_prod, o);
+    if (pi < 0)
+        return -1;
+    p = &s->products[pi];
+    p->sku = dup_str(L, rp->sku);
+    p->name = dup_str(L, rp->name);
+    p->unit = dup_str(L, rp->unit ? rp->unit : "Units");
+    p->n_gtins = rp->gtins_count;
+    p->gtins = arena_alloc(L->mem, (rp->gtins_count + 1) * sizeof(*p->gtins));
+    if (!p->gtins) {
+        L->oom = 1;
+        return -1;
+    }
+    for (uint32_t g = 0; g < rp->gtins_count; g++)
+        p->gtins[g] = dup_str(L, rp->gtins[g]);
+    p->weight_g = rp->weight_g ? *rp->weight_g : 0;
+    if (rp->dims_mm) {
+        p->dims_mm[0] = rp->dims_mm->l;
+        p->dims_mm[1] = rp->dims_mm->w;
+        p->dims_mm[2] = rp->dims_mm->h;
+    }
+    p->tracking = rp->tracking ? (enum cfg_tracking) * rp->tracking : CFG_TRACK_NONE;
+    p->expiry = rp->expiry && *rp->expiry;
+    p->expiry_margin_days = rp->expiry_margin_days ? *rp->expiry_margin_days : 0;
+    p->category = -1; /* resolved in build_finish */
+    p->abc = rp->abc ? (enum cfg_abc) * rp->abc : CFG_ABC_NONE;
+    p->quality_control = rp->quality_control && *rp->quality_control;
+    p->package_type = dup_str(L, rp->package_type);
+    p->origin = origin_of(o);
+    if (p->sku)
+        product_index(L, &pe, (uint32_t)pi);
+    return L->oom ? -1 : pi;
+}
+
+static void build_products(struct loader *L, size_t fi, const struct raw_file *r)
+{
     const struct ynode *root = L->files[fi].tree.root;
     for (uint32_t i = 0; i < r->products_count; i++) {
-        const struct raw_product *rp = &r->products[i];
         struct org o = item_org(L, root, L->files[fi].path, "", "products", i);
-        struct perr pe = {.L = L, .o = &o};
-        struct cfg_product *p;
-        int pi = GROW(L, s->products, s->n_products, L->cap_prod, L->o_prod, &o);
-        if (pi < 0)
+        if (product_from_raw(L, &r->products[i], &o) < 0)
             return;
-        p = &s->products[pi];
-        p->sku = dup_str(L, rp->sku);
-        p->name = dup_str(L, rp->name);
-        p->unit = dup_str(L, rp->unit ? rp->unit : "Units");
-        p->n_gtins = rp->gtins_count;
-        p->gtins = arena_alloc(L->mem, (rp->gtins_count + 1) * sizeof(*p->gtins));
-        if (!p->gtins) {
-            L->oom = 1;
-            return;
-        }
-        for (uint32_t g = 0; g < rp->gtins_count; g++)
-            p->gtins[g] = dup_str(L, rp->gtins[g]);
-        p->weight_g = rp->weight_g ? *rp->weight_g : 0;
-        if (rp->dims_mm) {
-            p->dims_mm[0] = rp->dims_mm->l;
-            p->dims_mm[1] = rp->dims_mm->w;
-            p->dims_mm[2] = rp->dims_mm->h;
-        }
-        p->tracking = rp->tracking ? (enum cfg_tracking) * rp->tracking : CFG_TRACK_NONE;
-        p->expiry = rp->expiry && *rp->expiry;
-        p->expiry_margin_days = rp->expiry_margin_days ? *rp->expiry_margin_days : 0;
-        p->category = -1; /* resolved in build_finish */
-        p->abc = rp->abc ? (enum cfg_abc) * rp->abc : CFG_ABC_NONE;
-        p->quality_control = rp->quality_control && *rp->quality_control;
-        p->package_type = dup_str(L, rp->package_type);
-        p->origin = origin_of(&o);
-        if (p->sku)
-            product_index(L, &pe, (uint32_t)pi);
     }
 }
 
@@ -625,68 +634,23 @@ static void csv_row(struct loader *L, const char *file, uint32_t line, size_t ro
     product_index(L, &pe, (uint32_t)pi);
 }
 
-int load_products_file(struct loader *L, size_t fi)
+/* Reads the rows of a products CSV (text, NUL-terminated) named path in errors. */
+static int products_csv(struct loader *L, const char *path, const char *text, size_t len)
 {
-    const char *name = L->files[fi].raw->products_file;
-    struct org o = {L->files[fi].tree.root, L->files[fi].path, ""};
-    const char *path, *p, *end;
-    char *text = NULL, *scratch = NULL;
+    const char *p, *end;
+    char *scratch;
     struct cfg_csv_field f[PF_COUNT + 1];
-    size_t len = 0, row = 0;
+    size_t row = 0;
     uint32_t line = 0;
-    FILE *fp;
-    if (L->from_mem) {
-        lerr(L, &o, "products_file", "cannot read '%s' when the config is loaded from memory",
-             name);
+    if (len == 0) {
+        errs_add(L->errs, path, 1, 1, "products",
+                 "the products file is empty; the first "
+                 "line is the header");
         return 0;
     }
-    if (strlen(name) < 5 || strcmp(name + strlen(name) - 4, ".csv") != 0) {
-        lerr(L, &o, "products_file", "unsupported products file '%s'; expected a .csv file", name);
-        return 0;
-    }
-    path = resolve_path(L, fi, name);
-    if (!path)
-        return -ENOMEM;
-    fp = fopen(path, "rb");
-    if (!fp) {
-        lerr(L, &o, "products_file", "cannot read '%s': %s", path, strerror(errno));
-        return 0;
-    }
-    {
-        char buf[65536];
-        size_t got, cap = 0;
-        while ((got = fread(buf, 1, sizeof(buf), fp)) > 0) {
-            if (len + got + 1 > cap) {
-                char *t;
-                cap = (len + got + 1) * 2;
-                t = realloc(text, cap);
-                if (!t) {
-                    free(text);
-                    fclose(fp);
-                    return -ENOMEM;
-                }
-                text = t;
-            }
-            memcpy(text + len, buf, got);
-            len += got;
-        }
-        fclose(fp);
-    }
-    path = dup_str(L, path);
-    if (!text || !path) {
-        if (path)
-            errs_add(L->errs, path, 1, 1, "products",
-                     "the products file is empty; the first "
-                     "line is the header");
-        free(text);
-        return path ? 0 : -ENOMEM;
-    }
-    text[len] = '\0';
     scratch = malloc(len + 1);
-    if (!scratch) {
-        free(text);
+    if (!scratch)
         return -ENOMEM;
-    }
     for (p = text; p < text + len; p = end + 1) {
         size_t n = 0, ll;
         uint32_t ecol = 1;
@@ -741,8 +705,107 @@ int load_products_file(struct loader *L, size_t fi)
             break;
     }
     free(scratch);
-    free(text);
     return 0;
+}
+
+static bool is_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return false;
+    return true;
+}
+
+/* Reads a JSON Lines products file: one object per non-blank line, each turned into the node
+ * tree of an inline product (jsonl.c), checked by the same schema walk and built by the same
+ * code. products[N] counts the non-blank lines from 0. A line's tree lives only while the line
+ * is read, so its category is resolved here (all categories are known by now) and its origin
+ * keeps no node. */
+static int products_jsonl(struct loader *L, const char *path, const char *text, size_t len)
+{
+    const char *p, *end;
+    size_t row = 0;
+    uint32_t line = 0;
+    int rc = 0;
+    for (p = text; p < text + len && rc == 0; p = end + 1) {
+        struct arena mem = {0};
+        struct jsonl_error je;
+        struct ynode *item;
+        struct raw_product raw;
+        char rp[40];
+        size_t ll;
+        end = memchr(p, '\n', (size_t)(text + len - p));
+        if (!end)
+            end = text + len;
+        ll = (size_t)(end - p);
+        line++;
+        if (is_blank(p, ll))
+            continue;
+        snprintf(rp, sizeof(rp), "products[%zu]", row++);
+        rc = jsonl_parse_line(&mem, p, ll, line, &item, &je);
+        if (rc == WCS_E_SYNTAX) {
+            errs_add(L->errs, path, line, je.col, rp, "%s", je.msg);
+            rc = 0;
+        } else if (rc == 0 && schema_check_product(item, path, rp, L->errs) == 0) {
+            struct org o = {item, path, dup_str(L, rp)};
+            int pi;
+            rc = schema_fill_product(&raw, item, &mem);
+            pi = rc == 0 ? product_from_raw(L, &raw, &o) : -1;
+            if (pi >= 0) {
+                product_category(L, (uint32_t)pi);
+                L->o_prod.v[pi].node = NULL;
+            } else {
+                rc = -ENOMEM;
+            }
+        }
+        arena_free(&mem);
+    }
+    return rc;
+}
+
+static bool has_ext(const char *name, const char *ext)
+{
+    size_t n = strlen(name), e = strlen(ext);
+    return n > e && strcmp(name + n - e, ext) == 0;
+}
+
+int load_products_file(struct loader *L, size_t fi)
+{
+    const char *name = L->files[fi].raw->products_file;
+    struct org o = {L->files[fi].tree.root, L->files[fi].path, ""};
+    const char *path;
+    char *text;
+    size_t len = 0;
+    int err = 0, rc;
+    bool jsonl = has_ext(name, ".jsonl") || has_ext(name, ".ndjson");
+    if (L->from_mem) {
+        lerr(L, &o, "products_file", "cannot read '%s' when the config is loaded from memory",
+             name);
+        return 0;
+    }
+    if (!jsonl && !has_ext(name, ".csv")) {
+        lerr(L, &o, "products_file",
+             "unsupported products file '%s'; expected a .csv, .jsonl or .ndjson file", name);
+        return 0;
+    }
+    path = resolve_path(L, fi, name);
+    if (!path)
+        return -ENOMEM;
+    text = read_all(path, &len, &err);
+    if (!text) {
+        if (err == ENOMEM)
+            return -ENOMEM;
+        lerr(L, &o, "products_file", "cannot read '%s': %s", path, strerror(err));
+        return 0;
+    }
+    path = dup_str(L, path);
+    if (!path) {
+        free(text);
+        return -ENOMEM;
+    }
+    rc = jsonl ? products_jsonl(L, path, text, len) : products_csv(L, path, text, len);
+    free(text);
+    return rc;
 }
 
 /* ---- categories, rules ---- */

@@ -72,23 +72,26 @@ static bool is_under(const struct cfg_site *s, uint32_t loc, uint32_t root)
     return false;
 }
 
+void product_category(struct loader *L, uint32_t i)
+{
+    const struct org *o = &L->o_prod.v[i];
+    const char *c;
+    uint32_t ci;
+    if (!o->node)
+        return; /* from a products file: checked as it was read */
+    c = fstr(o, "category");
+    if (!c)
+        return;
+    if (strmap_get(&L->m_cat, c, &ci))
+        L->site->products[i].category = (int32_t)ci;
+    else
+        lerr(L, o, "category", "unknown category '%s'; declare it under categories", c);
+}
+
 static void check_products(struct loader *L)
 {
-    struct cfg_site *s = L->site;
-    for (uint32_t i = 0; i < s->n_products; i++) {
-        const struct org *o = &L->o_prod.v[i];
-        const char *c;
-        uint32_t ci;
-        if (!o->node)
-            continue; /* from a CSV file: checked as it was read */
-        c = fstr(o, "category");
-        if (!c)
-            continue;
-        if (strmap_get(&L->m_cat, c, &ci))
-            s->products[i].category = (int32_t)ci;
-        else
-            lerr(L, o, "category", "unknown category '%s'; declare it under categories", c);
-    }
+    for (uint32_t i = 0; i < L->site->n_products; i++)
+        product_category(L, i);
 }
 
 static void check_rules(struct loader *L)

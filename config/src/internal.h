@@ -1,6 +1,7 @@
-/* Private to config/: the YAML node tree with marks (ytree.c), the cyaml schema and the raw
- * structs it fills (schema.c), the strict schema walk (check.c), the arena and string index
- * used while building a site (util.c). Nothing here is visible outside config/. */
+/* Private to config/: the YAML node tree with marks (ytree.c), the same tree made from a JSON
+ * Lines products file (jsonl.c), the cyaml schema and the raw structs it fills (schema.c), the
+ * strict schema walk (schema.c), the arena and string index used while building a site
+ * (util.c). Nothing here is visible outside config/. */
 #ifndef CONFIG_INTERNAL_H
 #define CONFIG_INTERNAL_H
 
@@ -42,10 +43,16 @@ struct ynode;
 struct ypair {
     struct ynode *key, *val;
 };
+/* The JSON type of a node made by jsonl.c; YJ_NONE for a node from YAML. The schema walk uses
+ * it to keep JSON strict: "5" is not an integer there, 1.5 is not one either, "true" is not a
+ * boolean. */
+enum yjson { YJ_NONE, YJ_OBJECT, YJ_ARRAY, YJ_STRING, YJ_INTEGER, YJ_REAL, YJ_BOOL, YJ_NULL };
+
 struct ynode {
     enum ykind kind;
+    enum yjson json;
     uint32_t line, col; /* 1-based */
-    bool plain;         /* scalar written without quotes */
+    bool plain;         /* scalar written without quotes (JSON: any scalar but a string) */
     char *str;          /* scalar text, NUL-terminated */
     size_t len;
     size_t n;             /* pairs or items */
@@ -67,6 +74,23 @@ void ytree_fini(struct ytree *t);
 /* Value of key in a mapping node, or NULL. */
 const struct ynode *ymap_get(const struct ynode *map, const char *key);
 const char *ykind_name(enum ykind k);
+
+/* ---- JSON Lines (jsonl.c, the only file including jansson.h) ---- */
+struct jsonl_error {
+    uint32_t col; /* 1-based character column */
+    char msg[240];
+};
+
+/* Parses one line of a JSON Lines file (len bytes without the '\n'; a trailing '\r' is
+ * ignored) that must hold one JSON object, into a node tree allocated from mem: objects become
+ * Y_MAP, arrays Y_SEQ, other values Y_SCALAR with their JSON type in ynode.json (integers in
+ * decimal, reals as written, true/false/null as words). Marks: line is lineno; col is the
+ * 1-based character (UTF-8 code point) column where the key or value starts in the line, or 1
+ * if it cannot be found. Duplicate keys are refused. Returns 0 with *out set, WCS_E_SYNTAX with
+ * *err filled (col: jansson's error column, at least 1; for a line that is not an object, the
+ * column of its value), or -ENOMEM. Pure: no I/O; everything it returns lives in mem. */
+int jsonl_parse_line(struct arena *mem, const char *line, size_t len, uint32_t lineno,
+                     struct ynode **out, struct jsonl_error *err);
 
 /* ---- raw structs filled by cyaml (schema.c) ---- */
 struct raw_site {
@@ -251,6 +275,14 @@ void schema_free(struct raw_file *raw);
  * integers, numbers, booleans, enums, string and sequence lengths. Adds one error per problem.
  * Returns the number of errors added. */
 size_t check_tree(const struct ynode *root, const char *file, struct cfg_errors *errs);
+
+/* As check_tree, for one product item (an element of products[]) named path in errors. */
+size_t schema_check_product(const struct ynode *item, const char *file, const char *path,
+                            struct cfg_errors *errs);
+
+/* Fills *out from a product item that schema_check_product accepted, with the same tables
+ * libcyaml uses; every pointer in *out points into mem. Returns 0 or -ENOMEM. */
+int schema_fill_product(struct raw_product *out, const struct ynode *item, struct arena *mem);
 
 /* Strings of the schema enums, shared with the builder for names. */
 extern const char *const loc_type_names[CFG_LOC_TYPE_COUNT];

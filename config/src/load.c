@@ -1,7 +1,7 @@
 /* cfg_load(): reads the root file and its includes, parses each with libyaml into a node tree,
  * checks every tree against the schema, lets libcyaml fill the raw structs when all are clean,
- * then hands over to build.c. Also the product CSV reader and secret-file checks, the only
- * places besides file reading that touch the filesystem. */
+ * then hands over to build.c. Also file reading (read_all, shared with the products CSV and
+ * JSONL readers of build.c) and secret-file checks, the only places that touch the filesystem. */
 #include "loader.h"
 
 #include "base/err.h"
@@ -99,7 +99,7 @@ const char *resolve_path(struct loader *L, size_t fi, const char *rel)
     return out;
 }
 
-static char *read_all(const char *path, size_t *len, int *err)
+char *read_all(const char *path, size_t *len, int *err)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;

@@ -71,7 +71,14 @@ int grow(struct loader *L, void **arr, uint32_t *n, size_t *cap, size_t elem, st
 
 int build_file(struct loader *L, size_t fi);
 int build_finish(struct loader *L);
+/* Resolves the category of product i from its node (products whose org has no node were
+ * resolved as their file was read); reports an unknown one. */
+void product_category(struct loader *L, uint32_t i);
+/* Reads the products CSV or JSONL file named by file fi (chosen by its extension). */
 int load_products_file(struct loader *L, size_t fi);
+/* Reads a whole regular file of at most 64 MiB; NUL-terminated, the caller frees it. Returns
+ * NULL with *err set (an errno) on failure. */
+char *read_all(const char *path, size_t *len, int *err);
 /* Resolves a path named in file fi (relative to its directory); arena string. */
 const char *resolve_path(struct loader *L, size_t fi, const char *rel);
 void check_secret(struct loader *L, size_t fi, const struct org *o, const char *rel,

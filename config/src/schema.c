@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 
+#include <assert.h>
 #include <cyaml/cyaml.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -371,9 +372,50 @@ static bool is_null(const struct ynode *n)
            (n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0);
 }
 
-static const char *found(const struct ynode *n)
+/* What n is, for "expected X, found Y" (buf holds a JSON value's text). */
+static const char *found(const struct ynode *n, char *buf, size_t len)
 {
-    return is_null(n) ? "nothing" : ykind_name(n->kind);
+    switch (n->json) {
+    case YJ_NONE:
+        return is_null(n) ? "nothing" : ykind_name(n->kind);
+    case YJ_OBJECT:
+        return "an object";
+    case YJ_ARRAY:
+        return "an array";
+    case YJ_STRING:
+        snprintf(buf, len, "the string \"%.40s%s\"", n->str, n->len > 40 ? "..." : "");
+        return buf;
+    case YJ_INTEGER:
+        snprintf(buf, len, "the integer %s", n->str);
+        return buf;
+    case YJ_REAL:
+        snprintf(buf, len, "the number %s", n->str);
+        return buf;
+    case YJ_BOOL:
+    case YJ_NULL:
+    default:
+        return n->str;
+    }
+}
+
+/* JSON values carry their type: a scalar must have the one the schema asks for (YAML scalars
+ * are all text and are judged by walk_scalar alone). Returns what was expected, or NULL. */
+static const char *json_mismatch(const struct ynode *n, const cyaml_schema_value_t *s)
+{
+    switch (s->type) {
+    case CYAML_UINT:
+    case CYAML_INT:
+        return n->json == YJ_INTEGER ? NULL : "an integer";
+    case CYAML_FLOAT:
+        return n->json == YJ_INTEGER || n->json == YJ_REAL ? NULL : "a number";
+    case CYAML_BOOL:
+        return n->json == YJ_BOOL ? NULL : "a boolean (true or false)";
+    case CYAML_ENUM:
+    case CYAML_STRING:
+        return n->json == YJ_STRING ? NULL : "a string";
+    default:
+        return NULL;
+    }
 }
 
 static void walk_value(struct walk *w, const struct ynode *n, const cyaml_schema_value_t *s);
@@ -478,10 +520,12 @@ static void walk_scalar(struct walk *w, const struct ynode *n, const cyaml_schem
 static void walk_value(struct walk *w, const struct ynode *n, const cyaml_schema_value_t *s)
 {
     size_t base = strlen(w->path);
+    char buf[80];
     switch (s->type) {
     case CYAML_MAPPING:
         if (n->kind != Y_MAP) {
-            WERR(w, n, "expected a mapping, found %s", found(n));
+            WERR(w, n, "expected %s, found %s", n->json ? "an object" : "a mapping",
+                 found(n, buf, sizeof(buf)));
             return;
         }
         walk_mapping(w, n, s->mapping.fields);
@@ -489,7 +533,8 @@ static void walk_value(struct walk *w, const struct ynode *n, const cyaml_schema
     case CYAML_SEQUENCE:
     case CYAML_SEQUENCE_FIXED:
         if (n->kind != Y_SEQ) {
-            WERR(w, n, "expected a sequence, found %s", found(n));
+            WERR(w, n, "expected %s, found %s", n->json ? "an array" : "a sequence",
+                 found(n, buf, sizeof(buf)));
             return;
         }
         if (n->n < s->sequence.min)
@@ -506,6 +551,10 @@ static void walk_value(struct walk *w, const struct ynode *n, const cyaml_schema
     case CYAML_IGNORE:
         return;
     default:
+        if (n->json != YJ_NONE && json_mismatch(n, s)) {
+            WERR(w, n, "expected %s, found %s", json_mismatch(n, s), found(n, buf, sizeof(buf)));
+            return;
+        }
         if (n->kind != Y_SCALAR) {
             WERR(w, n, "expected a scalar, found %s", ykind_name(n->kind));
             return;
@@ -524,4 +573,116 @@ size_t check_tree(const struct ynode *root, const char *file, struct cfg_errors 
     struct walk w = {.file = file, .errs = errs};
     walk_value(&w, root, &file_schema);
     return w.n_errs;
+}
+
+size_t schema_check_product(const struct ynode *item, const char *file, const char *path,
+                            struct cfg_errors *errs)
+{
+    struct walk w = {.file = file, .errs = errs};
+    snprintf(w.path, sizeof(w.path), "%s", path);
+    walk_value(&w, item, &product_entry);
+    return w.n_errs;
+}
+
+/* ---- filling raw structs from a checked node tree (JSONL products) ---- */
+
+static int fill_mapping(struct arena *mem, const cyaml_schema_field_t *f, const struct ynode *n,
+                        void *base);
+
+static void store_uint(void *dst, size_t size, uint64_t v)
+{
+    switch (size) {
+    case 1:
+        *(uint8_t *)dst = (uint8_t)v;
+        break;
+    case 2:
+        *(uint16_t *)dst = (uint16_t)v;
+        break;
+    case 4:
+        *(uint32_t *)dst = (uint32_t)v;
+        break;
+    default:
+        assert(size == 8);
+        *(uint64_t *)dst = v;
+        break;
+    }
+}
+
+/* Stores node n into dst (the member itself) as schema value s describes it, the way libcyaml
+ * would. Only the value kinds the product schema uses are needed; the walk already accepted n,
+ * so the scalars parse. */
+static int fill_value(struct arena *mem, const cyaml_schema_value_t *s, const struct ynode *n,
+                      void *dst)
+{
+    const char *why;
+    uint64_t u = 0;
+    if ((s->flags & CYAML_FLAG_POINTER) && s->type != CYAML_STRING && s->type != CYAML_SEQUENCE) {
+        void *p = arena_alloc(mem, s->data_size);
+        if (!p)
+            return -ENOMEM;
+        *(void **)dst = p;
+        dst = p;
+    }
+    switch (s->type) {
+    case CYAML_STRING:
+        assert(s->flags & CYAML_FLAG_POINTER);
+        if (!(*(char **)dst = arena_strndup(mem, n->str, n->len)))
+            return -ENOMEM;
+        return 0;
+    case CYAML_UINT:
+        if (cfg_parse_uint(n->str, UINT64_MAX, &u, &why) < 0)
+            assert(!"the walk accepted a bad integer");
+        store_uint(dst, s->data_size, u);
+        return 0;
+    case CYAML_BOOL:
+        assert(s->data_size == sizeof(bool));
+        *(bool *)dst = strcmp(n->str, "true") == 0;
+        return 0;
+    case CYAML_ENUM:
+        assert(s->data_size == sizeof(int));
+        for (uint32_t k = 0; k < s->enumeration.count; k++)
+            if (strcmp(s->enumeration.strings[k].str, n->str) == 0)
+                *(int *)dst = (int)s->enumeration.strings[k].val;
+        return 0;
+    case CYAML_MAPPING:
+        return fill_mapping(mem, s->mapping.fields, n, dst);
+    case CYAML_SEQUENCE: {
+        char *items = arena_alloc(mem, (n->n ? n->n : 1) * s->data_size);
+        if (!items)
+            return -ENOMEM;
+        *(void **)dst = items;
+        for (size_t i = 0; i < n->n; i++) {
+            int rc = fill_value(mem, s->sequence.entry, n->items[i], items + i * s->data_size);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    default:
+        assert(!"schema value kind not used by products");
+        return WCS_E_STATE;
+    }
+}
+
+static int fill_mapping(struct arena *mem, const cyaml_schema_field_t *f, const struct ynode *n,
+                        void *base)
+{
+    for (; f->key; f++) {
+        const struct ynode *v = ymap_get(n, f->key);
+        int rc;
+        if (!v)
+            continue;
+        rc = fill_value(mem, &f->value, v, (char *)base + f->data_offset);
+        if (rc < 0)
+            return rc;
+        if (f->value.type == CYAML_SEQUENCE)
+            store_uint((char *)base + f->count_offset, f->count_size, v->n);
+    }
+    return 0;
+}
+
+int schema_fill_product(struct raw_product *out, const struct ynode *item, struct arena *mem)
+{
+    memset(out, 0, sizeof(*out));
+    return fill_mapping(mem, product_fields, item, out);
 }

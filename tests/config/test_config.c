@@ -330,12 +330,12 @@ static void test_load_mem(void **state)
     assert_int_equal(s->devices[cfg_find_device(s, "pr1")].dpi, 203);
     /* Register layout: manual numbering 101 is PDU 100; the override is absolute. */
     sp = &s->scan_points[0];
-    assert_int_equal(sp->barcode_regs, 10);
+    assert_int_equal(sp->barcode_regs, CFG_BARCODE_REGS_DEF);
     assert_int_equal(sp->reg[CFG_REG_PLC_HEARTBEAT], 100);
     assert_int_equal(sp->reg[CFG_REG_TRACK_ID], 104);
     assert_int_equal(sp->reg[CFG_REG_BARCODE], 109);
     assert_int_equal(sp->read_start, 100);
-    assert_int_equal(sp->read_count, 19);
+    assert_int_equal(sp->read_count, 9 + CFG_BARCODE_REGS_DEF);
     assert_int_equal(sp->reg[CFG_REG_WCS_HEARTBEAT], 200);
     assert_int_equal(sp->reg[CFG_REG_DEST_LANE], 209);
     assert_int_equal(sp->write_start, 200);
@@ -431,7 +431,7 @@ static void test_register_checks(void **state)
              "    - {id: s2, plc: p, read_base: 102, write_base: 300, lanes: [R]}\n",
              base);
     t = load_errors(text);
-    assert_non_null(strstr(t, "the read block (102..120) overlaps the write block (100..104) "
+    assert_non_null(strstr(t, "the read block (102..130) overlaps the write block (100..104) "
                               "of scan point 's'"));
 }
 
