@@ -1,0 +1,762 @@
+/* Integration tests of the MQTT bus against a real mosquitto with a password file and the wcs
+ * ACL (harness): birth and Will, events with seq/ts, retained state/KPI/alarms, the command
+ * round trip and its precise refusals, MQTT 5 response topic and correlation data, the ACL
+ * keeping one user out of another's commands, broker restart with the offline buffer, shared
+ * subscriptions and MQTT 3.1.1. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "base/loop.h"
+#include "bus/bus.h"
+#include "harness/harness.h"
+#include "tclient.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SITE "s1"
+#define P    "wcs/v1/s1/"
+
+static struct harness_mqtt *M;
+static char URI[64];
+/* Clients shared by the tests (paho connects a new client in a process that already has one
+ * only after its receive thread's 1 s poll times out, so creating them once saves seconds):
+ * SUP reads the whole site, ALICE and BOB their replies, PROBE subscribes per check to see
+ * what a newcomer gets (retained messages). Tests search them from an offset or by unique ids. */
+static struct tclient *SUP, *ALICE, *BOB, *PROBE;
+
+/* Runs the loop until expr holds or ms real milliseconds pass. */
+#define PUMP_UNTIL(l, expr, ms)                                                                    \
+    do {                                                                                           \
+        uint64_t t0_ = clock_real_mono_us();                                                       \
+        while (!(expr) && clock_real_mono_us() - t0_ < (uint64_t)(ms)*1000)                        \
+            loop_run_once((l), 5);                                                                 \
+    } while (0)
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int setup(void **state)
+{
+    struct harness_user users[] = {
+        {"wcs", "", HARNESS_ROLE_SERVICE},
+        {"alice", "", HARNESS_ROLE_OPERATOR},
+        {"bob", "", HARNESS_ROLE_OPERATOR},
+        {"sup", "", HARNESS_ROLE_SUPERVISOR},
+    };
+    struct harness_mqtt_opts o = {.users = users, .n_users = 4, .site = SITE};
+    char err[HARNESS_ERR_MAX];
+    (void)state;
+    if (harness_mqtt_start(&M, &o, err, sizeof(err)) < 0) {
+        fprintf(stderr, "mosquitto: %s\n", err);
+        return -1;
+    }
+    snprintf(URI, sizeof(URI), "tcp://127.0.0.1:%d", harness_mqtt_port(M));
+    SUP = tc_open(URI, "sup-shared", "sup", harness_mqtt_password(M, "sup"), 5, false);
+    ALICE = tc_open(URI, "alice-shared", "alice", harness_mqtt_password(M, "alice"), 5, false);
+    BOB = tc_open(URI, "bob-shared", "bob", harness_mqtt_password(M, "bob"), 5, false);
+    PROBE = tc_open(URI, "sup-probe", "sup", harness_mqtt_password(M, "sup"), 5, false);
+    if (!SUP || !ALICE || !BOB || !PROBE || tc_sub(SUP, P "#") ||
+        tc_sub(ALICE, P "reply/alice/#") || tc_sub(BOB, P "reply/bob/#")) {
+        fprintf(stderr, "test clients failed to connect or subscribe\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tc_close(SUP);
+    tc_close(ALICE);
+    tc_close(BOB);
+    tc_close(PROBE);
+    harness_mqtt_free(M);
+    return 0;
+}
+
+static struct tclient *client(const char *user, const char *id, int version)
+{
+    struct tclient *c = tc_open(URI, id, user, harness_mqtt_password(M, user), version, false);
+    assert_non_null(c);
+    return c;
+}
+
+/* ---- a command handler recording what reached it ---- */
+
+struct rec {
+    int n;
+    char users[64][BUS_NAME_MAX];
+    char cmds[64][BUS_NAME_MAX];
+};
+
+static void handler(struct bus *b, struct bus_cmd *cmd, void *arg)
+{
+    struct rec *r = arg;
+    char err[BUS_ERR_MAX];
+    int64_t qty;
+    (void)b;
+    if (r->n < 64) {
+        strcpy(r->users[r->n], cmd->user);
+        strcpy(r->cmds[r->n], cmd->command);
+    }
+    r->n++;
+    if (strcmp(cmd->command, "order.upsert") == 0) {
+        if (bus_field_int(cmd->body, "qty", 0, 1, INT64_MAX, &qty, err, sizeof(err)) != 0) {
+            bus_reply_err(cmd, err);
+            return;
+        }
+        json_t *f = json_pack("{s:I}", "accepted", (json_int_t)qty);
+        assert_int_equal(bus_reply_ok(cmd, f), 0);
+        json_decref(f);
+    } else if (strcmp(cmd->command, "ping") == 0) {
+        assert_int_equal(bus_reply_ok(cmd, NULL), 0);
+    } else {
+        bus_reply_err(cmd, "unknown command");
+    }
+}
+
+static struct bus *open_bus(struct loop *l, const char *client_id, uint64_t gen,
+                            const struct bus_opts *extra, struct rec *r)
+{
+    struct bus_opts o = extra ? *extra : (struct bus_opts){0};
+    struct bus *b = NULL;
+    char err[BUS_ERR_MAX] = "";
+    o.uri = URI;
+    o.client_id = client_id;
+    o.user = "wcs";
+    o.password_file = harness_mqtt_password_file(M, "wcs");
+    o.site = SITE;
+    o.gen = gen;
+    int rc = bus_open(&b, l, &o, r ? handler : NULL, r, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "bus_open: %d %s\n", rc, err);
+    assert_int_equal(rc, 0);
+    return b;
+}
+
+static bool ready(struct bus *b)
+{
+    struct bus_stats st;
+    bus_get_stats(b, &st);
+    return st.connected && st.subscribed;
+}
+
+static json_t *parse(const struct tmsg *m)
+{
+    json_t *j = json_loads(m->payload, 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+static int64_t jint(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    assert_true(json_is_integer(v));
+    return (int64_t)json_integer_value(v);
+}
+
+/* ---- tests ---- */
+
+/* Subscribes PROBE to filter, waits until a retained message on topic holding needle arrives or
+ * ms pass, and unsubscribes. Returns its payload copy (caller frees) or NULL. */
+static char *probe_retained(struct loop *l, const char *filter, const char *topic,
+                            const char *needle, int ms)
+{
+    size_t from = tc_count(PROBE);
+    char *out = NULL;
+    assert_int_equal(tc_sub(PROBE, filter), 0);
+    PUMP_UNTIL(l, tc_find_retained(PROBE, from, topic, needle) >= 0, ms);
+    long i = tc_find_retained(PROBE, from, topic, needle);
+    if (i >= 0)
+        out = strdup(tc_msg(PROBE, (size_t)i)->payload);
+    assert_int_equal(tc_unsub(PROBE, filter), 0);
+    return out;
+}
+
+static void test_birth_events_and_clean_close(void **state)
+{
+    struct loop *l;
+    (void)state;
+    size_t from0 = tc_count(SUP);
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-birth", 101, NULL, NULL);
+
+    PUMP_UNTIL(l, tc_find(SUP, from0, P "status", "\"gen\":101") >= 0, 5000);
+    long i = tc_find(SUP, from0, P "status", "\"gen\":101");
+    assert_true(i >= 0);
+    json_t *j = parse(tc_msg(SUP, (size_t)i));
+    assert_true(json_is_true(json_object_get(j, "online")));
+    assert_true(jint(j, "seq") >= 1);
+    int64_t birth_ts = jint(j, "ts");
+    json_decref(j);
+
+    /* The birth is retained: a client arriving later gets it. */
+    char *late = probe_retained(l, P "status", P "status", "\"gen\":101", 3000);
+    assert_non_null(late);
+    assert_non_null(strstr(late, "\"online\":true"));
+    free(late);
+
+    int64_t before = clock_wall_ms(clock_system());
+    for (int k = 0; k < 20; k++) {
+        json_t *e = json_pack("{s:i,s:s}", "i", k, "code", "A1");
+        assert_int_equal(bus_publish_event(b, "scan", e), 0);
+        json_decref(e);
+        if (k == 10)
+            sleep_ms(3); /* so ts visibly moves */
+    }
+    int64_t after = clock_wall_ms(clock_system());
+    PUMP_UNTIL(l, tc_find(SUP, from0, P "evt/scan", "\"i\":19,") >= 0, 5000);
+    int64_t last_seq = 0, last_ts = birth_ts;
+    int k = 0;
+    for (long at = tc_find(SUP, from0, P "evt/scan", NULL); at >= 0;
+         at = tc_find(SUP, (size_t)at + 1, P "evt/scan", NULL), k++) {
+        j = parse(tc_msg(SUP, (size_t)at));
+        assert_int_equal(jint(j, "i"), k);
+        assert_true(jint(j, "seq") > last_seq);
+        assert_true(jint(j, "ts") >= last_ts);
+        assert_true(jint(j, "ts") >= before && jint(j, "ts") <= after);
+        last_seq = jint(j, "seq");
+        last_ts = jint(j, "ts");
+        json_decref(j);
+    }
+    assert_int_equal(k, 20);
+    assert_int_equal(bus_publish_event(b, "bad/type", NULL), -EINVAL);
+    assert_int_equal(bus_publish_event(b, "", NULL), -EINVAL);
+
+    /* A clean close replaces the retained birth with online:false (no Will needed). */
+    size_t from = tc_count(SUP);
+    bus_close(b);
+    for (int t = 0; t < 100 && tc_find(SUP, from, P "status", "\"online\":false") < 0; t++)
+        sleep_ms(20);
+    i = tc_find(SUP, from, P "status", "\"online\":false");
+    assert_true(i >= 0);
+    j = parse(tc_msg(SUP, (size_t)i));
+    assert_int_equal(jint(j, "gen"), 101);
+    assert_true(jint(j, "seq") > last_seq);
+    json_decref(j);
+    loop_free(l);
+}
+
+static void test_ts_from_injected_clock(void **state)
+{
+    struct clock_virtual vc;
+    struct loop *l;
+    (void)state;
+    clock_virtual_init(&vc, 1700000000000);
+    clock_virtual_advance(&vc, 5000);
+    assert_int_equal(loop_new(&l, &vc.base), 0);
+    struct bus *b = open_bus(l, "wcs-clock", 100, NULL, NULL);
+    PUMP_UNTIL(l, ready(b), 5000);
+    assert_int_equal(bus_publish_event(b, "tick", NULL), 0);
+    PUMP_UNTIL(l, tc_find(SUP, 0, P "evt/tick", NULL) >= 0, 3000);
+    long i = tc_find(SUP, 0, P "evt/tick", NULL);
+    assert_true(i >= 0);
+    json_t *j = parse(tc_msg(SUP, (size_t)i));
+    assert_int_equal(jint(j, "ts"), 1700000000005);
+    json_decref(j);
+    bus_close(b);
+    loop_free(l);
+}
+
+static void test_retained_state_and_alarms(void **state)
+{
+    struct loop *l;
+    char *got;
+    (void)state;
+    size_t from0 = tc_count(SUP);
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-ret", 102, NULL, NULL);
+    PUMP_UNTIL(l, ready(b), 5000);
+    json_t *s = json_pack("{s:s}", "state", "EXECUTE");
+    json_t *k = json_pack("{s:i}", "picks", 5);
+    json_t *a = json_pack("{s:s}", "text", "jam at lane 3");
+    assert_int_equal(bus_set_state(b, "device", "plc1", s), 0);
+    assert_int_equal(bus_set_kpi(b, k), 0);
+    assert_int_equal(bus_raise_alarm(b, "jam-3", a), 0);
+    assert_int_equal(bus_set_state(b, "device", "a/b", s), -EINVAL);
+    json_t *arr = json_array();
+    assert_int_equal(bus_set_state(b, "device", "plc1", arr), -EINVAL);
+    json_decref(arr);
+    json_decref(k);
+    json_decref(a);
+    PUMP_UNTIL(l, tc_find(SUP, from0, P "alarm/jam-3", "jam at lane 3") >= 0, 3000);
+
+    /* A newcomer gets all three as retained messages. */
+    got = probe_retained(l, P "#", P "alarm/jam-3", "jam at lane 3", 3000);
+    assert_non_null(got);
+    free(got);
+    got = probe_retained(l, P "#", P "state/device/plc1", "EXECUTE", 3000);
+    assert_non_null(got);
+    free(got);
+    got = probe_retained(l, P "#", P "kpi", "\"picks\":5", 3000);
+    assert_non_null(got);
+    free(got);
+
+    /* A state change replaces the retained value; the caller's object is copied, not kept. */
+    json_object_set_new(s, "state", json_string("HELD"));
+    assert_int_equal(bus_set_state(b, "device", "plc1", s), 0);
+    json_object_set_new(s, "state", json_string("MUTATED"));
+    json_decref(s);
+
+    /* Clearing sends an empty retained payload. */
+    size_t from = tc_count(SUP);
+    assert_int_equal(bus_clear_alarm(b, "jam-3"), 0);
+    PUMP_UNTIL(l, tc_find(SUP, from, P "alarm/jam-3", NULL) >= 0, 3000);
+    long i = tc_find(SUP, from, P "alarm/jam-3", NULL);
+    assert_true(i >= 0);
+    assert_int_equal(tc_msg(SUP, (size_t)i)->len, 0);
+    assert_int_equal(bus_clear_alarm(b, "jam-3"), -ENOENT);
+
+    /* A newcomer sees the state as last set, and no alarm. */
+    got = probe_retained(l, P "state/#", P "state/device/plc1", NULL, 3000);
+    assert_non_null(got);
+    assert_non_null(strstr(got, "HELD"));
+    free(got);
+    got = probe_retained(l, P "alarm/#", P "alarm/jam-3", NULL, 300);
+    assert_null(got);
+
+    assert_int_equal(bus_del_state(b, "device", "plc1"), 0);
+    assert_int_equal(bus_del_state(b, "device", "plc1"), -ENOENT);
+    PUMP_UNTIL(l, false, 100);
+    got = probe_retained(l, P "state/#", P "state/device/plc1", NULL, 300);
+    assert_null(got);
+    bus_close(b);
+    loop_free(l);
+}
+
+static void test_command_round_trip(void **state)
+{
+    struct loop *l;
+    struct rec r = {0};
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-cmd", 103, NULL, &r);
+    PUMP_UNTIL(l, ready(b), 5000);
+    assert_true(ready(b));
+
+    const char *ok = "{\"request_id\":\"r1\",\"qty\":2}";
+    assert_int_equal(
+        tc_pub(ALICE, P "cmd/alice/order.upsert", ok, strlen(ok), 1, false, NULL, NULL), 0);
+    PUMP_UNTIL(l, tc_find(ALICE, 0, P "reply/alice/r1", NULL) >= 0, 3000);
+    long i = tc_find(ALICE, 0, P "reply/alice/r1", NULL);
+    assert_true(i >= 0);
+    json_t *j = parse(tc_msg(ALICE, (size_t)i));
+    assert_true(json_is_true(json_object_get(j, "ok")));
+    assert_string_equal(json_string_value(json_object_get(j, "request_id")), "r1");
+    assert_string_equal(json_string_value(json_object_get(j, "command")), "order.upsert");
+    assert_int_equal(jint(j, "accepted"), 2);
+    assert_true(jint(j, "seq") > 0 && jint(j, "ts") > 0);
+    json_decref(j);
+
+    const char *bad = "{\"request_id\":\"r2\",\"qty\":-1}";
+    assert_int_equal(
+        tc_pub(ALICE, P "cmd/alice/order.upsert", bad, strlen(bad), 1, false, NULL, NULL), 0);
+    PUMP_UNTIL(l, tc_find(ALICE, 0, P "reply/alice/r2", NULL) >= 0, 3000);
+    i = tc_find(ALICE, 0, P "reply/alice/r2", NULL);
+    assert_true(i >= 0);
+    j = parse(tc_msg(ALICE, (size_t)i));
+    assert_true(json_is_false(json_object_get(j, "ok")));
+    assert_string_equal(json_string_value(json_object_get(j, "error")),
+                        "field \"qty\": expected a positive integer");
+    json_decref(j);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.users[0], "alice");
+    bus_close(b);
+    loop_free(l);
+}
+
+static void expect_invalid(struct loop *l, struct tclient *c, size_t from, const char *topic,
+                           const char *error_prefix)
+{
+    PUMP_UNTIL(l, tc_find(c, from, topic, NULL) >= 0, 3000);
+    long i = tc_find(c, from, topic, NULL);
+    assert_true(i >= 0);
+    json_t *j = parse(tc_msg(c, (size_t)i));
+    if (!json_is_false(json_object_get(j, "ok")))
+        fail_msg("%s: expected ok:false, got %s", topic, tc_msg(c, (size_t)i)->payload);
+    const char *e = json_string_value(json_object_get(j, "error"));
+    assert_non_null(e);
+    if (strncmp(e, error_prefix, strlen(error_prefix)) != 0)
+        fail_msg("error \"%s\" does not start with \"%s\"", e, error_prefix);
+    json_decref(j);
+}
+
+static void test_command_refusals(void **state)
+{
+    struct loop *l;
+    struct rec r = {0};
+    struct bus_opts o = {.max_payload_bytes = 256};
+    struct bus_stats st;
+    char big[301];
+    const char *T = P "cmd/alice/order.upsert";
+    size_t from;
+    (void)state;
+    /* A retained command replays at every subscription: when the broker hands it over as
+     * retained (here at the bus's subscribe), it is refused, not run again. */
+    tc_pub(ALICE, T, "{\"request_id\":\"r10\",\"qty\":1}", 28, 1, true, NULL, NULL);
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-refuse", 104, &o, &r);
+    PUMP_UNTIL(l, ready(b), 5000);
+    expect_invalid(l, ALICE, 0, P "reply/alice/r10", "retained commands are refused");
+    from = tc_count(ALICE);
+    tc_pub(ALICE, T, "", 0, 1, true, NULL, NULL); /* removes it from the broker */
+    expect_invalid(l, ALICE, from, P "reply/alice/_invalid", "empty payload");
+
+    from = tc_count(ALICE);
+    tc_pub(ALICE, T, "{\"request_id\":\"r3\",", 18, 1, false, NULL, NULL);
+    expect_invalid(l, ALICE, from, P "reply/alice/_invalid", "invalid JSON at line 1 column");
+
+    from = tc_count(ALICE);
+    tc_pub(ALICE, T, "{\"qty\":1}", 9, 1, false, NULL, NULL);
+    expect_invalid(l, ALICE, from, P "reply/alice/_invalid", "field \"request_id\": missing");
+
+    from = tc_count(ALICE);
+    memset(big, ' ', sizeof(big));
+    memcpy(big, "{\"request_id\":\"r4\"}", 19);
+    tc_pub(ALICE, T, big, 300, 1, false, NULL, NULL);
+    expect_invalid(l, ALICE, from, P "reply/alice/_invalid",
+                   "payload of 300 bytes exceeds the limit of 256 bytes");
+
+    from = tc_count(ALICE);
+    tc_pub(ALICE, T, "{\"request_id\":\"a b\"}", 20, 1, false, NULL, NULL);
+    expect_invalid(l, ALICE, from, P "reply/alice/_invalid",
+                   "field \"request_id\": expected 1..64 characters of [A-Za-z0-9._:-]");
+
+    /* The request_id is readable but the command name is not: answered under the request_id. */
+    from = tc_count(ALICE);
+    tc_pub(ALICE, P "cmd/alice/bad$name", "{\"request_id\":\"r9\"}", 19, 1, false, NULL, NULL);
+    expect_invalid(l, ALICE, from, P "reply/alice/r9", "command name: expected");
+
+    assert_int_equal(r.n, 0);
+    bus_get_stats(b, &st);
+    assert_int_equal(st.cmds_rejected, 7);
+    assert_int_equal(st.cmds, 0);
+    bus_close(b);
+    loop_free(l);
+}
+
+static void test_mqtt5_response_topic(void **state)
+{
+    struct loop *l;
+    struct rec r = {0};
+    struct bus_stats st;
+    (void)state;
+    size_t from0 = tc_count(SUP);
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-rt", 105, NULL, &r);
+    PUMP_UNTIL(l, ready(b), 5000);
+
+    const char *c1 = "{\"request_id\":\"r5\"}";
+    tc_pub(ALICE, P "cmd/alice/ping", c1, strlen(c1), 1, false, P "reply/alice/inbox", "c-77");
+    PUMP_UNTIL(l,
+               tc_find(ALICE, 0, P "reply/alice/inbox", "\"r5\"") >= 0 &&
+                   tc_find(ALICE, 0, P "reply/alice/r5", NULL) >= 0,
+               3000);
+    long i = tc_find(ALICE, 0, P "reply/alice/inbox", "\"request_id\":\"r5\"");
+    assert_true(i >= 0);
+    assert_non_null(tc_msg(ALICE, (size_t)i)->corr);
+    assert_string_equal(tc_msg(ALICE, (size_t)i)->corr, "c-77");
+    assert_true(tc_find(ALICE, 0, P "reply/alice/r5", "\"ok\":true") >= 0);
+
+    /* A response topic outside reply/<user>/ is not honoured: only the standard reply. */
+    const char *c2 = "{\"request_id\":\"r6\"}";
+    tc_pub(ALICE, P "cmd/alice/ping", c2, strlen(c2), 1, false, P "status", "x");
+    PUMP_UNTIL(l, tc_find(ALICE, 0, P "reply/alice/r6", NULL) >= 0, 3000);
+    assert_true(tc_find(ALICE, 0, P "reply/alice/r6", "\"ok\":true") >= 0);
+    PUMP_UNTIL(l, false, 200);
+    assert_int_equal(tc_find(SUP, from0, P "status", "request_id"), -1);
+    bus_get_stats(b, &st);
+    assert_int_equal(st.response_topics_refused, 1);
+    assert_int_equal(r.n, 2);
+    bus_close(b);
+    loop_free(l);
+}
+
+static void test_acl_keeps_users_apart(void **state)
+{
+    struct loop *l;
+    struct rec r = {0};
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-acl", 106, NULL, &r);
+    PUMP_UNTIL(l, ready(b), 5000);
+
+    /* The broker drops bob's publish under alice's name (MQTT 5: PUBACK 0x87). */
+    const char *evil = "{\"request_id\":\"evil\",\"qty\":1000}";
+    tc_pub(BOB, P "cmd/alice/order.upsert", evil, strlen(evil), 1, false, NULL, NULL);
+    const char *ping = "{\"request_id\":\"p1\"}";
+    assert_int_equal(tc_pub(BOB, P "cmd/bob/ping", ping, strlen(ping), 1, false, NULL, NULL), 0);
+    PUMP_UNTIL(l, tc_find(BOB, 0, P "reply/bob/p1", NULL) >= 0, 3000);
+    assert_true(tc_find(BOB, 0, P "reply/bob/p1", "\"ok\":true") >= 0);
+    PUMP_UNTIL(l, false, 200);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.users[0], "bob");
+    assert_string_equal(r.cmds[0], "ping");
+    assert_int_equal(tc_find(ALICE, 0, P "reply/alice/evil", NULL), -1);
+    /* Nor may bob read alice's replies: the subscription is granted, the ACL filters. */
+    assert_int_equal(tc_sub(BOB, P "reply/alice/#"), 0);
+    const char *c = "{\"request_id\":\"a1\"}";
+    tc_pub(ALICE, P "cmd/alice/ping", c, strlen(c), 1, false, NULL, NULL);
+    PUMP_UNTIL(l, tc_find(ALICE, 0, P "reply/alice/a1", NULL) >= 0, 3000);
+    PUMP_UNTIL(l, false, 200);
+    assert_true(tc_find(ALICE, 0, P "reply/alice/a1", NULL) >= 0);
+    assert_int_equal(tc_find(BOB, 0, P "reply/alice/a1", NULL), -1);
+    assert_int_equal(tc_unsub(BOB, P "reply/alice/#"), 0);
+    bus_close(b);
+    loop_free(l);
+}
+
+static void test_will_on_crash(void **state)
+{
+    int out[2];
+    char buf[64] = "";
+    struct loop *l;
+    (void)state;
+    size_t from0 = tc_count(SUP);
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        execl(BUS_CHILD_PATH, "bus_child", URI, "wcs-child", "wcs",
+              harness_mqtt_password_file(M, "wcs"), SITE, "107", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    struct pollfd pfd = {out[0], POLLIN, 0};
+    assert_int_equal(poll(&pfd, 1, 10000), 1);
+    assert_true(read(out[0], buf, sizeof(buf) - 1) > 0);
+    assert_non_null(strstr(buf, "ready"));
+    for (int t = 0; t < 100 && tc_find(SUP, from0, P "status", "\"gen\":107") < 0; t++)
+        sleep_ms(20);
+    assert_true(tc_find(SUP, from0, P "status", "\"online\":true,\"gen\":107") >= 0);
+
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(out[0]);
+    const char *will = "{\"online\":false,\"gen\":107}";
+    for (int t = 0; t < 250 && tc_find(SUP, from0, P "status", will) < 0; t++)
+        sleep_ms(20);
+    long i = tc_find(SUP, from0, P "status", will);
+    assert_true(i >= 0);
+    assert_string_equal(tc_msg(SUP, (size_t)i)->payload, will);
+
+    /* The Will is retained: the status now reads offline for everyone. */
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    char *got = probe_retained(l, P "status", P "status", NULL, 3000);
+    assert_non_null(got);
+    assert_string_equal(got, will);
+    free(got);
+    loop_free(l);
+}
+
+static void test_broker_restart(void **state)
+{
+    struct loop *l;
+    struct rec r = {0};
+    struct bus_stats st;
+    char err[HARNESS_ERR_MAX];
+    struct bus_opts o = {.offline_capacity = 5, .reconnect_min_ms = 100, .reconnect_max_ms = 400};
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-restart", 108, &o, &r);
+    PUMP_UNTIL(l, ready(b), 5000);
+    assert_true(ready(b));
+    json_t *s = json_pack("{s:s}", "state", "HELD");
+    assert_int_equal(bus_set_state(b, "device", "plc9", s), 0);
+    assert_int_equal(bus_raise_alarm(b, "estop-1", s), 0);
+    json_decref(s);
+    PUMP_UNTIL(l, false, 100);
+
+    /* The shared clients do not reconnect: this test runs last and makes its own. */
+    assert_int_equal(harness_mqtt_stop(M), 0);
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), !st.connected), 5000);
+    assert_false(st.connected);
+    for (int k = 0; k < 8; k++) {
+        json_t *e = json_pack("{s:i}", "i", k);
+        assert_int_equal(bus_publish_event(b, "count", e), 0);
+        json_decref(e);
+    }
+    bus_get_stats(b, &st);
+    assert_int_equal(st.offline_len, 5);
+    assert_int_equal(st.offline_dropped, 3);
+    /* A state change while down is remembered and sent on reconnect. */
+    s = json_pack("{s:s}", "state", "EXECUTE");
+    assert_int_equal(bus_set_state(b, "device", "plc9", s), 0);
+    json_decref(s);
+    PUMP_UNTIL(l, false, 300); /* let a reconnect attempt fail against the stopped broker */
+
+    if (harness_mqtt_restart(M, err, sizeof(err)) != 0)
+        fail_msg("restart: %s", err);
+    /* The loop has not run since the restart, so this subscriber is in place before the bus. */
+    struct tclient *sup = client("sup", "sup-restart", 5);
+    assert_int_equal(tc_sub(sup, P "#"), 0);
+    PUMP_UNTIL(l, tc_find(sup, 0, P "evt/count", "\"i\":7,") >= 0, 8000);
+    bus_get_stats(b, &st);
+    assert_true(st.connected);
+    assert_true(st.connects >= 2);
+    assert_true(st.connect_failures >= 1);
+    assert_int_equal(st.offline_len, 0);
+    assert_true(tc_find(sup, 0, P "status", "\"online\":true,\"gen\":108") >= 0);
+    assert_true(tc_find(sup, 0, P "state/device/plc9", "EXECUTE") >= 0);
+    assert_true(tc_find(sup, 0, P "alarm/estop-1", "HELD") >= 0);
+    int want = 3;
+    for (long at = tc_find(sup, 0, P "evt/count", NULL); at >= 0;
+         at = tc_find(sup, (size_t)at + 1, P "evt/count", NULL), want++) {
+        json_t *j = parse(tc_msg(sup, (size_t)at));
+        assert_int_equal(jint(j, "i"), want);
+        json_decref(j);
+    }
+    assert_int_equal(want, 8);
+
+    /* The command subscription is back too. */
+    PUMP_UNTIL(l, ready(b), 3000);
+    struct tclient *alice = client("alice", "alice-restart", 5);
+    assert_int_equal(tc_sub(alice, P "reply/alice/#"), 0);
+    const char *c = "{\"request_id\":\"after\"}";
+    tc_pub(alice, P "cmd/alice/ping", c, strlen(c), 1, false, NULL, NULL);
+    PUMP_UNTIL(l, tc_find(alice, 0, P "reply/alice/after", NULL) >= 0, 3000);
+    assert_true(tc_find(alice, 0, P "reply/alice/after", "\"ok\":true") >= 0);
+    tc_close(alice);
+    tc_close(sup);
+    bus_close(b);
+    loop_free(l);
+}
+
+static void test_shared_subscription(void **state)
+{
+    struct loop *l;
+    struct rec r1 = {0}, r2 = {0};
+    struct bus_opts o = {.share_group = "g1"};
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b1 = open_bus(l, "wcs-share-1", 109, &o, &r1);
+    struct bus *b2 = open_bus(l, "wcs-share-2", 109, &o, &r2);
+    PUMP_UNTIL(l, ready(b1) && ready(b2), 5000);
+    assert_true(ready(b1) && ready(b2));
+    size_t from = tc_count(ALICE);
+    for (int k = 0; k < 10; k++) {
+        char c[64];
+        snprintf(c, sizeof(c), "{\"request_id\":\"s%d\"}", k);
+        tc_pub(ALICE, P "cmd/alice/ping", c, strlen(c), 1, false, NULL, NULL);
+    }
+    PUMP_UNTIL(l, tc_count(ALICE) >= from + 10, 5000);
+    PUMP_UNTIL(l, false, 200);
+    /* Each command reaches exactly one of the two: handled once, answered once. */
+    assert_int_equal(r1.n + r2.n, 10);
+    assert_int_equal(tc_count(ALICE) - from, 10);
+    for (int k = 0; k < 10; k++) {
+        char t[64];
+        snprintf(t, sizeof(t), P "reply/alice/s%d", k);
+        assert_true(tc_find(ALICE, from, t, "\"ok\":true") >= 0);
+    }
+    bus_close(b1);
+    bus_close(b2);
+    loop_free(l);
+}
+
+static void test_mqtt311(void **state)
+{
+    struct loop *l;
+    struct rec r = {0};
+    struct bus_opts o = {.mqtt_version = 4};
+    char err[BUS_ERR_MAX];
+    struct bus *bad;
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    /* An MQTT 3.1.1 client reads the same payloads. */
+    struct tclient *alice = client("alice", "alice-311", 4);
+    assert_int_equal(tc_sub(alice, P "reply/alice/#"), 0);
+    size_t from0 = tc_count(SUP);
+    struct bus *b = open_bus(l, "wcs-311", 110, &o, &r);
+    PUMP_UNTIL(l, ready(b), 5000);
+    assert_true(ready(b));
+    PUMP_UNTIL(l, tc_find(SUP, from0, P "status", "\"gen\":110") >= 0, 3000);
+    assert_true(tc_find(SUP, from0, P "status", "\"online\":true,\"gen\":110") >= 0);
+    const char *c = "{\"request_id\":\"v4\",\"qty\":3}";
+    tc_pub(alice, P "cmd/alice/order.upsert", c, strlen(c), 1, false, NULL, NULL);
+    PUMP_UNTIL(l, tc_find(alice, 0, P "reply/alice/v4", NULL) >= 0, 3000);
+    assert_true(tc_find(alice, 0, P "reply/alice/v4", "\"accepted\":3") >= 0);
+
+    /* A shared subscription needs MQTT 5: refused at open with the reason. */
+    o.share_group = "g";
+    o.uri = URI;
+    o.client_id = "x";
+    o.site = SITE;
+    bad = NULL;
+    assert_int_equal(bus_open(&bad, l, &o, NULL, NULL, err, sizeof(err)), -EINVAL);
+    assert_null(bad);
+    assert_non_null(strstr(err, "share_group"));
+    tc_close(alice);
+    bus_close(b);
+    loop_free(l);
+}
+
+static void test_wrong_password_retries(void **state)
+{
+    struct loop *l;
+    struct bus_stats st;
+    char path[] = "/tmp/wcs-bus-pw-XXXXXX";
+    int fd = mkstemp(path);
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "wrong\n", 6), 6);
+    close(fd);
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus_opts o = {.uri = URI,
+                         .client_id = "wcs-pw",
+                         .user = "wcs",
+                         .password_file = path,
+                         .site = SITE,
+                         .reconnect_min_ms = 50,
+                         .reconnect_max_ms = 100};
+    struct bus *b = NULL;
+    assert_int_equal(bus_open(&b, l, &o, NULL, NULL, NULL, 0), 0);
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), st.connect_failures >= 2), 5000);
+    assert_true(st.connect_failures >= 2);
+    assert_false(st.connected);
+    /* The file is read at every attempt: fixing it lets the next attempt in. */
+    FILE *f = fopen(path, "w");
+    fputs(harness_mqtt_password(M, "wcs"), f);
+    fclose(f);
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), st.connected), 5000);
+    assert_true(st.connected);
+    bus_close(b);
+    loop_free(l);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_birth_events_and_clean_close),
+        cmocka_unit_test(test_ts_from_injected_clock),
+        cmocka_unit_test(test_retained_state_and_alarms),
+        cmocka_unit_test(test_command_round_trip),
+        cmocka_unit_test(test_command_refusals),
+        cmocka_unit_test(test_mqtt5_response_topic),
+        cmocka_unit_test(test_acl_keeps_users_apart),
+        cmocka_unit_test(test_will_on_crash),
+        cmocka_unit_test(test_shared_subscription),
+        cmocka_unit_test(test_mqtt311),
+        cmocka_unit_test(test_wrong_password_retries),
+        cmocka_unit_test(test_broker_restart),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,142 @@
+/* The daemon's MQTT bus (DESIGN.md §4.3): publishes status, retained state, KPIs, events and
+ * alarms under wcs/v1/<site>/, takes commands from cmd/<user>/<command> and answers them on
+ * reply/<user>/<request_id>. paho's threads only feed bounded queues, and a sender thread only
+ * moves queued messages into paho; everything here runs on the event loop and never blocks it:
+ * while the broker is unreachable or paho's buffer is full, messages wait in the bus's own
+ * bounded offline buffer (oldest dropped and counted).
+ * JSON values are jansson's json_t, the project's JSON type; no MQTT library type appears here. */
+#ifndef WCS_BUS_BUS_H
+#define WCS_BUS_BUS_H
+
+#include "base/loop.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BUS_NAME_MAX       64  /* a topic level (site, user, command, kind, id) with the NUL */
+#define BUS_REQUEST_ID_MAX 64  /* request_id characters, without the NUL */
+#define BUS_ERR_MAX        256 /* a buffer this size holds any error text of this module */
+
+struct bus;
+
+/* Options; strings are copied by bus_open. Zero values take the documented defaults. */
+struct bus_opts {
+    const char *uri;           /* "tcp://127.0.0.1:1883" (required) */
+    const char *client_id;     /* required; unique per broker */
+    const char *user;          /* NULL: connect without credentials */
+    const char *password_file; /* read at every connect attempt (trailing newline dropped) */
+    const char *site;          /* required; [A-Za-z0-9_.-], 1..63 characters */
+    uint64_t gen;              /* generation number in the birth and Will (e.g. Redis INCR) */
+    int mqtt_version;          /* 5 (default) or 4 (MQTT 3.1.1) */
+    int keepalive_s;           /* default 30 */
+    bool persistent_session;   /* false (default): clean start on every connect */
+    const char *share_group;   /* non-NULL (MQTT 5): subscribe $share/<group>/.../cmd/+/+ */
+    size_t offline_capacity;   /* messages held while paho cannot take them; default 10000 */
+    size_t max_payload_bytes;  /* largest command payload accepted; default 65536 */
+    size_t max_retained;       /* retained topics tracked (state, kpi, alarms); default 65536 */
+    int paho_max_buffered;     /* paho's own queue (it applies while connected); default 4096 */
+    bool events_qos0;          /* false (default): evt/ at QoS 1; true: QoS 0 (lossy, faster) */
+    uint32_t expiry_s;         /* MQTT 5 message expiry of events and replies; 0: none */
+    uint32_t reconnect_min_ms; /* first retry delay after a failure; default 250 */
+    uint32_t reconnect_max_ms; /* backoff doubles up to this; default 10000 */
+    uint32_t retry_ms;         /* re-offer the backlog while paho's buffer is full; default 2 */
+};
+
+/* A command received on wcs/v1/<site>/cmd/<user>/<command>, owned by the bus until it is
+ * answered. The handler (or code it hands the command to) must answer it exactly once with
+ * bus_reply_ok or bus_reply_err; that call frees it. */
+struct bus_cmd {
+    char user[BUS_NAME_MAX];                 /* from the topic; the broker's ACL vouches for it */
+    char command[BUS_NAME_MAX];              /* e.g. "order.upsert" */
+    char request_id[BUS_REQUEST_ID_MAX + 1]; /* validated: 1..64 of [A-Za-z0-9._:-] */
+    json_t *body;                            /* the whole envelope object (borrowed) */
+    char *response_topic;                    /* MQTT 5 response topic honoured, or NULL */
+    void *correlation;                       /* MQTT 5 correlation data, or NULL */
+    size_t correlation_len;
+    struct bus *bus;
+};
+
+/* Called on the loop for each valid command. */
+typedef void (*bus_cmd_fn)(struct bus *b, struct bus_cmd *cmd, void *arg);
+
+/* Counters and link state, for the daemon's KPIs and the tests. */
+struct bus_stats {
+    bool connected;             /* the broker accepted the last connect and it is not lost */
+    bool subscribed;            /* the command subscription was granted on this connection */
+    uint64_t connects;          /* successful connects */
+    uint64_t connect_failures;  /* refused or failed attempts (also an unreadable password file) */
+    uint64_t disconnects;       /* connections lost */
+    uint64_t published;         /* messages handed to the MQTT client (its sender queue) */
+    uint64_t offline_len;       /* messages waiting in the offline buffer now */
+    uint64_t offline_dropped;   /* oldest messages dropped because the offline buffer was full */
+    uint64_t cmds;              /* commands handed to the handler */
+    uint64_t cmds_rejected;     /* commands answered with an error by the bus itself */
+    uint64_t cmds_unanswerable; /* command messages whose topic names no valid user: dropped */
+    uint64_t response_topics_refused; /* MQTT 5 response topics outside reply/<user>/ */
+    uint64_t queue_dropped; /* messages lost between paho's thread and the loop (queue full) */
+    uint64_t send_failures; /* QoS 1 messages paho reported as failed after accepting them */
+    uint64_t seq;           /* the last seq stamped */
+};
+
+/* Creates the bus on loop `l` (borrowed; outlives the bus) and starts connecting at once; it
+ * reconnects by itself with backoff. `on_cmd` (may be NULL: commands are then refused) runs on
+ * the loop. Returns 0 and *out, -EINVAL (missing or bad option, with err filled if not NULL),
+ * -ENOMEM, or WCS_E_LINK (paho refused the options); *out is untouched on failure. Does not
+ * block: a broker that is down is not an error here. */
+int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd_fn on_cmd,
+             void *arg, char *err, size_t err_len);
+/* Answers pending commands with "shutting down" (their bus_cmd pointers become invalid), sends
+ * what paho will take of the backlog, publishes the retained status {"online":false,...} (or, if
+ * paho will not take it, makes the broker publish the Will), disconnects waiting at most 1 s for
+ * paho to flush, and frees everything. NULL-safe. Blocks up to about 1 s: call it at shutdown. */
+void bus_close(struct bus *b);
+
+/* Publishes {...body, "ts", "seq"} on evt/<type> (QoS 1, or 0 with events_qos0; not retained). body
+ * is an object or NULL (borrowed; its "ts"/"seq" are replaced). Returns 0 when sent or buffered,
+ * -EINVAL (bad type name or body), -ENOMEM. Never blocks. */
+int bus_publish_event(struct bus *b, const char *type, const json_t *body);
+/* Sets the retained state/<kind>/<id> (body object borrowed, NULL: {}); remembered and
+ * republished on every reconnect. Returns 0, -EINVAL, -ENOMEM or WCS_E_FULL (max_retained). */
+int bus_set_state(struct bus *b, const char *kind, const char *id, const json_t *body);
+/* Removes state/<kind>/<id> from the broker (empty retained payload) and from the table.
+ * Returns 0, -EINVAL or -ENOENT when the bus never set it. */
+int bus_del_state(struct bus *b, const char *kind, const char *id);
+/* Sets the retained KPI snapshot on kpi. As bus_set_state. */
+int bus_set_kpi(struct bus *b, const json_t *body);
+/* Raises (or updates) the retained alarm/<id>. As bus_set_state. */
+int bus_raise_alarm(struct bus *b, const char *id, const json_t *body);
+/* Clears alarm/<id> with an empty retained payload. As bus_del_state. */
+int bus_clear_alarm(struct bus *b, const char *id);
+
+/* Answers cmd on reply/<user>/<request_id> (and on its MQTT 5 response topic) with
+ * {"ok":true,"request_id","command",...fields,"ts","seq"} and frees cmd. fields is an object or
+ * NULL (borrowed); it may not use the keys ok, error, request_id, command, ts or seq.
+ * Returns 0 (sent or buffered), -EINVAL (bad fields: cmd is then answered with an internal
+ * error instead) or -ENOMEM. cmd is freed in every case. */
+int bus_reply_ok(struct bus_cmd *cmd, const json_t *fields);
+/* Answers cmd with {"ok":false,"request_id","command","error":message,"ts","seq"} and frees it.
+ * Returns 0 or -ENOMEM (cmd freed either way). */
+int bus_reply_err(struct bus_cmd *cmd, const char *message);
+
+void bus_get_stats(const struct bus *b, struct bus_stats *out);
+
+/* ---- field helpers for command handlers (pure) ----
+ * Each reads body[name]. It returns 0 and sets *out; 1 when the field is absent and
+ * BUS_FIELD_OPTIONAL was given (*out untouched); WCS_E_SYNTAX with err holding a text such as
+ * `field "qty": expected a positive integer` otherwise (also for a missing required field:
+ * `field "sku": missing`). Strings returned are borrowed from body. */
+enum { BUS_FIELD_OPTIONAL = 1 };
+int bus_field_string(const json_t *body, const char *name, unsigned flags, size_t min_len,
+                     size_t max_len, const char **out, char *err, size_t err_len);
+/* An integer in min..max (JSON integers only: 2.0, "2" and true are refused). */
+int bus_field_int(const json_t *body, const char *name, unsigned flags, int64_t min, int64_t max,
+                  int64_t *out, char *err, size_t err_len);
+/* A string equal to one of values[] (NULL-terminated); *out is its index. */
+int bus_field_enum(const json_t *body, const char *name, unsigned flags, const char *const *values,
+                   int *out, char *err, size_t err_len);
+int bus_field_bool(const json_t *body, const char *name, unsigned flags, bool *out, char *err,
+                   size_t err_len);
+
+#endif
