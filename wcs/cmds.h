@@ -17,5 +17,6 @@ int cmd_barcode(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_label(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

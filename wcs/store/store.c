@@ -6,6 +6,7 @@
 #include "store/store.h"
 
 #include "base/err.h"
+#include "hook.h"
 #include "scripts.h"
 
 #include <hiredis/async.h>
@@ -23,7 +24,7 @@
 
 enum conn_state { ST_DOWN, ST_CONNECTING, ST_READY };
 
-enum kind { K_AUTH, K_LOAD, K_SCRIPT, K_CLAIM, K_SET };
+enum kind { K_AUTH, K_LOAD, K_SCRIPT, K_CLAIM, K_SET, K_RAW };
 
 #define DETAIL_MAX 256
 
@@ -37,6 +38,7 @@ struct cmd {
     bool secret; /* buf holds a password: wiped before free */
     uint64_t sent_us;
     store_cb cb;
+    store_raw_cb raw_cb; /* K_RAW */
     void *arg;
     char op_id[STORE_ID_MAX];
     int argc, cap_args;
@@ -251,7 +253,9 @@ static int arg_quant(struct cmd *c, const struct store_line *l)
 static void finish_cmd(struct store *s, struct cmd *c, struct store_result *r)
 {
     (void)s;
-    if (c->cb)
+    if (c->kind == K_RAW && c->raw_cb)
+        c->raw_cb(c->arg, r->rc, r->message, NULL, 0);
+    else if (c->cb)
         c->cb(c->arg, r);
     cmd_free(c);
 }
@@ -297,10 +301,25 @@ static void on_script_array(struct store *s, struct cmd *c, const redisReply *r)
     struct store_result res = {.rc = WCS_E_PROTOCOL};
     const redisReply *tag = r->elements > 0 ? r->element[0] : NULL;
     struct store_short *shorts = NULL;
+    const char **values = NULL;
     if (!tag || (tag->type != REDIS_REPLY_STRING && tag->type != REDIS_REPLY_STATUS)) {
         res.message = "script reply without a status";
-    } else if (strcmp(tag->str, "ok") == 0 && r->elements == 1) {
+    } else if (strcmp(tag->str, "ok") == 0) {
         res.rc = 0;
+        if (r->elements > 1 && !(values = calloc(r->elements - 1, sizeof(*values))))
+            res.rc = -ENOMEM;
+        for (size_t i = 1; values && i < r->elements; i++) {
+            if (r->element[i]->type != REDIS_REPLY_STRING) {
+                res.rc = WCS_E_PROTOCOL;
+                res.message = "script reply value is not a string";
+                break;
+            }
+            values[i - 1] = r->element[i]->str;
+        }
+        if (res.rc == 0 && values) {
+            res.n_values = r->elements - 1;
+            res.values = values;
+        }
     } else if (strcmp(tag->str, "dup") == 0 && r->elements == 1) {
         res.rc = 0;
         res.duplicate = true;
@@ -331,6 +350,7 @@ static void on_script_array(struct store *s, struct cmd *c, const redisReply *r)
     }
     finish_cmd(s, c, &res);
     free(shorts);
+    free(values);
 }
 
 /* ---- connection ---- */
@@ -490,6 +510,63 @@ static void on_handshake_reply(struct store *s, struct cmd *c, const redisReply 
     cmd_free(c);
 }
 
+/* Flattens a reply depth first into items (see hook.h). Returns the count, or -1 when cap is
+ * too small or text cannot hold the integers' digits. */
+static long flatten(const redisReply *r, struct store_item *items, size_t cap, size_t *n,
+                    char *text, size_t text_cap, size_t *text_used)
+{
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements; i++)
+            if (flatten(r->element[i], items, cap, n, text, text_cap, text_used) < 0)
+                return -1;
+        return (long)*n;
+    }
+    if (*n >= cap)
+        return -1;
+    if (r->type == REDIS_REPLY_NIL) {
+        items[(*n)++] = (struct store_item){NULL, 0, true};
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        int k = snprintf(text + *text_used, text_cap - *text_used, "%lld", r->integer);
+        if (k < 0 || (size_t)k >= text_cap - *text_used)
+            return -1;
+        items[(*n)++] = (struct store_item){text + *text_used, (size_t)k, false};
+        *text_used += (size_t)k + 1;
+    } else {
+        items[(*n)++] = (struct store_item){r->str, r->len, false};
+    }
+    return (long)*n;
+}
+
+static size_t count_leaves(const redisReply *r)
+{
+    size_t n = 0;
+    if (r->type != REDIS_REPLY_ARRAY)
+        return 1;
+    for (size_t i = 0; i < r->elements; i++)
+        n += count_leaves(r->element[i]);
+    return n;
+}
+
+static void on_raw_reply(struct store *s, struct cmd *c, const redisReply *r)
+{
+    size_t cap = count_leaves(r), n = 0, used = 0, text_cap = 24 * cap + 1;
+    struct store_item *items = calloc(cap ? cap : 1, sizeof(*items));
+    char *text = malloc(text_cap);
+    (void)s;
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (c->raw_cb)
+            c->raw_cb(c->arg, script_error_rc(r->str), r->str, NULL, 0);
+    } else if (!items || !text || flatten(r, items, cap, &n, text, text_cap, &used) < 0) {
+        if (c->raw_cb)
+            c->raw_cb(c->arg, -ENOMEM, NULL, NULL, 0);
+    } else if (c->raw_cb) {
+        c->raw_cb(c->arg, 0, NULL, items, n);
+    }
+    free(items);
+    free(text);
+    cmd_free(c);
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct cmd *c = privdata;
@@ -549,6 +626,9 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
             res.message = r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type";
         }
         break;
+    case K_RAW:
+        on_raw_reply(s, c, r);
+        return;
     case K_SET:
         if (r->type == REDIS_REPLY_STATUS) {
             res.rc = 0;
@@ -1201,4 +1281,46 @@ int store_request_reply(struct store *s, const char *user, const char *request_i
     rc = rc ? rc : arg_s(c, "EX");
     rc = rc ? rc : arg_i64(c, ttl_s);
     return finish_build(s, c, rc, cb, arg);
+}
+
+/* ---- hooks for the store's feature files (hook.h) ---- */
+
+int store_script_run(struct store *s, const struct store_ctx *ctx, const char *name, bool write,
+                     const char *const *keys, size_t n_keys, const char *const *args, size_t n_args,
+                     store_cb cb, void *arg)
+{
+    struct cmd *c;
+    int rc;
+    if (!s || !name || script_index(name) < 0 || n_keys > 64 || n_args > 2048)
+        return -EINVAL;
+    rc = script_begin(s, ctx, name, (int)n_keys, (int)n_args, write, &c);
+    if (rc)
+        return rc;
+    for (size_t i = 0; rc == 0 && i < n_keys; i++)
+        rc = keys[i] ? arg_s(c, keys[i]) : -EINVAL;
+    rc = rc ? rc : script_common_args(s, c, ctx);
+    for (size_t i = 0; rc == 0 && i < n_args; i++)
+        rc = args[i] ? arg_s(c, args[i]) : -EINVAL;
+    return finish_build(s, c, rc, cb, arg);
+}
+
+int store_raw(struct store *s, bool write, size_t argc, const char *const *argv,
+              store_raw_cb cb, void *arg)
+{
+    struct cmd *c;
+    int rc = 0;
+    if (!s || !argv || argc == 0 || argc > 4096)
+        return -EINVAL;
+    c = cmd_new(s, K_RAW, (int)argc);
+    if (!c)
+        return -ENOMEM;
+    c->write = write;
+    for (size_t i = 0; rc == 0 && i < argc; i++)
+        rc = argv[i] ? arg_s(c, argv[i]) : -EINVAL;
+    if (rc) {
+        cmd_free(c);
+        return rc == WCS_E_EXHAUSTED ? -EINVAL : rc;
+    }
+    c->raw_cb = cb;
+    return submit(s, c, NULL, arg);
 }

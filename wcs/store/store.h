@@ -73,6 +73,8 @@ struct store_result {
     const struct store_short *shorts;
     const char *value; /* request_claim with WCS_E_DUPLICATE: the stored reply ("" while
                           the first claim is still being processed) */
+    size_t n_values;   /* scripts answering {'ok', v1, ...} (wcs/store/ops.c): v1.. */
+    const char *const *values;
 };
 
 typedef void (*store_cb)(void *arg, const struct store_result *res);

@@ -1,0 +1,548 @@
+/* The command layer's asynchronous path (command.h): claim the request_id, authorize, validate,
+ * execute one store operation, store the reply, journal, answer. One table maps each command to
+ * its executor and reply builder; validators live in validate.c (pure). A job lives from the
+ * bus's callback until its reply; the bus_cmd it carries is freed by that reply. */
+#include "command/command.h"
+
+#include "base/err.h"
+#include "store/ops.h"
+#include "validate.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TTL_S 86400u
+
+struct job;
+typedef int (*exec_fn)(struct job *j);
+/* Builds the reply fields from a successful result; returns what changed (or -1: nothing). */
+typedef int (*reply_fn)(struct job *j, const struct store_result *r, json_t *fields,
+                        const char **id, const char **state);
+
+struct entry {
+    const char *name;
+    exec_fn exec;
+    reply_fn reply;
+};
+
+struct job {
+    struct cmd_ctx *c;
+    struct bus_cmd *cmd;
+    const struct entry *e;
+    struct cmd_args a;
+    struct store_ctx sctx;
+    char key[STORE_ID_MAX];
+    char cause[BUS_NAME_MAX + BUS_REQUEST_ID_MAX + 2];
+    char user[BUS_NAME_MAX];
+    char command[BUS_NAME_MAX];
+    char request_id[BUS_REQUEST_ID_MAX + 1];
+};
+
+static uint32_t ttl(const struct cmd_ctx *c)
+{
+    return c->request_ttl_s ? c->request_ttl_s : DEFAULT_TTL_S;
+}
+
+void command_request_key(const char *rid, char out[STORE_ID_MAX])
+{
+    uint64_t h1 = 0xcbf29ce484222325ull, h2 = 0x84222325cbf29ce4ull;
+    if (store_id_check(rid) == 0) {
+        snprintf(out, STORE_ID_MAX, "%s", rid);
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *)rid; *p; p++) {
+        h1 = (h1 ^ *p) * 0x100000001b3ull;
+        h2 = (h2 ^ *p) * 0x100000001b3ull;
+        h2 ^= h2 >> 29;
+    }
+    snprintf(out, STORE_ID_MAX, "h%016" PRIx64 "%016" PRIx64, h1, h2);
+}
+
+static void job_free(struct job *j)
+{
+    cmd_args_fini(&j->a);
+    free(j);
+}
+
+/* Stores the outcome for replays, journals a refusal, answers and frees the job. fields is
+ * consumed (NULL for a refusal). */
+static void finish(struct job *j, json_t *fields, const char *error, bool store_error)
+{
+    struct cmd_ctx *c = j->c;
+    json_t *stored = fields ? json_deep_copy(fields) : json_pack("{s:s}", "error", error);
+    char *text;
+    if (stored) {
+        json_object_set_new(stored, "ok", json_boolean(fields != NULL));
+        text = json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS);
+        if (text)
+            store_request_reply(c->store, j->user, j->key, text, ttl(c), NULL, NULL);
+        free(text);
+        json_decref(stored);
+    }
+    if (!fields && !store_error) {
+        json_t *note = json_pack("{s:s,s:s,s:s}", "request_id", j->request_id, "user", j->user,
+                                 "error", error);
+        char *t = note ? json_dumps(note, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (t)
+            ops_journal_note(c->store, &j->sctx, "cmd_refused", j->command, t, NULL, NULL);
+        free(t);
+        json_decref(note);
+    }
+    c->stats.handled++;
+    if (fields) {
+        c->stats.executed++;
+        bus_reply_ok(j->cmd, fields);
+        json_decref(fields);
+    } else {
+        if (store_error)
+            c->stats.store_errors++;
+        else
+            c->stats.refused++;
+        bus_reply_err(j->cmd, error);
+    }
+    j->cmd = NULL;
+}
+
+static void refuse(struct job *j, const char *error)
+{
+    finish(j, NULL, error, false);
+    job_free(j);
+}
+
+static void store_failed(struct job *j, int rc, const char *msg)
+{
+    char e[CMD_ERR_MAX];
+    snprintf(e, sizeof(e), "store unavailable (%s): not executed; retry with a new request_id",
+             msg && msg[0] ? msg : wcs_strerror(rc));
+    finish(j, NULL, e, true);
+    job_free(j);
+}
+
+static void on_exec(void *arg, const struct store_result *r)
+{
+    struct job *j = arg;
+    struct cmd_ctx *c = j->c;
+    const char *id = NULL, *state = NULL;
+    json_t *fields;
+    int what;
+    if (r->rc == WCS_E_STATE || r->rc == WCS_E_UNKNOWN || r->rc == -EINVAL) {
+        refuse(j, ops_refusal_text(r->message));
+        return;
+    }
+    if (r->rc != 0) {
+        store_failed(j, r->rc, r->message);
+        return;
+    }
+    fields = json_object();
+    what = j->e->reply(j, r, fields, &id, &state);
+    if (what < 0 && what != -1) {
+        json_decref(fields);
+        store_failed(j, WCS_E_PROTOCOL, "unexpected script reply");
+        return;
+    }
+    /* id and state may point into the command's body or the store's reply: copy them before
+     * the reply frees the command. */
+    char id_copy[STORE_PATH_MAX], state_copy[32];
+    snprintf(id_copy, sizeof(id_copy), "%s", id ? id : "");
+    snprintf(state_copy, sizeof(state_copy), "%s", state ? state : "");
+    finish(j, fields, NULL, false);
+    if (what >= 0 && c->on_change && id)
+        c->on_change(c->change_arg, (enum cmd_change)what, id_copy, state_copy);
+    job_free(j);
+}
+
+/* ---- executors and reply builders ---- */
+
+static bool nvals(const struct store_result *r, size_t n)
+{
+    return r->n_values >= n && r->values;
+}
+
+static json_t *json_or_null(const char *text)
+{
+    json_t *v = json_loads(text, 0, NULL);
+    return v ? v : json_null();
+}
+
+static int x_order_upsert(struct job *j)
+{
+    return ops_order_upsert(j->c->store, &j->sctx, j->a.id, j->a.header_json, j->a.lines_json,
+                            j->a.draft, on_exec, j);
+}
+
+static int r_order_upsert(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                          const char **state)
+{
+    if (!nvals(r, 2))
+        return -2;
+    json_object_set_new(f, "order", json_string(j->a.id));
+    json_object_set_new(f, "result", json_string(r->values[0]));
+    json_object_set_new(f, "state", json_string(r->values[1]));
+    *id = j->a.id;
+    *state = r->values[1];
+    return strcmp(r->values[0], "unchanged") == 0 ? -1 : CMD_CHANGED_ORDER;
+}
+
+static int x_order_action(struct job *j)
+{
+    return ops_order_action(j->c->store, &j->sctx, j->a.id, strchr(j->command, '.') + 1, on_exec,
+                            j);
+}
+
+static int r_order_action(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                          const char **state)
+{
+    if (!nvals(r, 3))
+        return -2;
+    json_object_set_new(f, "order", json_string(j->a.id));
+    json_object_set_new(f, "state", json_string(r->values[0]));
+    json_object_set_new(f, "hold", json_boolean(strcmp(r->values[1], "1") == 0));
+    json_object_set_new(f, "unreserved", json_integer(atoll(r->values[2])));
+    *id = j->a.id;
+    *state = r->values[0];
+    return CMD_CHANGED_ORDER;
+}
+
+static int x_wave_plan(struct job *j)
+{
+    const struct cfg_site *s = j->c->site;
+    json_t *p = json_array(), *x = json_array();
+    char *prios, *excl;
+    int rc = -ENOMEM;
+    for (uint32_t i = 0; i < s->waves.n_priorities; i++)
+        json_array_append_new(p, json_string(s->waves.priorities[i]));
+    /* Only internal (stock) locations are reserved from, as the planner does (docs/formats.md);
+     * quants elsewhere (input, quality, output, transit, ...) are passed over. */
+    for (uint32_t i = 0; i < s->n_locations; i++)
+        if (s->locations[i].type != CFG_LOC_INTERNAL)
+            json_array_append_new(x, json_string(s->locations[i].path));
+    prios = json_dumps(p, JSON_COMPACT);
+    excl = json_dumps(x, JSON_COMPACT);
+    json_decref(p);
+    json_decref(x);
+    if (prios && excl)
+        rc = ops_wave_plan(j->c->store, &j->sctx, j->a.id, j->a.carrier, (uint32_t)j->a.max_orders,
+                           s->waves.max_lines, s->waves.max_units,
+                           s->waves.n_priorities ? prios : "[]", s->n_locations ? excl : "[]",
+                           on_exec, j);
+    free(prios);
+    free(excl);
+    return rc;
+}
+
+static int r_wave_plan(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                       const char **state)
+{
+    if (!nvals(r, 4))
+        return -2;
+    json_object_set_new(f, "wave", json_string(j->a.id));
+    json_object_set_new(f, "state", json_string("planned"));
+    json_object_set_new(f, "orders", json_or_null(r->values[0]));
+    json_object_set_new(f, "skipped", json_or_null(r->values[1]));
+    json_object_set_new(f, "lines", json_integer(atoll(r->values[2])));
+    json_object_set_new(f, "units", json_integer(atoll(r->values[3])));
+    *id = j->a.id;
+    *state = "planned";
+    return CMD_CHANGED_WAVE;
+}
+
+static int x_wave_action(struct job *j)
+{
+    return ops_wave_action(j->c->store, &j->sctx, j->a.id, strchr(j->command, '.') + 1, on_exec, j);
+}
+
+static int r_wave_action(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                         const char **state)
+{
+    if (!nvals(r, 3))
+        return -2;
+    json_object_set_new(f, "wave", json_string(j->a.id));
+    json_object_set_new(f, "state", json_string(r->values[0]));
+    json_object_set_new(f, "orders", json_or_null(r->values[1]));
+    json_object_set_new(f, "unreserved", json_integer(atoll(r->values[2])));
+    *id = j->a.id;
+    *state = r->values[0];
+    return CMD_CHANGED_WAVE;
+}
+
+static int x_label_reprint(struct job *j)
+{
+    return ops_label_reprint(j->c->store, &j->sctx, j->a.id, j->a.printer, on_exec, j);
+}
+
+static int r_label_reprint(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                           const char **state)
+{
+    if (!nvals(r, 1))
+        return -2;
+    json_object_set_new(f, "shipment", json_string(j->a.id));
+    json_object_set_new(f, "tote", json_string(r->values[0]));
+    json_object_set_new(f, "printer", j->a.printer ? json_string(j->a.printer) : json_null());
+    *id = r->values[0];
+    *state = "reprint";
+    return CMD_CHANGED_TOTE;
+}
+
+static int x_alarm_ack(struct job *j)
+{
+    return ops_alarm_ack(j->c->store, &j->sctx, j->a.id, j->a.note, on_exec, j);
+}
+
+static int r_alarm_ack(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                       const char **state)
+{
+    (void)r;
+    json_object_set_new(f, "alarm", json_string(j->a.id));
+    *id = j->a.id;
+    *state = "acknowledged";
+    return CMD_CHANGED_ALARM;
+}
+
+static int x_inventory_adjust(struct job *j)
+{
+    struct store_line l = {j->a.sku, j->a.loc, j->a.lot ? j->a.lot : "", j->a.qty};
+    if (j->a.needs_approval)
+        return ops_approval_request(
+            j->c->store, &j->sctx, &l, j->a.reason,
+            j->a.has_value ? j->a.unit_value_cents * (j->a.qty < 0 ? -j->a.qty : j->a.qty) : -1,
+            j->a.why, on_exec, j);
+    return store_adjust(j->c->store, &j->sctx, &l, j->a.reason, on_exec, j);
+}
+
+static int r_inventory_adjust(struct job *j, const struct store_result *r, json_t *f,
+                              const char **id, const char **state)
+{
+    json_object_set_new(f, "sku", json_string(j->a.sku));
+    json_object_set_new(f, "location", json_string(j->a.loc));
+    json_object_set_new(f, "lot", j->a.lot ? json_string(j->a.lot) : json_null());
+    json_object_set_new(f, "qty", json_integer(j->a.qty));
+    if (!j->a.needs_approval) {
+        json_object_set_new(f, "applied", json_true());
+        *id = j->a.sku;
+        *state = "adjusted";
+        return CMD_CHANGED_STOCK;
+    }
+    if (!nvals(r, 1))
+        return -2;
+    json_object_set_new(f, "applied", json_false());
+    json_object_set_new(f, "approval", json_string(r->values[0]));
+    json_object_set_new(f, "state", json_string("pending"));
+    json_object_set_new(f, "why", json_string(j->a.why));
+    if (j->c->bus) {
+        char alarm[BUS_NAME_MAX];
+        json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "text", "adjustment needs approval",
+                                 "approval", r->values[0], "requester", j->user, "why", j->a.why,
+                                 "sku", j->a.sku, "qty", (json_int_t)j->a.qty);
+        snprintf(alarm, sizeof(alarm), "approval-%s", r->values[0]);
+        bus_raise_alarm(j->c->bus, alarm, body);
+        json_decref(body);
+    }
+    *id = r->values[0];
+    *state = "pending";
+    return CMD_CHANGED_APPROVAL;
+}
+
+static int x_adjust_approve(struct job *j)
+{
+    return ops_approval_apply(j->c->store, &j->sctx, j->a.id, j->user, on_exec, j);
+}
+
+static int r_adjust_approve(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                            const char **state)
+{
+    if (!nvals(r, 6))
+        return -2;
+    json_object_set_new(f, "approval", json_string(j->a.id));
+    json_object_set_new(f, "applied", json_true());
+    json_object_set_new(f, "sku", json_string(r->values[0]));
+    json_object_set_new(f, "location", json_string(r->values[1]));
+    json_object_set_new(f, "lot", r->values[2][0] ? json_string(r->values[2]) : json_null());
+    json_object_set_new(f, "qty", json_integer(atoll(r->values[3])));
+    json_object_set_new(f, "on_hand", json_integer(atoll(r->values[4])));
+    json_object_set_new(f, "requester", json_string(r->values[5]));
+    if (j->c->bus) {
+        char alarm[BUS_NAME_MAX];
+        snprintf(alarm, sizeof(alarm), "approval-%s", j->a.id);
+        bus_clear_alarm(j->c->bus, alarm); /* -ENOENT when another process raised it */
+    }
+    *id = j->a.id;
+    *state = "approved";
+    return CMD_CHANGED_APPROVAL;
+}
+
+static int x_rma_authorize(struct job *j)
+{
+    return ops_rma_authorize(j->c->store, &j->sctx, j->a.id, j->a.order, j->a.lines_json,
+                             j->a.credit, on_exec, j);
+}
+
+static int r_rma_authorize(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                           const char **state)
+{
+    if (!nvals(r, 1))
+        return -2;
+    json_object_set_new(f, "rma", json_string(j->a.id));
+    json_object_set_new(f, "order", json_string(j->a.order));
+    json_object_set_new(f, "state", json_string("authorized"));
+    json_object_set_new(f, "units", json_integer(atoll(r->values[0])));
+    json_object_set_new(f, "credit", json_boolean(j->a.credit));
+    *id = j->a.id;
+    *state = "authorized";
+    return CMD_CHANGED_RMA;
+}
+
+static int x_device(struct job *j)
+{
+    return ops_device_set(j->c->store, &j->sctx, j->a.id, strcmp(j->command, "device.enable") == 0,
+                          j->a.reason, on_exec, j);
+}
+
+static int r_device(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                    const char **state)
+{
+    if (!nvals(r, 1))
+        return -2;
+    json_object_set_new(f, "device", json_string(j->a.id));
+    json_object_set_new(f, "state", json_string(r->values[0]));
+    *id = j->a.id;
+    *state = r->values[0];
+    return CMD_CHANGED_DEVICE;
+}
+
+static int x_count_request(struct job *j)
+{
+    return ops_count_request(j->c->store, &j->sctx, j->a.loc, j->a.sku, on_exec, j);
+}
+
+static int r_count_request(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                           const char **state)
+{
+    if (!nvals(r, 1))
+        return -2;
+    json_object_set_new(f, "task", json_string(r->values[0]));
+    json_object_set_new(f, "location", json_string(j->a.loc));
+    json_object_set_new(f, "sku", j->a.sku ? json_string(j->a.sku) : json_null());
+    *id = r->values[0];
+    *state = "open";
+    return CMD_CHANGED_COUNT;
+}
+
+/* The command table: validators are in validate.c under the same names; the role each needs is
+ * the user's roles' `commands` lists (plus approve: true where cmd_need_of says so). */
+static const struct entry entries[] = {
+    {"order.upsert", x_order_upsert, r_order_upsert},
+    {"order.cancel", x_order_action, r_order_action},
+    {"order.hold", x_order_action, r_order_action},
+    {"order.release", x_order_action, r_order_action},
+    {"wave.plan", x_wave_plan, r_wave_plan},
+    {"wave.release", x_wave_action, r_wave_action},
+    {"wave.cancel", x_wave_action, r_wave_action},
+    {"label.reprint", x_label_reprint, r_label_reprint},
+    {"alarm.ack", x_alarm_ack, r_alarm_ack},
+    {"inventory.adjust", x_inventory_adjust, r_inventory_adjust},
+    {"adjust.approve", x_adjust_approve, r_adjust_approve},
+    {"rma.authorize", x_rma_authorize, r_rma_authorize},
+    {"device.enable", x_device, r_device},
+    {"device.disable", x_device, r_device},
+    {"count.request", x_count_request, r_count_request},
+    {NULL, NULL, NULL},
+};
+
+/* ---- the path of one command ---- */
+
+static void replay(struct job *j, const char *stored)
+{
+    json_t *v = stored[0] ? json_loads(stored, 0, NULL) : NULL;
+    json_t *ok = v ? json_object_get(v, "ok") : NULL;
+    char e[CMD_ERR_MAX];
+    j->c->stats.replayed++;
+    if (!stored[0]) {
+        snprintf(e, sizeof(e), "request_id \"%s\" is still being processed", j->request_id);
+        bus_reply_err(j->cmd, e);
+    } else if (!json_is_boolean(ok)) {
+        bus_reply_err(j->cmd, "stored reply of this request_id is unreadable");
+    } else if (json_is_true(ok)) {
+        json_object_del(v, "ok");
+        bus_reply_ok(j->cmd, v);
+    } else {
+        json_t *er = json_object_get(v, "error");
+        bus_reply_err(j->cmd, json_is_string(er) ? json_string_value(er) : "refused");
+    }
+    json_decref(v);
+    j->cmd = NULL;
+    job_free(j);
+}
+
+static void on_claim(void *arg, const struct store_result *r)
+{
+    struct job *j = arg;
+    struct cmd_ctx *c = j->c;
+    char err[CMD_ERR_MAX];
+    int rc;
+    if (r->rc == WCS_E_DUPLICATE) {
+        replay(j, r->value ? r->value : "");
+        return;
+    }
+    if (r->rc != 0) {
+        char e[CMD_ERR_MAX];
+        snprintf(e, sizeof(e), "store unavailable (%s): not executed",
+                 r->message ? r->message : wcs_strerror(r->rc));
+        c->stats.store_errors++;
+        c->stats.handled++;
+        bus_reply_err(j->cmd, e);
+        job_free(j);
+        return;
+    }
+    if (!j->e) {
+        snprintf(err, sizeof(err), "unknown command \"%s\"", j->command);
+        refuse(j, err);
+        return;
+    }
+    if (cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, NULL), err,
+                      sizeof(err)) != 0 ||
+        cmd_validate(j->command, j->cmd->body, c->site, &j->a, err, sizeof(err)) != 0 ||
+        cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, &j->a), err,
+                      sizeof(err)) != 0) {
+        refuse(j, err);
+        return;
+    }
+    rc = j->e->exec(j);
+    if (rc != 0)
+        store_failed(j, rc, NULL);
+}
+
+int command_handle(struct cmd_ctx *c, struct bus_cmd *cmd)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    int rc;
+    if (!j) {
+        bus_reply_err(cmd, "out of memory");
+        return -ENOMEM;
+    }
+    j->c = c;
+    j->cmd = cmd;
+    snprintf(j->user, sizeof(j->user), "%s", cmd->user);
+    snprintf(j->command, sizeof(j->command), "%s", cmd->command);
+    snprintf(j->request_id, sizeof(j->request_id), "%s", cmd->request_id);
+    snprintf(j->cause, sizeof(j->cause), "%s %s", cmd->command, cmd->request_id);
+    command_request_key(cmd->request_id, j->key);
+    for (const struct entry *e = entries; e->name && !j->e; e++)
+        if (strcmp(e->name, cmd->command) == 0)
+            j->e = e;
+    j->sctx.actor = j->user;
+    j->sctx.cause = j->cause;
+    j->sctx.ts_ms = c->clock ? clock_wall_ms(c->clock) : 0;
+    rc = store_request_claim(c->store, j->user, j->key, ttl(c), on_claim, j);
+    if (rc != 0) {
+        char e[CMD_ERR_MAX];
+        snprintf(e, sizeof(e), "store unavailable (%s): not executed", wcs_strerror(rc));
+        c->stats.store_errors++;
+        c->stats.handled++;
+        bus_reply_err(cmd, e);
+        job_free(j);
+    }
+    return 0;
+}

@@ -1,0 +1,65 @@
+/* The MQTT command layer (docs/mqtt.md, "Commands"): takes each struct bus_cmd the bus hands the
+ * daemon, claims its request_id in Redis (a replay is answered with the stored reply and not
+ * executed), checks the user's roles from the site config (with segregation of duties),
+ * validates its fields, runs it as one atomic store script and answers on the reply topic.
+ * Every outcome, refusals included, is journaled with actor = user and cause =
+ * "<command> <request_id>". Independent of the daemon: the owner builds a struct cmd_ctx. */
+#ifndef WCS_COMMAND_COMMAND_H
+#define WCS_COMMAND_COMMAND_H
+
+#include "base/clock.h"
+#include "bus/bus.h"
+#include "config/config.h"
+#include "store/store.h"
+
+#include <stdint.h>
+
+/* What a successful command changed, for the owner (retained state, flows). */
+enum cmd_change {
+    CMD_CHANGED_ORDER,    /* id: order */
+    CMD_CHANGED_WAVE,     /* id: wave */
+    CMD_CHANGED_DEVICE,   /* id: device; state "enabled" or "disabled" */
+    CMD_CHANGED_TOTE,     /* id: tote (a label reprint for its shipment) */
+    CMD_CHANGED_STOCK,    /* id: sku (an adjustment applied) */
+    CMD_CHANGED_APPROVAL, /* id: approval ("ADJ-<n>"); state "pending" or "approved" */
+    CMD_CHANGED_ALARM,    /* id: alarm acknowledged */
+    CMD_CHANGED_COUNT,    /* id: count task ("CNT-<n>") */
+    CMD_CHANGED_RMA,      /* id: RMA */
+};
+
+/* Called on the loop after the reply was sent; id and state are valid during the call. */
+typedef void (*cmd_change_fn)(void *arg, enum cmd_change what, const char *id, const char *state);
+
+struct cmd_stats {
+    uint64_t handled;      /* commands answered (every outcome below) */
+    uint64_t executed;     /* ok replies */
+    uint64_t refused;      /* refused: unknown command, role, fields, references, state */
+    uint64_t replayed;     /* answered from the stored reply of an earlier request */
+    uint64_t store_errors; /* not executed because Redis failed or was down */
+};
+
+/* Filled by the owner; every pointer is borrowed and must outlive the commands in flight. Close
+ * the store before the bus: store_close calls back every pending command with -ECANCELED and
+ * the layer answers it on the bus. */
+struct cmd_ctx {
+    struct store *store;
+    struct bus *bus;             /* approval alarms are raised and cleared on it */
+    const struct cfg_site *site; /* users, roles, thresholds, references */
+    const struct wcs_clock *clock;
+    uint32_t request_ttl_s;  /* how long a request_id is remembered; 0: 86400 */
+    cmd_change_fn on_change; /* may be NULL */
+    void *change_arg;
+    struct cmd_stats stats; /* zero it before the first command; the layer counts */
+};
+
+/* Handles cmd (from the bus's command callback): answers it exactly once, later on the loop (or
+ * at once when Redis is not ready), which frees it. Returns 0 when the command was taken, or
+ * -ENOMEM after answering it with an error. Never blocks. */
+int command_handle(struct cmd_ctx *c, struct bus_cmd *cmd);
+
+/* The key id under which a request_id is remembered (wcs:{s}:req:<user>:<key id>): the
+ * request_id itself when it is a store identifier, else "h" and 32 hex digits of two 64-bit
+ * FNV-1a hashes (request_ids may hold ':' and be 64 characters long). Pure. */
+void command_request_key(const char *request_id, char out[STORE_ID_MAX]);
+
+#endif

@@ -1,0 +1,627 @@
+/* Field validators of the MQTT commands (validate.h): one table row per command with its
+ * allowed fields and its validator. Validators check JSON types with the bus's field helpers,
+ * then ranges and references to the site config, and build the canonical JSON the store scripts
+ * take. Pure: no I/O. */
+#include "validate.h"
+
+#include "base/err.h"
+#include "bus/bus.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QTY_MAX   1073741824 /* 2^30 units, as docs/formats.md */
+#define LINES_MAX 1000       /* lines in one order or RMA command */
+#define TEXT_MAX  256        /* reasons and notes */
+
+typedef int (*validate_fn)(const json_t *body, const struct cfg_site *site, struct cmd_args *a,
+                           char *err, size_t err_len);
+
+struct spec {
+    const char *name;
+    const char *fields; /* allowed fields besides request_id, ", "-separated */
+    validate_fn validate;
+};
+
+static void seterr(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || !len)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+void cmd_args_fini(struct cmd_args *a)
+{
+    if (!a)
+        return;
+    free(a->header_json);
+    free(a->lines_json);
+    memset(a, 0, sizeof(*a));
+}
+
+/* ---- field helpers ---- */
+
+/* A required (or optional) identifier: 1..63 of [A-Za-z0-9_.-]. */
+static int field_id(const json_t *o, const char *name, unsigned flags, const char **out, char *err,
+                    size_t len)
+{
+    int rc = bus_field_string(o, name, flags, 1, STORE_ID_MAX - 1, out, err, len);
+    if (rc != 0)
+        return rc;
+    if (store_id_check(*out) != 0) {
+        seterr(err, len, "field \"%s\": expected 1..63 characters of [A-Za-z0-9_.-]", name);
+        return WCS_E_SYNTAX;
+    }
+    return 0;
+}
+
+static const struct cfg_product *find_product(const struct cfg_site *site, const char *sku)
+{
+    for (uint32_t i = 0; i < site->n_products; i++)
+        if (strcmp(site->products[i].sku, sku) == 0)
+            return &site->products[i];
+    return NULL;
+}
+
+static int field_product(const json_t *o, const char *name, unsigned flags,
+                         const struct cfg_site *site, const char **out,
+                         const struct cfg_product **prod, char *err, size_t len)
+{
+    int rc = bus_field_string(o, name, flags, 1, STORE_ID_MAX - 1, out, err, len);
+    if (rc != 0)
+        return rc;
+    if (!(*prod = find_product(site, *out))) {
+        seterr(err, len, "field \"%s\": unknown product \"%s\"", name, *out);
+        return WCS_E_UNKNOWN;
+    }
+    return 0;
+}
+
+/* A location of the config that can hold stock. */
+static int field_location(const json_t *o, const char *name, const struct cfg_site *site,
+                          const char **out, char *err, size_t len)
+{
+    int rc = bus_field_string(o, name, 0, 1, STORE_PATH_MAX - 1, out, err, len);
+    int32_t i;
+    if (rc != 0)
+        return rc;
+    i = cfg_find_location(site, *out);
+    if (i < 0) {
+        seterr(err, len, "field \"%s\": unknown location \"%s\"", name, *out);
+        return WCS_E_UNKNOWN;
+    }
+    switch (site->locations[i].type) {
+    case CFG_LOC_VIEW:
+    case CFG_LOC_CUSTOMER:
+    case CFG_LOC_SUPPLIER:
+        seterr(err, len, "field \"%s\": %s is a %s location and holds no stock", name, *out,
+               cfg_loc_type_name(site->locations[i].type));
+        return WCS_E_RANGE;
+    default:
+        return 0;
+    }
+}
+
+static int field_text(const json_t *o, const char *name, unsigned flags, const char **out,
+                      char *err, size_t len)
+{
+    return bus_field_string(o, name, flags, 1, TEXT_MAX, out, err, len);
+}
+
+/* A lot for product p: required when it is tracked, refused when it is not. */
+static int field_lot(const json_t *o, const char *name, const struct cfg_product *p,
+                     const char **out, char *err, size_t len)
+{
+    int rc = field_id(o, name, BUS_FIELD_OPTIONAL, out, err, len);
+    if (rc < 0)
+        return rc;
+    if (rc == 1 && p->tracking != CFG_TRACK_NONE) {
+        seterr(err, len, "field \"%s\": required: product %s is tracked by %s", name, p->sku,
+               p->tracking == CFG_TRACK_LOT ? "lot" : "serial");
+        return WCS_E_RANGE;
+    }
+    if (rc == 0 && p->tracking == CFG_TRACK_NONE) {
+        seterr(err, len, "field \"%s\": product %s is not tracked by lot or serial", name, p->sku);
+        return WCS_E_RANGE;
+    }
+    return 0;
+}
+
+/* Rewrites `field "x": ...` of an error inside an array element to `field "arr[i].x": ...`. */
+static void nest_err(char *err, size_t len, const char *arr, size_t i)
+{
+    char tail[CMD_ERR_MAX];
+    const char *p = strncmp(err, "field \"", 7) == 0 ? err + 7 : NULL;
+    if (!p)
+        return;
+    snprintf(tail, sizeof(tail), "%s", p);
+    seterr(err, len, "field \"%s[%zu].%s", arr, i, tail);
+}
+
+/* Refuses keys of o outside `allowed` (", "-separated; "request_id" allowed when top). */
+static int check_keys(const json_t *o, const char *allowed, bool top, const char *where, char *err,
+                      size_t len)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v)
+    {
+        size_t n = strlen(k);
+        const char *p = allowed;
+        bool ok = top && strcmp(k, "request_id") == 0;
+        (void)v;
+        while (!ok && p && *p) {
+            const char *e = strstr(p, ", ");
+            size_t m = e ? (size_t)(e - p) : strlen(p);
+            ok = m == n && strncmp(p, k, n) == 0;
+            p = e ? e + 2 : NULL;
+        }
+        if (!ok) {
+            seterr(err, len, "field \"%s%.64s\": unknown field (allowed: %s)", where, k,
+                   allowed[0] ? allowed : "none");
+            return WCS_E_SYNTAX;
+        }
+    }
+    return 0;
+}
+
+static bool date_ok(const char *s)
+{
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    y = atoi(s);
+    m = atoi(s + 5);
+    d = atoi(s + 8);
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return false;
+    return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+static bool zone_known(const struct cfg_site *site, const char *zone)
+{
+    for (uint32_t i = 0; i < site->n_locations; i++)
+        if (site->locations[i].zone && strcmp(site->locations[i].zone, zone) == 0)
+            return true;
+    return false;
+}
+
+static bool carrier_known(const struct cfg_site *site, const char *code)
+{
+    for (uint32_t i = 0; i < site->waves.n_carriers; i++)
+        if (strcmp(site->waves.carriers[i].code, code) == 0)
+            return true;
+    return false;
+}
+
+static int field_carrier(const json_t *o, unsigned flags, const struct cfg_site *site,
+                         const char **out, char *err, size_t len)
+{
+    int rc = bus_field_string(o, "carrier", flags, 1, STORE_ID_MAX - 1, out, err, len);
+    if (rc != 0)
+        return rc;
+    if (!carrier_known(site, *out)) {
+        seterr(err, len, "field \"carrier\": unknown carrier \"%s\"", *out);
+        return WCS_E_UNKNOWN;
+    }
+    return 0;
+}
+
+static char *dump(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    return s;
+}
+
+/* The array field `name` of 1..LINES_MAX objects with the keys of `allowed`. */
+static int field_lines(const json_t *body, const char *name, const char *allowed, json_t **out,
+                       char *err, size_t len)
+{
+    json_t *arr = json_object_get(body, name);
+    char where[32];
+    size_t i;
+    json_t *l;
+    if (!arr) {
+        seterr(err, len, "field \"%s\": missing", name);
+        return WCS_E_SYNTAX;
+    }
+    if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > LINES_MAX) {
+        seterr(err, len, "field \"%s\": expected an array of 1..%d objects", name, LINES_MAX);
+        return WCS_E_SYNTAX;
+    }
+    json_array_foreach(arr, i, l)
+    {
+        if (!json_is_object(l)) {
+            seterr(err, len, "field \"%s[%zu]\": expected an object", name, i);
+            return WCS_E_SYNTAX;
+        }
+        snprintf(where, sizeof(where), "%s[%zu].", name, i);
+        if (check_keys(l, allowed, false, where, err, len) != 0)
+            return WCS_E_SYNTAX;
+    }
+    *out = arr;
+    return 0;
+}
+
+/* ---- validators ---- */
+
+static int v_order_upsert(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                          char *err, size_t len)
+{
+    json_t *arr, *l, *hdr, *lines;
+    size_t i;
+    int rc;
+    if ((rc = field_id(b, "order", 0, &a->id, err, len)) < 0 ||
+        (rc = field_carrier(b, 0, site, &a->carrier, err, len)) < 0)
+        return rc;
+    rc = bus_field_string(b, "priority", BUS_FIELD_OPTIONAL, 1, 63, &a->priority, err, len);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        bool known = false;
+        for (uint32_t p = 0; p < site->waves.n_priorities; p++)
+            known = known || strcmp(site->waves.priorities[p], a->priority) == 0;
+        if (!known) {
+            seterr(err, len, "field \"priority\": unknown priority \"%s\"", a->priority);
+            return WCS_E_UNKNOWN;
+        }
+    }
+    rc = bus_field_string(b, "ship_date", BUS_FIELD_OPTIONAL, 10, 10, &a->ship_date, err, len);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 && !date_ok(a->ship_date)) {
+        seterr(err, len, "field \"ship_date\": expected a date YYYY-MM-DD, got \"%s\"",
+               a->ship_date);
+        return WCS_E_SYNTAX;
+    }
+    rc = bus_field_string(b, "zone", BUS_FIELD_OPTIONAL, 1, 63, &a->zone, err, len);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 && !zone_known(site, a->zone)) {
+        seterr(err, len, "field \"zone\": unknown zone \"%s\"", a->zone);
+        return WCS_E_UNKNOWN;
+    }
+    if ((rc = bus_field_bool(b, "draft", BUS_FIELD_OPTIONAL, &a->draft, err, len)) < 0)
+        return rc;
+    if ((rc = field_lines(b, "lines", "sku, qty, lot", &arr, err, len)) < 0)
+        return rc;
+    lines = json_array();
+    json_array_foreach(arr, i, l)
+    {
+        const struct cfg_product *p = NULL;
+        const char *sku, *lot = NULL;
+        int64_t qty;
+        if ((rc = field_product(l, "sku", 0, site, &sku, &p, err, len)) < 0 ||
+            (rc = bus_field_int(l, "qty", 0, 1, QTY_MAX, &qty, err, len)) < 0 ||
+            (rc = field_id(l, "lot", BUS_FIELD_OPTIONAL, &lot, err, len)) < 0) {
+            nest_err(err, len, "lines", i);
+            json_decref(lines);
+            return rc;
+        }
+        if (rc == 0 && p->tracking == CFG_TRACK_NONE) {
+            seterr(err, len, "field \"lines[%zu].lot\": product %s is not tracked by lot or serial",
+                   i, sku);
+            json_decref(lines);
+            return WCS_E_RANGE;
+        }
+        json_array_append_new(
+            lines, rc == 0
+                       ? json_pack("{s:s,s:I,s:s}", "sku", sku, "qty", (json_int_t)qty, "lot", lot)
+                       : json_pack("{s:s,s:I}", "sku", sku, "qty", (json_int_t)qty));
+    }
+    hdr = json_pack("{s:s,s:s,s:s,s:s}", "carrier", a->carrier, "priority",
+                    a->priority ? a->priority : "", "ship_date", a->ship_date ? a->ship_date : "",
+                    "zone", a->zone ? a->zone : "");
+    a->header_json = dump(hdr);
+    a->lines_json = dump(lines);
+    return a->header_json && a->lines_json ? 0 : -ENOMEM;
+}
+
+static int v_order_id(const json_t *b, const struct cfg_site *site, struct cmd_args *a, char *err,
+                      size_t len)
+{
+    (void)site;
+    return field_id(b, "order", 0, &a->id, err, len);
+}
+
+static int v_wave_plan(const json_t *b, const struct cfg_site *site, struct cmd_args *a, char *err,
+                       size_t len)
+{
+    int rc;
+    if ((rc = field_id(b, "wave", 0, &a->id, err, len)) < 0 ||
+        (rc = field_carrier(b, BUS_FIELD_OPTIONAL, site, &a->carrier, err, len)) < 0 ||
+        (rc = bus_field_int(b, "max_orders", BUS_FIELD_OPTIONAL, 1, 10000, &a->max_orders, err,
+                            len)) < 0)
+        return rc;
+    return 0;
+}
+
+static int v_wave_id(const json_t *b, const struct cfg_site *site, struct cmd_args *a, char *err,
+                     size_t len)
+{
+    (void)site;
+    return field_id(b, "wave", 0, &a->id, err, len);
+}
+
+static int v_label_reprint(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                           char *err, size_t len)
+{
+    int rc = field_id(b, "shipment", 0, &a->id, err, len);
+    int32_t d;
+    if (rc < 0 || (rc = field_id(b, "printer", BUS_FIELD_OPTIONAL, &a->printer, err, len)) < 0)
+        return rc;
+    if (rc == 0) {
+        d = cfg_find_device(site, a->printer);
+        if (d < 0 || site->devices[d].kind != CFG_DEV_PRINTER) {
+            seterr(err, len, "field \"printer\": unknown printer \"%s\"", a->printer);
+            return WCS_E_UNKNOWN;
+        }
+    }
+    return 0;
+}
+
+static int v_alarm_ack(const json_t *b, const struct cfg_site *site, struct cmd_args *a, char *err,
+                       size_t len)
+{
+    int rc;
+    (void)site;
+    if ((rc = field_id(b, "alarm", 0, &a->id, err, len)) < 0 ||
+        (rc = field_text(b, "note", BUS_FIELD_OPTIONAL, &a->note, err, len)) < 0)
+        return rc;
+    return 0;
+}
+
+static uint64_t absq(int64_t q)
+{
+    return q < 0 ? (uint64_t)(-q) : (uint64_t)q;
+}
+
+static int v_inventory_adjust(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                              char *err, size_t len)
+{
+    const struct cfg_product *p = NULL;
+    uint64_t q;
+    int rc;
+    if ((rc = field_product(b, "sku", 0, site, &a->sku, &p, err, len)) < 0 ||
+        (rc = field_location(b, "location", site, &a->loc, err, len)) < 0 ||
+        (rc = field_lot(b, "lot", p, &a->lot, err, len)) < 0 ||
+        (rc = bus_field_int(b, "qty", 0, -QTY_MAX, QTY_MAX, &a->qty, err, len)) < 0 ||
+        (rc = field_text(b, "reason", 0, &a->reason, err, len)) < 0)
+        return rc;
+    if (a->qty == 0) {
+        seterr(err, len, "field \"qty\": expected a non-zero integer");
+        return WCS_E_RANGE;
+    }
+    rc = bus_field_int(b, "unit_value_cents", BUS_FIELD_OPTIONAL, 0, 100000000,
+                       &a->unit_value_cents, err, len);
+    if (rc < 0)
+        return rc;
+    a->has_value = rc == 0;
+    if (!a->has_value && site->adjust_value_threshold_cents > 0) {
+        seterr(err, len,
+               "field \"unit_value_cents\": missing: the site approves adjustments above %" PRIu64
+               " cents",
+               site->adjust_value_threshold_cents);
+        return WCS_E_SYNTAX;
+    }
+    /* docs/config.md: qty_threshold 0 means every adjustment needs approval. */
+    q = absq(a->qty);
+    if (site->adjust_qty_threshold == 0) {
+        a->needs_approval = true;
+        snprintf(a->why, sizeof(a->why), "every adjustment needs approval");
+    } else if (q > site->adjust_qty_threshold) {
+        a->needs_approval = true;
+        snprintf(a->why, sizeof(a->why), "quantity %" PRIu64 " above the threshold of %" PRIu32, q,
+                 site->adjust_qty_threshold);
+    } else if (a->has_value && site->adjust_value_threshold_cents > 0 &&
+               q * (uint64_t)a->unit_value_cents > site->adjust_value_threshold_cents) {
+        a->needs_approval = true;
+        snprintf(a->why, sizeof(a->why),
+                 "value %" PRIu64 " cents above the threshold of %" PRIu64 " cents",
+                 q * (uint64_t)a->unit_value_cents, site->adjust_value_threshold_cents);
+    }
+    return 0;
+}
+
+static int v_adjust_approve(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                            char *err, size_t len)
+{
+    (void)site;
+    return field_id(b, "approval", 0, &a->id, err, len);
+}
+
+static int v_rma_authorize(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                           char *err, size_t len)
+{
+    json_t *arr, *l, *lines;
+    size_t i;
+    int rc;
+    if ((rc = field_id(b, "rma", 0, &a->id, err, len)) < 0 ||
+        (rc = field_id(b, "order", 0, &a->order, err, len)) < 0 ||
+        (rc = bus_field_bool(b, "credit", BUS_FIELD_OPTIONAL, &a->credit, err, len)) < 0 ||
+        (rc = field_lines(b, "lines", "sku, qty", &arr, err, len)) < 0)
+        return rc;
+    lines = json_array();
+    json_array_foreach(arr, i, l)
+    {
+        const struct cfg_product *p = NULL;
+        const char *sku;
+        int64_t qty;
+        if ((rc = field_product(l, "sku", 0, site, &sku, &p, err, len)) < 0 ||
+            (rc = bus_field_int(l, "qty", 0, 1, QTY_MAX, &qty, err, len)) < 0) {
+            nest_err(err, len, "lines", i);
+            json_decref(lines);
+            return rc;
+        }
+        json_array_append_new(lines, json_pack("{s:s,s:I}", "sku", sku, "qty", (json_int_t)qty));
+    }
+    a->lines_json = dump(lines);
+    return a->lines_json ? 0 : -ENOMEM;
+}
+
+static int v_device(const json_t *b, const struct cfg_site *site, struct cmd_args *a, char *err,
+                    size_t len)
+{
+    int rc = bus_field_string(b, "device", 0, 1, 63, &a->id, err, len);
+    if (rc < 0 || (rc = field_text(b, "reason", BUS_FIELD_OPTIONAL, &a->reason, err, len)) < 0)
+        return rc;
+    if (cfg_find_device(site, a->id) < 0) {
+        seterr(err, len, "field \"device\": unknown device \"%s\"", a->id);
+        return WCS_E_UNKNOWN;
+    }
+    return 0;
+}
+
+static int v_count_request(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                           char *err, size_t len)
+{
+    const struct cfg_product *p;
+    int rc;
+    if ((rc = field_location(b, "location", site, &a->loc, err, len)) < 0 ||
+        (rc = field_product(b, "sku", BUS_FIELD_OPTIONAL, site, &a->sku, &p, err, len)) < 0)
+        return rc;
+    a->id = a->loc;
+    return 0;
+}
+
+static const struct spec specs[] = {
+    {"order.upsert", "order, carrier, priority, ship_date, zone, draft, lines", v_order_upsert},
+    {"order.cancel", "order", v_order_id},
+    {"order.hold", "order", v_order_id},
+    {"order.release", "order", v_order_id},
+    {"wave.plan", "wave, carrier, max_orders", v_wave_plan},
+    {"wave.release", "wave", v_wave_id},
+    {"wave.cancel", "wave", v_wave_id},
+    {"label.reprint", "shipment, printer", v_label_reprint},
+    {"alarm.ack", "alarm, note", v_alarm_ack},
+    {"inventory.adjust", "sku, location, lot, qty, reason, unit_value_cents", v_inventory_adjust},
+    {"adjust.approve", "approval", v_adjust_approve},
+    {"rma.authorize", "rma, order, lines, credit", v_rma_authorize},
+    {"device.enable", "device, reason", v_device},
+    {"device.disable", "device, reason", v_device},
+    {"count.request", "location, sku", v_count_request},
+    {NULL, NULL, NULL},
+};
+
+static const struct spec *find_spec(const char *name)
+{
+    for (const struct spec *s = specs; name && s->name; s++)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+bool cmd_known(const char *command)
+{
+    return find_spec(command) != NULL;
+}
+
+int cmd_validate(const char *command, const json_t *body, const struct cfg_site *site,
+                 struct cmd_args *out, char *err, size_t err_len)
+{
+    const struct spec *s = find_spec(command);
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if (!s) {
+        seterr(err, err_len, "unknown command \"%s\"", command ? command : "");
+        return WCS_E_UNKNOWN;
+    }
+    if (!json_is_object(body)) {
+        seterr(err, err_len, "expected a JSON object");
+        return WCS_E_SYNTAX;
+    }
+    rc = check_keys(body, s->fields, true, "", err, err_len);
+    if (rc == 0)
+        rc = s->validate(body, site, out, err, err_len);
+    if (rc < 0)
+        cmd_args_fini(out);
+    return rc < 0 ? rc : 0;
+}
+
+bool cmd_pattern_matches(const char *pattern, const char *command)
+{
+    size_t n = strlen(pattern);
+    if (strcmp(pattern, "*") == 0 || strcmp(pattern, command) == 0)
+        return true;
+    /* "noun.*": every command of the noun. */
+    return n >= 2 && strcmp(pattern + n - 2, ".*") == 0 && strncmp(pattern, command, n - 1) == 0;
+}
+
+enum cmd_need cmd_need_of(const char *command, const struct cmd_args *args)
+{
+    if (strcmp(command, "device.disable") == 0)
+        return CMD_NEED_SUPERVISOR;
+    if (strcmp(command, "rma.authorize") == 0 && args && args->credit)
+        return CMD_NEED_SUPERVISOR;
+    if (strcmp(command, "adjust.approve") == 0)
+        return CMD_NEED_APPROVER;
+    return CMD_NEED_ROLE;
+}
+
+static void role_list(const struct cfg_site *site, const struct cfg_user *u, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < u->n_roles && used < n; i++) {
+        int k =
+            snprintf(buf + used, n - used, "%s%s", i ? ", " : "", site->roles[u->roles[i]].name);
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
+    if (u->n_roles == 0)
+        snprintf(buf, n, "none");
+}
+
+int cmd_authorize(const struct cfg_site *site, const char *user, const char *command,
+                  enum cmd_need need, char *err, size_t err_len)
+{
+    const struct cfg_user *u = NULL;
+    bool allowed = false, approver = false;
+    char roles[128];
+    for (uint32_t i = 0; i < site->n_users && !u; i++)
+        if (strcmp(site->users[i].name, user) == 0)
+            u = &site->users[i];
+    if (!u) {
+        seterr(err, err_len, "user \"%s\" is not configured", user);
+        return WCS_E_DENIED;
+    }
+    for (uint32_t i = 0; i < u->n_roles; i++) {
+        const struct cfg_role *r = &site->roles[u->roles[i]];
+        for (uint32_t j = 0; j < r->n_commands; j++)
+            allowed = allowed || cmd_pattern_matches(r->commands[j], command);
+        approver = approver || r->approve;
+    }
+    role_list(site, u, roles, sizeof(roles));
+    if (!allowed) {
+        seterr(err, err_len, "user \"%s\" (roles %s) may not run \"%s\"", user, roles, command);
+        return WCS_E_DENIED;
+    }
+    if (need == CMD_NEED_SUPERVISOR && !approver) {
+        seterr(err, err_len,
+               "\"%s\" needs a supervisor role (approve: true); user \"%s\" has roles %s", command,
+               user, roles);
+        return WCS_E_DENIED;
+    }
+    if (need == CMD_NEED_APPROVER && !approver) {
+        seterr(err, err_len, "user \"%s\" has no role that may approve adjustments (approve: true)",
+               user);
+        return WCS_E_DENIED;
+    }
+    return 0;
+}

@@ -1,0 +1,56 @@
+-- approval_apply: a second person approves a pending adjustment; it is applied with adjust's
+-- rules in the same script (the stock may have moved since the request) and its alarm cleared.
+-- The approver must differ from the requester (segregation of duties).
+-- KEYS[4] approval hash. ARGV[7] key prefix, ARGV[8] approval id, ARGV[9] approver.
+-- Returns {'ok', sku, location, lot, delta, on_hand after, requester}.
+if #KEYS ~= 4 or #ARGV ~= 9 then
+    return err('EARG', 'approval_apply takes 4 keys and 9 arguments')
+end
+local P, id, who = ARGV[7], ARGV[8], ARGV[9]
+if string.sub(KEYS[1], 1, #P) ~= P or not is_id(id) or who == '' then
+    return err('EARG', 'bad prefix, approval id or approver')
+end
+if seen() then
+    return {'dup'}
+end
+local a = redis.call('HMGET', KEYS[4], 'state', 'requester', 'sku', 'loc', 'lot', 'qty', 'reason')
+if not a[1] then
+    return err('EUNKNOWN', 'unknown approval "' .. id .. '"')
+end
+if a[1] ~= 'pending' then
+    return err('ESTATE', 'approval ' .. id .. ' is ' .. a[1])
+end
+if a[2] == who then
+    return err('ESTATE', 'approver must differ from requester')
+end
+local sku, loc, lot, d = a[3], a[4], a[5], int_arg(a[6])
+local q = P .. 'quant:' .. sku .. ':' .. loc .. ':' .. lot
+local v = redis.call('HMGET', q, 'on_hand', 'reserved')
+local on_hand, reserved = num(v[1]), num(v[2])
+if on_hand + d < 0 then
+    return err('ESTATE', 'quant ' .. q .. ' has ' .. on_hand .. ', adjust ' .. d ..
+        ' would make it negative')
+end
+if on_hand + d < reserved then
+    return err('ESTATE', 'quant ' .. q .. ' has ' .. reserved .. ' reserved, adjust ' .. d ..
+        ' would leave ' .. (on_hand + d))
+end
+if not v[1] then
+    redis.call('HSET', q, 'sku', sku, 'loc', loc, 'lot', lot, 'reserved', 0)
+    redis.call('SADD', P .. 'loc:' .. loc .. ':quants', q)
+    redis.call('SADD', P .. 'sku:' .. sku .. ':quants', q)
+end
+redis.call('HINCRBY', q, 'on_hand', d)
+redis.call('HINCRBY', KEYS[3], 'adjustments', 1)
+if d > 0 then
+    redis.call('HINCRBY', KEYS[3], 'adjusted_units_in', d)
+else
+    redis.call('HINCRBY', KEYS[3], 'adjusted_units_out', -d)
+end
+redis.call('HSET', KEYS[4], 'state', 'approved', 'approver', who, 'approved_ts', ARGV[4])
+redis.call('DEL', P .. 'alarm:approval-' .. id)
+journal('adjust', sku, {quant = q, on_hand = on_hand},
+    {quant = q, on_hand = on_hand + d, delta = d, reason = a[7], approval = id,
+        requester = a[2], approver = who})
+redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[6])
+return {'ok', sku, loc, lot, tostring(d), tostring(on_hand + d), a[2]}
