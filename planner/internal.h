@@ -53,14 +53,16 @@ struct pl_workspace {
     uint8_t *line_mark;         /* n_lines */
     uint32_t *carrier_stamp;    /* n_carriers: 1 + last wave the carrier was seen in */
 
-    uint32_t *loc_by_pre;  /* n_locations, sorted by pre */
-    int64_t *loc_used_cm3; /* n_locations */
-    uint32_t *loc_product; /* n_locations: the one product held, PL_NONE empty, MIXED */
-    uint32_t *loc_lot;     /* n_locations: the one lot held, PL_NONE none, MIXED */
-    uint32_t *loc_rule;    /* n_locations: first replen rule at the location or PL_NONE */
-    uint32_t *rule_next;   /* n_replen_rules: next rule at the same location */
-    int64_t *rule_scratch; /* n_replen_rules: units at the face (loc__scan) */
-    int64_t *rule_demand;  /* n_replen_rules */
+    uint32_t *loc_by_pre;    /* n_locations, sorted by pre */
+    int64_t *loc_used_cm3;   /* n_locations: volume on hand and suggested (putaway) */
+    int64_t *loc_used_units; /* n_locations: units of all products */
+    int64_t *loc_used_g;     /* n_locations: their weight */
+    uint32_t *loc_product;   /* n_locations: the one product held, PL_NONE empty, MIXED */
+    uint32_t *loc_lot;       /* n_locations: the one lot held, PL_NONE none, MIXED */
+    uint32_t *loc_rule;      /* n_locations: first replen rule at the location or PL_NONE */
+    uint32_t *rule_next;     /* n_replen_rules: next rule at the same location */
+    int64_t *rule_scratch;   /* n_replen_rules: units at the face (loc__scan) */
+    int64_t *rule_demand;    /* n_replen_rules */
 };
 
 #define PL_MIXED (UINT32_MAX - 1u)
@@ -114,8 +116,9 @@ static inline uint32_t index__find(uint32_t *next, uint32_t i)
     return i;
 }
 
-/* Fills the per-location tables (used cm3, the one product and lot held, replen rules chained
- * per location) and rule_scratch (units of each rule's product at its face) from the quants. */
+/* Fills the per-location tables (used units, g and cm3, the one product and lot held, replen rules
+ * chained per location) and rule_scratch (units of each rule's product at its face) from the
+ * quants. */
 void loc__scan(struct pl_workspace *ws, const struct pl_world *w);
 
 /* The replen rule of product p at location l (lowest index), or PL_NONE. Needs loc__scan. */

@@ -1,6 +1,7 @@
 /* Putaway: locations for received goods. The best-matching putaway rule names a subtree; inside
  * it, pick faces of the product that need stock come first, then locations already holding the
- * same product and lot, then the same product, then empty ones, within capacity. */
+ * same product and lot, then the same product, then empty ones, within capacity (units,
+ * weight and volume). */
 #include "internal.h"
 
 #include "base/err.h"
@@ -89,20 +90,44 @@ static enum cls classify(const struct pl_workspace *ws, const struct pl_world *w
     return ws->loc_lot[l] == lot ? CLS_SAME_LOT : CLS_SAME_PRODUCT;
 }
 
-/* Units of the product (unit volume unit_v) location l can still take. */
-static int64_t room(const struct pl_workspace *ws, const struct pl_world *w, uint32_t l,
-                    int64_t unit_v)
+/* Units that fit into `free` of a limit at `per_unit` each (never negative). */
+static int64_t fit(int64_t free, int64_t per_unit)
 {
-    uint32_t cap = w->locations[l].capacity_cm3;
-    if (cap == 0 || unit_v == 0)
-        return INT64_MAX;
-    int64_t free_cm3 = (int64_t)cap - ws->loc_used_cm3[l];
-    return free_cm3 > 0 ? free_cm3 / unit_v : 0;
+    return free > 0 ? free / per_unit : 0;
+}
+
+/* Units of a product (unit weight unit_g, unit volume unit_v) location l can still take: the
+ * least of what its unit, weight and volume limits leave (a limit of 0 is none; a product
+ * without a weight or volume is not held back by that limit). INT64_MAX when no limit applies.
+ * *limit gets the limit that sets it (enum pl_cap_limit). */
+static int64_t room(const struct pl_workspace *ws, const struct pl_world *w, uint32_t l,
+                    int64_t unit_g, int64_t unit_v, unsigned *limit)
+{
+    const struct pl_location *loc = &w->locations[l];
+    int64_t r = INT64_MAX, k;
+    *limit = PL_CAP_NONE;
+    if (loc->capacity_units) {
+        r = fit((int64_t)loc->capacity_units - ws->loc_used_units[l], 1);
+        *limit = PL_CAP_UNITS;
+    }
+    if (loc->capacity_weight_g && unit_g > 0 &&
+        (k = fit((int64_t)loc->capacity_weight_g - ws->loc_used_g[l], unit_g)) < r) {
+        r = k;
+        *limit = PL_CAP_WEIGHT;
+    }
+    if (loc->capacity_cm3 && unit_v > 0 &&
+        (k = fit((int64_t)loc->capacity_cm3 - ws->loc_used_cm3[l], unit_v)) < r) {
+        r = k;
+        *limit = PL_CAP_VOLUME;
+    }
+    return r;
 }
 
 void loc__scan(struct pl_workspace *ws, const struct pl_world *w)
 {
     memset(ws->loc_used_cm3, 0, sizeof(int64_t) * w->n_locations);
+    memset(ws->loc_used_units, 0, sizeof(int64_t) * w->n_locations);
+    memset(ws->loc_used_g, 0, sizeof(int64_t) * w->n_locations);
     for (uint32_t l = 0; l < w->n_locations; l++) {
         ws->loc_product[l] = PL_NONE;
         ws->loc_lot[l] = PL_NONE;
@@ -114,6 +139,8 @@ void loc__scan(struct pl_workspace *ws, const struct pl_world *w)
         if (q->on_hand <= 0)
             continue;
         ws->loc_used_cm3[l] += q->on_hand * (int64_t)w->products[q->product].volume_cm3;
+        ws->loc_used_units[l] += q->on_hand;
+        ws->loc_used_g[l] += q->on_hand * (int64_t)w->products[q->product].weight_g;
         if (ws->loc_product[l] == PL_NONE) {
             ws->loc_product[l] = q->product;
             ws->loc_lot[l] = q->lot;
@@ -203,6 +230,7 @@ int pl_putaway(struct pl_workspace *ws, const struct pl_world *w, const struct p
     for (uint32_t i = 0; i < n; i++) {
         const struct pl_receipt *r = &rc[i];
         int64_t unit_v = w->products[r->product].volume_cm3, rem = r->qty;
+        int64_t unit_g = w->products[r->product].weight_g;
         uint32_t rule = best_rule(w, r);
         uint32_t lo = 0, hi = 0;
         if (rule != PL_NONE) {
@@ -226,14 +254,16 @@ int pl_putaway(struct pl_workspace *ws, const struct pl_world *w, const struct p
                 uint32_t best = PL_NONE;
                 int64_t best_room = 0, face_units = 0, face_max = 0;
                 uint32_t face = PL_NONE;
+                unsigned best_limit = PL_CAP_NONE;
                 for (uint32_t pos = lo; pos < hi; pos++) {
                     uint32_t l = ws->loc_by_pre[pos];
                     int64_t rm;
                     uint32_t fr = PL_NONE;
                     int64_t fu = 0;
+                    unsigned limit;
                     if ((int)classify(ws, w, l, r->product, r->lot) != c)
                         continue;
-                    rm = room(ws, w, l, unit_v);
+                    rm = room(ws, w, l, unit_g, unit_v, &limit);
                     if (c == CLS_FACE) {
                         fr = loc__face_rule(ws, w, l, r->product);
                         fu = ws->rule_scratch[fr];
@@ -246,6 +276,7 @@ int pl_putaway(struct pl_workspace *ws, const struct pl_world *w, const struct p
                         (w->locations[l].pick_seq == w->locations[best].pick_seq && l < best)) {
                         best = l;
                         best_room = rm;
+                        best_limit = limit;
                         face = fr;
                         face_units = fu;
                         face_max = fr != PL_NONE ? w->replen_rules[fr].max_qty : 0;
@@ -265,12 +296,11 @@ int pl_putaway(struct pl_workspace *ws, const struct pl_world *w, const struct p
                     pa->reason = reason__make(cls_reason[c], 0, face, face_units, face_max);
                     ws->rule_scratch[face] += take;
                     break;
-                case CLS_EMPTY: {
-                    uint32_t capc = w->locations[best].capacity_cm3;
-                    pa->reason = reason__make(cls_reason[c], 0, rule,
-                                              capc ? capc - ws->loc_used_cm3[best] : -1, 0);
+                case CLS_EMPTY:
+                    pa->reason =
+                        reason__make(cls_reason[c], 0, rule,
+                                     best_limit == PL_CAP_NONE ? -1 : best_room, best_limit);
                     break;
-                }
                 default:
                     pa->reason = reason__make(
                         cls_reason[c], 0, rule,
@@ -278,6 +308,8 @@ int pl_putaway(struct pl_workspace *ws, const struct pl_world *w, const struct p
                     break;
                 }
                 ws->loc_used_cm3[best] += take * unit_v;
+                ws->loc_used_units[best] += take;
+                ws->loc_used_g[best] += take * unit_g;
                 if (ws->loc_product[best] == PL_NONE) {
                     ws->loc_product[best] = r->product;
                     ws->loc_lot[best] = r->lot;

@@ -1,6 +1,7 @@
 /* Reasons in words: each planner decision's struct pl_reason rendered as one English sentence a
  * supervisor can read ("why was this quant chosen", "why is this line short"). Days print as
- * ISO dates and epoch minutes as UTC date-times. */
+ * ISO dates and epoch minutes as UTC date-times; quants, lots, orders, zones, carriers and rules
+ * are named by the caller's struct pl_namer, or by the planner's numbers without one. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -99,34 +100,105 @@ static const char *suffix(unsigned flags)
     return "";
 }
 
+/* Noun phrases for the numbers a sentence names: the caller's words (struct pl_namer) or the
+ * planner's ("quant 12"). Each phrase gets its own buffer; a sentence names at most three. */
+#define NOUN_MAX 256
+struct nouns {
+    const struct pl_namer *namer;
+    char buf[3][NOUN_MAX];
+    unsigned used;
+};
+
+static const char *noun(struct nouns *n, enum pl_name_kind kind, uint64_t id)
+{
+    char *b = n->buf[n->used++];
+    unsigned long long x = (unsigned long long)id;
+    PL_ASSERT(n->used <= 3);
+    if (n->namer && n->namer->name && n->namer->name(n->namer->ctx, kind, id, b, NOUN_MAX) >= 0) {
+        b[NOUN_MAX - 1] = '\0';
+        return b;
+    }
+    switch (kind) {
+    case PL_NAME_QUANT:
+        snprintf(b, NOUN_MAX, "quant %llu", x);
+        break;
+    case PL_NAME_LOT:
+        snprintf(b, NOUN_MAX, "lot %llu", x);
+        break;
+    case PL_NAME_ORDER:
+        snprintf(b, NOUN_MAX, "order %llu", x);
+        break;
+    case PL_NAME_ALLOC:
+        snprintf(b, NOUN_MAX, "allocation %llu", x);
+        break;
+    case PL_NAME_ZONE:
+        if (id == PL_ZONE_ANY)
+            snprintf(b, NOUN_MAX, "no zone");
+        else
+            snprintf(b, NOUN_MAX, "zone %llu", x);
+        break;
+    case PL_NAME_CARRIER:
+        snprintf(b, NOUN_MAX, "carrier %llu", x);
+        break;
+    default:
+        snprintf(b, NOUN_MAX, "rule %llu", x);
+        break;
+    }
+    return b;
+}
+
 int pl_reason_format(const struct pl_reason *r, char *buf, size_t len)
 {
-    struct txt t;
+    return pl_reason_text(r, NULL, buf, len);
+}
+
+/* Why a cart was closed, naming the order that did not fit when the reason has it. */
+static int cart_full(struct nouns *n, const struct pl_reason *r, const char *what, char *buf,
+                     size_t len)
+{
     long long a = (long long)r->a, b = (long long)r->b;
-    unsigned ref = r->ref;
+    if (r->ref == PL_NONE)
+        return snprintf(buf, len, "Cart closed: %lld %s would exceed the cart's %lld %s.", a, what,
+                        b, what);
+    return snprintf(buf, len, "Cart closed: %s would make %lld %s, over the cart's %lld %s.",
+                    noun(n, PL_NAME_ORDER, r->ref), a, what, b, what);
+}
+
+static const char *const cap_limit_names[] = {"no limit", "unit", "weight", "volume"};
+
+int pl_reason_text(const struct pl_reason *r, const struct pl_namer *namer, char *buf, size_t len)
+{
+    struct txt t;
+    struct nouns n;
+    long long a = (long long)r->a, b = (long long)r->b;
+    uint32_t ref = r->ref;
     const char *sx = suffix(r->flags);
     char dummy[1];
+    n.namer = namer;
+    n.used = 0;
     if (!buf || len == 0) {
         buf = dummy;
         len = 1;
     }
     switch (r->code) {
     case PL_R_FIFO_OLDEST:
-        return snprintf(buf, len, "FIFO: quant %u is the oldest available stock (in %s UTC)%s.",
-                        ref, min_str(t.min[0], a >= 0 ? a / 60 : (a - 59) / 60), sx);
+        return snprintf(buf, len, "FIFO: %s is the oldest available stock (in %s UTC)%s.",
+                        noun(&n, PL_NAME_QUANT, ref),
+                        min_str(t.min[0], a >= 0 ? a / 60 : (a - 59) / 60), sx);
     case PL_R_LIFO_NEWEST:
-        return snprintf(buf, len, "LIFO: quant %u is the newest available stock (in %s UTC)%s.",
-                        ref, min_str(t.min[0], a >= 0 ? a / 60 : (a - 59) / 60), sx);
+        return snprintf(buf, len, "LIFO: %s is the newest available stock (in %s UTC)%s.",
+                        noun(&n, PL_NAME_QUANT, ref),
+                        min_str(t.min[0], a >= 0 ? a / 60 : (a - 59) / 60), sx);
     case PL_R_FEFO_EARLIEST_EXPIRY:
-        return snprintf(buf, len,
-                        "FEFO: quant %u expires first (%s) among stock good until at least %s%s.",
-                        ref, day_str(t.day[0], a), day_str(t.day[1], b), sx);
+        return snprintf(
+            buf, len, "FEFO: %s expires first (%s) among stock good until at least %s%s.",
+            noun(&n, PL_NAME_QUANT, ref), day_str(t.day[0], a), day_str(t.day[1], b), sx);
     case PL_R_CLOSEST_PICK_SEQ:
-        return snprintf(buf, len,
-                        "Closest: quant %u is nearest along the walk (pick sequence %lld)%s.", ref,
-                        a, sx);
+        return snprintf(buf, len, "Closest: %s is nearest along the walk (pick sequence %lld)%s.",
+                        noun(&n, PL_NAME_QUANT, ref), a, sx);
     case PL_R_LOT_REQUESTED:
-        return snprintf(buf, len, "The line asks for lot %lld; quant %u holds it%s.", a, ref, sx);
+        return snprintf(buf, len, "The line asks for %s; %s holds it%s.",
+                        noun(&n, PL_NAME_LOT, (uint64_t)r->a), noun(&n, PL_NAME_QUANT, ref), sx);
     case PL_R_SHORT_NO_STOCK:
         return snprintf(buf, len, "Short: there is no stock of the product (%lld reserved)%s.", a,
                         sx);
@@ -136,8 +208,8 @@ int pl_reason_format(const struct pl_reason *r, char *buf, size_t len)
                         "reserved)%s.",
                         day_str(t.day[0], b), a, sx);
     case PL_R_SHORT_LOT_NOT_FOUND:
-        return snprintf(buf, len, "Short: lot %u is not in any stock location (%lld reserved)%s.",
-                        ref, a, sx);
+        return snprintf(buf, len, "Short: %s is not in any stock location (%lld reserved)%s.",
+                        noun(&n, PL_NAME_LOT, ref), a, sx);
     case PL_R_SHORT_NON_STOCK_ONLY:
         return snprintf(buf, len,
                         "Short: the product's %lld units are all in non-stock locations (quality "
@@ -149,18 +221,19 @@ int pl_reason_format(const struct pl_reason *r, char *buf, size_t len)
                         "reserved)%s.",
                         b, a, sx);
     case PL_R_QUANT_MISSING:
-        return snprintf(
-            buf, len,
-            "Short pick: %lld units missing from quant %u (%lld found); it is no longer "
-            "a source until counted.",
-            a, ref, b);
+        return snprintf(buf, len,
+                        "Short pick: %lld units missing from %s (%lld found); it is no longer "
+                        "a source until counted.",
+                        a, noun(&n, PL_NAME_QUANT, ref), b);
     case PL_R_WAVE_LATE_FOR_CUTOFF:
         return snprintf(buf, len,
-                        "Late: the carrier cutoff %s UTC is before the earliest dock time %s UTC; "
+                        "Late: the %s cutoff %s UTC is before the earliest dock time %s UTC; "
                         "waved first.",
+                        ref == PL_NONE ? "carrier" : noun(&n, PL_NAME_CARRIER, ref),
                         min_str(t.min[0], a), min_str(t.min[1], b));
     case PL_R_WAVE_BY_CUTOFF:
-        return snprintf(buf, len, "Waved by carrier cutoff %s UTC with %lld minutes of slack.",
+        return snprintf(buf, len, "Waved by the %s cutoff %s UTC with %lld minutes of slack.",
+                        ref == PL_NONE ? "carrier" : noun(&n, PL_NAME_CARRIER, ref),
                         min_str(t.min[0], a), b);
     case PL_R_WAVE_NOTHING_RESERVED:
         return snprintf(buf, len, "Not waved: nothing of the order is reserved.");
@@ -170,78 +243,83 @@ int pl_reason_format(const struct pl_reason *r, char *buf, size_t len)
                         "a wave of its own.",
                         a, b);
     case PL_R_WAVE_FULL_LINES:
-        return snprintf(buf, len,
-                        "Wave closed: order %u would make %lld lines, over the limit %lld.", ref, a,
-                        b);
+        return snprintf(buf, len, "Wave closed: %s would make %lld lines, over the limit %lld.",
+                        noun(&n, PL_NAME_ORDER, ref), a, b);
     case PL_R_WAVE_FULL_UNITS:
-        return snprintf(buf, len,
-                        "Wave closed: order %u would make %lld units, over the limit %lld.", ref, a,
-                        b);
+        return snprintf(buf, len, "Wave closed: %s would make %lld units, over the limit %lld.",
+                        noun(&n, PL_NAME_ORDER, ref), a, b);
     case PL_R_WAVE_FULL_ORDERS:
-        return snprintf(
-            buf, len, "Wave closed: order %u would make %lld orders, over the pack capacity %lld.",
-            ref, a, b);
+        return snprintf(buf, len,
+                        "Wave closed: %s would make %lld orders, over the pack capacity %lld.",
+                        noun(&n, PL_NAME_ORDER, ref), a, b);
     case PL_R_WAVE_FULL_LANES:
         return snprintf(buf, len,
-                        "Wave closed: order %u would need %lld carrier lanes, over the %lld sorter "
+                        "Wave closed: %s would need %lld carrier lanes, over the %lld sorter "
                         "lanes.",
-                        ref, a, b);
+                        noun(&n, PL_NAME_ORDER, ref), a, b);
     case PL_R_WAVE_CUTOFF_CHANGE:
-        return snprintf(buf, len, "Wave closed: order %u has another cutoff (%s UTC).", ref,
-                        min_str(t.min[0], a));
+        return snprintf(buf, len, "Wave closed: %s has another cutoff (%s UTC).",
+                        noun(&n, PL_NAME_ORDER, ref), min_str(t.min[0], a));
     case PL_R_WAVE_ZONE_CHANGE:
-        return snprintf(buf, len, "Wave closed: order %u is for zone %lld, the wave for zone %lld.",
-                        ref, a, b);
+        return snprintf(buf, len, "Wave closed: %s is for %s, the wave for %s.",
+                        noun(&n, PL_NAME_ORDER, ref), noun(&n, PL_NAME_ZONE, (uint64_t)r->a),
+                        noun(&n, PL_NAME_ZONE, (uint64_t)r->b));
     case PL_R_WAVE_LAST:
         return snprintf(buf, len, "Wave closed: no more orders.");
     case PL_R_BATCH_FULL_TOTES:
-        return snprintf(buf, len, "Cart closed: %lld totes needed, the cart has %lld.", a, b);
+        if (ref == PL_NONE)
+            return snprintf(buf, len, "Cart closed: %lld totes needed, the cart has %lld.", a, b);
+        return snprintf(buf, len, "Cart closed: %s would need %lld totes, the cart has %lld.",
+                        noun(&n, PL_NAME_ORDER, ref), a, b);
     case PL_R_BATCH_FULL_WEIGHT:
-        return snprintf(buf, len, "Cart closed: %lld g would exceed the cart's %lld g.", a, b);
+        return cart_full(&n, r, "g", buf, len);
     case PL_R_BATCH_FULL_VOLUME:
-        return snprintf(buf, len, "Cart closed: %lld cm3 would exceed the cart's %lld cm3.", a, b);
+        return cart_full(&n, r, "cm3", buf, len);
     case PL_R_BATCH_WAVE_END:
         return snprintf(buf, len, "Cart closed: end of the wave.");
     case PL_R_BATCH_OVERSIZE:
         return snprintf(buf, len,
-                        "Allocation %u rides alone: one unit (%lld g, %lld cm3) exceeds an empty "
-                        "cart.",
-                        ref, a, b);
+                        "Cart closed: %s rides alone, one unit (%lld g, %lld cm3) exceeds an "
+                        "empty cart.",
+                        noun(&n, PL_NAME_ALLOC, ref), a, b);
     case PL_R_PUTAWAY_PICK_FACE:
         return snprintf(buf, len,
-                        "Putaway to the product's pick face (rule %u): it holds %lld of max %lld.",
-                        ref, a, b);
+                        "Putaway to the product's pick face (%s): it holds %lld of max %lld.",
+                        noun(&n, PL_NAME_REPLEN_RULE, ref), a, b);
     case PL_R_PUTAWAY_SAME_LOT:
-        return snprintf(
-            buf, len, "Putaway (rule %u) next to %lld units of the same product and lot.", ref, a);
+        return snprintf(buf, len, "Putaway (%s) next to %lld units of the same product and lot.",
+                        noun(&n, PL_NAME_PUTAWAY_RULE, ref), a);
     case PL_R_PUTAWAY_SAME_PRODUCT:
-        return snprintf(buf, len, "Putaway (rule %u) next to %lld units of the same product.", ref,
-                        a);
+        return snprintf(buf, len, "Putaway (%s) next to %lld units of the same product.",
+                        noun(&n, PL_NAME_PUTAWAY_RULE, ref), a);
     case PL_R_PUTAWAY_EMPTY:
-        if (a < 0)
-            return snprintf(buf, len,
-                            "Putaway (rule %u) to an empty location of unlimited capacity.", ref);
-        return snprintf(buf, len, "Putaway (rule %u) to an empty location with %lld cm3 free.", ref,
-                        a);
+        if (a < 0 || r->b <= PL_CAP_NONE || r->b > PL_CAP_VOLUME)
+            return snprintf(buf, len, "Putaway (%s) to an empty location without a capacity limit.",
+                            noun(&n, PL_NAME_PUTAWAY_RULE, ref));
+        return snprintf(buf, len,
+                        "Putaway (%s) to an empty location with room for %lld units (by its %s "
+                        "limit).",
+                        noun(&n, PL_NAME_PUTAWAY_RULE, ref), a, cap_limit_names[r->b]);
     case PL_R_PUTAWAY_NO_RULE:
         return snprintf(buf, len, "Not placed: no putaway rule matches (%lld units).", a);
     case PL_R_PUTAWAY_NO_CAPACITY:
-        return snprintf(
-            buf, len, "Not placed: rule %u's locations have no room for %lld more units.", ref, a);
+        return snprintf(buf, len, "Not placed: %s's locations have no room for %lld more units.",
+                        noun(&n, PL_NAME_PUTAWAY_RULE, ref), a);
     case PL_R_REPLEN_BELOW_MIN:
-        return snprintf(buf, len, "Replenish (rule %u): the face holds %lld, below its min %lld.",
-                        ref, a, b);
+        return snprintf(buf, len, "Replenish (%s): the face holds %lld, below its min %lld.",
+                        noun(&n, PL_NAME_REPLEN_RULE, ref), a, b);
     case PL_R_REPLEN_WAVE_DEMAND:
         return snprintf(buf, len,
-                        "Replenish (rule %u): the face holds %lld and the wave takes %lld, leaving "
+                        "Replenish (%s): the face holds %lld and the wave takes %lld, leaving "
                         "it below min.",
-                        ref, a, b);
+                        noun(&n, PL_NAME_REPLEN_RULE, ref), a, b);
     case PL_R_REPLEN_NO_SOURCE:
         return snprintf(buf, len,
-                        "Replenishment short (rule %u): %lld units wanted, %lld free in reserve.",
-                        ref, a, b);
+                        "Replenishment short (%s): %lld units wanted, %lld free in reserve.",
+                        noun(&n, PL_NAME_REPLEN_RULE, ref), a, b);
     case PL_R_PURCHASE_BELOW_MIN:
-        return snprintf(buf, len, "Buy (rule %u): free stock %lld is below min %lld.", ref, a, b);
+        return snprintf(buf, len, "Buy (%s): free stock %lld is below min %lld.",
+                        noun(&n, PL_NAME_PURCHASE_RULE, ref), a, b);
     default:
         return snprintf(buf, len, "No reason recorded (code %u).", (unsigned)r->code);
     }

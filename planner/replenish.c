@@ -1,6 +1,7 @@
-/* Replenishment: min/max top-ups of pick faces from reserve stock in multiples (optionally
- * ahead of a released wave's demand), and purchase suggestions for products whose free stock
- * falls below min, dated by the supplier's lead time. */
+/* Replenishment: min/max top-ups of pick faces from reserve stock in multiples, from each
+ * rule's source subtree (optionally ahead of a released wave's demand), and purchase
+ * suggestions for products whose free stock falls below min, dated by the supplier's lead
+ * time. */
 #include "internal.h"
 
 #include "base/err.h"
@@ -14,13 +15,14 @@ uint32_t pl_replenish_bound(const struct pl_world *w)
     return 2u * w->n_replen_rules + w->n_quants;
 }
 
-/* A quant reserve stock may come from: a source that is no pick face, not expired, not
- * missing, with stock free. */
+/* A quant reserve stock may come from for a rule with source subtree `src` (NULL: any): a
+ * source that is no pick face, inside src, not expired, not missing, with stock free. */
 static bool is_reserve(const struct pl_workspace *ws, const struct pl_world *w,
-                       const struct pl_quant *q)
+                       const struct pl_location *src, const struct pl_quant *q)
 {
     const struct pl_location *l = &w->locations[q->location];
     return !l->pick_face && ws->loc_rule[q->location] == PL_NONE && q->missing == 0 &&
+           (!src || (src->pre <= l->pre && l->pre < src->post)) &&
            (q->expiry_day == PL_NO_EXPIRY || q->expiry_day >= w->today) && quant__avail(q) > 0;
 }
 
@@ -65,6 +67,7 @@ int pl_replenish(struct pl_workspace *ws, struct pl_world *w, const struct pl_al
         int64_t units = ws->rule_scratch[ri], demand = ws->rule_demand[ri];
         int64_t want, found = 0, movable;
         uint32_t s = ws->pstart[r->product], e = ws->pstart[r->product + 1] - 1;
+        const struct pl_location *src = r->source == PL_NONE ? NULL : &w->locations[r->source];
         struct pl_reason why;
         if (loc__face_rule(ws, w, r->location, r->product) != ri)
             continue; /* a duplicate rule for the same face: the first one governs */
@@ -78,14 +81,14 @@ int pl_replenish(struct pl_workspace *ws, struct pl_world *w, const struct pl_al
                   : reason__make(PL_R_REPLEN_WAVE_DEMAND, 0, ri, units, demand);
         for (uint32_t i = index__find(ws->qnext, s); i < e && found < want;
              i = index__find(ws->qnext, i + 1))
-            if (is_reserve(ws, w, &w->quants[ws->qpos[i]]))
+            if (is_reserve(ws, w, src, &w->quants[ws->qpos[i]]))
                 found += quant__avail(&w->quants[ws->qpos[i]]);
         movable = (found < want ? found : want) / r->multiple * r->multiple;
         for (uint32_t i = index__find(ws->qnext, s); i < e && movable > 0;
              i = index__find(ws->qnext, i + 1)) {
             struct pl_quant *q = &w->quants[ws->qpos[i]];
             int64_t take;
-            if (!is_reserve(ws, w, q))
+            if (!is_reserve(ws, w, src, q))
                 continue;
             if (k >= cap) {
                 undo(w, out, k);

@@ -144,9 +144,9 @@ int pl_wave(struct pl_workspace *ws, const struct pl_world *w, const struct pl_a
                 reason__make(PL_R_WAVE_NOTHING_RESERVED, 0, PL_NONE, ord->cutoff_min, 0);
             continue;
         }
-        out->orders[o].reason = late ? reason__make(PL_R_WAVE_LATE_FOR_CUTOFF, PL_RF_LATE, PL_NONE,
-                                                    ord->cutoff_min, dock_min)
-                                     : reason__make(PL_R_WAVE_BY_CUTOFF, 0, PL_NONE,
+        out->orders[o].reason = late ? reason__make(PL_R_WAVE_LATE_FOR_CUTOFF, PL_RF_LATE,
+                                                    ord->carrier, ord->cutoff_min, dock_min)
+                                     : reason__make(PL_R_WAVE_BY_CUTOFF, 0, ord->carrier,
                                                     ord->cutoff_min, ord->cutoff_min - dock_min);
         /* late first, cutoff, priority (high first); then zone hint, order index */
         ws->rec[n].k1 = ((uint64_t)!late << 63) | ((uint64_t)ord->cutoff_min << 8) |

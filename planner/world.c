@@ -163,6 +163,9 @@ static int check_rules(const struct pl_world *w, char *msg, size_t len)
         if (!id_ok(r->location, w->n_locations))
             return fail(msg, len, WCS_E_UNKNOWN, "replen_rules[%u].location %u: no such location",
                         i, r->location);
+        if (!any_or_id_ok(r->source, w->n_locations))
+            return fail(msg, len, WCS_E_UNKNOWN, "replen_rules[%u].source %u: no such location", i,
+                        r->source);
         if (r->min_qty < 0 || r->max_qty <= 0 || r->min_qty > r->max_qty || r->max_qty > QTY_MAX)
             return fail(msg, len, WCS_E_RANGE, "replen_rules[%u]: need 0 <= min %lld <= max %lld",
                         i, (long long)r->min_qty, (long long)r->max_qty);
@@ -254,6 +257,8 @@ static size_t layout(struct pl_workspace *ws, char *base, const struct pl_world 
     CARVE(ord_urgent, w->n_orders);
     CARVE(loc_by_pre, w->n_locations);
     CARVE(loc_used_cm3, w->n_locations);
+    CARVE(loc_used_units, w->n_locations);
+    CARVE(loc_used_g, w->n_locations);
     CARVE(loc_product, w->n_locations);
     CARVE(loc_lot, w->n_locations);
     CARVE(loc_rule, w->n_locations);

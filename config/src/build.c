@@ -226,6 +226,43 @@ static void build_locations(struct loader *L, uint32_t wh, const struct org *who
         if (r->capacity && r->capacity->units == NULL && r->capacity->weight_g == NULL &&
             r->capacity->volume_cm3 == NULL)
             lerr(L, &o, "capacity", "an empty capacity; give units, weight_g or volume_cm3");
+        if (r->capacity) {
+            /* 0 would read as "holds nothing" to some and "no limit" to others: neither. */
+            static const char *const keys[3] = {"capacity.units", "capacity.weight_g",
+                                                "capacity.volume_cm3"};
+            bool zero[3] = {r->capacity->units && *r->capacity->units == 0,
+                            r->capacity->weight_g && *r->capacity->weight_g == 0,
+                            r->capacity->volume_cm3 && *r->capacity->volume_cm3 == 0};
+            for (int c = 0; c < 3; c++)
+                if (zero[c])
+                    lerr(L, &o, keys[c],
+                         "a capacity of 0 would hold nothing; give at least 1, or leave the key "
+                         "out for no limit");
+        }
+        /* The aisle: as written, or the path segment aisle_from names (0 = none). A bad one is
+         * reported and left out; the locations are still declared. */
+        const char *aisle = NULL;
+        uint32_t aisle_seg = 0;
+        if (r->aisle && r->aisle_from) {
+            lerr(L, &o, "aisle_from", "give aisle or aisle_from, not both");
+        } else if (r->aisle) {
+            if (cfg_id_check(r->aisle, &why) < 0)
+                lerr(L, &o, "aisle", "invalid aisle '%s': %s", r->aisle, why);
+            else
+                aisle = r->aisle;
+        } else if (r->aisle_from) {
+            /* Range groups hold no '/', so the pattern has the segments of every path. */
+            uint32_t segs = 1;
+            for (const char *c = r->path; *c; c++)
+                segs += *c == '/';
+            if (*r->aisle_from == 0 || *r->aisle_from >= segs)
+                lerr(L, &o, "aisle_from",
+                     "aisle_from %u is not a segment of '%s' after the warehouse code; segments "
+                     "count from 0 (the warehouse code), so 1..%u here",
+                     *r->aisle_from, r->path, segs - 1);
+            else
+                aisle_seg = *r->aisle_from;
+        }
         for (uint64_t k = 0; k < range.count; k++) {
             uint32_t idx;
             int i;
@@ -269,6 +306,16 @@ static void build_locations(struct loader *L, uint32_t wh, const struct org *who
                 loc->pick_seq = *r->pick_seq_start + (uint32_t)k;
             }
             loc->zone = dup_str(L, r->zone);
+            if (aisle) {
+                loc->aisle = dup_str(L, aisle);
+            } else if (aisle_seg) {
+                const char *seg = buf;
+                for (uint32_t k2 = 0; k2 < aisle_seg; k2++)
+                    seg = strchr(seg, '/') + 1;
+                loc->aisle = arena_strndup(L->mem, seg, strcspn(seg, "/"));
+                if (!loc->aisle)
+                    L->oom = 1;
+            }
             loc->pick_face = r->pick_face && *r->pick_face;
             if (r->capacity) {
                 loc->has_cap_units = r->capacity->units != NULL;
@@ -869,6 +916,36 @@ static void build_rules(struct loader *L, size_t fi, const struct raw_file *r)
         s->replenishment[ri].max = rr->max;
         s->replenishment[ri].multiple = rr->multiple;
         s->replenishment[ri].origin = origin_of(&o);
+    }
+    for (uint32_t i = 0; i < r->purchase_rules_count; i++) {
+        const struct raw_purchase *rp = &r->purchase_rules[i];
+        struct org o = item_org(L, root, L->files[fi].path, "", "purchase_rules", i);
+        struct cfg_purchase_rule *pr;
+        int pi;
+        if (!rp->product == !rp->category) {
+            lerr(L, &o, "", "a purchase rule names exactly one of product (a SKU) or category, %s",
+                 rp->product ? "not both" : "found neither");
+            continue;
+        }
+        if (rp->max < 1 || rp->max > CFG_PURCHASE_QTY_MAX)
+            u32_range(L, &o, "max", rp->max, 1, CFG_PURCHASE_QTY_MAX);
+        else if (rp->min > rp->max)
+            lerr(L, &o, "min", "min %u is above max %u", rp->min, rp->max);
+        if (rp->multiple < 1 || rp->multiple > CFG_PURCHASE_QTY_MAX)
+            u32_range(L, &o, "multiple", rp->multiple, 1, CFG_PURCHASE_QTY_MAX);
+        u32_range(L, &o, "lead_days", rp->lead_days, 0, CFG_PURCHASE_LEAD_MAX);
+        pi = GROW(L, s->purchase_rules, s->n_purchase_rules, L->cap_pur, L->o_pur, &o);
+        if (pi < 0)
+            return;
+        pr = &s->purchase_rules[pi];
+        pr->product = -1;
+        pr->category = -1;
+        pr->min = rp->min;
+        pr->max = rp->max;
+        pr->multiple = rp->multiple;
+        pr->lead_days = rp->lead_days;
+        pr->supplier = dup_str(L, rp->supplier);
+        pr->origin = origin_of(&o);
     }
 }
 

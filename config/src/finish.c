@@ -94,6 +94,47 @@ static void check_products(struct loader *L)
         product_category(L, i);
 }
 
+/* Purchase rules: the product or category must exist, and each may have one rule. */
+static void check_purchase_rules(struct loader *L)
+{
+    struct cfg_site *s = L->site;
+    for (uint32_t i = 0; i < s->n_purchase_rules; i++) {
+        const struct org *o = &L->o_pur.v[i];
+        struct cfg_purchase_rule *r = &s->purchase_rules[i];
+        const char *name, *key = "product";
+        uint32_t x;
+        if ((name = fstr(o, "product"))) {
+            if (!strmap_get(&L->m_sku, name, &x)) {
+                lerr(L, o, "product", "unknown product '%s'", name);
+                continue;
+            }
+            r->product = (int32_t)x;
+        } else if ((name = fstr(o, "category"))) {
+            key = "category";
+            if (!strmap_get(&L->m_cat, name, &x)) {
+                lerr(L, o, "category", "unknown category '%s'; declare it under categories", name);
+                continue;
+            }
+            r->category = (int32_t)x;
+        } else {
+            continue;
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            const struct cfg_purchase_rule *q = &s->purchase_rules[j];
+            if ((r->product >= 0 && q->product == r->product) ||
+                (r->category >= 0 && q->category == r->category)) {
+                const struct ynode *first = ymap_get(L->o_pur.v[j].node, key);
+                char at[600];
+                snprintf(at, sizeof(at), "%s:%u:%u", q->origin.file,
+                         first ? first->line : q->origin.line, first ? first->col : q->origin.col);
+                lerr(L, o, key, "%s '%s' already has a purchase rule (first defined at %s)", key,
+                     name, at);
+                break;
+            }
+        }
+    }
+}
+
 static void check_rules(struct loader *L)
 {
     struct cfg_site *s = L->site;
@@ -143,6 +184,7 @@ static void check_rules(struct loader *L)
                      s->locations[src].path);
         }
     }
+    check_purchase_rules(L);
 }
 
 static void check_stations(struct loader *L)

@@ -104,7 +104,8 @@ struct raw_location {
     char *path;
     int type;
     uint32_t *pick_seq, *pick_seq_start;
-    char *zone;
+    char *zone, *aisle;
+    uint32_t *aisle_from;
     bool *pick_face;
     struct raw_capacity *capacity;
 };
@@ -143,6 +144,10 @@ struct raw_putaway {
 struct raw_replenishment {
     char *location, *product, *source;
     uint32_t min, max, multiple;
+};
+struct raw_purchase {
+    char *product, *category, *supplier;
+    uint32_t min, max, multiple, lead_days;
 };
 struct raw_carrier {
     char *code, *name;
@@ -245,6 +250,8 @@ struct raw_file {
     uint32_t putaway_rules_count;
     struct raw_replenishment *replenishment;
     uint32_t replenishment_count;
+    struct raw_purchase *purchase_rules;
+    uint32_t purchase_rules_count;
     struct raw_waves *waves;
     struct raw_device *devices;
     uint32_t devices_count;

@@ -284,9 +284,9 @@ static int process_file(struct loader *L, size_t fi)
 
 static void loader_fini(struct loader *L)
 {
-    struct orgs *os[] = {&L->o_wh,  &L->o_loc,  &L->o_prod, &L->o_cat, &L->o_put,
-                         &L->o_rep, &L->o_car,  &L->o_dev,  &L->o_sp,  &L->o_lane,
-                         &L->o_st,  &L->o_role, &L->o_user};
+    struct orgs *os[] = {&L->o_wh,   &L->o_loc, &L->o_prod, &L->o_cat, &L->o_put,
+                         &L->o_rep,  &L->o_pur, &L->o_car,  &L->o_dev, &L->o_sp,
+                         &L->o_lane, &L->o_st,  &L->o_role, &L->o_user};
     struct strmap *ms[] = {&L->m_wh,  &L->m_loc, &L->m_sku,  &L->m_gtin, &L->m_cat,  &L->m_car,
                            &L->m_dev, &L->m_sp,  &L->m_lane, &L->m_st,   &L->m_role, &L->m_user};
     for (size_t i = 0; i < sizeof(os) / sizeof(os[0]); i++)
@@ -395,6 +395,7 @@ void cfg_free(struct cfg_site *site)
     free(site->categories);
     free(site->putaway_rules);
     free(site->replenishment);
+    free(site->purchase_rules);
     free(site->waves.carriers);
     free(site->devices);
     free(site->scan_points);

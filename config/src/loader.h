@@ -43,10 +43,10 @@ struct loader {
     size_t n_files, cap_files;
     bool from_mem;
     /* Capacities of the site arrays, and origins parallel to them. */
-    size_t cap_wh, cap_loc, cap_prod, cap_cat, cap_put, cap_rep, cap_car, cap_dev, cap_sp, cap_lane,
-        cap_st, cap_role, cap_user;
-    struct orgs o_wh, o_loc, o_prod, o_cat, o_put, o_rep, o_car, o_dev, o_sp, o_lane, o_st, o_role,
-        o_user;
+    size_t cap_wh, cap_loc, cap_prod, cap_cat, cap_put, cap_rep, cap_pur, cap_car, cap_dev, cap_sp,
+        cap_lane, cap_st, cap_role, cap_user;
+    struct orgs o_wh, o_loc, o_prod, o_cat, o_put, o_rep, o_pur, o_car, o_dev, o_sp, o_lane, o_st,
+        o_role, o_user;
     struct strmap m_wh, m_loc, m_sku, m_gtin, m_cat, m_car, m_dev, m_sp, m_lane, m_st, m_role,
         m_user;
     /* Where each once-only section was set: file index + 1, 0 when not yet. */

@@ -66,6 +66,8 @@ static const cyaml_schema_field_t location_fields[] = {
     CYAML_FIELD_UINT_PTR("pick_seq", OPT, struct raw_location, pick_seq),
     CYAML_FIELD_UINT_PTR("pick_seq_start", OPT, struct raw_location, pick_seq_start),
     CYAML_FIELD_STRING_PTR("zone", PTR | OPT, struct raw_location, zone, 1, STR),
+    CYAML_FIELD_STRING_PTR("aisle", PTR | OPT, struct raw_location, aisle, 1, STR),
+    CYAML_FIELD_UINT_PTR("aisle_from", OPT, struct raw_location, aisle_from),
     CYAML_FIELD_BOOL_PTR("pick_face", OPT, struct raw_location, pick_face),
     CYAML_FIELD_MAPPING_PTR("capacity", OPT, struct raw_location, capacity, capacity_fields),
     CYAML_FIELD_END};
@@ -133,6 +135,18 @@ static const cyaml_schema_field_t repl_fields[] = {
     CYAML_FIELD_END};
 static const cyaml_schema_value_t repl_entry = {
     CYAML_VALUE_MAPPING(0, struct raw_replenishment, repl_fields)};
+
+static const cyaml_schema_field_t purchase_fields[] = {
+    CYAML_FIELD_STRING_PTR("product", PTR | OPT, struct raw_purchase, product, 1, STR),
+    CYAML_FIELD_STRING_PTR("category", PTR | OPT, struct raw_purchase, category, 1, STR),
+    CYAML_FIELD_UINT("min", 0, struct raw_purchase, min),
+    CYAML_FIELD_UINT("max", 0, struct raw_purchase, max),
+    CYAML_FIELD_UINT("multiple", 0, struct raw_purchase, multiple),
+    CYAML_FIELD_UINT("lead_days", 0, struct raw_purchase, lead_days),
+    CYAML_FIELD_STRING_PTR("supplier", PTR, struct raw_purchase, supplier, 1, 200),
+    CYAML_FIELD_END};
+static const cyaml_schema_value_t purchase_entry = {
+    CYAML_VALUE_MAPPING(0, struct raw_purchase, purchase_fields)};
 
 static const cyaml_schema_field_t carrier_fields[] = {
     CYAML_FIELD_STRING_PTR("code", PTR, struct raw_carrier, code, 1, STR),
@@ -296,6 +310,8 @@ static const cyaml_schema_field_t file_fields[] = {
                          0, SEQ_N),
     CYAML_FIELD_SEQUENCE("replenishment", PTR | OPT, struct raw_file, replenishment, &repl_entry, 0,
                          SEQ_N),
+    CYAML_FIELD_SEQUENCE("purchase_rules", PTR | OPT, struct raw_file, purchase_rules,
+                         &purchase_entry, 0, SEQ_N),
     CYAML_FIELD_MAPPING_PTR("waves", OPT, struct raw_file, waves, waves_fields),
     CYAML_FIELD_SEQUENCE("devices", PTR | OPT, struct raw_file, devices, &device_entry, 0, SEQ_N),
     CYAML_FIELD_MAPPING_PTR("conveyor", OPT, struct raw_file, conveyor, conveyor_fields),

@@ -401,6 +401,56 @@ static void test_errors_collected(void **state)
     assert_string_equal(t, "m.yaml:1:1: (top): expected a mapping, found a sequence\n");
 }
 
+/* Aisles (written, or the path segment aisle_from names) and purchase rules load into the site;
+ * a category rule and a product rule of the same category coexist. */
+static void test_aisles_and_purchase_rules(void **state)
+{
+    static const char text[] =
+        "site: {id: t, name: T, timezone: UTC}\n"
+        "warehouses:\n"
+        "  - code: WH1\n"
+        "    name: Main\n"
+        "    locations:\n"
+        "      - {path: \"WH1/Stock/{A..B}/{01..03}\", type: internal, aisle_from: 2}\n"
+        "      - {path: \"WH1/Pick/{1..2}\", type: internal, aisle: P-1, pick_face: true}\n"
+        "      - {path: WH1/Bulk/7, type: internal, aisle_from: 2}\n"
+        "      - {path: WH1/Dock, type: input}\n"
+        "categories: [{name: food, removal: fefo}]\n"
+        "products:\n"
+        "  - {sku: A1, name: A, category: food}\n"
+        "  - {sku: B2, name: B, category: food}\n"
+        "purchase_rules:\n"
+        "  - {category: food, min: 0, max: 100, multiple: 12, lead_days: 5, supplier: Acme Foods}\n"
+        "  - {product: B2, min: 10, max: 20, multiple: 1, lead_days: 0, supplier: B-Co}\n";
+    struct cfg_errors e;
+    struct cfg_site *s = NULL;
+    (void)state;
+    cfg_errors_init(&e);
+    int rc = cfg_load_mem(&s, "mem.yaml", text, strlen(text), &e);
+    for (size_t i = 0; i < e.count; i++)
+        print_message("%s\n", e.lines[i]);
+    assert_int_equal(rc, 0);
+    assert_string_equal(s->locations[cfg_find_location(s, "WH1/Stock/A/02")].aisle, "A");
+    assert_string_equal(s->locations[cfg_find_location(s, "WH1/Stock/B/03")].aisle, "B");
+    assert_string_equal(s->locations[cfg_find_location(s, "WH1/Pick/2")].aisle, "P-1");
+    assert_string_equal(s->locations[cfg_find_location(s, "WH1/Bulk/7")].aisle, "7");
+    assert_null(s->locations[cfg_find_location(s, "WH1/Dock")].aisle);
+    assert_null(s->locations[cfg_find_location(s, "WH1/Stock/A")].aisle); /* implied */
+    assert_int_equal(s->n_purchase_rules, 2);
+    assert_int_equal(s->purchase_rules[0].product, -1);
+    assert_int_equal(s->purchase_rules[0].category, 0);
+    assert_int_equal(s->purchase_rules[0].max, 100);
+    assert_int_equal(s->purchase_rules[0].multiple, 12);
+    assert_int_equal(s->purchase_rules[0].lead_days, 5);
+    assert_string_equal(s->purchase_rules[0].supplier, "Acme Foods");
+    assert_int_equal(s->purchase_rules[1].product, 1);
+    assert_int_equal(s->purchase_rules[1].category, -1);
+    assert_int_equal(s->purchase_rules[1].min, 10);
+    assert_int_equal(s->purchase_rules[1].origin.line, 16);
+    cfg_free(s);
+    cfg_errors_fini(&e);
+}
+
 static void test_register_checks(void **state)
 {
     const char *base = "site: {id: t, name: T, timezone: UTC}\n"
@@ -449,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_load_mem),
         cmocka_unit_test(test_errors_collected),
         cmocka_unit_test(test_register_checks),
+        cmocka_unit_test(test_aisles_and_purchase_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,6 +57,9 @@ IN=(--stock stock.jsonl --orders orders.jsonl)
 golden "full plan" full.jsonl "${IN[@]}" --receipts receipts.jsonl "${NOW[@]}"
 golden "reserve only" reserve.jsonl "${IN[@]}" "${NOW[@]}" --what reserve
 golden "batch and replenish" batch.jsonl "${IN[@]}" --what batch,replenish "${NOW[@]}"
+# Purchase suggestions by the demo's purchase_rules, dated by lead time (a product rule and two
+# category rules); only the purchase records are written though reserve runs too.
+golden "purchase" purchase.jsonl "${IN[@]}" --what purchase "${NOW[@]}"
 # 17:00 in Berlin: both DHL cutoffs are past, so SO-1002 (shipping today) is late and the
 # orders without a ship date move to tomorrow's 11:00.
 golden "evening: late orders" evening.jsonl "${IN[@]}" --now 2026-11-26T16:00Z --what wave
@@ -137,9 +140,9 @@ check "unwritable --out" 1 \
 check "no --orders" 2 \
     "wcs plan: CONFIG, --stock and --orders are required ('wcs plan --help')" \
     "$SITE" --stock stock.jsonl
-check "purchase" 2 \
-    "wcs plan: --what: 'purchase' is not available: the site config has no purchase rules (docs/formats.md)" \
-    "$SITE" "${IN[@]}" --what reserve,purchase
+check "unknown stage" 2 \
+    "wcs plan: --what: unknown stage 'purchases' (stages: reserve, wave, batch, putaway, replenish, purchase)" \
+    "$SITE" "${IN[@]}" --what reserve,purchases
 check "putaway without receipts" 2 "wcs plan: --what putaway needs --receipts" \
     "$SITE" "${IN[@]}" --what putaway
 check "bad --now" 2 \

@@ -472,10 +472,10 @@ static void test_stages_parse(void **state)
     assert_int_equal(plan_stages_parse("putaway,replenish,wave", &s, msg, sizeof(msg)), 0);
     assert_int_equal(s, PLAN_PUTAWAY | PLAN_REPLENISH | PLAN_WAVE);
     assert_int_equal(plan_stages_parse("reserve,,wave", &s, msg, sizeof(msg)), -EINVAL);
-    assert_string_equal(msg, "unknown stage '' (stages: reserve, wave, batch, putaway, replenish)");
-    assert_int_equal(plan_stages_parse("purchase", &s, msg, sizeof(msg)), -EINVAL);
-    assert_string_equal(msg, "'purchase' is not available: the site config has no purchase "
-                             "rules (docs/formats.md)");
+    assert_string_equal(msg, "unknown stage '' (stages: reserve, wave, batch, putaway, replenish, "
+                             "purchase)");
+    assert_int_equal(plan_stages_parse("purchase,wave", &s, msg, sizeof(msg)), 0);
+    assert_int_equal(s, PLAN_PURCHASE | PLAN_WAVE);
 }
 
 static void test_idmap(void **state)
@@ -559,6 +559,104 @@ static void test_run_deterministic(void **state)
     free(b);
 }
 
+/* Aisles from the config (aisle_from), purchase rules by category and by product, and reason
+ * sentences with names, on a site of three aisles in one zone and a two-line wave limit. */
+static const char aisle_site[] =
+    "site: {id: t2, name: T, timezone: UTC}\n"
+    "warehouses:\n"
+    "  - code: WH\n"
+    "    name: W\n"
+    "    locations:\n"
+    "      - {path: \"WH/S/{A..C}/{1..3}\", type: internal, zone: Z, aisle_from: 2,\n"
+    "         pick_seq_start: 1}\n"
+    "categories: [{name: c, removal: fifo}]\n"
+    "products:\n"
+    "  - {sku: P1, name: P1, category: c}\n"
+    "  - {sku: P2, name: P2, category: c}\n"
+    "  - {sku: P3, name: P3}\n"
+    "purchase_rules:\n"
+    "  - {category: c, min: 5, max: 20, multiple: 5, lead_days: 2, supplier: Sup}\n"
+    "  - {product: P2, min: 1, max: 3, multiple: 1, lead_days: 9, supplier: Own}\n"
+    "waves:\n"
+    "  carriers: [{code: DHL, name: DHL, cutoffs: [\"18:00\"]}]\n"
+    "  max_lines: 2\n";
+
+static void test_run_aisles_purchase_names(void **state)
+{
+    static const char *const stock[] = {
+        "P1\",\"location\":\"WH/S/A/1", "P1\",\"location\":\"WH/S/A/3",
+        "P1\",\"location\":\"WH/S/B/1", "P1\",\"location\":\"WH/S/B/3",
+        "P1\",\"location\":\"WH/S/C/2", "P2\",\"location\":\"WH/S/C/1",
+        "P3\",\"location\":\"WH/S/C/3"};
+    /* the walk: aisle A up, B down, C up */
+    static const char *const walk[] = {"WH/S/A/1", "WH/S/A/3", "WH/S/B/3", "WH/S/B/1", "WH/S/C/2"};
+    struct cfg_errors errs;
+    struct cfg_site *cfg = NULL;
+    struct plan_site *site;
+    struct plan_input *in;
+    struct plan_result *r;
+    char msg[200], text[200], *out = NULL, *batch, *prev;
+    size_t len = 0;
+    (void)state;
+    cfg_errors_init(&errs);
+    assert_int_equal(cfg_load_mem(&cfg, "a.yaml", aisle_site, strlen(aisle_site), &errs), 0);
+    cfg_errors_fini(&errs);
+    assert_int_equal(plan_site_open(&site, cfg, PLAN_FIXTURE_NOW, msg, sizeof(msg)), 0);
+    assert_int_equal(plan_input_new(&in, site), 0);
+    for (uint32_t i = 0; i < sizeof(stock) / sizeof(stock[0]); i++) {
+        snprintf(text, sizeof(text), "{\"sku\":\"%s\",\"in_date\":\"2026-11-0%u\",\"qty\":1}",
+                 stock[i], 1 + i);
+        expect_ok(in, plan_parse_stock, text, 1 + i);
+    }
+    expect_ok(in, plan_parse_order,
+              "{\"order\":\"X1\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P1\",\"qty\":5}]}", 1);
+    expect_ok(in, plan_parse_order,
+              "{\"order\":\"X2\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P2\",\"qty\":1},"
+              "{\"sku\":\"P3\",\"qty\":1}]}",
+              2);
+    assert_int_equal(plan_run(&r, site, in, PLAN_ALL & ~(unsigned)PLAN_PUTAWAY, msg, sizeof(msg)),
+                     0);
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    assert_int_equal(plan_write(r, NULL, f), 0);
+    fclose(f);
+    /* X1's five picks in serpentine order within the first batch */
+    batch = strstr(out, "\"type\":\"batch\"");
+    assert_non_null(batch);
+    prev = strstr(out, "{\"batch\":1,");
+    assert_non_null(prev);
+    for (size_t i = 0; i < sizeof(walk) / sizeof(walk[0]); i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "\"location\":\"%s\"", walk[i]);
+        char *at = strstr(prev, want);
+        if (!at || at > batch)
+            fail_msg("pick %zu at %s is not next on the walk:\n%s", i, walk[i], out);
+        prev = at;
+    }
+    /* the wave closed for X2, named */
+    assert_non_null(strstr(out, "\"reason\":{\"code\":\"WAVE_FULL_LINES\",\"ref\":{\"order\":"
+                                "\"X2\"},\"text\":\"Wave closed: order X2 would make 3 lines, over "
+                                "the limit 2.\"}"));
+    /* P1 by its category's rule, P2 by its own; P3 has none */
+    assert_non_null(
+        strstr(out, "{\"arrival_date\":\"2026-11-28\",\"free_stock\":0,\"order_date\":"
+                    "\"2026-11-26\",\"qty\":20,\"reason\":{\"code\":"
+                    "\"PURCHASE_BELOW_MIN\",\"ref\":{\"purchase_rule\":0},\"text\":\"Buy "
+                    "(purchase_rules[0]): free stock 0 is below min 5.\"},\"rule\":0,\"sku\":"
+                    "\"P1\",\"supplier\":\"Sup\",\"type\":\"purchase\"}"));
+    assert_non_null(strstr(out, "\"arrival_date\":\"2026-12-05\",\"free_stock\":0,"));
+    assert_non_null(strstr(out, "\"rule\":1,\"sku\":\"P2\",\"supplier\":\"Own\""));
+    assert_null(strstr(out, "\"sku\":\"P3\",\"supplier\""));
+    assert_non_null(strstr(out, "\"purchase\":2"));
+    /* a quant named in a sentence */
+    assert_non_null(strstr(out, "FIFO: P1 at WH/S/A/1 is the oldest available stock"));
+    free(out);
+    plan_result_free(r);
+    plan_input_free(in);
+    plan_site_close(site);
+    cfg_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_stages_parse),
         cmocka_unit_test(test_idmap),
         cmocka_unit_test(test_run_deterministic),
+        cmocka_unit_test(test_run_aisles_purchase_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

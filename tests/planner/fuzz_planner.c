@@ -120,6 +120,7 @@ static void build(struct world *x, struct pl_world *w, struct in *in)
         r->min_qty = take(in, 5);
         r->max_qty = r->min_qty + 1 + take(in, 20);
         r->multiple = 1 + take(in, 4);
+        r->source = take(in, 2) ? PL_NONE : take(in, w->n_locations);
     }
     w->n_putaway_rules = take(in, 3);
     for (uint32_t i = 0; i < w->n_putaway_rules; i++)

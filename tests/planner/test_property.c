@@ -49,6 +49,8 @@ static void random_world(struct fx *f)
             f->locations[l].pre = pre++;
             f->locations[l].post = f->locations[l].pre + 1;
             f->locations[l].capacity_cm3 = rnd(3) ? 500 + rnd(5000) : 0;
+            f->locations[l].capacity_units = rnd(3) ? 0 : 1 + rnd(40);
+            f->locations[l].capacity_weight_g = rnd(3) ? 0 : 100 + rnd(4000);
             if (rnd(6) == 0)
                 f->locations[l].usage = (uint8_t)(2 + rnd(6)); /* input .. scrap */
             if (rnd(10) == 0)
@@ -76,6 +78,8 @@ static void random_world(struct fx *f)
             r->min_qty = rnd(6);
             r->max_qty = r->min_qty + 1 + rnd(20);
             r->multiple = 1 + rnd(4);
+            /* a subtree (site, zone or leaf) or any reserve location */
+            r->source = rnd(2) ? PL_NONE : rnd(f->w.n_locations);
             f->locations[l].pick_face = 1;
         }
     }
@@ -371,6 +375,9 @@ static void check_replen(const struct fx *f, const struct outs *o)
         assert_int_equal(qt->product, r->product);
         assert_true(loc_is_source(f, qt->location));
         assert_false(f->locations[qt->location].pick_face);
+        if (r->source != PL_NONE)
+            assert_true(f->locations[r->source].pre <= f->locations[qt->location].pre &&
+                        f->locations[qt->location].pre < f->locations[r->source].post);
         assert_true(qt->expiry_day == PL_NO_EXPIRY || qt->expiry_day >= f->w.today);
         assert_true(m->qty > 0);
         moved[m->rule] += m->qty;
@@ -397,7 +404,8 @@ static void check_replen(const struct fx *f, const struct outs *o)
 
 static void check_putaway(const struct fx *f, const struct outs *o, uint32_t n_receipts)
 {
-    int64_t placed[FX_MAX] = {0}, per_receipt[8] = {0};
+    int64_t placed[FX_MAX] = {0}, placed_units[FX_MAX] = {0}, placed_g[FX_MAX] = {0};
+    int64_t per_receipt[8] = {0};
     for (uint32_t i = 0; i < o->n_putaways; i++) {
         const struct pl_putaway *pa = &o->putaways[i];
         const struct pl_receipt *rc = &o->receipts[pa->receipt];
@@ -416,18 +424,29 @@ static void check_putaway(const struct fx *f, const struct outs *o, uint32_t n_r
                         f->locations[pa->location].pre < root->post);
         }
         placed[pa->location] += pa->qty * (int64_t)f->products[rc->product].volume_cm3;
+        placed_units[pa->location] += pa->qty;
+        placed_g[pa->location] += pa->qty * (int64_t)f->products[rc->product].weight_g;
     }
     for (uint32_t i = 0; i < n_receipts; i++)
         assert_int_equal(per_receipt[i], o->receipts[i].qty);
+    /* Every limit holds where something that counts against it was placed (a product without
+     * weight or volume may go where those limits are already exceeded). */
     for (uint32_t l = 0; l < f->w.n_locations; l++) {
-        int64_t used = 0;
-        if (!placed[l] || !f->locations[l].capacity_cm3)
-            continue;
+        const struct pl_location *loc = &f->locations[l];
+        int64_t used = 0, used_units = 0, used_g = 0;
         for (uint32_t q = 0; q < f->w.n_quants; q++)
-            if (f->quants[q].location == l)
-                used +=
-                    f->quants[q].on_hand * (int64_t)f->products[f->quants[q].product].volume_cm3;
-        assert_true(used + placed[l] <= f->locations[l].capacity_cm3);
+            if (f->quants[q].location == l) {
+                const struct pl_product *p = &f->products[f->quants[q].product];
+                used += f->quants[q].on_hand * (int64_t)p->volume_cm3;
+                used_units += f->quants[q].on_hand;
+                used_g += f->quants[q].on_hand * (int64_t)p->weight_g;
+            }
+        if (placed[l] && loc->capacity_cm3)
+            assert_true(used + placed[l] <= loc->capacity_cm3);
+        if (placed_units[l] && loc->capacity_units)
+            assert_true(used_units + placed_units[l] <= loc->capacity_units);
+        if (placed_g[l] && loc->capacity_weight_g)
+            assert_true(used_g + placed_g[l] <= loc->capacity_weight_g);
     }
 }
 

@@ -456,6 +456,87 @@ static void test_workspace_too_small(void **state)
     fx_free(f);
 }
 
+/* A namer that knows quant 12, lot 7, order 3, zones 1 and 2, carrier 0 and putaway rule 2,
+ * and leaves everything else to the planner's numbers. */
+static int test_namer(void *ctx, enum pl_name_kind kind, uint64_t id, char *buf, size_t len)
+{
+    int *calls = ctx;
+    (*calls)++;
+    assert_true(len >= 2);
+    switch (kind) {
+    case PL_NAME_QUANT:
+        return id == 12 ? snprintf(buf, len, "FD-1 lot L7 at WH1/A/01") : -1;
+    case PL_NAME_LOT:
+        return id == 7 ? snprintf(buf, len, "lot L7") : -1;
+    case PL_NAME_ORDER:
+        return id == 3 ? snprintf(buf, len, "order SO-3") : -1;
+    case PL_NAME_ZONE:
+        return id == 1 || id == 2 ? snprintf(buf, len, "zone %c", id == 1 ? 'A' : 'B') : -1;
+    case PL_NAME_CARRIER:
+        return id == 0 ? snprintf(buf, len, "DHL") : -1;
+    case PL_NAME_PUTAWAY_RULE:
+        /* longer than a phrase may be: cut, still terminated */
+        if (id == 2) {
+            memset(buf, 'x', len - 1);
+            buf[len - 1] = '\0';
+            return 1000;
+        }
+        return -1;
+    default:
+        return -1;
+    }
+}
+
+static void test_reason_names(void **state)
+{
+    char buf[512];
+    int calls = 0;
+    struct pl_namer namer = {test_namer, &calls};
+    struct pl_reason r = {PL_R_FEFO_EARLIEST_EXPIRY, 0, 12, 20000, 19999};
+    (void)state;
+    int n = pl_reason_text(&r, &namer, buf, sizeof(buf));
+    assert_int_equal(n, (int)strlen(buf));
+    assert_string_equal(buf, "FEFO: FD-1 lot L7 at WH1/A/01 expires first (2024-10-04) among "
+                             "stock good until at least 2024-10-03.");
+    assert_int_equal(calls, 1);
+    /* lot (in a) and quant (in ref) */
+    r = (struct pl_reason){PL_R_LOT_REQUESTED, 0, 12, 7, 0};
+    pl_reason_text(&r, &namer, buf, sizeof(buf));
+    assert_string_equal(buf, "The line asks for lot L7; FD-1 lot L7 at WH1/A/01 holds it.");
+    /* the namer declines: the planner's number */
+    r = (struct pl_reason){PL_R_SHORT_LOT_NOT_FOUND, 0, 8, 2, 0};
+    pl_reason_text(&r, &namer, buf, sizeof(buf));
+    assert_string_equal(buf, "Short: lot 8 is not in any stock location (2 reserved).");
+    /* three names in one sentence, one of them "no zone hint" */
+    r = (struct pl_reason){PL_R_WAVE_ZONE_CHANGE, 0, 3, 2, 1};
+    pl_reason_text(&r, &namer, buf, sizeof(buf));
+    assert_string_equal(buf, "Wave closed: order SO-3 is for zone B, the wave for zone A.");
+    r = (struct pl_reason){PL_R_WAVE_ZONE_CHANGE, 0, 4, PL_ZONE_ANY, 1};
+    pl_reason_format(&r, buf, sizeof(buf));
+    assert_string_equal(buf, "Wave closed: order 4 is for no zone, the wave for zone 1.");
+    /* the carrier of a cutoff reason */
+    r = (struct pl_reason){PL_R_WAVE_BY_CUTOFF, 0, 0, MIN0, 30};
+    pl_reason_text(&r, &namer, buf, sizeof(buf));
+    assert_string_equal(buf, "Waved by the DHL cutoff 2024-10-04 08:00 UTC with 30 minutes of "
+                             "slack.");
+    /* the cart closed for a named order */
+    r = (struct pl_reason){PL_R_BATCH_FULL_WEIGHT, 0, 3, 130, 120};
+    pl_reason_text(&r, &namer, buf, sizeof(buf));
+    assert_string_equal(buf, "Cart closed: order SO-3 would make 130 g, over the cart's 120 g.");
+    /* an overlong phrase is cut at 255 bytes */
+    r = (struct pl_reason){PL_R_PUTAWAY_SAME_PRODUCT, 0, 2, 40, 0};
+    n = pl_reason_text(&r, &namer, buf, sizeof(buf));
+    assert_int_equal(n, (int)strlen("Putaway () next to 40 units of the same product.") + 255);
+    /* every code renders with a namer that always declines, as without one */
+    for (unsigned c = 0; c < PL_R_COUNT; c++) {
+        char plain[512];
+        r = (struct pl_reason){(uint16_t)c, 0, 1000, 5, 6};
+        pl_reason_text(&r, &namer, buf, sizeof(buf));
+        pl_reason_format(&r, plain, sizeof(plain));
+        assert_string_equal(buf, plain);
+    }
+}
+
 static void test_reason_sentences(void **state)
 {
     char buf[256];
@@ -509,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_world_check_names_the_field),
         cmocka_unit_test(test_workspace_too_small),
         cmocka_unit_test(test_reason_sentences),
+        cmocka_unit_test(test_reason_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

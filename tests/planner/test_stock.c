@@ -29,6 +29,7 @@ static void add_replen(struct fx *f, uint32_t product, uint32_t loc, int64_t min
     r->min_qty = min;
     r->max_qty = max;
     r->multiple = multiple;
+    r->source = PL_NONE;
     f->locations[loc].pick_face = 1;
 }
 
@@ -84,7 +85,8 @@ static void test_putaway_preferences_and_capacity(void **state)
     assert_int_equal(out[3].location, b3);
     assert_int_equal(out[3].qty, 5);
     assert_int_equal(out[3].reason.code, PL_R_PUTAWAY_EMPTY);
-    assert_int_equal(out[3].reason.a, 500);
+    assert_int_equal(out[3].reason.a, 5); /* 500 cm3 free: room for 5 units of 100 cm3 */
+    assert_int_equal(out[3].reason.b, PL_CAP_VOLUME);
     assert_int_equal(out[4].location, PL_NONE);
     assert_int_equal(out[4].qty, 6);
     assert_int_equal(out[4].reason.code, PL_R_PUTAWAY_NO_CAPACITY);
@@ -135,6 +137,77 @@ static void test_putaway_rules_and_running_capacity(void **state)
     assert_int_equal(out[4].reason.code, PL_R_PUTAWAY_NO_RULE);
     struct pl_receipt bad = {99, 0, 0, 0, 1};
     assert_int_equal(pl_putaway(f->ws, &f->w, &bad, 1, out, 32, &n), WCS_E_RANGE);
+    fx_free(f);
+}
+
+/* Units, weight and volume limits each stop a location: it takes what fits all three, counting
+ * every product on hand there and the suggestions made so far; a product without a weight (or
+ * volume) is not held back by that limit. */
+static void test_putaway_units_weight_volume(void **state)
+{
+    struct pl_putaway out[32];
+    uint32_t n = 0;
+    (void)state;
+    struct fx *f = fx_new();
+    uint32_t p = fx_product(f, PL_FIFO), other = fx_product(f, PL_FIFO);
+    uint32_t light = fx_product(f, PL_FIFO);
+    f->products[p].weight_g = 1000; /* 1 kg, 100 cm3 */
+    f->products[light].weight_g = 0;
+    f->products[light].volume_cm3 = 0;
+    node(f, 0, 10, 0, 0);
+    uint32_t by_units = node(f, 1, 2, 1, 0);  /* 10 units, 3 of another product there */
+    uint32_t by_weight = node(f, 2, 3, 2, 0); /* 4.5 kg */
+    uint32_t by_volume = node(f, 3, 4, 3, 0); /* 250 cm3 */
+    uint32_t all_three = node(f, 4, 5, 4, 0); /* units 6, 8 kg, 1000 cm3: units bind */
+    uint32_t unlimited = node(f, 5, 6, 5, 0); /* no limit */
+    uint32_t tiny = node(f, 6, 7, 6, 0);      /* 1 g */
+    f->locations[by_units].capacity_units = 10;
+    f->locations[by_weight].capacity_weight_g = 4500;
+    f->locations[by_volume].capacity_cm3 = 250;
+    f->locations[all_three].capacity_units = 6;
+    f->locations[all_three].capacity_weight_g = 8000;
+    f->locations[all_three].capacity_cm3 = 1000;
+    f->locations[tiny].capacity_weight_g = 1;
+    fx_quant(f, other, by_units, PL_NONE, PL_NO_EXPIRY, 0, 3);
+    add_putaway(f, PL_NONE, PL_NONE, 0);
+    assert_int_equal(fx_prepare(f), 0);
+    /* `other` at by_units makes it another product's location: p may not go there, but a
+     * second receipt of `other` fills it by units (10 - 3 = 7) */
+    struct pl_receipt rc[3] = {{p, PL_NONE, PL_NONE, 0, 30},
+                               {other, PL_NONE, PL_NONE, 0, 9},
+                               {light, PL_NONE, PL_NONE, 0, 5}};
+    assert_int_equal(pl_putaway(f->ws, &f->w, rc, 3, out, 32, &n), 0);
+    assert_int_equal(n, 7);
+    assert_int_equal(out[0].location, by_weight); /* 4 units of 1 kg; a 5th would make 5 kg */
+    assert_int_equal(out[0].qty, 4);
+    assert_int_equal(out[0].reason.code, PL_R_PUTAWAY_EMPTY);
+    assert_int_equal(out[0].reason.a, 4);
+    assert_int_equal(out[0].reason.b, PL_CAP_WEIGHT);
+    assert_int_equal(out[1].location, by_volume); /* 2 units of 100 cm3 */
+    assert_int_equal(out[1].qty, 2);
+    assert_int_equal(out[1].reason.b, PL_CAP_VOLUME);
+    assert_int_equal(out[2].location, all_three); /* 6 units < 8 kg and < 10 x 100 cm3 */
+    assert_int_equal(out[2].qty, 6);
+    assert_int_equal(out[2].reason.a, 6);
+    assert_int_equal(out[2].reason.b, PL_CAP_UNITS);
+    assert_int_equal(out[3].location, unlimited);
+    assert_int_equal(out[3].qty, 18);
+    assert_int_equal(out[3].reason.a, -1);
+    assert_int_equal(out[3].reason.b, PL_CAP_NONE);
+    /* other (untracked: the same "lot"): 7 more fit next to its 3 units; the one empty location
+     * left takes 1 g, less than one unit of 100 g, so 2 units stay unplaced */
+    assert_int_equal(out[4].receipt, 1);
+    assert_int_equal(out[4].location, by_units);
+    assert_int_equal(out[4].qty, 7);
+    assert_int_equal(out[4].reason.code, PL_R_PUTAWAY_SAME_LOT);
+    assert_int_equal(out[5].location, PL_NONE);
+    assert_int_equal(out[5].qty, 2);
+    assert_int_equal(out[5].reason.code, PL_R_PUTAWAY_NO_CAPACITY);
+    /* light (no weight, no volume): the 1 g limit does not hold it back */
+    assert_int_equal(out[6].receipt, 2);
+    assert_int_equal(out[6].location, tiny);
+    assert_int_equal(out[6].qty, 5);
+    assert_int_equal(out[6].reason.a, -1);
     fx_free(f);
 }
 
@@ -196,6 +269,51 @@ static void test_replen_min_max_multiples(void **state)
     assert_int_equal(mv[0].reason.a, 12);
     assert_int_equal(mv[0].reason.b, 4);
     assert_int_equal(f->quants[1].reserved, 0);
+    fx_free(f);
+}
+
+/* A rule's source subtree limits where reserve stock comes from: r1 (the first in CLOSEST
+ * order) lies outside it, so the move takes from r2; with no stock in the subtree the rule is
+ * short even though r1 holds plenty. */
+static void test_replen_from_source_subtree(void **state)
+{
+    struct pl_move mv[16];
+    uint32_t n = 0;
+    (void)state;
+    struct fx *f = replen_world(3, 30, 30);
+    uint32_t src = fx_loc(f, 1, 9, 0); /* a view holding r2 only */
+    f->locations[src].usage = PL_USAGE_VIEW;
+    f->locations[src].pre = 2000;
+    f->locations[src].post = 2010;
+    f->locations[2].pre = 2001; /* r2 */
+    f->locations[2].post = 2002;
+    f->replen[0].source = src;
+    assert_int_equal(fx_prepare(f), 0);
+    assert_int_equal(pl_replenish(f->ws, &f->w, NULL, 0, NULL, PL_NONE, mv, 16, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(mv[0].quant, 2);
+    assert_int_equal(mv[0].qty, 12);
+    assert_int_equal(f->quants[1].reserved, 0);
+    /* the subtree without stock: short, r1 untouched */
+    f->quants[2].on_hand = 0;
+    f->quants[2].reserved = 0;
+    assert_int_equal(fx_prepare(f), 0);
+    assert_int_equal(pl_replenish(f->ws, &f->w, NULL, 0, NULL, PL_NONE, mv, 16, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(mv[0].quant, PL_NONE);
+    assert_int_equal(mv[0].reason.code, PL_R_REPLEN_NO_SOURCE);
+    assert_int_equal(mv[0].reason.b, 0);
+    assert_int_equal(f->quants[1].reserved, 0);
+    /* PL_NONE: any reserve location, r1 first */
+    f->replen[0].source = PL_NONE;
+    f->quants[2].on_hand = 30;
+    assert_int_equal(fx_prepare(f), 0);
+    assert_int_equal(pl_replenish(f->ws, &f->w, NULL, 0, NULL, PL_NONE, mv, 16, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(mv[0].quant, 1);
+    /* a source that is no location is refused by the check */
+    f->replen[0].source = f->w.n_locations;
+    assert_int_equal(pl_world_check(&f->w, NULL, 0), WCS_E_UNKNOWN);
     fx_free(f);
 }
 
@@ -267,6 +385,8 @@ int main(void)
         cmocka_unit_test(test_putaway_preferences_and_capacity),
         cmocka_unit_test(test_putaway_rules_and_running_capacity),
         cmocka_unit_test(test_replen_min_max_multiples),
+        cmocka_unit_test(test_putaway_units_weight_volume),
+        cmocka_unit_test(test_replen_from_source_subtree),
         cmocka_unit_test(test_replen_for_wave_demand),
         cmocka_unit_test(test_purchase_with_lead_time),
     };

@@ -86,6 +86,9 @@ static void test_wave_late_first_then_cutoff_priority(void **state)
     assert_int_equal(p->ow[1].reason.b, MIN0 + 60);
     assert_int_equal(p->ow[3].reason.code, PL_R_WAVE_BY_CUTOFF);
     assert_int_equal(p->ow[3].reason.b, 0);
+    /* the cutoff reasons name the order's carrier */
+    assert_int_equal(p->ow[1].reason.ref, 1);
+    assert_int_equal(p->ow[3].reason.ref, 2);
     assert_int_equal(p->ow[0].reason.b, 540);
     assert_int_equal(p->ow[4].wave, PL_NONE);
     assert_int_equal(p->ow[4].reason.code, PL_R_WAVE_NOTHING_RESERVED);

@@ -20,11 +20,15 @@ struct plan_site {
     struct pl_putaway_rule *putaway;
     uint32_t *putaway_cfg; /* planner rule index → config rule index (rules sorted by priority) */
     uint32_t n_putaway;
-    struct pl_replen_rule *replen; /* per config replenishment rule */
-    uint32_t *cutoff_first;        /* per carrier: index of its first cutoff in a day's table */
-    uint32_t n_cutoffs;            /* all carriers' cutoffs */
-    struct idmap *days;            /* cached days (4-byte keys) → table index */
-    int64_t *day_cutoffs;          /* per cached day, n_cutoffs UTC epoch minutes */
+    struct pl_replen_rule *replen;     /* per config replenishment rule */
+    struct pl_purchase_rule *purchase; /* per product that has a purchase rule (config order) */
+    uint32_t *purchase_cfg;            /* planner purchase rule → config rule index */
+    const char **purchase_supplier;    /* per planner purchase rule (the config's string) */
+    uint32_t n_purchase;
+    uint32_t *cutoff_first; /* per carrier: index of its first cutoff in a day's table */
+    uint32_t n_cutoffs;     /* all carriers' cutoffs */
+    struct idmap *days;     /* cached days (4-byte keys) → table index */
+    int64_t *day_cutoffs;   /* per cached day, n_cutoffs UTC epoch minutes */
     uint32_t days_cap;
     struct pl_wave_rules wave;
     struct pl_cart cart;
@@ -66,6 +70,8 @@ struct plan_result {
     uint32_t n_putaways;
     struct pl_move *moves;
     uint32_t n_moves;
+    struct pl_purchase *purchases;
+    uint32_t n_purchases;
     uint32_t replen_wave; /* the wave whose demand replenishment saw, PL_NONE for none */
 };
 

@@ -24,17 +24,18 @@ struct plan_result; /* a computed plan (opaque) */
 /* Stages of a plan (bit set). Output stages imply the stages they depend on (a batch needs its
  * wave, a wave needs reservations); only the requested ones are written. */
 enum plan_stage {
-    PLAN_RESERVE = 1,   /* "reservation" and "backorder" records */
-    PLAN_WAVE = 2,      /* "wave" and "unwaved" records */
-    PLAN_BATCH = 4,     /* "batch" records with their ordered picks */
-    PLAN_PUTAWAY = 8,   /* "putaway" records (needs receipts) */
-    PLAN_REPLENISH = 16 /* "replenish" records */
+    PLAN_RESERVE = 1,    /* "reservation" and "backorder" records */
+    PLAN_WAVE = 2,       /* "wave" and "unwaved" records */
+    PLAN_BATCH = 4,      /* "batch" records with their ordered picks */
+    PLAN_PUTAWAY = 8,    /* "putaway" records (needs receipts) */
+    PLAN_REPLENISH = 16, /* "replenish" records */
+    PLAN_PURCHASE = 32   /* "purchase" records (the config's purchase_rules) */
 };
-#define PLAN_ALL (PLAN_RESERVE | PLAN_WAVE | PLAN_BATCH | PLAN_PUTAWAY | PLAN_REPLENISH)
+#define PLAN_ALL                                                                                   \
+    (PLAN_RESERVE | PLAN_WAVE | PLAN_BATCH | PLAN_PUTAWAY | PLAN_REPLENISH | PLAN_PURCHASE)
 
-/* Parses a --what list ("reserve,wave,batch,putaway,replenish") into *out. Returns 0, or
- * -EINVAL with a one-line reason in msg (an unknown or empty name; "purchase" is refused because
- * the site config has no purchase rules, docs/formats.md). */
+/* Parses a --what list ("reserve,wave,batch,putaway,replenish,purchase") into *out. Returns 0,
+ * or -EINVAL with a one-line reason in msg (an unknown or empty name). */
 int plan_stages_parse(const char *text, unsigned *out, char *msg, size_t msg_len);
 
 /* Parses a time "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM|-HH:MM]" (a space may replace the T; no zone
@@ -45,11 +46,11 @@ int plan_time_parse(const char *text, int64_t *out);
 /* ---- site ---------------------------------------------------------------------------------- */
 
 /* Maps `cfg` for planning at time now_s (epoch seconds): products, the location tree (pre/post
- * numbering), zones, carriers and their cutoffs in the site's time zone, putaway and
- * replenishment rules, wave and cart limits (docs/formats.md, "From the config"). cfg must
- * outlive the site. Returns 0 with *out set (free with plan_site_close), -ENOMEM, or WCS_E_RANGE
- * with a reason in msg (the time zone cannot be used, or now is out of range); *out untouched on
- * failure. Reads time-zone data (briefly sets TZ, restoring it). */
+ * numbering), zones and aisles, carriers and their cutoffs in the site's time zone, putaway,
+ * replenishment and purchase rules, wave and cart limits (docs/formats.md, "From the config"). cfg
+ * must outlive the site. Returns 0 with *out set (free with plan_site_close), -ENOMEM, or
+ * WCS_E_RANGE with a reason in msg (the time zone cannot be used, or now is out of range); *out
+ * untouched on failure. Reads time-zone data (briefly sets TZ, restoring it). */
 int plan_site_open(struct plan_site **out, const struct cfg_site *cfg, int64_t now_s, char *msg,
                    size_t msg_len);
 /* NULL-safe. */

@@ -1,6 +1,7 @@
 /* Runs the planner's stages for wcs_plan: builds the pl_world from the mapped site and the read
- * input, sizes every output from the planner's bounds, and runs reserve → wave → batch →
- * sequence → replenish (against the first wave's demand) → putaway, as the stages ask. */
+ * input, sizes every output from the planner's bounds, and runs reserve → purchase → wave →
+ * batch → sequence → replenish (against the first wave's demand) → putaway, as the stages
+ * ask. */
 #include "internal.h"
 
 #include "base/err.h"
@@ -23,6 +24,7 @@ void plan_result_free(struct plan_result *r)
     free(r->bo.picks);
     free(r->putaways);
     free(r->moves);
+    free(r->purchases);
     free(r);
 }
 
@@ -43,7 +45,7 @@ int plan_run(struct plan_result **out, struct plan_site *site, struct plan_input
     unsigned requested = stages;
     if (stages & PLAN_BATCH)
         stages |= PLAN_WAVE;
-    if (stages & (PLAN_WAVE | PLAN_REPLENISH))
+    if (stages & (PLAN_WAVE | PLAN_REPLENISH | PLAN_PURCHASE))
         stages |= PLAN_RESERVE;
     r = calloc(1, sizeof(*r));
     if (!r)
@@ -61,6 +63,7 @@ int plan_run(struct plan_result **out, struct plan_site *site, struct plan_input
         .lines = in->lines,
         .putaway_rules = site->putaway,
         .replen_rules = site->replen,
+        .purchase_rules = site->purchase,
         .n_products = site->cfg_n_products,
         .n_locations = site->cfg_n_locations,
         .n_quants = in->n_quants,
@@ -68,6 +71,7 @@ int plan_run(struct plan_result **out, struct plan_site *site, struct plan_input
         .n_lines = in->n_lines,
         .n_putaway_rules = site->n_putaway,
         .n_replen_rules = site->n_replen,
+        .n_purchase_rules = site->n_purchase,
         .n_carriers = site->n_carriers,
         .today = site->today,
         .wave = site->wave,
@@ -94,6 +98,17 @@ int plan_run(struct plan_result **out, struct plan_site *site, struct plan_input
             goto fail_mem;
         }
         if ((rc = pl_reserve(ws, &r->w, &r->ro)) < 0)
+            goto fail_mem;
+    }
+    if (stages & PLAN_PURCHASE) {
+        /* Before replenishment: its moves reserve reserve stock that is still free stock. */
+        r->purchases = array(r->w.n_purchase_rules, sizeof(*r->purchases));
+        if (!r->purchases) {
+            rc = -ENOMEM;
+            goto fail_mem;
+        }
+        if ((rc = pl_purchase(ws, &r->w, r->ro.backorders, r->ro.n_backorders, r->purchases,
+                              r->w.n_purchase_rules, &r->n_purchases)) < 0)
             goto fail_mem;
     }
     if (stages & PLAN_WAVE) {

@@ -100,7 +100,9 @@ int plan_time_parse(const char *text, int64_t *out)
     return 0;
 }
 
-static const char *const stage_names[] = {"reserve", "wave", "batch", "putaway", "replenish"};
+/* In enum plan_stage bit order. */
+static const char *const stage_names[] = {"reserve", "wave",      "batch",
+                                          "putaway", "replenish", "purchase"};
 
 int plan_stages_parse(const char *text, unsigned *out, char *msg, size_t msg_len)
 {
@@ -113,13 +115,10 @@ int plan_stages_parse(const char *text, unsigned *out, char *msg, size_t msg_len
         for (unsigned i = 0; i < sizeof(stage_names) / sizeof(stage_names[0]); i++)
             if (strlen(stage_names[i]) == n && strncmp(p, stage_names[i], n) == 0)
                 bit = 1u << i;
-        if (!bit && n == 8 && strncmp(p, "purchase", 8) == 0)
-            return fail(msg, msg_len, -EINVAL,
-                        "'purchase' is not available: the site config has no purchase rules "
-                        "(docs/formats.md)");
         if (!bit)
             return fail(msg, msg_len, -EINVAL,
-                        "unknown stage '%.*s' (stages: reserve, wave, batch, putaway, replenish)",
+                        "unknown stage '%.*s' (stages: reserve, wave, batch, putaway, replenish, "
+                        "purchase)",
                         (int)(n > 40 ? 40 : n), p);
         set |= bit;
         if (!end)
@@ -307,6 +306,81 @@ out:
     return rc;
 }
 
+struct aisle_rank {
+    uint32_t tmp_id, zone, min_seq;
+    const char *name; /* the aisle's name (after the zone prefix of its key) */
+};
+
+static int cmp_aisle(const void *a, const void *b)
+{
+    const struct aisle_rank *x = a, *y = b;
+    if (x->zone != y->zone)
+        return x->zone < y->zone ? -1 : 1;
+    if (x->min_seq != y->min_seq)
+        return x->min_seq < y->min_seq ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int aisle_key(char *buf, size_t len, uint16_t zone, const char *aisle)
+{
+    return snprintf(buf, len, "%u\x1f%s", (unsigned)zone, aisle ? aisle : "");
+}
+
+/* Aisles are numbered zone by zone along the pick path: within a zone by the lowest pick_seq
+ * among their locations, then by name; the locations of a zone without an aisle form one aisle
+ * of their own (docs/formats.md). An aisle name in two zones is two aisles. Needs the zones. */
+static int map_aisles(struct plan_site *s, char *msg, size_t len)
+{
+    const struct cfg_site *c = s->cfg;
+    struct idmap *tmp;
+    struct aisle_rank *rank = NULL;
+    uint32_t *tmp_to_final = NULL, n, id;
+    char key[128];
+    int rc = idmap_new(&tmp), k;
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; i < c->n_locations; i++) {
+        k = aisle_key(key, sizeof(key), s->locations[i].zone, c->locations[i].aisle);
+        if ((rc = idmap_put(tmp, key, (size_t)k, &id)) < 0)
+            goto out;
+    }
+    n = idmap_count(tmp);
+    if (n > UINT16_MAX) {
+        rc = fail(msg, len, WCS_E_RANGE, "%u aisles: the planner takes at most 65535", n);
+        goto out;
+    }
+    rank = calloc(n ? n : 1, sizeof(*rank));
+    tmp_to_final = calloc(n ? n : 1, sizeof(*tmp_to_final));
+    if (!rank || !tmp_to_final) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (uint32_t a = 0; a < n; a++) {
+        const char *kk = idmap_key(tmp, a);
+        rank[a] = (struct aisle_rank){a, (uint32_t)strtoul(kk, NULL, 10), UINT32_MAX,
+                                      strchr(kk, '\x1f') + 1};
+    }
+    for (uint32_t i = 0; i < c->n_locations; i++) {
+        k = aisle_key(key, sizeof(key), s->locations[i].zone, c->locations[i].aisle);
+        id = idmap_get(tmp, key, (size_t)k);
+        if (c->locations[i].has_pick_seq && c->locations[i].pick_seq < rank[id].min_seq)
+            rank[id].min_seq = c->locations[i].pick_seq;
+    }
+    qsort(rank, n, sizeof(*rank), cmp_aisle);
+    for (uint32_t a = 0; a < n; a++)
+        tmp_to_final[rank[a].tmp_id] = a;
+    for (uint32_t i = 0; i < c->n_locations; i++) {
+        k = aisle_key(key, sizeof(key), s->locations[i].zone, c->locations[i].aisle);
+        s->locations[i].aisle = (uint16_t)tmp_to_final[idmap_get(tmp, key, (size_t)k)];
+    }
+    rc = 0;
+out:
+    free(rank);
+    free(tmp_to_final);
+    idmap_free(tmp);
+    return rc;
+}
+
 /* Pre-order numbering of the location forest: the config lists parents before children, so
  * subtree sizes accumulate backwards and each child takes the next free number of its parent. */
 static int map_locations(struct plan_site *s)
@@ -337,10 +411,12 @@ static int map_locations(struct plan_site *s)
         next[i] = p->pre + 1;
         p->post = p->pre + size[i];
         p->pick_seq = l->has_pick_seq ? l->pick_seq : UINT32_MAX;
+        /* The config refuses a capacity of 0, the planner's "no limit". */
         p->capacity_cm3 = !l->has_cap_volume               ? 0
                           : l->cap_volume_cm3 > UINT32_MAX ? UINT32_MAX
-                          : l->cap_volume_cm3 == 0         ? 1 /* 0 would mean unlimited */
                                                            : (uint32_t)l->cap_volume_cm3;
+        p->capacity_units = l->has_cap_units ? l->cap_units : 0;
+        p->capacity_weight_g = l->has_cap_weight ? l->cap_weight_g : 0;
         p->usage = usage_of(l->type);
         p->is_stock = l->type == CFG_LOC_INTERNAL;
         p->pick_face = l->pick_face;
@@ -385,6 +461,38 @@ static int map_products(struct plan_site *s)
     return 0;
 }
 
+/* One planner purchase rule per product that has a rule: its own, else its category's. In
+ * config rule order; a category rule expands to its products in config order. */
+static int map_purchase(struct plan_site *s)
+{
+    const struct cfg_site *c = s->cfg;
+    uint32_t k = 0;
+    bool *own = calloc(c->n_products ? c->n_products : 1, sizeof(*own));
+    if (!own)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < c->n_purchase_rules; i++)
+        if (c->purchase_rules[i].product >= 0)
+            own[c->purchase_rules[i].product] = true;
+    for (uint32_t i = 0; i < c->n_purchase_rules; i++) {
+        const struct cfg_purchase_rule *r = &c->purchase_rules[i];
+        for (uint32_t p = 0; p < c->n_products; p++) {
+            if (r->product >= 0 ? (uint32_t)r->product != p
+                                : c->products[p].category != r->category || own[p])
+                continue; /* not this rule's, or the product's own rule governs it */
+            s->purchase[k] = (struct pl_purchase_rule){.product = p,
+                                                       .lead_days = (int32_t)r->lead_days,
+                                                       .min_qty = r->min,
+                                                       .max_qty = r->max,
+                                                       .multiple = r->multiple};
+            s->purchase_supplier[k] = r->supplier;
+            s->purchase_cfg[k++] = i;
+        }
+    }
+    s->n_purchase = k;
+    free(own);
+    return 0;
+}
+
 static const struct cfg_putaway_rule *sort_rules; /* qsort has no context argument */
 
 static int cmp_rule(const void *a, const void *b)
@@ -426,8 +534,11 @@ static int map_rules(struct plan_site *s)
                                                .location = r->location,
                                                .min_qty = r->min,
                                                .max_qty = r->max,
-                                               .multiple = r->multiple};
+                                               .multiple = r->multiple,
+                                               .source = r->source};
     }
+    if ((rc = map_purchase(s)) < 0)
+        return rc;
     for (uint32_t i = 0; i < c->waves.n_carriers; i++) {
         const struct cfg_carrier *k = &c->waves.carriers[i];
         s->cutoff_first[i] = s->n_cutoffs;
@@ -480,6 +591,9 @@ void plan_site_close(struct plan_site *s)
     free(s->putaway);
     free(s->putaway_cfg);
     free(s->replen);
+    free(s->purchase);
+    free(s->purchase_cfg);
+    free(s->purchase_supplier);
     free(s->cutoff_first);
     free(s->day_cutoffs);
     free(s);
@@ -514,9 +628,13 @@ int plan_site_open(struct plan_site **out, const struct cfg_site *cfg, int64_t n
     s->putaway = array(cfg->n_putaway_rules, sizeof(*s->putaway));
     s->putaway_cfg = array(cfg->n_putaway_rules, sizeof(*s->putaway_cfg));
     s->replen = array(cfg->n_replenishment, sizeof(*s->replen));
+    s->purchase = array(cfg->n_products, sizeof(*s->purchase)); /* one rule per product at most */
+    s->purchase_cfg = array(cfg->n_products, sizeof(*s->purchase_cfg));
+    s->purchase_supplier = array(cfg->n_products, sizeof(*s->purchase_supplier));
     s->cutoff_first = array(cfg->waves.n_carriers, sizeof(*s->cutoff_first));
     if (!s->products || !s->locations || !s->putaway || !s->putaway_cfg || !s->replen ||
-        !s->cutoff_first || idmap_new(&s->skus) || idmap_new(&s->locs) || idmap_new(&s->zones) ||
+        !s->purchase || !s->purchase_cfg || !s->purchase_supplier || !s->cutoff_first ||
+        idmap_new(&s->skus) || idmap_new(&s->locs) || idmap_new(&s->zones) ||
         idmap_new(&s->carriers) || idmap_new(&s->priorities) || idmap_new(&s->pkg_types) ||
         idmap_new(&s->days)) {
         rc = -ENOMEM;
@@ -535,7 +653,8 @@ int plan_site_open(struct plan_site **out, const struct cfg_site *cfg, int64_t n
         goto fail_site;
     }
     if ((rc = map_products(s)) < 0 || (rc = map_locations(s)) < 0 ||
-        (rc = map_zones(s, msg, msg_len)) < 0 || (rc = map_rules(s)) < 0)
+        (rc = map_zones(s, msg, msg_len)) < 0 || (rc = map_aisles(s, msg, msg_len)) < 0 ||
+        (rc = map_rules(s)) < 0)
         goto fail_site;
     map_limits(s);
     s->cfg_n_products = cfg->n_products;

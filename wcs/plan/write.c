@@ -1,7 +1,8 @@
 /* The plan as JSON Lines: a header record, then reservations, backorders, waves, unwaved
- * orders, batches with their ordered picks, putaway suggestions and replenishment moves, each
- * with its reason (the planner's code and sentence, plus the quant, lot, order or rule it names
- * resolved to input names). Keys sorted, compact, one object per line: same plan, same bytes.
+ * orders, batches with their ordered picks, putaway suggestions, replenishment moves and
+ * purchase suggestions, each with its reason (the planner's code, its sentence with every
+ * quant, lot, order, zone, carrier and rule written by name, and what it names resolved to
+ * input and config names). Keys sorted, compact, one object per line: same plan, same bytes.
  * Shapes: docs/formats.md. */
 #include "internal.h"
 
@@ -63,6 +64,69 @@ static json_t *quant_ref(const struct plan_result *r, uint32_t q)
                      loc(r, x->location), "lot", lot_json(r, x->lot));
 }
 
+/* The lot name of lot id `lot`, with "serial" or "lot" as its product is tracked. */
+static const char *lot_word(const struct plan_result *r, uint32_t lot)
+{
+    uint32_t product = (uint32_t)strtoul(idmap_key(r->in->lots, lot), NULL, 10);
+    return product < r->site->cfg_n_products &&
+                   r->site->products[product].tracking == PL_TRACK_SERIAL
+               ? "serial"
+               : "lot";
+}
+
+/* struct pl_namer for the reason sentences: the names a supervisor reads in the config and the
+ * input files (docs/formats.md, "Reasons"). Declines (-1) ids it does not know. */
+static int name_of(void *ctx, enum pl_name_kind kind, uint64_t id, char *buf, size_t len)
+{
+    const struct plan_result *r = ctx;
+    const struct plan_site *s = r->site;
+    switch (kind) {
+    case PL_NAME_QUANT: {
+        const struct pl_quant *q;
+        if (id >= r->in->n_quants)
+            return -1;
+        q = &r->in->quants[id];
+        if (q->lot == PL_NONE)
+            return snprintf(buf, len, "%s at %s", sku(r, q->product), loc(r, q->location));
+        return snprintf(buf, len, "%s %s %s at %s", sku(r, q->product), lot_word(r, q->lot),
+                        input_lot_name(r->in, q->lot), loc(r, q->location));
+    }
+    case PL_NAME_LOT:
+        if (id >= idmap_count(r->in->lots))
+            return -1;
+        return snprintf(buf, len, "%s %s", lot_word(r, (uint32_t)id),
+                        input_lot_name(r->in, (uint32_t)id));
+    case PL_NAME_ORDER:
+        return id < r->in->n_orders ? snprintf(buf, len, "order %s", order_id(r, (uint32_t)id))
+                                    : -1;
+    case PL_NAME_ALLOC: {
+        const struct pl_line *l;
+        if (id >= r->ro.n_allocs)
+            return -1;
+        l = &r->in->lines[r->ro.allocs[id].line];
+        return snprintf(buf, len, "%s for order %s", sku(r, l->product), order_id(r, l->order));
+    }
+    case PL_NAME_ZONE:
+        if (id == PL_ZONE_ANY)
+            return snprintf(buf, len, "no zone");
+        return id < idmap_count(s->zones)
+                   ? snprintf(buf, len, "zone %s", idmap_key(s->zones, (uint32_t)id))
+                   : -1;
+    case PL_NAME_CARRIER:
+        return id < s->n_carriers ? snprintf(buf, len, "%s", idmap_key(s->carriers, (uint32_t)id))
+                                  : -1;
+    case PL_NAME_PUTAWAY_RULE:
+        return id < s->n_putaway ? snprintf(buf, len, "putaway_rules[%u]", s->putaway_cfg[id]) : -1;
+    case PL_NAME_REPLEN_RULE:
+        return id < s->n_replen ? snprintf(buf, len, "replenishment[%u]", (unsigned)id) : -1;
+    case PL_NAME_PURCHASE_RULE:
+        return id < s->n_purchase ? snprintf(buf, len, "purchase_rules[%u]", s->purchase_cfg[id])
+                                  : -1;
+    default:
+        return -1;
+    }
+}
+
 /* The reason's ref resolved to names, NULL when it names nothing. */
 static json_t *ref_json(const struct plan_result *r, const struct pl_reason *why)
 {
@@ -85,7 +149,19 @@ static json_t *ref_json(const struct plan_result *r, const struct pl_reason *why
     case PL_R_WAVE_FULL_LANES:
     case PL_R_WAVE_CUTOFF_CHANGE:
     case PL_R_WAVE_ZONE_CHANGE:
+    case PL_R_BATCH_FULL_TOTES:
+    case PL_R_BATCH_FULL_WEIGHT:
+    case PL_R_BATCH_FULL_VOLUME:
         return ref < r->in->n_orders ? json_pack("{s:s}", "order", order_id(r, ref)) : NULL;
+    case PL_R_WAVE_LATE_FOR_CUTOFF:
+    case PL_R_WAVE_BY_CUTOFF:
+        return ref < r->site->n_carriers
+                   ? json_pack("{s:s}", "carrier", idmap_key(r->site->carriers, ref))
+                   : NULL;
+    case PL_R_PURCHASE_BELOW_MIN:
+        return ref < r->site->n_purchase
+                   ? json_pack("{s:I}", "purchase_rule", (json_int_t)r->site->purchase_cfg[ref])
+                   : NULL;
     case PL_R_BATCH_OVERSIZE:
         if (ref < r->ro.n_allocs) {
             const struct pl_line *l = &r->in->lines[r->ro.allocs[ref].line];
@@ -113,9 +189,10 @@ static json_t *ref_json(const struct plan_result *r, const struct pl_reason *why
 
 static json_t *reason_json(const struct plan_result *r, const struct pl_reason *why)
 {
-    char text[512];
+    char text[1024];
     json_t *o, *ref, *flags;
-    pl_reason_format(why, text, sizeof(text));
+    struct pl_namer namer = {name_of, (void *)r};
+    pl_reason_text(why, &namer, text, sizeof(text));
     o = json_pack("{s:s,s:s}", "code", pl_reason_name(why->code), "text", text);
     if (!o)
         return NULL;
@@ -316,6 +393,23 @@ static int write_putaway(const struct plan_result *r, FILE *f)
     return rc;
 }
 
+static int write_purchase(const struct plan_result *r, FILE *f)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < r->n_purchases && rc == 0; i++) {
+        const struct pl_purchase *p = &r->purchases[i];
+        uint32_t cfg_rule = r->site->purchase_cfg[p->rule];
+        rc = emit(json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:o,s:o,s:o}", "type", "purchase", "rule",
+                            (json_int_t)cfg_rule, "sku", sku(r, p->product), "supplier",
+                            r->site->purchase_supplier[p->rule], "qty", (json_int_t)p->qty,
+                            "free_stock", (json_int_t)p->reason.a, "order_date",
+                            day_json(p->order_day), "arrival_date", day_json(p->due_day), "reason",
+                            reason_json(r, &p->reason)),
+                  f);
+    }
+    return rc;
+}
+
 static json_t *header(const struct plan_result *r, const struct plan_header *h)
 {
     const unsigned q = r->requested;
@@ -351,6 +445,10 @@ static json_t *header(const struct plan_result *r, const struct plan_header *h)
         json_array_append_new(stages, json_string("replenish"));
         json_object_set_new(counts, "replenish", json_integer(r->n_moves));
     }
+    if (q & PLAN_PURCHASE) {
+        json_array_append_new(stages, json_string("purchase"));
+        json_object_set_new(counts, "purchase", json_integer(r->n_purchases));
+    }
     return json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o}", "type", "plan",
                      "version", 1, "site", r->site->site_id, "timezone", r->site->tz, "now", now,
                      "now_from", h && h->now_from_clock ? "clock" : "option", "today",
@@ -377,6 +475,8 @@ int plan_write(const struct plan_result *r, const struct plan_header *h, FILE *f
         rc = write_putaway(r, f);
     if (rc == 0 && (r->requested & PLAN_REPLENISH))
         rc = write_replenish(r, f);
+    if (rc == 0 && (r->requested & PLAN_PURCHASE))
+        rc = write_purchase(r, f);
     if (rc == 0 && fflush(f) == EOF)
         rc = -EIO;
     return rc;

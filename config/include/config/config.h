@@ -41,8 +41,9 @@ struct cfg_location {
     bool implied;           /* created because a declared path needed it as a parent */
     bool has_pick_seq, pick_face;
     uint32_t pick_seq;
-    const char *zone; /* NULL when not given */
-    bool has_cap_units, has_cap_weight, has_cap_volume;
+    const char *zone;  /* NULL when not given */
+    const char *aisle; /* `aisle:` or the path segment `aisle_from:` names; NULL when neither */
+    bool has_cap_units, has_cap_weight, has_cap_volume; /* a given capacity is >= 1 */
     uint32_t cap_units;
     uint32_t cap_weight_g;
     uint64_t cap_volume_cm3;
@@ -98,6 +99,20 @@ struct cfg_replenishment {
     struct cfg_origin origin;
 };
 
+/* A purchase (reorder) rule: when a product's free stock falls below min, buy up to max in
+ * multiples from `supplier`; the goods arrive lead_days later. It names one product, or one
+ * category (then it covers the category's products that have no rule of their own). At most
+ * one rule per product and one per category. */
+#define CFG_PURCHASE_QTY_MAX  1073741824u /* 2^30 units, the planner's quantity limit */
+#define CFG_PURCHASE_LEAD_MAX 3650u
+struct cfg_purchase_rule {
+    int32_t product, category;   /* indices; exactly one is >= 0, the other -1 */
+    uint32_t min, max, multiple; /* units; min <= max, 1 <= max, 1 <= multiple, all <= 2^30 */
+    uint32_t lead_days;          /* 0..3650 */
+    const char *supplier;        /* free text, as written */
+    struct cfg_origin origin;
+};
+
 struct cfg_carrier {
     const char *code, *name;
     uint16_t *cutoffs_min; /* minutes since local midnight, ascending as written */
@@ -110,7 +125,7 @@ struct cfg_waves {
     struct cfg_carrier *carriers;
     uint32_t n_carriers;
     uint32_t pick_pack_ship_min;   /* minutes a wave needs from release to the carrier cutoff */
-    uint32_t max_lines, max_units; /* per batch; 0 = no limit */
+    uint32_t max_lines, max_units; /* reserved lines and units per wave; 0 = no limit */
     uint32_t cart_totes, cart_weight_g, cart_volume_cm3; /* 0 = no limit */
     const char **priorities;                             /* order priority names, highest first */
     uint32_t n_priorities;
@@ -264,6 +279,8 @@ struct cfg_site {
     uint32_t n_putaway_rules;
     struct cfg_replenishment *replenishment;
     uint32_t n_replenishment;
+    struct cfg_purchase_rule *purchase_rules;
+    uint32_t n_purchase_rules;
     struct cfg_waves waves;
     struct cfg_device *devices;
     uint32_t n_devices;

@@ -52,9 +52,14 @@ struct pl_product {
  * Y's subtree iff Y.pre <= X.pre && X.pre < Y.post (a leaf has post = pre + 1). */
 struct pl_location {
     uint32_t pre, post;
-    uint32_t pick_seq;     /* walking order along an aisle; CLOSEST prefers lower values */
-    uint32_t capacity_cm3; /* putaway capacity; 0 = unlimited */
-    uint16_t zone, aisle;
+    uint32_t pick_seq; /* walking order along an aisle; CLOSEST prefers lower values */
+    /* Putaway capacity, each 0 = unlimited: a location is full when one more unit of a product
+     * would exceed any of them (units of all products, their weight, their volume). */
+    uint32_t capacity_cm3;
+    uint32_t capacity_units;
+    uint32_t capacity_weight_g;
+    uint16_t zone;     /* walked in ascending order */
+    uint16_t aisle;    /* within a zone, aisles are walked in ascending order, serpentine */
     uint8_t usage;     /* enum pl_usage */
     uint8_t is_stock;  /* 1: may be a pick source (usage must be PL_USAGE_STOCK too) */
     uint8_t pick_face; /* 1: a pick face (replenished from reserve, see pl_replen_rule) */
@@ -103,10 +108,13 @@ struct pl_putaway_rule {
 };
 
 /* Min/max rule for a pick face: when it would fall below min, top it up towards max from
- * reserve stock in multiples of `multiple`. */
+ * reserve stock in multiples of `multiple`, taken from the subtree of `source` only (PL_NONE:
+ * from any stock location that is not a pick face). */
 struct pl_replen_rule {
     uint32_t product, location;
     int64_t min_qty, max_qty, multiple;
+    uint32_t source;
+    uint32_t pad; /* zero */
 };
 
 /* Purchase rule: when a product's free stock falls below min, buy up to max in multiples;
@@ -175,18 +183,18 @@ enum pl_reason_code {
     PL_R_SHORT_RESERVED,       /* b = units on hand in stock locations, all reserved */
     /* short pick: ref = quant */
     PL_R_QUANT_MISSING, /* a = units missing, b = units the picker found */
-    /* waves: per order */
+    /* waves: per order; ref = the order's carrier */
     PL_R_WAVE_LATE_FOR_CUTOFF, /* a = cutoff_min, b = earliest dock time (now + lead) */
     PL_R_WAVE_BY_CUTOFF,       /* a = cutoff_min, b = slack minutes */
     PL_R_WAVE_NOTHING_RESERVED,
     PL_R_WAVE_ORDER_TOO_BIG, /* alone in its wave; a = lines, b = units */
-    /* waves: why a wave was closed; a = value reached with the next order, b = limit */
+    /* waves: why a wave was closed; ref = the next order, a = value reached with it, b = limit */
     PL_R_WAVE_FULL_LINES,
     PL_R_WAVE_FULL_UNITS,
     PL_R_WAVE_FULL_ORDERS,
     PL_R_WAVE_FULL_LANES,
     PL_R_WAVE_CUTOFF_CHANGE, /* a = next cutoff_min */
-    PL_R_WAVE_ZONE_CHANGE,   /* a = next zone */
+    PL_R_WAVE_ZONE_CHANGE,   /* a = next zone, b = the wave's zone (PL_ZONE_ANY: no hint) */
     PL_R_WAVE_LAST,
     /* batches: why a cart was closed; a = value reached with the next order, b = limit */
     PL_R_BATCH_FULL_TOTES,
@@ -194,18 +202,19 @@ enum pl_reason_code {
     PL_R_BATCH_FULL_VOLUME,
     PL_R_BATCH_WAVE_END,
     PL_R_BATCH_OVERSIZE, /* one pick whose single unit exceeds an empty cart; ref = alloc */
-    /* putaway: ref = rule */
+    /* putaway: ref = putaway rule (PICK_FACE: replen rule) */
     PL_R_PUTAWAY_PICK_FACE,    /* a = units at the face, b = its max */
     PL_R_PUTAWAY_SAME_LOT,     /* a = units of the lot already there */
     PL_R_PUTAWAY_SAME_PRODUCT, /* a = units of the product already there */
-    PL_R_PUTAWAY_EMPTY,        /* a = free capacity in cm3 (-1: unlimited) */
+    PL_R_PUTAWAY_EMPTY,        /* a = units of the product it has room for (-1: no limit applies),
+                                  b = the limit that sets it (enum pl_cap_limit) */
     PL_R_PUTAWAY_NO_RULE,
     PL_R_PUTAWAY_NO_CAPACITY, /* a = units left unplaced */
     /* replenishment: ref = rule */
     PL_R_REPLEN_BELOW_MIN,   /* a = units at the face, b = min */
     PL_R_REPLEN_WAVE_DEMAND, /* a = units at the face, b = the wave's demand on it */
     PL_R_REPLEN_NO_SOURCE,   /* a = units wanted, b = units found in reserve */
-    PL_R_PURCHASE_BELOW_MIN, /* a = free stock, b = min */
+    PL_R_PURCHASE_BELOW_MIN, /* ref = purchase rule; a = free stock, b = min */
     PL_R_COUNT
 };
 
@@ -215,16 +224,48 @@ enum pl_reason_flags {
     PL_RF_SPLIT = 4,            /* the order is split over several carts */
 };
 
+/* Which putaway capacity limit is reached first (PL_R_PUTAWAY_EMPTY's b). */
+enum pl_cap_limit { PL_CAP_NONE = 0, PL_CAP_UNITS = 1, PL_CAP_WEIGHT = 2, PL_CAP_VOLUME = 3 };
+
 struct pl_reason {
     uint16_t code;  /* enum pl_reason_code */
     uint16_t flags; /* enum pl_reason_flags */
-    uint32_t ref;   /* the quant, lot, rule or alloc the code names, or PL_NONE */
+    uint32_t ref;   /* the quant, lot, rule, order, carrier or alloc the code names, or PL_NONE */
     int64_t a, b;   /* figures, per code above */
 };
 
-/* Writes `r` as one English sentence into buf (always NUL-terminated when len > 0).
- * Returns the length the full sentence needs, like snprintf; never fails. */
+/* Writes `r` as one English sentence into buf (always NUL-terminated when len > 0), naming
+ * things by their planner numbers ("quant 12", "rule 3"). Returns the length the full sentence
+ * needs, like snprintf; never fails. Same as pl_reason_text(r, NULL, buf, len). */
 int pl_reason_format(const struct pl_reason *r, char *buf, size_t len);
+
+/* What a number in a reason stands for, as asked of a struct pl_namer. */
+enum pl_name_kind {
+    PL_NAME_QUANT,         /* index into quants */
+    PL_NAME_LOT,           /* the caller's lot id */
+    PL_NAME_ORDER,         /* index into orders */
+    PL_NAME_ALLOC,         /* index into the allocations of pl_reserve's output */
+    PL_NAME_ZONE,          /* a zone number, PL_ZONE_ANY for an order without a zone hint */
+    PL_NAME_CARRIER,       /* a carrier number */
+    PL_NAME_PUTAWAY_RULE,  /* index into putaway_rules */
+    PL_NAME_REPLEN_RULE,   /* index into replen_rules */
+    PL_NAME_PURCHASE_RULE, /* index into purchase_rules */
+};
+
+/* The caller's names for the numbers a reason holds. name() writes a noun phrase for `id` of
+ * `kind` into buf (NUL-terminated when len > 0; the planner passes len >= 2) and returns its
+ * full length like snprintf, or a negative value to keep the planner's wording ("quant 12").
+ * It is called synchronously from pl_reason_text only, and must not fail otherwise. */
+struct pl_namer {
+    int (*name)(void *ctx, enum pl_name_kind kind, uint64_t id, char *buf, size_t len);
+    void *ctx;
+};
+
+/* As pl_reason_format, with every quant, lot, order, allocation, zone, carrier and rule the
+ * sentence names written as namer->name() words it (namer NULL: the planner's numbers), e.g.
+ * "FEFO: FD-1001 lot L7 at WH1/A/01 expires first (...)". A phrase is cut at 255 bytes. Returns
+ * the length the full sentence needs, like snprintf; never fails. */
+int pl_reason_text(const struct pl_reason *r, const struct pl_namer *namer, char *buf, size_t len);
 
 /* Returns the static name of a reason code ("FEFO_EARLIEST_EXPIRY"), "?" if unknown. */
 const char *pl_reason_name(unsigned code);
@@ -404,8 +445,9 @@ uint32_t pl_putaway_bound(const struct pl_world *w, uint32_t n_receipts);
 /* Suggests locations for received goods, in receipt order, each within the subtree of its best
  * putaway rule: first pick faces of the product that need stock (below max), then locations
  * holding only the same product and lot, then only the same product, then empty locations;
- * within a class by pick_seq, then location index. Capacity (cm3) counts stock on hand plus
- * earlier suggestions of this call; pick faces fill up to their max; locations holding other
+ * within a class by pick_seq, then location index. Capacity (units, weight and volume, each
+ * when set; a location takes what fits all three) counts stock on hand plus earlier
+ * suggestions of this call; pick faces fill up to their max; locations holding other
  * products and pick faces of other products are never suggested. Unplaced units get a record
  * with location PL_NONE. Changes no quant. Returns 0, WCS_E_RANGE (a receipt names no product
  * or has qty outside 1..2^30) or WCS_E_EXHAUSTED. */
@@ -433,7 +475,8 @@ struct pl_purchase {
 uint32_t pl_replenish_bound(const struct pl_world *w);
 
 /* Min/max replenishment of pick faces from reserve stock (stock locations that are not pick
- * faces, in the product's removal order, no expired stock). For each rule, on hand at the face
+ * faces, inside the rule's source subtree unless it is PL_NONE, in the product's removal order,
+ * no expired stock). For each rule, on hand at the face
  * minus the demand of wave `wave` on it (allocs of orders in that wave taking from the face;
  * wave PL_NONE or waves NULL: no demand) is compared with min; below it, the face is topped up
  * by max - on hand rounded down to the multiple. Moves reserve their source quants. A rule
