@@ -962,6 +962,9 @@ static void build_waves(struct loader *L, size_t fi, const struct raw_waves *r)
     u32_range(L, &wo, "pick_pack_ship_min", w->pick_pack_ship_min, 1, 1440);
     w->max_lines = r->max_lines ? *r->max_lines : 0;
     w->max_units = r->max_units ? *r->max_units : 0;
+    w->orders_per_pack_station = r->orders_per_pack_station ? *r->orders_per_pack_station : 0;
+    w->split_by_zone = r->split_by_zone && *r->split_by_zone;
+    w->split_by_cutoff = r->split_by_cutoff && *r->split_by_cutoff;
     if (r->cart) {
         w->cart_totes = r->cart->totes ? *r->cart->totes : 0;
         w->cart_weight_g = r->cart->weight_g ? *r->cart->weight_g : 0;

@@ -657,6 +657,66 @@ static void test_run_aisles_purchase_names(void **state)
     cfg_free(cfg);
 }
 
+/* Downstream capacity from the site: two pack stations x orders_per_pack_station 1 = two
+ * orders per wave; the third order opens a second wave, with the reason named. */
+static const char pack_site[] =
+    "site: {id: t3, name: T, timezone: UTC}\n"
+    "warehouses:\n"
+    "  - code: WH\n"
+    "    name: W\n"
+    "    locations:\n"
+    "      - {path: \"WH/S/{1..3}\", type: internal, zone: Z, pick_seq_start: 1}\n"
+    "      - {path: WH/Pack, type: packing}\n"
+    "products: [{sku: P1, name: P1}]\n"
+    "devices:\n"
+    "  - {id: sc1, kind: scale, model: mt-sics, uri: \"tcp://127.0.0.1:4001\"}\n"
+    "  - {id: pr1, kind: printer, model: zpl, uri: \"tcp://127.0.0.1:9100\"}\n"
+    "stations:\n"
+    "  - {id: PS1, kind: pack, location: WH/Pack, scale: sc1, printer: pr1}\n"
+    "  - {id: PS2, kind: pack, location: WH/Pack, scale: sc1, printer: pr1}\n"
+    "waves:\n"
+    "  carriers: [{code: DHL, name: DHL, cutoffs: [\"18:00\"]}]\n"
+    "  orders_per_pack_station: 1\n";
+
+static void test_run_pack_station_limit(void **state)
+{
+    struct cfg_errors errs;
+    struct cfg_site *cfg = NULL;
+    struct plan_site *site;
+    struct plan_input *in;
+    struct plan_result *r;
+    char msg[200], text[200], *out = NULL;
+    size_t len = 0;
+    (void)state;
+    cfg_errors_init(&errs);
+    if (cfg_load_mem(&cfg, "p.yaml", pack_site, strlen(pack_site), &errs) < 0)
+        fail_msg("config: %s", errs.count ? errs.lines[0] : "?");
+    cfg_errors_fini(&errs);
+    assert_int_equal(plan_site_open(&site, cfg, PLAN_FIXTURE_NOW, msg, sizeof(msg)), 0);
+    assert_int_equal(plan_input_new(&in, site), 0);
+    expect_ok(in, plan_parse_stock,
+              "{\"sku\":\"P1\",\"location\":\"WH/S/1\",\"in_date\":\"2026-11-01\",\"qty\":9}", 1);
+    for (int i = 1; i <= 3; i++) {
+        snprintf(text, sizeof(text),
+                 "{\"order\":\"O%d\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P1\",\"qty\":1}]}",
+                 i);
+        expect_ok(in, plan_parse_order, text, (unsigned)i);
+    }
+    assert_int_equal(plan_run(&r, site, in, PLAN_RESERVE | PLAN_WAVE, msg, sizeof(msg)), 0);
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    assert_int_equal(plan_write(r, NULL, f), 0);
+    fclose(f);
+    assert_non_null(strstr(out, "\"wave\":2"));
+    assert_null(strstr(out, "\"wave\":3"));
+    assert_non_null(strstr(out, "WAVE_FULL_ORDERS"));
+    free(out);
+    plan_result_free(r);
+    plan_input_free(in);
+    plan_site_close(site);
+    cfg_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_idmap),
         cmocka_unit_test(test_run_deterministic),
         cmocka_unit_test(test_run_aisles_purchase_names),
+        cmocka_unit_test(test_run_pack_station_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -553,6 +553,21 @@ static int map_rules(struct plan_site *s)
     return 0;
 }
 
+/* Downstream capacity (the issue's "pack stations, sorter lanes"): orders per wave from the
+ * pack stations, carriers per wave from the enabled carrier lanes of the sorter. */
+static void map_downstream(struct plan_site *s)
+{
+    const struct cfg_site *c = s->cfg;
+    uint32_t packs = 0, carrier_lanes = 0;
+    for (uint32_t i = 0; i < c->n_stations; i++)
+        packs += c->stations[i].kind == CFG_STATION_PACK;
+    for (uint32_t i = 0; i < c->n_lanes; i++)
+        carrier_lanes += c->lanes[i].dest == CFG_DEST_CARRIER && c->lanes[i].enabled;
+    if (c->waves.orders_per_pack_station && packs)
+        s->wave.max_orders = c->waves.orders_per_pack_station * packs;
+    s->wave.max_carriers = carrier_lanes; /* 0 (no sorter lanes to carriers): no limit */
+}
+
 static void map_limits(struct plan_site *s)
 {
     const struct cfg_waves *w = &s->cfg->waves;
@@ -561,7 +576,10 @@ static void map_limits(struct plan_site *s)
         .lead_min = (int32_t)w->pick_pack_ship_min,
         .max_lines = w->max_lines,
         .max_units = w->max_units,
+        .split_by_zone = w->split_by_zone,
+        .split_by_cutoff = w->split_by_cutoff,
     };
+    map_downstream(s);
     /* Config 0 means "no limit"; the planner needs 1..65535 totes and a tote volume. */
     s->cart.totes = w->cart_totes ? w->cart_totes : 65535;
     if (w->cart_volume_cm3 == 0)

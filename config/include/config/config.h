@@ -126,6 +126,8 @@ struct cfg_waves {
     uint32_t n_carriers;
     uint32_t pick_pack_ship_min;   /* minutes a wave needs from release to the carrier cutoff */
     uint32_t max_lines, max_units; /* reserved lines and units per wave; 0 = no limit */
+    uint32_t orders_per_pack_station; /* orders per wave = this x pack stations; 0 = no limit */
+    bool split_by_zone, split_by_cutoff; /* a wave holds one zone / one cutoff only */
     uint32_t cart_totes, cart_weight_g, cart_volume_cm3; /* 0 = no limit */
     const char **priorities;                             /* order priority names, highest first */
     uint32_t n_priorities;
