@@ -1,6 +1,8 @@
 /* Names for the project error codes of base/err.h and for negative errnos. */
 #include "base/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const names[] = {
@@ -29,4 +31,14 @@ const char *wcs_strerror(int rc)
     if (rc < 0 && rc > WCS_E_BASE)
         return strerror(-rc); /* glibc's table is static and thread-safe for valid codes */
     return "unknown error";
+}
+
+void wcs_errf(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    if (!buf || len == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
 }

@@ -31,6 +31,8 @@ struct loop {
     const struct wcs_clock *clock;
     double speed;
     int epfd, tfd;
+    bool tfd_armed; /* the timerfd is set for tfd_deadline_us and has not been read */
+    uint64_t tfd_deadline_us;
     bool stopping;
 
     struct watch *watches;
@@ -108,8 +110,10 @@ uint64_t loop_now_us(const struct loop *l)
 
 void loop_set_speed(struct loop *l, double factor)
 {
-    if (factor > 0)
+    if (factor > 0) {
         l->speed = factor;
+        l->tfd_armed = false; /* re-arm with the new factor */
+    }
 }
 
 static uint32_t to_epoll(unsigned events)
@@ -321,9 +325,16 @@ static int fire_timers(struct loop *l)
 static void arm_timerfd(struct loop *l)
 {
     struct itimerspec its = {0};
+    /* timerfd_settime is a syscall per round: skip it while the timerfd is already set for the
+     * earliest deadline (or already disarmed with no timer left). */
+    if (l->heap_len > 0 ? l->tfd_armed && l->tfd_deadline_us == l->timers[l->heap[0]].deadline_us
+                        : !l->tfd_armed)
+        return;
+    l->tfd_armed = l->heap_len > 0;
     if (l->heap_len > 0) {
         uint64_t now = loop_now_us(l), dl = l->timers[l->heap[0]].deadline_us;
         uint64_t real_us = dl > now ? (uint64_t)((double)(dl - now) / l->speed) : 0;
+        l->tfd_deadline_us = dl;
         if (real_us == 0)
             real_us = 1;
         its.it_value.tv_sec = (time_t)(real_us / 1000000u);
@@ -353,6 +364,7 @@ int loop_run_once(struct loop *l, int max_wait_ms)
         if (data == UINT64_MAX) {
             uint64_t expirations;
             (void)!read(l->tfd, &expirations, sizeof(expirations));
+            l->tfd_armed = false; /* one-shot: it expired */
             continue;
         }
         w = find_watch(l, fd);

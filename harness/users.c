@@ -79,19 +79,6 @@ int harness_password_check(const char *password)
     return password_check_n(password, strnlen(password, HARNESS_PASSWORD_MAX));
 }
 
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || err_len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 /* Parses one "name[:password[:role]]" entry of n bytes into *u. */
 static int parse_entry(const char *s, size_t n, size_t index, struct harness_user *u, char *err,
                        size_t err_len)
@@ -103,8 +90,8 @@ static int parse_entry(const char *s, size_t n, size_t index, struct harness_use
         if (s[i] != ':')
             continue;
         if (nf == 3) {
-            set_err(err, err_len, "user %zu: too many ':' fields (want name:password:role)",
-                    index + 1);
+            wcs_errf(err, err_len, "user %zu: too many ':' fields (want name:password:role)",
+                     index + 1);
             return -EINVAL;
         }
         flen[nf - 1] = (size_t)(s + i - f[nf - 1]);
@@ -113,8 +100,8 @@ static int parse_entry(const char *s, size_t n, size_t index, struct harness_use
         nf++;
     }
     if (name_check_n(f[0], flen[0]) < 0) {
-        set_err(err, err_len, "user %zu: bad name '%.*s' (1-%d characters from A-Z a-z 0-9 _ . -)",
-                index + 1, (int)(flen[0] < 64 ? flen[0] : 64), f[0], HARNESS_NAME_MAX - 1);
+        wcs_errf(err, err_len, "user %zu: bad name '%.*s' (1-%d characters from A-Z a-z 0-9 _ . -)",
+                 index + 1, (int)(flen[0] < 64 ? flen[0] : 64), f[0], HARNESS_NAME_MAX - 1);
         return -EINVAL;
     }
     memcpy(u->name, f[0], flen[0]);
@@ -123,10 +110,10 @@ static int parse_entry(const char *s, size_t n, size_t index, struct harness_use
     u->role = HARNESS_ROLE_OPERATOR;
     if (nf >= 2 && flen[1] > 0) {
         if (password_check_n(f[1], flen[1]) < 0) {
-            set_err(err, err_len,
-                    "user %s: bad password (1-%d printable characters, no space, quote, "
-                    "backslash, ',' or ':')",
-                    u->name, HARNESS_PASSWORD_MAX - 1);
+            wcs_errf(err, err_len,
+                     "user %s: bad password (1-%d printable characters, no space, quote, "
+                     "backslash, ',' or ':')",
+                     u->name, HARNESS_PASSWORD_MAX - 1);
             return -EINVAL;
         }
         memcpy(u->password, f[1], flen[1]);
@@ -135,15 +122,15 @@ static int parse_entry(const char *s, size_t n, size_t index, struct harness_use
     if (nf == 3) {
         char role[16];
         if (flen[2] >= sizeof(role)) {
-            set_err(err, err_len, "user %s: unknown role (operator, supervisor or service)",
-                    u->name);
+            wcs_errf(err, err_len, "user %s: unknown role (operator, supervisor or service)",
+                     u->name);
             return -EINVAL;
         }
         memcpy(role, f[2], flen[2]);
         role[flen[2]] = '\0';
         if (harness_role_parse(role, &u->role) < 0) {
-            set_err(err, err_len, "user %s: unknown role '%s' (operator, supervisor or service)",
-                    u->name, role);
+            wcs_errf(err, err_len, "user %s: unknown role '%s' (operator, supervisor or service)",
+                     u->name, role);
             return -EINVAL;
         }
     }
@@ -155,14 +142,14 @@ int harness_users_parse(const char *spec, size_t len, struct harness_user *users
 {
     size_t n = 0, start = 0;
     if (len == 0) {
-        set_err(err, err_len, "empty user list");
+        wcs_errf(err, err_len, "empty user list");
         return -EINVAL;
     }
     for (size_t i = 0; i <= len; i++) {
         if (i < len && spec[i] != ',')
             continue;
         if (n == cap) {
-            set_err(err, err_len, "more than %zu users", cap);
+            wcs_errf(err, err_len, "more than %zu users", cap);
             return WCS_E_EXHAUSTED;
         }
         int rc = parse_entry(spec + start, i - start, n, &users[n], err, err_len);
@@ -170,7 +157,7 @@ int harness_users_parse(const char *spec, size_t len, struct harness_user *users
             return rc;
         for (size_t j = 0; j < n; j++) {
             if (strcmp(users[j].name, users[n].name) == 0) {
-                set_err(err, err_len, "user %s is given twice", users[n].name);
+                wcs_errf(err, err_len, "user %s is given twice", users[n].name);
                 return -EINVAL;
             }
         }

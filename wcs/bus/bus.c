@@ -89,19 +89,6 @@ struct bus {
     struct bus_stats st;
 };
 
-static void seterr(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || err_len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 static int64_t now_ms(const struct bus *b)
 {
     return clock_wall_ms(loop_clock(b->loop));
@@ -820,23 +807,23 @@ static int check_opts(const struct bus_opts *o, char *err, size_t err_len)
 {
     int v = o->mqtt_version ? o->mqtt_version : 5;
     if (!o->uri || !*o->uri)
-        return seterr(err, err_len, "uri: missing"), -EINVAL;
+        return wcs_errf(err, err_len, "uri: missing"), -EINVAL;
     if (!o->client_id || !*o->client_id)
-        return seterr(err, err_len, "client_id: missing"), -EINVAL;
+        return wcs_errf(err, err_len, "client_id: missing"), -EINVAL;
     if (!name_ok(o->site))
-        return seterr(err, err_len, "site: expected 1..63 characters of [A-Za-z0-9_.-]"), -EINVAL;
+        return wcs_errf(err, err_len, "site: expected 1..63 characters of [A-Za-z0-9_.-]"), -EINVAL;
     if (v != 4 && v != 5)
-        return seterr(err, err_len, "mqtt_version: expected 4 (3.1.1) or 5"), -EINVAL;
+        return wcs_errf(err, err_len, "mqtt_version: expected 4 (3.1.1) or 5"), -EINVAL;
     if (o->share_group && (v != 5 || !name_ok(o->share_group)))
-        return seterr(err, err_len,
-                      "share_group: needs MQTT 5 and 1..63 characters of [A-Za-z0-9_.-]"),
+        return wcs_errf(err, err_len,
+                        "share_group: needs MQTT 5 and 1..63 characters of [A-Za-z0-9_.-]"),
                -EINVAL;
     if (o->keepalive_s < 0 || o->paho_max_buffered < 0)
-        return seterr(err, err_len, "keepalive_s, paho_max_buffered: expected >= 0"), -EINVAL;
+        return wcs_errf(err, err_len, "keepalive_s, paho_max_buffered: expected >= 0"), -EINVAL;
     if (o->reconnect_min_ms && o->reconnect_max_ms && o->reconnect_min_ms > o->reconnect_max_ms)
-        return seterr(err, err_len, "reconnect_min_ms: above reconnect_max_ms"), -EINVAL;
+        return wcs_errf(err, err_len, "reconnect_min_ms: above reconnect_max_ms"), -EINVAL;
     if (o->max_retained > UINT32_MAX / 4)
-        return seterr(err, err_len, "max_retained: too large"), -EINVAL;
+        return wcs_errf(err, err_len, "max_retained: too large"), -EINVAL;
     return 0;
 }
 
@@ -896,8 +883,8 @@ int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd
     };
     rc = mqlink_open(&b->link, &lo);
     if (rc < 0) {
-        seterr(err, err_len, "uri %s: paho refused the client options (%s)", o->uri,
-               wcs_strerror(rc));
+        wcs_errf(err, err_len, "uri %s: paho refused the client options (%s)", o->uri,
+                 wcs_strerror(rc));
         goto fail_bus;
     }
     rc = loop_add_fd(l, mqlink_ev_fd(b->link), LOOP_READ, on_ev_fd, b);

@@ -12,19 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void seterr(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || err_len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 static bool is_alnum(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -70,7 +57,7 @@ int bus_cmd_topic_parse(const char *topic, size_t len, const char *site, char us
     user[0] = '\0';
     command[0] = '\0';
     if (memchr(topic, '\0', len)) {
-        seterr(err, err_len, "topic holds a NUL byte");
+        wcs_errf(err, err_len, "topic holds a NUL byte");
         return WCS_E_UNKNOWN;
     }
     while (pos <= len && n < 6)
@@ -78,17 +65,17 @@ int bus_cmd_topic_parse(const char *topic, size_t len, const char *site, char us
     if (n != 6 || pos <= len || ln[0] != 3 || memcmp(lv[0], "wcs", 3) != 0 || ln[1] != 2 ||
         memcmp(lv[1], "v1", 2) != 0 || ln[2] != strlen(site) || memcmp(lv[2], site, ln[2]) != 0 ||
         ln[3] != 3 || memcmp(lv[3], "cmd", 3) != 0) {
-        seterr(err, err_len, "not a command topic of site %s", site);
+        wcs_errf(err, err_len, "not a command topic of site %s", site);
         return WCS_E_UNKNOWN;
     }
     if (!bus_name_ok(lv[4], ln[4])) {
-        seterr(err, err_len, "user level: expected 1..63 characters of [A-Za-z0-9_.-]");
+        wcs_errf(err, err_len, "user level: expected 1..63 characters of [A-Za-z0-9_.-]");
         return -EINVAL;
     }
     memcpy(user, lv[4], ln[4]);
     user[ln[4]] = '\0';
     if (!bus_name_ok(lv[5], ln[5])) {
-        seterr(err, err_len, "command name: expected 1..63 characters of [A-Za-z0-9_.-]");
+        wcs_errf(err, err_len, "command name: expected 1..63 characters of [A-Za-z0-9_.-]");
         return WCS_E_SYNTAX;
     }
     memcpy(command, lv[5], ln[5]);
@@ -106,37 +93,38 @@ int bus_envelope_parse(const void *payload, size_t len, size_t max_bytes, json_t
 
     request_id[0] = '\0';
     if (len > max_bytes) {
-        seterr(err, err_len, "payload of %zu bytes exceeds the limit of %zu bytes", len, max_bytes);
+        wcs_errf(err, err_len, "payload of %zu bytes exceeds the limit of %zu bytes", len,
+                 max_bytes);
         return WCS_E_RANGE;
     }
     if (len == 0) {
-        seterr(err, err_len, "empty payload: expected a JSON object with \"request_id\"");
+        wcs_errf(err, err_len, "empty payload: expected a JSON object with \"request_id\"");
         return WCS_E_SYNTAX;
     }
     root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        seterr(err, err_len, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
-               jerr.text);
+        wcs_errf(err, err_len, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+                 jerr.text);
         return WCS_E_SYNTAX;
     }
     if (!json_is_object(root)) {
-        seterr(err, err_len, "expected a JSON object with \"request_id\"");
+        wcs_errf(err, err_len, "expected a JSON object with \"request_id\"");
         goto fail_root;
     }
     rid = json_object_get(root, "request_id");
     if (!rid) {
-        seterr(err, err_len, "field \"request_id\": missing");
+        wcs_errf(err, err_len, "field \"request_id\": missing");
         goto fail_root;
     }
     if (!json_is_string(rid)) {
-        seterr(err, err_len, "field \"request_id\": expected a string");
+        wcs_errf(err, err_len, "field \"request_id\": expected a string");
         goto fail_root;
     }
     s = json_string_value(rid);
     n = json_string_length(rid);
     if (!bus_request_id_ok(s, n)) {
-        seterr(err, err_len, "field \"request_id\": expected 1..%d characters of [A-Za-z0-9._:-]",
-               BUS_REQUEST_ID_MAX);
+        wcs_errf(err, err_len, "field \"request_id\": expected 1..%d characters of [A-Za-z0-9._:-]",
+                 BUS_REQUEST_ID_MAX);
         goto fail_root;
     }
     memcpy(request_id, s, n);
@@ -239,7 +227,7 @@ static int lookup(const json_t *body, const char *name, unsigned flags, json_t *
         return 0;
     if (flags & BUS_FIELD_OPTIONAL)
         return 1;
-    seterr(err, err_len, "field \"%s\": missing", name);
+    wcs_errf(err, err_len, "field \"%s\": missing", name);
     return WCS_E_SYNTAX;
 }
 
@@ -251,17 +239,17 @@ int bus_field_string(const json_t *body, const char *name, unsigned flags, size_
     if (rc != 0)
         return rc;
     if (!json_is_string(v)) {
-        seterr(err, err_len, "field \"%s\": expected a string", name);
+        wcs_errf(err, err_len, "field \"%s\": expected a string", name);
         return WCS_E_SYNTAX;
     }
     size_t n = json_string_length(v);
     if (n < min_len || n > max_len) {
-        seterr(err, err_len, "field \"%s\": expected %zu..%zu characters, got %zu", name, min_len,
-               max_len, n);
+        wcs_errf(err, err_len, "field \"%s\": expected %zu..%zu characters, got %zu", name, min_len,
+                 max_len, n);
         return WCS_E_SYNTAX;
     }
     if (memchr(json_string_value(v), '\0', n)) {
-        seterr(err, err_len, "field \"%s\": holds a NUL character", name);
+        wcs_errf(err, err_len, "field \"%s\": holds a NUL character", name);
         return WCS_E_SYNTAX;
     }
     *out = json_string_value(v);
@@ -300,7 +288,7 @@ int bus_field_int(const json_t *body, const char *name, unsigned flags, int64_t 
         }
     }
     int_expectation(want, sizeof(want), min, max);
-    seterr(err, err_len, "field \"%s\": expected %s", name, want);
+    wcs_errf(err, err_len, "field \"%s\": expected %s", name, want);
     return WCS_E_SYNTAX;
 }
 
@@ -338,7 +326,7 @@ int bus_field_bool(const json_t *body, const char *name, unsigned flags, bool *o
     if (rc != 0)
         return rc;
     if (!json_is_boolean(v)) {
-        seterr(err, err_len, "field \"%s\": expected true or false", name);
+        wcs_errf(err, err_len, "field \"%s\": expected true or false", name);
         return WCS_E_SYNTAX;
     }
     *out = json_is_true(v);

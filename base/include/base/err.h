@@ -4,6 +4,8 @@
 #ifndef BASE_ERR_H
 #define BASE_ERR_H
 
+#include <stddef.h>
+
 enum wcs_err {
     WCS_E_BASE = -1000,
     WCS_E_CONFIG = -1001,    /* configuration is invalid (see the error list) */
@@ -20,6 +22,10 @@ enum wcs_err {
     WCS_E_LINK = -1012,      /* the link to a device or server is down */
     WCS_E_LAST = -1013,
 };
+
+/* Formats a one-line reason into a caller's error buffer (truncating; NUL-terminated). A NULL
+ * buffer or zero length is ignored, so callers may pass optional buffers straight through. */
+void wcs_errf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Returns a static string naming rc: a project code, a negative errno, or 0 ("ok").
  * Never returns NULL; unknown codes yield a generic text. Thread-safe. */
