@@ -1,20 +1,39 @@
-/* bench-modbus: one full PLC cycle through the driver (the worker reads the scan-point block,
- * the loop gets the scan and decides, the worker writes the decision block) against a libmodbus
- * server on loopback, beside a bare libmodbus client doing the same two requests in the same
- * run. Both are timed by the server: from receiving the read that shows a new scan_seq to
- * answering the write that carries it as resp_seq. Run: build/bench/bench-modbus [CYCLES]. */
+/* bench-modbus: the cost of one full PLC cycle through the driver (the worker reads the
+ * scan-point block, the loop gets the scan and decides, the worker writes the decision block)
+ * beside a bare libmodbus client doing the same two requests, against the same libmodbus server
+ * on loopback (plcsim), in the same process and run.
+ *
+ * Method. Both sides are timed by the server, identically: from receiving the read whose
+ * reply shows a new scan_seq to answering the write that carries it as resp_seq; the server
+ * then publishes the next scan_seq. Same requests (FC03 of 19 registers at 0, FC16 of 5 at
+ * 100), same server, same number of cycles. The cycles are split in ROUNDS rounds run
+ * alternately (driver, bare, handoff, driver, bare, handoff, ...) so a change of machine load
+ * hits all alike. The third measurement is the floor the driver's architecture adds: the
+ * worker -> loop -> worker handoff alone (push on a BQ_EVENTFD queue watched by a base loop
+ * sleeping in epoll_wait, the loop's callback stores the answer, the worker waits awake for it
+ * as the driver does), with the same ~1 ms of sleep between cycles as the driver's poll period.
+ * Then floor_ratio = (baseline_p50 + handoff_p50) / baseline_p50 is the best the driver can do
+ * while the loop sleeps between scans.
+ *
+ * Run: build/bench/bench-modbus [CYCLES [ROUNDS]] (default 4000 10). The last line is
+ * cycle_us_p50=A baseline_us_p50=B cycle_us_p99=C baseline_us_p99=D ratio=A/B. */
 #include "plcsim.h"
 
 #include "base/clock.h"
 #include "base/loop.h"
+#include "base/queue.h"
 #include "drivers/plc.h"
 
 #include <errno.h>
 #include <modbus.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 enum {
     R_HB = 0,
@@ -24,11 +43,14 @@ enum {
     W_BASE = 100,
     W_RESP = 1,
     WRITE_REGS = 5,
-    ROUNDS = 5
+    POLL_MS = 1,
+    HANDOFF_SPIN_US = 300, /* as the driver's SPIN_US */
 };
 
 struct run {
     uint64_t *us;
+    uint64_t *post_us; /* driver runs: worker saw the scan -> the loop's callback has it */
+    size_t n_post;
     size_t n, cap;
     uint16_t seq;
     uint64_t t_read; /* rx time of the first read that returned seq, 0 until then */
@@ -61,7 +83,11 @@ static void hook(struct plcsim *s, int fn, uint16_t addr, const uint16_t *regs, 
 
 static void on_event(struct conv_plc *p, const struct conv_event *ev, void *arg)
 {
+    struct run *r = arg;
+
     if (ev->kind == CONV_EVT_SCAN) {
+        if (r->n_post < r->cap)
+            r->post_us[r->n_post++] = clock_real_mono_us() - ev->at_us;
         struct conv_decision d = {.point = ev->point, .seq = ev->seq, .dest_lane = 3};
         (void)conv_plc_decide(p, &d);
     }
@@ -73,17 +99,26 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The q quantile of v[0..n) (sorts v). */
 static uint64_t pct(uint64_t *v, size_t n, double q)
 {
-    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
-    return v[i];
+    qsort(v, n, sizeof(*v), cmp_u64);
+    return v[(size_t)(q * (double)(n - 1) + 0.5)];
 }
 
-static void arm(struct plcsim *sim, struct run *r, uint64_t *buf, size_t cap)
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void arm(struct plcsim *sim, struct run *r, uint64_t *buf, uint64_t *post, size_t cap)
 {
     plcsim_set_hook(sim, NULL, NULL);
     memset(r, 0, sizeof(*r));
     r->us = buf;
+    r->post_us = post;
     r->cap = cap;
     r->seq = (uint16_t)(plcsim_get(sim, R_SEQ) + 1);
     if (r->seq == 0)
@@ -104,12 +139,14 @@ static int run_driver(struct plcsim *sim, struct run *r)
         return -1;
     tr_addr_tcp(&a, "127.0.0.1", plcsim_port(sim));
     conv_plc_cfg_init(&cfg, CONV_MODBUS_TCP, &a);
-    cfg.poll_ms = 1;
+    cfg.poll_ms = POLL_MS;
     cfg.heartbeat_ms = 250;
     cfg.n_points = 1;
     plc_regmap_init(&cfg.points[0], 0, W_BASE, 10);
-    if (conv_plc_open(&plc, loop, &cfg, on_event, NULL) < 0)
+    if (conv_plc_open(&plc, loop, &cfg, on_event, r) < 0) {
+        loop_free(loop);
         return -1;
+    }
     while (!atomic_load(&r->done) && clock_real_mono_us() < end)
         loop_run_once(loop, 10);
     conv_plc_close(plc);
@@ -152,53 +189,155 @@ static int run_bare(struct plcsim *sim, struct run *r)
     return atomic_load(&r->done) ? rc : -1;
 }
 
+/* The handoff alone: a "worker" thread pushes an item on a BQ_EVENTFD queue, the loop thread
+ * wakes from epoll_wait, pops it in its fd callback and stores the answer, the worker waits
+ * awake as the driver does (sched_yield between checks; past HANDOFF_SPIN_US, 1 ms sleeps)
+ * and times push -> answer seen. */
+struct handoff {
+    struct bqueue *q;
+    _Atomic uint32_t answer;
+    _Atomic bool done;
+    uint64_t *ns;
+    size_t n;
+};
+
+static void handoff_on_item(struct loop *l, int fd, unsigned events, void *arg)
+{
+    struct handoff *h = arg;
+    uint32_t v;
+
+    while (bq_pop(h->q, &v) == 0)
+        atomic_store(&h->answer, v);
+    bq_drain_fd(h->q);
+    while (bq_pop(h->q, &v) == 0)
+        atomic_store(&h->answer, v);
+}
+
+static void *handoff_worker(void *arg)
+{
+    struct handoff *h = arg;
+
+    for (uint32_t i = 1; i <= h->n; i++) {
+        uint64_t t0, until;
+        usleep(POLL_MS * 1000);
+        t0 = now_ns();
+        until = t0 + HANDOFF_SPIN_US * 1000u;
+        if (bq_push(h->q, &i) < 0)
+            break;
+        while (atomic_load(&h->answer) != i) {
+            if (now_ns() >= until)
+                usleep(1000);
+            sched_yield();
+        }
+        h->ns[i - 1] = now_ns() - t0;
+    }
+    atomic_store(&h->done, true);
+    return NULL;
+}
+
+static int run_handoff(uint64_t *ns, size_t n)
+{
+    struct handoff h = {.ns = ns, .n = n};
+    struct loop *loop;
+    pthread_t t;
+    int rc = -1;
+
+    atomic_init(&h.answer, 0);
+    atomic_init(&h.done, false);
+    if (loop_new(&loop, clock_system()) < 0)
+        return -1;
+    if (bq_new(&h.q, sizeof(uint32_t), 16, BQ_EVENTFD) < 0)
+        goto out_loop;
+    if (loop_add_fd(loop, bq_fd(h.q), LOOP_READ, handoff_on_item, &h) < 0 ||
+        pthread_create(&t, NULL, handoff_worker, &h) != 0)
+        goto out_queue;
+    while (!atomic_load(&h.done))
+        loop_run_once(loop, 10);
+    pthread_join(t, NULL);
+    (void)loop_del_fd(loop, bq_fd(h.q));
+    rc = 0;
+out_queue:
+    bq_free(h.q);
+out_loop:
+    loop_free(loop);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    size_t cycles = argc > 1 ? strtoul(argv[1], NULL, 10) : 2000;
-    uint64_t *a, *b;
+    size_t cycles = argc > 1 ? strtoul(argv[1], NULL, 10) : 4000;
+    size_t rounds = argc > 2 ? strtoul(argv[2], NULL, 10) : 10;
+    uint64_t *a, *b, *c, *post;
     struct plcsim *sim;
     struct run r;
-    uint64_t p50a, p99a, p50b, p99b;
+    uint64_t p50a, p99a, p50b, p99b, p50c, p99c, n_post = 0;
+    size_t per;
 
-    if (cycles < 10)
-        cycles = 10;
+    if (rounds < 1)
+        rounds = 1;
+    if (cycles < 10 * rounds)
+        cycles = 10 * rounds;
+    per = cycles / rounds;
+    cycles = per * rounds;
     a = calloc(cycles, sizeof(*a));
     b = calloc(cycles, sizeof(*b));
-    if (!a || !b || plcsim_start(&sim, 0) < 0) {
+    c = calloc(cycles, sizeof(*c));
+    post = calloc(cycles, sizeof(*post));
+    if (!a || !b || !c || !post || plcsim_start(&sim, 0) < 0) {
         fprintf(stderr, "bench-modbus: setup failed\n");
         return 1;
     }
     plcsim_heartbeat(sim, R_HB, 20);
     plcsim_set(sim, 1, 1); /* plc_status: auto */
-
     plcsim_set(sim, R_RESULT, 1);
-    /* Alternate the two in rounds so a change of machine load hits both alike. */
-    for (size_t round = 0, per = cycles / ROUNDS; round < ROUNDS; round++) {
-        arm(sim, &r, a + round * per, per);
+
+    printf("round driver_p50_us bare_p50_us handoff_p50_us\n");
+    for (size_t round = 0; round < rounds; round++) {
+        uint64_t *ar = a + round * per, *br = b + round * per, *cr = c + round * per;
+        arm(sim, &r, ar, post + round * per, per);
         if (run_driver(sim, &r) < 0) {
             fprintf(stderr, "bench-modbus: driver run failed after %zu cycles\n", r.n);
             return 1;
         }
-        arm(sim, &r, b + round * per, per);
+        /* Keep the scan -> loop latencies packed at the front. */
+        memmove(post + n_post, post + round * per, r.n_post * sizeof(*post));
+        n_post += r.n_post;
+        arm(sim, &r, br, NULL, per);
         if (run_bare(sim, &r) < 0) {
             fprintf(stderr, "bench-modbus: bare run failed after %zu cycles\n", r.n);
             return 1;
         }
+        plcsim_set_hook(sim, NULL, NULL);
+        if (run_handoff(cr, per) < 0) {
+            fprintf(stderr, "bench-modbus: handoff run failed\n");
+            return 1;
+        }
+        /* Sorting a round in place is harmless: the pooled quantiles sort everything again. */
+        printf("%zu %llu %llu %.1f\n", round, (unsigned long long)pct(ar, per, 0.5),
+               (unsigned long long)pct(br, per, 0.5), (double)pct(cr, per, 0.5) / 1000.0);
     }
     plcsim_stop(sim);
-    cycles = cycles / ROUNDS * ROUNDS;
-    qsort(a, cycles, sizeof(*a), cmp_u64);
     p50a = pct(a, cycles, 0.5);
     p99a = pct(a, cycles, 0.99);
-    qsort(b, cycles, sizeof(*b), cmp_u64);
     p50b = pct(b, cycles, 0.5);
     p99b = pct(b, cycles, 0.99);
-    printf("cycles=%zu\n", cycles);
+    p50c = pct(c, cycles, 0.5);
+    p99c = pct(c, cycles, 0.99);
+    printf("cycles=%zu rounds=%zu\n", cycles, rounds);
+    if (n_post)
+        printf("driver_scan_to_loop_us_p50=%llu driver_scan_to_loop_us_p99=%llu\n",
+               (unsigned long long)pct(post, n_post, 0.5),
+               (unsigned long long)pct(post, n_post, 0.99));
+    printf("handoff_us_p50=%.1f handoff_us_p99=%.1f floor_ratio=%.2f\n", (double)p50c / 1000.0,
+           (double)p99c / 1000.0,
+           p50b ? ((double)p50b + (double)p50c / 1000.0) / (double)p50b : 0.0);
     printf("cycle_us_p50=%llu baseline_us_p50=%llu cycle_us_p99=%llu baseline_us_p99=%llu "
            "ratio=%.2f\n",
            (unsigned long long)p50a, (unsigned long long)p50b, (unsigned long long)p99a,
            (unsigned long long)p99b, p50b ? (double)p50a / (double)p50b : 0.0);
     free(a);
     free(b);
+    free(c);
+    free(post);
     return 0;
 }

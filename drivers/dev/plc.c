@@ -65,11 +65,16 @@ void conv_post(struct conv_plc *p, const struct conv_event *ev)
         atomic_fetch_add(&p->st.events_dropped, 1);
 }
 
+/* Events are handed to the owner before the eventfd is read, so a scan's decision is not
+ * delayed by that syscall (bench/modbus); the pops after the read catch an event pushed
+ * between the first pops and the read, whose wake-up the read consumed. */
 static void on_events(struct loop *l, int fd, unsigned events, void *arg)
 {
     struct conv_plc *p = arg;
     struct conv_event ev;
 
+    while (bq_pop(p->events, &ev) == 0)
+        p->cb(p, &ev, p->arg);
     bq_drain_fd(p->events);
     while (bq_pop(p->events, &ev) == 0)
         p->cb(p, &ev, p->arg);
@@ -152,6 +157,7 @@ void conv_plc_get_stats(const struct conv_plc *p, struct conv_plc_stats *o)
     o->reconnects = atomic_load(&s->reconnects);
     o->hb_stalls = atomic_load(&s->hb_stalls);
     o->decode_errors = atomic_load(&s->decode_errors);
+    o->frame_errors = atomic_load(&s->frame_errors);
     o->stale_decisions = atomic_load(&s->stale_decisions);
     o->events_dropped = atomic_load(&s->events_dropped);
     o->decisions_dropped = atomic_load(&s->decisions_dropped);
@@ -185,6 +191,8 @@ const char *conv_fault_name(enum conv_fault f)
         return "heartbeat";
     case CONV_FAULT_DATA:
         return "data";
+    case CONV_FAULT_FRAME:
+        return "frame";
     }
     return "?";
 }

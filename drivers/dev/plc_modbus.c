@@ -2,7 +2,8 @@
  * its modbus_t (error recovery off, short response timeout), polls every scan point's read
  * block each poll_ms, posts scans, confirmations and link changes to the loop, and writes a
  * point's whole write block in one FC16 request whenever it changes: a decision, an ack, or
- * the heartbeat tick. It reconnects by itself with bounded backoff. */
+ * the heartbeat tick. It reconnects by itself with bounded backoff. After posting a scan it
+ * waits awake, for a bounded time, for the loop's decision (the loop wakes it only if asleep). */
 #include "plc_private.h"
 
 #include "base/clock.h"
@@ -18,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
-enum { TIMEOUTS_BEFORE_RECONNECT = 3, SPIN_US = 300 };
+/* SPIN_US bounds the awake wait for a decision after a scan. */
+enum { FAILURES_BEFORE_RECONNECT = 3, SPIN_US = 300 };
 
 struct point_state {
     struct plc_read_block blk;
@@ -37,10 +40,13 @@ struct plc_modbus {
     struct conv_plc *p;
     modbus_t *ctx;
     bool connected;
+    bool established; /* a request succeeded since the last connect */
     pthread_t thread;
-    int wake_fd; /* written by conv_plc_close to stop the worker */
+    int wake_fd; /* written by mb_decide (only while the worker sleeps) and by mb_stop */
     _Atomic bool stop;
-    struct bqueue *decisions; /* loop -> worker */
+    _Atomic bool sleeping;       /* the worker is in (or entering) poll on wake_fd */
+    _Atomic bool decision_ready; /* set after each push to decisions */
+    struct bqueue *decisions;    /* loop -> worker, without an eventfd: see sleep_until */
     struct plc_request reads[CONV_MAX_POINTS];
     size_t req_of_point[CONV_MAX_POINTS];
     int n_reads;
@@ -49,7 +55,8 @@ struct plc_modbus {
     struct plc_heartbeat hb;
     uint16_t wcs_heartbeat;
     uint32_t backoff_ms;
-    unsigned consecutive_timeouts;
+    uint64_t retry_at_us;          /* next connect attempt while disconnected */
+    unsigned consecutive_failures; /* timeouts and garbled replies in a row */
     /* the link state last posted */
     enum conv_link link;
     enum conv_fault fault;
@@ -95,15 +102,34 @@ static void update_link(struct plc_modbus *m, int rc)
         post_link(m, CONV_LINK_UP, CONV_FAULT_NONE, 0);
 }
 
+/* Schedules the next connect attempt: at once after losing an established link (a PLC that
+ * restarted is usually back), else after the backoff, which doubles up to backoff_max_ms. */
+static void schedule_retry(struct plc_modbus *m, bool at_once)
+{
+    const struct conv_plc_cfg *c = &m->p->cfg;
+
+    if (at_once) {
+        m->retry_at_us = now_us();
+        return;
+    }
+    m->retry_at_us = now_us() + (uint64_t)m->backoff_ms * 1000;
+    m->backoff_ms = m->backoff_ms * 2 > c->backoff_max_ms ? c->backoff_max_ms : m->backoff_ms * 2;
+}
+
 static void disconnect(struct plc_modbus *m, enum conv_fault why, int rc)
 {
     if (m->connected) {
         modbus_close(m->ctx);
         m->connected = false;
     }
+    schedule_retry(m, m->established);
+    m->established = false;
     post_link(m, CONV_LINK_DOWN, why, rc);
 }
 
+/* Opens the connection (TCP connect, or the serial device). The link goes UP only when a
+ * request is answered: an RTU device always opens, and a TCP gateway accepts connections
+ * while the PLC behind it is dead. */
 static int connect_plc(struct plc_modbus *m)
 {
     const struct conv_plc_cfg *c = &m->p->cfg;
@@ -113,8 +139,11 @@ static int connect_plc(struct plc_modbus *m)
         return errno ? -errno : -ECONNREFUSED;
     (void)modbus_set_response_timeout(m->ctx, t / 1000, (t % 1000) * 1000);
     (void)modbus_set_byte_timeout(m->ctx, t / 1000, (t % 1000) * 1000);
+    /* Bytes left in the receive buffer by a previous session are not answers of this one. */
+    (void)modbus_flush(m->ctx);
     m->connected = true;
-    m->consecutive_timeouts = 0;
+    m->established = false;
+    m->consecutive_failures = 0;
     m->io_fault = CONV_FAULT_NONE;
     m->hb_stalled = false;
     m->data_fault = false;
@@ -124,42 +153,82 @@ static int connect_plc(struct plc_modbus *m)
     for (size_t i = 0; i < c->n_points; i++)
         m->pt[i].dirty = true;
     atomic_fetch_add(&m->p->st.reconnects, 1);
-    update_link(m, 0);
     return 0;
 }
 
-/* Classifies a failed request. Exceptions keep the connection; timeouts do until several in
- * a row; anything else (reset, broken pipe, bad frame) drops it. */
+static bool is_exception(int err)
+{
+    return err >= MODBUS_ENOBASE && err <= EMBXGTAR;
+}
+
+/* A reply that arrived but cannot be trusted: line noise on RTU, a desynchronised stream. */
+static bool is_garbled(int err)
+{
+    return err == EMBBADCRC || err == EMBBADDATA || err == EMBBADEXC || err == EMBUNKEXC ||
+           err == EMBMDATA || err == EMBBADSLAVE;
+}
+
+/* The PLC answered since the connect: the link exists and the backoff starts over. */
+static void mark_established(struct plc_modbus *m)
+{
+    m->consecutive_failures = 0;
+    if (!m->established) {
+        m->established = true;
+        m->backoff_ms = m->p->cfg.backoff_min_ms;
+    }
+}
+
+/* Classifies a failed request. An exception is an answer: the connection stays, the link
+ * faults. Timeouts and garbled replies fault the link and keep the connection until
+ * FAILURES_BEFORE_RECONNECT in a row; before any answer since the connect they drop it at once
+ * and back off (there is no link to fault yet). Anything else (reset, broken pipe) drops it. */
 static void request_failed(struct plc_modbus *m, int err)
 {
-    if (err >= MODBUS_ENOBASE && err <= EMBXGTAR) {
+    enum conv_fault f;
+    int rc;
+
+    if (is_exception(err)) {
         atomic_fetch_add(&m->p->st.exceptions, 1);
+        mark_established(m);
         m->io_fault = CONV_FAULT_EXCEPTION;
         update_link(m, WCS_E_PROTOCOL);
         return;
     }
-    if (err == ETIMEDOUT) {
-        atomic_fetch_add(&m->p->st.timeouts, 1);
-        m->io_fault = CONV_FAULT_TIMEOUT;
-        /* A late answer would be taken for the next request's: drop what arrived. */
-        (void)modbus_flush(m->ctx);
-        if (++m->consecutive_timeouts >= TIMEOUTS_BEFORE_RECONNECT)
-            disconnect(m, CONV_FAULT_TIMEOUT, -ETIMEDOUT);
-        else
-            update_link(m, -ETIMEDOUT);
+    if (err != ETIMEDOUT && !is_garbled(err)) {
+        atomic_fetch_add(&m->p->st.connect_failures, 1);
+        disconnect(m, CONV_FAULT_CONNECT, -err);
         return;
     }
-    atomic_fetch_add(&m->p->st.connect_failures, 1);
-    disconnect(m, CONV_FAULT_CONNECT, -err);
+    if (err == ETIMEDOUT) {
+        atomic_fetch_add(&m->p->st.timeouts, 1);
+        f = CONV_FAULT_TIMEOUT;
+        rc = -ETIMEDOUT;
+    } else {
+        atomic_fetch_add(&m->p->st.frame_errors, 1);
+        f = CONV_FAULT_FRAME;
+        rc = WCS_E_PROTOCOL;
+    }
+    /* A late answer, or the rest of a garbled one, would be taken for the next request's
+     * answer: drop what arrived. */
+    (void)modbus_flush(m->ctx);
+    if (!m->established || ++m->consecutive_failures >= FAILURES_BEFORE_RECONNECT) {
+        disconnect(m, f, rc);
+        return;
+    }
+    m->io_fault = f;
+    update_link(m, rc);
 }
 
-static void request_ok(struct plc_modbus *m)
+/* A request was answered. relink: recompute the link state now (poll_plc does it itself
+ * after decoding, so that a bad block does not flash UP first). */
+static void request_ok(struct plc_modbus *m, bool relink)
 {
-    m->consecutive_timeouts = 0;
-    if (m->io_fault != CONV_FAULT_NONE) {
-        m->io_fault = CONV_FAULT_NONE;
+    bool was_down = !m->established || m->io_fault != CONV_FAULT_NONE;
+
+    mark_established(m);
+    m->io_fault = CONV_FAULT_NONE;
+    if (relink && was_down)
         update_link(m, 0);
-    }
 }
 
 static void write_point(struct plc_modbus *m, size_t i)
@@ -181,7 +250,7 @@ static void write_point(struct plc_modbus *m, size_t i)
     }
     atomic_fetch_add(&m->p->st.writes, 1);
     ps->dirty = false;
-    request_ok(m);
+    request_ok(m, true);
 }
 
 static void write_dirty(struct plc_modbus *m)
@@ -195,7 +264,9 @@ static void take_decisions(struct plc_modbus *m)
 {
     struct conv_decision d;
 
-    bq_drain_fd(m->decisions);
+    /* Cleared before popping: a push after this sets it again and the next wait sees it. */
+    if (!atomic_exchange(&m->decision_ready, false))
+        return;
     while (bq_pop(m->decisions, &d) == 0) {
         struct point_state *ps = &m->pt[d.point];
         /* Never answer an item the PLC has moved past: its resp_seq would be a lie. */
@@ -271,7 +342,7 @@ static void poll_plc(struct plc_modbus *m)
         }
         atomic_fetch_add(&m->p->st.reads, 1);
     }
-    request_ok(m);
+    request_ok(m, false);
     t = now_us();
     for (size_t i = 0; i < c->n_points; i++) {
         const struct plc_request *rq = &m->reads[m->req_of_point[i]];
@@ -295,30 +366,49 @@ static void poll_plc(struct plc_modbus *m)
     update_link(m, 0);
 }
 
-/* Waits until deadline_us (CLOCK_MONOTONIC) or a decision or the stop signal. */
-static void wait_until(struct plc_modbus *m, uint64_t deadline_us)
+static bool has_work(struct plc_modbus *m)
 {
-    struct pollfd fds[2] = {{bq_fd(m->decisions), POLLIN, 0}, {m->wake_fd, POLLIN, 0}};
-    uint64_t t = now_us();
-    int ms = deadline_us > t ? (int)((deadline_us - t + 999) / 1000) : 0;
+    return atomic_load(&m->decision_ready) || atomic_load(&m->stop);
+}
 
-    if (bq_len(m->decisions) > 0)
-        return;
-    if (m->scan_posted) {
-        /* A decision usually follows a scan within tens of microseconds; waiting for it
-         * awake saves a scheduler wake-up on the hot path (bench/modbus). Bounded by
-         * SPIN_US, after which the worker sleeps as usual. */
-        uint64_t until = t + SPIN_US < deadline_us ? t + SPIN_US : deadline_us;
-        m->scan_posted = false;
-        while (now_us() < until) {
-            if (bq_len(m->decisions) > 0 || atomic_load(&m->stop))
-                return;
-            sched_yield();
-        }
-        t = now_us();
-        ms = deadline_us > t ? (int)((deadline_us - t + 999) / 1000) : 0;
+/* Right after a scan was posted the decision is usually tens of microseconds away, so the
+ * worker waits for it awake, until until_us at most: the loop then hands it over with a store,
+ * no syscall on its side and no scheduler wake-up on this one (bench/modbus). Yielding between
+ * checks lets a loop thread that was queued on this CPU run at once (on a busy machine the
+ * scheduler often puts the woken loop there); pause-spinning instead measured no better.
+ * Returns true if there is work. */
+static bool spin_for_decision(struct plc_modbus *m, uint64_t until_us)
+{
+    for (;;) {
+        if (has_work(m))
+            return true;
+        if (now_us() >= until_us)
+            return false;
+        sched_yield();
     }
-    (void)poll(fds, 2, ms);
+}
+
+/* Sleeps until deadline_us (CLOCK_MONOTONIC), a decision or the stop signal, on wake_fd, which
+ * mb_decide writes only when it sees `sleeping` set. Both sides store their flag and then
+ * load the other's, all sequentially consistent, so at least one of them sees the other: no
+ * decision is missed. */
+static void sleep_until(struct plc_modbus *m, uint64_t deadline_us)
+{
+    struct pollfd fd = {m->wake_fd, POLLIN, 0};
+    struct timespec ts;
+    uint64_t t = now_us();
+
+    atomic_store(&m->sleeping, true);
+    if (!has_work(m) && deadline_us > t) {
+        uint64_t d = deadline_us - t;
+        ts.tv_sec = (time_t)(d / 1000000u);
+        ts.tv_nsec = (long)(d % 1000000u) * 1000;
+        if (ppoll(&fd, 1, &ts, NULL) > 0) {
+            uint64_t v;
+            (void)!read(m->wake_fd, &v, sizeof(v));
+        }
+    }
+    atomic_store(&m->sleeping, false);
 }
 
 static void *worker(void *arg)
@@ -330,18 +420,20 @@ static void *worker(void *arg)
     while (!atomic_load(&m->stop)) {
         uint64_t t;
         if (!m->connected) {
-            int rc = connect_plc(m);
-            if (rc < 0) {
-                atomic_fetch_add(&m->p->st.connect_failures, 1);
-                post_link(m, CONV_LINK_DOWN, CONV_FAULT_CONNECT, rc);
-                wait_until(m, now_us() + (uint64_t)m->backoff_ms * 1000);
-                m->backoff_ms =
-                    m->backoff_ms * 2 > c->backoff_max_ms ? c->backoff_max_ms : m->backoff_ms * 2;
+            int rc;
+            if (now_us() < m->retry_at_us) {
+                sleep_until(m, m->retry_at_us);
                 /* Decisions queued while down are for items already gone. */
                 take_decisions(m);
                 continue;
             }
-            m->backoff_ms = c->backoff_min_ms;
+            rc = connect_plc(m);
+            if (rc < 0) {
+                atomic_fetch_add(&m->p->st.connect_failures, 1);
+                schedule_retry(m, false);
+                post_link(m, CONV_LINK_DOWN, CONV_FAULT_CONNECT, rc);
+                continue;
+            }
             next_poll = next_hb = now_us();
         }
         take_decisions(m);
@@ -363,10 +455,18 @@ static void *worker(void *arg)
         }
         if (!m->connected)
             continue;
+        if (m->scan_posted) {
+            /* A heartbeat or ack due now rides on the decision's write instead of delaying it
+             * by a request of its own: the top of the loop writes whatever is dirty. */
+            uint64_t until = now_us() + SPIN_US;
+            m->scan_posted = false;
+            (void)spin_for_decision(m, until < next_poll ? until : next_poll);
+            continue;
+        }
         take_decisions(m);
         write_dirty(m);
         if (m->connected)
-            wait_until(m, next_poll < next_hb ? next_poll : next_hb);
+            sleep_until(m, next_poll < next_hb ? next_poll : next_hb);
     }
     if (m->connected)
         modbus_close(m->ctx);
@@ -407,7 +507,7 @@ static int mb_start(struct conv_plc *p)
     (void)modbus_set_error_recovery(m->ctx, MODBUS_ERROR_RECOVERY_NONE);
     (void)modbus_set_slave(m->ctx, c->unit_id);
     (void)modbus_set_response_timeout(m->ctx, c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000);
-    rc = bq_new(&m->decisions, sizeof(struct conv_decision), c->queue_cap, BQ_EVENTFD);
+    rc = bq_new(&m->decisions, sizeof(struct conv_decision), c->queue_cap, 0);
     if (rc < 0)
         goto err_ctx;
     m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -449,11 +549,19 @@ static void mb_stop(struct conv_plc *p)
 
 static int mb_decide(struct conv_plc *p, const struct conv_decision *d)
 {
+    struct plc_modbus *m = p->mb;
+
     if (d->seq == 0 || d->seq > 0xFFFF)
         return WCS_E_RANGE;
-    if (bq_push(p->mb->decisions, d) < 0) {
+    if (bq_push(m->decisions, d) < 0) {
         atomic_fetch_add(&p->st.decisions_dropped, 1);
         return WCS_E_FULL;
+    }
+    /* See sleep_until: a worker still awake finds the flag without a syscall. */
+    atomic_store(&m->decision_ready, true);
+    if (atomic_load(&m->sleeping)) {
+        uint64_t one = 1;
+        (void)!write(m->wake_fd, &one, sizeof(one));
     }
     return 0;
 }

@@ -19,7 +19,7 @@ struct conv_plc_ops {
 struct conv_plc_astats {
     _Atomic uint64_t polls, reads, writes;
     _Atomic uint64_t timeouts, exceptions, connect_failures, reconnects;
-    _Atomic uint64_t hb_stalls, decode_errors;
+    _Atomic uint64_t hb_stalls, decode_errors, frame_errors;
     _Atomic uint64_t stale_decisions, events_dropped, decisions_dropped;
 };
 

@@ -1,7 +1,8 @@
 /* Integration tests of the Modbus PLC driver against a libmodbus server on 127.0.0.1 (plcsim)
  * whose registers the test writes by hand: normal divert with confirmation and ack, a late
  * decision that must not be written, a stalled PLC heartbeat, a server restart, exception
- * replies, silent server (timeouts), the 65535 -> 1 sequence wrap, and two scan points. */
+ * replies, silent server (timeouts, then DOWN without flapping while it stays silent), the
+ * 65535 -> 1 sequence wrap, and two scan points. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -176,6 +177,7 @@ static void test_normal_divert(void **state)
     size_t at = 0;
     int i;
     uint16_t hb0;
+    uint64_t t0;
 
     assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
     new_item(f, 0, 1, "]C1TOTE0001", 0x00012345);
@@ -200,8 +202,13 @@ static void test_normal_divert(void **state)
     assert_true(wait_reg(f, W_BASE + W_ACK, 1, 500));
     /* resp_seq and the lane stay as written while the heartbeat moves. */
     hb0 = plcsim_get(f->sim, W_BASE + W_HB);
-    run_ms(f, 350);
+    t0 = clock_real_mono_us();
+    while ((uint16_t)(plcsim_get(f->sim, W_BASE + W_HB) - hb0) < 2 &&
+           clock_real_mono_us() - t0 < 2000000)
+        run_ms(f, 10);
+    /* Two ticks of 100 ms; a loaded machine (sanitizers, parallel tests) gets ten times that. */
     assert_true((uint16_t)(plcsim_get(f->sim, W_BASE + W_HB) - hb0) >= 2);
+    assert_true(clock_real_mono_us() - t0 >= 100000);
     assert_int_equal(plcsim_get(f->sim, W_BASE + W_RESP), 1);
     assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 7);
     assert_int_equal(conv_plc_get_link(f->plc), CONV_LINK_UP);
@@ -316,9 +323,9 @@ static void test_exception_replies(void **state)
 static void test_silent_server_times_out(void **state)
 {
     struct fx *f = fx_open(1, 100);
-    size_t at = 0;
+    size_t at = 0, mark;
     int i;
-    struct conv_plc_stats st;
+    struct conv_plc_stats st0, st;
 
     assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
     plcsim_set_silent(f->sim, true);
@@ -327,6 +334,15 @@ static void test_silent_server_times_out(void **state)
     assert_int_equal(f->ev[i].fault, CONV_FAULT_TIMEOUT);
     i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_DOWN, 1000);
     assert_true(i >= 0);
+    /* The server still accepts connections but answers nothing: the driver reconnects with
+     * backoff and the link stays DOWN (a connection alone is not an UP link). */
+    mark = f->n_ev;
+    conv_plc_get_stats(f->plc, &st0);
+    run_ms(f, 300);
+    for (size_t k = mark; k < f->n_ev; k++)
+        assert_int_not_equal(f->ev[k].kind, CONV_EVT_LINK);
+    conv_plc_get_stats(f->plc, &st);
+    assert_true(st.reconnects > st0.reconnects);
     plcsim_set_silent(f->sim, false);
     assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
     conv_plc_get_stats(f->plc, &st);

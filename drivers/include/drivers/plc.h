@@ -46,8 +46,9 @@ void conv_plc_cfg_init(struct conv_plc_cfg *cfg, enum conv_proto proto, const st
 
 enum conv_link {
     CONV_LINK_DOWN,  /* not connected (reconnecting with backoff) */
-    CONV_LINK_UP,    /* connected, heartbeat moving, requests answered */
-    CONV_LINK_FAULT, /* connected but faulted: heartbeat stalled 3 periods, or exceptions */
+    CONV_LINK_UP,    /* connected and a request answered since; heartbeat moving */
+    CONV_LINK_FAULT, /* connected but faulted: heartbeat stalled 3 periods, an exception, a
+                        timeout or a garbled reply (see enum conv_fault) */
 };
 
 enum conv_evt_kind {
@@ -65,6 +66,7 @@ enum conv_fault {
     CONV_FAULT_EXCEPTION, /* the PLC answered with a Modbus exception */
     CONV_FAULT_HEARTBEAT, /* plc_heartbeat did not change for 3 periods */
     CONV_FAULT_DATA,      /* the read block did not decode (bad value in a register) */
+    CONV_FAULT_FRAME,     /* a reply was garbled: bad CRC, wrong unit id or length (line noise) */
 };
 
 struct conv_event {
@@ -91,6 +93,7 @@ struct conv_plc_stats {
     uint64_t polls, reads, writes;
     uint64_t timeouts, exceptions, connect_failures, reconnects;
     uint64_t hb_stalls, decode_errors;
+    uint64_t frame_errors;      /* replies dropped as garbled (CONV_FAULT_FRAME) */
     uint64_t stale_decisions;   /* decisions refused: scan_seq no longer current */
     uint64_t events_dropped;    /* the event queue was full */
     uint64_t decisions_dropped; /* the decision queue was full (conv_plc_decide failed) */
