@@ -126,7 +126,8 @@ static int setup(void **state)
                          .clock = clock_system(),
                          .request_ttl_s = 600,
                          .on_change = on_change,
-                         .change_arg = &CHG};
+                         .change_arg = &CHG,
+                         .loop = L};
     if (bus_open(&B, L, &bo, on_cmd, &C, err, sizeof(err)) != 0) {
         fprintf(stderr, "bus: %s\n", err);
         return -1;
@@ -166,6 +167,7 @@ static int teardown(void **state)
     for (int i = 0; i < N_CLIENTS; i++)
         tc_close(TC[i]);
     tc_close(WATCH);
+    command_fini(&C);
     store_close(ST); /* before the bus: pending commands are answered on it */
     bus_close(B);
     loop_free(L);
@@ -438,7 +440,14 @@ static void test_order_and_wave_lifecycle(void **state)
     assert_int_equal(json_array_size(json_object_get(r, "orders")), 1);
     json_t *sk = json_array_get(json_object_get(r, "skipped"), 0);
     assert_string_equal(jstr(sk, "order"), "SO2");
-    assert_string_equal(jstr(sk, "reason"), "short: P1 needs 5, available 2");
+    assert_string_equal(jstr(sk, "reason"),
+                        "line 0 (P1): Short: all 11 units in stock are reserved for other lines (2 "
+                        "reserved).");
+    /* The planner's backorder record of the short line. */
+    json_t *bo = json_array_get(json_object_get(r, "backorders"), 0);
+    assert_string_equal(jstr(bo, "order"), "SO2");
+    assert_string_equal(jstr(bo, "code"), "SHORT_RESERVED");
+    assert_int_equal(jint(bo, "qty"), 3);
     assert_int_equal(jint(r, "units"), 9);
     json_decref(r);
     hget_is(K("quant:P1:WH1/Stock/A/1:"), "reserved", "8");
@@ -449,7 +458,8 @@ static void test_order_and_wave_lifecycle(void **state)
     hget_is(K("order:SO1:resv"), K("quant:P1:WH1/Stock/A/1:"), "8");
     refused("lead1", "wave.plan", "w2", "\"wave\":\"W1\"", "wave W1 exists");
     refused("lead1", "wave.plan", "w3", "\"wave\":\"W2\"",
-            "no order can be waved: SO2 short: P1 needs 5, available 2");
+            "no order can be waved: SO2 line 0 (P1): Short: all 11 units in stock are reserved "
+            "for other lines (2 reserved).");
     refused("erp", "order.upsert", "o9",
             "\"order\":\"SO1\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P1\",\"qty\":1}]",
             "order SO1 is waved: only a draft or confirmed order can be changed");

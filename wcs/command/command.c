@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "store/ops.h"
 #include "validate.h"
+#include "wave.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -206,47 +207,38 @@ static int r_order_action(struct job *j, const struct store_result *r, json_t *f
     return CMD_CHANGED_ORDER;
 }
 
-static int x_wave_plan(struct job *j)
+static void on_wave_plan(void *arg, json_t *fields, const char *error, bool store_error)
 {
-    const struct cfg_site *s = j->c->site;
-    json_t *p = json_array(), *x = json_array();
-    char *prios, *excl;
-    int rc = -ENOMEM;
-    for (uint32_t i = 0; i < s->waves.n_priorities; i++)
-        json_array_append_new(p, json_string(s->waves.priorities[i]));
-    /* Only internal (stock) locations are reserved from, as the planner does (docs/formats.md);
-     * quants elsewhere (input, quality, output, transit, ...) are passed over. */
-    for (uint32_t i = 0; i < s->n_locations; i++)
-        if (s->locations[i].type != CFG_LOC_INTERNAL)
-            json_array_append_new(x, json_string(s->locations[i].path));
-    prios = json_dumps(p, JSON_COMPACT);
-    excl = json_dumps(x, JSON_COMPACT);
-    json_decref(p);
-    json_decref(x);
-    if (prios && excl)
-        rc = ops_wave_plan(j->c->store, &j->sctx, j->a.id, j->a.carrier, (uint32_t)j->a.max_orders,
-                           s->waves.max_lines, s->waves.max_units,
-                           s->waves.n_priorities ? prios : "[]", s->n_locations ? excl : "[]",
-                           on_exec, j);
-    free(prios);
-    free(excl);
-    return rc;
+    struct job *j = arg;
+    struct cmd_ctx *c = j->c;
+    char id[STORE_ID_MAX];
+    snprintf(id, sizeof(id), "%s", j->a.id);
+    if (!fields) {
+        if (store_error) {
+            finish(j, NULL, error, true);
+            job_free(j);
+        } else {
+            refuse(j, error);
+        }
+        return;
+    }
+    finish(j, fields, NULL, false);
+    if (c->on_change)
+        c->on_change(c->change_arg, CMD_CHANGED_WAVE, id, "planned");
+    job_free(j);
 }
 
-static int r_wave_plan(struct job *j, const struct store_result *r, json_t *f, const char **id,
-                       const char **state)
+/* wave.plan runs through the planner (wave.c); it answers through on_wave_plan. */
+static int x_wave_plan(struct job *j)
 {
-    if (!nvals(r, 4))
-        return -2;
-    json_object_set_new(f, "wave", json_string(j->a.id));
-    json_object_set_new(f, "state", json_string("planned"));
-    json_object_set_new(f, "orders", json_or_null(r->values[0]));
-    json_object_set_new(f, "skipped", json_or_null(r->values[1]));
-    json_object_set_new(f, "lines", json_integer(atoll(r->values[2])));
-    json_object_set_new(f, "units", json_integer(atoll(r->values[3])));
-    *id = j->a.id;
-    *state = "planned";
-    return CMD_CHANGED_WAVE;
+    char err[CMD_ERR_MAX];
+    int rc = wave_plan_start(j->c, &j->sctx, j->a.id, j->a.carrier, (uint32_t)j->a.max_orders,
+                             on_wave_plan, j, err, sizeof(err));
+    if (rc == WCS_E_STATE) {
+        refuse(j, err);
+        return 0;
+    }
+    return rc;
 }
 
 static int x_wave_action(struct job *j)
@@ -437,7 +429,7 @@ static const struct entry entries[] = {
     {"order.cancel", x_order_action, r_order_action},
     {"order.hold", x_order_action, r_order_action},
     {"order.release", x_order_action, r_order_action},
-    {"wave.plan", x_wave_plan, r_wave_plan},
+    {"wave.plan", x_wave_plan, NULL},
     {"wave.release", x_wave_action, r_wave_action},
     {"wave.cancel", x_wave_action, r_wave_action},
     {"label.reprint", x_label_reprint, r_label_reprint},
@@ -545,4 +537,9 @@ int command_handle(struct cmd_ctx *c, struct bus_cmd *cmd)
         job_free(j);
     }
     return 0;
+}
+
+void command_fini(struct cmd_ctx *c)
+{
+    wave_plan_fini(c);
 }

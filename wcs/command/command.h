@@ -8,6 +8,7 @@
 #define WCS_COMMAND_COMMAND_H
 
 #include "base/clock.h"
+#include "base/loop.h"
 #include "bus/bus.h"
 #include "config/config.h"
 #include "store/store.h"
@@ -49,13 +50,23 @@ struct cmd_ctx {
     uint32_t request_ttl_s;  /* how long a request_id is remembered; 0: 86400 */
     cmd_change_fn on_change; /* may be NULL */
     void *change_arg;
+    struct loop *loop; /* the loop the store runs on: wave.plan's planner thread reports to it
+                          (NULL: wave.plan is refused) */
+    /* Test seam: called on the loop between the planner's result and wave.plan's commit. */
+    void (*before_commit)(void *arg);
+    void *before_commit_arg;
     struct cmd_stats stats; /* zero it before the first command; the layer counts */
+    struct cmd_wave *wave;  /* private: the wave.plan running (one at a time) */
 };
 
 /* Handles cmd (from the bus's command callback): answers it exactly once, later on the loop (or
  * at once when Redis is not ready), which frees it. Returns 0 when the command was taken, or
  * -ENOMEM after answering it with an error. Never blocks. */
 int command_handle(struct cmd_ctx *c, struct bus_cmd *cmd);
+
+/* Ends a running wave.plan (waits for its planner thread, at most one planner run, and answers
+ * it with an error). Call before store_close. NULL-safe. */
+void command_fini(struct cmd_ctx *c);
 
 /* The key id under which a request_id is remembered (wcs:{s}:req:<user>:<key id>): the
  * request_id itself when it is a store identifier, else "h" and 32 hex digits of two 64-bit

@@ -7,6 +7,7 @@
 #include "planner/planner.h"
 #include "idmap.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct plan_site {
@@ -33,6 +34,7 @@ struct plan_site {
     struct pl_wave_rules wave;
     struct pl_cart cart;
     uint32_t cfg_n_products, cfg_n_locations, n_replen, n_carriers;
+    bool frozen; /* plan_site_freeze: no new day is computed (no TZ switch) */
 };
 
 struct plan_input {
@@ -79,6 +81,10 @@ struct plan_result {
  * site's cache (n entries, ascending as configured). Returns 0 or -ENOMEM. */
 int site_day_cutoffs(struct plan_site *s, uint32_t carrier, int32_t day, const int64_t **first,
                      uint32_t *n);
+
+/* The reason as `wcs plan` words it: its sentence with names (write.c). */
+void plan_reason_words(const struct plan_result *r, const struct pl_reason *why, char *buf,
+                       size_t len);
 
 /* The lot name of a lot id (the part after the product prefix). */
 const char *input_lot_name(const struct plan_input *in, uint32_t lot);

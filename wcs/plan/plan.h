@@ -56,6 +56,18 @@ int plan_site_open(struct plan_site **out, const struct cfg_site *cfg, int64_t n
 /* NULL-safe. */
 void plan_site_close(struct plan_site *s);
 
+/* Computes now, on the calling thread, the carriers' cutoffs of today, tomorrow and each of
+ * days[0..n) (day numbers, days since 1970-01-01), then freezes the site: from then on an order
+ * whose cutoff needs another day is refused (WCS_E_STATE, field "ship_date") instead of
+ * switching the process's TZ. A frozen site touches no process-wide state, so it may then be
+ * used (with its inputs and results) by one other thread at a time. Returns 0, -ENOMEM, or
+ * -errno from setenv. */
+int plan_site_freeze(struct plan_site *s, const int32_t *days, size_t n);
+/* Lowers the site's orders-per-wave limit (downstream capacity) to max_orders (> 0). */
+void plan_site_limit_orders(struct plan_site *s, uint32_t max_orders);
+/* The site's planning day ("today" in its time zone) as a day number. */
+int32_t plan_site_today(const struct plan_site *s);
+
 /* ---- input and the line parsers ------------------------------------------------------------ */
 
 /* One parse error: the field as a path into the record ("lines[1].qty", "sku", or "json" for
@@ -84,6 +96,37 @@ int plan_parse_order(struct plan_input *in, const char *text, size_t len, uint32
                      struct plan_line_err *err);
 int plan_parse_receipt(struct plan_input *in, const char *text, size_t len, uint32_t line_no,
                        struct plan_line_err *err);
+
+/* The same records from C structs (the daemon's Redis snapshot): the same checks and error
+ * texts as the JSON parsers (one validation path; the JSON parsers check the JSON types, then
+ * call these). Strings are copied where kept; NULL means "not given". */
+struct plan_stock_rec {
+    const char *sku, *location; /* required */
+    const char *lot;            /* NULL: none (required for tracked products) */
+    const char *expiry;         /* "YYYY-MM-DD", the last good day; NULL: none */
+    const char *in_date;        /* ISO-8601 date or date-time it entered the site; required */
+    const char *package;        /* NULL: loose */
+    int64_t qty;                /* on hand, 1..PLAN_QTY_MAX */
+    int64_t reserved;           /* 0..qty */
+};
+struct plan_line_rec {
+    const char *sku;          /* required */
+    int64_t qty;              /* 1..PLAN_QTY_MAX */
+    const char *lot, *serial; /* at most one; NULL: any */
+    bool urgent;
+};
+struct plan_order_rec {
+    const char *order, *carrier;             /* required */
+    const char *priority, *ship_date, *zone; /* NULL: none; ship_date "YYYY-MM-DD" */
+    const struct plan_line_rec *lines;       /* 1..PLAN_LINES_MAX */
+    uint32_t n_lines;
+};
+/* Return and append as the parsers above. Order i of the input is the i-th order added, stock
+ * record i the i-th stock record added. */
+int plan_add_stock(struct plan_input *in, const struct plan_stock_rec *r, uint32_t line_no,
+                   struct plan_line_err *err);
+int plan_add_order(struct plan_input *in, const struct plan_order_rec *r, uint32_t line_no,
+                   struct plan_line_err *err);
 
 enum plan_kind { PLAN_STOCK, PLAN_ORDERS, PLAN_RECEIPTS };
 
@@ -121,6 +164,55 @@ int plan_run(struct plan_result **out, struct plan_site *site, struct plan_input
              unsigned stages, char *msg, size_t msg_len);
 /* NULL-safe. */
 void plan_result_free(struct plan_result *r);
+
+/* ---- reading a result (callers that commit it: wave.plan) ---------------------------------- */
+
+#define PLAN_NONE       UINT32_MAX
+#define PLAN_REASON_MAX 320 /* a reason sentence with names, with NUL (longer ones are cut) */
+
+/* A reason: the planner's code name ("FEFO_EARLIEST_EXPIRY") and its sentence with the names of
+ * the site and the input (the text `wcs plan` writes). */
+struct plan_reason_info {
+    const char *code; /* static */
+    char text[PLAN_REASON_MAX];
+    bool late; /* flag LATE: the order will miss its cutoff */
+};
+
+/* One reservation: `qty` of stock record `stock` for line `line` (index within the order) of
+ * order `order` (indices in the order the records were added). */
+struct plan_alloc_info {
+    uint32_t order, line, stock;
+    int64_t qty;
+};
+/* One short line: qty units of line `line` of `order` could not be reserved. */
+struct plan_backorder_info {
+    uint32_t order, line;
+    int64_t qty;
+    struct plan_reason_info reason;
+};
+/* One wave: its orders are plan_result_wave_order(r, wave, 0 .. n_orders). */
+struct plan_wave_info {
+    uint32_t n_orders, lines, carriers, late_orders, batches;
+    int64_t units;
+    struct plan_reason_info reason; /* why it was closed */
+};
+
+/* Counts and records of a result (PLAN_RESERVE, PLAN_WAVE, PLAN_BATCH as run; a stage not run
+ * has 0 records). i must be below the count (asserted). Pure reads; the texts are written into
+ * *out. */
+uint32_t plan_result_n_allocs(const struct plan_result *r);
+void plan_result_alloc(const struct plan_result *r, uint32_t i, struct plan_alloc_info *out);
+uint32_t plan_result_n_backorders(const struct plan_result *r);
+void plan_result_backorder(const struct plan_result *r, uint32_t i,
+                           struct plan_backorder_info *out);
+uint32_t plan_result_n_waves(const struct plan_result *r);
+void plan_result_wave(const struct plan_result *r, uint32_t i, struct plan_wave_info *out);
+uint32_t plan_result_wave_order(const struct plan_result *r, uint32_t wave, uint32_t k);
+/* The wave of order `order` (PLAN_NONE: not waved) and the planner's reason for it. */
+uint32_t plan_result_order_wave(const struct plan_result *r, uint32_t order,
+                                struct plan_reason_info *why);
+/* The id of order i of the input (as added). */
+const char *plan_input_order_id(const struct plan_input *in, uint32_t i);
 
 /* How the header record names the planning time. */
 struct plan_header {

@@ -186,6 +186,10 @@ int site_day_cutoffs(struct plan_site *s, uint32_t carrier, int32_t day, const i
     int rc = idmap_put(s->days, (const char *)&day, sizeof(day), &id);
     if (rc < 0)
         return rc;
+    if (rc == 1 && s->frozen) {
+        idmap_pop(s->days);
+        return WCS_E_STATE;
+    }
     if (rc == 1) {
         struct tz_save sv;
         if (id >= s->days_cap) {
@@ -684,4 +688,30 @@ int plan_site_open(struct plan_site **out, const struct cfg_site *cfg, int64_t n
 fail_site:
     plan_site_close(s);
     return rc;
+}
+
+int plan_site_freeze(struct plan_site *s, const int32_t *days, size_t n)
+{
+    const int64_t *c;
+    uint32_t nc;
+    int rc;
+    /* Carrier 0's table is computed for every carrier at once (site_day_cutoffs). */
+    for (size_t i = 0; i < n + 2; i++) {
+        int32_t day = i < n ? days[i] : s->today + (int32_t)(i - n);
+        if (s->n_carriers && (rc = site_day_cutoffs(s, 0, day, &c, &nc)) < 0)
+            return rc;
+    }
+    s->frozen = true;
+    return 0;
+}
+
+int32_t plan_site_today(const struct plan_site *s)
+{
+    return s->today;
+}
+
+void plan_site_limit_orders(struct plan_site *s, uint32_t max_orders)
+{
+    if (max_orders && (s->wave.max_orders == 0 || max_orders < s->wave.max_orders))
+        s->wave.max_orders = max_orders;
 }

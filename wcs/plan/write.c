@@ -211,6 +211,13 @@ static json_t *reason_json(const struct plan_result *r, const struct pl_reason *
     return o;
 }
 
+void plan_reason_words(const struct plan_result *r, const struct pl_reason *why, char *buf,
+                       size_t len)
+{
+    struct pl_namer namer = {name_of, (void *)r};
+    pl_reason_text(why, &namer, buf, len);
+}
+
 /* Writes one record and releases it. */
 static int emit(json_t *o, FILE *f)
 {

@@ -34,7 +34,7 @@ int store_script_run(struct store *s, const struct store_ctx *ctx, const char *n
 /* Sends argv[0..argc) as one command. write: held while down and replayed (use only for
  * idempotent commands such as HSET), else failing fast with WCS_E_LINK. cb (may be NULL) is called
  * exactly once unless this returns an error. */
-int store_raw(struct store *s, bool write, size_t argc, const char *const *argv,
-              store_raw_cb cb, void *arg);
+int store_raw(struct store *s, bool write, size_t argc, const char *const *argv, store_raw_cb cb,
+              void *arg);
 
 #endif

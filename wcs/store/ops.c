@@ -1,13 +1,18 @@
 /* The command layer's store operations (ops.h): each builds its keys from the site and checked
- * ids, then runs its Lua script through the store's private script hook (hook.h). Scripts that
- * reach keys they derive from a declared key (an order's wave, an approval's quant) build them
- * from the site prefix passed as an argument: all stay under the site's hash tag. */
+ * ids, then runs its Lua script through the store's private script hook (hook.h). Every key a
+ * script touches is passed in KEYS: where a key depends on stored data (an order's wave and
+ * reserved quants, a wave's orders, an approval's quant, the next approval or task id) the
+ * operation first reads that data (wave_read), then runs the script, which re-checks it and
+ * refuses with "changed meanwhile, retry"; the operation then reads again and retries once. */
 #include "store/ops.h"
 
 #include "base/err.h"
 #include "hook.h"
 
+#include <assert.h>
+
 #include <errno.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,11 +49,6 @@ static int key0(char *buf, const struct store *s, const char *word)
     return n > 0 && n < KEY_MAX ? 0 : -EINVAL;
 }
 
-static void prefix(char *buf, const struct store *s)
-{
-    snprintf(buf, KEY_MAX, "wcs:{%s}:", store_site(s));
-}
-
 static bool opt_id_ok(const char *id)
 {
     return !id || !id[0] || store_id_check(id) == 0;
@@ -78,84 +78,548 @@ int ops_order_upsert(struct store *s, const struct store_ctx *ctx, const char *o
     return RUN("order_upsert", false, keys, args);
 }
 
+/* ---- operations that read before they run (every key declared) ---- */
+
+enum step_kind { ST_ORDER, ST_WAVE, ST_APPROVAL_REQUEST, ST_APPROVAL_APPLY, ST_COUNT };
+
+#define STEP_KEYS_MAX 64 /* the store hook's limit of a script's own keys */
+
+/* One operation in flight: its arguments (copied), what the reads found, and the keys built. */
+struct step {
+    struct store *s;
+    struct store_ctx ctx;
+    enum step_kind kind;
+    int attempt, phase;
+    store_cb cb;
+    void *arg;
+    char actor[129], cause[257], op_id[STORE_ID_MAX];
+    char id[STORE_ID_MAX], action[16], wave[STORE_ID_MAX], sku[STORE_ID_MAX];
+    char loc[STORE_PATH_MAX], lot[STORE_ID_MAX], reason[256], why[128], value[24], qty[24];
+    char who[129];
+    char *orders_json; /* wave cancel: the order list as read */
+    char **orders;     /* its ids */
+    size_t n_orders;
+    char **quants; /* quant keys the order(s) hold, grouped per order */
+    size_t n_quants;
+    size_t *counts; /* per order */
+};
+
+static void step_free(struct step *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_orders; i++)
+        free(st->orders[i]);
+    for (size_t i = 0; i < st->n_quants; i++)
+        free(st->quants[i]);
+    free(st->orders);
+    free(st->quants);
+    free(st->counts);
+    free(st->orders_json);
+    free(st);
+}
+
+static void step_reset(struct step *st)
+{
+    for (size_t i = 0; i < st->n_orders; i++)
+        free(st->orders[i]);
+    for (size_t i = 0; i < st->n_quants; i++)
+        free(st->quants[i]);
+    free(st->orders);
+    free(st->quants);
+    free(st->counts);
+    free(st->orders_json);
+    st->orders = st->quants = NULL;
+    st->counts = NULL;
+    st->orders_json = NULL;
+    st->n_orders = st->n_quants = 0;
+    st->wave[0] = st->sku[0] = st->loc[0] = st->lot[0] = '\0';
+    st->phase = 0;
+}
+
+static void step_finish(struct step *st, const struct store_result *r)
+{
+    if (st->cb)
+        st->cb(st->arg, r);
+    step_free(st);
+}
+
+static void step_fail(struct step *st, int rc, const char *msg)
+{
+    struct store_result r = {.rc = rc, .message = msg};
+    step_finish(st, &r);
+}
+
+static int step_next(struct step *st);
+
+static int read_run(struct step *st, const char *mode, const char *const *keys, size_t n_keys,
+                    const char *const *args, size_t n_args, store_cb cb)
+{
+    const char *a[16] = {mode};
+    assert(n_args < 16);
+    for (size_t i = 0; i < n_args; i++)
+        a[1 + i] = args[i];
+    return store_script_run(st->s, &st->ctx, "wave_read", false, keys, n_keys, a, n_args + 1, cb,
+                            st);
+}
+
+static bool is_retry(const struct store_result *r)
+{
+    return r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry");
+}
+
+static void on_step_run(void *arg, const struct store_result *r)
+{
+    struct step *st = arg;
+    if (is_retry(r) && st->attempt == 0) {
+        int rc;
+        st->attempt++;
+        step_reset(st);
+        if ((rc = step_next(st)) != 0)
+            step_fail(st, rc, NULL);
+        return;
+    }
+    step_finish(st, r);
+}
+
+static char *dup_n(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+/* Appends a copy of s to *arr (n elements). */
+static int push_str(char ***arr, size_t *n, const char *s)
+{
+    char **a = realloc(*arr, (*n + 1) * sizeof(**arr));
+    if (!a)
+        return -ENOMEM;
+    *arr = a;
+    if (!(a[*n] = dup_n(s)))
+        return -ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+static void on_step_read(void *arg, const struct store_result *r)
+{
+    struct step *st = arg;
+    int rc = 0;
+    if (r->rc != 0) {
+        step_finish(st, r);
+        return;
+    }
+    switch (st->kind) {
+    case ST_ORDER:
+        if (st->phase == 0) { /* the order's wave */
+            snprintf(st->wave, sizeof(st->wave), "%s", r->n_values ? r->values[0] : "");
+        } else { /* the quants it holds: n, keys */
+            for (size_t i = 1; rc == 0 && i < r->n_values; i++)
+                rc = push_str(&st->quants, &st->n_quants, r->values[i]);
+        }
+        break;
+    case ST_WAVE:
+        if (st->phase == 0) { /* state, orders JSON */
+            const char *list = r->n_values > 1 ? r->values[1] : "";
+            if (!(st->orders_json = dup_n(list[0] ? list : "[]")))
+                rc = -ENOMEM;
+            /* The list is the script's own cjson text: ["a","b"] of ids (no escapes). */
+            for (const char *p = strchr(st->orders_json, '"'); rc == 0 && p;) {
+                const char *q = strchr(p + 1, '"');
+                char id[STORE_ID_MAX];
+                if (!q || q - p - 1 >= (long)sizeof(id)) {
+                    rc = WCS_E_PROTOCOL;
+                    break;
+                }
+                snprintf(id, sizeof(id), "%.*s", (int)(q - p - 1), p + 1);
+                rc = push_str(&st->orders, &st->n_orders, id);
+                p = strchr(q + 1, '"');
+            }
+        } else { /* per order: n, keys */
+            size_t i = 0, o = 0;
+            if (!(st->counts = calloc(st->n_orders ? st->n_orders : 1, sizeof(*st->counts))))
+                rc = -ENOMEM;
+            while (rc == 0 && i < r->n_values && o < st->n_orders) {
+                size_t n = strtoul(r->values[i++], NULL, 10);
+                st->counts[o++] = n;
+                for (size_t k = 0; rc == 0 && k < n && i < r->n_values; k++)
+                    rc = push_str(&st->quants, &st->n_quants, r->values[i++]);
+            }
+        }
+        break;
+    case ST_APPROVAL_REQUEST:
+    case ST_COUNT: { /* the counter */
+        long long n = r->n_values ? atoll(r->values[0]) : 0;
+        snprintf(st->id, sizeof(st->id), "%s-%lld", st->kind == ST_COUNT ? "CNT" : "ADJ", n + 1);
+        break;
+    }
+    case ST_APPROVAL_APPLY: /* state, sku, loc, lot */
+        if (r->n_values >= 4) {
+            snprintf(st->sku, sizeof(st->sku), "%s", r->values[1]);
+            snprintf(st->loc, sizeof(st->loc), "%s", r->values[2]);
+            snprintf(st->lot, sizeof(st->lot), "%s", r->values[3]);
+        }
+        break;
+    }
+    st->phase++;
+    if (rc == 0)
+        rc = step_next(st);
+    if (rc != 0)
+        step_fail(st, rc, rc == -E2BIG ? "too many keys for one script" : NULL);
+}
+
+/* Runs the next read or the script itself. Returns 0 (a callback follows) or an error. */
+static int step_next(struct step *st)
+{
+    struct store *s = st->s;
+    const char *keys[STEP_KEYS_MAX];
+    char kbuf[STEP_KEYS_MAX][KEY_MAX];
+    size_t nk = 0;
+    switch (st->kind) {
+    case ST_ORDER: {
+        if (key(kbuf[0], s, "order", st->id, NULL) || key(kbuf[1], s, "order", st->id, "resv") ||
+            key0(kbuf[2], s, "orders:open"))
+            return -EINVAL;
+        if (strcmp(st->action, "cancel") == 0 && st->phase == 0) {
+            const char *k[] = {kbuf[0]}, *a[] = {"wave"};
+            return read_run(st, "hash", k, 1, a, 1, on_step_read);
+        }
+        if (strcmp(st->action, "cancel") == 0 && st->phase == 1) {
+            const char *k[] = {kbuf[1]};
+            return read_run(st, "fields", k, 1, NULL, 0, on_step_read);
+        }
+        for (nk = 0; nk < 3; nk++)
+            keys[nk] = kbuf[nk];
+        if (st->wave[0]) {
+            if (key(kbuf[3], s, "wave", st->wave, NULL))
+                return -EINVAL;
+            keys[nk++] = kbuf[3];
+        }
+        if (nk + st->n_quants > STEP_KEYS_MAX)
+            return -E2BIG;
+        for (size_t i = 0; i < st->n_quants; i++)
+            keys[nk++] = st->quants[i];
+        const char *a[] = {st->id, st->action, st->wave};
+        return store_script_run(s, &st->ctx, "order_state", false, keys, nk, a, 3, on_step_run, st);
+    }
+    case ST_WAVE: {
+        if (key(kbuf[0], s, "wave", st->wave, NULL))
+            return -EINVAL;
+        if (strcmp(st->action, "cancel") == 0 && st->phase == 0) {
+            const char *k[] = {kbuf[0]}, *a[] = {"state", "orders"};
+            return read_run(st, "hash", k, 1, a, 2, on_step_read);
+        }
+        if (strcmp(st->action, "cancel") == 0 && st->phase == 1 && st->n_orders > 0) {
+            if (st->n_orders > STEP_KEYS_MAX - 1)
+                return -E2BIG;
+            for (size_t i = 0; i < st->n_orders; i++) {
+                if (key(kbuf[i], s, "order", st->orders[i], "resv"))
+                    return -EINVAL;
+                keys[i] = kbuf[i];
+            }
+            return read_run(st, "fields", keys, st->n_orders, NULL, 0, on_step_read);
+        }
+        keys[nk++] = kbuf[0];
+        if (1 + 2 * st->n_orders + st->n_quants > STEP_KEYS_MAX)
+            return -E2BIG;
+        for (size_t i = 0; i < st->n_orders; i++) {
+            if (key(kbuf[1 + 2 * i], s, "order", st->orders[i], NULL) ||
+                key(kbuf[2 + 2 * i], s, "order", st->orders[i], "resv"))
+                return -EINVAL;
+            keys[nk++] = kbuf[1 + 2 * i];
+            keys[nk++] = kbuf[2 + 2 * i];
+        }
+        for (size_t i = 0; i < st->n_quants; i++)
+            keys[nk++] = st->quants[i];
+        char counts[STEP_KEYS_MAX * 4 + 3] = "[";
+        size_t used = 1;
+        for (size_t i = 0; i < st->n_orders; i++)
+            used += (size_t)snprintf(counts + used, sizeof(counts) - used, "%s%zu", i ? "," : "",
+                                     st->counts ? st->counts[i] : 0);
+        snprintf(counts + used, sizeof(counts) - used, "]");
+        const char *a[] = {st->wave, st->action, st->orders_json ? st->orders_json : "[]", counts};
+        return store_script_run(s, &st->ctx, "wave_state", false, keys, nk, a, 4, on_step_run, st);
+    }
+    case ST_APPROVAL_REQUEST:
+    case ST_COUNT: {
+        bool count = st->kind == ST_COUNT;
+        if (key0(kbuf[0], s, count ? "task:seq" : "approval:seq"))
+            return -EINVAL;
+        if (st->phase == 0) {
+            const char *k[] = {kbuf[0]};
+            return read_run(st, "get", k, 1, NULL, 0, on_step_read);
+        }
+        if (count) {
+            if (key0(kbuf[1], s, "counts:open") || key(kbuf[2], s, "task", st->id, NULL))
+                return -EINVAL;
+            const char *k[] = {kbuf[1], kbuf[0], kbuf[2]};
+            const char *a[] = {st->id, st->loc, st->sku};
+            return store_script_run(s, &st->ctx, "count_request", false, k, 3, a, 3, on_step_run,
+                                    st);
+        }
+        char alarm[STORE_ID_MAX + 16];
+        snprintf(alarm, sizeof(alarm), "approval-%s", st->id);
+        if (store_key_quant(kbuf[1], KEY_MAX, store_site(s), st->sku, st->loc, st->lot) < 0 ||
+            key(kbuf[2], s, "approval", st->id, NULL) || key(kbuf[3], s, "alarm", alarm, NULL))
+            return -EINVAL;
+        const char *k[] = {kbuf[0], kbuf[1], kbuf[2], kbuf[3]};
+        const char *a[] = {st->id,  st->sku,    st->loc,   st->lot,
+                           st->qty, st->reason, st->value, st->why};
+        return store_script_run(s, &st->ctx, "approval_request", false, k, 4, a, 8, on_step_run,
+                                st);
+    }
+    case ST_APPROVAL_APPLY: {
+        char alarm[STORE_ID_MAX + 16];
+        int n;
+        if (key(kbuf[0], s, "approval", st->id, NULL))
+            return -EINVAL;
+        if (st->phase == 0) {
+            const char *k[] = {kbuf[0]}, *a[] = {"state", "sku", "loc", "lot"};
+            return read_run(st, "hash", k, 1, a, 4, on_step_read);
+        }
+        keys[nk++] = kbuf[0];
+        snprintf(alarm, sizeof(alarm), "approval-%s", st->id);
+        n = snprintf(kbuf[2], KEY_MAX, "wcs:{%s}:loc:%s:quants", store_site(s), st->loc);
+        if (st->sku[0] && store_path_check(st->loc) == 0 && store_lot_check(st->lot) == 0 &&
+            n > 0 && n < KEY_MAX &&
+            store_key_quant(kbuf[1], KEY_MAX, store_site(s), st->sku, st->loc, st->lot) >= 0 &&
+            !key(kbuf[3], s, "sku", st->sku, "quants") && !key(kbuf[4], s, "alarm", alarm, NULL))
+            for (int i = 1; i <= 4; i++)
+                keys[nk++] = kbuf[i];
+        const char *a[] = {st->id, st->who, st->sku, st->loc, st->lot};
+        return store_script_run(s, &st->ctx, "approval_apply", false, keys, nk, a, 5, on_step_run,
+                                st);
+    }
+    }
+    return -EINVAL;
+}
+
+static struct step *step_new(struct store *s, const struct store_ctx *ctx, enum step_kind kind,
+                             store_cb cb, void *arg)
+{
+    struct step *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->s = s;
+    st->kind = kind;
+    st->cb = cb;
+    st->arg = arg;
+    st->ctx = ctx ? *ctx : (struct store_ctx){0};
+    /* The caller's strings may not outlive this call; the steps run later. */
+    if (st->ctx.actor) {
+        snprintf(st->actor, sizeof(st->actor), "%s", st->ctx.actor);
+        st->ctx.actor = st->actor;
+    }
+    if (st->ctx.cause) {
+        snprintf(st->cause, sizeof(st->cause), "%s", st->ctx.cause);
+        st->ctx.cause = st->cause;
+    }
+    if (st->ctx.op_id) {
+        snprintf(st->op_id, sizeof(st->op_id), "%s", st->ctx.op_id);
+        st->ctx.op_id = st->op_id;
+    }
+    return st;
+}
+
+/* Starts st; on failure frees it and returns the error (no callback). */
+static int step_start(struct step *st)
+{
+    int rc = step_next(st);
+    if (rc != 0) {
+        step_free(st);
+        return rc == -E2BIG ? -EINVAL : rc;
+    }
+    return 0;
+}
+
 int ops_order_action(struct store *s, const struct store_ctx *ctx, const char *order_id,
                      const char *action, store_cb cb, void *arg)
 {
-    char k1[KEY_MAX], k2[KEY_MAX], k3[KEY_MAX], p[KEY_MAX];
-    if (!s || !action || key(k1, s, "order", order_id, NULL) ||
-        key(k2, s, "order", order_id, "resv") || key0(k3, s, "orders:open"))
+    struct step *st;
+    if (!s || !action || store_id_check(order_id) != 0 ||
+        (strcmp(action, "hold") != 0 && strcmp(action, "release") != 0 &&
+         strcmp(action, "cancel") != 0))
         return -EINVAL;
-    if (strcmp(action, "hold") != 0 && strcmp(action, "release") != 0 &&
-        strcmp(action, "cancel") != 0)
-        return -EINVAL;
-    prefix(p, s);
-    const char *keys[] = {k1, k2, k3};
-    const char *args[] = {p, order_id, action};
-    return RUN("order_state", false, keys, args);
-}
-
-int ops_wave_plan(struct store *s, const struct store_ctx *ctx, const char *wave_id,
-                  const char *carrier, uint32_t max_orders, uint32_t max_lines, uint32_t max_units,
-                  const char *priorities_json, const char *excluded_json, store_cb cb, void *arg)
-{
-    char k1[KEY_MAX], k2[KEY_MAX], p[KEY_MAX], mo[16], ml[16], mu[16];
-    if (!s || !priorities_json || !excluded_json || !opt_id_ok(carrier) ||
-        key(k1, s, "wave", wave_id, NULL) || key0(k2, s, "orders:open"))
-        return -EINVAL;
-    prefix(p, s);
-    snprintf(mo, sizeof(mo), "%" PRIu32, max_orders);
-    snprintf(ml, sizeof(ml), "%" PRIu32, max_lines);
-    snprintf(mu, sizeof(mu), "%" PRIu32, max_units);
-    const char *keys[] = {k1, k2};
-    const char *args[] = {p,  wave_id, carrier ? carrier : "", mo,
-                          ml, mu,      priorities_json,        excluded_json};
-    return RUN("wave_plan", false, keys, args);
+    if (!(st = step_new(s, ctx, ST_ORDER, cb, arg)))
+        return -ENOMEM;
+    snprintf(st->id, sizeof(st->id), "%s", order_id);
+    snprintf(st->action, sizeof(st->action), "%s", action);
+    return step_start(st);
 }
 
 int ops_wave_action(struct store *s, const struct store_ctx *ctx, const char *wave_id,
                     const char *action, store_cb cb, void *arg)
 {
-    char k1[KEY_MAX], p[KEY_MAX];
-    if (!s || !action || key(k1, s, "wave", wave_id, NULL) ||
+    struct step *st;
+    if (!s || !action || store_id_check(wave_id) != 0 ||
         (strcmp(action, "release") != 0 && strcmp(action, "cancel") != 0))
         return -EINVAL;
-    prefix(p, s);
-    const char *keys[] = {k1};
-    const char *args[] = {p, wave_id, action};
-    return RUN("wave_state", false, keys, args);
+    if (!(st = step_new(s, ctx, ST_WAVE, cb, arg)))
+        return -ENOMEM;
+    snprintf(st->wave, sizeof(st->wave), "%s", wave_id);
+    snprintf(st->action, sizeof(st->action), "%s", action);
+    return step_start(st);
+}
+
+/* ---- wave.plan: snapshot reads and the commit ---- */
+
+static int wave_read_keys(struct store *s, const struct store_ctx *ctx, const char *mode,
+                          const char *kind, const char *suffix, const char *const *ids, size_t n,
+                          store_cb cb, void *arg)
+{
+    char kbuf[OPS_READ_MAX][KEY_MAX];
+    const char *keys[OPS_READ_MAX], *a[] = {mode};
+    if (!s || !ids || n < 1 || n > OPS_READ_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (key(kbuf[i], s, kind, ids[i], suffix))
+            return -EINVAL;
+        keys[i] = kbuf[i];
+    }
+    return store_script_run(s, ctx, "wave_read", false, keys, n, a, 1, cb, arg);
+}
+
+int ops_wave_read_open(struct store *s, const struct store_ctx *ctx, const char *wave_id,
+                       uint32_t cap, store_cb cb, void *arg)
+{
+    char k1[KEY_MAX], k2[KEY_MAX], c[16];
+    if (!s || key0(k1, s, "orders:open") || key(k2, s, "wave", wave_id, NULL))
+        return -EINVAL;
+    snprintf(c, sizeof(c), "%" PRIu32, cap);
+    const char *keys[] = {k1, k2}, *args[] = {"open", c};
+    return store_script_run(s, ctx, "wave_read", false, keys, 2, args, 2, cb, arg);
+}
+
+int ops_wave_read_orders(struct store *s, const struct store_ctx *ctx, const char *const *ids,
+                         size_t n, store_cb cb, void *arg)
+{
+    return wave_read_keys(s, ctx, "orders", "order", NULL, ids, n, cb, arg);
+}
+
+int ops_wave_read_lines(struct store *s, const struct store_ctx *ctx, const char *const *ids,
+                        size_t n, store_cb cb, void *arg)
+{
+    return wave_read_keys(s, ctx, "lines", "order", "lines", ids, n, cb, arg);
+}
+
+int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const char *const *skus,
+                             size_t n, store_cb cb, void *arg)
+{
+    return wave_read_keys(s, ctx, "sets", "sku", "quants", skus, n, cb, arg);
+}
+
+int ops_wave_read_quants(struct store *s, const struct store_ctx *ctx, const char *const *keys,
+                         size_t n, store_cb cb, void *arg)
+{
+    const char *a[] = {"quants"};
+    struct store_quant_ref ref;
+    if (!s || !keys || n < 1 || n > OPS_READ_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!keys[i] || store_key_parse_quant(keys[i], strlen(keys[i]), &ref) != 0 ||
+            strcmp(ref.site, store_site(s)) != 0)
+            return -EINVAL;
+    return store_script_run(s, ctx, "wave_read", false, keys, n, a, 1, cb, arg);
+}
+
+int ops_wave_open(struct store *s, const struct store_ctx *ctx, const char *const *wave_ids,
+                  size_t n, const char *carrier, store_cb cb, void *arg)
+{
+    char kbuf[OPS_READ_MAX][KEY_MAX];
+    const char *keys[OPS_READ_MAX], *args[OPS_READ_MAX + 1];
+    if (!s || !wave_ids || n < 1 || n > OPS_READ_MAX || !opt_id_ok(carrier))
+        return -EINVAL;
+    args[0] = carrier ? carrier : "";
+    for (size_t i = 0; i < n; i++) {
+        if (key(kbuf[i], s, "wave", wave_ids[i], NULL))
+            return -EINVAL;
+        keys[i] = kbuf[i];
+        args[1 + i] = wave_ids[i];
+    }
+    return store_script_run(s, ctx, "wave_open", false, keys, n, args, n + 1, cb, arg);
+}
+
+int ops_wave_reserve(struct store *s, const struct store_ctx *ctx, const char *wave_id,
+                     const char *order_id, const char *updated_ts, uint32_t n_lines,
+                     const struct store_line *lines, size_t n, store_cb cb, void *arg)
+{
+    char kbuf[OPS_RESERVE_MAX + 3][KEY_MAX], qty[OPS_RESERVE_MAX][24], nl[16];
+    const char *keys[OPS_RESERVE_MAX + 3], *args[OPS_RESERVE_MAX + 4];
+    if (!s || !lines || !updated_ts || n < 1 || n > OPS_RESERVE_MAX ||
+        key(kbuf[0], s, "order", order_id, NULL) || key(kbuf[1], s, "order", order_id, "resv") ||
+        key(kbuf[2], s, "wave", wave_id, NULL))
+        return -EINVAL;
+    snprintf(nl, sizeof(nl), "%" PRIu32, n_lines);
+    args[0] = order_id;
+    args[1] = wave_id;
+    args[2] = updated_ts;
+    args[3] = nl;
+    for (size_t i = 0; i < 3; i++)
+        keys[i] = kbuf[i];
+    for (size_t i = 0; i < n; i++) {
+        if (lines[i].qty <= 0 ||
+            store_key_quant(kbuf[3 + i], KEY_MAX, store_site(s), lines[i].sku, lines[i].loc,
+                            lines[i].lot ? lines[i].lot : "") < 0)
+            return -EINVAL;
+        keys[3 + i] = kbuf[3 + i];
+        snprintf(qty[i], sizeof(qty[i]), "%" PRId64, lines[i].qty);
+        args[4 + i] = qty[i];
+    }
+    return store_script_run(s, ctx, "wave_reserve", false, keys, n + 3, args, n + 4, cb, arg);
+}
+
+int ops_wave_close(struct store *s, const struct store_ctx *ctx, const char *const *wave_ids,
+                   size_t n, const char *info_json, store_cb cb, void *arg)
+{
+    char kbuf[OPS_READ_MAX][KEY_MAX];
+    const char *keys[OPS_READ_MAX], *args[] = {info_json};
+    if (!s || !wave_ids || !info_json || n < 1 || n > OPS_READ_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (key(kbuf[i], s, "wave", wave_ids[i], NULL))
+            return -EINVAL;
+        keys[i] = kbuf[i];
+    }
+    return store_script_run(s, ctx, "wave_close", false, keys, n, args, 1, cb, arg);
 }
 
 int ops_approval_request(struct store *s, const struct store_ctx *ctx,
                          const struct store_line *line, const char *reason, int64_t value_cents,
                          const char *why, store_cb cb, void *arg)
 {
-    char k1[KEY_MAX], k2[KEY_MAX], p[KEY_MAX], qty[24], val[24] = "";
+    struct step *st;
+    char k[KEY_MAX];
     const char *lot;
-    if (!s || !line || !reason || !reason[0] || !why || line->qty == 0 ||
-        key0(k1, s, "approval:seq"))
+    if (!s || !line || !reason || !reason[0] || !why || line->qty == 0)
         return -EINVAL;
     lot = line->lot ? line->lot : "";
-    if (store_key_quant(k2, sizeof(k2), store_site(s), line->sku, line->loc, lot) < 0)
+    if (store_key_quant(k, sizeof(k), store_site(s), line->sku, line->loc, lot) < 0 ||
+        strlen(reason) >= 256 || strlen(why) >= 128)
         return -EINVAL;
-    prefix(p, s);
-    snprintf(qty, sizeof(qty), "%" PRId64, line->qty);
+    if (!(st = step_new(s, ctx, ST_APPROVAL_REQUEST, cb, arg)))
+        return -ENOMEM;
+    snprintf(st->sku, sizeof(st->sku), "%s", line->sku);
+    snprintf(st->loc, sizeof(st->loc), "%s", line->loc);
+    snprintf(st->lot, sizeof(st->lot), "%s", lot);
+    snprintf(st->reason, sizeof(st->reason), "%s", reason);
+    snprintf(st->why, sizeof(st->why), "%s", why);
+    snprintf(st->qty, sizeof(st->qty), "%" PRId64, line->qty);
     if (value_cents >= 0)
-        snprintf(val, sizeof(val), "%" PRId64, value_cents);
-    const char *keys[] = {k1, k2};
-    const char *args[] = {p, line->sku, line->loc, lot, qty, reason, val, why};
-    return RUN("approval_request", false, keys, args);
+        snprintf(st->value, sizeof(st->value), "%" PRId64, value_cents);
+    return step_start(st);
 }
 
 int ops_approval_apply(struct store *s, const struct store_ctx *ctx, const char *approval_id,
                        const char *approver, store_cb cb, void *arg)
 {
-    char k1[KEY_MAX], p[KEY_MAX];
-    if (!s || !approver || !approver[0] || key(k1, s, "approval", approval_id, NULL))
+    struct step *st;
+    if (!s || !approver || !approver[0] || strlen(approver) > 128 ||
+        store_id_check(approval_id) != 0)
         return -EINVAL;
-    prefix(p, s);
-    const char *keys[] = {k1};
-    const char *args[] = {p, approval_id, approver};
-    return RUN("approval_apply", false, keys, args);
+    if (!(st = step_new(s, ctx, ST_APPROVAL_APPLY, cb, arg)))
+        return -ENOMEM;
+    snprintf(st->id, sizeof(st->id), "%s", approval_id);
+    snprintf(st->who, sizeof(st->who), "%s", approver);
+    return step_start(st);
 }
 
 int ops_rma_authorize(struct store *s, const struct store_ctx *ctx, const char *rma_id,
@@ -185,14 +649,14 @@ int ops_device_set(struct store *s, const struct store_ctx *ctx, const char *dev
 int ops_count_request(struct store *s, const struct store_ctx *ctx, const char *loc,
                       const char *sku, store_cb cb, void *arg)
 {
-    char k1[KEY_MAX], k2[KEY_MAX], p[KEY_MAX];
-    if (!s || store_path_check(loc) != 0 || !opt_id_ok(sku) || key0(k1, s, "counts:open") ||
-        key0(k2, s, "task:seq"))
+    struct step *st;
+    if (!s || store_path_check(loc) != 0 || !opt_id_ok(sku))
         return -EINVAL;
-    prefix(p, s);
-    const char *keys[] = {k1, k2};
-    const char *args[] = {p, loc, sku ? sku : ""};
-    return RUN("count_request", false, keys, args);
+    if (!(st = step_new(s, ctx, ST_COUNT, cb, arg)))
+        return -ENOMEM;
+    snprintf(st->loc, sizeof(st->loc), "%s", loc);
+    snprintf(st->sku, sizeof(st->sku), "%s", sku ? sku : "");
+    return step_start(st);
 }
 
 int ops_label_reprint(struct store *s, const struct store_ctx *ctx, const char *shipment_id,

@@ -29,19 +29,15 @@ int ops_order_upsert(struct store *s, const struct store_ctx *ctx, const char *o
                      const char *header_json, const char *lines_json, bool draft, store_cb cb,
                      void *arg);
 
-/* action "hold", "release" or "cancel". values: state, hold ("0"|"1"), units unreserved. */
+/* action "hold", "release" or "cancel". values: state, hold ("0"|"1"), units unreserved.
+ * Cancel first reads the order's wave and reserved quants (declared to the script, which
+ * re-checks them; a change in between is retried once, then refused "changed meanwhile"). */
 int ops_order_action(struct store *s, const struct store_ctx *ctx, const char *order_id,
                      const char *action, store_cb cb, void *arg);
 
-/* Plans wave_id from confirmed orders without a hold (carrier NULL or "": any), limits 0 = none,
- * priorities_json the config's priority names highest first, excluded_json the locations whose
- * stock is never reserved (a JSON array of paths). values: orders JSON array, skipped JSON
- * [{"order","reason"}], lines, units. */
-int ops_wave_plan(struct store *s, const struct store_ctx *ctx, const char *wave_id,
-                  const char *carrier, uint32_t max_orders, uint32_t max_lines, uint32_t max_units,
-                  const char *priorities_json, const char *excluded_json, store_cb cb, void *arg);
-
-/* action "release" or "cancel". values: state, orders JSON array, units unreserved. */
+/* action "release" or "cancel". values: state, orders JSON array, units unreserved. Cancel
+ * reads the wave's orders and their reservations first (every key the script touches is
+ * declared) and is refused with -EINVAL when they need more than 64 keys (about 30 orders). */
 int ops_wave_action(struct store *s, const struct store_ctx *ctx, const char *wave_id,
                     const char *action, store_cb cb, void *arg);
 
@@ -86,5 +82,49 @@ int ops_journal_note(struct store *s, const struct store_ctx *ctx, const char *o
  * values: "created"|"updated"|"unchanged". */
 int ops_import_quant(struct store *s, const struct store_ctx *ctx, const struct store_line *line,
                      store_cb cb, void *arg);
+
+/* ---- wave.plan (wcs/command/wave.c): the snapshot reads and the commit ----
+ * The reads are read-only scripts (wave_read) that touch only the keys they are given; their
+ * values are listed per call. Each read takes 1..OPS_READ_MAX ids or keys. */
+
+#define OPS_READ_MAX    64 /* keys per read, waves per wave_open / wave_close */
+#define OPS_RESERVE_MAX 61 /* distinct quants of one order in ops_wave_reserve */
+
+/* values: "1" if wave_id exists else "0", then every open order id (sorted). Refused
+ * (WCS_E_STATE) when more than cap orders are open. */
+int ops_wave_read_open(struct store *s, const struct store_ctx *ctx, const char *wave_id,
+                       uint32_t cap, store_cb cb, void *arg);
+/* values, 9 per order: state ("" when there is no such order), hold, carrier, priority,
+ * ship_date, zone, updated_ts, wave, lines. */
+int ops_wave_read_orders(struct store *s, const struct store_ctx *ctx, const char *const *ids,
+                         size_t n, store_cb cb, void *arg);
+/* values per order: its line count n, then n x (sku, qty, lot) by line number. */
+int ops_wave_read_lines(struct store *s, const struct store_ctx *ctx, const char *const *ids,
+                        size_t n, store_cb cb, void *arg);
+/* values per sku: n, then the n quant keys of its index set (sorted). */
+int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const char *const *skus,
+                             size_t n, store_cb cb, void *arg);
+/* keys: quant keys of this site. values, 8 per quant: exists ("1"/"0"), sku, loc, lot, on_hand,
+ * reserved, expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or ""). */
+int ops_wave_read_quants(struct store *s, const struct store_ctx *ctx, const char *const *keys,
+                         size_t n, store_cb cb, void *arg);
+
+/* Creates waves wave_ids[0..n) in state "planning" (empty), or none when any exists
+ * (WCS_E_STATE "wave W exists"). No values. */
+int ops_wave_open(struct store *s, const struct store_ctx *ctx, const char *const *wave_ids,
+                  size_t n, const char *carrier, store_cb cb, void *arg);
+/* Commits order_id into the planning wave wave_id: reserves exactly lines (quant and qty; n in
+ * 1..OPS_RESERVE_MAX distinct quants), all or nothing, if the order is still confirmed, not held,
+ * in no wave and updated at updated_ts (as the snapshot read it). rc 0; WCS_E_STATE with shorts
+ * (stock moved: each failing quant with its availability); WCS_E_STATE with message "ESTATE
+ * order X changed since the snapshot: ..." or "... wave W ... no longer being planned". */
+int ops_wave_reserve(struct store *s, const struct store_ctx *ctx, const char *wave_id,
+                     const char *order_id, const char *updated_ts, uint32_t n_lines,
+                     const struct store_line *lines, size_t n, store_cb cb, void *arg);
+/* Finishes the planning waves wave_ids[0..n): info_json is a JSON array with one
+ * {"id","batches","closed"} per wave. values per wave: "planned" or "dropped" (it received no
+ * order and was deleted), its orders JSON array, lines, units. */
+int ops_wave_close(struct store *s, const struct store_ctx *ctx, const char *const *wave_ids,
+                   size_t n, const char *info_json, store_cb cb, void *arg);
 
 #endif

@@ -1304,8 +1304,8 @@ int store_script_run(struct store *s, const struct store_ctx *ctx, const char *n
     return finish_build(s, c, rc, cb, arg);
 }
 
-int store_raw(struct store *s, bool write, size_t argc, const char *const *argv,
-              store_raw_cb cb, void *arg)
+int store_raw(struct store *s, bool write, size_t argc, const char *const *argv, store_raw_cb cb,
+              void *arg)
 {
     struct cmd *c;
     int rc = 0;

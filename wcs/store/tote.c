@@ -115,8 +115,7 @@ struct adapter {
     void *arg;
 };
 
-static void on_adapted(void *arg, int rc, const char *msg, const struct store_item *items,
-                       size_t n)
+static void on_adapted(void *arg, int rc, const char *msg, const struct store_item *items, size_t n)
 {
     struct adapter *a = arg;
     struct store_result r = {.rc = rc, .message = msg};
@@ -197,8 +196,7 @@ static void finish_if_idle(struct loader *ld)
     free(ld);
 }
 
-static void on_hgetall(void *arg, int rc, const char *msg, const struct store_item *items,
-                       size_t n)
+static void on_hgetall(void *arg, int rc, const char *msg, const struct store_item *items, size_t n)
 {
     struct fetch *f = arg;
     struct loader *ld = f->ld;

@@ -1,14 +1,18 @@
 -- approval_apply: a second person approves a pending adjustment; it is applied with adjust's
 -- rules in the same script (the stock may have moved since the request) and its alarm cleared.
 -- The approver must differ from the requester (segregation of duties).
--- KEYS[4] approval hash. ARGV[7] key prefix, ARGV[8] approval id, ARGV[9] approver.
+-- The C side reads the approval's sku, location and lot first and declares the keys they name;
+-- the script refuses with 'changed meanwhile, retry' when they differ (or were not known).
+-- KEYS[4] approval hash, then (when the approval was read) KEYS[5] quant, KEYS[6] location
+-- index, KEYS[7] sku index, KEYS[8] the approval's alarm. ARGV[7] approval id, ARGV[8]
+-- approver, ARGV[9] sku, ARGV[10] location, ARGV[11] lot as read.
 -- Returns {'ok', sku, location, lot, delta, on_hand after, requester}.
-if #KEYS ~= 4 or #ARGV ~= 9 then
-    return err('EARG', 'approval_apply takes 4 keys and 9 arguments')
+if (#KEYS ~= 4 and #KEYS ~= 8) or #ARGV ~= 11 then
+    return err('EARG', 'approval_apply takes 4 or 8 keys and 11 arguments')
 end
-local P, id, who = ARGV[7], ARGV[8], ARGV[9]
-if string.sub(KEYS[1], 1, #P) ~= P or not is_id(id) or who == '' then
-    return err('EARG', 'bad prefix, approval id or approver')
+local id, who = ARGV[7], ARGV[8]
+if not is_id(id) or who == '' then
+    return err('EARG', 'bad approval id or approver')
 end
 if seen() then
     return {'dup'}
@@ -24,7 +28,10 @@ if a[2] == who then
     return err('ESTATE', 'approver must differ from requester')
 end
 local sku, loc, lot, d = a[3], a[4], a[5], int_arg(a[6])
-local q = P .. 'quant:' .. sku .. ':' .. loc .. ':' .. lot
+if #KEYS ~= 8 or sku ~= ARGV[9] or loc ~= ARGV[10] or lot ~= ARGV[11] then
+    return err('ESTATE', 'approval ' .. id .. ' changed meanwhile, retry')
+end
+local q = KEYS[5]
 local v = redis.call('HMGET', q, 'on_hand', 'reserved')
 local on_hand, reserved = num(v[1]), num(v[2])
 if on_hand + d < 0 then
@@ -37,8 +44,8 @@ if on_hand + d < reserved then
 end
 if not v[1] then
     redis.call('HSET', q, 'sku', sku, 'loc', loc, 'lot', lot, 'reserved', 0)
-    redis.call('SADD', P .. 'loc:' .. loc .. ':quants', q)
-    redis.call('SADD', P .. 'sku:' .. sku .. ':quants', q)
+    redis.call('SADD', KEYS[6], q)
+    redis.call('SADD', KEYS[7], q)
 end
 redis.call('HINCRBY', q, 'on_hand', d)
 redis.call('HINCRBY', KEYS[3], 'adjustments', 1)
@@ -48,7 +55,7 @@ else
     redis.call('HINCRBY', KEYS[3], 'adjusted_units_out', -d)
 end
 redis.call('HSET', KEYS[4], 'state', 'approved', 'approver', who, 'approved_ts', ARGV[4])
-redis.call('DEL', P .. 'alarm:approval-' .. id)
+redis.call('DEL', KEYS[8])
 journal('adjust', sku, {quant = q, on_hand = on_hand},
     {quant = q, on_hand = on_hand + d, delta = d, reason = a[7], approval = id,
         requester = a[2], approver = who})

@@ -1,22 +1,51 @@
 -- order_state: hold, release or cancel an order. hold: a draft, confirmed or reserved order is
 -- kept out of waves; release: ends a hold (and confirms a draft); cancel: up to 'waved', gives
 -- back every reservation and leaves the order's wave. Cancelled and shipped orders refuse all.
--- KEYS[4] order hash, KEYS[5] order reservations hash, KEYS[6] open orders set.
--- ARGV[7] key prefix wcs:{<site>}:, ARGV[8] order id, ARGV[9] 'hold'|'release'|'cancel'.
--- Returns {'ok', state, hold ('0'|'1'), units unreserved}.
-if #KEYS ~= 6 or #ARGV ~= 9 then
-    return err('EARG', 'order_state takes 6 keys and 9 arguments')
+-- Every key it touches is declared: the C side reads the order's wave and the quants it holds
+-- first and passes them; the script re-checks both and refuses with 'changed meanwhile, retry'
+-- when they moved (the C side then reads again and retries once).
+-- KEYS[4] order hash, KEYS[5] order reservations hash, KEYS[6] open orders set, then for cancel
+-- KEYS[7] the order's wave hash when ARGV[9] names one, then the quants the order holds.
+-- ARGV[7] order id, ARGV[8] 'hold'|'release'|'cancel', ARGV[9] the order's wave id as read
+-- ('' none). Returns {'ok', state, hold ('0'|'1'), units unreserved}.
+if #KEYS < 6 or #ARGV ~= 9 then
+    return err('EARG', 'order_state takes 6 or more keys and 9 arguments')
 end
-local P, id, act = ARGV[7], ARGV[8], ARGV[9]
-if not is_id(id) or string.sub(KEYS[1], 1, #P) ~= P or
-    (act ~= 'hold' and act ~= 'release' and act ~= 'cancel') then
-    return err('EARG', 'bad prefix, order id or action')
+local id, act, rwave = ARGV[7], ARGV[8], ARGV[9]
+if not is_id(id) or (act ~= 'hold' and act ~= 'release' and act ~= 'cancel') or
+    (rwave ~= '' and not is_id(rwave)) then
+    return err('EARG', 'bad order id, action or wave')
+end
+local first_q = rwave ~= '' and 8 or 7
+if rwave ~= '' and string.sub(KEYS[7], -(#rwave + 6)) ~= ':wave:' .. rwave then
+    return err('EARG', 'KEYS[7] is not the wave ' .. rwave)
 end
 if seen() then
     return {'dup'}
 end
 local v = redis.call('HMGET', KEYS[4], 'state', 'hold', 'wave')
 local st, hold, wave = v[1], v[2] or '0', v[3]
+local function changed()
+    return err('ESTATE', 'order ' .. id .. ' changed meanwhile, retry')
+end
+if act == 'cancel' and st and (wave or '') ~= rwave then
+    return changed()
+end
+local declared = {}
+for i = first_q, #KEYS do
+    declared[KEYS[i]] = true
+end
+if act == 'cancel' and st then
+    local held = redis.call('HKEYS', KEYS[5])
+    if #held ~= #KEYS - first_q + 1 then
+        return changed()
+    end
+    for _, k in ipairs(held) do
+        if not declared[k] then
+            return changed()
+        end
+    end
+end
 if not st then
     return err('EUNKNOWN', 'unknown order "' .. id .. '"')
 end
@@ -59,7 +88,7 @@ else
         journal('unreserve', id, before, after)
     end
     if wave and wave ~= '' then
-        local wk = P .. 'wave:' .. wave
+        local wk = KEYS[7]
         local ok, list = pcall(cjson.decode, redis.call('HGET', wk, 'orders') or '[]')
         if ok and type(list) == 'table' then
             local keep = {}

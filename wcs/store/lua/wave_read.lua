@@ -1,0 +1,104 @@
+-- wave_read: the read-only snapshot and pre-reads of the command layer (wcs/store/ops.c). It
+-- changes nothing and touches only its declared keys. ARGV[7] mode:
+--  'open'   KEYS[4] open orders set, KEYS[5] wave hash; ARGV[8] cap. {'ok', wave exists '0'|'1',
+--           order ids...}; refused (ESTATE) when the set holds more than cap ids.
+--  'orders' KEYS[4..] order hashes. Per key 9 values: state ('' no such order), hold, carrier,
+--           priority, ship_date, zone, updated_ts, wave, lines.
+--  'lines'  KEYS[4..] order lines hashes. Per key: n, then n x (sku, qty, lot) by line number.
+--  'sets'   KEYS[4..] sets. Per key: n, then its n members sorted.
+--  'quants' KEYS[4..] quant hashes. Per key 8 values: exists '0'|'1', sku, loc, lot, on_hand,
+--           reserved, expiry, in_date.
+--  'hash'   KEYS[4] a hash; ARGV[8..] field names. Their values ('' when absent).
+--  'fields' KEYS[4..] hashes. Per key: n, then its n field names sorted.
+--  'get'    KEYS[4] a string key. Its value ('' when absent).
+if #KEYS < 4 or #ARGV < 7 then
+    return err('EARG', 'wave_read takes at least 4 keys and 7 arguments')
+end
+local mode, out = ARGV[7], {'ok'}
+local function s(v)
+    if v == false or v == nil then
+        return ''
+    end
+    return tostring(v)
+end
+if mode == 'open' then
+    local cap = int_arg(ARGV[8] or '')
+    if #KEYS ~= 5 or not cap then
+        return err('EARG', 'open takes the open set, the wave and a cap')
+    end
+    local n = redis.call('SCARD', KEYS[4])
+    if n > cap then
+        return err('ESTATE', n .. ' open orders exceed the snapshot limit of ' .. cap ..
+            ': plan per carrier or raise the limit')
+    end
+    out[2] = tostring(redis.call('EXISTS', KEYS[5]))
+    local ids = redis.call('SMEMBERS', KEYS[4])
+    table.sort(ids)
+    for _, id in ipairs(ids) do
+        out[#out + 1] = id
+    end
+elseif mode == 'orders' then
+    for i = 4, #KEYS do
+        local v = redis.call('HMGET', KEYS[i], 'state', 'hold', 'carrier', 'priority', 'ship_date',
+            'zone', 'updated_ts', 'wave', 'lines')
+        for j = 1, 9 do
+            out[#out + 1] = s(v[j])
+        end
+    end
+elseif mode == 'lines' then
+    for i = 4, #KEYS do
+        local raw = redis.call('HGETALL', KEYS[i])
+        local lines = {}
+        for j = 1, #raw, 2 do
+            local ok, l = pcall(cjson.decode, raw[j + 1])
+            if not ok or type(l) ~= 'table' then
+                return err('ESTATE', 'unreadable order line in ' .. KEYS[i])
+            end
+            lines[#lines + 1] = {tonumber(raw[j]) or 0, l}
+        end
+        table.sort(lines, function(a, b)
+            return a[1] < b[1]
+        end)
+        out[#out + 1] = tostring(#lines)
+        for _, e in ipairs(lines) do
+            out[#out + 1] = s(e[2].sku)
+            out[#out + 1] = string.format('%d', tonumber(e[2].qty) or 0)
+            out[#out + 1] = s(e[2].lot)
+        end
+    end
+elseif mode == 'sets' or mode == 'fields' then
+    for i = 4, #KEYS do
+        local m = mode == 'sets' and redis.call('SMEMBERS', KEYS[i]) or
+            redis.call('HKEYS', KEYS[i])
+        table.sort(m)
+        out[#out + 1] = tostring(#m)
+        for _, k in ipairs(m) do
+            out[#out + 1] = k
+        end
+    end
+elseif mode == 'quants' then
+    for i = 4, #KEYS do
+        local v = redis.call('HMGET', KEYS[i], 'sku', 'loc', 'lot', 'on_hand', 'reserved',
+            'expiry', 'in_date')
+        out[#out + 1] = v[1] and '1' or '0'
+        for j = 1, 7 do
+            out[#out + 1] = s(v[j])
+        end
+    end
+elseif mode == 'hash' then
+    if #KEYS ~= 4 or #ARGV < 8 then
+        return err('EARG', 'hash takes one key and field names')
+    end
+    local v = redis.call('HMGET', KEYS[4], unpack(ARGV, 8))
+    for j = 1, #ARGV - 7 do
+        out[#out + 1] = s(v[j])
+    end
+elseif mode == 'get' then
+    if #KEYS ~= 4 then
+        return err('EARG', 'get takes one key')
+    end
+    out[2] = s(redis.call('GET', KEYS[4]))
+else
+    return err('EARG', 'unknown wave_read mode')
+end
+return out

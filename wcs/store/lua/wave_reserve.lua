@@ -1,0 +1,86 @@
+-- wave_reserve: commits one order of a wave.plan: reserves exactly the quants and quantities the
+-- planner chose, all or nothing (reserve_commit's rule: on_hand - reserved >= qty per quant,
+-- lines on one quant summed), and only if the order is still as the snapshot read it
+-- (confirmed, not held, in no wave, same updated_ts) and the wave is still being planned. The
+-- order becomes 'waved' in the wave and joins the wave's order list.
+-- KEYS[4] order hash, KEYS[5] order reservations hash, KEYS[6] wave hash, KEYS[7..] quants.
+-- ARGV[7] order id, ARGV[8] wave id, ARGV[9] the order's updated_ts in the snapshot, ARGV[10]
+-- the order's line count, ARGV[10+i] qty on KEYS[6+i].
+-- Returns {'ok'}, {'dup'}, {'short', quant, requested, available, ...} changing nothing, or
+-- ESTATE 'order X changed since the snapshot: ...'.
+local n = #KEYS - 6
+if n < 1 or #ARGV ~= 10 + n then
+    return err('EARG', 'wave_reserve takes one quantity per quant')
+end
+local oid, wid, lines = ARGV[7], ARGV[8], int_arg(ARGV[10])
+if not is_id(oid) or not is_id(wid) or not lines or lines < 0 then
+    return err('EARG', 'bad order id, wave id or line count')
+end
+local want, keys = {}, {}
+for i = 1, n do
+    local q = int_arg(ARGV[10 + i])
+    if not q or q <= 0 then
+        return err('EARG', 'quantity must be a positive integer: ' .. ARGV[10 + i])
+    end
+    local k = KEYS[6 + i]
+    if not want[k] then
+        want[k] = 0
+        keys[#keys + 1] = k
+    end
+    want[k] = want[k] + q
+end
+if seen() then
+    return {'dup'}
+end
+local w = redis.call('HMGET', KEYS[6], 'state', 'orders')
+if w[1] ~= 'planning' then
+    return err('ESTATE', 'wave ' .. wid .. ' is ' .. tostring(w[1] or 'gone') ..
+        ': it is no longer being planned')
+end
+local o = redis.call('HMGET', KEYS[4], 'state', 'hold', 'wave', 'updated_ts')
+local why = nil
+if o[1] ~= 'confirmed' then
+    why = 'it is ' .. tostring(o[1] or 'gone')
+elseif o[2] == '1' then
+    why = 'it is on hold'
+elseif o[3] and o[3] ~= '' then
+    why = 'it is in wave ' .. o[3]
+elseif (o[4] or '') ~= ARGV[9] then
+    why = 'it was updated'
+end
+if why then
+    return err('ESTATE', 'order ' .. oid .. ' changed since the snapshot: ' .. why)
+end
+local short, before = {}, {}
+for _, k in ipairs(keys) do
+    local v = redis.call('HMGET', k, 'on_hand', 'reserved')
+    local avail = num(v[1]) - num(v[2])
+    before[k] = num(v[2])
+    if avail < want[k] then
+        short[#short + 1] = k
+        short[#short + 1] = tostring(want[k])
+        short[#short + 1] = tostring(avail)
+    end
+end
+if #short > 0 then
+    return {'short', unpack(short)}
+end
+local after, units = {}, 0
+for _, k in ipairs(keys) do
+    after[k] = redis.call('HINCRBY', k, 'reserved', want[k])
+    redis.call('HINCRBY', KEYS[5], k, want[k])
+    units = units + want[k]
+end
+local list = cjson.decode(w[2] or '[]')
+if type(list) ~= 'table' or next(list) == nil then
+    list = {}
+end
+list[#list + 1] = oid
+redis.call('HSET', KEYS[6], 'orders', cjson.encode(list), 'n_orders', #list)
+redis.call('HINCRBY', KEYS[6], 'lines', lines)
+redis.call('HINCRBY', KEYS[6], 'units', units)
+redis.call('HSET', KEYS[4], 'state', 'waved', 'wave', wid, 'updated_ts', ARGV[4])
+redis.call('HINCRBY', KEYS[3], 'reservations', 1)
+redis.call('HINCRBY', KEYS[3], 'reserved_units', units)
+journal('reserve', oid, before, after)
+return done()
