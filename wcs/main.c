@@ -10,6 +10,7 @@ const struct wcs_cmd wcs_cmds[] = {
     {"plan", "offline planning on JSON Lines files: reservations, waves, batches", cmd_plan},
     {"label", "render a ZPL label, or send it to a printer and wait for its confirmation",
      cmd_label},
+    {"run", "run the control daemon in the foreground (systemd Type=notify)", cmd_run},
     {"import", "import stock and open orders (wcs plan JSON Lines) into Redis, idempotently",
      cmd_import},
     {NULL, NULL, NULL},

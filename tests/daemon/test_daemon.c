@@ -1,0 +1,895 @@
+/* Integration tests of the control daemon in-process: harness redis-server and mosquitto, the
+ * PLC emulator as the floor over loopback Modbus, the daemon's loop pumped by the test thread,
+ * sd_notify to a datagram socket. One fixture, tests in order (each leaves the floor idle):
+ * readiness, sorting a known tote, refusals, recirculation limit, late decisions, PLC link loss,
+ * Redis and broker restarts, the watchdog, SIGHUP (bad config, a second PLC) and SIGTERM. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "daemon/daemon.h"
+#include "harness/harness.h"
+#include "sim/plc.h"
+#include "tclient.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SITE "t"
+
+struct fx {
+    char dir[128], cfg[192], notify_path[192];
+    struct harness_redis *redis;
+    struct harness_mqtt *mqtt;
+    struct sim_plc *sim, *sim2;
+    struct wcsd *d;
+    struct tclient *mq;
+    int nfd;
+    char notes[64][64]; /* sd_notify messages received, in order (ring) */
+    size_t n_notes;
+};
+
+static struct fx F;
+
+/* ---- helpers ---- */
+
+static uint64_t now_ms(void)
+{
+    return clock_real_mono_us() / 1000;
+}
+
+static void notes_drain(void)
+{
+    char buf[512];
+    ssize_t n;
+    while ((n = recv(F.nfd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+        char *save = NULL, *line;
+        buf[n] = '\0';
+        for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            snprintf(F.notes[F.n_notes++ % 64], 64, "%s", line);
+    }
+}
+
+/* Messages equal to text since index from. */
+static size_t notes_count(size_t from, const char *text)
+{
+    size_t c = 0;
+    notes_drain();
+    for (size_t i = from; i < F.n_notes; i++)
+        if (i + 64 >= F.n_notes && strcmp(F.notes[i % 64], text) == 0)
+            c++;
+    return c;
+}
+
+static void pump(int ms)
+{
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (now_ms() < end) {
+        (void)loop_run_once(wcsd_loop(F.d), 5);
+        notes_drain();
+    }
+}
+
+typedef bool (*cond_fn)(void *arg);
+
+static bool pump_until(cond_fn c, void *arg, int ms)
+{
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (now_ms() < end) {
+        if (c(arg))
+            return true;
+        (void)loop_run_once(wcsd_loop(F.d), 5);
+        notes_drain();
+    }
+    return c(arg);
+}
+
+static redisContext *rconn(void)
+{
+    redisContext *c = redisConnect("127.0.0.1", harness_redis_port(F.redis));
+    redisReply *r;
+    if (!c || c->err)
+        return NULL;
+    r = redisCommand(c, "AUTH %s %s", harness_redis_user(F.redis), harness_redis_password(F.redis));
+    if (r)
+        freeReplyObject(r);
+    return c;
+}
+
+static void rcmd(const char *fmt, ...)
+{
+    redisContext *c = rconn();
+    va_list ap;
+    redisReply *r;
+    assert_non_null(c);
+    va_start(ap, fmt);
+    r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("redis: %s", r->str);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* HGET of a tote field into out ("" when absent). */
+static void tote_field(const char *tote, const char *field, char *out, size_t cap)
+{
+    redisContext *c = rconn();
+    redisReply *r;
+    out[0] = '\0';
+    if (!c)
+        return;
+    r = redisCommand(c, "HGET wcs:{" SITE "}:tote:%s %s", tote, field);
+    if (r && r->type == REDIS_REPLY_STRING)
+        snprintf(out, cap, "%s", r->str);
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+}
+
+struct field_cond {
+    const char *tote, *field, *want;
+};
+
+static bool field_is(void *arg)
+{
+    struct field_cond *fc = arg;
+    char v[128];
+    tote_field(fc->tote, fc->field, v, sizeof(v));
+    return strcmp(v, fc->want) == 0;
+}
+
+/* Journal entries with this subject and op. */
+static int journal_count(const char *subject, const char *op)
+{
+    redisContext *c = rconn();
+    redisReply *r;
+    int n = 0;
+    if (!c)
+        return -1;
+    r = redisCommand(c, "XRANGE wcs:{" SITE "}:journal - +");
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *f = r->element[i]->element[1];
+        const char *subj = NULL, *o = NULL;
+        for (size_t j = 0; j + 1 < f->elements; j += 2) {
+            if (strcmp(f->element[j]->str, "subject") == 0)
+                subj = f->element[j + 1]->str;
+            if (strcmp(f->element[j]->str, "op") == 0)
+                o = f->element[j + 1]->str;
+        }
+        if (subj && o && strcmp(subj, subject) == 0 && strcmp(o, op) == 0)
+            n++;
+    }
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+struct item_cond {
+    struct sim_plc *sim;
+    uint32_t track;
+    enum sim_item_state state;
+};
+
+static bool item_is(void *arg)
+{
+    struct item_cond *ic = arg;
+    struct sim_plc_item it;
+    return sim_plc_item(ic->sim, ic->track, &it) == 0 && it.state == ic->state &&
+           it.confirm_result != 0;
+}
+
+static bool is_ready(void *arg)
+{
+    (void)arg;
+    return wcsd_is_ready(F.d);
+}
+
+struct mq_cond {
+    size_t from;
+    const char *topic, *needle;
+    bool retained;
+};
+
+static bool mq_seen(void *arg)
+{
+    struct mq_cond *m = arg;
+    return (m->retained ? tc_find_retained(F.mq, m->from, m->topic, m->needle)
+                        : tc_find(F.mq, m->from, m->topic, m->needle)) >= 0;
+}
+
+static void sim_point(struct sim_plc_point_cfg *pc)
+{
+    sim_plc_point_defaults(pc);
+    pc->scanner_to_divert_mm = 1000;
+    pc->actuation_ms = 100;
+    pc->n_lanes = 3;
+    pc->reject_lane_id = 9;
+    pc->recirc_lane_id = 99;
+    pc->recirc_loop_mm = 1000;
+    pc->max_recirc = 5;
+    for (int i = 0; i < 3; i++) {
+        pc->lane_capacity[i] = 0;
+        pc->lane_drain_per_min[i] = 0;
+    }
+}
+
+/* lane1_cap: capacity of lane 1 (0 unlimited; lanes never drain). */
+static int open_sim(struct sim_plc **out, uint32_t lane1_cap)
+{
+    struct sim_plc_cfg sc;
+    sim_plc_cfg_defaults(&sc);
+    sc.heartbeat_ms = 250; /* as the daemon's: a loaded CI host must not fault the link */
+    sc.n_points = 1;
+    sim_point(&sc.points[0]);
+    sc.points[0].lane_capacity[0] = lane1_cap;
+    return sim_plc_open(out, &sc);
+}
+
+/* Writes the site config: plc1 (and plc2 with a second scan point when two_plcs); bad writes a
+ * config that fails the check. */
+static void write_config(bool two_plcs, bool bad)
+{
+    FILE *f = fopen(F.cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "site: {id: " SITE ", name: Test, timezone: UTC}\n"
+            "warehouses:\n"
+            "  - {code: WH1, name: Main, locations: [{path: WH1/Pack, type: packing}]}\n"
+            "waves:\n"
+            "  carriers: [{code: DHL, name: DHL, cutoffs: [\"16:00\"], lane: L2}]\n"
+            "devices:\n"
+            "  - {id: plc1, kind: plc, model: modbus-tcp, uri: \"tcp://127.0.0.1:%u\",\n"
+            "     poll_ms: 5, heartbeat_ms: 250, timeout_ms: 500}\n",
+            sim_plc_port(F.sim));
+    if (two_plcs)
+        fprintf(f,
+                "  - {id: plc2, kind: plc, model: modbus-tcp, uri: \"tcp://127.0.0.1:%u\",\n"
+                "     poll_ms: 5, heartbeat_ms: 250, timeout_ms: 500}\n",
+                sim_plc_port(F.sim2));
+    fprintf(f,
+            "  - {id: sc1, kind: scale, model: mt-sics, uri: \"serial:///dev/ttyUSB0?baud=9600\"}\n"
+            "  - {id: pr1, kind: printer, model: zpl, uri: \"tcp://127.0.0.1:9100\"}\n"
+            "conveyor:\n"
+            "  scan_points:\n"
+            "    - {id: sp1, plc: plc1, read_base: 0, write_base: 100, max_recirc: 2,\n"
+            "       decision_budget_ms: %s, lanes: [L1, L2, L3, LC, LR]}\n",
+            bad ? "0500" : "100");
+    if (two_plcs)
+        fprintf(f, "    - {id: sp2, plc: plc2, read_base: 0, write_base: 100,\n"
+                   "       lanes: [M1, MR]}\n");
+    fprintf(f, "  lanes:\n"
+               "    - {id: L1, number: 1, destination: P1}\n"
+               "    - {id: L2, number: 2, destination: DHL}\n"
+               "    - {id: L3, number: 3, destination: qa}\n"
+               "    - {id: LC, number: 99, destination: recirc}\n"
+               "    - {id: LR, number: 9, destination: reject}\n");
+    if (two_plcs)
+        fprintf(f, "    - {id: M1, number: 1, destination: P1}\n"
+                   "    - {id: MR, number: 9, destination: reject}\n");
+    fprintf(f,
+            "stations:\n"
+            "  - {id: P1, kind: pack, location: WH1/Pack, scale: sc1, printer: pr1}\n"
+            "redis: {host: 127.0.0.1, port: %d, user: %s, password_file: %s, timeout_ms: 2000}\n"
+            "mqtt: {uri: \"tcp://127.0.0.1:%d\", client_id: wcs-test, user: wcs,\n"
+            "       password_file: %s, keepalive_s: 5, qos: 1}\n",
+            harness_redis_port(F.redis), harness_redis_user(F.redis),
+            harness_redis_password_file(F.redis), harness_mqtt_port(F.mqtt),
+            harness_mqtt_password_file(F.mqtt, "wcs"));
+    fclose(f);
+}
+
+static uint32_t induct(struct sim_plc *sim, const char *barcode, enum sim_read_result rr)
+{
+    uint32_t track = 0;
+    assert_int_equal(sim_plc_induct(sim, 0, barcode, rr, &track), 0);
+    return track;
+}
+
+/* ---- fixture ---- */
+
+static int setup(void **state)
+{
+    struct harness_user users[2] = {{"wcs", "", HARNESS_ROLE_SERVICE},
+                                    {"sup", "", HARNESS_ROLE_SUPERVISOR}};
+    struct harness_mqtt_opts mo = {.users = users, .n_users = 2, .site = SITE};
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char err[HARNESS_ERR_MAX], env[32];
+    struct wcsd_opts o = {0};
+    (void)state;
+
+    sigset_t set;
+    /* Block the daemon's signals before any thread starts (emulators, MQTT client): a signal
+     * sent to the process must reach only the daemon's signalfd, as under `wcs run`. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    log_init(NULL, LOGL_INFO);
+    snprintf(F.dir, sizeof(F.dir), "/tmp/wcs-daemon-XXXXXX");
+    if (!mkdtemp(F.dir))
+        return -1;
+    snprintf(F.cfg, sizeof(F.cfg), "%s/site.yaml", F.dir);
+    snprintf(F.notify_path, sizeof(F.notify_path), "%s/notify", F.dir);
+    if (harness_redis_start(&F.redis, NULL, err, sizeof(err)) != 0 ||
+        harness_mqtt_start(&F.mqtt, &mo, err, sizeof(err)) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return -1;
+    }
+    if (open_sim(&F.sim, 0) != 0 || open_sim(&F.sim2, 1) != 0)
+        return -1;
+    write_config(false, false);
+
+    /* Records the daemon must load before READY. */
+    rcmd("HSET wcs:{" SITE "}:order:O1 state picking pack_station P1 carrier DHL");
+    rcmd("HSET wcs:{" SITE "}:order:O2 state picking pack_station P1");
+    rcmd("HSET wcs:{" SITE "}:order:O3 state packed carrier DHL");
+    rcmd("HSET wcs:{" SITE "}:order:OX state cancelled");
+    for (int i = 1; i <= 12; i++)
+        rcmd("HSET wcs:{" SITE "}:tote:T%d order %s state picking", i, i == 3 ? "O3" : "O1");
+    rcmd("HSET wcs:{" SITE "}:tote:T2 order O2");
+    rcmd("HSET wcs:{" SITE "}:tote:TX order OX state picking");
+    rcmd("HSET wcs:{" SITE "}:tote:T1:contents SKU1: 2"); /* a sub-key: not a tote */
+
+    F.nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (strlen(F.notify_path) >= sizeof(sa.sun_path))
+        return -1;
+    memcpy(sa.sun_path, F.notify_path, strlen(F.notify_path) + 1);
+    if (F.nfd < 0 || bind(F.nfd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        return -1;
+    setenv("NOTIFY_SOCKET", F.notify_path, 1);
+    setenv("WATCHDOG_USEC", "200000", 1);
+    snprintf(env, sizeof(env), "%d", (int)getpid());
+    setenv("WATCHDOG_PID", env, 1);
+
+    {
+        char uri[64];
+        snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", harness_mqtt_port(F.mqtt));
+        F.mq = tc_open(uri, "t-sup", "sup", harness_mqtt_password(F.mqtt, "sup"), 5, false);
+    }
+    if (!F.mq || tc_sub(F.mq, "wcs/v1/" SITE "/#") != 0)
+        return -1;
+
+    /* The PLC is unreachable for the first 1.5 s: READY must wait for its first good cycle. */
+    sim_plc_disconnect(F.sim, 1500);
+    o.config_path = F.cfg;
+    o.kpi_interval_ms = 300;
+    o.lost_timeout_ms = 4000;
+    o.drain_timeout_ms = 3000;
+    o.signals = true;
+    o.sd_notify = true;
+    if (wcsd_open(&F.d, &o) != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    wcsd_close(F.d);
+    tc_close(F.mq);
+    sim_plc_close(F.sim);
+    sim_plc_close(F.sim2);
+    harness_mqtt_free(F.mqtt);
+    harness_redis_free(F.redis);
+    if (F.nfd >= 0)
+        close(F.nfd);
+    unlink(F.notify_path);
+    unlink(F.cfg);
+    rmdir(F.dir);
+    return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_ready_after_first_plc_cycle(void **state)
+{
+    struct wcsd_tote t;
+    (void)state;
+    pump(1000);
+    /* Redis is up and the state is loaded, but the PLC has not been read yet. */
+    assert_false(wcsd_is_ready(F.d));
+    assert_int_equal(notes_count(0, "READY=1"), 0);
+    assert_int_equal(wcsd_tote_get(F.d, "T1", &t), 0);
+    assert_string_equal(t.order, "O1");
+    assert_int_equal(wcsd_tote_get(F.d, "T1:contents", &t), WCS_E_UNKNOWN);
+    assert_true(pump_until(is_ready, NULL, 5000));
+    assert_int_equal(notes_count(0, "READY=1"), 1);
+}
+
+static void test_known_tote_diverted(void **state)
+{
+    struct wcsd_kpi k;
+    struct item_cond ic = {F.sim, 0, SIM_ITEM_DIVERTED};
+    struct field_cond fc = {"T1", "sort_state", "arrived"};
+    struct mq_cond mc = {tc_count(F.mq), "wcs/v1/" SITE "/evt/divert", "\"tote\":\"T1\"", false};
+    struct sim_plc_item it;
+    char lane[32];
+    (void)state;
+    ic.track = induct(F.sim, "T1", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim, ic.track, &it), 0);
+    assert_int_equal(it.lane, 1); /* L1: pack station P1 of order O1 */
+    assert_true(pump_until(field_is, &fc, 3000));
+    tote_field("T1", "last_lane", lane, sizeof(lane));
+    assert_string_equal(lane, "L1");
+    assert_true(pump_until(mq_seen, &mc, 3000));
+    assert_true(journal_count("T1", "route") >= 1);
+    assert_true(journal_count("T1", "confirm") >= 1);
+    wcsd_get_kpi(F.d, &k);
+    assert_int_equal(k.diverts, 1);
+    assert_int_equal(k.confirms_diverted, 1);
+    assert_int_equal(k.late, 0);
+    assert_true(k.latency.count >= 1);
+    assert_true(k.latency.max_us < 100000); /* within the 100 ms budget */
+    /* Packed order: the carrier lane. */
+    ic.track = induct(F.sim, "T3", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim, ic.track, &it), 0);
+    assert_int_equal(it.lane, 2);
+}
+
+static void test_refusals_rejected(void **state)
+{
+    struct item_cond ic = {F.sim, 0, SIM_ITEM_REJECTED};
+    struct wcsd_kpi k0, k;
+    struct sim_plc_item it;
+    (void)state;
+    wcsd_get_kpi(F.d, &k0);
+    ic.track = induct(F.sim, "NOPE", SIM_READ_GOOD); /* unknown tote */
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim, ic.track, &it), 0);
+    assert_int_equal(it.lane, 9);
+    ic.track = induct(F.sim, "TX", SIM_READ_GOOD); /* cancelled order */
+    assert_true(pump_until(item_is, &ic, 5000));
+    ic.track = induct(F.sim, NULL, SIM_READ_NOREAD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    ic.track = induct(F.sim, "T4", SIM_READ_MULTI);
+    assert_true(pump_until(item_is, &ic, 5000));
+    ic.track = induct(F.sim, "BAD:LABEL", SIM_READ_GOOD); /* malformed */
+    assert_true(pump_until(item_is, &ic, 5000));
+    pump(200);
+    wcsd_get_kpi(F.d, &k);
+    assert_int_equal(k.unknown_totes - k0.unknown_totes, 2);
+    assert_int_equal(k.no_reads - k0.no_reads, 1);
+    assert_int_equal(k.multi_reads - k0.multi_reads, 1);
+    assert_int_equal(k.malformed - k0.malformed, 1);
+    assert_int_equal(k.reject_decisions - k0.reject_decisions, 5);
+    assert_int_equal(k.confirms_unmatched, 0);
+    assert_true(journal_count("sp1", "scan_refused") >= 4);
+    assert_true(journal_count("TX", "route") >= 1);
+}
+
+static void test_lane_disabled_recirc_then_reject(void **state)
+{
+    struct item_cond ic = {F.sim, 0, SIM_ITEM_REJECTED};
+    struct field_cond fc = {"T2", "sort_state", "rejected"};
+    struct sim_plc_item it;
+    struct wcsd_kpi k0, k;
+    char v[16];
+    (void)state;
+    wcsd_get_kpi(F.d, &k0);
+    assert_int_equal(wcsd_lane_set_enabled(F.d, "L1", false, "sup", "maintenance"), 0);
+    assert_int_equal(wcsd_lane_set_enabled(F.d, "L9", false, "sup", "x"), WCS_E_UNKNOWN);
+    ic.track = induct(F.sim, "T2", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 15000));
+    assert_int_equal(sim_plc_item(F.sim, ic.track, &it), 0);
+    assert_int_equal(it.recirculations, 2); /* max_recirc 2, then the reject lane */
+    assert_int_equal(it.lane, 9);
+    assert_true(pump_until(field_is, &fc, 3000));
+    wcsd_get_kpi(F.d, &k);
+    assert_int_equal(k.recirc_decisions - k0.recirc_decisions, 2);
+    assert_int_equal(k.recirc_exhausted - k0.recirc_exhausted, 1);
+    assert_int_equal(k.lane_disabled - k0.lane_disabled, 2);
+    /* The disable is persisted and journaled. */
+    {
+        redisContext *c = rconn();
+        redisReply *r = redisCommand(c, "HGET wcs:{" SITE "}:lane:L1 enabled");
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        assert_string_equal(r->str, "0");
+        freeReplyObject(r);
+        redisFree(c);
+    }
+    assert_int_equal(journal_count("L1", "lane_disable"), 1);
+    assert_int_equal(wcsd_lane_set_enabled(F.d, "L1", true, "sup", "done"), 0);
+    tote_field("T2", "recirc", v, sizeof(v));
+    assert_string_equal(v, "2");
+}
+
+static void test_late_decision_not_written(void **state)
+{
+    struct item_cond ic = {F.sim, 0, SIM_ITEM_REJECTED};
+    struct sim_plc_counters c0, c;
+    struct sim_plc_item it = {0};
+    struct wcsd_kpi k0, k;
+    uint64_t end;
+    (void)state;
+    wcsd_get_kpi(F.d, &k0);
+    sim_plc_counters(F.sim, 0, &c0);
+    ic.track = induct(F.sim, "T5", SIM_READ_GOOD);
+    /* Do not run the loop until the scan has been seen by the worker and 200 ms more have
+     * passed: the decision is processed after its 100 ms budget. */
+    end = now_ms() + 3000;
+    while (now_ms() < end && (sim_plc_item(F.sim, ic.track, &it) != 0 || it.passes == 0))
+        usleep(2000);
+    assert_true(it.passes >= 1);
+    usleep(250000);
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim, ic.track, &it), 0);
+    assert_int_equal(it.confirm_result, SIM_CONF_LATE_DEFAULT);
+    sim_plc_counters(F.sim, 0, &c);
+    assert_int_equal(c.late_default - c0.late_default, 1);
+    pump(100);
+    wcsd_get_kpi(F.d, &k);
+    assert_int_equal(k.late - k0.late, 1);
+    assert_int_equal(k.decisions - k0.decisions, 0); /* nothing was written */
+}
+
+static bool link_alarm_raised(void *arg)
+{
+    size_t *from = arg;
+    return tc_find_retained(F.mq, *from, "wcs/v1/" SITE "/alarm/plc.plc1.link", "critical") >= 0 ||
+           tc_find(F.mq, *from, "wcs/v1/" SITE "/alarm/plc.plc1.link", "critical") >= 0;
+}
+
+static bool link_alarm_cleared(void *arg)
+{
+    size_t *from = arg;
+    for (size_t i = *from; i < tc_count(F.mq); i++) {
+        const struct tmsg *m = tc_msg(F.mq, i);
+        if (strcmp(m->topic, "wcs/v1/" SITE "/alarm/plc.plc1.link") == 0 && m->len == 0)
+            return true;
+    }
+    return false;
+}
+
+static int count_tote_keys(void)
+{
+    redisContext *c = rconn();
+    redisReply *r = redisCommand(c, "KEYS wcs:{" SITE "}:tote:*");
+    int n = 0;
+    for (size_t i = 0; r && i < r->elements; i++)
+        if (!strstr(r->element[i]->str + strlen("wcs:{" SITE "}:tote:"), ":"))
+            n++;
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+static void test_plc_disconnect_alarm(void **state)
+{
+    size_t from = tc_count(F.mq);
+    int keys0 = count_tote_keys();
+    struct item_cond ic = {F.sim, 0, SIM_ITEM_DIVERTED};
+    (void)state;
+    assert_int_equal(sim_plc_disconnect(F.sim, 1500), 0);
+    assert_true(pump_until(link_alarm_raised, &from, 4000));
+    assert_true(pump_until(link_alarm_cleared, &from, 6000));
+    /* Sorting resumes; the same tote sorted again is the same record. */
+    ic.track = induct(F.sim, "T1", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    pump(300);
+    assert_int_equal(count_tote_keys(), keys0);
+}
+
+static bool alarm_state(const char *topic, bool want_raised, size_t from)
+{
+    for (size_t i = tc_count(F.mq); i > from; i--) {
+        const struct tmsg *m = tc_msg(F.mq, i - 1);
+        if (strcmp(m->topic, topic) == 0)
+            return want_raised ? m->len > 0 : m->len == 0;
+    }
+    return false;
+}
+
+struct alarm_cond {
+    const char *topic;
+    bool raised;
+    size_t from;
+};
+
+static bool alarm_is(void *arg)
+{
+    struct alarm_cond *a = arg;
+    return alarm_state(a->topic, a->raised, a->from);
+}
+
+/* A tote diverted but not confirmed within lost_timeout (4 s here) is reported lost; its late
+ * confirmation still matches and clears the alarm. A loss the PLC confirms is reported at once. */
+static void test_lost_totes(void **state)
+{
+    struct alarm_cond ac = {"wcs/v1/" SITE "/alarm/tote.T10.lost", true, tc_count(F.mq)};
+    struct field_cond fc = {"T10", "sort_state", "lost"};
+    struct sim_plc_counters c0, c;
+    struct sim_plc_item it = {0};
+    uint32_t track;
+    uint64_t end;
+    (void)state;
+    sim_plc_counters(F.sim, 0, &c0);
+    track = induct(F.sim, "T10", SIM_READ_GOOD);
+    /* Wait until the emulator latched wcs's decision for it, then cut the link for 6 s. */
+    end = now_ms() + 5000;
+    do {
+        pump(2);
+        sim_plc_counters(F.sim, 0, &c);
+    } while (now_ms() < end && c.decisions_used == c0.decisions_used);
+    assert_true(c.decisions_used > c0.decisions_used);
+    assert_int_equal(sim_plc_disconnect(F.sim, 6000), 0);
+    assert_true(pump_until(alarm_is, &ac, 6000));
+    assert_true(pump_until(field_is, &fc, 2000));
+    /* Back: the confirmation queued in the PLC arrives, the tote is found, the alarm cleared. */
+    ac.raised = false;
+    fc.want = "arrived";
+    assert_true(pump_until(alarm_is, &ac, 10000));
+    assert_true(pump_until(field_is, &fc, 3000));
+    assert_int_equal(sim_plc_item(F.sim, track, &it), 0);
+    assert_int_equal(it.state, SIM_ITEM_DIVERTED);
+
+    /* A jam that loses the item: the PLC confirms "lost". */
+    ac.topic = "wcs/v1/" SITE "/alarm/tote.T11.lost";
+    ac.raised = true;
+    ac.from = tc_count(F.mq);
+    track = induct(F.sim, "T11", SIM_READ_GOOD);
+    end = now_ms() + 5000;
+    while (now_ms() < end && (sim_plc_item(F.sim, track, &it) != 0 || it.passes == 0))
+        pump(2);
+    assert_int_equal(sim_plc_jam(F.sim, 0, 300, true), 0);
+    assert_true(pump_until(alarm_is, &ac, 5000));
+    fc.tote = "T11";
+    fc.want = "lost";
+    assert_true(pump_until(field_is, &fc, 3000));
+    assert_true(journal_count("T11", "confirm") >= 1);
+}
+
+static bool store_up(void *arg)
+{
+    struct store_stats st;
+    (void)arg;
+    store_get_stats(wcsd_store(F.d), &st);
+    return store_is_ready(wcsd_store(F.d)) && st.queue_len == 0 && st.in_flight == 0;
+}
+
+static void test_redis_restart_and_watchdog(void **state)
+{
+    struct item_cond ic = {F.sim, 0, SIM_ITEM_DIVERTED};
+    struct field_cond fc = {"T6", "sort_state", "arrived"};
+    char err[HARNESS_ERR_MAX];
+    size_t mark;
+    (void)state;
+    /* Healthy: the watchdog is fed every 100 ms. */
+    mark = F.n_notes;
+    notes_drain();
+    mark = F.n_notes;
+    pump(600);
+    assert_true(notes_count(mark, "WATCHDOG=1") >= 3);
+
+    assert_int_equal(harness_redis_kill(F.redis), 0);
+    pump(500); /* the store notices */
+    mark = F.n_notes;
+    notes_drain();
+    mark = F.n_notes;
+    ic.track = induct(F.sim, "T6", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000)); /* decided from memory */
+    pump(300);
+    assert_int_equal(notes_count(mark, "WATCHDOG=1"), 0);
+    assert_true(tc_find(F.mq, 0, "wcs/v1/" SITE "/alarm/redis.down", "critical") >= 0);
+
+    assert_int_equal(harness_redis_restart(F.redis, err, sizeof(err)), 0);
+    assert_true(pump_until(store_up, NULL, 10000));
+    assert_true(pump_until(field_is, &fc, 3000));
+    assert_int_equal(journal_count("T6", "route"), 1);
+    assert_int_equal(journal_count("T6", "confirm"), 1);
+    mark = F.n_notes;
+    pump(500);
+    assert_true(notes_count(mark, "WATCHDOG=1") >= 2);
+}
+
+static void test_broker_restart_republishes(void **state)
+{
+    char err[HARNESS_ERR_MAX], uri[64];
+    struct tclient *c2;
+    bool seen = false;
+    (void)state;
+    assert_int_equal(harness_mqtt_restart(F.mqtt, err, sizeof(err)), 0);
+    pump(3000); /* the bus reconnects with backoff */
+    snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", harness_mqtt_port(F.mqtt));
+    c2 = tc_open(uri, "t-sup2", "sup", harness_mqtt_password(F.mqtt, "sup"), 5, false);
+    assert_non_null(c2);
+    assert_int_equal(tc_sub(c2, "wcs/v1/" SITE "/#"), 0);
+    for (int i = 0; i < 300 && !seen; i++) {
+        pump(10);
+        seen = tc_find_retained(c2, 0, "wcs/v1/" SITE "/state/device/plc1", "EXECUTE") >= 0 &&
+               tc_find_retained(c2, 0, "wcs/v1/" SITE "/status", "\"online\":true") >= 0;
+    }
+    assert_true(seen);
+    /* The outage is reported (retained) once the broker is back. */
+    seen = false;
+    for (int i = 0; i < 200 && !seen; i++) {
+        pump(10);
+        seen = tc_find_retained(c2, 0, "wcs/v1/" SITE "/alarm/mqtt.outage", "unreachable") >= 0 ||
+               tc_find(c2, 0, "wcs/v1/" SITE "/alarm/mqtt.outage", "unreachable") >= 0;
+    }
+    assert_true(seen);
+    tc_close(c2);
+    /* The test's own subscriber reconnects too (paho auto reconnect is not set up in tclient:
+     * reopen it). */
+    tc_close(F.mq);
+    F.mq = tc_open(uri, "t-sup", "sup", harness_mqtt_password(F.mqtt, "sup"), 5, false);
+    assert_non_null(F.mq);
+    assert_int_equal(tc_sub(F.mq, "wcs/v1/" SITE "/#"), 0);
+}
+
+static void test_sighup_bad_config_kept(void **state)
+{
+    const struct cfg_site *before = wcsd_config(F.d);
+    struct item_cond ic = {F.sim, 0, SIM_ITEM_DIVERTED};
+    (void)state;
+    write_config(false, true);
+    kill(getpid(), SIGHUP);
+    pump(300);
+    assert_ptr_equal(wcsd_config(F.d), before);
+    assert_int_equal(wcsd_config(F.d)->scan_points[0].decision_budget_ms, 100);
+    ic.track = induct(F.sim, "T7", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+}
+
+static bool plc2_up(void *arg)
+{
+    (void)arg;
+    return tc_find(F.mq, 0, "wcs/v1/" SITE "/state/device/plc2", "EXECUTE") >= 0;
+}
+
+static void test_sighup_adds_plc(void **state)
+{
+    struct item_cond ic = {F.sim2, 0, SIM_ITEM_DIVERTED};
+    struct item_cond ic1 = {F.sim, 0, SIM_ITEM_DIVERTED};
+    struct sim_plc_counters c0, c;
+    (void)state;
+    sim_plc_counters(F.sim, SIM_PLC_MAX_POINTS, &c0);
+    write_config(true, false);
+    kill(getpid(), SIGHUP);
+    assert_true(pump_until(plc2_up, NULL, 5000));
+    assert_int_equal(wcsd_config(F.d)->n_scan_points, 2);
+    ic.track = induct(F.sim2, "T8", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    /* plc1 kept its connection through the reload. */
+    sim_plc_counters(F.sim, SIM_PLC_MAX_POINTS, &c);
+    assert_int_equal(c.mb_connections, c0.mb_connections);
+    ic1.track = induct(F.sim, "T9", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic1, 5000));
+}
+
+/* plc2's lane M1 holds one tote (sim2: capacity 1, no drain); T8 filled it. The PLC confirms
+ * the next one "lane full"; the lane is then marked full (alarm, state) and the following tote
+ * for it is rejected by wcs itself (sp2 has no recirculation lane). */
+static void test_lane_full(void **state)
+{
+    struct item_cond ic = {F.sim2, 0, SIM_ITEM_REJECTED};
+    struct alarm_cond ac = {"wcs/v1/" SITE "/alarm/lane.M1.full", true, tc_count(F.mq)};
+    struct sim_plc_item it;
+    struct wcsd_kpi k0, k;
+    (void)state;
+    wcsd_get_kpi(F.d, &k0);
+    ic.track = induct(F.sim2, "T12", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim2, ic.track, &it), 0);
+    assert_int_equal(it.confirm_result, SIM_CONF_LANE_FULL);
+    assert_true(pump_until(alarm_is, &ac, 3000));
+    ic.track = induct(F.sim2, "T1", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim2, ic.track, &it), 0);
+    assert_int_equal(it.confirm_result, SIM_CONF_PASSED); /* wcs's reject, not the PLC's */
+    wcsd_get_kpi(F.d, &k);
+    assert_int_equal(k.lane_full - k0.lane_full, 1);
+}
+
+static int handled_cmds;
+
+static int test_cmd_fn(struct wcsd *d, struct bus_cmd *cmd)
+{
+    json_t *f;
+    (void)d;
+    if (strcmp(cmd->command, "lane.disable") != 0)
+        return WCS_E_UNKNOWN;
+    handled_cmds++;
+    f = json_pack("{s:b}", "handled", 1);
+    (void)bus_reply_ok(cmd, f);
+    json_decref(f);
+    return 0;
+}
+
+/* Commands reach the command layer (here it refuses "sup", who is no user of the test site);
+ * an override replaces it, and a command the override does not know is answered "unknown
+ * command". */
+static void test_command_seam(void **state)
+{
+    const char *body = "{\"request_id\":\"r1\"}";
+    struct mq_cond mc = {tc_count(F.mq), "wcs/v1/" SITE "/reply/sup/r1",
+                         "user \\\"sup\\\" is not configured", false};
+    (void)state;
+    assert_int_equal(tc_pub(F.mq, "wcs/v1/" SITE "/cmd/sup/order.upsert", body, strlen(body), 1,
+                            false, NULL, NULL),
+                     0);
+    assert_true(pump_until(mq_seen, &mc, 5000));
+    wcsd_set_command_fn(F.d, test_cmd_fn);
+    body = "{\"request_id\":\"r2\"}";
+    mc.topic = "wcs/v1/" SITE "/reply/sup/r2";
+    mc.needle = "\"handled\":true";
+    assert_int_equal(tc_pub(F.mq, "wcs/v1/" SITE "/cmd/sup/lane.disable", body, strlen(body), 1,
+                            false, NULL, NULL),
+                     0);
+    assert_true(pump_until(mq_seen, &mc, 5000));
+    assert_int_equal(handled_cmds, 1);
+    body = "{\"request_id\":\"r3\"}";
+    mc.topic = "wcs/v1/" SITE "/reply/sup/r3";
+    mc.needle = "unknown command";
+    assert_int_equal(
+        tc_pub(F.mq, "wcs/v1/" SITE "/cmd/sup/foo.bar", body, strlen(body), 1, false, NULL, NULL),
+        0);
+    assert_true(pump_until(mq_seen, &mc, 5000));
+    wcsd_set_command_fn(F.d, NULL);
+}
+
+static void test_sigterm_drains_and_exits(void **state)
+{
+    size_t from = tc_count(F.mq);
+    (void)state;
+    kill(getpid(), SIGTERM);
+    assert_int_equal(wcsd_run(F.d), 0);
+    assert_true(notes_count(0, "STOPPING=1") >= 1);
+    {
+        struct store_stats st;
+        store_get_stats(wcsd_store(F.d), &st);
+        assert_int_equal(st.queue_len, 0);
+        assert_int_equal(st.in_flight, 0);
+    }
+    wcsd_close(F.d);
+    F.d = NULL;
+    for (int i = 0;
+         i < 100 &&
+         tc_find_retained(F.mq, from, "wcs/v1/" SITE "/status", "\"online\":false") < 0 &&
+         tc_find(F.mq, from, "wcs/v1/" SITE "/status", "\"online\":false") < 0;
+         i++)
+        usleep(20000);
+    assert_true(tc_find(F.mq, from, "wcs/v1/" SITE "/status", "\"online\":false") >= 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ready_after_first_plc_cycle),
+        cmocka_unit_test(test_known_tote_diverted),
+        cmocka_unit_test(test_refusals_rejected),
+        cmocka_unit_test(test_lane_disabled_recirc_then_reject),
+        cmocka_unit_test(test_late_decision_not_written),
+        cmocka_unit_test(test_plc_disconnect_alarm),
+        cmocka_unit_test(test_lost_totes),
+        cmocka_unit_test(test_redis_restart_and_watchdog),
+        cmocka_unit_test(test_broker_restart_republishes),
+        cmocka_unit_test(test_sighup_bad_config_kept),
+        cmocka_unit_test(test_sighup_adds_plc),
+        cmocka_unit_test(test_lane_full),
+        cmocka_unit_test(test_command_seam),
+        cmocka_unit_test(test_sigterm_drains_and_exits),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,208 @@
+/* Private state of the control daemon, shared by its files: daemon.c (life cycle, signals,
+ * systemd, reload, alarms, KPIs), sort.c (the sortation flow on PLC events), model.c (the
+ * in-memory totes, orders and lanes and their start-up load), devmap.c (config -> PLC driver
+ * config). Everything here runs on the loop thread. */
+#ifndef WCS_DAEMON_INTERNAL_H
+#define WCS_DAEMON_INTERNAL_H
+
+#include "command/command.h"
+#include "daemon/daemon.h"
+#include "daemon/route.h"
+#include "drivers/plc.h"
+#include "store/tote.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PENDING_MAX 256 /* outstanding decisions per scan point awaiting confirmation */
+#define SIG_MAX     2048
+
+/* ---- string-keyed map of heap records (model.c) ---- */
+struct hmap {
+    void **slots; /* each record starts with its NUL-terminated id */
+    size_t cap, n;
+};
+
+int hmap_put(struct hmap *m, void *rec, void **old_out); /* replaces a record with the same id */
+void *hmap_get(const struct hmap *m, const char *id);
+void hmap_fini(struct hmap *m); /* frees every record */
+
+/* One decision awaiting its confirmation. */
+struct pending {
+    bool used;
+    uint16_t seq;
+    enum route_action action;
+    uint16_t lane_number;
+    char tote[WCSD_ID_MAX]; /* "" for no-read, unknown, malformed */
+    uint64_t decided_us;    /* loop clock */
+    bool stale;             /* the driver refused to write it: the PLC routes by default */
+    bool lost_reported; /* the sweep declared the tote lost; a late confirmation still matches */
+};
+
+struct plcrt;
+
+struct pointrt {
+    char id[WCSD_ID_MAX];
+    uint32_t cfg_index; /* into site->scan_points */
+    struct plcrt *plc;
+    uint16_t conv_point; /* index inside the conv_plc */
+    struct pending pend[PENDING_MAX];
+    uint32_t next_slot;
+    uint32_t unmatched_run; /* unmatched confirmations in a row */
+    uint16_t last_seq;      /* last scan_seq seen (0 none) */
+    bool alarm_unmatched, alarm_noread, alarm_estop, alarm_jam;
+    uint16_t status;
+    uint64_t period_scans, period_noreads; /* since the last KPI period */
+};
+
+struct plcrt {
+    struct wcsd *d;
+    char id[WCSD_ID_MAX];
+    char sig[SIG_MAX]; /* the config that made it: a reload keeps it while this is unchanged */
+    struct conv_plc *conv;
+    enum conv_link link;
+    bool good_cycle; /* a decoded read block has been seen while up */
+    bool alarm_link;
+    bool keep;                                    /* reload bookkeeping */
+    uint64_t opened_us, up_since_us, up_total_us; /* real time, for availability */
+    size_t n_points;
+    int32_t point_of[CONV_MAX_POINTS]; /* index into d->points for each conv point */
+};
+
+struct lanert {
+    char id[WCSD_ID_MAX];
+    bool full_alarm;
+    uint64_t full_until_us; /* loop clock; 0 not full */
+    uint64_t arrivals;
+};
+
+/* Bookkeeping of one scan or confirmation (journal write, MQTT events), done after the decision
+ * from a bounded ring so that it never delays the next decision. Ids, not indices: a reload may
+ * happen in between. */
+enum job_kind { JOB_SCAN, JOB_CONFIRM };
+struct job {
+    enum job_kind kind;
+    char point[WCSD_ID_MAX];
+    char tote[WCSD_ID_MAX];  /* "" when there is no tote record */
+    char label[WCSD_ID_MAX]; /* the id read from the label (scans), may be "" */
+    char lane[WCSD_ID_MAX];  /* decided lane (scan) or confirmed lane (confirm), "" none */
+    char barcode[2 * PLC_BARCODE_MAX_REGS + 1];
+    uint32_t seq, track_id;
+    enum plc_read_result read_result;
+    enum plc_confirm_result confirm_result;
+    uint16_t confirm_lane, dest_lane;
+    enum route_action action;
+    enum route_reason reason;
+    bool late, written;
+    uint64_t latency_us;
+    enum wcsd_tote_state state; /* the tote after this fact */
+    uint32_t recirc;
+    int64_t at_ms;
+};
+#define JOBS_CAP   32768
+#define JOBS_CHUNK 2 /* per loop round: bounds what bookkeeping adds to a waiting decision */
+
+/* A fact waiting to be written with the next batch (store_tote_records). */
+#define FACT_FIELDS 9
+#define FACTS_MAX   16
+struct fact {
+    char kind[8], id[WCSD_ID_MAX], op[24], counter[32], cause[32];
+    size_t n;
+    char names[FACT_FIELDS][16];
+    char values[FACT_FIELDS][WCSD_ID_MAX + 8];
+};
+
+struct wcsd {
+    struct wcsd_opts o;
+    char *config_path;
+    const struct wcs_clock *clock;
+    double speed;
+    struct loop *loop;
+    struct cfg_site *site;
+    struct store *store;
+    struct bus *bus;
+    wcsd_command_fn cmd_fn; /* test override of the command layer */
+    struct cmd_ctx cmds;    /* the command layer (wcs/command) */
+
+    struct plcrt **plcs;
+    size_t n_plcs;
+    struct pointrt *points; /* one per site scan point, same order */
+    size_t n_points;
+    struct lanert *lanes; /* one per site lane, same order */
+    bool *lane_enabled, *lane_full;
+
+    struct hmap totes, orders;
+    struct hmap lane_overrides; /* lane id -> struct lane_override (loaded or set) */
+
+    /* life cycle */
+    int sfd; /* signalfd, -1 none */
+    bool rt_warned, rt_logged;
+    int nfd; /* sd_notify datagram socket, -1 until first used */
+    uint64_t notify_dropped;
+    bool ready, state_loaded, loading, stopping, draining;
+    int loads_pending;
+    int load_rc;
+    uint64_t drain_deadline_us, drain_timer, wd_timer, kpi_timer, sweep_timer;
+    struct log_repeat rep_decide, rep_store, rep_late, rep_unmatched;
+    uint64_t watchdog_usec;
+    bool store_up, bus_up, store_alarm;
+    uint64_t bus_down_since_us, bus_disc_seen;
+    bool bus_outage;
+    char status_line[256];
+
+    /* deferred bookkeeping */
+    struct job *jobs;
+    size_t jhead, jlen;
+    uint64_t job_timer, jobs_dropped;
+    bool job_armed;
+    struct fact facts[FACTS_MAX];
+    size_t n_facts;
+
+    /* KPIs */
+    struct wcsd_kpi k;
+    struct hist lat;
+    uint64_t kpi_last_confirms, kpi_last_us;
+    uint64_t started_real_us;
+    uint64_t seq; /* op id sequence */
+};
+
+struct lane_override {
+    char id[WCSD_ID_MAX];
+    bool enabled;
+};
+
+/* sort.c */
+void sort_on_plc_event(struct conv_plc *p, const struct conv_event *ev, void *arg);
+/* Runs queued bookkeeping (up to JOBS_CHUNK jobs per call; re-arms itself while work is left). */
+void sort_run_jobs(struct wcsd *d);
+/* Every 500 ms: diverts unconfirmed for lost_timeout become lost totes; lane-full marks expire. */
+void sort_sweep(struct wcsd *d);
+/* Writes a fact about a tote / the sorter through the store, logging a refusal. */
+void sort_record(struct wcsd *d, const char *kind, const char *id, const char *op,
+                 const char *counter, const struct store_field *f, size_t n, const char *cause);
+
+/* daemon.c */
+void daemon_alarm(struct wcsd *d, const char *id, bool on, const char *severity, const char *text);
+void daemon_update_status(struct wcsd *d);
+void daemon_check_ready(struct wcsd *d);
+
+/* model.c */
+int model_load_start(struct wcsd *d);
+/* Re-reads one order from Redis into the in-memory model (after a command changed it). A
+ * failed read is logged; the next change or restart loads it. */
+void model_refresh_order(struct wcsd *d, const char *id);
+void model_apply_lane_overrides(struct wcsd *d);
+enum wcsd_tote_state model_tote_state_parse(const char *s);
+const char *model_tote_state_name(enum wcsd_tote_state s);
+const char *model_dest_text(const struct wcsd_tote *t, char *buf, size_t cap);
+
+/* devmap.c */
+/* Fills a driver config for PLC device dev of site with its scan points (point_index[i] gets
+ * the site scan point index of driver point i) and a signature of everything that went into it.
+ * Returns 0, 1 when no scan point uses the PLC (it is not started), or WCS_E_CONFIG (unsupported
+ * model or URI, too many points; why says which). */
+int devmap_plc(const struct cfg_site *site, uint32_t dev, struct conv_plc_cfg *out,
+               uint32_t *point_index, char *sig, size_t sig_cap, const char **why);
+
+#endif

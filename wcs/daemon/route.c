@@ -1,0 +1,300 @@
+/* Pure sortation decision: tote id from a label, lane choice, and the latency histogram
+ * (route.h). */
+#include "daemon/route.h"
+
+#include "base/err.h"
+#include "drivers/codec/gs1.h"
+#include "store/store.h"
+
+#include <string.h>
+
+int route_tote_id(const char *data, size_t len, char *id, size_t cap)
+{
+    struct gs1_element el[8];
+    struct aim_id aim;
+    bool is_gs1 = false;
+    size_t n = 0;
+
+    if (!data || len == 0 || !id || cap == 0)
+        return WCS_E_SYNTAX;
+    if (gs1_parse_scan(data, len, &aim, &is_gs1, el, 8, &n, NULL) != 0)
+        return WCS_E_SYNTAX;
+    if (is_gs1) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(el[i].ai, "00") != 0)
+                continue;
+            if (el[i].value_len + 1 > cap)
+                return WCS_E_EXHAUSTED;
+            memcpy(id, el[i].value, el[i].value_len + 1);
+            return 0;
+        }
+        return WCS_E_SYNTAX;
+    }
+    data += aim.data_offset;
+    len -= aim.data_offset;
+    if (len == 0 || len >= STORE_ID_MAX)
+        return WCS_E_SYNTAX;
+    if (len + 1 > cap)
+        return WCS_E_EXHAUSTED;
+    memcpy(id, data, len);
+    id[len] = '\0';
+    if (memchr(data, '\0', len) || store_id_check(id) != 0) {
+        id[0] = '\0';
+        return WCS_E_SYNTAX;
+    }
+    return 0;
+}
+
+static const char *const reason_names[ROUTE_REASON_COUNT] = {
+    [ROUTE_OK] = "ok",
+    [ROUTE_NOREAD] = "no_read",
+    [ROUTE_MULTIREAD] = "multi_read",
+    [ROUTE_MALFORMED] = "malformed",
+    [ROUTE_UNKNOWN_TOTE] = "unknown_tote",
+    [ROUTE_UNKNOWN_ORDER] = "unknown_order",
+    [ROUTE_CANCELLED] = "order_cancelled",
+    [ROUTE_SHIPPED] = "order_shipped",
+    [ROUTE_NO_DEST] = "no_destination",
+    [ROUTE_NOT_HERE] = "not_here",
+    [ROUTE_LANE_FULL] = "lane_full",
+    [ROUTE_LANE_DISABLED] = "lane_disabled",
+    [ROUTE_RECIRC_EXHAUSTED] = "recirc_exhausted",
+    [ROUTE_REJECT_ASKED] = "reject_asked",
+};
+
+const char *route_reason_name(enum route_reason r)
+{
+    return (unsigned)r < ROUTE_REASON_COUNT ? reason_names[r] : "?";
+}
+
+const char *route_action_name(enum route_action a)
+{
+    switch (a) {
+    case ROUTE_DIVERT:
+        return "divert";
+    case ROUTE_RECIRC:
+        return "recirculate";
+    case ROUTE_REJECT:
+        return "reject";
+    }
+    return "?";
+}
+
+static void reject(const struct route_ctx *c, enum route_reason why, struct route_out *out)
+{
+    out->action = ROUTE_REJECT;
+    out->reason = why;
+    out->lane = c->sp->reject_lane;
+    out->dest_lane = c->sp->reject_lane >= 0 ? c->site->lanes[c->sp->reject_lane].number : 0;
+    out->cmd_flags = PLC_CMD_REJECT;
+}
+
+/* Recirculates while the tote has passes left and the point has a loop; rejects otherwise. */
+static void recirc_or_reject(const struct route_ctx *c, const struct route_in *in,
+                             enum route_reason why, struct route_out *out)
+{
+    uint32_t done = in->tote ? in->tote->recirc : 0;
+    if (c->sp->recirc_lane < 0) {
+        reject(c, why, out);
+        return;
+    }
+    if (done >= c->sp->max_recirc) {
+        reject(c, ROUTE_RECIRC_EXHAUSTED, out);
+        return;
+    }
+    out->action = ROUTE_RECIRC;
+    out->reason = why;
+    out->lane = c->sp->recirc_lane;
+    out->dest_lane = c->site->lanes[c->sp->recirc_lane].number;
+    out->cmd_flags = PLC_CMD_RECIRCULATE;
+}
+
+static bool lane_matches(const struct cfg_site *site, const struct cfg_lane *l, enum cfg_dest kind,
+                         const char *id)
+{
+    if (l->dest != kind)
+        return false;
+    if (kind == CFG_DEST_STATION) {
+        if (l->dest_index < 0 || (uint32_t)l->dest_index >= site->n_stations)
+            return false;
+        return !id || !id[0] || strcmp(site->stations[l->dest_index].id, id) == 0;
+    }
+    if (kind == CFG_DEST_CARRIER) {
+        if (l->dest_index < 0 || (uint32_t)l->dest_index >= site->waves.n_carriers)
+            return false;
+        return id && strcmp(site->waves.carriers[l->dest_index].code, id) == 0;
+    }
+    return true;
+}
+
+/* The destination lane for (kind, id): first one of this scan point (preferring an enabled,
+ * not full one), else -2 when such a lane exists elsewhere on the site, else -1. */
+static int32_t find_lane(const struct route_ctx *c, enum cfg_dest kind, const char *id)
+{
+    int32_t first = -1;
+    for (uint32_t i = 0; i < c->sp->n_lanes; i++) {
+        uint32_t li = c->sp->lanes[i];
+        if (!lane_matches(c->site, &c->site->lanes[li], kind, id))
+            continue;
+        if (c->lane_enabled[li] && !c->lane_full[li])
+            return (int32_t)li;
+        if (first < 0)
+            first = (int32_t)li;
+    }
+    if (first >= 0)
+        return first;
+    for (uint32_t li = 0; li < c->site->n_lanes; li++)
+        if (lane_matches(c->site, &c->site->lanes[li], kind, id))
+            return -2;
+    return -1;
+}
+
+void route_decide(const struct route_ctx *c, const struct route_in *in, struct route_out *out)
+{
+    const struct wcsd_tote *t = in->tote;
+    const struct wcsd_order *o = in->order;
+    enum cfg_dest kind = CFG_DEST_REJECT;
+    const char *dest_id = NULL;
+    int32_t lane;
+
+    memset(out, 0, sizeof(*out));
+    out->wanted_lane = -1;
+    if (in->read_result == PLC_READ_NOREAD || in->read_result == PLC_READ_NONE) {
+        reject(c, ROUTE_NOREAD, out);
+        return;
+    }
+    if (in->read_result == PLC_READ_MULTI) {
+        reject(c, ROUTE_MULTIREAD, out);
+        return;
+    }
+    if (in->id_rc != 0) {
+        reject(c, ROUTE_MALFORMED, out);
+        return;
+    }
+    if (!t) {
+        reject(c, ROUTE_UNKNOWN_TOTE, out);
+        return;
+    }
+    switch (t->dest) {
+    case WCSD_DEST_STATION:
+        kind = CFG_DEST_STATION;
+        dest_id = t->dest_id;
+        break;
+    case WCSD_DEST_CARRIER:
+        kind = CFG_DEST_CARRIER;
+        dest_id = t->dest_id;
+        break;
+    case WCSD_DEST_QA:
+        kind = CFG_DEST_QA;
+        break;
+    case WCSD_DEST_REJECT:
+        reject(c, ROUTE_REJECT_ASKED, out);
+        return;
+    case WCSD_DEST_AUTO:
+        if (!t->order[0] || !o) {
+            reject(c, ROUTE_UNKNOWN_ORDER, out);
+            return;
+        }
+        if (o->state == WCSD_ORDER_CANCELLED) {
+            reject(c, ROUTE_CANCELLED, out);
+            return;
+        }
+        if (o->state == WCSD_ORDER_SHIPPED) {
+            reject(c, ROUTE_SHIPPED, out);
+            return;
+        }
+        if (o->state == WCSD_ORDER_PACKED) {
+            kind = CFG_DEST_CARRIER;
+            dest_id = o->carrier;
+            if (!dest_id[0]) {
+                reject(c, ROUTE_NO_DEST, out);
+                return;
+            }
+        } else {
+            kind = CFG_DEST_STATION;
+            dest_id = o->pack_station; /* "" : any pack station lane */
+        }
+        break;
+    }
+    lane = find_lane(c, kind, dest_id);
+    if (lane == -1) {
+        reject(c, ROUTE_NO_DEST, out);
+        return;
+    }
+    if (lane == -2) {
+        recirc_or_reject(c, in, ROUTE_NOT_HERE, out);
+        return;
+    }
+    out->wanted_lane = lane;
+    if (!c->lane_enabled[lane]) {
+        recirc_or_reject(c, in, ROUTE_LANE_DISABLED, out);
+        return;
+    }
+    if (c->lane_full[lane]) {
+        recirc_or_reject(c, in, ROUTE_LANE_FULL, out);
+        return;
+    }
+    out->action = ROUTE_DIVERT;
+    out->reason = ROUTE_OK;
+    out->lane = lane;
+    out->dest_lane = c->site->lanes[lane].number;
+    out->cmd_flags = 0;
+}
+
+/* ---- histogram ---- */
+
+static unsigned bucket_of(uint64_t v)
+{
+    unsigned e;
+    if (v < 16)
+        return (unsigned)v;
+    e = 63u - (unsigned)__builtin_clzll(v); /* 4.. */
+    if (e > 47)
+        return HIST_BUCKETS - 1;
+    return 16 + (e - 4) * 16 + (unsigned)((v >> (e - 4)) & 15);
+}
+
+static uint64_t bucket_upper(unsigned b)
+{
+    unsigned e, sub;
+    if (b < 16)
+        return b;
+    e = (b - 16) / 16 + 4;
+    sub = (b - 16) % 16;
+    return ((16ull + sub + 1) << (e - 4)) - 1;
+}
+
+void hist_reset(struct hist *h)
+{
+    memset(h, 0, sizeof(*h));
+}
+
+void hist_add(struct hist *h, uint64_t us)
+{
+    h->b[bucket_of(us)]++;
+    h->count++;
+    if (us > h->max_us)
+        h->max_us = us;
+}
+
+uint64_t hist_quantile(const struct hist *h, double q)
+{
+    uint64_t rank, seen = 0;
+    if (h->count == 0)
+        return 0;
+    if (q < 0)
+        q = 0;
+    if (q > 1)
+        q = 1;
+    rank = (uint64_t)(q * (double)h->count);
+    if (rank >= h->count)
+        rank = h->count - 1;
+    for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+        seen += h->b[b];
+        if (seen > rank) {
+            uint64_t up = b == HIST_BUCKETS - 1 ? h->max_us : bucket_upper(b);
+            return up < h->max_us ? up : h->max_us;
+        }
+    }
+    return h->max_us;
+}
