@@ -391,8 +391,20 @@ static void test_loop_not_blocked(void **state)
     printf("wave.plan of %d lines: %.0f ms, largest loop gap %.1f ms, %zu waves\n", n_orders * per,
            (double)(clock_real_mono_us() - t0) / 1000.0, (double)gap / 1000.0,
            json_array_size(json_object_get(o.fields, "waves")));
+    uint64_t total = clock_real_mono_us() - t0;
+#if defined(__SANITIZE_ADDRESS__)
+    /* Under ASan on a loaded machine absolute times mean little: the loop's share of the work
+     * (parsing the snapshot, building the reply) slows down as much as the planner does (seen:
+     * gap/total 0.09 idle, 0.21 at load 15). The loop must still have kept turning for most of
+     * the run: planning on the loop would make one gap most of the total. */
+    if (gap * 2 >= total)
+        fail_msg("largest loop gap %.1f ms of %.1f ms in all", gap / 1000.0, total / 1000.0);
+#else
     /* Generous: the planner alone takes far longer than this on the loop. */
-    assert_true(gap < 250000);
+    if (gap >= 250000)
+        fail_msg("largest loop gap %.1f ms of %.1f ms (bound 250 ms)", gap / 1000.0,
+                 total / 1000.0);
+#endif
     json_decref(o.fields);
 }
 

@@ -2,7 +2,8 @@
  * PLC emulator as the floor over loopback Modbus, the daemon's loop pumped by the test thread,
  * sd_notify to a datagram socket. One fixture, tests in order (each leaves the floor idle):
  * readiness, sorting a known tote, refusals, recirculation limit, late decisions, PLC link loss,
- * Redis and broker restarts, the watchdog, SIGHUP (bad config, a second PLC) and SIGTERM. */
+ * Redis and broker restarts, the watchdog, SIGHUP (bad config, a second PLC), commands and the
+ * bus's own refusals (journaled), and SIGTERM. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -849,6 +850,147 @@ static void test_command_seam(void **state)
     wcsd_set_command_fn(F.d, NULL);
 }
 
+struct jentry {
+    char actor[64], subject[128], after[512];
+};
+
+/* cmd_refused journal entries with this cause; the last one is copied into *last (may be NULL). */
+static int refusals_journaled(const char *cause, struct jentry *last)
+{
+    redisContext *c = rconn();
+    redisReply *r;
+    int n = 0;
+    if (!c)
+        return -1;
+    r = redisCommand(c, "XRANGE wcs:{" SITE "}:journal - +");
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *f = r->element[i]->element[1];
+        const char *v[5] = {NULL}, *names[5] = {"op", "cause", "actor", "subject", "after"};
+        for (size_t j = 0; j + 1 < f->elements; j += 2)
+            for (size_t k = 0; k < 5; k++)
+                if (strcmp(f->element[j]->str, names[k]) == 0)
+                    v[k] = f->element[j + 1]->str;
+        if (!v[0] || !v[1] || strcmp(v[0], "cmd_refused") != 0 || strcmp(v[1], cause) != 0)
+            continue;
+        n++;
+        if (last) {
+            snprintf(last->actor, sizeof(last->actor), "%s", v[2] ? v[2] : "");
+            snprintf(last->subject, sizeof(last->subject), "%s", v[3] ? v[3] : "");
+            snprintf(last->after, sizeof(last->after), "%s", v[4] ? v[4] : "");
+        }
+    }
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+struct refusal_cond {
+    const char *cause;
+    int want;
+};
+
+static bool refusals_reach(void *arg)
+{
+    struct refusal_cond *rc = arg;
+    return refusals_journaled(rc->cause, NULL) >= rc->want;
+}
+
+/* One command the bus refuses: published by "sup" on cmd/sup/<command>, answered on reply_topic
+ * with ok false and an error starting with error_prefix, then journaled once with actor sup,
+ * this cause, subject and an after object whose request_id is want_rid (NULL: null) and whose
+ * error is the reply's error, exactly. */
+static void bus_refusal(const char *command, const char *payload, size_t len,
+                        const char *reply_topic, const char *error_prefix, const char *cause,
+                        const char *subject, const char *want_rid)
+{
+    char topic[128];
+    struct mq_cond mc = {tc_count(F.mq), reply_topic, "\"ok\":false", false};
+    int before = refusals_journaled(cause, NULL);
+    struct refusal_cond rc = {cause, before + 1};
+    struct jentry e;
+    json_t *after, *rid, *reply;
+    json_error_t jerr;
+    long idx;
+    const char *error;
+
+    assert_true(before >= 0);
+    snprintf(topic, sizeof(topic), "wcs/v1/" SITE "/cmd/sup/%s", command);
+    assert_int_equal(tc_pub(F.mq, topic, payload, len, 1, false, NULL, NULL), 0);
+    assert_true(pump_until(mq_seen, &mc, 5000));
+    idx = tc_find(F.mq, mc.from, reply_topic, mc.needle);
+    reply = json_loads(tc_msg(F.mq, (size_t)idx)->payload, 0, &jerr);
+    assert_non_null(reply);
+    error = json_string_value(json_object_get(reply, "error"));
+    assert_non_null(error);
+    if (strncmp(error, error_prefix, strlen(error_prefix)) != 0)
+        fail_msg("reply error \"%s\", expected it to start with \"%s\"", error, error_prefix);
+    assert_true(pump_until(refusals_reach, &rc, 5000));
+    pump(100); /* a second entry for the same refusal would show up here */
+    assert_int_equal(refusals_journaled(cause, &e), before + 1);
+    assert_string_equal(e.actor, "sup");
+    assert_string_equal(e.subject, subject);
+    after = json_loads(e.after, 0, &jerr);
+    if (!after)
+        fail_msg("after is not JSON: %s (%s)", e.after, jerr.text);
+    assert_string_equal(json_string_value(json_object_get(after, "user")), "sup");
+    assert_string_equal(json_string_value(json_object_get(after, "error")), error);
+    rid = json_object_get(after, "request_id");
+    if (want_rid)
+        assert_string_equal(json_string_value(rid), want_rid);
+    else
+        assert_true(json_is_null(rid));
+    json_decref(after);
+    json_decref(reply);
+}
+
+/* The refusals the bus makes before the command layer (DESIGN.md §3) are answered as before and
+ * journaled like the command layer's: one cmd_refused entry each, and nothing else written. */
+static void test_bus_refusals_journaled(void **state)
+{
+    const char *bad = "{\"request_id\":\"m1\",";
+    const char *norid = "{\"order_id\":\"O9\"}";
+    const char *badname = "{\"request_id\":\"r-badname\"}";
+    size_t big_len = 70000;
+    char *big = malloc(big_len + 1), reason[128];
+    struct bus_stats b0, b1;
+    (void)state;
+    assert_non_null(big);
+    memset(big, 'x', big_len);
+    memcpy(big, "{\"request_id\":\"big1\",\"pad\":\"", 28);
+    memcpy(big + big_len - 2, "\"}", 2);
+    big[big_len] = '\0';
+    bus_get_stats(wcsd_bus(F.d), &b0);
+
+    bus_refusal("order.upsert", bad, strlen(bad), "wcs/v1/" SITE "/reply/sup/_invalid",
+                "invalid JSON at line 1 column ", "order.upsert _invalid", "order.upsert", NULL);
+    snprintf(reason, sizeof(reason), "payload of %zu bytes exceeds the limit of 65536 bytes",
+             big_len);
+    bus_refusal("order.cancel", big, big_len, "wcs/v1/" SITE "/reply/sup/_invalid", reason,
+                "order.cancel _invalid", "order.cancel", NULL);
+    bus_refusal("wave.release", norid, strlen(norid), "wcs/v1/" SITE "/reply/sup/_invalid",
+                "field \"request_id\": missing", "wave.release _invalid", "wave.release", NULL);
+    /* A readable request_id with a bad command level: answered on it, and in the cause. */
+    bus_refusal("order!upsert", badname, strlen(badname), "wcs/v1/" SITE "/reply/sup/r-badname",
+                "command name: expected 1..63 characters of [A-Za-z0-9_.-]", "_invalid r-badname",
+                "_invalid", "r-badname");
+    free(big);
+
+    bus_get_stats(wcsd_bus(F.d), &b1);
+    assert_int_equal(b1.cmds_rejected - b0.cmds_rejected, 4);
+    assert_int_equal(b1.cmds - b0.cmds, 0); /* none reached the command layer */
+    {
+        redisContext *c = rconn();
+        redisReply *r;
+        assert_non_null(c);
+        r = redisCommand(c, "EXISTS wcs:{" SITE "}:req:sup:r-badname");
+        assert_non_null(r);
+        assert_int_equal(r->integer, 0);
+        freeReplyObject(r);
+        redisFree(c);
+    }
+}
+
 static void test_sigterm_drains_and_exits(void **state)
 {
     size_t from = tc_count(F.mq);
@@ -889,6 +1031,7 @@ int main(void)
         cmocka_unit_test(test_sighup_adds_plc),
         cmocka_unit_test(test_lane_full),
         cmocka_unit_test(test_command_seam),
+        cmocka_unit_test(test_bus_refusals_journaled),
         cmocka_unit_test(test_sigterm_drains_and_exits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

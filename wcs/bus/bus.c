@@ -54,6 +54,9 @@ struct bus {
     struct mqlink *link;
     bus_cmd_fn on_cmd;
     void *arg;
+    void (*on_refused)(void *arg, const char *user, const char *command, const char *request_id,
+                       const char *reason);
+    void *refused_arg;
 
     /* options, copied */
     char *user, *password_file, *site, *share_group;
@@ -571,18 +574,21 @@ static int reply_send(struct bus *b, const char *user, const char *rid_topic, co
     return rc < 0 ? rc : rc2;
 }
 
-/* Answers a command the bus itself refuses. */
+/* Answers a command the bus itself refuses, then reports it (DESIGN.md §3: the daemon journals
+ * it). The report is made even when the reply could not be built: the refusal happened. */
 static void refuse(struct bus *b, const char *user, const char *rid, const char *command,
                    const struct mqlink_msg *m, bool rt_ok, const char *error)
 {
     size_t len;
     char *p = bus_reply_dump(false, rid, command, NULL, error, now_ms(b), b->st.seq + 1, &len);
     b->st.cmds_rejected++;
-    if (!p)
-        return;
-    b->st.seq++;
-    reply_send(b, user, rid ? rid : "_invalid", rt_ok ? m->response_topic : NULL, m->correlation,
-               m->correlation_len, p, len);
+    if (p) {
+        b->st.seq++;
+        reply_send(b, user, rid ? rid : "_invalid", rt_ok ? m->response_topic : NULL,
+                   m->correlation, m->correlation_len, p, len);
+    }
+    if (b->on_refused)
+        b->on_refused(b->refused_arg, user, command, rid, error);
 }
 
 static void on_command(struct bus *b, struct mqlink_msg *m)
@@ -843,6 +849,8 @@ int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd
     b->loop = l;
     b->on_cmd = on_cmd;
     b->arg = arg;
+    b->on_refused = o->on_refused;
+    b->refused_arg = o->on_refused_arg;
     b->user = dup_opt(o->user, &oom);
     b->password_file = dup_opt(o->password_file, &oom);
     b->site = dup_opt(o->site, &oom);

@@ -42,6 +42,18 @@ struct bus_opts {
     uint32_t reconnect_min_ms; /* first retry delay after a failure; default 250 */
     uint32_t reconnect_max_ms; /* backoff doubles up to this; default 10000 */
     uint32_t retry_ms;         /* re-offer the backlog while paho's buffer is full; default 2 */
+    /* Optional (NULL: refusals are only replied and counted). Called on the loop, after the reply
+     * was sent or buffered (it is called even when memory ran out for the reply), once for each
+     * command the bus refuses itself (oversize or unreadable envelope, bad command name, retained,
+     * no handler, out of memory): user from the topic; command NULL when the topic's command level
+     * is invalid; request_id NULL when it could not be read (the reply went to
+     * reply/<user>/_invalid); reason the reply's error text. The strings are valid during the call
+     * only; it must not call bus_close. Not called for commands handed to the handler, for messages
+     * whose user level is invalid (they cannot be answered), nor by bus_close's "shutting down"
+     * answers. */
+    void (*on_refused)(void *arg, const char *user, const char *command, const char *request_id,
+                       const char *reason);
+    void *on_refused_arg;
 };
 
 /* A command received on wcs/v1/<site>/cmd/<user>/<command>, owned by the bus until it is

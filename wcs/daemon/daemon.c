@@ -5,11 +5,13 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "store/ops.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,6 +369,39 @@ static void on_command(struct bus *b, struct bus_cmd *cmd, void *arg)
     }
 }
 
+/* The bus refused a command itself (unreadable envelope, oversize, bad command name, retained):
+ * journal it exactly as the command layer journals its refusals (op cmd_refused, subject the
+ * command, after {request_id, user, error}; actor the user, cause "<command> <request_id>",
+ * "_invalid" for what could not be read; docs/mqtt.md) and log it, a flood summarised. */
+static void on_bus_refused(void *arg, const char *user, const char *command, const char *request_id,
+                           const char *reason)
+{
+    struct wcsd *d = arg;
+    const char *subject = command ? command : "_invalid";
+    char cause[BUS_NAME_MAX + BUS_REQUEST_ID_MAX + 2];
+    struct store_ctx ctx = {.actor = user, .cause = cause};
+    json_t *note;
+    char *after = NULL;
+    uint64_t now = loop_now_us(d->loop), sup = 0;
+    int rc = -ENOMEM;
+
+    snprintf(cause, sizeof(cause), "%s %s", subject, request_id ? request_id : "_invalid");
+    note = json_pack("{s:s?,s:s,s:s}", "request_id", request_id, "user", user, "error", reason);
+    if (note)
+        after = json_dumps(note, JSON_COMPACT | JSON_SORT_KEYS);
+    if (after)
+        rc = ops_journal_note(d->store, &ctx, "cmd_refused", subject, after, NULL, NULL);
+    free(after);
+    json_decref(note);
+    if (log_repeat_hit(&d->rep_bus_refused, now, 10000000, &sup))
+        log_info("command refused by the bus user=%s command=%s request_id=%s reason=\"%s\" "
+                 "suppressed=%" PRIu64,
+                 user, subject, request_id ? request_id : "_invalid", reason, sup);
+    if (rc != 0 && log_repeat_hit(&d->rep_store, now, 10000000, &sup))
+        log_warnx("journal write refused op=cmd_refused subject=%s rc=%s suppressed=%" PRIu64,
+                  subject, wcs_strerror(rc), sup);
+}
+
 static void check_bus(struct wcsd *d)
 {
     struct bus_stats st;
@@ -630,6 +665,8 @@ static int open_links(struct wcsd *d)
     bo.keepalive_s = (int)s->mqtt.keepalive_s;
     bo.events_qos0 = s->mqtt.qos == 0;
     bo.offline_capacity = 100000;
+    bo.on_refused = on_bus_refused;
+    bo.on_refused_arg = d;
     rc = bus_open(&d->bus, d->loop, &bo, on_command, d, err, sizeof(err));
     if (rc != 0) {
         log_errx("mqtt bus not opened rc=%s: %s", wcs_strerror(rc), err);

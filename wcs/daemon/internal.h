@@ -144,7 +144,7 @@ struct wcsd {
     int loads_pending;
     int load_rc;
     uint64_t drain_deadline_us, drain_timer, wd_timer, kpi_timer, sweep_timer;
-    struct log_repeat rep_decide, rep_store, rep_late, rep_unmatched;
+    struct log_repeat rep_decide, rep_store, rep_late, rep_unmatched, rep_bus_refused;
     uint64_t watchdog_usec;
     bool store_up, bus_up, store_alarm;
     uint64_t bus_down_since_us, bus_disc_seen;
