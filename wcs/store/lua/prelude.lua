@@ -81,3 +81,31 @@ do
         return redis.error_reply(e)
     end
 end
+
+-- All or nothing: reserves want[k] on every quant key k of keys (in that order) and records it
+-- in the order's reservation hash res_key, or reserves nothing. Returns short (a flat list of
+-- key, wanted, available for every quant that cannot give what is wanted) and nothing else, or
+-- nil, before (reserved per key before), after (reserved per key after) and the units reserved.
+local function reserve_all(keys, want, res_key)
+    local short, before = {}, {}
+    for _, k in ipairs(keys) do
+        local v = redis.call('HMGET', k, 'on_hand', 'reserved')
+        local avail = num(v[1]) - num(v[2])
+        before[k] = num(v[2])
+        if avail < want[k] then
+            short[#short + 1] = k
+            short[#short + 1] = tostring(want[k])
+            short[#short + 1] = tostring(avail)
+        end
+    end
+    if #short > 0 then
+        return short
+    end
+    local after, units = {}, 0
+    for _, k in ipairs(keys) do
+        after[k] = redis.call('HINCRBY', k, 'reserved', want[k])
+        redis.call('HINCRBY', res_key, k, want[k])
+        units = units + want[k]
+    end
+    return nil, before, after, units
+end

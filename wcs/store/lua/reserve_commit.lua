@@ -28,25 +28,9 @@ end
 if seen() then
     return {'dup'}
 end
-local short, before = {}, {}
-for _, k in ipairs(keys) do
-    local v = redis.call('HMGET', k, 'on_hand', 'reserved')
-    local avail = num(v[1]) - num(v[2])
-    before[k] = num(v[2])
-    if avail < want[k] then
-        short[#short + 1] = k
-        short[#short + 1] = tostring(want[k])
-        short[#short + 1] = tostring(avail)
-    end
-end
-if #short > 0 then
+local short, before, after, units = reserve_all(keys, want, KEYS[4])
+if short then
     return {'short', unpack(short)}
-end
-local after, units = {}, 0
-for _, k in ipairs(keys) do
-    after[k] = redis.call('HINCRBY', k, 'reserved', want[k])
-    redis.call('HINCRBY', KEYS[4], k, want[k])
-    units = units + want[k]
 end
 redis.call('HINCRBY', KEYS[3], 'reservations', 1)
 redis.call('HINCRBY', KEYS[3], 'reserved_units', units)

@@ -51,25 +51,9 @@ end
 if why then
     return err('ESTATE', 'order ' .. oid .. ' changed since the snapshot: ' .. why)
 end
-local short, before = {}, {}
-for _, k in ipairs(keys) do
-    local v = redis.call('HMGET', k, 'on_hand', 'reserved')
-    local avail = num(v[1]) - num(v[2])
-    before[k] = num(v[2])
-    if avail < want[k] then
-        short[#short + 1] = k
-        short[#short + 1] = tostring(want[k])
-        short[#short + 1] = tostring(avail)
-    end
-end
-if #short > 0 then
+local short, before, after, units = reserve_all(keys, want, KEYS[5])
+if short then
     return {'short', unpack(short)}
-end
-local after, units = {}, 0
-for _, k in ipairs(keys) do
-    after[k] = redis.call('HINCRBY', k, 'reserved', want[k])
-    redis.call('HINCRBY', KEYS[5], k, want[k])
-    units = units + want[k]
 end
 local list = cjson.decode(w[2] or '[]')
 if type(list) ~= 'table' or next(list) == nil then
