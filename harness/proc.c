@@ -493,7 +493,13 @@ int hp_run(struct hp_server *s, char *const argv[], hp_probe_fn probe, void *ctx
             int st = s->last_status;
             if (log)
                 last_line(log, line, sizeof(line));
-            rc = (log && strstr(log, "Address already in use")) ? -EADDRINUSE : -ECHILD;
+            /* A port taken since hp_free_ports: redis-server and mosquitto's TCP listener say
+             * so; its websockets listener (libwebsockets, silent at mosquitto's log level)
+             * only says "Unable to create websockets listener", which is taken as the same. */
+            rc = (log && (strstr(log, "Address already in use") ||
+                          strstr(log, "Unable to create websockets listener")))
+                     ? -EADDRINUSE
+                     : -ECHILD;
             free(log);
             hp_set_err(err, err_len, "%s exited at start (%s %d); log %s: %s", s->what,
                        WIFEXITED(st) ? "status" : "signal",

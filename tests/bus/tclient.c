@@ -47,12 +47,17 @@ static void fail3(void *ctx, MQTTAsync_failureData *d)
     finish(ctx, -1);
 }
 
-static int wait_done(struct tclient *c)
+static int wait_done_ms(struct tclient *c, int ms)
 {
     struct timespec until;
     int v;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 5;
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&c->mu);
     while (c->done == 0)
         if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0)
@@ -61,6 +66,11 @@ static int wait_done(struct tclient *c)
     c->done = 0;
     pthread_mutex_unlock(&c->mu);
     return v == 1 ? 0 : -1;
+}
+
+static int wait_done(struct tclient *c)
+{
+    return wait_done_ms(c, 5000);
 }
 
 static char *dupn(const void *p, size_t n)
@@ -195,8 +205,8 @@ int tc_unsub(struct tclient *c, const char *filter)
     return wait_done(c);
 }
 
-int tc_pub(struct tclient *c, const char *topic, const void *payload, size_t len, int qos,
-           bool retained, const char *response_topic, const char *corr)
+static int pub_ms(struct tclient *c, const char *topic, const void *payload, size_t len, int qos,
+                  bool retained, const char *response_topic, const char *corr, int wait_ms)
 {
     MQTTAsync_message m = MQTTAsync_message_initializer;
     MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
@@ -232,7 +242,13 @@ int tc_pub(struct tclient *c, const char *topic, const void *payload, size_t len
     MQTTProperties_free(&m.properties);
     if (rc != MQTTASYNC_SUCCESS)
         return -1;
-    return qos > 0 ? wait_done(c) : 0;
+    return qos > 0 ? wait_done_ms(c, wait_ms) : 0;
+}
+
+int tc_pub(struct tclient *c, const char *topic, const void *payload, size_t len, int qos,
+           bool retained, const char *response_topic, const char *corr)
+{
+    return pub_ms(c, topic, payload, len, qos, retained, response_topic, corr, 5000);
 }
 
 size_t tc_count(struct tclient *c)
@@ -275,4 +291,97 @@ long tc_find(struct tclient *c, size_t from, const char *topic, const char *need
 long tc_find_retained(struct tclient *c, size_t from, const char *topic, const char *needle)
 {
     return find(c, from, topic, needle, true);
+}
+
+struct tc_waker {
+    char *uri, *user, *password, *topic;
+    int period_ms;
+    struct tclient *c; /* touched by the waker thread only, once started */
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+};
+
+/* Waits period_ms or until stop; returns stop. */
+static bool waker_nap(struct tc_waker *w, int ms)
+{
+    struct timespec until;
+    bool stop;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0)
+            break;
+    stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
+static void *waker_main(void *arg)
+{
+    struct tc_waker *w = arg;
+    while (!waker_nap(w, w->period_ms)) {
+        if (!w->c || !MQTTAsync_isConnected(w->c->h)) {
+            /* The broker went away (a restart test): try again at a slower pace. */
+            tc_close(w->c);
+            w->c = NULL;
+            if (waker_nap(w, 100))
+                break;
+            w->c = tc_open(w->uri, "tc-waker", w->user, w->password, 5, true);
+            continue;
+        }
+        /* The outcome does not matter (a denied topic fails under MQTT 5): the ack woke paho. */
+        pub_ms(w->c, w->topic, "w", 1, 1, false, NULL, NULL, 500);
+    }
+    return NULL;
+}
+
+struct tc_waker *tc_waker_start(const char *uri, const char *user, const char *password,
+                                const char *topic, int period_ms)
+{
+    struct tc_waker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->uri = strdup(uri);
+    w->user = strdup(user);
+    w->password = strdup(password);
+    w->topic = strdup(topic);
+    w->period_ms = period_ms > 0 ? period_ms : 1;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (w->uri && w->user && w->password && w->topic)
+        w->c = tc_open(uri, "tc-waker", user, password, 5, true);
+    if (!w->c || pthread_create(&w->th, NULL, waker_main, w) != 0) {
+        tc_close(w->c);
+        w->c = NULL;
+        w->stop = true;
+        tc_waker_stop(w);
+        return NULL;
+    }
+    return w;
+}
+
+void tc_waker_stop(struct tc_waker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    bool started = !w->stop;
+    w->stop = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (started)
+        pthread_join(w->th, NULL);
+    tc_close(w->c);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w->uri);
+    free(w->user);
+    free(w->password);
+    free(w->topic);
+    free(w);
 }

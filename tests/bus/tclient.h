@@ -39,4 +39,17 @@ const struct tmsg *tc_msg(struct tclient *c, size_t i);
 long tc_find(struct tclient *c, size_t from, const char *topic, const char *needle);
 long tc_find_retained(struct tclient *c, size_t from, const char *topic, const char *needle);
 
+/* A waker keeps paho's receive thread turning. All MQTTAsync clients of a process share one
+ * receive thread that polls their sockets with a fixed 1 s timeout and takes up a new socket (a
+ * connect) or a finished disconnect only when that poll returns; with one idle client open, every
+ * further connect and close waits up to 1 s. The waker publishes QoS 1 to `topic` every
+ * period_ms on its own connection; each acknowledgement wakes the poll. Choose a topic the ACL
+ * denies the user: the broker still acknowledges it (MQTT 5: reason 0x87) but delivers it to
+ * nobody, so no test sees these messages. It reconnects on its own after a broker restart.
+ * Returns NULL when the first connect fails. Only speeds a test up: nothing may depend on it. */
+struct tc_waker;
+struct tc_waker *tc_waker_start(const char *uri, const char *user, const char *password,
+                                const char *topic, int period_ms);
+void tc_waker_stop(struct tc_waker *w); /* NULL-safe */
+
 #endif

@@ -2,7 +2,7 @@
  * trip, refused logins (anonymous, wrong password, unknown user), the wcs topic ACL (a user's
  * publish under another user's cmd/ is dropped, supervisors read all, operators only their
  * replies), the websockets listener, loopback-only listeners, stop/kill + restart on the same
- * ports, and persistence on/off across a restart. */
+ * ports (and -EADDRINUSE when one is taken), and persistence on/off across a restart. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,11 @@
 #include "testutil.h"
 
 #include <MQTTClient.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,11 @@
 #define CONNACK_NOT_AUTHORIZED 5 /* MQTT 3.1.1 CONNACK return code */
 
 static struct harness_mqtt *M;
+
+/* How long to wait for an answer or a message that must come: the broker answers within
+ * milliseconds and the wait ends then; only a loaded machine (ASan, a busy 2-core CI runner)
+ * needs more than a second. Windows in which nothing may arrive stay short. */
+#define WAIT_MS 10000
 
 static int group_setup(void **state)
 {
@@ -103,7 +112,7 @@ static void mq_publish(MQTTClient c, const char *topic, const char *payload)
     MQTTClient_deliveryToken tok;
     int rc = MQTTClient_publish(c, topic, (int)strlen(payload), payload, 1, 0, &tok);
     assert_int_equal(rc, MQTTCLIENT_SUCCESS);
-    assert_int_equal(MQTTClient_waitForCompletion(c, tok, 3000), MQTTCLIENT_SUCCESS);
+    assert_int_equal(MQTTClient_waitForCompletion(c, tok, WAIT_MS), MQTTCLIENT_SUCCESS);
 }
 
 static void mq_publish_retained(MQTTClient c, const char *topic, const char *payload)
@@ -111,7 +120,7 @@ static void mq_publish_retained(MQTTClient c, const char *topic, const char *pay
     MQTTClient_deliveryToken tok;
     int rc = MQTTClient_publish(c, topic, (int)strlen(payload), payload, 1, 1, &tok);
     assert_int_equal(rc, MQTTCLIENT_SUCCESS);
-    assert_int_equal(MQTTClient_waitForCompletion(c, tok, 3000), MQTTCLIENT_SUCCESS);
+    assert_int_equal(MQTTClient_waitForCompletion(c, tok, WAIT_MS), MQTTCLIENT_SUCCESS);
 }
 
 /* Receives one message within timeout_ms into topic/payload; returns false on timeout. */
@@ -136,16 +145,23 @@ static bool mq_receive(MQTTClient c, int timeout_ms, char *topic, size_t tcap, c
 static void expect_message(MQTTClient c, const char *topic, const char *payload)
 {
     char t[256], p[256];
-    if (!mq_receive(c, 3000, t, sizeof(t), p, sizeof(p)))
+    if (!mq_receive(c, WAIT_MS, t, sizeof(t), p, sizeof(p)))
         fail_msg("no message (wanted %s '%s')", topic, payload);
     assert_string_equal(t, topic);
     assert_string_equal(p, payload);
 }
 
-static void expect_nothing(MQTTClient c, int timeout_ms)
+/* Checks that nothing reached rx before a marker that tx publishes now on marker_topic (which
+ * rx must receive). mosquitto forwards to a subscriber in the order it handled the publishes, and
+ * it handled everything published and acknowledged before the marker first: whatever was
+ * wrongly let through would arrive ahead of it. So no time window is needed. */
+static void expect_nothing_before_marker(MQTTClient rx, MQTTClient tx, const char *marker_topic)
 {
     char t[256], p[256];
-    if (mq_receive(c, timeout_ms, t, sizeof(t), p, sizeof(p)))
+    mq_publish(tx, marker_topic, "marker");
+    if (!mq_receive(rx, WAIT_MS, t, sizeof(t), p, sizeof(p)))
+        fail_msg("the marker on %s did not arrive", marker_topic);
+    if (strcmp(t, marker_topic) != 0 || strcmp(p, "marker") != 0)
         fail_msg("unexpected message %s '%s'", t, p);
 }
 
@@ -191,11 +207,11 @@ static void test_publish_under_other_user_dropped(void **state)
     mq_publish(alice, T("cmd/bob/x"), "forged");
     mq_publish(alice, T("cmd/alice/x"), "own");
     expect_message(svc, T("cmd/alice/x"), "own");
-    expect_nothing(svc, 300);
+    expect_nothing_before_marker(svc, alice, T("cmd/alice/marker"));
     /* Nor may an operator write outside cmd/, e.g. fake an event. */
     mq_subscribe(svc, T("evt/#"));
     mq_publish(alice, T("evt/scan"), "fake");
-    expect_nothing(svc, 300);
+    expect_nothing_before_marker(svc, alice, T("cmd/alice/marker"));
     mq_close(alice);
     mq_close(svc);
 }
@@ -215,11 +231,12 @@ static void test_read_rights_by_role(void **state)
     expect_message(sup, T("reply/bob/r7"), "{\"ok\":false}");
     /* The operator sees only its own reply. */
     expect_message(bob, T("reply/bob/r7"), "{\"ok\":false}");
-    expect_nothing(bob, 300);
+    expect_nothing_before_marker(bob, svc, T("reply/bob/marker"));
     /* A supervisor may read but not write outside its own cmd/. */
     mq_subscribe(svc, T("evt/#"));
+    mq_subscribe(svc, T("cmd/sup/#"));
     mq_publish(sup, T("evt/fake"), "x");
-    expect_nothing(svc, 300);
+    expect_nothing_before_marker(svc, sup, T("cmd/sup/marker"));
     mq_close(bob);
     mq_close(sup);
     mq_close(svc);
@@ -313,6 +330,43 @@ static void test_kill_restart(void **state)
     test_publish_under_other_user_dropped(state);
 }
 
+/* Listens on 127.0.0.1:port (SO_REUSEADDR: the stopped broker's connections may linger in
+ * TIME_WAIT). Returns the fd. */
+static int occupy_port(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    return fd;
+}
+
+/* A port taken by another process is reported as -EADDRINUSE, for the websockets port too (its
+ * listener does not say "Address already in use"): that is what makes a start retry with new
+ * ports when another test takes one between the harness's choice and the broker's bind. */
+static void test_restart_port_taken(void **state)
+{
+    char err[HARNESS_ERR_MAX] = "";
+    int ports[2] = {harness_mqtt_ws_port(M), harness_mqtt_port(M)};
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        int fd;
+        assert_int_equal(harness_mqtt_stop(M), 0);
+        fd = occupy_port(ports[i]);
+        int rc = harness_mqtt_restart(M, err, sizeof(err));
+        close(fd);
+        if (rc != -EADDRINUSE)
+            fail_msg("port %d taken: restart gave %d, want -EADDRINUSE (%s)", ports[i], rc, err);
+        assert_int_equal(harness_mqtt_pid(M), 0);
+    }
+    if (harness_mqtt_restart(M, err, sizeof(err)) < 0)
+        fail_msg("restart: %s", err);
+    mq_close(mq_login("alice"));
+}
+
 /* A retained message survives a clean restart only with persistence on. */
 static void retained_after_restart(bool persistence, bool *kept)
 {
@@ -334,9 +388,18 @@ static void retained_after_restart(bool persistence, bool *kept)
     assert_int_equal(
         mq_connect_port(&c, harness_mqtt_port(m), "r2", "wcs", harness_mqtt_password(m, "wcs")), 0);
     mq_subscribe(c, T("state/#"));
-    *kept = mq_receive(c, 500, t, sizeof(t), p, sizeof(p));
-    if (*kept)
+    /* The broker sends retained messages on SUBSCRIBE, before it handles a later publish: the
+     * first message is the retained one if it survived, else this marker. No time window. */
+    mq_publish(c, T("state/marker"), "marker");
+    if (!mq_receive(c, WAIT_MS, t, sizeof(t), p, sizeof(p)))
+        fail_msg("not even the marker arrived");
+    *kept = strcmp(t, T("state/lane/L1")) == 0;
+    if (*kept) {
         assert_string_equal(p, "{\"state\":\"EXECUTE\"}");
+        expect_message(c, T("state/marker"), "marker");
+    } else {
+        assert_string_equal(t, T("state/marker"));
+    }
     mq_close(c);
     harness_mqtt_free(m);
 }
@@ -369,7 +432,7 @@ static void test_custom_acl_and_bad_options(void **state)
     mq_publish(a, "y/1", "denied");
     mq_publish(a, "x/1", "allowed");
     expect_message(b, "x/1", "allowed");
-    expect_nothing(b, 200);
+    expect_nothing_before_marker(b, a, "x/marker");
     mq_close(a);
     mq_close(b);
     harness_mqtt_free(m);
@@ -402,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_password_files),
         cmocka_unit_test(test_stop_restart),
         cmocka_unit_test(test_kill_restart),
+        cmocka_unit_test(test_restart_port_taken),
         cmocka_unit_test(test_persistence_option),
         cmocka_unit_test(test_custom_acl_and_bad_options),
     };

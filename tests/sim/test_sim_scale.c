@@ -56,6 +56,12 @@ static void adv_ms(struct fx *f, uint32_t ms)
     clock_virtual_advance(&f->vc, (uint64_t)ms * 1000u);
 }
 
+/* How long to wait for something that must happen (a reply, a command taken): the emulator
+ * answers within milliseconds and the wait ends as soon as it does; only a loaded machine (ASan, a
+ * busy 2-core CI runner) needs more than a second. Windows in which nothing may arrive stay short
+ * (they are in clock time the emulator has not reached, so a slow machine cannot fill them). */
+#define WAIT_MS 10000
+
 /* Sends a command and waits until the emulator has taken it, so a clock advance after this
  * call happens after the command's arrival (as it would on a live line). */
 static void cmd(struct fx *f, const char *c)
@@ -65,7 +71,7 @@ static void cmd(struct fx *f, const char *c)
     int n = snprintf(buf, sizeof(buf), "%s\r\n", c);
     sim_scale_counters(f->s, &before);
     assert_int_equal(write(f->fd, buf, (size_t)n), n);
-    for (int i = 0; i < 2000; i++) {
+    for (int i = 0; i < WAIT_MS * 2; i++) {
         sim_scale_counters(f->s, &now);
         if (now.commands > before.commands)
             return;
@@ -128,12 +134,12 @@ static void test_settling(void **state)
     sim_scale_set_load(f.s, 1000000); /* 1 kg */
     adv_ms(&f, 400);
     cmd(&f, "SI");
-    assert_int_equal(weight(reply(&f, buf, sizeof(buf), 2000), "S", &mg), 'D');
+    assert_int_equal(weight(reply(&f, buf, sizeof(buf), WAIT_MS), "S", &mg), 'D');
     assert_in_range(mg, 400000, 600000); /* half way up the ramp */
     cmd(&f, "S");
     assert_string_equal(reply(&f, buf, sizeof(buf), 100), ""); /* waits for stability */
     adv_ms(&f, 450);
-    assert_int_equal(weight(reply(&f, buf, sizeof(buf), 2000), "S", &mg), 'S');
+    assert_int_equal(weight(reply(&f, buf, sizeof(buf), WAIT_MS), "S", &mg), 'S');
     assert_in_range(mg, 1000000 - 30, 1000000 + 30);
     /* Vibration: S gives up after the stability timeout with "S I". */
     sim_scale_set_unstable(f.s, true);
@@ -141,9 +147,9 @@ static void test_settling(void **state)
     adv_ms(&f, 2900);
     assert_string_equal(reply(&f, buf, sizeof(buf), 100), "");
     adv_ms(&f, 200);
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "S I");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "S I");
     cmd(&f, "SI");
-    assert_int_equal(weight(reply(&f, buf, sizeof(buf), 2000), "S", &mg), 'D');
+    assert_int_equal(weight(reply(&f, buf, sizeof(buf), WAIT_MS), "S", &mg), 'D');
     stop(&f);
 }
 
@@ -164,7 +170,7 @@ static void test_noise_statistics(void **state)
     for (int i = 0; i < n; i++) {
         long mg;
         cmd(&f, "SI");
-        assert_int_equal(weight(reply(&f, buf, sizeof(buf), 2000), "S", &mg), 'S');
+        assert_int_equal(weight(reply(&f, buf, sizeof(buf), WAIT_MS), "S", &mg), 'S');
         sum += (double)(mg - 2500000);
         sq += (double)(mg - 2500000) * (double)(mg - 2500000);
     }
@@ -188,45 +194,45 @@ static void test_zero_tare_drift_limits(void **state)
     /* Ten minutes of drift on an empty platform: 600 mg. */
     adv_ms(&f, 600000);
     cmd(&f, "S");
-    assert_int_equal(weight(reply(&f, buf, sizeof(buf), 2000), "S", &mg), 'S');
+    assert_int_equal(weight(reply(&f, buf, sizeof(buf), WAIT_MS), "S", &mg), 'S');
     assert_int_equal(mg, 600);
     cmd(&f, "Z");
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "Z A");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "Z A");
     cmd(&f, "S");
-    weight(reply(&f, buf, sizeof(buf), 2000), "S", &mg);
+    weight(reply(&f, buf, sizeof(buf), WAIT_MS), "S", &mg);
     assert_int_equal(mg, 0);
     /* A 200 g box is tared, then 750 g put in it. */
     sim_scale_set_load(f.s, 200000);
     cmd(&f, "T");
     adv_ms(&f, 900);
-    assert_int_equal(weight(reply(&f, buf, sizeof(buf), 2000), "T", &mg), 'S');
+    assert_int_equal(weight(reply(&f, buf, sizeof(buf), WAIT_MS), "T", &mg), 'S');
     assert_int_equal(mg, 200000);
     sim_scale_set_load(f.s, 950000);
     adv_ms(&f, 900);
     cmd(&f, "S");
-    weight(reply(&f, buf, sizeof(buf), 2000), "S", &mg);
+    weight(reply(&f, buf, sizeof(buf), WAIT_MS), "S", &mg);
     assert_int_equal(mg, 750000);
     cmd(&f, "TAC");
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "TAC A");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "TAC A");
     /* Zero outside the zero range is refused. */
     cmd(&f, "Z");
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "Z +");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "Z +");
     /* Overload and underload. */
     sim_scale_set_load(f.s, 31000000);
     adv_ms(&f, 900);
     cmd(&f, "S");
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "S +");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "S +");
     sim_scale_set_load(f.s, -300000);
     adv_ms(&f, 900);
     cmd(&f, "SI");
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "S -");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "S -");
     /* Errors and identification. */
     cmd(&f, "XYZ");
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "ES");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "ES");
     cmd(&f, "S 5");
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "EL");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "EL");
     cmd(&f, "I4");
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "I4 A \"0123456789\"");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "I4 A \"0123456789\"");
     stop(&f);
 }
 
@@ -253,7 +259,7 @@ static void test_serial_pty(void **state)
     sim_scale_set_load(f.s, 12345678);
     adv_ms(&f, 1000);
     cmd(&f, "SI");
-    assert_string_equal(reply(&f, buf, sizeof(buf), 2000), "S S    12345.7 g");
+    assert_string_equal(reply(&f, buf, sizeof(buf), WAIT_MS), "S S    12345.7 g");
     weight(buf, "S", &mg);
     assert_int_equal(mg, 12345700);
     sim_scale_counters(f.s, &c);

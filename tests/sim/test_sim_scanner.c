@@ -27,6 +27,11 @@ enum { N_READS = 5000 };
 static const char *const CODE = "]E0";
 static const char *const DATA = "4006381333931";
 
+/* How long to wait for something that must happen (a reply, a connection): the emulators answer
+ * within milliseconds and the wait ends as soon as they do; only a loaded machine (ASan, a busy
+ * 2-core CI runner) needs more than a second. Windows in which nothing may arrive stay short. */
+#define WAIT_MS 10000
+
 static int connect_to(uint16_t port)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -39,7 +44,7 @@ static int connect_to(uint16_t port)
 
 static void wait_clients(struct sim_scanner *s, unsigned n)
 {
-    for (int i = 0; i < 400 && sim_scanner_clients(s) < n; i++)
+    for (int i = 0; i < WAIT_MS / 5 && sim_scanner_clients(s) < n; i++)
         usleep(5000);
     assert_int_equal(sim_scanner_clients(s), n);
 }
@@ -52,7 +57,7 @@ static size_t read_lines(int fd, char *buf, size_t cap, int lines, char term)
     while (seen < lines) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         ssize_t r;
-        assert_true(poll(&p, 1, 2000) == 1);
+        assert_true(poll(&p, 1, WAIT_MS) == 1);
         r = read(fd, buf + n, cap - 1 - n);
         assert_true(r > 0);
         for (ssize_t i = 0; i < r; i++)
