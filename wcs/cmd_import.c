@@ -1,8 +1,9 @@
-/* `wcs import CONFIG [--stock F] [--orders F]`: loads stock and open orders from the JSON Lines
- * files of `wcs plan` (docs/formats.md) into the site's Redis. Every line is validated by the
- * wcs/plan readers first (nothing is written if any line is bad); then each quant's on_hand is
- * set and each order created or updated through the store scripts, which leave equal records
- * alone: a second run changes nothing, and its journal entry says so. */
+/* `wcs import CONFIG [--master] [--stock F] [--orders F]`: loads the config's master data
+ * (products, locations), stock and open orders from the JSON Lines files of `wcs plan`
+ * (docs/formats.md) into the site's Redis. Every line is validated by the wcs/plan readers first
+ * (nothing is written if any line is bad); then master records, quants and orders are written
+ * through the store scripts, which leave equal records alone: a second run changes nothing, and
+ * its journal entry says so. */
 #include "cmds.h"
 
 #include "base/clock.h"
@@ -28,10 +29,12 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: wcs import CONFIG [--stock STOCK.jsonl] [--orders ORDERS.jsonl]\n"
+            "usage: wcs import CONFIG [--master] [--stock STOCK.jsonl] [--orders ORDERS.jsonl]\n"
             "\n"
             "Imports stock quants and open orders, in the JSON Lines formats of `wcs plan`\n"
-            "(docs/formats.md), into the site's Redis (the config's redis: section). Every line\n"
+            "(docs/formats.md), into the site's Redis (the config's redis: section); --master\n"
+            "also writes every product and location of CONFIG (wcs:{site}:product:<sku>,\n"
+            "wcs:{site}:location:<path>), a record only where it differs. Every line\n"
             "is checked first; a bad line is reported as 'file:line: field: message' and nothing\n"
             "is written. A quant's on_hand is set to the record's qty (records of one quant are\n"
             "summed; 'reserved' is not imported: reservations belong to orders); an order is\n"
@@ -52,12 +55,13 @@ struct run {
     bool up, failed_connect;
     char down[256];
     int in_flight;
-    struct counts stock, orders;
+    struct counts stock, orders, products, locations;
 };
 
 struct item {
     struct run *r;
     struct counts *c;
+    unsigned n; /* master records in the chunk */
     char where[300];
 };
 
@@ -83,6 +87,30 @@ static void on_done(void *arg, const struct store_result *res)
             it->c->unchanged++;
     } else {
         it->c->refused++;
+        fprintf(stderr, "%s: %s\n", it->where,
+                res->rc == 0
+                    ? "unexpected reply"
+                    : (res->message ? ops_refusal_text(res->message) : wcs_strerror(res->rc)));
+    }
+    free(it);
+}
+
+/* A chunk of master records: one status per record. */
+static void on_master_done(void *arg, const struct store_result *res)
+{
+    struct item *it = arg;
+    it->r->in_flight--;
+    if (res->rc == 0 && res->n_values == it->n) {
+        for (size_t i = 0; i < res->n_values; i++) {
+            if (strcmp(res->values[i], "created") == 0)
+                it->c->created++;
+            else if (strcmp(res->values[i], "updated") == 0)
+                it->c->updated++;
+            else
+                it->c->unchanged++;
+        }
+    } else {
+        it->c->refused += it->n;
         fprintf(stderr, "%s: %s\n", it->where,
                 res->rc == 0
                     ? "unexpected reply"
@@ -243,6 +271,152 @@ static int send_stock(struct run *r)
     return 0;
 }
 
+/* ---- master data: the config's products and locations ---- */
+
+#define PRODUCT_FIELDS  12
+#define LOCATION_FIELDS 9
+
+/* The fields of one master record; values point into cfg or into the record's own buffers. */
+struct mrec {
+    char num[5][24];
+    char *gtins; /* products: owned */
+    const char *f[2 * OPS_MASTER_FIELDS_MAX];
+    struct ops_record rec;
+};
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+static int product_rec(struct mrec *m, const struct cfg_site *cfg, const struct cfg_product *p)
+{
+    static const char *const tracking[] = {"none", "lot", "serial"};
+    static const char *const abc[] = {"", "A", "B", "C"};
+    size_t len = 1, used = 0;
+    for (uint32_t i = 0; i < p->n_gtins; i++)
+        len += strlen(p->gtins[i]) + 1;
+    if (!(m->gtins = malloc(len)))
+        return -ENOMEM;
+    m->gtins[0] = '\0';
+    for (uint32_t i = 0; i < p->n_gtins; i++)
+        used += (size_t)snprintf(m->gtins + used, len - used, "%s%s", i ? "," : "", p->gtins[i]);
+    snprintf(m->num[0], sizeof(m->num[0]), "%" PRIu32, p->weight_g);
+    snprintf(m->num[1], sizeof(m->num[1]), "%" PRIu32, p->expiry_margin_days);
+    const char *f[2 * PRODUCT_FIELDS] = {
+        "sku",
+        p->sku,
+        "name",
+        nz(p->name),
+        "gtins",
+        m->gtins,
+        "category",
+        p->category >= 0 ? nz(cfg->categories[p->category].name) : "",
+        "unit",
+        nz(p->unit),
+        "weight_g",
+        m->num[0],
+        "tracking",
+        tracking[p->tracking],
+        "expiry",
+        p->expiry ? "1" : "0",
+        "expiry_margin_days",
+        m->num[1],
+        "abc",
+        abc[p->abc],
+        "quality_control",
+        p->quality_control ? "1" : "0",
+        "package_type",
+        nz(p->package_type),
+    };
+    memcpy(m->f, f, sizeof(f));
+    m->rec = (struct ops_record){p->sku, PRODUCT_FIELDS, m->f};
+    return 0;
+}
+
+static void location_rec(struct mrec *m, const struct cfg_location *l)
+{
+    m->gtins = NULL;
+    m->num[0][0] = m->num[1][0] = m->num[2][0] = m->num[3][0] = '\0';
+    if (l->has_pick_seq)
+        snprintf(m->num[0], sizeof(m->num[0]), "%" PRIu32, l->pick_seq);
+    if (l->has_cap_units)
+        snprintf(m->num[1], sizeof(m->num[1]), "%" PRIu32, l->cap_units);
+    if (l->has_cap_weight)
+        snprintf(m->num[2], sizeof(m->num[2]), "%" PRIu32, l->cap_weight_g);
+    if (l->has_cap_volume)
+        snprintf(m->num[3], sizeof(m->num[3]), "%" PRIu64, l->cap_volume_cm3);
+    const char *f[2 * LOCATION_FIELDS] = {
+        "path",           l->path,     "type",         cfg_loc_type_name(l->type),
+        "zone",           nz(l->zone), "aisle",        nz(l->aisle),
+        "pick_seq",       m->num[0],   "pick_face",    l->pick_face ? "1" : "0",
+        "cap_units",      m->num[1],   "cap_weight_g", m->num[2],
+        "cap_volume_cm3", m->num[3],
+    };
+    memcpy(m->f, f, sizeof(f));
+    m->rec = (struct ops_record){l->path, LOCATION_FIELDS, m->f};
+}
+
+/* Checks every product sku and location path before anything is written. Returns 0 or 1. */
+static int validate_master(const struct cfg_site *cfg, const char *config)
+{
+    int bad = 0;
+    for (uint32_t i = 0; i < cfg->n_products; i++)
+        if (store_id_check(cfg->products[i].sku) != 0) {
+            fprintf(stderr, "%s: product \"%s\": sku is not a store identifier\n", config,
+                    cfg->products[i].sku);
+            bad = 1;
+        }
+    for (uint32_t i = 0; i < cfg->n_locations; i++)
+        if (store_path_check(cfg->locations[i].path) != 0) {
+            fprintf(stderr, "%s: location \"%s\": path is not a store path\n", config,
+                    cfg->locations[i].path);
+            bad = 1;
+        }
+    return bad;
+}
+
+/* Sends the products (kind "product") or locations in chunks of OPS_MASTER_MAX records. */
+static int send_master(struct run *r, const struct cfg_site *cfg, const char *config, bool products)
+{
+    uint32_t total = products ? cfg->n_products : cfg->n_locations;
+    const char *kind = products ? "product" : "location";
+    for (uint32_t first = 0; first < total; first += OPS_MASTER_MAX) {
+        size_t n = total - first < OPS_MASTER_MAX ? total - first : OPS_MASTER_MAX;
+        struct mrec *m = calloc(n, sizeof(*m));
+        struct ops_record recs[OPS_MASTER_MAX];
+        struct item *it = calloc(1, sizeof(*it));
+        int rc = m && it ? 0 : -ENOMEM;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (products)
+                rc = product_rec(&m[i], cfg, &cfg->products[first + i]);
+            else
+                location_rec(&m[i], &cfg->locations[first + i]);
+            recs[i] = m[i].rec;
+        }
+        if (rc == 0) {
+            it->r = r;
+            it->c = products ? &r->products : &r->locations;
+            it->n = (unsigned)n;
+            snprintf(it->where, sizeof(it->where), "%s: %ss %" PRIu32 "..%zu", config, kind,
+                     first + 1, first + n);
+            wait_room(r, IN_FLIGHT_MAX);
+            rc = ops_import_master(r->s, import_ctx(), kind, recs, n, on_master_done, it);
+            if (rc != 0)
+                fprintf(stderr, "%s: %s\n", it->where, wcs_strerror(rc));
+        }
+        for (size_t i = 0; m && i < n; i++)
+            free(m[i].gtins);
+        free(m);
+        if (rc != 0) {
+            free(it);
+            return 1;
+        }
+        r->in_flight++;
+    }
+    return 0;
+}
+
 /* Validates both files with the wcs/plan readers. Returns 0 or 1 (errors printed). */
 static int validate(const struct cfg_site *cfg, const char *stock, const char *orders)
 {
@@ -314,6 +488,7 @@ static void on_note(void *arg, const struct store_result *res)
 int cmd_import(int argc, char **argv)
 {
     const char *config = NULL, *stock = NULL, *orders = NULL;
+    bool master = false;
     struct cfg_site *cfg = NULL;
     struct cfg_errors errs;
     struct run r = {0};
@@ -322,6 +497,8 @@ int cmd_import(int argc, char **argv)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(argv[i], "--master") == 0) {
+            master = true;
         } else if (strcmp(argv[i], "--stock") == 0 && i + 1 < argc) {
             stock = argv[++i];
         } else if (strcmp(argv[i], "--orders") == 0 && i + 1 < argc) {
@@ -334,7 +511,7 @@ int cmd_import(int argc, char **argv)
             return 2;
         }
     }
-    if (!config || (!stock && !orders)) {
+    if (!config || (!stock && !orders && !master)) {
         usage(stderr);
         return 2;
     }
@@ -346,34 +523,54 @@ int cmd_import(int argc, char **argv)
         return 1;
     }
     cfg_errors_fini(&errs);
-    if (validate(cfg, stock, orders) != 0)
+    if ((master && validate_master(cfg, config) != 0) ||
+        ((stock || orders) && validate(cfg, stock, orders) != 0))
         goto out_cfg;
     if (loop_new(&r.l, clock_system()) != 0)
         goto out_cfg;
     if (connect_store(&r, cfg) != 0)
         goto out_store;
-    if ((stock && (each_line(stock, add_stock, &r) != 0 || send_stock(&r) != 0)) ||
+    if ((master &&
+         (send_master(&r, cfg, config, true) != 0 || send_master(&r, cfg, config, false) != 0)) ||
+        (stock && (each_line(stock, add_stock, &r) != 0 || send_stock(&r) != 0)) ||
         (orders && each_line(orders, send_order, &r) != 0)) {
         wait_room(&r, 0);
         goto out_store;
     }
     wait_room(&r, 0);
     {
-        char note[512];
-        snprintf(note, sizeof(note),
-                 "{\"stock\":{\"created\":%u,\"updated\":%u,\"unchanged\":%u,\"refused\":%u},"
-                 "\"orders\":{\"created\":%u,\"updated\":%u,\"unchanged\":%u,\"refused\":%u}}",
-                 r.stock.created, r.stock.updated, r.stock.unchanged, r.stock.refused,
-                 r.orders.created, r.orders.updated, r.orders.unchanged, r.orders.refused);
+        char note[1024];
+        int len =
+            snprintf(note, sizeof(note),
+                     "{\"stock\":{\"created\":%u,\"updated\":%u,\"unchanged\":%u,\"refused\":%u},"
+                     "\"orders\":{\"created\":%u,\"updated\":%u,\"unchanged\":%u,\"refused\":%u}",
+                     r.stock.created, r.stock.updated, r.stock.unchanged, r.stock.refused,
+                     r.orders.created, r.orders.updated, r.orders.unchanged, r.orders.refused);
+        if (master)
+            len += snprintf(note + len, sizeof(note) - (size_t)len,
+                            ",\"products\":{\"created\":%u,\"updated\":%u,\"unchanged\":%u,"
+                            "\"refused\":%u},\"locations\":{\"created\":%u,\"updated\":%u,"
+                            "\"unchanged\":%u,\"refused\":%u}",
+                            r.products.created, r.products.updated, r.products.unchanged,
+                            r.products.refused, r.locations.created, r.locations.updated,
+                            r.locations.unchanged, r.locations.refused);
+        snprintf(note + len, sizeof(note) - (size_t)len, "}");
         if (ops_journal_note(r.s, import_ctx(), "import", cfg->id, note, on_note, &r) == 0)
             r.in_flight++;
         wait_room(&r, 0);
     }
     printf("import: stock created=%u updated=%u unchanged=%u refused=%u; orders created=%u "
-           "updated=%u unchanged=%u refused=%u\n",
+           "updated=%u unchanged=%u refused=%u",
            r.stock.created, r.stock.updated, r.stock.unchanged, r.stock.refused, r.orders.created,
            r.orders.updated, r.orders.unchanged, r.orders.refused);
-    rc = r.stock.refused || r.orders.refused ? 1 : 0;
+    if (master)
+        printf("; products created=%u updated=%u unchanged=%u refused=%u; locations created=%u "
+               "updated=%u unchanged=%u refused=%u",
+               r.products.created, r.products.updated, r.products.unchanged, r.products.refused,
+               r.locations.created, r.locations.updated, r.locations.unchanged,
+               r.locations.refused);
+    printf("\n");
+    rc = r.stock.refused || r.orders.refused || r.products.refused || r.locations.refused ? 1 : 0;
 out_store:
     store_close(r.s);
     loop_free(r.l);

@@ -1,7 +1,9 @@
 /* Integration test of `wcs import` against a real redis-server (harness): stock and orders in
  * the JSON Lines formats of `wcs plan` are imported; a second run of the same files changes no
  * key and journals counts of unchanged records; a changed file updates only what changed; a bad
- * line is reported as file:line: field: message and nothing is written. */
+ * line is reported as file:line: field: message and nothing is written. `--master` writes the
+ * config's products and locations the same way: created, then unchanged (no key changes), then
+ * exactly the record whose config entry changed is updated. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,20 +98,55 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every key of site t1 but the journal and op records, sorted, with its DUMP. */
-static char *dump(size_t *len_out)
+/* Every key matching pattern (SCAN: the harness user may not run KEYS, a @dangerous command).
+ * Returns a calloc'd array of n strdup'd keys. */
+static char **scan_keys(const char *pattern, size_t *n_out)
 {
-    redisReply *r = redisCommand(RC, "KEYS wcs:{t1}:*");
-    char **keys = calloc(r->elements + 1, sizeof(*keys));
-    size_t n = 0, len = 0, cap = 4096;
+    char cursor[32] = "0";
+    char **keys = NULL;
+    size_t n = 0;
+    do {
+        redisReply *r = redisCommand(RC, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        const redisReply *ks = r->element[1];
+        keys = realloc(keys, (n + ks->elements + 1) * sizeof(*keys));
+        for (size_t i = 0; i < ks->elements; i++)
+            keys[n++] = strdup(ks->element[i]->str);
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    *n_out = n;
+    return keys;
+}
+
+static bool listed(const char *key, const char *const *list)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        if (strcmp(key, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Every key of site t1 but the journal, op records and the keys of skip (NULL-terminated; may be
+ * NULL), sorted, with its DUMP. There is always at least one such key when this is called. */
+static char *dump_but(const char *const *skip, size_t *len_out)
+{
+    size_t n_all, n = 0, len = 0, cap = 4096;
+    char **all = scan_keys("wcs:{t1}:*", &n_all), **keys = calloc(n_all + 1, sizeof(*keys));
     char *buf = malloc(cap);
-    for (size_t i = 0; i < r->elements; i++)
-        if (!strstr(r->element[i]->str, ":journal") && !strstr(r->element[i]->str, ":op:"))
-            keys[n++] = strdup(r->element[i]->str);
-    freeReplyObject(r);
+    for (size_t i = 0; i < n_all; i++) {
+        if (!strstr(all[i], ":journal") && !strstr(all[i], ":op:") && !listed(all[i], skip))
+            keys[n++] = all[i];
+        else
+            free(all[i]);
+    }
+    free(all);
+    assert_true(n > 0);
     qsort(keys, n, sizeof(*keys), cmp_str);
     for (size_t i = 0; i < n; i++) {
         redisReply *d = redisCommand(RC, "DUMP %s", keys[i]);
+        assert_int_equal(d->type, REDIS_REPLY_STRING);
         while (len + strlen(keys[i]) + d->len + 2 > cap)
             buf = realloc(buf, cap *= 2);
         memcpy(buf + len, keys[i], strlen(keys[i]) + 1);
@@ -122,6 +160,11 @@ static char *dump(size_t *len_out)
     free(keys);
     *len_out = len;
     return buf;
+}
+
+static char *dump(size_t *len_out)
+{
+    return dump_but(NULL, len_out);
 }
 
 static char *journal_last_after(void)
@@ -236,11 +279,174 @@ static void test_bad_line_writes_nothing(void **state)
     free(d1);
 }
 
+/* Replaces the first from in the config copy by to. */
+static void config_replace(const char *from, const char *to)
+{
+    char *text = slurp(CONFIG), *at = strstr(text, from);
+    assert_non_null(at);
+    FILE *f = fopen(CONFIG, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    fclose(f);
+    free(text);
+}
+
+static int run_master(void)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "%s import %s --master >%s 2>%s", WCS_BIN, CONFIG, OUT, ERR);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static long long key_count(const char *pattern)
+{
+    size_t n;
+    char **keys = scan_keys(pattern, &n);
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    return (long long)n;
+}
+
+/* The op and subject of the journal entry before the last one. */
+static void journal_second_last_is(const char *op, const char *subject)
+{
+    redisReply *r = redisCommand(RC, "XREVRANGE wcs:{t1}:journal + - COUNT 2");
+    assert_int_equal(r->elements, 2);
+    const redisReply *f = r->element[1]->element[1];
+    const char *got_op = NULL, *got_subject = NULL;
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        if (strcmp(f->element[i]->str, "op") == 0)
+            got_op = f->element[i + 1]->str;
+        if (strcmp(f->element[i]->str, "subject") == 0)
+            got_subject = f->element[i + 1]->str;
+    }
+    assert_non_null(got_op);
+    assert_non_null(got_subject);
+    assert_string_equal(got_op, op);
+    assert_string_equal(got_subject, subject);
+    freeReplyObject(r);
+}
+
+static void test_master_import(void **state)
+{
+    size_t n0, n1;
+    (void)state;
+    /* Richer entries than the shared site file has: every product and location field set. */
+    config_replace("{sku: L1, name: Lot product, tracking: lot}",
+                   "{sku: L1, name: Lot product, tracking: lot, gtins: [\"4006381333931\", "
+                   "\"12345670\"], weight_g: 250, expiry: true, expiry_margin_days: 5, abc: A, "
+                   "quality_control: true, package_type: box, category: cold}");
+    config_replace("{path: \"WH1/Stock/A/{1..3}\", type: internal, zone: A}",
+                   "{path: \"WH1/Stock/A/{1..3}\", type: internal, zone: A, aisle: \"07\", "
+                   "pick_seq_start: 10, pick_face: true, capacity: {units: 50, weight_g: 9000}}");
+    /* 41 more locations (WH1/Bulk and 40 bins): the locations go in two chunks. */
+    config_replace("{path: WH1/Quality, type: quality}",
+                   "{path: WH1/Quality, type: quality}\n"
+                   "      - {path: \"WH1/Bulk/{01..40}\", type: internal, zone: B}");
+    FILE *f = fopen(CONFIG, "a");
+    assert_non_null(f);
+    fprintf(f, "categories: [{name: cold, removal: fefo}]\n");
+    fclose(f);
+
+    long long j0 = xlen();
+    assert_int_equal(run_master(), 0);
+    char *out = slurp(OUT);
+    assert_string_equal(out, "import: stock created=0 updated=0 unchanged=0 refused=0; orders "
+                             "created=0 updated=0 unchanged=0 refused=0; products created=3 "
+                             "updated=0 unchanged=0 refused=0; locations created=48 updated=0 "
+                             "unchanged=0 refused=0\n");
+    free(out);
+    assert_int_equal(key_count("wcs:{t1}:product:*"), 3);
+    assert_int_equal(key_count("wcs:{t1}:location:*"), 48);
+    assert_int_equal(xlen(), j0 + 3 + 48 + 1); /* one entry per record, one for the run */
+    const char *l1 = "wcs:{t1}:product:L1";
+    hget_is(l1, "sku", "L1");
+    hget_is(l1, "name", "Lot product");
+    hget_is(l1, "gtins", "4006381333931,12345670");
+    hget_is(l1, "category", "cold");
+    hget_is(l1, "unit", "Units");
+    hget_is(l1, "weight_g", "250");
+    hget_is(l1, "tracking", "lot");
+    hget_is(l1, "expiry", "1");
+    hget_is(l1, "expiry_margin_days", "5");
+    hget_is(l1, "abc", "A");
+    hget_is(l1, "quality_control", "1");
+    hget_is(l1, "package_type", "box");
+    hget_is("wcs:{t1}:product:P2", "gtins", "");
+    hget_is("wcs:{t1}:product:P2", "tracking", "none");
+    hget_is("wcs:{t1}:product:P2", "category", "");
+    const char *a2 = "wcs:{t1}:location:WH1/Stock/A/2";
+    hget_is(a2, "path", "WH1/Stock/A/2");
+    hget_is(a2, "type", "internal");
+    hget_is(a2, "zone", "A");
+    hget_is(a2, "aisle", "07");
+    hget_is(a2, "pick_seq", "11");
+    hget_is(a2, "pick_face", "1");
+    hget_is(a2, "cap_units", "50");
+    hget_is(a2, "cap_weight_g", "9000");
+    hget_is(a2, "cap_volume_cm3", "");
+    hget_is("wcs:{t1}:location:WH1/Stock/A", "type", "view"); /* implied parent */
+    hget_is("wcs:{t1}:location:WH1/Quality", "type", "quality");
+    hget_is("wcs:{t1}:location:WH1/Quality", "pick_seq", "");
+    hget_is("wcs:{t1}:location:WH1/Bulk/40", "zone", "B"); /* in the second chunk */
+    hget_is("wcs:{t1}:location:WH1/Bulk", "type", "view");
+
+    /* Second run: nothing changes but the run's own journal entry. */
+    char *d0 = dump(&n0);
+    long long j1 = xlen();
+    assert_int_equal(run_master(), 0);
+    out = slurp(OUT);
+    assert_string_equal(out, "import: stock created=0 updated=0 unchanged=0 refused=0; orders "
+                             "created=0 updated=0 unchanged=0 refused=0; products created=0 "
+                             "updated=0 unchanged=3 refused=0; locations created=0 updated=0 "
+                             "unchanged=48 refused=0\n");
+    free(out);
+    char *d1 = dump(&n1);
+    assert_true(n0 == n1 && memcmp(d0, d1, n0) == 0);
+    assert_int_equal(xlen(), j1 + 1);
+    char *after = journal_last_after();
+    assert_string_equal(after, "{\"stock\":{\"created\":0,\"updated\":0,\"unchanged\":0,"
+                               "\"refused\":0},\"orders\":{\"created\":0,\"updated\":0,"
+                               "\"unchanged\":0,\"refused\":0},\"products\":{\"created\":0,"
+                               "\"updated\":0,\"unchanged\":3,\"refused\":0},\"locations\":{"
+                               "\"created\":0,\"updated\":0,\"unchanged\":48,\"refused\":0}}");
+    free(after);
+    free(d0);
+    free(d1);
+
+    /* A product renamed: exactly that record is updated (and journaled). */
+    config_replace("{sku: P1, name: Plain product}", "{sku: P1, name: Plain renamed}");
+    /* Besides the record, only the KPI counter of imported products moves. */
+    static const char *const skip[] = {"wcs:{t1}:product:P1", "wcs:{t1}:kpi", NULL};
+    hget_is("wcs:{t1}:kpi", "imported_products", "3");
+    d0 = dump_but(skip, &n0);
+    j1 = xlen();
+    assert_int_equal(run_master(), 0);
+    out = slurp(OUT);
+    assert_string_equal(out, "import: stock created=0 updated=0 unchanged=0 refused=0; orders "
+                             "created=0 updated=0 unchanged=0 refused=0; products created=0 "
+                             "updated=1 unchanged=2 refused=0; locations created=0 updated=0 "
+                             "unchanged=48 refused=0\n");
+    free(out);
+    d1 = dump_but(skip, &n1);
+    assert_true(n0 == n1 && memcmp(d0, d1, n0) == 0);
+    free(d0);
+    free(d1);
+    hget_is("wcs:{t1}:kpi", "imported_products", "4");
+    hget_is("wcs:{t1}:product:P1", "name", "Plain renamed");
+    hget_is("wcs:{t1}:product:P1", "sku", "P1");
+    assert_int_equal(xlen(), j1 + 2);
+    journal_second_last_is("import_product", "P1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_twice_is_idempotent),
         cmocka_unit_test(test_bad_line_writes_nothing),
+        cmocka_unit_test(test_master_import),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -710,3 +710,41 @@ int ops_import_quant(struct store *s, const struct store_ctx *ctx, const struct 
     const char *args[] = {line->sku, line->loc, lot, qty};
     return RUN("import_quant", false, keys, args);
 }
+
+int ops_import_master(struct store *s, const struct store_ctx *ctx, const char *kind,
+                      const struct ops_record *recs, size_t n, store_cb cb, void *arg)
+{
+    char kbuf[OPS_MASTER_MAX][KEY_MAX], count[16], nf[OPS_MASTER_MAX][8];
+    const char *keys[OPS_MASTER_MAX];
+    const char *args[2 + OPS_MASTER_MAX * (2 + 2 * OPS_MASTER_FIELDS_MAX)];
+    size_t na = 0;
+    bool product;
+    if (!s || !kind || !recs || n < 1 || n > OPS_MASTER_MAX)
+        return -EINVAL;
+    product = strcmp(kind, "product") == 0;
+    if (!product && strcmp(kind, "location") != 0)
+        return -EINVAL;
+    snprintf(count, sizeof(count), "%zu", n);
+    args[na++] = kind;
+    args[na++] = count;
+    for (size_t i = 0; i < n; i++) {
+        const struct ops_record *r = &recs[i];
+        int len;
+        if (!r->id || !r->fields || r->n_fields < 1 || r->n_fields > OPS_MASTER_FIELDS_MAX ||
+            (product ? store_id_check(r->id) : store_path_check(r->id)) != 0)
+            return -EINVAL;
+        len = snprintf(kbuf[i], KEY_MAX, "wcs:{%s}:%s:%s", store_site(s), kind, r->id);
+        if (len < 0 || len >= KEY_MAX)
+            return -EINVAL;
+        keys[i] = kbuf[i];
+        snprintf(nf[i], sizeof(nf[i]), "%zu", r->n_fields);
+        args[na++] = r->id;
+        args[na++] = nf[i];
+        for (size_t f = 0; f < 2 * r->n_fields; f++) {
+            if (!r->fields[f] || (f % 2 == 0 && !r->fields[f][0]))
+                return -EINVAL;
+            args[na++] = r->fields[f];
+        }
+    }
+    return store_script_run(s, ctx, "import_master", false, keys, n, args, na, cb, arg);
+}

@@ -1,8 +1,8 @@
 /* The store operations of the MQTT command layer (wcs/command) and `wcs import`: orders, waves,
  * adjustment approvals, RMAs, devices, count tasks, label reprints, alarm acknowledgements,
- * journal notes and stock import. Each is one atomic Lua script (wcs/store/lua/) that checks
- * every reference inside Redis before it writes, so a refused call changes nothing. Keys and
- * journal entries: docs/redis.md. */
+ * journal notes, stock import and master-data import. Each is one atomic Lua script
+ * (wcs/store/lua/) that checks every reference inside Redis before it writes, so a refused call
+ * changes nothing. Keys and journal entries: docs/redis.md. */
 #ifndef WCS_STORE_OPS_H
 #define WCS_STORE_OPS_H
 
@@ -82,6 +82,26 @@ int ops_journal_note(struct store *s, const struct store_ctx *ctx, const char *o
  * values: "created"|"updated"|"unchanged". */
 int ops_import_quant(struct store *s, const struct store_ctx *ctx, const struct store_line *line,
                      store_cb cb, void *arg);
+
+#define OPS_MASTER_MAX        32 /* records per ops_import_master call */
+#define OPS_MASTER_FIELDS_MAX 16 /* fields per record */
+
+/* One master record: id (a sku, or a location path) and n_fields (name, value) pairs in
+ * fields[0..2*n_fields). Names non-empty and distinct; values any text ("" allowed). */
+struct ops_record {
+    const char *id;
+    size_t n_fields;
+    const char *const *fields;
+};
+
+/* Writes master records of kind "product" (wcs:{s}:product:<sku>) or "location"
+ * (wcs:{s}:location:<path>) from the site config, 1..OPS_MASTER_MAX per call, each with
+ * 1..OPS_MASTER_FIELDS_MAX fields: a record whose stored hash holds exactly these fields and
+ * values is left alone; otherwise the hash is replaced by them and the change journaled
+ * (import_product / import_location). values: one "created"|"updated"|"unchanged" per record,
+ * in order. */
+int ops_import_master(struct store *s, const struct store_ctx *ctx, const char *kind,
+                      const struct ops_record *recs, size_t n, store_cb cb, void *arg);
 
 /* ---- wave.plan (wcs/command/wave.c): the snapshot reads and the commit ----
  * The reads are read-only scripts (wave_read) that touch only the keys they are given; their
