@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SITE "t2"
 #define K(x) "wcs:{" SITE "}:" x
@@ -55,6 +56,24 @@ static void pump_until(const bool *flag, uint64_t ms)
     uint64_t t0 = clock_real_mono_us();
     while (!*flag && clock_real_mono_us() - t0 < ms * 1000)
         loop_run_once(L, 5);
+}
+
+static uint64_t cpu_us(clockid_t id)
+{
+    struct timespec ts;
+    assert_int_equal(clock_gettime(id, &ts), 0);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* CPU time used by the calling thread, and by the whole process. */
+static uint64_t thread_cpu_us(void)
+{
+    return cpu_us(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static uint64_t process_cpu_us(void)
+{
+    return cpu_us(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static void on_state(void *arg, bool up, int reason, const char *detail)
@@ -375,23 +394,33 @@ static void test_loop_not_blocked(void **state)
     struct outcome o = {0};
     struct store_ctx ctx = {.actor = "sup", .cause = "big"};
     char err[256];
+    /* Two measures per loop turn: wall time (includes any wait to be scheduled, which a loaded
+     * machine makes long whatever the code does) and the loop thread's own CPU time (only the
+     * work done on the loop, whatever the load). */
     uint64_t t0 = clock_real_mono_us(), last = t0, gap = 0;
+    uint64_t c0 = thread_cpu_us(), clast = c0, cgap = 0, p0 = process_cpu_us();
     assert_int_equal(
         wave_plan_start(&C[0], &ctx, "WBIG", NULL, 10000, on_done, &o, err, sizeof(err)), 0);
     while (!o.done && clock_real_mono_us() - t0 < 120000000u) {
         loop_run_once(L, 1);
-        uint64_t now = clock_real_mono_us();
+        uint64_t now = clock_real_mono_us(), cnow = thread_cpu_us();
         if (now - last > gap)
             gap = now - last;
+        if (cnow - clast > cgap)
+            cgap = cnow - clast;
         last = now;
+        clast = cnow;
     }
     assert_true(o.done);
     if (!o.fields)
         fail_msg("refused: %s", o.error);
-    printf("wave.plan of %d lines: %.0f ms, largest loop gap %.1f ms, %zu waves\n", n_orders * per,
-           (double)(clock_real_mono_us() - t0) / 1000.0, (double)gap / 1000.0,
+    uint64_t total = clock_real_mono_us() - t0, loop_cpu = thread_cpu_us() - c0;
+    uint64_t other_cpu = process_cpu_us() - p0 - loop_cpu;
+    printf("wave.plan of %d lines: %.0f ms, largest loop gap %.1f ms (%.1f ms loop CPU), loop CPU "
+           "%.0f ms, other threads' CPU %.0f ms, %zu waves\n",
+           n_orders * per, (double)total / 1000.0, (double)gap / 1000.0, (double)cgap / 1000.0,
+           (double)loop_cpu / 1000.0, (double)other_cpu / 1000.0,
            json_array_size(json_object_get(o.fields, "waves")));
-    uint64_t total = clock_real_mono_us() - t0;
 #if defined(__SANITIZE_ADDRESS__)
     /* Under ASan on a loaded machine absolute times mean little: the loop's share of the work
      * (parsing the snapshot, building the reply) slows down as much as the planner does (seen:
@@ -400,10 +429,17 @@ static void test_loop_not_blocked(void **state)
     if (gap * 2 >= total)
         fail_msg("largest loop gap %.1f ms of %.1f ms in all", gap / 1000.0, total / 1000.0);
 #else
-    /* Generous: the planner alone takes far longer than this on the loop. */
-    if (gap >= 250000)
-        fail_msg("largest loop gap %.1f ms of %.1f ms (bound 250 ms)", gap / 1000.0,
-                 total / 1000.0);
+    /* The loop's CPU in one turn, not the wall gap: under parallel tests on a busy machine the
+     * loop thread can wait its turn for a CPU longer than any bound worth keeping (a 250 ms
+     * wall bound failed once under parallel ctest; 100 ms wall gaps with 13 ms of loop CPU
+     * seen at load 8). Measured: one turn uses 9-13 ms of loop CPU (decoding the snapshot
+     * replies), the planner ~100 ms of its worker's CPU ("other threads" above), so 50 ms is
+     * four times the first and half the second: planning on the loop fails it. The wall check
+     * catches a loop blocked waiting rather than computing. */
+    if (cgap >= 50000)
+        fail_msg("largest loop turn used %.1f ms of CPU (bound 50 ms)", cgap / 1000.0);
+    if (gap * 2 >= total)
+        fail_msg("largest loop gap %.1f ms of %.1f ms in all", gap / 1000.0, total / 1000.0);
 #endif
     json_decref(o.fields);
 }

@@ -184,6 +184,15 @@ static void test_bad_config_exits_1(void **state)
     assert_non_null(strstr(text, "max_recirc"));
 }
 
+/* Whether HGET key field is the string want. */
+static bool hget_is(redisContext *c, const char *key, const char *field, const char *want)
+{
+    redisReply *r = redisCommand(c, "HGET %s %s", key, field);
+    bool is = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, want) == 0;
+    freeReplyObject(r);
+    return is;
+}
+
 static void test_run_ready_sort_reload_stop(void **state)
 {
     redisContext *c;
@@ -213,10 +222,15 @@ static void test_run_ready_sort_reload_stop(void **state)
         usleep(10000);
     assert_int_equal(it.state, SIM_ITEM_DIVERTED);
     assert_int_equal(it.lane, 1);
-    usleep(500000); /* a KPI period */
     c = redisConnect("127.0.0.1", harness_redis_port(F.redis));
     r = redisCommand(c, "AUTH %s %s", harness_redis_user(F.redis), harness_redis_password(F.redis));
     freeReplyObject(r);
+    /* The KPIs are written once a period and the confirmation a moment after the divert: poll
+     * (a loaded machine may take several periods) rather than sleep one period. */
+    end = now_ms() + 5000;
+    while (now_ms() < end && !(hget_is(c, "wcs:{r}:kpi:sorter", "decisions", "1") &&
+                               hget_is(c, "wcs:{r}:tote:T1", "sort_state", "arrived")))
+        usleep(20000);
     r = redisCommand(c, "HGET wcs:{r}:kpi:sorter decisions");
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);

@@ -185,10 +185,12 @@ static void *server(void *arg)
         }
         if (rc == 0) /* addressed to another unit: a real RTU slave stays silent */
             continue;
+        /* Counted before the reply goes out: the driver may act on the reply (and the test
+         * see its event) before this thread runs again. */
+        atomic_fetch_add(&r->served, 1);
         pthread_mutex_lock(&r->mu);
         (void)modbus_reply(ctx, req, rc, r->map);
         pthread_mutex_unlock(&r->mu);
-        atomic_fetch_add(&r->served, 1);
     }
     modbus_close(ctx);
     modbus_free(ctx);
@@ -333,6 +335,11 @@ static void fx_close(struct fx *f)
     free(f);
 }
 
+/* The bound of every wait for something that must happen. Bytes through a pty pass a kernel
+ * worker; on a loaded machine (parallel tests, stress-ng --io) deliveries were seen to stall
+ * for over a second, so 10 s: a wait ends as soon as its condition holds. */
+enum { PTY_WAIT_MS = 10000 };
+
 /* Runs the loop until an event of kind (SCAN/CONFIRM/STALE: with seq val; LINK: with link
  * state val) shows up at or after *from, or timeout_ms pass. Returns its index or -1. */
 static int wait_event(struct fx *f, size_t *from, enum conv_evt_kind kind, uint32_t val,
@@ -403,21 +410,21 @@ static void divert_one(struct fx *f, size_t *at, uint16_t seq, uint16_t lane)
 
     snprintf(code, sizeof(code), "]C1RTU%05u", (unsigned)seq);
     new_item(f, seq, code, 0x00010000u + seq);
-    i = wait_event(f, at, CONV_EVT_SCAN, seq, 1000);
+    i = wait_event(f, at, CONV_EVT_SCAN, seq, PTY_WAIT_MS);
     assert_true(i >= 0);
     assert_string_equal(f->ev[i].barcode, code);
     assert_int_equal(f->ev[i].track_id, 0x00010000u + seq);
     assert_int_equal(conv_plc_decide(f->plc, &d), 0);
-    assert_true(wait_reg(f, W_BASE + W_RESP, seq, 500));
+    assert_true(wait_reg(f, W_BASE + W_RESP, seq, PTY_WAIT_MS));
     assert_int_equal(reg_get(&f->rtu, W_BASE + W_LANE), lane);
     reg_set(&f->rtu, R_CRES, 1);
     reg_set(&f->rtu, R_CLANE, lane);
     reg_set(&f->rtu, R_CSEQ, seq);
-    i = wait_event(f, at, CONV_EVT_CONFIRM, seq, 1000);
+    i = wait_event(f, at, CONV_EVT_CONFIRM, seq, PTY_WAIT_MS);
     assert_true(i >= 0);
     assert_int_equal(f->ev[i].confirm_result, PLC_CONFIRM_DIVERTED);
     assert_int_equal(f->ev[i].confirm_lane, lane);
-    assert_true(wait_reg(f, W_BASE + W_ACK, seq, 500));
+    assert_true(wait_reg(f, W_BASE + W_ACK, seq, PTY_WAIT_MS));
 }
 
 static size_t count_link_events(struct fx *f, size_t from)
@@ -436,7 +443,7 @@ static void test_rtu_divert(void **state)
     uint16_t hb0;
     uint64_t t0;
 
-    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, PTY_WAIT_MS) >= 0);
     divert_one(f, &at, 1, 7);
     /* The write block keeps its decision while the wcs heartbeat moves. */
     hb0 = reg_get(&f->rtu, W_BASE + W_HB);
@@ -465,14 +472,14 @@ static void test_rtu_crc_error_and_noise(void **state)
     size_t at = 0;
     int i;
 
-    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, PTY_WAIT_MS) >= 0);
     run_ms(f, 50);
     conv_plc_get_stats(f->plc, &st0);
     /* One reply garbled on the line: its CRC fails, the link faults, the next poll heals it
      * without reopening the port. */
     atomic_store(&f->rtu.corrupt_replies, 1);
-    assert_true(wait_fault(f, &at, CONV_FAULT_FRAME, 1000) >= 0);
-    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 1000) >= 0);
+    assert_true(wait_fault(f, &at, CONV_FAULT_FRAME, PTY_WAIT_MS) >= 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, PTY_WAIT_MS) >= 0);
     conv_plc_get_stats(f->plc, &st);
     assert_true(st.frame_errors >= st0.frame_errors + 1);
     assert_int_equal(st.reconnects, st0.reconnects);
@@ -484,10 +491,10 @@ static void test_rtu_crc_error_and_noise(void **state)
      * port would be reopened) and the link comes back. */
     for (int k = 0; k < 3; k++) {
         atomic_store(&f->rtu.noise_bursts, 1);
-        i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_FAULT, 1000);
+        i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_FAULT, PTY_WAIT_MS);
         assert_true(i >= 0);
         assert_true(f->ev[i].fault == CONV_FAULT_FRAME || f->ev[i].fault == CONV_FAULT_TIMEOUT);
-        assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 1000) >= 0);
+        assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, PTY_WAIT_MS) >= 0);
     }
     conv_plc_get_stats(f->plc, &st);
     assert_true(st.frame_errors + st.timeouts >= st0.frame_errors + st0.timeouts + 4);
@@ -506,12 +513,12 @@ static void test_rtu_wrong_unit_id(void **state)
     size_t at = 0, mark;
     int i;
 
-    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, PTY_WAIT_MS) >= 0);
     conv_plc_get_stats(f->plc, &st0);
     /* The PLC is re-addressed: it ignores requests for our unit id and nothing answers. */
     atomic_store(&f->rtu.unit, UNIT + 1);
-    assert_true(wait_fault(f, &at, CONV_FAULT_TIMEOUT, 1000) >= 0);
-    i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_DOWN, 2000);
+    assert_true(wait_fault(f, &at, CONV_FAULT_TIMEOUT, PTY_WAIT_MS) >= 0);
+    i = wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_DOWN, PTY_WAIT_MS);
     assert_true(i >= 0);
     assert_int_equal(f->ev[i].fault, CONV_FAULT_TIMEOUT);
     assert_int_equal(f->ev[i].rc, -ETIMEDOUT);
@@ -527,7 +534,7 @@ static void test_rtu_wrong_unit_id(void **state)
     assert_true(st.reconnects >= st0.reconnects + 2);
     /* Addressed right again: the link recovers and items flow. */
     atomic_store(&f->rtu.unit, UNIT);
-    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 1000) >= 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, PTY_WAIT_MS) >= 0);
     divert_one(f, &at, 3, 5);
     fx_close(f);
 }
@@ -539,12 +546,12 @@ static void test_rtu_link_lost(void **state)
     size_t at = 0;
     uint64_t served;
 
-    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, PTY_WAIT_MS) >= 0);
     divert_one(f, &at, 1, 2);
     /* The PLC goes away. */
     server_stop(&f->rtu);
-    assert_true(wait_fault(f, &at, CONV_FAULT_TIMEOUT, 1000) >= 0);
-    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_DOWN, 2000) >= 0);
+    assert_true(wait_fault(f, &at, CONV_FAULT_TIMEOUT, PTY_WAIT_MS) >= 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_DOWN, PTY_WAIT_MS) >= 0);
     assert_int_equal(conv_plc_decide(f->plc, &d), WCS_E_LINK);
     /* It restarted with a blank write block and a new item on the belt. */
     reg_set(&f->rtu, W_BASE + W_HB, 0);
@@ -552,10 +559,10 @@ static void test_rtu_link_lost(void **state)
     served = atomic_load(&f->rtu.served);
     run_ms(f, 200);
     server_start(&f->rtu);
-    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, 2000) >= 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, PTY_WAIT_MS) >= 0);
     assert_true(atomic_load(&f->rtu.served) > served);
     /* The driver rewrote its write block (heartbeat and last decision) after reconnecting. */
-    assert_true(wait_reg(f, W_BASE + W_RESP, 1, 500));
+    assert_true(wait_reg(f, W_BASE + W_RESP, 1, PTY_WAIT_MS));
     assert_int_not_equal(reg_get(&f->rtu, W_BASE + W_HB), 0);
     divert_one(f, &at, 4, 6);
     for (size_t k = 0; k < f->n_ev; k++)
