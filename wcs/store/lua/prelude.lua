@@ -109,3 +109,23 @@ local function reserve_all(keys, want, res_key)
     end
     return nil, before, after, units
 end
+
+-- The quantities of n lines, KEYS[key0 + i] with ARGV[arg0 + i] (a positive integer), summed
+-- per quant key. Returns keys (each quant once, in first-seen order) and want (key -> qty), or
+-- nil and the error reply for a bad quantity.
+local function sum_lines(key0, arg0, n)
+    local want, keys = {}, {}
+    for i = 1, n do
+        local q = int_arg(ARGV[arg0 + i])
+        if not q or q <= 0 then
+            return nil, err('EARG', 'quantity must be a positive integer: ' .. ARGV[arg0 + i])
+        end
+        local k = KEYS[key0 + i]
+        if not want[k] then
+            want[k] = 0
+            keys[#keys + 1] = k
+        end
+        want[k] = want[k] + q
+    end
+    return keys, want
+end

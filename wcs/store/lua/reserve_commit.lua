@@ -12,18 +12,9 @@ end
 if not is_id(ARGV[7]) then
     return err('EARG', 'bad order id')
 end
-local want, keys = {}, {}
-for i = 1, n do
-    local q = int_arg(ARGV[7 + i])
-    if not q or q <= 0 then
-        return err('EARG', 'quantity must be a positive integer: ' .. ARGV[7 + i])
-    end
-    local k = KEYS[4 + i]
-    if not want[k] then
-        want[k] = 0
-        keys[#keys + 1] = k
-    end
-    want[k] = want[k] + q
+local keys, want = sum_lines(4, 7, n)
+if not keys then
+    return want
 end
 if seen() then
     return {'dup'}

@@ -16,18 +16,9 @@ local oid, wid, lines = ARGV[7], ARGV[8], int_arg(ARGV[10])
 if not is_id(oid) or not is_id(wid) or not lines or lines < 0 then
     return err('EARG', 'bad order id, wave id or line count')
 end
-local want, keys = {}, {}
-for i = 1, n do
-    local q = int_arg(ARGV[10 + i])
-    if not q or q <= 0 then
-        return err('EARG', 'quantity must be a positive integer: ' .. ARGV[10 + i])
-    end
-    local k = KEYS[6 + i]
-    if not want[k] then
-        want[k] = 0
-        keys[#keys + 1] = k
-    end
-    want[k] = want[k] + q
+local keys, want = sum_lines(6, 10, n)
+if not keys then
+    return want
 end
 if seen() then
     return {'dup'}
