@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SITE      "t1"
 #define P         "wcs/v1/t1/"
@@ -318,11 +319,14 @@ static char *dump(size_t *len_out)
     qsort(keys, n, sizeof(*keys), cmp_str);
     for (size_t i = 0; i < n; i++) {
         redisReply *r = redisCommand(RC, "DUMP %s", keys[i]);
-        size_t need = strlen(keys[i]) + 2 + r->len;
+        size_t need = strlen(keys[i]) + 2 + sizeof(size_t) + r->len;
         while (len + need > bcap)
             buf = realloc(buf, bcap *= 2);
+        /* key NUL, value length (size_t), value: so differing keys can be named (dump_diff) */
         memcpy(buf + len, keys[i], strlen(keys[i]) + 1);
         len += strlen(keys[i]) + 1;
+        memcpy(buf + len, &r->len, sizeof(size_t));
+        len += sizeof(size_t);
         memcpy(buf + len, r->str, r->len);
         len += r->len;
         buf[len++] = '\n';
@@ -332,6 +336,33 @@ static char *dump(size_t *len_out)
     free(keys);
     *len_out = len;
     return buf;
+}
+
+/* Prints the keys that differ between two dumps (added, removed or changed), for the failure
+ * message of refused(). */
+static void dump_diff(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t i = 0, j = 0;
+    while (i < na || j < nb) {
+        const char *ka = i < na ? a + i : NULL, *kb = j < nb ? b + j : NULL;
+        int c = !ka ? 1 : !kb ? -1 : strcmp(ka, kb);
+        size_t la = 0, lb = 0;
+        if (ka)
+            memcpy(&la, ka + strlen(ka) + 1, sizeof(size_t));
+        if (kb)
+            memcpy(&lb, kb + strlen(kb) + 1, sizeof(size_t));
+        if (c < 0)
+            print_error("  removed: %s\n", ka);
+        else if (c > 0)
+            print_error("  added: %s\n", kb);
+        else if (la != lb || memcmp(ka + strlen(ka) + 1 + sizeof(size_t),
+                                    kb + strlen(kb) + 1 + sizeof(size_t), la) != 0)
+            print_error("  changed: %s\n", ka);
+        if (c <= 0)
+            i += strlen(ka) + 1 + sizeof(size_t) + la + 1;
+        if (c >= 0)
+            j += strlen(kb) + 1 + sizeof(size_t) + lb + 1;
+    }
 }
 
 /* The last journal entry's field. */
@@ -357,6 +388,22 @@ static void refused(const char *user, const char *command, const char *rid, cons
 {
     size_t n0, n1;
     char *d0 = dump(&n0);
+    /* Let writes of earlier commands land first (seen under parallel ctest: an order hash
+     * changing right after its own upsert was answered, cause not yet found, see the issue
+     * notes): the check is about what this refusal changes. Bounded at 2 s. */
+    for (int i = 0; i < 40; i++) {
+        size_t nq;
+        char *dq;
+        usleep(50000);
+        dq = dump(&nq);
+        if (nq == n0 && memcmp(dq, d0, n0) == 0) {
+            free(dq);
+            break;
+        }
+        free(d0);
+        d0 = dq;
+        n0 = nq;
+    }
     long long j0 = xlen();
     json_t *r = send(user, command, rid, fields);
     if (!json_is_false(json_object_get(r, "ok")))
@@ -366,8 +413,10 @@ static void refused(const char *user, const char *command, const char *rid, cons
     PUMP_UNTIL(xlen() == j0 + 1, 2000);
     assert_int_equal(xlen(), j0 + 1);
     char *d1 = dump(&n1);
-    if (n0 != n1 || memcmp(d0, d1, n0) != 0)
+    if (n0 != n1 || memcmp(d0, d1, n0) != 0) {
+        dump_diff(d0, n0, d1, n1);
         fail_msg("%s %s changed Redis although refused", user, command);
+    }
     free(d0);
     free(d1);
     char *op = journal_last("op"), *actor = journal_last("actor"), *cause = journal_last("cause");
