@@ -13,6 +13,8 @@ const struct wcs_cmd wcs_cmds[] = {
     {"run", "run the control daemon in the foreground (systemd Type=notify)", cmd_run},
     {"import", "import stock and open orders (wcs plan JSON Lines) into Redis, idempotently",
      cmd_import},
+    {"acl", "write the MQTT broker's ACL (or its user list) from the site's users and roles",
+     cmd_acl},
     {NULL, NULL, NULL},
 };
 

@@ -1256,6 +1256,53 @@ static bool command_ok(const char *c)
     return dot[1] != '\0';
 }
 
+/* A role's read scope: an MQTT topic filter relative to wcs/v1/<site>/ (MQTT 3.1.1 section
+ * 4.7: '+' and '#' fill a whole level, '#' only last), of levels from [A-Za-z0-9_.-], whose first
+ * level is one of the site's topic kinds (DESIGN.md section 4.3) or '#'. */
+static bool read_filter_ok(const char *f, const char **why)
+{
+    static const char *const kinds[] = {"status", "state", "kpi", "evt", "alarm", "cmd", "reply"};
+    size_t first = strcspn(f, "/");
+    bool kind = false;
+    if (!*f) {
+        *why = "empty";
+        return false;
+    }
+    for (const char *lv = f;;) {
+        size_t n = strcspn(lv, "/");
+        if (n == 0) {
+            *why = "empty level (a leading, trailing or double '/')";
+            return false;
+        }
+        if ((memchr(lv, '+', n) || memchr(lv, '#', n)) && n != 1) {
+            *why = "'+' and '#' must be a whole level";
+            return false;
+        }
+        if (*lv == '#' && lv[1] != '\0') {
+            *why = "'#' must be the last level";
+            return false;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!(isalnum((unsigned char)lv[i]) || strchr("_.-+#", lv[i]))) {
+                *why = "levels are made of [A-Za-z0-9_.-]";
+                return false;
+            }
+        if (lv[n] == '\0')
+            break;
+        lv += n + 1;
+    }
+    if (first == 1 && f[0] == '#')
+        return true;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strlen(kinds[i]) == first && strncmp(f, kinds[i], first) == 0)
+            kind = true;
+    if (!kind) {
+        *why = "the first level must be status, state, kpi, evt, alarm, cmd, reply or '#'";
+        return false;
+    }
+    return true;
+}
+
 static void build_people(struct loader *L, size_t fi, const struct raw_file *r)
 {
     struct cfg_site *s = L->site;
@@ -1290,6 +1337,20 @@ static void build_people(struct loader *L, size_t fi, const struct raw_file *r)
             ro->commands[k] = dup_str(L, rr->commands[k]);
         }
         ro->n_commands = rr->commands_count;
+        ro->read = arena_alloc(L->mem, (rr->read_count + 1) * sizeof(*ro->read));
+        if (!ro->read) {
+            L->oom = 1;
+            return;
+        }
+        for (uint32_t k = 0; k < rr->read_count; k++) {
+            char rel[32];
+            const char *why = NULL;
+            snprintf(rel, sizeof(rel), "read[%u]", k);
+            if (!read_filter_ok(rr->read[k], &why))
+                lerr(L, &o, rel, "invalid topic filter '%s': %s", rr->read[k], why);
+            ro->read[k] = dup_str(L, rr->read[k]);
+        }
+        ro->n_read = rr->read_count;
     }
     for (uint32_t i = 0; i < r->users_count; i++) {
         const struct raw_user *ru = &r->users[i];

@@ -220,6 +220,8 @@ struct raw_role {
     char **commands;
     uint32_t commands_count;
     bool *approve;
+    char **read;
+    uint32_t read_count;
 };
 struct raw_adjust {
     uint32_t *qty_threshold;

@@ -269,7 +269,9 @@ static const cyaml_schema_value_t user_entry = {
 static const cyaml_schema_field_t role_fields[] = {
     CYAML_FIELD_STRING_PTR("name", PTR, struct raw_role, name, 1, STR),
     CYAML_FIELD_SEQUENCE("commands", PTR, struct raw_role, commands, &string_entry, 1, 256),
-    CYAML_FIELD_BOOL_PTR("approve", OPT, struct raw_role, approve), CYAML_FIELD_END};
+    CYAML_FIELD_BOOL_PTR("approve", OPT, struct raw_role, approve),
+    CYAML_FIELD_SEQUENCE("read", PTR | OPT, struct raw_role, read, &string_entry, 0, 64),
+    CYAML_FIELD_END};
 static const cyaml_schema_value_t role_entry = {
     CYAML_VALUE_MAPPING(0, struct raw_role, role_fields)};
 

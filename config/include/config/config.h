@@ -240,6 +240,10 @@ struct cfg_role {
     const char **commands; /* "order.upsert", "order.*" or "*" */
     uint32_t n_commands;
     bool approve;
+    /* MQTT topic filters under wcs/v1/<site>/ the role's users may subscribe to ("evt/#",
+     * "state/+/lane", "kpi", "#"); `wcs acl` writes them into the broker's ACL. */
+    const char **read;
+    uint32_t n_read;
     struct cfg_origin origin;
 };
 
