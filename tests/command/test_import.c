@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "harness/harness.h"
+#include "rdump.h"
 
 #include <hiredis/hiredis.h>
 
@@ -93,11 +94,6 @@ static int run_import(void)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every key matching pattern (SCAN: the harness user may not run KEYS, a @dangerous command).
  * Returns a calloc'd array of n strdup'd keys. */
 static char **scan_keys(const char *pattern, size_t *n_out)
@@ -128,38 +124,19 @@ static bool listed(const char *key, const char *const *list)
     return false;
 }
 
+static bool skip_listed(const char *key, void *arg)
+{
+    return strstr(key, ":journal") || strstr(key, ":op:") || listed(key, arg);
+}
+
 /* Every key of site t1 but the journal, op records and the keys of skip (NULL-terminated; may be
- * NULL), sorted, with its DUMP. There is always at least one such key when this is called. */
+ * NULL): a canonical snapshot (tests/common/rdump.h). There is always at least one such key
+ * when this is called. */
 static char *dump_but(const char *const *skip, size_t *len_out)
 {
-    size_t n_all, n = 0, len = 0, cap = 4096;
-    char **all = scan_keys("wcs:{t1}:*", &n_all), **keys = calloc(n_all + 1, sizeof(*keys));
-    char *buf = malloc(cap);
-    for (size_t i = 0; i < n_all; i++) {
-        if (!strstr(all[i], ":journal") && !strstr(all[i], ":op:") && !listed(all[i], skip))
-            keys[n++] = all[i];
-        else
-            free(all[i]);
-    }
-    free(all);
-    assert_true(n > 0);
-    qsort(keys, n, sizeof(*keys), cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        redisReply *d = redisCommand(RC, "DUMP %s", keys[i]);
-        assert_int_equal(d->type, REDIS_REPLY_STRING);
-        while (len + strlen(keys[i]) + d->len + 2 > cap)
-            buf = realloc(buf, cap *= 2);
-        memcpy(buf + len, keys[i], strlen(keys[i]) + 1);
-        len += strlen(keys[i]) + 1;
-        memcpy(buf + len, d->str, d->len);
-        len += d->len;
-        buf[len++] = '\n';
-        freeReplyObject(d);
-        free(keys[i]);
-    }
-    free(keys);
-    *len_out = len;
-    return buf;
+    char *s = rdump(RC, "wcs:{t1}:*", skip_listed, (void *)skip, len_out);
+    assert_true(rdump_count(s, *len_out) > 0);
+    return s;
 }
 
 static char *dump(size_t *len_out)
@@ -233,7 +210,7 @@ static void test_import_twice_is_idempotent(void **state)
                              "created=0 updated=0 unchanged=2 refused=0\n");
     free(out);
     char *d1 = dump(&n1);
-    assert_true(n0 == n1 && memcmp(d0, d1, n0) == 0);
+    assert_int_equal(rdump_diff(d0, n0, d1, n1), 0);
     assert_int_equal(xlen(), j0 + 1); /* only the run's own entry */
     char *after = journal_last_after();
     assert_string_equal(after, "{\"stock\":{\"created\":0,\"updated\":0,\"unchanged\":2,"
@@ -273,7 +250,7 @@ static void test_bad_line_writes_nothing(void **state)
     assert_string_equal(err, want);
     free(err);
     char *d1 = dump(&n1);
-    assert_true(n0 == n1 && memcmp(d0, d1, n0) == 0);
+    assert_int_equal(rdump_diff(d0, n0, d1, n1), 0);
     assert_int_equal(xlen(), j0);
     free(d0);
     free(d1);
@@ -404,7 +381,7 @@ static void test_master_import(void **state)
                              "unchanged=48 refused=0\n");
     free(out);
     char *d1 = dump(&n1);
-    assert_true(n0 == n1 && memcmp(d0, d1, n0) == 0);
+    assert_int_equal(rdump_diff(d0, n0, d1, n1), 0);
     assert_int_equal(xlen(), j1 + 1);
     char *after = journal_last_after();
     assert_string_equal(after, "{\"stock\":{\"created\":0,\"updated\":0,\"unchanged\":0,"
@@ -431,7 +408,7 @@ static void test_master_import(void **state)
                              "unchanged=48 refused=0\n");
     free(out);
     d1 = dump_but(skip, &n1);
-    assert_true(n0 == n1 && memcmp(d0, d1, n0) == 0);
+    assert_int_equal(rdump_diff(d0, n0, d1, n1), 0);
     free(d0);
     free(d1);
     hget_is("wcs:{t1}:kpi", "imported_products", "4");

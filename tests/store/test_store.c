@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/loop.h"
 #include "harness/harness.h"
+#include "rdump.h"
 #include "store/store.h"
 
 #include <hiredis/hiredis.h>
@@ -175,54 +176,13 @@ static long long cmd_ll(redisContext *c, const char *fmt, const char *a)
     return v;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A dump of every key of a site: sorted names, each with its DUMP serialisation (value, type and
- * for streams the entries and ids). Returns a malloc'd buffer and its length. */
+/* Every key of a site: a canonical snapshot of names, types and contents (journal stream
+ * included; tests/common/rdump.h). Returns a malloc'd buffer and its length. */
 static char *dump_site(redisContext *c, const char *site, size_t *len_out)
 {
-    char pattern[64], cursor[32] = "0", **keys = NULL;
-    size_t n = 0, cap = 0, len = 0, bcap = 4096;
-    char *buf = malloc(bcap);
+    char pattern[64];
     snprintf(pattern, sizeof(pattern), "wcs:{%s}:*", site);
-    do {
-        redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-        assert_non_null(r);
-        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        for (size_t i = 0; i < r->element[1]->elements; i++) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                keys = realloc(keys, cap * sizeof(*keys));
-            }
-            keys[n++] = strdup(r->element[1]->element[i]->str);
-        }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
-    qsort(keys, n, sizeof(*keys), cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        redisReply *r = redisCommand(c, "DUMP %s", keys[i]);
-        size_t need = strlen(keys[i]) + 2 + (r->type == REDIS_REPLY_STRING ? r->len : 0);
-        while (len + need > bcap) {
-            bcap *= 2;
-            buf = realloc(buf, bcap);
-        }
-        memcpy(buf + len, keys[i], strlen(keys[i]) + 1);
-        len += strlen(keys[i]) + 1;
-        if (r->type == REDIS_REPLY_STRING) {
-            memcpy(buf + len, r->str, r->len);
-            len += r->len;
-        }
-        buf[len++] = '\n';
-        freeReplyObject(r);
-        free(keys[i]);
-    }
-    free(keys);
-    *len_out = len;
-    return buf;
+    return rdump(c, pattern, NULL, NULL, len_out);
 }
 
 struct snap {
@@ -241,7 +201,7 @@ static void snap_assert_same(redisContext *c, const char *site, struct snap *bef
                              const char *what)
 {
     struct snap after = snap_take(c, site);
-    if (after.len != before->len || memcmp(after.buf, before->buf, after.len) != 0)
+    if (rdump_diff(before->buf, before->len, after.buf, after.len) != 0)
         fail_msg("%s changed the keys of site %s (dump %zu -> %zu bytes)", what, site, before->len,
                  after.len);
     free(after.buf);
