@@ -662,6 +662,67 @@ static void test_broker_restart(void **state)
     loop_free(l);
 }
 
+/* A broker killed while QoS 1 events are in flight: the events paho then reports as failed are
+ * sent again after the reconnect, so from the first event the old broker did not acknowledge
+ * onwards a subscriber on the new broker sees every event (duplicates allowed, no gap), and
+ * nothing stays in flight. Makes its own clients (the shared ones do not reconnect). */
+static void test_broker_kill_resends_in_flight(void **state)
+{
+    enum { N = 6000, KILL_AT = 3000 };
+    struct loop *l;
+    struct bus_stats st;
+    char err[HARNESS_ERR_MAX];
+    static bool seen[N];
+    struct bus_opts o = {.reconnect_min_ms = 100, .reconnect_max_ms = 400};
+    (void)state;
+    memset(seen, 0, sizeof(seen));
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-resend", 109, &o, NULL);
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), st.connected), WAIT_MS);
+    for (int i = 0; i < N; i++) {
+        json_t *e = json_pack("{s:i}", "i", i);
+        assert_int_equal(bus_publish_event(b, "flow", e), 0);
+        json_decref(e);
+        if (i % 50 == 49)
+            loop_run_once(l, 0);
+        if (i == KILL_AT)
+            assert_int_equal(harness_mqtt_kill(M), 0);
+    }
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), !st.connected), WAIT_MS);
+    if (harness_mqtt_restart(M, err, sizeof(err)) != 0)
+        fail_msg("restart: %s", err);
+    /* In place before the bus reconnects (the loop has not run since the restart). */
+    struct tclient *sup = client("sup", "sup-resend", 5);
+    assert_int_equal(tc_sub(sup, P "evt/flow"), 0);
+    PUMP_UNTIL(l, tc_find(sup, 0, P "evt/flow", "\"i\":5999,") >= 0, 3 * WAIT_MS);
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), st.inflight == 0), WAIT_MS);
+    bus_get_stats(b, &st);
+    print_message("resent %llu, send failures %llu, received %zu\n", (unsigned long long)st.resent,
+                  (unsigned long long)st.send_failures, tc_count(sup));
+    assert_int_equal(st.inflight, 0);
+    assert_int_equal(st.send_failures, 0);
+    assert_int_equal(st.offline_dropped, 0);
+    int first = N;
+    for (size_t k = 0; k < tc_count(sup); k++) {
+        json_t *j = parse(tc_msg(sup, k));
+        int i = (int)jint(j, "i");
+        json_decref(j);
+        assert_true(i >= 0 && i < N);
+        seen[i] = true;
+        if (i < first)
+            first = i;
+    }
+    /* What the old broker acknowledged before it died is gone with it; nothing after. */
+    assert_true(first <= KILL_AT);
+    for (int i = first; i < N; i++)
+        if (!seen[i])
+            fail_msg("event %d never arrived (first seen %d, resent %llu)", i, first,
+                     (unsigned long long)st.resent);
+    tc_close(sup);
+    bus_close(b);
+    loop_free(l);
+}
+
 static void test_shared_subscription(void **state)
 {
     struct loop *l;
@@ -780,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_mqtt311),
         cmocka_unit_test(test_wrong_password_retries),
         cmocka_unit_test(test_broker_restart),
+        cmocka_unit_test(test_broker_kill_resends_in_flight),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -547,6 +547,12 @@ static void on_ev_fd(struct loop *l, int fd, unsigned events, void *arg)
         case MQLINK_EV_SEND_FAILED:
             b->st.send_failures++;
             break;
+        case MQLINK_EV_SEND_RETRIED:
+            b->st.resent++;
+            break;
+        case MQLINK_EV_RETAINED_FAILED:
+            b->st.retained_failures++;
+            break;
         }
     }
 }
@@ -794,6 +800,7 @@ void bus_get_stats(const struct bus *b, struct bus_stats *out)
     out->connected = b->state == ST_UP;
     out->offline_len = b->ring_len;
     out->queue_dropped = mqlink_msgs_dropped(b->link);
+    out->inflight = mqlink_inflight(b->link);
 }
 
 /* ---- open / close ---- */

@@ -87,9 +87,15 @@ struct bus_stats {
     uint64_t cmds_rejected;     /* commands answered with an error by the bus itself */
     uint64_t cmds_unanswerable; /* command messages whose topic names no valid user: dropped */
     uint64_t response_topics_refused; /* MQTT 5 response topics outside reply/<user>/ */
-    uint64_t queue_dropped; /* messages lost between paho's thread and the loop (queue full) */
-    uint64_t send_failures; /* QoS 1 messages paho reported as failed after accepting them */
-    uint64_t seq;           /* the last seq stamped */
+    uint64_t queue_dropped;     /* messages lost between paho's thread and the loop (queue full) */
+    uint64_t send_failures;     /* events/replies given up: refused by paho, or failed 4 times */
+    uint64_t retained_failures; /* retained QoS 1 messages paho failed: not resent, the next
+                                   reconnect republishes all retained state */
+    uint64_t resent;            /* QoS 1 events/replies paho failed (connection lost before the
+                                   PUBACK) and that were queued to be sent again */
+    uint64_t inflight;          /* QoS 1 events/replies sent and not yet acknowledged, or waiting
+                                   to be sent again (walks a list: not for the hot path) */
+    uint64_t seq;               /* the last seq stamped */
 };
 
 /* Creates the bus on loop `l` (borrowed; outlives the bus) and starts connecting at once; it

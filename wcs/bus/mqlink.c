@@ -23,8 +23,19 @@
 
 #define EV_QUEUE_CAPACITY 64 /* a few events per connect attempt, and the loop starts each one */
 
-/* A message on its way to paho: one allocation holding the topic, payload and correlation. */
+#define SEND_ATTEMPTS 4 /* a tracked message paho fails this often is given up and counted */
+
+/* A message on its way to paho: one allocation holding the topic, payload and correlation.
+ * Events and replies (QoS 1, not retained) are "tracked": after paho took them they stay on the
+ * link's in-flight list until the PUBACK (freed) or paho's failure report (queued for a resend
+ * on the next connection: paho drops QoS 1 messages that are in flight when a connection is
+ * lost, paho.mqtt.c issue 1210). Retained messages are not resent: the bus republishes all
+ * retained state on every reconnect, and an old value resent late could overwrite a newer one. */
 struct out {
+    struct mqlink *k;
+    struct out *prev, *next; /* in-flight or retry list (under k->fmu) */
+    int attempts;
+    bool tracked;
     char *topic;
     void *payload;
     size_t len;
@@ -110,11 +121,46 @@ struct mqlink {
     bool sender_started;
     atomic_bool stop;
     atomic_size_t outstanding; /* pushed to outq and not yet taken by paho or dropped */
-    /* mqlink_close waits for the disconnect to finish; nothing else crosses threads here. */
+    /* mqlink_close waits for the disconnect to finish. */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool disconnected;
+    /* Tracked messages: paho's threads move them from inflight to retry (or free them); the
+     * sender thread takes from retry first. Both lists are circular with a sentinel. */
+    pthread_mutex_t fmu;
+    struct out inflight, retry;
+    atomic_size_t n_retry;
 };
+
+static void list_init(struct out *head)
+{
+    head->prev = head->next = head;
+}
+
+static void list_add_tail(struct out *head, struct out *o)
+{
+    o->prev = head->prev;
+    o->next = head;
+    head->prev->next = o;
+    head->prev = o;
+}
+
+static void list_del(struct out *o)
+{
+    o->prev->next = o->next;
+    o->next->prev = o->prev;
+    o->prev = o->next = o;
+}
+
+/* Frees every message left on a list (at close, when paho can no longer call back). */
+static void list_free(struct out *head)
+{
+    while (head->next != head) {
+        struct out *o = head->next;
+        list_del(o);
+        free(o);
+    }
+}
 
 static void push_ev(struct mqlink *k, enum mqlink_ev_kind kind, int rc)
 {
@@ -237,16 +283,71 @@ static void on_sub_fail5(void *ctx, MQTTAsync_failureData5 *d)
     push_ev(ctx, MQLINK_EV_SUBSCRIBE_FAILED, WCS_E_DENIED);
 }
 
+/* paho acknowledged a tracked message: it is done. */
+static void track_ok(struct out *o)
+{
+    struct mqlink *k = o->k;
+    pthread_mutex_lock(&k->fmu);
+    list_del(o);
+    pthread_mutex_unlock(&k->fmu);
+    free(o);
+}
+
+/* paho gave up on a tracked message (connection lost before the PUBACK, or refused): queue it
+ * for the sender to hand over again, or count it lost after SEND_ATTEMPTS. */
+static void track_fail(struct out *o)
+{
+    struct mqlink *k = o->k;
+    bool again = o->attempts < SEND_ATTEMPTS;
+    pthread_mutex_lock(&k->fmu);
+    list_del(o);
+    if (again) {
+        list_add_tail(&k->retry, o);
+        atomic_fetch_add(&k->n_retry, 1);
+    }
+    pthread_mutex_unlock(&k->fmu);
+    push_ev(k, again ? MQLINK_EV_SEND_RETRIED : MQLINK_EV_SEND_FAILED, WCS_E_LINK);
+    if (!again)
+        free(o);
+}
+
+static void on_track_ok(void *ctx, MQTTAsync_successData *d)
+{
+    (void)d;
+    track_ok(ctx);
+}
+
+static void on_track_ok5(void *ctx, MQTTAsync_successData5 *d)
+{
+    /* A v5 broker may refuse in the PUBACK (reason >= 0x80, e.g. not authorized). */
+    if (d && d->reasonCode >= 0x80)
+        track_fail(ctx);
+    else
+        track_ok(ctx);
+}
+
+static void on_track_fail(void *ctx, MQTTAsync_failureData *d)
+{
+    (void)d;
+    track_fail(ctx);
+}
+
+static void on_track_fail5(void *ctx, MQTTAsync_failureData5 *d)
+{
+    (void)d;
+    track_fail(ctx);
+}
+
 static void on_send_fail(void *ctx, MQTTAsync_failureData *d)
 {
     (void)d;
-    push_ev(ctx, MQLINK_EV_SEND_FAILED, WCS_E_LINK);
+    push_ev(ctx, MQLINK_EV_RETAINED_FAILED, WCS_E_LINK);
 }
 
 static void on_send_fail5(void *ctx, MQTTAsync_failureData5 *d)
 {
     (void)d;
-    push_ev(ctx, MQLINK_EV_SEND_FAILED, WCS_E_LINK);
+    push_ev(ctx, MQLINK_EV_RETAINED_FAILED, WCS_E_LINK);
 }
 
 static void on_disc_done(void *ctx)
@@ -307,7 +408,7 @@ static int translate(int rc)
 }
 
 /* Hands one message to paho (sender thread). Returns translate()'s codes. */
-static int send_now(struct mqlink *k, const struct out *o)
+static int send_now(struct mqlink *k, struct out *o)
 {
     MQTTAsync_message m = MQTTAsync_message_initializer;
     MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
@@ -335,15 +436,35 @@ static int send_now(struct mqlink *k, const struct out *o)
                 goto fail_props;
         }
     }
-    /* A QoS 0 message has no acknowledgement to fail; for QoS 1 a failure (for example the
-     * connection dropping before PUBACK) is reported so the bus can count it. */
-    r.context = k;
-    if (k->mqtt_version == 5)
-        r.onFailure5 = on_send_fail5;
-    else
-        r.onFailure = on_send_fail;
+    /* A QoS 0 message has no acknowledgement to fail. A tracked one is on the in-flight list
+     * before paho can call back; a retained QoS 1 failure is only counted. */
+    if (o->tracked) {
+        r.context = (void *)o;
+        if (k->mqtt_version == 5) {
+            r.onSuccess5 = on_track_ok5;
+            r.onFailure5 = on_track_fail5;
+        } else {
+            r.onSuccess = on_track_ok;
+            r.onFailure = on_track_fail;
+        }
+        pthread_mutex_lock(&k->fmu);
+        list_add_tail(&k->inflight, (struct out *)o);
+        pthread_mutex_unlock(&k->fmu);
+    } else {
+        r.context = k; /* only retained messages are QoS 1 and untracked */
+        if (k->mqtt_version == 5)
+            r.onFailure5 = on_send_fail5;
+        else
+            r.onFailure = on_send_fail;
+    }
     rc = MQTTAsync_sendMessage(k->h, o->topic, &m, o->qos > 0 ? &r : NULL);
     MQTTProperties_free(&m.properties); /* paho keeps its own copy */
+    if (rc != MQTTASYNC_SUCCESS && o->tracked) {
+        /* No callback follows a refused call: the sender still owns the message. */
+        pthread_mutex_lock(&k->fmu);
+        list_del((struct out *)o);
+        pthread_mutex_unlock(&k->fmu);
+    }
     return translate(rc);
 
 fail_props:
@@ -367,13 +488,27 @@ static void *sender_main(void *arg)
     struct pollfd pfd = {k->outq.efd, POLLIN, 0};
 
     while (!atomic_load(&k->stop)) {
+        if (!o && atomic_load(&k->n_retry) > 0) {
+            /* Resends go first: they were published before anything still queued. */
+            pthread_mutex_lock(&k->fmu);
+            if (k->retry.next != &k->retry) {
+                o = k->retry.next;
+                list_del(o);
+                atomic_fetch_sub(&k->n_retry, 1);
+                atomic_fetch_add(&k->outstanding, 1);
+            }
+            pthread_mutex_unlock(&k->fmu);
+        }
         if (!o && !(o = ring_pop(&k->outq))) {
             /* Drain before the next pop so a push racing this one wakes us again. */
             (void)poll(&pfd, 1, 50);
             ring_drain_fd(&k->outq);
             continue;
         }
+        o->attempts++;
         int rc = send_now(k, o);
+        if (rc == -EAGAIN || rc == WCS_E_LINK)
+            o->attempts--; /* not handed over: this was no attempt */
         if (rc == -EAGAIN) {
             nap_us(200);
             continue;
@@ -384,7 +519,8 @@ static void *sender_main(void *arg)
         }
         if (rc < 0)
             push_ev(k, MQLINK_EV_SEND_FAILED, rc); /* refused for good (-EINVAL, -ENOMEM) */
-        free(o);
+        if (rc < 0 || !o->tracked)
+            free(o); /* else paho's callback owns it now */
         o = NULL;
         atomic_fetch_sub(&k->outstanding, 1);
     }
@@ -416,6 +552,10 @@ int mqlink_open(struct mqlink **out, const struct mqlink_opts *o)
         goto fail_msgq;
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cv, NULL);
+    pthread_mutex_init(&k->fmu, NULL);
+    list_init(&k->inflight);
+    list_init(&k->retry);
+    atomic_init(&k->n_retry, 0);
 
     co.MQTTVersion = o->mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
     co.maxBufferedMessages = o->max_buffered;
@@ -445,6 +585,7 @@ int mqlink_open(struct mqlink **out, const struct mqlink_opts *o)
 fail_client:
     MQTTAsync_destroy(&k->h);
 fail_sync:
+    pthread_mutex_destroy(&k->fmu);
     pthread_cond_destroy(&k->cv);
     pthread_mutex_destroy(&k->mu);
     ring_fini(&k->outq);
@@ -464,8 +605,9 @@ void mqlink_close(struct mqlink *k, int timeout_ms, bool send_will)
     if (!k)
         return;
     /* Let the sender hand over what the loop queued (the offline status last), then stop it. */
-    for (int waited_ms = 0;
-         waited_ms < timeout_ms && atomic_load(&k->outstanding) > 0 && MQTTAsync_isConnected(k->h);
+    for (int waited_ms = 0; waited_ms < timeout_ms &&
+                            (atomic_load(&k->outstanding) > 0 || atomic_load(&k->n_retry) > 0) &&
+                            MQTTAsync_isConnected(k->h);
          waited_ms++)
         nap_us(1000);
     atomic_store(&k->stop, true);
@@ -503,12 +645,27 @@ void mqlink_close(struct mqlink *k, int timeout_ms, bool send_will)
         mqlink_msg_free(m);
     while ((o = ring_pop(&k->outq)))
         free(o);
+    list_free(&k->inflight); /* paho can no longer call back after destroy */
+    list_free(&k->retry);
+    pthread_mutex_destroy(&k->fmu);
     ring_fini(&k->outq);
     bq_free(k->msgq);
     bq_free(k->evq);
     pthread_cond_destroy(&k->cv);
     pthread_mutex_destroy(&k->mu);
     free(k);
+}
+
+size_t mqlink_inflight(struct mqlink *k)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&k->fmu);
+    for (const struct out *o = k->inflight.next; o != &k->inflight; o = o->next)
+        n++;
+    for (const struct out *o = k->retry.next; o != &k->retry; o = o->next)
+        n++;
+    pthread_mutex_unlock(&k->fmu);
+    return n;
 }
 
 int mqlink_ev_fd(const struct mqlink *k)
@@ -634,6 +791,10 @@ int mqlink_send(struct mqlink *k, const char *topic, const void *payload, size_t
     if (cl)
         memcpy(p, props->correlation, cl);
     o->corr_len = cl;
+    o->k = k;
+    o->prev = o->next = o;
+    o->attempts = 0;
+    o->tracked = qos > 0 && !retain;
     atomic_fetch_add(&k->outstanding, 1);
     if (ring_push(&k->outq, o) != 0) {
         atomic_fetch_sub(&k->outstanding, 1);

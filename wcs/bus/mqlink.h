@@ -37,7 +37,9 @@ enum mqlink_ev_kind {
     MQLINK_EV_LOST,
     MQLINK_EV_SUBSCRIBED,
     MQLINK_EV_SUBSCRIBE_FAILED,
-    MQLINK_EV_SEND_FAILED, /* a QoS 1 message paho accepted was not acknowledged */
+    MQLINK_EV_SEND_FAILED,     /* a message was given up (refused, or failed 4 times) */
+    MQLINK_EV_SEND_RETRIED,    /* a QoS 1 event/reply paho failed is queued to be sent again */
+    MQLINK_EV_RETAINED_FAILED, /* a retained QoS 1 message failed (republished on reconnect) */
 };
 
 struct mqlink_ev {
@@ -74,6 +76,10 @@ int mqlink_open(struct mqlink **out, const struct mqlink_opts *o);
  * DISCONNECT reason 0x04, or under 3.1.1 no DISCONNECT at all (the socket just closes).
  * NULL-safe. Blocks up to timeout_ms plus paho's teardown. */
 void mqlink_close(struct mqlink *k, int timeout_ms, bool send_will);
+
+/* Tracked QoS 1 messages handed to paho and not yet acknowledged, plus those waiting to be
+ * sent again. Any thread. */
+size_t mqlink_inflight(struct mqlink *k);
 
 /* Fds that become readable when mqlink_next_ev / mqlink_next_msg have something. */
 int mqlink_ev_fd(const struct mqlink *k);
