@@ -357,6 +357,80 @@ static void test_retained_state_and_alarms(void **state)
     loop_free(l);
 }
 
+struct foreign {
+    struct bus *b;
+    int n;
+    char ids[8][64];
+};
+
+/* Adopts "old-keep" (with its body), clears the others. */
+static void on_foreign(void *arg, const char *id, const json_t *body)
+{
+    struct foreign *f = arg;
+    if (f->n < 8)
+        snprintf(f->ids[f->n++], sizeof(f->ids[0]), "%s", id);
+    if (strcmp(id, "old-keep") == 0 && body)
+        assert_int_equal(bus_raise_alarm(f->b, id, body), 0);
+    else
+        assert_int_equal(bus_clear_alarm(f->b, id), 0);
+}
+
+/* Alarms a process left retained on the broker: the next bus hands each to its owner, who adopts
+ * or clears it; without an owner's callback the bus clears them itself. */
+static void test_foreign_alarms(void **state)
+{
+    struct loop *l;
+    struct bus_stats st;
+    struct foreign f = {0};
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *a = open_bus(l, "wcs-old", 110, NULL, NULL);
+    PUMP_UNTIL(l, ready(a), WAIT_MS);
+    size_t from = tc_count(SUP);
+    json_t *body = json_pack("{s:s}", "text", "left behind");
+    assert_int_equal(bus_raise_alarm(a, "old-keep", body), 0);
+    assert_int_equal(bus_raise_alarm(a, "old-drop", body), 0);
+    json_decref(body);
+    PUMP_UNTIL(l, tc_find(SUP, from, P "alarm/old-drop", "left behind") >= 0, WAIT_MS);
+    bus_close(a); /* a crash would leave them the same way */
+
+    struct bus_opts o = {.on_foreign_alarm = on_foreign, .on_foreign_alarm_arg = &f};
+    from = tc_count(SUP);
+    f.b = open_bus(l, "wcs-new", 111, &o, NULL);
+    PUMP_UNTIL(l, (bus_get_stats(f.b, &st), st.foreign_alarms >= 2), WAIT_MS);
+    assert_int_equal(st.foreign_alarms, 2);
+    assert_int_equal(f.n, 2);
+    PUMP_UNTIL(l, tc_find(SUP, from, P "alarm/old-drop", NULL) >= 0, WAIT_MS);
+    long i = tc_find(SUP, from, P "alarm/old-drop", NULL);
+    assert_true(i >= 0);
+    assert_int_equal(tc_msg(SUP, (size_t)i)->len, 0);
+    char *got = probe_retained(l, P "alarm/#", P "alarm/old-keep", "left behind", WAIT_MS);
+    assert_non_null(got);
+    free(got);
+    /* Adopted: it is now this bus's own, so the bus clears it on request. */
+    from = tc_count(SUP);
+    assert_int_equal(bus_clear_alarm(f.b, "old-keep"), 0);
+    assert_int_equal(bus_clear_alarm(f.b, "old-keep"), -ENOENT);
+    PUMP_UNTIL(l, tc_find(SUP, from, P "alarm/old-keep", NULL) >= 0, WAIT_MS);
+
+    /* No owner's callback: the bus clears what it finds. */
+    json_t *b2 = json_pack("{s:s}", "text", "again");
+    assert_int_equal(bus_raise_alarm(f.b, "old-orphan", b2), 0);
+    json_decref(b2);
+    PUMP_UNTIL(l, tc_find(SUP, from, P "alarm/old-orphan", "again") >= 0, WAIT_MS);
+    bus_close(f.b);
+    from = tc_count(SUP);
+    struct bus *c = open_bus(l, "wcs-newer", 112, NULL, NULL);
+    PUMP_UNTIL(l, tc_find(SUP, from, P "alarm/old-orphan", NULL) >= 0, WAIT_MS);
+    i = tc_find(SUP, from, P "alarm/old-orphan", NULL);
+    assert_true(i >= 0);
+    assert_int_equal(tc_msg(SUP, (size_t)i)->len, 0);
+    bus_get_stats(c, &st);
+    assert_int_equal(st.foreign_alarms, 1);
+    bus_close(c);
+    loop_free(l);
+}
+
 static void test_command_round_trip(void **state)
 {
     struct loop *l;
@@ -832,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_birth_events_and_clean_close),
         cmocka_unit_test(test_ts_from_injected_clock),
         cmocka_unit_test(test_retained_state_and_alarms),
+        cmocka_unit_test(test_foreign_alarms),
         cmocka_unit_test(test_command_round_trip),
         cmocka_unit_test(test_command_refusals),
         cmocka_unit_test(test_mqtt5_response_topic),

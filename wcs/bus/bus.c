@@ -57,6 +57,11 @@ struct bus {
     void (*on_refused)(void *arg, const char *user, const char *command, const char *request_id,
                        const char *reason);
     void *refused_arg;
+    void (*on_foreign_alarm)(void *arg, const char *id, const json_t *body);
+    void *foreign_arg;
+    int subs_pending; /* SUBACKs still expected on this connection */
+    char **foreign;   /* alarm topics found on the broker and not yet raised or cleared here */
+    size_t n_foreign, cap_foreign;
 
     /* options, copied */
     char *user, *password_file, *site, *share_group;
@@ -309,6 +314,18 @@ static int ret_send(struct bus *b, struct retained *r)
 
 /* Stores body as the retained value of topic (NULL body: a tombstone) and sends it when the
  * link is idle; otherwise it goes out at the next flush. */
+/* Forgets a foreign alarm topic; returns whether it was listed. */
+static bool foreign_take(struct bus *b, const char *topic)
+{
+    for (size_t i = 0; i < b->n_foreign; i++)
+        if (strcmp(b->foreign[i], topic) == 0) {
+            free(b->foreign[i]);
+            b->foreign[i] = b->foreign[--b->n_foreign];
+            return true;
+        }
+    return false;
+}
+
 static int ret_set(struct bus *b, const char *topic, const json_t *body, bool tombstone)
 {
     struct retained *r = ret_find(b, topic);
@@ -316,8 +333,11 @@ static int ret_set(struct bus *b, const char *topic, const json_t *body, bool to
 
     if (body && !json_is_object(body))
         return -EINVAL;
-    if (tombstone && !r)
+    /* A foreign alarm may be cleared although this bus never raised it. */
+    if (tombstone && !r && !foreign_take(b, topic))
         return -ENOENT;
+    if (!tombstone && !r && b->n_foreign)
+        (void)foreign_take(b, topic); /* adopted */
     if (!tombstone) {
         copy = body ? json_deep_copy(body) : json_object();
         if (!copy)
@@ -500,8 +520,16 @@ static void on_connected(struct bus *b)
         snprintf(filter, sizeof(filter), "$share/%s/%scmd/+/+", b->share_group, b->prefix);
     else
         snprintf(filter, sizeof(filter), "%scmd/+/+", b->prefix);
+    b->subs_pending = 1;
     if (mqlink_subscribe(b->link, filter, 1) < 0)
         b->st.subscribed = false;
+    /* The broker's retained alarms: those this bus did not raise are a previous process's
+     * (on_alarm_msg). Not with a share group: there the other processes own theirs. */
+    if (!b->share_group) {
+        snprintf(filter, sizeof(filter), "%salarm/+", b->prefix);
+        if (mqlink_subscribe(b->link, filter, 1) == 0)
+            b->subs_pending++;
+    }
     /* MQTT is not a durable log: a restarted broker may hold none of our retained topics. */
     b->status_dirty = true;
     for (size_t i = 0; i < b->ret_len; i++)
@@ -539,7 +567,8 @@ static void on_ev_fd(struct loop *l, int fd, unsigned events, void *arg)
             }
             break;
         case MQLINK_EV_SUBSCRIBED:
-            b->st.subscribed = b->state == ST_UP;
+            if (--b->subs_pending <= 0)
+                b->st.subscribed = b->state == ST_UP;
             break;
         case MQLINK_EV_SUBSCRIBE_FAILED:
             b->st.subscribed = false;
@@ -660,6 +689,41 @@ out_body:
     json_decref(body);
 }
 
+static bool name_ok(const char *s)
+{
+    return s && bus_name_ok(s, strlen(s));
+}
+
+/* A message on alarm/<id>. Only retained ones count (the broker's stored alarms, sent when the
+ * subscription is made); live copies of our own alarms are ignored. One this bus does not hold
+ * was raised by an earlier process and nobody will clear it: the owner decides, or it is
+ * cleared. */
+static void on_alarm_msg(struct bus *b, const struct mqlink_msg *m)
+{
+    const char *id = m->topic + strlen(b->prefix) + strlen("alarm/");
+    json_t *body;
+    if (!m->retained || m->len == 0 || !name_ok(id) || ret_find(b, m->topic))
+        return;
+    b->st.foreign_alarms++;
+    if (!foreign_take(b, m->topic) && b->n_foreign == b->cap_foreign) {
+        size_t cap = b->cap_foreign ? 2 * b->cap_foreign : 16;
+        char **p = realloc(b->foreign, cap * sizeof(*p));
+        if (!p)
+            return; /* counted; it stays on the broker until the next connect */
+        b->foreign = p;
+        b->cap_foreign = cap;
+    }
+    if (!(b->foreign[b->n_foreign] = strdup(m->topic)))
+        return;
+    b->n_foreign++;
+    body = json_loadb(m->payload, m->len, 0, NULL);
+    if (b->on_foreign_alarm)
+        b->on_foreign_alarm(b->foreign_arg, id, body);
+    else
+        (void)bus_clear_alarm(b, id);
+    json_decref(body);
+}
+
 static void on_msg_fd(struct loop *l, int fd, unsigned events, void *arg)
 {
     struct bus *b = arg;
@@ -669,7 +733,12 @@ static void on_msg_fd(struct loop *l, int fd, unsigned events, void *arg)
     (void)events;
     mqlink_msg_fd_drain(b->link);
     while (mqlink_next_msg(b->link, &m) == 0) {
-        on_command(b, m);
+        size_t pl = strlen(b->prefix);
+        if (m->topic_len > pl + 6 && strncmp(m->topic, b->prefix, pl) == 0 &&
+            strncmp(m->topic + pl, "alarm/", 6) == 0)
+            on_alarm_msg(b, m);
+        else
+            on_command(b, m);
         mqlink_msg_free(m);
     }
 }
@@ -737,11 +806,6 @@ static int stamped_publish(struct bus *b, const char *topic, const json_t *body,
     return publish(b, topic, p, len, qos, false, &props);
 }
 
-static bool name_ok(const char *s)
-{
-    return s && bus_name_ok(s, strlen(s));
-}
-
 int bus_publish_event(struct bus *b, const char *type, const json_t *body)
 {
     char topic[TOPIC_MAX];
@@ -792,6 +856,17 @@ int bus_clear_alarm(struct bus *b, const char *id)
         return -EINVAL;
     snprintf(topic, sizeof(topic), "%salarm/%s", b->prefix, id);
     return ret_set(b, topic, NULL, true);
+}
+
+bool bus_alarm_raised(const struct bus *b, const char *id)
+{
+    char topic[TOPIC_MAX];
+    const struct retained *r;
+    if (!name_ok(id))
+        return false;
+    snprintf(topic, sizeof(topic), "%salarm/%s", b->prefix, id);
+    r = ret_find((struct bus *)b, topic);
+    return r && r->body;
 }
 
 void bus_get_stats(const struct bus *b, struct bus_stats *out)
@@ -858,6 +933,8 @@ int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd
     b->arg = arg;
     b->on_refused = o->on_refused;
     b->refused_arg = o->on_refused_arg;
+    b->on_foreign_alarm = o->on_foreign_alarm;
+    b->foreign_arg = o->on_foreign_alarm_arg;
     b->user = dup_opt(o->user, &oom);
     b->password_file = dup_opt(o->password_file, &oom);
     b->site = dup_opt(o->site, &oom);
@@ -958,6 +1035,9 @@ void bus_close(struct bus *b)
         free(b->ret[i].topic);
         json_decref(b->ret[i].body);
     }
+    for (size_t i = 0; i < b->n_foreign; i++)
+        free(b->foreign[i]);
+    free(b->foreign);
     free(b->ret);
     free(b->slots);
     free(b->ring);

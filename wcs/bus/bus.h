@@ -54,6 +54,14 @@ struct bus_opts {
     void (*on_refused)(void *arg, const char *user, const char *command, const char *request_id,
                        const char *reason);
     void *on_refused_arg;
+    /* Optional. On every connect the bus subscribes to alarm/+ and is sent the broker's
+     * retained alarms; each one it did not raise itself (left by an earlier process, which
+     * nobody would clear) is handed to this function on the loop: the owner adopts it
+     * (bus_raise_alarm, the bus then republishes it) or clears it (bus_clear_alarm), now or
+     * later. NULL: the bus clears it at once. body is the alarm's JSON (NULL when unreadable),
+     * valid during the call. Off with share_group (other processes own their alarms). */
+    void (*on_foreign_alarm)(void *arg, const char *id, const json_t *body);
+    void *on_foreign_alarm_arg;
 };
 
 /* A command received on wcs/v1/<site>/cmd/<user>/<command>, owned by the bus until it is
@@ -93,9 +101,10 @@ struct bus_stats {
                                    reconnect republishes all retained state */
     uint64_t resent;            /* QoS 1 events/replies paho failed (connection lost before the
                                    PUBACK) and that were queued to be sent again */
-    uint64_t inflight;          /* QoS 1 events/replies sent and not yet acknowledged, or waiting
-                                   to be sent again (walks a list: not for the hot path) */
-    uint64_t seq;               /* the last seq stamped */
+    uint64_t foreign_alarms; /* retained alarms found on the broker that this bus had not raised */
+    uint64_t inflight;       /* QoS 1 events/replies sent and not yet acknowledged, or waiting
+                                to be sent again (walks a list: not for the hot path) */
+    uint64_t seq;            /* the last seq stamped */
 };
 
 /* Creates the bus on loop `l` (borrowed; outlives the bus) and starts connecting at once; it
@@ -125,8 +134,11 @@ int bus_del_state(struct bus *b, const char *kind, const char *id);
 int bus_set_kpi(struct bus *b, const json_t *body);
 /* Raises (or updates) the retained alarm/<id>. As bus_set_state. */
 int bus_raise_alarm(struct bus *b, const char *id, const json_t *body);
-/* Clears alarm/<id> with an empty retained payload. As bus_del_state. */
+/* Clears alarm/<id> with an empty retained payload. As bus_del_state; also clears an alarm
+ * reported to on_foreign_alarm. */
 int bus_clear_alarm(struct bus *b, const char *id);
+/* True when alarm/<id> is raised by this bus (not cleared since). */
+bool bus_alarm_raised(const struct bus *b, const char *id);
 
 /* Answers cmd on reply/<user>/<request_id> (and on its MQTT 5 response topic) with
  * {"ok":true,"request_id","command",...fields,"ts","seq"} and frees cmd. fields is an object or

@@ -106,6 +106,7 @@ void daemon_check_ready(struct wcsd *d)
         if (!d->plcs[i]->good_cycle)
             return;
     d->ready = true;
+    d->ready_at_us = clock_mono_us(d->clock);
     log_info("ready plcs=%zu points=%zu lanes=%u totes=%zu orders=%zu", d->n_plcs, d->n_points,
              d->site->n_lanes, d->totes.n, d->orders.n);
     notify(d, "READY=1");
@@ -667,6 +668,8 @@ static int open_links(struct wcsd *d)
     bo.offline_capacity = 100000;
     bo.on_refused = on_bus_refused;
     bo.on_refused_arg = d;
+    bo.on_foreign_alarm = alarms_on_foreign;
+    bo.on_foreign_alarm_arg = d;
     rc = bus_open(&d->bus, d->loop, &bo, on_command, d, err, sizeof(err));
     if (rc != 0) {
         log_errx("mqtt bus not opened rc=%s: %s", wcs_strerror(rc), err);
@@ -923,6 +926,7 @@ void wcsd_close(struct wcsd *d)
      * the bus. */
     command_fini(&d->cmds);
     store_close(d->store);
+    alarms_fini(d); /* after the store: its last callbacks look the alarms up */
     bus_close(d->bus);
     if (d->sfd >= 0) {
         if (d->loop)

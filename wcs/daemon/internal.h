@@ -165,6 +165,19 @@ struct wcsd {
     uint64_t kpi_last_confirms, kpi_last_us;
     uint64_t started_real_us;
     uint64_t seq; /* op id sequence */
+
+    /* stale alarms of an earlier run (alarms.c) */
+    struct foreign_alarm *foreign;
+    size_t n_foreign, cap_foreign;
+    uint64_t foreign_timer, foreign_since_us, ready_at_us;
+};
+
+/* A retained alarm an earlier process left on the broker (alarms.c). */
+#define WCSD_ALARM_ID_MAX 128
+struct foreign_alarm {
+    char id[WCSD_ALARM_ID_MAX];
+    json_t *body;  /* NULL when unreadable */
+    bool checking; /* an approval's state is being read */
 };
 
 struct lane_override {
@@ -196,6 +209,12 @@ void model_apply_lane_overrides(struct wcsd *d);
 enum wcsd_tote_state model_tote_state_parse(const char *s);
 const char *model_tote_state_name(enum wcsd_tote_state s);
 const char *model_dest_text(const struct wcsd_tote *t, char *buf, size_t cap);
+
+/* alarms.c */
+/* bus on_foreign_alarm: remembers the alarm and settles it once this run had time to raise its
+ * own (adopt a pending approval's, clear the rest). */
+void alarms_on_foreign(void *arg, const char *id, const json_t *body);
+void alarms_fini(struct wcsd *d);
 
 /* devmap.c */
 /* Fills a driver config for PLC device dev of site with its scan points (point_index[i] gets
