@@ -73,7 +73,9 @@ static void job_free(struct job *j)
 static void finish(struct job *j, json_t *fields, const char *error, bool store_error)
 {
     struct cmd_ctx *c = j->c;
-    json_t *stored = fields ? json_deep_copy(fields) : json_pack("{s:s}", "error", error);
+    /* The stored reply is the fields plus "ok" (no copy: a wave.plan reply lists thousands of
+     * orders); "ok" is taken out again before the bus builds its envelope. */
+    json_t *stored = fields ? json_incref(fields) : json_pack("{s:s}", "error", error);
     char *text;
     if (stored) {
         json_object_set_new(stored, "ok", json_boolean(fields != NULL));
@@ -81,6 +83,8 @@ static void finish(struct job *j, json_t *fields, const char *error, bool store_
         if (text)
             store_request_reply(c->store, j->user, j->key, text, ttl(c), NULL, NULL);
         free(text);
+        if (fields)
+            json_object_del(fields, "ok");
         json_decref(stored);
     }
     if (!fields && !store_error) {
