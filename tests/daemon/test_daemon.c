@@ -526,15 +526,20 @@ static void test_late_decision_not_written(void **state)
     (void)state;
     wcsd_get_kpi(F.d, &k0);
     sim_plc_counters(F.sim, 0, &c0);
-    ic.track = induct(F.sim, "T5", SIM_READ_GOOD);
-    /* Do not run the loop until the scan has been seen by the worker and 200 ms more have
-     * passed: the decision is processed after its 100 ms budget. */
+    /* A label the decision table cannot answer (no such tote: the loop decides), so the
+     * decision waits for the loop. Do not run the loop until the scan has been seen by the
+     * worker and 200 ms more have passed: the decision is processed after its 100 ms budget. */
+    ic.track = induct(F.sim, "T5LATE", SIM_READ_GOOD);
     end = now_ms() + 3000;
     while (now_ms() < end && (sim_plc_item(F.sim, ic.track, &it) != 0 || it.passes == 0))
         usleep(2000);
     assert_true(it.passes >= 1);
     usleep(250000);
-    assert_true(pump_until(item_is, &ic, 5000));
+    if (!pump_until(item_is, &ic, 5000)) {
+        (void)sim_plc_item(F.sim, ic.track, &it);
+        fail_msg("item state=%d confirm=%d passes=%u lane=%u", it.state, it.confirm_result,
+                 (unsigned)it.passes, (unsigned)it.lane);
+    }
     assert_int_equal(sim_plc_item(F.sim, ic.track, &it), 0);
     assert_int_equal(it.confirm_result, SIM_CONF_LATE_DEFAULT);
     sim_plc_counters(F.sim, 0, &c);
