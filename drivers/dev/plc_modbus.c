@@ -478,9 +478,13 @@ static void *worker(void *arg)
         if (m->n_decided) {
             /* Table decisions first, then their reports: the PLC never waits for the loop. A
              * write that fails stays dirty and is rewritten after the reconnect. */
+            uint64_t done;
             write_dirty(m);
-            for (size_t i = 0; i < m->n_decided; i++)
+            done = now_us();
+            for (size_t i = 0; i < m->n_decided; i++) {
+                m->decided[i].decided_us = done; /* written (or failed) by now */
                 conv_post(m->p, &m->decided[i]);
+            }
             m->n_decided = 0;
         }
         if (!m->connected)
