@@ -478,13 +478,15 @@ static void *worker(void *arg)
         if (m->n_decided) {
             /* Table decisions first, then their reports: the PLC never waits for the loop. A
              * write that fails stays dirty and is rewritten after the reconnect. */
-            uint64_t done;
-            write_dirty(m);
-            done = now_us();
+            /* The decided points' blocks before any other (acks, heartbeats). */
             for (size_t i = 0; i < m->n_decided; i++) {
-                m->decided[i].decided_us = done; /* written (or failed) by now */
-                conv_post(m->p, &m->decided[i]);
+                size_t pt = m->decided[i].point;
+                if (m->connected && m->pt[pt].dirty)
+                    write_point(m, pt);
             }
+            for (size_t i = 0; i < m->n_decided; i++)
+                conv_post(m->p, &m->decided[i]);
+            write_dirty(m);
             m->n_decided = 0;
         }
         if (!m->connected)

@@ -88,7 +88,7 @@ struct conv_event {
      * queued the write before posting this event; the owner does the bookkeeping. */
     bool decided;
     uint16_t dest_lane, cmd_flags; /* what was written (decided only) */
-    uint64_t decided_us;           /* CLOCK_MONOTONIC when its write request returned */
+    uint64_t decided_us;           /* CLOCK_MONOTONIC when it was put in the write block */
     uint64_t table_version;        /* the table version it came from */
 };
 
