@@ -404,12 +404,14 @@ int main(int argc, char **argv)
     run_for(d, 1500);
     wcsd_get_kpi(d, &k);
     printf("totals: scans=%llu scans_missed=%llu decisions=%llu confirms=%llu diverted=%llu "
-           "unknown=%llu late=%llu unmatched=%llu feed_refused=%llu\n",
+           "unknown=%llu late=%llu unmatched=%llu feed_refused=%llu table_decisions=%llu "
+           "table_disagreed=%llu\n",
            (unsigned long long)k.scans, (unsigned long long)k.scans_missed,
            (unsigned long long)k.decisions, (unsigned long long)k.confirms,
            (unsigned long long)k.confirms_diverted, (unsigned long long)k.unknown_totes,
            (unsigned long long)k.late, (unsigned long long)k.confirms_unmatched,
-           (unsigned long long)atomic_load(&sh->feed_refused));
+           (unsigned long long)atomic_load(&sh->feed_refused),
+           (unsigned long long)k.table_decisions, (unsigned long long)k.table_disagreed);
     mb99 = baseline_modbus(sh->ports[N_SIMS], 3000, &mb50);
     rd99 = baseline_redis(redis, 3000, &rd50);
     printf("baseline: bare libmodbus read 29 + write 5 p50_us=%llu p99_us=%llu; bare hiredis "

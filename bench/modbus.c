@@ -1,22 +1,23 @@
 /* bench-modbus: the cost of one full PLC cycle through the driver (the worker reads the
- * scan-point block, the loop gets the scan and decides, the worker writes the decision block)
- * beside a bare libmodbus client doing the same two requests, against the same libmodbus server
- * on loopback (plcsim), in the same process and run.
+ * scan-point block and writes the decision block) beside a bare libmodbus client doing the same
+ * two requests, against the same libmodbus server on loopback (plcsim), in the same process and
+ * run. The driver runs two ways: with a decision table attached (the worker answers the scan
+ * itself and reports it to the loop afterwards: the figure of the last line) and without one
+ * (the loop decides: worker -> loop -> worker, printed as loop_cycle_*).
  *
- * Method. Both sides are timed by the server, identically: from receiving the read whose
+ * Method. Every side is timed by the server, identically: from receiving the read whose
  * reply shows a new scan_seq to answering the write that carries it as resp_seq; the server
  * then publishes the next scan_seq. Same requests (FC03 of 19 registers at 0, FC16 of 5 at
  * 100), same server, same number of cycles. The cycles are split in ROUNDS rounds run
- * alternately (driver, bare, handoff, driver, bare, handoff, ...) so a change of machine load
- * hits all alike. The third measurement is the floor the driver's architecture adds: the
- * worker -> loop -> worker handoff alone (push on a BQ_EVENTFD queue watched by a base loop
- * sleeping in epoll_wait, the loop's callback stores the answer, the worker waits awake for it
- * as the driver does), with the same ~1 ms of sleep between cycles as the driver's poll period.
- * Then floor_ratio = (baseline_p50 + handoff_p50) / baseline_p50 is the best the driver can do
- * while the loop sleeps between scans.
+ * alternately (table, loop, bare, handoff, table, ...) so a change of machine load hits all
+ * alike. The fourth measurement is the floor the loop path adds: the worker -> loop -> worker
+ * handoff alone (push on a BQ_EVENTFD queue watched by a base loop sleeping in epoll_wait, the
+ * loop's callback stores the answer, the worker waits awake for it as the driver does), with
+ * the same ~1 ms of sleep between cycles as the driver's poll period.
  *
  * Run: build/bench/bench-modbus [CYCLES [ROUNDS]] (default 4000 10). The last line is
- * cycle_us_p50=A baseline_us_p50=B cycle_us_p99=C baseline_us_p99=D ratio=A/B. */
+ * cycle_us_p50=A baseline_us_p50=B cycle_us_p99=C baseline_us_p99=D ratio=A/B, A and C the
+ * table path. */
 #include "plcsim.h"
 
 #include "base/clock.h"
@@ -39,6 +40,7 @@ enum {
     R_HB = 0,
     R_SEQ = 2,
     R_RESULT = 3,
+    R_CODE = 9,
     READ_REGS = 19,
     W_BASE = 100,
     W_RESP = 1,
@@ -51,6 +53,7 @@ struct run {
     uint64_t *us;
     uint64_t *post_us; /* driver runs: worker saw the scan -> the loop's callback has it */
     size_t n_post;
+    size_t n_decided; /* scans the worker answered from the table */
     size_t n, cap;
     uint16_t seq;
     uint64_t t_read; /* rx time of the first read that returned seq, 0 until then */
@@ -85,6 +88,10 @@ static void on_event(struct conv_plc *p, const struct conv_event *ev, void *arg)
 {
     struct run *r = arg;
 
+    if (ev->kind == CONV_EVT_SCAN && ev->decided) {
+        r->n_decided++; /* written already: the loop only does the bookkeeping */
+        return;
+    }
     if (ev->kind == CONV_EVT_SCAN) {
         if (r->n_post < r->cap)
             r->post_us[r->n_post++] = clock_real_mono_us() - ev->at_us;
@@ -127,7 +134,27 @@ static void arm(struct plcsim *sim, struct run *r, uint64_t *buf, uint64_t *post
     plcsim_set(sim, R_SEQ, r->seq);
 }
 
-static int run_driver(struct plcsim *sim, struct run *r)
+/* The table the daemon would publish, reduced to this bench's one item: label T1 -> class
+ * "lane3" -> write lane 3. */
+static int make_table(struct conv_table **out)
+{
+    struct conv_class_rule cls = {.cls = "lane3",
+                                  .rule = {.kind = CONV_RULE_WRITE, .dest_lane = 3, .lane = -1}};
+    struct conv_ruleset rs = {.n_classes = 1, .classes = &cls};
+    struct conv_table *t;
+
+    if (conv_table_new(&t, NULL) < 0)
+        return -1;
+    if (conv_table_put(t, "T1", "lane3") < 0 || conv_table_set_rules(t, &rs, 1) < 0 ||
+        conv_table_publish(t) == 0) {
+        conv_table_free(t);
+        return -1;
+    }
+    *out = t;
+    return 0;
+}
+
+static int run_driver(struct plcsim *sim, struct run *r, struct conv_table *tab)
 {
     struct conv_plc_cfg cfg;
     struct conv_plc *plc;
@@ -147,6 +174,11 @@ static int run_driver(struct plcsim *sim, struct run *r)
         loop_free(loop);
         return -1;
     }
+    if (tab && conv_plc_set_table(plc, tab, NULL) < 0) {
+        conv_plc_close(plc);
+        loop_free(loop);
+        return -1;
+    }
     while (!atomic_load(&r->done) && clock_real_mono_us() < end)
         loop_run_once(loop, 10);
     conv_plc_close(plc);
@@ -154,7 +186,8 @@ static int run_driver(struct plcsim *sim, struct run *r)
     return atomic_load(&r->done) ? 0 : -1;
 }
 
-static int run_bare(struct plcsim *sim, struct run *r)
+/* paced: sleep the driver's poll period between cycles, as the driver's worker does. */
+static int run_bare(struct plcsim *sim, struct run *r, bool paced)
 {
     char port[8];
     modbus_t *ctx;
@@ -173,6 +206,8 @@ static int run_bare(struct plcsim *sim, struct run *r)
     /* Read the block, write back the decision for the sequence read: the same two requests
      * the driver makes per cycle, with nothing in between. */
     while (!atomic_load(&r->done) && clock_real_mono_us() < end) {
+        if (paced)
+            usleep(POLL_MS * 1000);
         if (modbus_read_registers(ctx, 0, READ_REGS, rd) != READ_REGS) {
             rc = -1;
             break;
@@ -267,11 +302,12 @@ int main(int argc, char **argv)
 {
     size_t cycles = argc > 1 ? strtoul(argv[1], NULL, 10) : 4000;
     size_t rounds = argc > 2 ? strtoul(argv[2], NULL, 10) : 10;
-    uint64_t *a, *b, *c, *post;
+    uint64_t *a, *b, *c, *l, *pb, *post;
     struct plcsim *sim;
+    struct conv_table *tab;
     struct run r;
-    uint64_t p50a, p99a, p50b, p99b, p50c, p99c, n_post = 0;
-    size_t per;
+    uint64_t p50a, p99a, p50b, p99b, p50c, p99c, p50l, p99l, p50p, p99p, n_post = 0;
+    size_t per, n_decided = 0;
 
     if (rounds < 1)
         rounds = 1;
@@ -282,29 +318,44 @@ int main(int argc, char **argv)
     a = calloc(cycles, sizeof(*a));
     b = calloc(cycles, sizeof(*b));
     c = calloc(cycles, sizeof(*c));
+    l = calloc(cycles, sizeof(*l));
+    pb = calloc(cycles, sizeof(*pb));
     post = calloc(cycles, sizeof(*post));
-    if (!a || !b || !c || !post || plcsim_start(&sim, 0) < 0) {
+    if (!a || !b || !c || !l || !pb || !post || make_table(&tab) < 0 || plcsim_start(&sim, 0) < 0) {
         fprintf(stderr, "bench-modbus: setup failed\n");
         return 1;
     }
     plcsim_heartbeat(sim, R_HB, 20);
     plcsim_set(sim, 1, 1); /* plc_status: auto */
     plcsim_set(sim, R_RESULT, 1);
+    plcsim_set(sim, R_CODE, ('T' << 8) | '1'); /* barcode "T1" */
 
-    printf("round driver_p50_us bare_p50_us handoff_p50_us\n");
+    printf("round table_p50_us loop_p50_us bare_p50_us paced_bare_p50_us handoff_p50_us\n");
     for (size_t round = 0; round < rounds; round++) {
         uint64_t *ar = a + round * per, *br = b + round * per, *cr = c + round * per;
-        arm(sim, &r, ar, post + round * per, per);
-        if (run_driver(sim, &r) < 0) {
-            fprintf(stderr, "bench-modbus: driver run failed after %zu cycles\n", r.n);
+        uint64_t *lr = l + round * per, *pr = pb + round * per;
+        arm(sim, &r, ar, NULL, per);
+        if (run_driver(sim, &r, tab) < 0) {
+            fprintf(stderr, "bench-modbus: table run failed after %zu cycles\n", r.n);
+            return 1;
+        }
+        n_decided += r.n_decided;
+        arm(sim, &r, lr, post + round * per, per);
+        if (run_driver(sim, &r, NULL) < 0) {
+            fprintf(stderr, "bench-modbus: loop run failed after %zu cycles\n", r.n);
             return 1;
         }
         /* Keep the scan -> loop latencies packed at the front. */
         memmove(post + n_post, post + round * per, r.n_post * sizeof(*post));
         n_post += r.n_post;
         arm(sim, &r, br, NULL, per);
-        if (run_bare(sim, &r) < 0) {
+        if (run_bare(sim, &r, false) < 0) {
             fprintf(stderr, "bench-modbus: bare run failed after %zu cycles\n", r.n);
+            return 1;
+        }
+        arm(sim, &r, pr, NULL, per);
+        if (run_bare(sim, &r, true) < 0) {
+            fprintf(stderr, "bench-modbus: paced bare run failed after %zu cycles\n", r.n);
             return 1;
         }
         plcsim_set_hook(sim, NULL, NULL);
@@ -313,17 +364,29 @@ int main(int argc, char **argv)
             return 1;
         }
         /* Sorting a round in place is harmless: the pooled quantiles sort everything again. */
-        printf("%zu %llu %llu %.1f\n", round, (unsigned long long)pct(ar, per, 0.5),
-               (unsigned long long)pct(br, per, 0.5), (double)pct(cr, per, 0.5) / 1000.0);
+        printf("%zu %llu %llu %llu %llu %.1f\n", round, (unsigned long long)pct(ar, per, 0.5),
+               (unsigned long long)pct(lr, per, 0.5), (unsigned long long)pct(br, per, 0.5),
+               (unsigned long long)pct(pr, per, 0.5), (double)pct(cr, per, 0.5) / 1000.0);
     }
     plcsim_stop(sim);
+    conv_table_free(tab);
+    p50p = pct(pb, cycles, 0.5);
+    p99p = pct(pb, cycles, 0.99);
+    p50l = pct(l, cycles, 0.5);
+    p99l = pct(l, cycles, 0.99);
     p50a = pct(a, cycles, 0.5);
     p99a = pct(a, cycles, 0.99);
     p50b = pct(b, cycles, 0.5);
     p99b = pct(b, cycles, 0.99);
     p50c = pct(c, cycles, 0.5);
     p99c = pct(c, cycles, 0.99);
-    printf("cycles=%zu rounds=%zu\n", cycles, rounds);
+    printf("cycles=%zu rounds=%zu table_decided=%zu\n", cycles, rounds, n_decided);
+    printf("loop_cycle_us_p50=%llu loop_cycle_us_p99=%llu loop_ratio=%.2f\n",
+           (unsigned long long)p50l, (unsigned long long)p99l,
+           p50b ? (double)p50l / (double)p50b : 0.0);
+    printf("paced_bare_us_p50=%llu paced_bare_us_p99=%llu paced_ratio=%.2f\n",
+           (unsigned long long)p50p, (unsigned long long)p99p,
+           p50p ? (double)p50a / (double)p50p : 0.0);
     if (n_post)
         printf("driver_scan_to_loop_us_p50=%llu driver_scan_to_loop_us_p99=%llu\n",
                (unsigned long long)pct(post, n_post, 0.5),
@@ -338,6 +401,8 @@ int main(int argc, char **argv)
     free(a);
     free(b);
     free(c);
+    free(l);
+    free(pb);
     free(post);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "base/queue.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +101,8 @@ int conv_plc_open(struct conv_plc **out, struct loop *loop, const struct conv_pl
     if (cfg->id)
         snprintf(p->id, sizeof(p->id), "%s", cfg->id);
     atomic_init(&p->link, CONV_LINK_DOWN);
+    atomic_init(&p->attach, NULL);
+    atomic_init(&p->table_reading, false);
     rc = bq_new(&p->events, sizeof(struct conv_event), cfg->queue_cap, BQ_EVENTFD);
     if (rc < 0)
         goto err_free;
@@ -125,6 +128,7 @@ void conv_plc_close(struct conv_plc *p)
     if (!p)
         return;
     p->ops->stop(p);
+    (void)conv_plc_set_table(p, NULL, NULL);
     (void)loop_del_fd(p->loop, bq_fd(p->events));
     bq_free(p->events);
     free(p);
@@ -137,6 +141,61 @@ int conv_plc_decide(struct conv_plc *p, const struct conv_decision *d)
     if (atomic_load(&p->link) == CONV_LINK_DOWN)
         return WCS_E_LINK;
     return p->ops->decide(p, d);
+}
+
+bool conv_table_answer(struct conv_plc *p, size_t i, enum plc_read_result rr, const char *barcode,
+                       struct conv_rule *r, uint64_t *version)
+{
+    struct conv_attach *a = atomic_load(&p->attach);
+
+    if (!a)
+        return false;
+    /* Announce the lookup, then check the attachment is still the one loaded: either
+     * conv_plc_set_table sees the flag and waits, or this sees its new pointer and asks. */
+    atomic_store(&p->table_reading, true);
+    if (atomic_load(&p->attach) != a) {
+        atomic_store(&p->table_reading, false);
+        return false;
+    }
+    conv_table_decide(a->t, a->slot, a->set_of_point[i], rr, barcode, r, version);
+    atomic_store(&p->table_reading, false);
+    if (r->kind == CONV_RULE_WRITE) {
+        atomic_fetch_add(&p->st.table_decisions, 1);
+        return true;
+    }
+    atomic_fetch_add(&p->st.table_asks, 1);
+    return false;
+}
+
+int conv_plc_set_table(struct conv_plc *p, struct conv_table *t, const uint32_t *set_of_point)
+{
+    struct conv_attach *a = NULL, *old;
+
+    if (p->cfg.proto == CONV_OSIP)
+        return t ? WCS_E_STATE : 0;
+    if (t) {
+        int slot = conv_table_reader_add(t);
+        if (slot < 0)
+            return slot;
+        a = calloc(1, sizeof(*a));
+        if (!a) {
+            conv_table_reader_del(t, slot);
+            return -ENOMEM;
+        }
+        a->t = t;
+        a->slot = slot;
+        for (size_t i = 0; i < p->cfg.n_points; i++)
+            a->set_of_point[i] = set_of_point ? set_of_point[i] : (uint32_t)i;
+    }
+    old = atomic_exchange(&p->attach, a);
+    /* A lookup in the old attachment takes microseconds and never blocks. */
+    while (atomic_load(&p->table_reading))
+        sched_yield();
+    if (old) {
+        conv_table_reader_del(old->t, old->slot);
+        free(old);
+    }
+    return 0;
 }
 
 enum conv_link conv_plc_get_link(const struct conv_plc *p)
@@ -161,6 +220,8 @@ void conv_plc_get_stats(const struct conv_plc *p, struct conv_plc_stats *o)
     o->stale_decisions = atomic_load(&s->stale_decisions);
     o->events_dropped = atomic_load(&s->events_dropped);
     o->decisions_dropped = atomic_load(&s->decisions_dropped);
+    o->table_decisions = atomic_load(&s->table_decisions);
+    o->table_asks = atomic_load(&s->table_asks);
 }
 
 const char *conv_link_name(enum conv_link l)

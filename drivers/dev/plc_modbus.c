@@ -2,8 +2,10 @@
  * its modbus_t (error recovery off, short response timeout), polls every scan point's read
  * block each poll_ms, posts scans, confirmations and link changes to the loop, and writes a
  * point's whole write block in one FC16 request whenever it changes: a decision, an ack, or
- * the heartbeat tick. It reconnects by itself with bounded backoff. After posting a scan it
- * waits awake, for a bounded time, for the loop's decision (the loop wakes it only if asleep). */
+ * the heartbeat tick. It reconnects by itself with bounded backoff. A scan the attached decision
+ * table answers is written at once and reported afterwards; any other scan goes to the loop,
+ * and the worker waits awake, for a bounded time, for its decision (the loop wakes it only if
+ * asleep). */
 #include "plc_private.h"
 
 #include "base/clock.h"
@@ -65,6 +67,9 @@ struct plc_modbus {
     bool hb_stalled;
     bool data_fault;
     bool scan_posted; /* a scan went to the loop in this poll: its decision is imminent */
+    /* scans answered from the table in this poll, posted once their decisions are written */
+    struct conv_event decided[CONV_MAX_POINTS];
+    size_t n_decided;
 };
 
 static uint64_t now_us(void)
@@ -302,15 +307,32 @@ static void on_block(struct plc_modbus *m, size_t i, const struct plc_read_block
         conv_post(m->p, &ev);
     }
     if (plc_seq_is_newer(b->scan_seq, ps->last_scan_seq)) {
+        struct conv_rule r;
+        uint64_t version = 0;
         ps->last_scan_seq = b->scan_seq;
-        m->scan_posted = true;
         ev.kind = CONV_EVT_SCAN;
         ev.seq = b->scan_seq;
         ev.read_result = b->read_result;
         ev.track_id = b->track_id;
         ev.status = b->status;
         memcpy(ev.barcode, b->barcode, sizeof(ev.barcode));
-        conv_post(m->p, &ev);
+        if (conv_table_answer(m->p, i, b->read_result, b->barcode, &r, &version)) {
+            /* Answered here: the write goes out right after this poll, the report after it. */
+            ps->w.resp_seq = b->scan_seq;
+            ps->w.dest_lane = r.dest_lane;
+            ps->w.cmd_flags = r.cmd_flags;
+            ps->dirty = true;
+            ev.decided = true;
+            ev.dest_lane = r.dest_lane;
+            ev.cmd_flags = r.cmd_flags;
+            ev.table_version = version;
+            ev.decided_us = now_us();
+            m->decided[m->n_decided++] = ev;
+            ev.decided = false;
+        } else {
+            m->scan_posted = true;
+            conv_post(m->p, &ev);
+        }
     }
     if (b->confirm_seq != 0 && b->confirm_seq != ps->last_confirm_seq) {
         ps->last_confirm_seq = b->confirm_seq;
@@ -452,6 +474,20 @@ static void *worker(void *arg)
             next_poll += (uint64_t)c->poll_ms * 1000;
             if (next_poll <= t)
                 next_poll = t + (uint64_t)c->poll_ms * 1000;
+        }
+        if (m->n_decided) {
+            /* Table decisions first, then their reports: the PLC never waits for the loop. A
+             * write that fails stays dirty and is rewritten after the reconnect. */
+            /* The decided points' blocks before any other (acks, heartbeats). */
+            for (size_t i = 0; i < m->n_decided; i++) {
+                size_t pt = m->decided[i].point;
+                if (m->connected && m->pt[pt].dirty)
+                    write_point(m, pt);
+            }
+            for (size_t i = 0; i < m->n_decided; i++)
+                conv_post(m->p, &m->decided[i]);
+            write_dirty(m);
+            m->n_decided = 0;
         }
         if (!m->connected)
             continue;

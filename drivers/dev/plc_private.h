@@ -21,6 +21,14 @@ struct conv_plc_astats {
     _Atomic uint64_t timeouts, exceptions, connect_failures, reconnects;
     _Atomic uint64_t hb_stalls, decode_errors, frame_errors;
     _Atomic uint64_t stale_decisions, events_dropped, decisions_dropped;
+    _Atomic uint64_t table_decisions, table_asks;
+};
+
+/* A decision table attached to a PLC (conv_plc_set_table): replaced whole, never changed. */
+struct conv_attach {
+    struct conv_table *t;
+    int slot; /* the worker's reader slot in t */
+    uint32_t set_of_point[CONV_MAX_POINTS];
 };
 
 struct plc_modbus; /* plc_modbus.c */
@@ -38,6 +46,8 @@ struct conv_plc {
     struct bqueue *events; /* worker -> loop (Modbus only) */
     struct plc_modbus *mb;
     struct plc_osip *osip;
+    _Atomic(struct conv_attach *) attach; /* NULL: every scan goes to the owner */
+    _Atomic bool table_reading;           /* the worker is inside a lookup of `attach` */
 };
 
 extern const struct conv_plc_ops conv_modbus_ops;
@@ -45,5 +55,9 @@ extern const struct conv_plc_ops conv_osip_ops;
 
 /* Worker side: queues an event for the loop (counted when the queue is full). */
 void conv_post(struct conv_plc *p, const struct conv_event *ev);
+/* Worker side: looks a new scan of point i up in the attached table. Returns true with *r and
+ * *version filled when the table answers (a WRITE rule), false to ask the owner. */
+bool conv_table_answer(struct conv_plc *p, size_t i, enum plc_read_result rr, const char *barcode,
+                       struct conv_rule *r, uint64_t *version);
 
 #endif

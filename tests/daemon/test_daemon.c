@@ -1,7 +1,8 @@
 /* Integration tests of the control daemon in-process: harness redis-server and mosquitto, the
  * PLC emulator as the floor over loopback Modbus, the daemon's loop pumped by the test thread,
  * sd_notify to a datagram socket. One fixture, tests in order (each leaves the floor idle):
- * readiness, sorting a known tote, refusals, recirculation limit, late decisions, PLC link loss,
+ * readiness, sorting a known tote, decisions taken by the PLC worker from the decision table
+ * (and a re-route reaching it), refusals, recirculation limit, late decisions, PLC link loss,
  * Redis and broker restarts, the watchdog, SIGHUP (bad config, a second PLC), commands and the
  * bus's own refusals (journaled), and SIGTERM. */
 #include <setjmp.h>
@@ -448,6 +449,40 @@ static void test_known_tote_diverted(void **state)
     assert_int_equal(it.lane, 2);
 }
 
+/* A known tote is answered by the PLC worker from the decision table (the loop only does the
+ * bookkeeping); a re-route through the model API reaches the table before the next scan. */
+static void test_table_decisions(void **state)
+{
+    struct item_cond ic = {F.sim, 0, SIM_ITEM_DIVERTED};
+    struct field_cond fc = {"T5", "sort_state", "arrived"};
+    struct sim_plc_item it;
+    struct wcsd_tote t;
+    struct wcsd_kpi k0, k;
+    (void)state;
+    wcsd_get_kpi(F.d, &k0);
+    ic.track = induct(F.sim, "T5", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim, ic.track, &it), 0);
+    assert_int_equal(it.lane, 1);
+    assert_true(pump_until(field_is, &fc, 3000)); /* the bookkeeping of a worker decision */
+    assert_true(journal_count("T5", "route") >= 1);
+    wcsd_get_kpi(F.d, &k);
+    assert_int_equal(k.table_decisions - k0.table_decisions, 1);
+    assert_int_equal(k.decisions - k0.decisions, 1);
+    assert_int_equal(k.table_disagreed, 0);
+    /* Re-routed to quality: the next scan goes to L3, still from the table. */
+    assert_int_equal(wcsd_tote_get(F.d, "T11", &t), 0);
+    t.dest = WCSD_DEST_QA;
+    assert_int_equal(wcsd_tote_put(F.d, &t), 0);
+    ic.track = induct(F.sim, "T11", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim, ic.track, &it), 0);
+    assert_int_equal(it.lane, 3);
+    wcsd_get_kpi(F.d, &k);
+    assert_int_equal(k.table_decisions - k0.table_decisions, 2);
+    assert_int_equal(k.table_disagreed, 0);
+}
+
 static void test_refusals_rejected(void **state)
 {
     struct item_cond ic = {F.sim, 0, SIM_ITEM_REJECTED};
@@ -474,6 +509,9 @@ static void test_refusals_rejected(void **state)
     assert_int_equal(k.multi_reads - k0.multi_reads, 1);
     assert_int_equal(k.malformed - k0.malformed, 1);
     assert_int_equal(k.reject_decisions - k0.reject_decisions, 5);
+    /* The unknown tote is the loop's (fallback); the cancelled order, no-read, multi-read and
+     * malformed label are answered by the worker from the table. */
+    assert_int_equal(k.table_decisions - k0.table_decisions, 4);
     assert_int_equal(k.confirms_unmatched, 0);
     assert_true(journal_count("sp1", "scan_refused") >= 4);
     assert_true(journal_count("TX", "route") >= 1);
@@ -500,6 +538,8 @@ static void test_lane_disabled_recirc_then_reject(void **state)
     assert_int_equal(k.recirc_decisions - k0.recirc_decisions, 2);
     assert_int_equal(k.recirc_exhausted - k0.recirc_exhausted, 1);
     assert_int_equal(k.lane_disabled - k0.lane_disabled, 2);
+    /* The lane's flag is down in the table: every pass was the loop's decision. */
+    assert_int_equal(k.table_decisions - k0.table_decisions, 0);
     /* The disable is persisted and journaled. */
     {
         redisContext *c = rconn();
@@ -526,15 +566,20 @@ static void test_late_decision_not_written(void **state)
     (void)state;
     wcsd_get_kpi(F.d, &k0);
     sim_plc_counters(F.sim, 0, &c0);
-    ic.track = induct(F.sim, "T5", SIM_READ_GOOD);
-    /* Do not run the loop until the scan has been seen by the worker and 200 ms more have
-     * passed: the decision is processed after its 100 ms budget. */
+    /* A label the decision table cannot answer (no such tote: the loop decides), so the
+     * decision waits for the loop. Do not run the loop until the scan has been seen by the
+     * worker and 200 ms more have passed: the decision is processed after its 100 ms budget. */
+    ic.track = induct(F.sim, "T5LATE", SIM_READ_GOOD);
     end = now_ms() + 3000;
     while (now_ms() < end && (sim_plc_item(F.sim, ic.track, &it) != 0 || it.passes == 0))
         usleep(2000);
     assert_true(it.passes >= 1);
     usleep(250000);
-    assert_true(pump_until(item_is, &ic, 5000));
+    if (!pump_until(item_is, &ic, 5000)) {
+        (void)sim_plc_item(F.sim, ic.track, &it);
+        fail_msg("item state=%d confirm=%d passes=%u lane=%u", it.state, it.confirm_result,
+                 (unsigned)it.passes, (unsigned)it.lane);
+    }
     assert_int_equal(sim_plc_item(F.sim, ic.track, &it), 0);
     assert_int_equal(it.confirm_result, SIM_CONF_LATE_DEFAULT);
     sim_plc_counters(F.sim, 0, &c);
@@ -1049,6 +1094,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ready_after_first_plc_cycle),
         cmocka_unit_test(test_known_tote_diverted),
+        cmocka_unit_test(test_table_decisions),
         cmocka_unit_test(test_refusals_rejected),
         cmocka_unit_test(test_lane_disabled_recirc_then_reject),
         cmocka_unit_test(test_late_decision_not_written),

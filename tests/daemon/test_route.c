@@ -249,6 +249,101 @@ static void test_full_disabled_recirc_limit(void **state)
     f->ctx.sp = &f->site->scan_points[0];
 }
 
+/* The decision table's classes: a tote names its destination or its order, an order its
+ * destination or refusal, and each class has the decision route_decide makes for it. */
+static void test_table_classes(void **state)
+{
+    struct fx *f = *state;
+    struct wcsd_tote t = {.id = "T1", .order = "O1", .dest = WCSD_DEST_AUTO};
+    struct wcsd_order o = {.id = "O1", .state = WCSD_ORDER_PICKING, .pack_station = "P2"};
+    struct route_out r, want;
+    char c[96];
+
+    assert_int_equal(route_tote_class(&t, c, sizeof(c)), 0);
+    assert_string_equal(c, "o:O1");
+    assert_int_equal(route_tote_class(&t, c, 3), WCS_E_EXHAUSTED);
+    t.order[0] = '\0';
+    assert_int_equal(route_tote_class(&t, c, sizeof(c)), 0);
+    assert_string_equal(c, "x:unknown_order");
+    t.dest = WCSD_DEST_STATION;
+    snprintf(t.dest_id, sizeof(t.dest_id), "P1");
+    assert_int_equal(route_tote_class(&t, c, sizeof(c)), 0);
+    assert_string_equal(c, "station:P1");
+    t.dest = WCSD_DEST_CARRIER;
+    snprintf(t.dest_id, sizeof(t.dest_id), "DHL");
+    assert_int_equal(route_tote_class(&t, c, sizeof(c)), 0);
+    assert_string_equal(c, "carrier:DHL");
+    t.dest = WCSD_DEST_QA;
+    assert_int_equal(route_tote_class(&t, c, sizeof(c)), 0);
+    assert_string_equal(c, "qa");
+    t.dest = WCSD_DEST_REJECT;
+    assert_int_equal(route_tote_class(&t, c, sizeof(c)), 0);
+    assert_string_equal(c, "reject");
+
+    assert_int_equal(route_order_key("O1", c, sizeof(c)), 0);
+    assert_string_equal(c, "o:O1");
+    assert_int_equal(route_order_class(&o, c, sizeof(c)), 0);
+    assert_string_equal(c, "station:P2");
+    o.pack_station[0] = '\0';
+    assert_int_equal(route_order_class(&o, c, sizeof(c)), 0);
+    assert_string_equal(c, "station:");
+    o.state = WCSD_ORDER_PACKED;
+    assert_int_equal(route_order_class(&o, c, sizeof(c)), 0);
+    assert_string_equal(c, "x:no_dest");
+    snprintf(o.carrier, sizeof(o.carrier), "DHL");
+    assert_int_equal(route_order_class(&o, c, sizeof(c)), 0);
+    assert_string_equal(c, "carrier:DHL");
+    o.state = WCSD_ORDER_CANCELLED;
+    assert_int_equal(route_order_class(&o, c, sizeof(c)), 0);
+    assert_string_equal(c, "x:cancelled");
+    o.state = WCSD_ORDER_SHIPPED;
+    assert_int_equal(route_order_class(&o, c, sizeof(c)), 0);
+    assert_string_equal(c, "x:shipped");
+
+    /* Each class decides as route_decide does for a tote of that class (all lanes up). */
+    assert_true(route_class_rule(&f->ctx, "station:P2", &r));
+    o.state = WCSD_ORDER_PICKING;
+    snprintf(o.pack_station, sizeof(o.pack_station), "P2");
+    t.dest = WCSD_DEST_AUTO;
+    snprintf(t.order, sizeof(t.order), "O1");
+    decide(f, PLC_READ_GOOD, &t, &o, &want);
+    assert_int_equal(r.action, ROUTE_DIVERT);
+    assert_int_equal(r.dest_lane, want.dest_lane);
+    assert_int_equal(r.lane, want.lane);
+    assert_int_equal(r.cmd_flags, want.cmd_flags);
+    assert_true(route_class_rule(&f->ctx, "station:", &r)); /* any pack station: L1 first */
+    assert_int_equal(r.dest_lane, 1);
+    assert_true(route_class_rule(&f->ctx, "carrier:DHL", &r));
+    assert_int_equal(r.dest_lane, 3);
+    assert_int_equal(r.lane, lane_idx(f->site, "LD"));
+    assert_true(route_class_rule(&f->ctx, "qa", &r));
+    assert_int_equal(r.dest_lane, 4);
+    assert_true(route_class_rule(&f->ctx, "reject", &r));
+    assert_int_equal(r.action, ROUTE_REJECT);
+    assert_int_equal(r.cmd_flags, PLC_CMD_REJECT);
+    assert_int_equal(r.dest_lane, 9);
+    assert_true(route_class_rule(&f->ctx, "x:cancelled", &r));
+    assert_int_equal(r.reason, ROUTE_CANCELLED);
+    assert_true(route_class_rule(&f->ctx, "x:shipped", &r));
+    assert_int_equal(r.reason, ROUTE_SHIPPED);
+    assert_true(route_class_rule(&f->ctx, "x:no_dest", &r));
+    assert_int_equal(r.reason, ROUTE_NO_DEST);
+    assert_true(route_class_rule(&f->ctx, "x:unknown_order", &r));
+    assert_int_equal(r.reason, ROUTE_UNKNOWN_ORDER);
+    assert_true(route_class_rule(&f->ctx, "station:P9", &r)); /* no lane anywhere: config */
+    assert_int_equal(r.reason, ROUTE_NO_DEST);
+    /* The loop decides: served by another scan point (recirculate, counts), unknown class. */
+    assert_false(route_class_rule(&f->ctx, "station:P3", &r));
+    assert_false(route_class_rule(&f->ctx, "carrier:", &r));
+    assert_false(route_class_rule(&f->ctx, "bogus", &r));
+    /* sp2 has no recirculation lane: "not here" is a reject there, still the loop's. */
+    f->ctx.sp = &f->site->scan_points[1];
+    assert_false(route_class_rule(&f->ctx, "station:P1", &r));
+    assert_true(route_class_rule(&f->ctx, "station:P3", &r));
+    assert_int_equal(r.dest_lane, 1);
+    f->ctx.sp = &f->site->scan_points[0];
+}
+
 static void test_hist(void **state)
 {
     struct hist h;
@@ -280,7 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tote_id),  cmocka_unit_test(test_destinations),
         cmocka_unit_test(test_refusals), cmocka_unit_test(test_full_disabled_recirc_limit),
-        cmocka_unit_test(test_hist),
+        cmocka_unit_test(test_hist),     cmocka_unit_test(test_table_classes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -182,6 +182,101 @@ static void new_item(struct fx *f, uint16_t base, uint16_t seq, const char *code
     plcsim_set(f->sim, base + R_SEQ, seq); /* last: the sequence publishes the item */
 }
 
+/* Waits until the PLC holds value at addr without running the loop: only the worker can have
+ * written it. */
+static bool wait_reg_no_loop(struct fx *f, uint16_t addr, uint16_t value, uint32_t timeout_ms)
+{
+    uint64_t end = clock_real_mono_us() + (uint64_t)timeout_ms * 1000;
+    while (plcsim_get(f->sim, addr) != value && clock_real_mono_us() < end)
+        usleep(1000);
+    return plcsim_get(f->sim, addr) == value;
+}
+
+/* The worker answers a scan from an attached decision table without the loop running, reports
+ * it decided afterwards; an unknown label falls back to the loop; a lane flag, a re-route and
+ * a detach take effect from the next scan. */
+static void test_table_decisions(void **state)
+{
+    struct fx *f = fx_open(1, 100, REPLY_TIMEOUT_MS);
+    struct conv_class_rule cls[] = {{"c1", {CONV_RULE_WRITE, 5, 0, 0}},
+                                    {"c2", {CONV_RULE_WRITE, 6, 0, -1}}};
+    struct conv_ruleset rs = {.noread = {CONV_RULE_WRITE, 9, PLC_CMD_REJECT, -1},
+                              .multiread = {CONV_RULE_WRITE, 9, PLC_CMD_REJECT, -1},
+                              .malformed = {CONV_RULE_WRITE, 9, PLC_CMD_REJECT, -1},
+                              .n_classes = 2,
+                              .classes = cls};
+    struct conv_plc_stats st;
+    struct conv_table *t;
+    bool up = true, down = false;
+    uint32_t set0 = 0;
+    size_t at = 0;
+    int i;
+    (void)state;
+
+    assert_int_equal(conv_table_new(&t, NULL), 0);
+    assert_int_equal(conv_table_put(t, "TOTE1", "c1"), 0);
+    assert_int_equal(conv_table_set_rules(t, &rs, 1), 0);
+    assert_int_equal(conv_table_set_lanes(t, &up, 1), 0);
+    assert_int_equal(conv_table_publish(t), 1);
+    assert_int_equal(conv_plc_set_table(f->plc, t, &set0), 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, WAIT_MS) >= 0);
+
+    new_item(f, 0, 1, "TOTE1", 1);
+    assert_true(wait_reg_no_loop(f, W_BASE + W_RESP, 1, WAIT_MS));
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 5);
+    i = wait_event(f, &at, CONV_EVT_SCAN, 1, WAIT_MS);
+    assert_true(i >= 0);
+    assert_true(f->ev[i].decided);
+    assert_int_equal(f->ev[i].dest_lane, 5);
+    assert_int_equal(f->ev[i].table_version, 1);
+    assert_true(f->ev[i].decided_us >= f->ev[i].at_us);
+
+    /* Unknown label: the loop decides. */
+    new_item(f, 0, 2, "OTHER", 2);
+    i = wait_event(f, &at, CONV_EVT_SCAN, 2, WAIT_MS);
+    assert_true(i >= 0);
+    assert_false(f->ev[i].decided);
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_RESP), 1);
+    decide(f, 0, 2, 3);
+    assert_true(wait_reg(f, W_BASE + W_RESP, 2, WAIT_MS));
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 3);
+
+    /* The lane of c1 goes down: asked. */
+    assert_int_equal(conv_table_set_lanes(t, &down, 1), 0);
+    assert_int_equal(conv_table_publish(t), 2);
+    new_item(f, 0, 3, "TOTE1", 3);
+    i = wait_event(f, &at, CONV_EVT_SCAN, 3, WAIT_MS);
+    assert_true(i >= 0);
+    assert_false(f->ev[i].decided);
+
+    /* Re-routed to c2 (no lane check): answered by the worker again. */
+    assert_int_equal(conv_table_put(t, "TOTE1", "c2"), 0);
+    assert_int_equal(conv_table_publish(t), 3);
+    new_item(f, 0, 4, "TOTE1", 4);
+    assert_true(wait_reg_no_loop(f, W_BASE + W_RESP, 4, WAIT_MS));
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 6);
+    i = wait_event(f, &at, CONV_EVT_SCAN, 4, WAIT_MS);
+    assert_true(i >= 0 && f->ev[i].decided);
+    assert_int_equal(f->ev[i].table_version, 3);
+
+    /* No-read: the fixed rule, with its flags. */
+    new_item(f, 0, 5, "", 5);
+    assert_true(wait_reg_no_loop(f, W_BASE + W_RESP, 5, WAIT_MS));
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_FLAGS), PLC_CMD_REJECT);
+
+    /* Detached: everything goes to the loop. */
+    assert_int_equal(conv_plc_set_table(f->plc, NULL, NULL), 0);
+    new_item(f, 0, 6, "TOTE1", 6);
+    i = wait_event(f, &at, CONV_EVT_SCAN, 6, WAIT_MS);
+    assert_true(i >= 0);
+    assert_false(f->ev[i].decided);
+    conv_plc_get_stats(f->plc, &st);
+    assert_int_equal(st.table_decisions, 3);
+    assert_int_equal(st.table_asks, 2);
+    fx_close(f);
+    conv_table_free(t);
+}
+
 static void test_normal_divert(void **state)
 {
     struct fx *f = fx_open(1, 100, REPLY_TIMEOUT_MS);
@@ -433,10 +528,15 @@ static void test_bad_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normal_divert),     cmocka_unit_test(test_late_decision_not_written),
-        cmocka_unit_test(test_stalled_heartbeat), cmocka_unit_test(test_server_restart),
-        cmocka_unit_test(test_exception_replies), cmocka_unit_test(test_silent_server_times_out),
-        cmocka_unit_test(test_seq_wrap),          cmocka_unit_test(test_two_points),
+        cmocka_unit_test(test_normal_divert),
+        cmocka_unit_test(test_table_decisions),
+        cmocka_unit_test(test_late_decision_not_written),
+        cmocka_unit_test(test_stalled_heartbeat),
+        cmocka_unit_test(test_server_restart),
+        cmocka_unit_test(test_exception_replies),
+        cmocka_unit_test(test_silent_server_times_out),
+        cmocka_unit_test(test_seq_wrap),
+        cmocka_unit_test(test_two_points),
         cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -533,8 +533,11 @@ static void publish_kpi(struct wcsd *d)
             (json_int_t)k->latency.count, "p50", (json_int_t)k->latency.p50_us, "p99",
             (json_int_t)k->latency.p99_us, "p999", (json_int_t)k->latency.p999_us, "max",
             (json_int_t)k->latency.max_us, "plcs", plcs ? plcs : json_object());
-        if (j)
+        if (j) {
+            json_object_set_new(j, "table_decisions", json_integer((json_int_t)k->table_decisions));
+            json_object_set_new(j, "table_disagreed", json_integer((json_int_t)k->table_disagreed));
             (void)bus_set_kpi(d->bus, j);
+        }
         json_decref(j);
     }
     if (d->store && d->store_up) {
@@ -686,6 +689,7 @@ static int open_links(struct wcsd *d)
     if (rc != 0)
         return rc;
     link_points(d);
+    sort_table_sync(d);
     set_rt(d, true);
     return 0;
 }
@@ -743,6 +747,9 @@ int wcsd_open(struct wcsd **out, const struct wcsd_opts *o)
     if (rc != 0)
         goto fail;
     loop_set_speed(d->loop, d->speed);
+    rc = sort_table_open(d);
+    if (rc != 0)
+        goto fail;
     if (o->signals && (rc = setup_signals(d)) != 0)
         goto fail;
     d->jobs = calloc(JOBS_CAP, sizeof(*d->jobs));
@@ -814,6 +821,7 @@ void wcsd_stop(struct wcsd *d)
     if (d->stopping)
         return;
     d->stopping = true;
+    sort_table_detach(d); /* no more decisions, from the workers either */
     notify(d, "STOPPING=1");
     log_info("stopping: no more decisions, draining timeout_ms=%u", d->o.drain_timeout_ms);
     daemon_update_status(d);
@@ -886,6 +894,8 @@ int wcsd_reload(struct wcsd *d)
         t->last_point = p;
         t->last_lane = l;
     }
+    /* The workers stop deciding from the table until it matches the new config. */
+    sort_table_detach(d);
     free(d->lanes);
     free(d->lane_enabled);
     free(d->lane_full);
@@ -905,6 +915,7 @@ int wcsd_reload(struct wcsd *d)
     rc = sync_plcs(d, ns, &added, &removed);
     set_rt(d, true);
     link_points(d);
+    sort_table_sync(d);
     cfg_free(old);
     log_info("reloaded plcs=%zu added=%zu removed=%zu scan_points=%u lanes=%u", d->n_plcs, added,
              removed, ns->n_scan_points, ns->n_lanes);
@@ -922,6 +933,7 @@ void wcsd_close(struct wcsd *d)
         free(d->plcs[i]);
     }
     free(d->plcs);
+    conv_table_free(d->tab); /* every PLC is closed: no reader left */
     /* Store before bus: store_close calls back every pending command, which is answered on
      * the bus. */
     command_fini(&d->cmds);

@@ -158,6 +158,8 @@ struct wcsd_kpi {
     uint64_t diverts, reject_decisions, recirc_decisions, late, decide_failed, stale;
     uint64_t confirms, confirms_diverted, confirms_unmatched, confirms_missed, lost;
     uint64_t lane_full, lane_disabled, recirc_exhausted;
+    uint64_t table_decisions;    /* decisions the PLC workers took from the decision table */
+    uint64_t table_disagreed;    /* of those, ones the loop would have decided otherwise */
     double throughput_per_min;   /* confirmed items per minute over the last KPI period */
     double noread_rate;          /* no-reads / scans since start */
     double divert_confirm_rate;  /* diverted confirmations / diverts decided, since start */

@@ -134,6 +134,8 @@ struct wcsd {
 
     struct hmap totes, orders;
     struct hmap lane_overrides; /* lane id -> struct lane_override (loaded or set) */
+    struct conv_table *tab;     /* the PLC decision table derived from the above (sort.c) */
+    struct log_repeat rep_table;
 
     /* life cycle */
     int sfd; /* signalfd, -1 none */
@@ -194,6 +196,18 @@ void sort_sweep(struct wcsd *d);
 /* Writes a fact about a tote / the sorter through the store, logging a refusal. */
 void sort_record(struct wcsd *d, const char *kind, const char *id, const char *op,
                  const char *counter, const struct store_field *f, size_t n, const char *cause);
+
+/* The PLC decision table (sort.c; docs/daemon.md "Decision table"). open: creates it. sync:
+ * detaches every PLC, republishes the rules and lane flags for the current config and attaches
+ * the PLCs again (not while stopping). lanes: republishes the lane flags. tote/order: stage the
+ * record's class and publish it (batched while the state load runs). detach: no PLC decides
+ * from the table any more. */
+int sort_table_open(struct wcsd *d);
+void sort_table_sync(struct wcsd *d);
+void sort_table_lanes(struct wcsd *d);
+void sort_table_tote(struct wcsd *d, const struct wcsd_tote *t);
+void sort_table_order(struct wcsd *d, const struct wcsd_order *o);
+void sort_table_detach(struct wcsd *d);
 
 /* daemon.c */
 void daemon_alarm(struct wcsd *d, const char *id, bool on, const char *severity, const char *text);

@@ -198,9 +198,12 @@ int wcsd_order_put(struct wcsd *d, const struct wcsd_order *o)
         return -ENOMEM;
     *c = *o;
     rc = hmap_put(&d->orders, c, NULL);
-    if (rc)
+    if (rc) {
         free(c);
-    return rc;
+        return rc;
+    }
+    sort_table_order(d, c);
+    return 0;
 }
 
 int wcsd_tote_put(struct wcsd *d, const struct wcsd_tote *t)
@@ -215,9 +218,12 @@ int wcsd_tote_put(struct wcsd *d, const struct wcsd_tote *t)
         return -ENOMEM;
     *c = *t;
     rc = hmap_put(&d->totes, c, NULL);
-    if (rc)
+    if (rc) {
         free(c);
-    return rc;
+        return rc;
+    }
+    sort_table_tote(d, c);
+    return 0;
 }
 
 /* ---- lane overrides ---- */
@@ -249,6 +255,7 @@ void model_apply_lane_overrides(struct wcsd *d)
         const struct lane_override *lo = hmap_get(&d->lane_overrides, d->site->lanes[i].id);
         d->lane_enabled[i] = lo ? lo->enabled : d->site->lanes[i].enabled;
     }
+    sort_table_lanes(d);
 }
 
 int wcsd_lane_set_enabled(struct wcsd *d, const char *lane_id, bool enabled, const char *actor,
@@ -269,6 +276,7 @@ int wcsd_lane_set_enabled(struct wcsd *d, const char *lane_id, bool enabled, con
     if (rc)
         return rc;
     d->lane_enabled[li] = enabled;
+    sort_table_lanes(d); /* published before this returns: the next scan sees it */
     if (d->store) {
         struct store_ctx ctx = {.actor = actor, .cause = cause ? cause : "lane state"};
         rc = store_tote_record(d->store, &ctx, "lane", lane_id,

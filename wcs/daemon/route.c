@@ -6,6 +6,7 @@
 #include "drivers/codec/gs1.h"
 #include "store/store.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int route_tote_id(const char *data, size_t len, char *id, size_t cap)
@@ -239,6 +240,106 @@ void route_decide(const struct route_ctx *c, const struct route_in *in, struct r
     out->lane = lane;
     out->dest_lane = c->site->lanes[lane].number;
     out->cmd_flags = 0;
+}
+
+/* ---- decision table classes ---- */
+
+static int put_text(char *buf, size_t cap, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la + lb + 1 > cap)
+        return WCS_E_EXHAUSTED;
+    memcpy(buf, a, la);
+    memcpy(buf + la, b, lb + 1);
+    return 0;
+}
+
+int route_tote_class(const struct wcsd_tote *t, char *buf, size_t cap)
+{
+    switch (t->dest) {
+    case WCSD_DEST_STATION:
+        return put_text(buf, cap, "station:", t->dest_id);
+    case WCSD_DEST_CARRIER:
+        return put_text(buf, cap, "carrier:", t->dest_id);
+    case WCSD_DEST_QA:
+        return put_text(buf, cap, "qa", "");
+    case WCSD_DEST_REJECT:
+        return put_text(buf, cap, "reject", "");
+    case WCSD_DEST_AUTO:
+        break;
+    }
+    if (!t->order[0])
+        return put_text(buf, cap, "x:unknown_order", "");
+    return route_order_key(t->order, buf, cap);
+}
+
+int route_order_key(const char *order_id, char *buf, size_t cap)
+{
+    return put_text(buf, cap, "o:", order_id);
+}
+
+int route_order_class(const struct wcsd_order *o, char *buf, size_t cap)
+{
+    switch (o->state) {
+    case WCSD_ORDER_CANCELLED:
+        return put_text(buf, cap, "x:cancelled", "");
+    case WCSD_ORDER_SHIPPED:
+        return put_text(buf, cap, "x:shipped", "");
+    case WCSD_ORDER_PACKED:
+        if (!o->carrier[0])
+            return put_text(buf, cap, "x:no_dest", "");
+        return put_text(buf, cap, "carrier:", o->carrier);
+    default:
+        return put_text(buf, cap, "station:", o->pack_station);
+    }
+}
+
+bool route_class_rule(const struct route_ctx *c, const char *cls, struct route_out *out)
+{
+    struct wcsd_tote t = {.dest = WCSD_DEST_AUTO, .order = "o"};
+    struct wcsd_order o = {.id = "o", .state = WCSD_ORDER_PICKING};
+    struct route_in in = {.read_result = PLC_READ_GOOD, .id_rc = 0, .tote = &t, .order = &o};
+
+    memset(out, 0, sizeof(*out));
+    out->lane = -1;
+    out->wanted_lane = -1;
+    if (strncmp(cls, "station:", 8) == 0 && strlen(cls + 8) < sizeof(o.pack_station)) {
+        /* As an order's: "station:" is any pack station lane. */
+        snprintf(o.pack_station, sizeof(o.pack_station), "%s", cls + 8);
+    } else if (strncmp(cls, "carrier:", 8) == 0 && cls[8] && strlen(cls + 8) < sizeof(t.dest_id)) {
+        t.dest = WCSD_DEST_CARRIER;
+        snprintf(t.dest_id, sizeof(t.dest_id), "%s", cls + 8);
+    } else if (strcmp(cls, "qa") == 0) {
+        t.dest = WCSD_DEST_QA;
+    } else if (strcmp(cls, "reject") == 0) {
+        t.dest = WCSD_DEST_REJECT;
+    } else if (strcmp(cls, "x:cancelled") == 0) {
+        o.state = WCSD_ORDER_CANCELLED;
+    } else if (strcmp(cls, "x:shipped") == 0) {
+        o.state = WCSD_ORDER_SHIPPED;
+    } else if (strcmp(cls, "x:no_dest") == 0) {
+        o.state = WCSD_ORDER_PACKED;
+    } else if (strcmp(cls, "x:unknown_order") == 0) {
+        t.order[0] = '\0';
+        in.order = NULL;
+    } else {
+        return false;
+    }
+    route_decide(c, &in, out);
+    if (out->action == ROUTE_DIVERT)
+        return out->reason == ROUTE_OK;
+    if (out->action != ROUTE_REJECT)
+        return false;
+    switch (out->reason) {
+    case ROUTE_REJECT_ASKED:
+    case ROUTE_CANCELLED:
+    case ROUTE_SHIPPED:
+    case ROUTE_NO_DEST:
+    case ROUTE_UNKNOWN_ORDER:
+        return true;
+    default:
+        return false; /* e.g. the recirculation limit: it depends on the tote's count */
+    }
 }
 
 /* ---- histogram ---- */

@@ -69,6 +69,29 @@ struct route_out {
  * tote->recirc < sp->max_recirc and the scan point has a recirc lane) or the reject lane. */
 void route_decide(const struct route_ctx *ctx, const struct route_in *in, struct route_out *out);
 
+/* ---- the PLC decision table (docs/daemon.md "Decision table") ----
+ * The daemon publishes to the PLC workers: tote id -> class, "o:<order>" -> class, and per scan
+ * point class -> rule. A class is a destination whose decision depends on the config only:
+ * "station:<id>" ("station:" any pack station), "carrier:<code>", "qa", "reject", or a refusal
+ * "x:cancelled", "x:shipped", "x:no_dest", "x:unknown_order". */
+
+/* The class of a tote: its own destination, or "o:<order>" (then its order's class decides).
+ * Returns 0 or WCS_E_EXHAUSTED (cap too small). */
+int route_tote_class(const struct wcsd_tote *t, char *buf, size_t cap);
+/* The class of an order (the rules of route_decide for a tote without its own destination).
+ * Returns 0 or WCS_E_EXHAUSTED. */
+int route_order_class(const struct wcsd_order *o, char *buf, size_t cap);
+/* The table key of an order: "o:<id>". Returns 0 or WCS_E_EXHAUSTED. */
+int route_order_key(const char *order_id, char *buf, size_t cap);
+
+/* The decision for class cls at ctx's scan point, computed by route_decide with every lane
+ * taken as enabled and not full (ctx's lane arrays must say so: the table's lane flags check the
+ * lane at scan time). Returns true when the decision may be taken by a PLC worker from the table:
+ * a divert (out->lane is the lane to check) or a reject that depends on the config and the
+ * class alone; false when the loop must decide (recirculation, recirc limit, not at this point,
+ * an unknown class). */
+bool route_class_rule(const struct route_ctx *ctx, const char *cls, struct route_out *out);
+
 const char *route_reason_name(enum route_reason r);
 const char *route_action_name(enum route_action a);
 

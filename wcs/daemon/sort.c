@@ -1,17 +1,204 @@
 /* The sortation flow on the loop (docs/daemon.md): a new scan_seq becomes a decision written
  * through conv_plc_decide within the scan point's budget, answered from memory only; Redis and
- * MQTT work (journal, tote record, events) happens after the decision is queued. Confirmations
- * are matched to outstanding decisions by scan point and sequence and update the tote and lane. */
+ * MQTT work (journal, tote record, events) happens after the decision is queued. Scans the PLC
+ * worker answered itself from the decision table (derived here from the model and republished on
+ * every change) arrive decided and get the same bookkeeping. Confirmations are matched to
+ * outstanding decisions by scan point and sequence and update the tote and lane. */
 #include "internal.h"
 
 #include "base/err.h"
 #include "base/log.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LANE_FULL_HOLD_US (10ull * 1000 * 1000) /* a lane reported full is avoided this long */
+
+/* ---- the PLC decision table ---- */
+
+int sort_table_open(struct wcsd *d)
+{
+    /* route_tote_id is pure and thread-safe: the workers run it on the scan data. */
+    return conv_table_new(&d->tab, route_tote_id);
+}
+
+static void table_warn(struct wcsd *d, const char *what, int rc)
+{
+    uint64_t sup = 0;
+    if (log_repeat_hit(&d->rep_table, loop_now_us(d->loop), 10000000, &sup))
+        log_warnx("decision table not updated what=%s rc=%s suppressed=%" PRIu64
+                  " (the loop decides what the table cannot)",
+                  what, wcs_strerror(rc), sup);
+}
+
+static void table_publish(struct wcsd *d)
+{
+    if (!d->loading)
+        (void)conv_table_publish(d->tab);
+}
+
+static struct conv_rule rule_of(const struct route_out *r, bool ok)
+{
+    struct conv_rule c = {.kind = ok ? CONV_RULE_WRITE : CONV_RULE_ASK, .lane = -1};
+    c.dest_lane = r->dest_lane;
+    c.cmd_flags = r->cmd_flags;
+    if (r->action == ROUTE_DIVERT)
+        c.lane = r->lane;
+    return c;
+}
+
+/* One rule set per site scan point: the fixed refusals and every class with a table-safe
+ * decision there, computed with all lanes up (the lane flags are checked at scan time). */
+static int table_rules(struct wcsd *d)
+{
+    const struct cfg_site *s = d->site;
+    uint32_t n_lanes = s->n_lanes ? s->n_lanes : 1;
+    size_t n_sets = s->n_scan_points;
+    struct conv_ruleset *sets = calloc(n_sets ? n_sets : 1, sizeof(*sets));
+    struct conv_class_rule *cls = calloc((n_sets ? n_sets : 1) * CONV_TABLE_CLASSES, sizeof(*cls));
+    bool *en = calloc(n_lanes, sizeof(bool)), *full = calloc(n_lanes, sizeof(bool));
+    int rc = -ENOMEM;
+
+    if (!sets || !cls || !en || !full)
+        goto out;
+    for (uint32_t i = 0; i < n_lanes; i++)
+        en[i] = true;
+    for (size_t p = 0; p < n_sets; p++) {
+        struct route_ctx c = {s, &s->scan_points[p], en, full};
+        struct route_in in = {.read_result = PLC_READ_NOREAD, .id_rc = WCS_E_SYNTAX};
+        struct conv_class_rule *pc = cls + p * CONV_TABLE_CLASSES;
+        struct route_out r;
+        char name[CONV_TABLE_KEY_MAX];
+        size_t n = 0, total;
+        route_decide(&c, &in, &r);
+        sets[p].noread = rule_of(&r, true);
+        in.read_result = PLC_READ_MULTI;
+        route_decide(&c, &in, &r);
+        sets[p].multiread = rule_of(&r, true);
+        in.read_result = PLC_READ_GOOD;
+        route_decide(&c, &in, &r);
+        sets[p].malformed = rule_of(&r, true);
+        /* Classes: every station, any pack station, every carrier, qa, reject, refusals. */
+        total = s->n_stations + 1 + s->waves.n_carriers + 6;
+        for (size_t k = 0; k < total && n < CONV_TABLE_CLASSES; k++) {
+            static const char *const fixed[] = {"qa",        "reject",    "x:cancelled",
+                                                "x:shipped", "x:no_dest", "x:unknown_order"};
+            if (k < s->n_stations)
+                snprintf(name, sizeof(name), "station:%s", s->stations[k].id);
+            else if (k == s->n_stations)
+                snprintf(name, sizeof(name), "station:");
+            else if (k < s->n_stations + 1 + s->waves.n_carriers)
+                snprintf(name, sizeof(name), "carrier:%s",
+                         s->waves.carriers[k - s->n_stations - 1].code);
+            else
+                snprintf(name, sizeof(name), "%s",
+                         fixed[k - s->n_stations - 1 - s->waves.n_carriers]);
+            if (!route_class_rule(&c, name, &r))
+                continue; /* the loop decides */
+            snprintf(pc[n].cls, sizeof(pc[n].cls), "%s", name);
+            pc[n].rule = rule_of(&r, true);
+            n++;
+        }
+        sets[p].classes = pc;
+        sets[p].n_classes = n;
+    }
+    rc = conv_table_set_rules(d->tab, sets, n_sets);
+out:
+    free(sets);
+    free(cls);
+    free(en);
+    free(full);
+    return rc;
+}
+
+static int table_lanes(struct wcsd *d)
+{
+    uint32_t n = d->site->n_lanes;
+    bool *ok = calloc(n ? n : 1, sizeof(bool));
+    int rc;
+    if (!ok)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        ok[i] = d->lane_enabled[i] && !d->lane_full[i];
+    rc = conv_table_set_lanes(d->tab, ok, n);
+    free(ok);
+    return rc;
+}
+
+void sort_table_lanes(struct wcsd *d)
+{
+    int rc;
+    if (!d->tab)
+        return;
+    rc = table_lanes(d);
+    if (rc != 0)
+        table_warn(d, "lanes", rc);
+    table_publish(d);
+}
+
+void sort_table_detach(struct wcsd *d)
+{
+    for (size_t i = 0; i < d->n_plcs; i++)
+        (void)conv_plc_set_table(d->plcs[i]->conv, NULL, NULL);
+}
+
+void sort_table_sync(struct wcsd *d)
+{
+    int rc;
+    if (!d->tab)
+        return;
+    /* Rule set numbers are site scan point indices, which a reload may renumber: no worker
+     * may look up with the old numbering in the new rules. */
+    sort_table_detach(d);
+    rc = table_rules(d);
+    if (rc == 0)
+        rc = table_lanes(d);
+    if (rc != 0) {
+        table_warn(d, "rules", rc);
+        return; /* stays detached: the loop decides everything */
+    }
+    (void)conv_table_publish(d->tab);
+    if (d->stopping)
+        return;
+    for (size_t i = 0; i < d->n_plcs; i++) {
+        struct plcrt *p = d->plcs[i];
+        uint32_t set[CONV_MAX_POINTS];
+        for (size_t j = 0; j < p->n_points; j++)
+            set[j] = p->point_of[j] >= 0 ? (uint32_t)p->point_of[j] : UINT32_MAX;
+        rc = conv_plc_set_table(p->conv, d->tab, set);
+        if (rc != 0)
+            log_warnx("plc decides through the loop only dev=%s rc=%s", p->id, wcs_strerror(rc));
+    }
+}
+
+void sort_table_tote(struct wcsd *d, const struct wcsd_tote *t)
+{
+    char cls[CONV_TABLE_KEY_MAX];
+    int rc;
+    if (!d->tab)
+        return;
+    rc = route_tote_class(t, cls, sizeof(cls));
+    rc = conv_table_put(d->tab, t->id, rc == 0 ? cls : NULL);
+    if (rc != 0)
+        table_warn(d, t->id, rc);
+    table_publish(d);
+}
+
+void sort_table_order(struct wcsd *d, const struct wcsd_order *o)
+{
+    char key[CONV_TABLE_KEY_MAX], cls[CONV_TABLE_KEY_MAX];
+    int rc;
+    if (!d->tab || route_order_key(o->id, key, sizeof(key)) != 0)
+        return;
+    rc = route_order_class(o, cls, sizeof(cls));
+    rc = conv_table_put(d->tab, key, rc == 0 ? cls : NULL);
+    if (rc != 0)
+        table_warn(d, o->id, rc);
+    table_publish(d);
+}
 
 void sort_record(struct wcsd *d, const char *kind, const char *id, const char *op,
                  const char *counter, const struct store_field *f, size_t n, const char *cause)
@@ -364,8 +551,35 @@ static void on_scan(struct wcsd *d, struct plcrt *p, struct pointrt *pt,
      * loop's clock when the site runs faster than real time). */
     now_real = clock_real_mono_us();
     elapsed_us = now_real > ev->at_us ? now_real - ev->at_us : 0;
-    late = (double)elapsed_us * d->speed > (double)sp->decision_budget_ms * 1000.0;
-    if (late) {
+    late = !ev->decided && (double)elapsed_us * d->speed > (double)sp->decision_budget_ms * 1000.0;
+    if (ev->decided) {
+        /* The worker wrote it from the table already: record it, and what was written wins. */
+        latency_us = ev->decided_us > ev->at_us ? ev->decided_us - ev->at_us : 0;
+        hist_add(&d->lat, latency_us);
+        d->k.decisions++;
+        d->k.table_decisions++;
+        if (r.dest_lane != ev->dest_lane || r.cmd_flags != ev->cmd_flags) {
+            d->k.table_disagreed++;
+            if (log_repeat_hit(&d->rep_table, loop_now_us(d->loop), 10000000, &sup))
+                log_warnx("table decision differs from the loop's point=%s seq=%u written=%u/%u "
+                          "loop=%u/%u suppressed=%" PRIu64,
+                          pt->id, ev->seq, ev->dest_lane, ev->cmd_flags, r.dest_lane, r.cmd_flags,
+                          sup);
+            r.dest_lane = ev->dest_lane;
+            r.cmd_flags = ev->cmd_flags;
+            if (ev->cmd_flags & PLC_CMD_REJECT) {
+                r.action = ROUTE_REJECT;
+                r.lane = sp->reject_lane;
+            } else if (ev->cmd_flags & PLC_CMD_RECIRCULATE) {
+                r.action = ROUTE_RECIRC;
+                r.lane = sp->recirc_lane;
+            } else {
+                r.action = ROUTE_DIVERT;
+                r.reason = ROUTE_OK;
+                r.lane = lane_by_number(d, sp, ev->dest_lane);
+            }
+        }
+    } else if (late) {
         d->k.late++;
         if (log_repeat_hit(&d->rep_late, loop_now_us(d->loop), 10000000, &sup))
             log_warnx("decision late, not written point=%s seq=%u elapsed_us=%" PRIu64
@@ -407,6 +621,8 @@ static void on_scan(struct wcsd *d, struct plcrt *p, struct pointrt *pt,
             if (r.action == ROUTE_RECIRC)
                 t->recirc++;
         }
+        /* A tote's table entry holds its destination only (recirculation is the loop's), so
+         * nothing here needs republishing. */
         t->last_point = (int32_t)pt->cfg_index;
         t->diverted_at_ms = clock_wall_ms(d->clock);
     }
@@ -448,6 +664,7 @@ static void lane_mark_full(struct wcsd *d, int32_t li, bool full)
     }
     d->lane_full[li] = full;
     l->full_until_us = full ? loop_now_us(d->loop) + LANE_FULL_HOLD_US : 0;
+    sort_table_lanes(d);
     snprintf(text, sizeof(text), "lane.%s.full", l->id);
     {
         char msg[320];

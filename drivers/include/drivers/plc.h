@@ -84,6 +84,12 @@ struct conv_event {
     int rc; /* LINK: the error behind a DOWN or FAULT */
     char barcode[2 * PLC_BARCODE_MAX_REGS + 1];
     char target[CONV_TARGET_LEN + 1]; /* OSIP REQ_: the PLC's target location ('*' none) */
+    /* SCAN only: the worker answered the scan itself from the decision table (see below) and
+     * queued the write before posting this event; the owner does the bookkeeping. */
+    bool decided;
+    uint16_t dest_lane, cmd_flags; /* what was written (decided only) */
+    uint64_t decided_us;           /* CLOCK_MONOTONIC when it was put in the write block */
+    uint64_t table_version;        /* the table version it came from */
 };
 
 /* Called on the loop for each event; ev is valid during the call only. */
@@ -97,6 +103,8 @@ struct conv_plc_stats {
     uint64_t stale_decisions;   /* decisions refused: scan_seq no longer current */
     uint64_t events_dropped;    /* the event queue was full */
     uint64_t decisions_dropped; /* the decision queue was full (conv_plc_decide failed) */
+    uint64_t table_decisions;   /* scans the worker answered from the decision table */
+    uint64_t table_asks;        /* scans the table could not answer (posted to the owner) */
 };
 
 /* Validates cfg (every map with plc_regmap_validate, non-overlapping write blocks, periods),
@@ -124,6 +132,108 @@ struct conv_decision {
  * out of range, reserved cmd_flags bit), WCS_E_FULL (queue full, counted) or WCS_E_LINK (link
  * not up). Never blocks. */
 int conv_plc_decide(struct conv_plc *p, const struct conv_decision *d);
+
+/* ---- decision table: the worker answers a scan without waking the loop ----
+ *
+ * The owner (the loop) derives an immutable snapshot from its own state and publishes it; each
+ * worker that is attached looks every new scan up in the newest snapshot and, when it has an
+ * answer, writes the decision at once and reports the scan with `decided` set. Anything the
+ * table cannot answer goes to the owner as before (CONV_EVT_SCAN, conv_plc_decide).
+ *
+ * A snapshot holds: a string map (persistent hash, copy-on-write buckets: a change copies one
+ * bucket and its page, never the whole map), per rule set (one per scan point) the rules for
+ * no-read, multi-read and a malformed label and a rule per class string, and one ok flag per
+ * lane. A good read is resolved as: key = key_fn(barcode) (failure: the malformed rule), then
+ * value = map[key]; while value names no class of the rule set, value = map[value], at most
+ * CONV_TABLE_HOPS lookups; nothing found: ask the owner. A WRITE rule whose `lane` flag is
+ * down also asks the owner.
+ *
+ * Reclamation: a publish swaps one pointer (sequentially consistent); each reader announces
+ * the published version it entered with in its slot and clears the slot when done. A node
+ * dropped by version V is freed only once no slot holds a version below V. No lock and no
+ * allocation on the reader's side; nothing is freed under a reader.
+ *
+ * Threads: everything but conv_table_decide is the owner's (one thread). conv_table_decide is
+ * called by the reader owning the slot (the PLC worker does it itself once attached). */
+
+struct conv_table;
+
+enum conv_rule_kind {
+    CONV_RULE_ASK = 0, /* the owner decides (the fallback) */
+    CONV_RULE_WRITE,   /* write dest_lane and cmd_flags at once */
+};
+
+struct conv_rule {
+    enum conv_rule_kind kind;
+    uint16_t dest_lane;
+    uint16_t cmd_flags; /* PLC_CMD_* */
+    int32_t lane;       /* lane flag that must be up to WRITE (-1: none checked) */
+};
+
+enum {
+    CONV_TABLE_KEY_MAX = 96, /* map keys and values, with the NUL */
+    CONV_TABLE_HOPS = 3,     /* map lookups per scan at most */
+    CONV_TABLE_READERS = 64, /* reader slots per table */
+    CONV_TABLE_CLASSES = 64, /* class rules per rule set */
+};
+
+struct conv_class_rule {
+    char cls[CONV_TABLE_KEY_MAX];
+    struct conv_rule rule;
+};
+
+struct conv_ruleset {
+    struct conv_rule noread, multiread, malformed;
+    size_t n_classes; /* 0..CONV_TABLE_CLASSES */
+    const struct conv_class_rule *classes;
+};
+
+/* Turns a scan's data into its map key. Called on worker threads: must be pure and
+ * thread-safe. Returns 0 with a NUL-terminated key, or a negative code: a malformed label. */
+typedef int (*conv_key_fn)(const char *data, size_t len, char *key, size_t cap);
+
+/* Creates an empty table (no rule sets: every scan asks the owner until rules are published).
+ * key_fn NULL: the barcode itself is the key. Returns 0, -ENOMEM; *out untouched on failure. */
+int conv_table_new(struct conv_table **out, conv_key_fn key_fn);
+/* Frees the table and every version. No reader may use it any more (detach every PLC first).
+ * NULL-safe. */
+void conv_table_free(struct conv_table *t);
+
+/* Stage a change for the next version (visible to readers only after conv_table_publish).
+ * put: value NULL deletes key. Returns 0, WCS_E_RANGE (key empty or longer than
+ * CONV_TABLE_KEY_MAX - 1, value too long), -ENOMEM (nothing changed). */
+int conv_table_put(struct conv_table *t, const char *key, const char *value);
+/* Replaces every rule set (index = rule set number). Returns 0, WCS_E_RANGE (too many
+ * classes, a reserved cmd_flags bit), -ENOMEM. */
+int conv_table_set_rules(struct conv_table *t, const struct conv_ruleset *sets, size_t n);
+/* Replaces the lane flags (ok[i] for lane i; a lane past n counts as down). Returns 0,
+ * -ENOMEM. */
+int conv_table_set_lanes(struct conv_table *t, const bool *ok, size_t n);
+/* Publishes the staged changes as a new version (nothing staged: nothing happens) and frees
+ * what no reader can still see. Cost: the pages and buckets changed since the last publish.
+ * Returns the published version (>= 1 once anything was published, 0 before). Never fails. */
+uint64_t conv_table_publish(struct conv_table *t);
+/* Frees what no reader can still see (publish does this too). Returns the number of nodes
+ * still waiting for a reader to move on. */
+size_t conv_table_reclaim(struct conv_table *t);
+/* Map entries of the newest published version. */
+size_t conv_table_size(const struct conv_table *t);
+
+/* Takes a reader slot. Returns the slot (>= 0) or WCS_E_FULL. Owner thread. */
+int conv_table_reader_add(struct conv_table *t);
+/* Gives the slot back; its reader must not be inside conv_table_decide. Owner thread. */
+void conv_table_reader_del(struct conv_table *t, int slot);
+/* The reader's lookup (see above) for rule set `set`, on the slot's own thread. Fills *out
+ * (CONV_RULE_ASK when nothing answers) and *version_out (0: nothing published). Lock-free, no
+ * allocation, never blocks. */
+void conv_table_decide(struct conv_table *t, int slot, uint32_t set, enum plc_read_result rr,
+                       const char *barcode, struct conv_rule *out, uint64_t *version_out);
+
+/* Attaches table t to a Modbus PLC (t NULL: detaches): scan point i of the PLC uses rule set
+ * set_of_point[i]. Replaces any earlier attachment; returns after the worker has left any
+ * lookup in the old one (microseconds). t must outlive the attachment. Owner thread. Returns
+ * 0, WCS_E_FULL (no reader slot left), WCS_E_STATE (OSIP: the owner decides itself), -ENOMEM. */
+int conv_plc_set_table(struct conv_plc *p, struct conv_table *t, const uint32_t *set_of_point);
 
 enum conv_link conv_plc_get_link(const struct conv_plc *p);
 /* A snapshot of the counters (read atomically field by field). */
