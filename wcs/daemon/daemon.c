@@ -320,6 +320,7 @@ static void on_store_state(void *arg, bool up, int reason, const char *detail)
         }
         if (!d->state_loaded && model_load_start(d) != 0)
             log_warnx("state load could not start");
+        station_load(d);
     } else {
         struct store_stats st;
         char msg[320];
@@ -683,6 +684,9 @@ static int open_links(struct wcsd *d)
     if (rc != 0)
         return rc;
     link_points(d);
+    rc = station_sync(d, s);
+    if (rc != 0)
+        return rc;
     set_rt(d, true);
     return 0;
 }
@@ -902,6 +906,8 @@ int wcsd_reload(struct wcsd *d)
     rc = sync_plcs(d, ns, &added, &removed);
     set_rt(d, true);
     link_points(d);
+    if (station_sync(d, ns) != 0)
+        log_warnx("reload: pack stations not updated (out of memory)");
     cfg_free(old);
     log_info("reloaded plcs=%zu added=%zu removed=%zu scan_points=%u lanes=%u", d->n_plcs, added,
              removed, ns->n_scan_points, ns->n_lanes);
@@ -919,6 +925,7 @@ void wcsd_close(struct wcsd *d)
         free(d->plcs[i]);
     }
     free(d->plcs);
+    station_close_all(d);
     /* Store before bus: store_close calls back every pending command, which is answered on
      * the bus. */
     command_fini(&d->cmds);
