@@ -347,6 +347,12 @@ static void on_cmd_change(void *arg, enum cmd_change what, const char *id, const
         model_refresh_order(d, id);
 }
 
+static int on_station_reset(void *arg, const char *station, const char *actor, const char *cause,
+                            char *why, size_t cap)
+{
+    return station_reset(arg, station, actor, cause, why, cap);
+}
+
 static void on_command(struct bus *b, struct bus_cmd *cmd, void *arg)
 {
     struct wcsd *d = arg;
@@ -581,6 +587,7 @@ static void on_sweep_timer(struct loop *l, uint64_t id, void *arg)
     (void)id;
     check_bus(d);
     sort_sweep(d);
+    station_load(d); /* a station whose session could not be read yet */
     daemon_update_status(d);
     (void)loop_add_timer(l, SWEEP_US, on_sweep_timer, d, &d->sweep_timer);
 }
@@ -679,7 +686,9 @@ static int open_links(struct wcsd *d)
                                .clock = d->clock,
                                .loop = d->loop,
                                .on_change = on_cmd_change,
-                               .change_arg = d};
+                               .change_arg = d,
+                               .station_reset = on_station_reset,
+                               .station_arg = d};
     rc = sync_plcs(d, s, &added, &removed);
     if (rc != 0)
         return rc;

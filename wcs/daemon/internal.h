@@ -212,8 +212,8 @@ const char *model_dest_text(const struct wcsd_tote *t, char *buf, size_t cap);
  * the station runtimes so that they match site; a session survives by station id. Returns 0 or
  * -ENOMEM. */
 int station_sync(struct wcsd *d, const struct cfg_site *site);
-/* Reads every station's persisted session once Redis is up and resumes it (a label in step
- * label is submitted again). */
+/* Reads the persisted session of every station not loaded yet, when Redis is up, and resumes
+ * it (a label in step label is submitted again). Called at store up and from the sweep. */
 void station_load(struct wcsd *d);
 /* pack.reset: abandons the station's open session (its totes keep their contents). Returns 0,
  * WCS_E_UNKNOWN (no such pack station) or WCS_E_STATE (a label is at a printer); why says it. */

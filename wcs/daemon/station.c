@@ -50,7 +50,7 @@ struct stationrt {
     uint32_t cfg_index;
     struct devrt *scanner, *scale, *printer, *fallback;
     struct pack_session s;
-    bool loaded, busy, keep;
+    bool loaded, loading, busy, keep;
     char carrier[WCSD_ID_MAX];
     struct address ship_to;
     /* weighing */
@@ -326,6 +326,12 @@ static void weigh_result(struct stationrt *st, int64_t weight_mg)
             if (t) {
                 t->dest = WCSD_DEST_QA;
                 t->dest_id[0] = '\0';
+            } else {
+                /* Picked since the start-up load: the sorter must know where it goes. */
+                struct wcsd_tote nt = {.dest = WCSD_DEST_QA, .last_point = -1, .last_lane = -1};
+                snprintf(nt.id, sizeof(nt.id), "%s", st->s.totes[i]);
+                snprintf(nt.order, sizeof(nt.order), "%s", st->s.order);
+                (void)wcsd_tote_put(d, &nt);
             }
         }
         publish_event(d, "pack",
@@ -1357,6 +1363,7 @@ static void on_station_read(void *arg, int rc, const char *msg, const struct sto
     struct load_req *q = arg;
     struct stationrt *st = station_by_id(q->d, q->station);
     if (st) {
+        st->loading = false;
         if (rc != 0) {
             log_warnx("pack session not read station=%s rc=%s %s", st->id, wcs_strerror(rc),
                       msg ? msg : "");
@@ -1376,7 +1383,7 @@ void station_load(struct wcsd *d)
         char key[STORE_KEY_MAX];
         const char *argv[2] = {"HGETALL", key};
         struct load_req *q;
-        if (st->loaded || st->busy)
+        if (st->loaded || st->loading || !d->store || !store_is_ready(d->store))
             continue;
         if (store_key(key, sizeof(key), d->site->id, "station", st->id) < 0)
             continue;
@@ -1387,6 +1394,8 @@ void station_load(struct wcsd *d)
         snprintf(q->station, sizeof(q->station), "%s", st->id);
         if (store_raw(d->store, false, 2, argv, on_station_read, q) != 0)
             free(q);
+        else
+            st->loading = true;
     }
 }
 
