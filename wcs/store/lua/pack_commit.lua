@@ -1,6 +1,6 @@
 -- pack_commit: the printer confirmed the label. The shipment record is written, the carton gets
 -- a tote record under its SSCC (routed to its carrier), the session's totes are emptied and
--- released, the order is packed, the station back to idle: one step, all or nothing.
+-- released (no order), the order is packed, the station back to idle: one step, all or nothing.
 -- KEYS[4] station, KEYS[5] shipment, KEYS[6] carton tote hash, KEYS[7] order,
 -- KEYS[8..] per session tote: tote hash, tote contents hash.
 -- ARGV[7] station, ARGV[8] shipment id, ARGV[9] order, ARGV[10] sscc, ARGV[11] carrier ('' none),
@@ -52,7 +52,9 @@ redis.call('HSET', KEYS[6], 'order', ARGV[9], 'state', 'packed', 'shipment', ARG
     'dest', ARGV[11] ~= '' and ('carrier:' .. ARGV[11]) or '', 'sort_state', 'open', 'ts', ARGV[4])
 for k = 8, #KEYS, 2 do
     redis.call('DEL', KEYS[k + 1])
-    redis.call('HSET', KEYS[k], 'state', 'packed', 'shipment', ARGV[8], 'dest', '', 'ts', ARGV[4])
+    -- Released: the next pick may use the tote for any order (pick_confirm checks 'order').
+    redis.call('HDEL', KEYS[k], 'order')
+    redis.call('HSET', KEYS[k], 'state', 'released', 'shipment', ARGV[8], 'dest', '', 'ts', ARGV[4])
 end
 redis.call('HSET', KEYS[7], 'state', 'packed', 'updated_ts', ARGV[4])
 redis.call('HINCRBY', KEYS[7], 'shipments_open', 1)
