@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-enum { ONCE_SITE, ONCE_WAVES, ONCE_CONVEYOR, ONCE_ADJUST, ONCE_REDIS, ONCE_MQTT };
+enum { ONCE_SITE, ONCE_WAVES, ONCE_CONVEYOR, ONCE_ADJUST, ONCE_REDIS, ONCE_MQTT, ONCE_LABELS };
 
 #define GROW(L, arr, n, cap, orgs, org)                                                            \
     grow((L), (void **)&(arr), &(n), &(cap), sizeof(*(arr)), &(orgs), (org))
@@ -1237,6 +1238,8 @@ static void build_stations(struct loader *L, size_t fi, const struct raw_file *r
                  "%g is out of range; expected more than 0 and "
                  "at most 50",
                  st->weight_tolerance_pct);
+        st->packaging_g = rs->packaging_g ? *rs->packaging_g : 0;
+        u32_range(L, &o, "packaging_g", st->packaging_g, 0, 1000000);
         st->origin = origin_of(&o);
     }
 }
@@ -1460,6 +1463,55 @@ static void build_services(struct loader *L, size_t fi, const struct raw_file *r
     }
 }
 
+/* labels: the SSCC's company prefix and extension digit, the label template, the ship-from
+ * address (docs/config.md). Text fields are printed inside ZPL ^FD fields, so the characters
+ * that start ZPL commands (^ and ~) and the template's braces are refused. */
+static void build_labels(struct loader *L, size_t fi, const struct raw_labels *rl)
+{
+    struct cfg_labels *lb = &L->site->labels;
+    const struct ynode *root = L->files[fi].tree.root;
+    struct org o = {ymap_get(root, "labels"), L->files[fi].path, "labels"};
+    struct org a = {ymap_get(o.node, "ship_from"), L->files[fi].path, "labels.ship_from"};
+    const struct raw_address *ra = rl->ship_from;
+    const char *const vals[] = {ra->name, ra->street, ra->city, ra->postcode, ra->country};
+    const char *const keys[] = {"name", "street", "city", "postcode", "country"};
+    const char *p;
+
+    lb->present = true;
+    lb->company_prefix = dup_str(L, rl->company_prefix);
+    for (p = rl->company_prefix; *p; p++)
+        if (*p < '0' || *p > '9') {
+            lerr(L, &o, "company_prefix",
+                 "'%s' is not a GS1 company prefix; expected 7 to 10 digits", rl->company_prefix);
+            break;
+        }
+    lb->extension_digit = rl->extension_digit ? *rl->extension_digit : 0;
+    u32_range(L, &o, "extension_digit", lb->extension_digit, 0, 9);
+    if (rl->sscc_template) {
+        lb->sscc_template = resolve_path(L, fi, rl->sscc_template);
+        if (lb->sscc_template && access(lb->sscc_template, R_OK) != 0)
+            lerr(L, &o, "sscc_template", "cannot read '%s': %s", rl->sscc_template,
+                 strerror(errno));
+    }
+    for (size_t i = 0; i < 5; i++)
+        for (p = vals[i]; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == '^' || *p == '~' || *p == '{' || *p == '}') {
+                lerr(L, &a, keys[i],
+                     "'%s' has a character a label cannot print (control, ^, ~, { or })", vals[i]);
+                break;
+            }
+    if (ra->country[0] < 'A' || ra->country[0] > 'Z' || ra->country[1] < 'A' ||
+        ra->country[1] > 'Z')
+        lerr(L, &a, "country", "'%s' is not an ISO 3166-1 alpha-2 code (two capital letters)",
+             ra->country);
+    lb->ship_from.name = dup_str(L, ra->name);
+    lb->ship_from.street = dup_str(L, ra->street);
+    lb->ship_from.city = dup_str(L, ra->city);
+    lb->ship_from.postcode = dup_str(L, ra->postcode);
+    lb->ship_from.country = dup_str(L, ra->country);
+    lb->origin = origin_of(&o);
+}
+
 int build_file(struct loader *L, size_t fi)
 {
     const struct raw_file *r = L->files[fi].raw;
@@ -1477,5 +1529,7 @@ int build_file(struct loader *L, size_t fi)
     build_stations(L, fi, r);
     build_people(L, fi, r);
     build_services(L, fi, r);
+    if (r->labels && once(L, ONCE_LABELS, fi, "labels"))
+        build_labels(L, fi, r->labels);
     return L->oom ? -ENOMEM : 0;
 }

@@ -190,6 +190,7 @@ static void check_rules(struct loader *L)
 static void check_stations(struct loader *L)
 {
     struct cfg_site *s = L->site;
+    bool labels_reported = false;
     for (uint32_t i = 0; i < s->n_stations; i++) {
         const struct org *o = &L->o_st.v[i];
         struct cfg_station *st = &s->stations[i];
@@ -206,6 +207,12 @@ static void check_stations(struct loader *L)
                 lerr(L, o, "", "a pack station needs a scale (check-weighing)");
             else if (st->printer == -1)
                 lerr(L, o, "", "a pack station needs a printer (shipping labels)");
+            if (!s->labels.present && !labels_reported) {
+                labels_reported = true;
+                lerr(L, o, "",
+                     "a pack station needs the site's labels: section (company_prefix, "
+                     "ship_from) to print SSCC labels");
+            }
         }
         if (st->printer >= 0 && st->printer == st->fallback_printer)
             lerr(L, o, "fallback_printer", "the fallback printer is the station's own printer");

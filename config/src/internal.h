@@ -209,6 +209,16 @@ struct raw_station {
     int kind;
     char *location, *scanner, *scale, *printer, *fallback_printer;
     double *weight_tolerance_pct;
+    uint32_t *packaging_g;
+};
+struct raw_address {
+    char *name, *street, *city, *postcode, *country;
+};
+struct raw_labels {
+    char *company_prefix;
+    uint8_t *extension_digit;
+    char *sscc_template;
+    struct raw_address *ship_from;
 };
 struct raw_user {
     char *name;
@@ -268,6 +278,7 @@ struct raw_file {
     struct raw_adjust *adjust_approval;
     struct raw_redis *redis;
     struct raw_mqtt *mqtt;
+    struct raw_labels *labels;
 };
 
 /* The top-level schema value (a mapping of struct raw_file). Opaque here so that only

@@ -255,6 +255,7 @@ static const cyaml_schema_field_t station_fields[] = {
     CYAML_FIELD_STRING_PTR("fallback_printer", PTR | OPT, struct raw_station, fallback_printer, 1,
                            STR),
     CYAML_FIELD_FLOAT_PTR("weight_tolerance_pct", OPT, struct raw_station, weight_tolerance_pct),
+    CYAML_FIELD_UINT_PTR("packaging_g", OPT, struct raw_station, packaging_g),
     CYAML_FIELD_END};
 static const cyaml_schema_value_t station_entry = {
     CYAML_VALUE_MAPPING(0, struct raw_station, station_fields)};
@@ -301,6 +302,21 @@ static const cyaml_schema_field_t mqtt_fields[] = {
     CYAML_FIELD_UINT_PTR("qos", OPT, struct raw_mqtt, qos),
     CYAML_FIELD_END};
 
+static const cyaml_schema_field_t address_fields[] = {
+    CYAML_FIELD_STRING_PTR("name", PTR, struct raw_address, name, 1, 64),
+    CYAML_FIELD_STRING_PTR("street", PTR, struct raw_address, street, 1, 64),
+    CYAML_FIELD_STRING_PTR("city", PTR, struct raw_address, city, 1, 64),
+    CYAML_FIELD_STRING_PTR("postcode", PTR, struct raw_address, postcode, 1, 16),
+    CYAML_FIELD_STRING_PTR("country", PTR, struct raw_address, country, 2, 2),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t labels_fields[] = {
+    CYAML_FIELD_STRING_PTR("company_prefix", PTR, struct raw_labels, company_prefix, 7, 10),
+    CYAML_FIELD_UINT_PTR("extension_digit", OPT, struct raw_labels, extension_digit),
+    CYAML_FIELD_STRING_PTR("sscc_template", PTR | OPT, struct raw_labels, sscc_template, 1, 4095),
+    CYAML_FIELD_MAPPING_PTR("ship_from", 0, struct raw_labels, ship_from, address_fields),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t file_fields[] = {
     CYAML_FIELD_SEQUENCE("include", PTR | OPT, struct raw_file, include, &string_entry, 0, 64),
     CYAML_FIELD_MAPPING_PTR("site", OPT, struct raw_file, site, site_fields),
@@ -328,6 +344,7 @@ static const cyaml_schema_field_t file_fields[] = {
                             adjust_fields),
     CYAML_FIELD_MAPPING_PTR("redis", OPT, struct raw_file, redis, redis_fields),
     CYAML_FIELD_MAPPING_PTR("mqtt", OPT, struct raw_file, mqtt, mqtt_fields),
+    CYAML_FIELD_MAPPING_PTR("labels", OPT, struct raw_file, labels, labels_fields),
     CYAML_FIELD_END};
 
 static const cyaml_schema_value_t file_schema = {
@@ -528,8 +545,10 @@ static void walk_scalar(struct walk *w, const struct ynode *n, const cyaml_schem
         break;
     }
     case CYAML_STRING:
-        if (n->len < s->string.min)
+        if (n->len == 0 && s->string.min > 0)
             WERR(w, n, "empty string");
+        else if (n->len < s->string.min)
+            WERR(w, n, "string shorter than %u bytes", s->string.min);
         else if (n->len > s->string.max)
             WERR(w, n, "string longer than %u bytes", s->string.max);
         break;

@@ -496,7 +496,7 @@ static void test_refusals_change_nothing(void **state)
             "\"order\":\"SO9\",\"carrier\":\"DHL\",\"color\":\"red\","
             "\"lines\":[{\"sku\":\"P1\",\"qty\":2}]",
             "field \"color\": unknown field (allowed: order, carrier, priority, ship_date, zone, "
-            "draft, lines)");
+            "ship_to, draft, lines)");
     refused("lead1", "inventory.adjust", "x7",
             "\"sku\":\"P1\",\"location\":\"WH1/Stock/A/3\",\"qty\":-1,\"reason\":\"x\","
             "\"unit_value_cents\":1",

@@ -110,6 +110,34 @@ static void test_order_upsert(void **state)
     struct cmd_args a;
     char err[CMD_ERR_MAX];
     (void)state;
+    /* ship_to (packing): printed on the label, so checked for label-safe text. */
+    assert_int_equal(check("order.upsert",
+                           "{\"request_id\":\"r\",\"order\":\"SO1\",\"carrier\":\"DHL\","
+                           "\"ship_to\":{\"name\":\"Ada\",\"street\":\"Main 5\",\"city\":"
+                           "\"Berlin\",\"postcode\":\"10115\",\"country\":\"DE\"},"
+                           "\"lines\":[{\"sku\":\"P1\",\"qty\":2}]}",
+                           &a, err),
+                     0);
+    assert_non_null(strstr(a.header_json, "\"ship_to\":{"));
+    assert_non_null(strstr(a.header_json, "\"country\":\"DE\""));
+    cmd_args_fini(&a);
+    refused("order.upsert",
+            "{\"request_id\":\"r\",\"order\":\"SO1\",\"carrier\":\"DHL\",\"ship_to\":{"
+            "\"name\":\"A^FS\",\"street\":\"S\",\"city\":\"C\",\"postcode\":\"1\","
+            "\"country\":\"DE\"},\"lines\":[{\"sku\":\"P1\",\"qty\":2}]}",
+            "field \"ship_to.name\": expected a text of 1..64 characters without control "
+            "characters, ^ or ~");
+    refused("order.upsert",
+            "{\"request_id\":\"r\",\"order\":\"SO1\",\"carrier\":\"DHL\",\"ship_to\":{"
+            "\"name\":\"A\",\"street\":\"S\",\"city\":\"C\",\"postcode\":\"1\","
+            "\"country\":\"de\"},\"lines\":[{\"sku\":\"P1\",\"qty\":2}]}",
+            "field \"ship_to.country\": expected an ISO 3166-1 alpha-2 code (two capital "
+            "letters)");
+    refused("order.upsert",
+            "{\"request_id\":\"r\",\"order\":\"SO1\",\"carrier\":\"DHL\",\"ship_to\":{"
+            "\"name\":\"A\",\"floor\":\"3\"},\"lines\":[{\"sku\":\"P1\",\"qty\":2}]}",
+            "field \"ship_to.floor\": unknown field (allowed: name, street, city, postcode, "
+            "country)");
     assert_int_equal(check("order.upsert",
                            "{\"request_id\":\"r\",\"order\":\"SO1\",\"carrier\":\"DHL\","
                            "\"priority\":\"urgent\",\"ship_date\":\"2026-02-28\",\"zone\":\"A\","
@@ -127,7 +155,7 @@ static void test_order_upsert(void **state)
 
     refused("order.upsert", "{\"order\":\"SO1\",\"carrier\":\"DHL\",\"lines\":[],\"colour\":1}",
             "field \"colour\": unknown field (allowed: order, carrier, priority, ship_date, zone, "
-            "draft, lines)");
+            "ship_to, draft, lines)");
     refused("order.upsert", "{\"carrier\":\"DHL\"}", "field \"order\": missing");
     refused("order.upsert", "{\"order\":\"SO 1\",\"carrier\":\"DHL\"}",
             "field \"order\": expected 1..63 characters of [A-Za-z0-9_.-]");

@@ -286,6 +286,8 @@ static const char site_yaml[] =
     "    - {id: LR, number: 9, destination: reject}\n"
     "stations:\n"
     "  - {id: P1, kind: pack, location: WH1/Pack, scale: sc1, printer: pr1}\n"
+    "labels: {company_prefix: \"0614141\", ship_from: {name: Test DC, street: Dock 1, city: Town,\n"
+    "         postcode: \"12345\", country: DE}}\n"
     "roles: [{name: op, commands: [pick.confirm]}]\n"
     "users: [{name: u1, roles: [op]}]\n";
 

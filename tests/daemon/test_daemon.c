@@ -289,6 +289,8 @@ static void write_config(bool two_plcs, bool bad)
     fprintf(f,
             "stations:\n"
             "  - {id: P1, kind: pack, location: WH1/Pack, scale: sc1, printer: pr1}\n"
+            "labels: {company_prefix: \"0614141\", ship_from: {name: Test DC, street: Dock 1,\n"
+            "         city: Town, postcode: \"12345\", country: DE}}\n"
             "redis: {host: 127.0.0.1, port: %d, user: %s, password_file: %s, timeout_ms: 2000}\n"
             "mqtt: {uri: \"tcp://127.0.0.1:%d\", client_id: wcs-test, user: wcs,\n"
             "       password_file: %s, keepalive_s: 5, qos: 1}\n",

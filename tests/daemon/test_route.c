@@ -44,7 +44,9 @@ static const char site_yaml[] =
     "stations:\n"
     "  - {id: P1, kind: pack, location: WH1/Pack, scale: sc1, printer: pr1}\n"
     "  - {id: P2, kind: pack, location: WH1/Pack2, scale: sc1, printer: pr1}\n"
-    "  - {id: P3, kind: pack, location: WH1/Pack2, scale: sc1, printer: pr1}\n";
+    "  - {id: P3, kind: pack, location: WH1/Pack2, scale: sc1, printer: pr1}\n"
+    "labels: {company_prefix: \"0614141\", ship_from: {name: Test DC, street: Dock 1, city: Town,\n"
+    "         postcode: \"12345\", country: DE}}\n";
 
 struct fx {
     struct cfg_site *site;

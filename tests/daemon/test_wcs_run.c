@@ -61,6 +61,8 @@ static void write_config(bool bad)
             "    - {id: LR, number: 9, destination: reject}\n"
             "stations:\n"
             "  - {id: P1, kind: pack, location: WH1/Pack, scale: sc1, printer: pr1}\n"
+            "labels: {company_prefix: \"0614141\", ship_from: {name: Test DC, street: Dock 1,\n"
+            "         city: Town, postcode: \"12345\", country: DE}}\n"
             "redis: {host: 127.0.0.1, port: %d, user: %s, password_file: %s}\n"
             "mqtt: {uri: \"tcp://127.0.0.1:%d\", client_id: wcs-run, user: wcs,\n"
             "       password_file: %s}\n",

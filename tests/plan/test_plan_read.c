@@ -674,6 +674,8 @@ static const char pack_site[] =
     "stations:\n"
     "  - {id: PS1, kind: pack, location: WH/Pack, scale: sc1, printer: pr1}\n"
     "  - {id: PS2, kind: pack, location: WH/Pack, scale: sc1, printer: pr1}\n"
+    "labels: {company_prefix: \"0614141\", ship_from: {name: Test DC, street: Dock 1, city: Town,\n"
+    "         postcode: \"12345\", country: DE}}\n"
     "waves:\n"
     "  carriers: [{code: DHL, name: DHL, cutoffs: [\"18:00\"]}]\n"
     "  orders_per_pack_station: 1\n";

@@ -426,6 +426,34 @@ static int r_count_request(struct job *j, const struct store_result *r, json_t *
     return CMD_CHANGED_COUNT;
 }
 
+/* pack.reset runs in the daemon's memory (the session lives there) and answers at once. */
+static int x_pack_reset(struct job *j)
+{
+    struct store_result r = {0};
+    char why[256] = "", msg[300];
+    int rc = j->c->station_reset ? j->c->station_reset(j->c->station_arg, j->a.id, j->user,
+                                                       j->cause, why, sizeof(why))
+                                 : WCS_E_STATE;
+    if (!j->c->station_reset)
+        snprintf(why, sizeof(why), "pack stations are not run here");
+    r.rc = rc == 0 ? 0 : rc == WCS_E_UNKNOWN ? WCS_E_UNKNOWN : WCS_E_STATE;
+    snprintf(msg, sizeof(msg), "%s %s", rc == WCS_E_UNKNOWN ? "EUNKNOWN" : "ESTATE", why);
+    r.message = rc == 0 ? NULL : msg;
+    on_exec(j, &r);
+    return 0;
+}
+
+static int r_pack_reset(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                        const char **state)
+{
+    (void)r;
+    json_object_set_new(f, "station", json_string(j->a.id));
+    json_object_set_new(f, "state", json_string("IDLE"));
+    *id = j->a.id;
+    *state = "IDLE";
+    return CMD_CHANGED_STATION;
+}
+
 /* The command table: validators are in validate.c under the same names; the role each needs is
  * the user's roles' `commands` lists (plus approve: true where cmd_need_of says so). */
 static const struct entry entries[] = {
@@ -441,6 +469,7 @@ static const struct entry entries[] = {
     {"inventory.adjust", x_inventory_adjust, r_inventory_adjust},
     {"adjust.approve", x_adjust_approve, r_adjust_approve},
     {"rma.authorize", x_rma_authorize, r_rma_authorize},
+    {"pack.reset", x_pack_reset, r_pack_reset},
     {"device.enable", x_device, r_device},
     {"device.disable", x_device, r_device},
     {"count.request", x_count_request, r_count_request},

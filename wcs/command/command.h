@@ -26,6 +26,7 @@ enum cmd_change {
     CMD_CHANGED_ALARM,    /* id: alarm acknowledged */
     CMD_CHANGED_COUNT,    /* id: count task ("CNT-<n>") */
     CMD_CHANGED_RMA,      /* id: RMA */
+    CMD_CHANGED_STATION,  /* id: pack station (pack.reset); state "IDLE" */
 };
 
 /* Called on the loop after the reply was sent; id and state are valid during the call. */
@@ -55,6 +56,11 @@ struct cmd_ctx {
     /* Test seam: called on the loop between the planner's result and wave.plan's commit. */
     void (*before_commit)(void *arg);
     void *before_commit_arg;
+    /* pack.reset: the owner abandons the station's session (it owns the pack stations). Returns
+     * 0, or a refusal code with why filled. NULL: pack.reset is refused. */
+    int (*station_reset)(void *arg, const char *station, const char *actor, const char *cause,
+                         char *why, size_t cap);
+    void *station_arg;
     struct cmd_stats stats; /* zero it before the first command; the layer counts */
     struct cmd_wave *wave;  /* private: the wave.plan running (one at a time) */
 };

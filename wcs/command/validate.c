@@ -260,9 +260,68 @@ static int field_lines(const json_t *body, const char *name, const char *allowed
 
 /* ---- validators ---- */
 
+/* ship_to {name, street, city, postcode, country}: printed on the shipping label, so no
+ * control characters and none of ZPL's command characters ^ and ~. Returns 1 (absent), 0 with
+ * *out a new object, or a refusal. */
+static int field_ship_to(const json_t *b, json_t **out, char *err, size_t len)
+{
+    static const char *const keys[] = {"name", "street", "city", "postcode", "country"};
+    static const size_t max[] = {64, 64, 64, 16, 2};
+    const json_t *o = json_object_get(b, "ship_to");
+    const char *k;
+    json_t *v, *res;
+    if (!o)
+        return 1;
+    if (!json_is_object(o)) {
+        seterr(err, len,
+               "field \"ship_to\": expected an object {name, street, city, postcode, "
+               "country}");
+        return WCS_E_SYNTAX;
+    }
+    json_object_foreach((json_t *)o, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < 5; i++)
+            known = known || strcmp(k, keys[i]) == 0;
+        if (!known) {
+            seterr(err, len,
+                   "field \"ship_to.%s\": unknown field (allowed: name, street, city, "
+                   "postcode, country)",
+                   k);
+            return WCS_E_SYNTAX;
+        }
+    }
+    res = json_object();
+    for (size_t i = 0; res && i < 5; i++) {
+        const char *s = json_string_value(json_object_get(o, keys[i]));
+        size_t n = s ? strlen(s) : 0;
+        bool bad = !s || n == 0 || n > max[i];
+        for (size_t c = 0; !bad && c < n; c++)
+            bad = (unsigned char)s[c] < 0x20 || s[c] == '^' || s[c] == '~' || s[c] == 0x7f;
+        if (!bad && i == 4)
+            bad = n != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z';
+        if (bad) {
+            seterr(err, len,
+                   i == 4 ? "field \"ship_to.country\": expected an ISO 3166-1 alpha-2 code "
+                            "(two capital letters)"
+                          : "field \"ship_to.%s\": expected a text of 1..%zu characters "
+                            "without control characters, ^ or ~",
+                   keys[i], max[i]);
+            json_decref(res);
+            return WCS_E_SYNTAX;
+        }
+        json_object_set_new(res, keys[i], json_string(s));
+    }
+    if (!res)
+        return -ENOMEM;
+    *out = res;
+    return 0;
+}
+
 static int v_order_upsert(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
                           char *err, size_t len)
 {
+    json_t *ship_to = NULL;
     json_t *arr, *l, *hdr, *lines;
     size_t i;
     int rc;
@@ -298,8 +357,12 @@ static int v_order_upsert(const json_t *b, const struct cfg_site *site, struct c
     }
     if ((rc = bus_field_bool(b, "draft", BUS_FIELD_OPTIONAL, &a->draft, err, len)) < 0)
         return rc;
-    if ((rc = field_lines(b, "lines", "sku, qty, lot", &arr, err, len)) < 0)
+    if ((rc = field_ship_to(b, &ship_to, err, len)) < 0)
         return rc;
+    if ((rc = field_lines(b, "lines", "sku, qty, lot", &arr, err, len)) < 0) {
+        json_decref(ship_to);
+        return rc;
+    }
     lines = json_array();
     json_array_foreach(arr, i, l)
     {
@@ -311,12 +374,14 @@ static int v_order_upsert(const json_t *b, const struct cfg_site *site, struct c
             (rc = field_id(l, "lot", BUS_FIELD_OPTIONAL, &lot, err, len)) < 0) {
             nest_err(err, len, "lines", i);
             json_decref(lines);
+            json_decref(ship_to);
             return rc;
         }
         if (rc == 0 && p->tracking == CFG_TRACK_NONE) {
             seterr(err, len, "field \"lines[%zu].lot\": product %s is not tracked by lot or serial",
                    i, sku);
             json_decref(lines);
+            json_decref(ship_to);
             return WCS_E_RANGE;
         }
         json_array_append_new(
@@ -327,6 +392,10 @@ static int v_order_upsert(const json_t *b, const struct cfg_site *site, struct c
     hdr = json_pack("{s:s,s:s,s:s,s:s}", "carrier", a->carrier, "priority",
                     a->priority ? a->priority : "", "ship_date", a->ship_date ? a->ship_date : "",
                     "zone", a->zone ? a->zone : "");
+    if (hdr && ship_to)
+        json_object_set_new(hdr, "ship_to", ship_to);
+    else
+        json_decref(ship_to);
     a->header_json = dump(hdr);
     a->lines_json = dump(lines);
     return a->header_json && a->lines_json ? 0 : -ENOMEM;
@@ -499,8 +568,22 @@ static int v_count_request(const json_t *b, const struct cfg_site *site, struct 
     return 0;
 }
 
+static int v_pack_reset(const json_t *b, const struct cfg_site *site, struct cmd_args *a, char *err,
+                        size_t len)
+{
+    int rc = field_id(b, "station", 0, &a->id, err, len);
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; i < site->n_stations; i++)
+        if (strcmp(site->stations[i].id, a->id) == 0 && site->stations[i].kind == CFG_STATION_PACK)
+            return 0;
+    seterr(err, len, "field \"station\": unknown pack station \"%s\"", a->id);
+    return WCS_E_UNKNOWN;
+}
+
 static const struct spec specs[] = {
-    {"order.upsert", "order, carrier, priority, ship_date, zone, draft, lines", v_order_upsert},
+    {"order.upsert", "order, carrier, priority, ship_date, zone, ship_to, draft, lines",
+     v_order_upsert},
     {"order.cancel", "order", v_order_id},
     {"order.hold", "order", v_order_id},
     {"order.release", "order", v_order_id},
@@ -515,6 +598,7 @@ static const struct spec specs[] = {
     {"device.enable", "device, reason", v_device},
     {"device.disable", "device, reason", v_device},
     {"count.request", "location, sku", v_count_request},
+    {"pack.reset", "station", v_pack_reset},
     {NULL, NULL, NULL},
 };
 

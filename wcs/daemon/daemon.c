@@ -321,6 +321,7 @@ static void on_store_state(void *arg, bool up, int reason, const char *detail)
         }
         if (!d->state_loaded && model_load_start(d) != 0)
             log_warnx("state load could not start");
+        station_load(d);
     } else {
         struct store_stats st;
         char msg[320];
@@ -345,6 +346,12 @@ static void on_cmd_change(void *arg, enum cmd_change what, const char *id, const
     (void)state;
     if (what == CMD_CHANGED_ORDER)
         model_refresh_order(d, id);
+}
+
+static int on_station_reset(void *arg, const char *station, const char *actor, const char *cause,
+                            char *why, size_t cap)
+{
+    return station_reset(arg, station, actor, cause, why, cap);
 }
 
 static void on_command(struct bus *b, struct bus_cmd *cmd, void *arg)
@@ -584,6 +591,7 @@ static void on_sweep_timer(struct loop *l, uint64_t id, void *arg)
     (void)id;
     check_bus(d);
     sort_sweep(d);
+    station_load(d); /* a station whose session could not be read yet */
     daemon_update_status(d);
     (void)loop_add_timer(l, SWEEP_US, on_sweep_timer, d, &d->sweep_timer);
 }
@@ -684,12 +692,17 @@ static int open_links(struct wcsd *d)
                                .clock = d->clock,
                                .loop = d->loop,
                                .on_change = on_cmd_change,
-                               .change_arg = d};
+                               .change_arg = d,
+                               .station_reset = on_station_reset,
+                               .station_arg = d};
     rc = sync_plcs(d, s, &added, &removed);
     if (rc != 0)
         return rc;
     link_points(d);
     sort_table_sync(d);
+    rc = station_sync(d, s);
+    if (rc != 0)
+        return rc;
     set_rt(d, true);
     return 0;
 }
@@ -916,6 +929,8 @@ int wcsd_reload(struct wcsd *d)
     set_rt(d, true);
     link_points(d);
     sort_table_sync(d);
+    if (station_sync(d, ns) != 0)
+        log_warnx("reload: pack stations not updated (out of memory)");
     cfg_free(old);
     log_info("reloaded plcs=%zu added=%zu removed=%zu scan_points=%u lanes=%u", d->n_plcs, added,
              removed, ns->n_scan_points, ns->n_lanes);
@@ -934,6 +949,7 @@ void wcsd_close(struct wcsd *d)
     }
     free(d->plcs);
     conv_table_free(d->tab); /* every PLC is closed: no reader left */
+    station_close_all(d);
     /* Store before bus: store_close calls back every pending command, which is answered on
      * the bus. */
     command_fini(&d->cmds);

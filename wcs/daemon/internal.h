@@ -1,7 +1,8 @@
 /* Private state of the control daemon, shared by its files: daemon.c (life cycle, signals,
  * systemd, reload, alarms, KPIs), sort.c (the sortation flow on PLC events), model.c (the
  * in-memory totes, orders and lanes and their start-up load), devmap.c (config -> PLC driver
- * config). Everything here runs on the loop thread. */
+ * config), station.c (pack stations and their devices), ship.c (shipping confirmation).
+ * Everything here runs on the loop thread. */
 #ifndef WCS_DAEMON_INTERNAL_H
 #define WCS_DAEMON_INTERNAL_H
 
@@ -172,6 +173,15 @@ struct wcsd {
     struct foreign_alarm *foreign;
     size_t n_foreign, cap_foreign;
     uint64_t foreign_timer, foreign_since_us, ready_at_us;
+
+    /* pack stations and their devices (station.c), shipping KPIs (ship.c) */
+    struct devrt **devs;
+    size_t n_devs;
+    struct stationrt **stations;
+    size_t n_stations;
+    struct usb_host *usb; /* opened for the first usb:// station device */
+    uint64_t prn_job_seq;
+    uint64_t k_ship_on_time, k_ship_late;
 };
 
 /* A retained alarm an earlier process left on the broker (alarms.c). */
@@ -229,6 +239,28 @@ const char *model_dest_text(const struct wcsd_tote *t, char *buf, size_t cap);
  * own (adopt a pending approval's, clear the rest). */
 void alarms_on_foreign(void *arg, const char *id, const json_t *body);
 void alarms_fini(struct wcsd *d);
+
+/* station.c */
+/* Opens, keeps (same config) or closes the pack stations' scanners, scales and printers and
+ * the station runtimes so that they match site; a session survives by station id. Returns 0 or
+ * -ENOMEM. */
+int station_sync(struct wcsd *d, const struct cfg_site *site);
+/* Reads the persisted session of every station not loaded yet, when Redis is up, and resumes
+ * it (a label in step label is submitted again). Called at store up and from the sweep. */
+void station_load(struct wcsd *d);
+/* pack.reset: abandons the station's open session (its totes keep their contents). Returns 0,
+ * WCS_E_UNKNOWN (no such pack station) or WCS_E_STATE (a label is at a printer); why says it. */
+int station_reset(struct wcsd *d, const char *station, const char *actor, const char *cause,
+                  char *why, size_t cap);
+void station_close_all(struct wcsd *d);
+
+/* ship.c */
+/* The sorter confirmed tote t diverted into lane: a packed carton in its carrier's lane is
+ * shipped (evt/ship). Anything else is ignored. */
+void ship_on_divert(struct wcsd *d, const struct wcsd_tote *t, int32_t lane);
+/* True when a carton leaving at minutes since local midnight makes the carrier's last cutoff of
+ * the day (no carrier or no cutoffs: true). */
+bool ship_on_time(const struct cfg_carrier *c, int minutes);
 
 /* devmap.c */
 /* Fills a driver config for PLC device dev of site with its scan points (point_index[i] gets

@@ -734,6 +734,7 @@ static void on_confirm(struct wcsd *d, struct pointrt *pt, const struct conv_eve
                            : WCSD_TOTE_ARRIVED;
             t->last_lane = lane;
             t->recirc = 0;
+            ship_on_divert(d, t, lane);
         }
         break;
     case PLC_CONFIRM_PASSED:

@@ -124,8 +124,8 @@ struct cfg_carrier {
 struct cfg_waves {
     struct cfg_carrier *carriers;
     uint32_t n_carriers;
-    uint32_t pick_pack_ship_min;   /* minutes a wave needs from release to the carrier cutoff */
-    uint32_t max_lines, max_units; /* reserved lines and units per wave; 0 = no limit */
+    uint32_t pick_pack_ship_min;      /* minutes a wave needs from release to the carrier cutoff */
+    uint32_t max_lines, max_units;    /* reserved lines and units per wave; 0 = no limit */
     uint32_t orders_per_pack_station; /* orders per wave = this x pack stations; 0 = no limit */
     bool split_by_zone, split_by_cutoff; /* a wave holds one zone / one cutoff only */
     uint32_t cart_totes, cart_weight_g, cart_volume_cm3; /* 0 = no limit */
@@ -232,6 +232,23 @@ struct cfg_station {
     int32_t location; /* index into cfg_site.locations, -1 when none */
     int32_t scanner, scale, printer, fallback_printer; /* device indices, -1 when none */
     double weight_tolerance_pct;
+    uint32_t packaging_g; /* the carton's own weight, added to the expected weight; default 0 */
+    struct cfg_origin origin;
+};
+
+/* A postal address as printed on a shipping label (every field 1..64 characters; country an
+ * ISO 3166-1 alpha-2 code). */
+struct cfg_address {
+    const char *name, *street, *city, *postcode, *country;
+};
+
+/* Shipping labels (docs/config.md `labels:`): required when the site has a pack station. */
+struct cfg_labels {
+    bool present;
+    const char *company_prefix; /* GS1 company prefix, 7..10 digits */
+    uint8_t extension_digit;    /* 0..9, the SSCC's first digit */
+    const char *sscc_template;  /* resolved path of a ZPL {{field}} template; NULL: built-in */
+    struct cfg_address ship_from;
     struct cfg_origin origin;
 };
 
@@ -304,6 +321,7 @@ struct cfg_site {
     uint64_t adjust_value_threshold_cents; /* 0: no value threshold */
     struct cfg_redis redis;
     struct cfg_mqtt mqtt;
+    struct cfg_labels labels;
     struct cfg_files *files_; /* private: the strings and arrays above */
 };
 

@@ -1,7 +1,7 @@
 -- order_upsert: creates an order or replaces a draft/confirmed order's header and lines (the
 -- MQTT command layer and `wcs import`). Same content again changes nothing ('unchanged').
 -- KEYS[4] order hash, KEYS[5] order lines hash, KEYS[6] open orders set.
--- ARGV[7] order id, ARGV[8] header JSON {carrier, priority, ship_date, zone}, ARGV[9] lines JSON
+-- ARGV[7] order id, ARGV[8] header JSON {carrier, priority, ship_date, zone[, ship_to]}, ARGV[9] lines JSON
 -- [{sku, qty, lot}], ARGV[10] state for a new or changed order ('draft' or 'confirmed').
 -- Returns {'ok', 'created'|'updated'|'unchanged', state}.
 if #KEYS ~= 6 or #ARGV ~= 10 then
@@ -50,6 +50,12 @@ redis.call('DEL', KEYS[5])
 for i, l in ipairs(lines) do
     redis.call('HSET', KEYS[5], tostring(i - 1), line_json(l))
 end
+-- ship_to (optional): the label's address, kept as the JSON object it came in.
+local ship_to = ''
+if type(hdr.ship_to) == 'table' then
+    ship_to = cjson.encode(hdr.ship_to)
+end
+redis.call('HSET', KEYS[4], 'ship_to', ship_to)
 redis.call('HSET', KEYS[4], 'state', state, 'spec', spec, 'carrier', hdr.carrier or '',
     'priority', hdr.priority or '', 'ship_date', hdr.ship_date or '', 'zone', hdr.zone or '',
     'lines', #lines, 'units', units, 'updated_ts', ARGV[4], 'by', ARGV[1])

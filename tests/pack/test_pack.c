@@ -1,0 +1,664 @@
+/* Integration tests of the pack stations and shipping in the daemon: harness redis-server and
+ * mosquitto, the simulator's scanner (TCP), MT-SICS scale and two ZPL printers (9100-style,
+ * paper-out) and its PLC for the carrier lane, the daemon's loop pumped by the test thread. One
+ * fixture, tests in order, each on its own order and totes: a good pack to a shipped carton,
+ * a wrong item, a carton out of tolerance to QA, an unstable scale, the fallback printer, both
+ * printers silent (HELD, then exactly one label), pack.reset, and a restart mid-session. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "daemon/daemon.h"
+#include "daemon/pack.h"
+#include "drivers/codec/gs1.h"
+#include "harness/harness.h"
+#include "sim/plc.h"
+#include "sim/printer.h"
+#include "sim/scale.h"
+#include "sim/scanner.h"
+#include "tclient.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SITE   "t"
+#define GTIN_A "09506000134352" /* SKU-A, 500 g */
+#define GTIN_B "4006381333931"  /* SKU-B, 250 g, lot-tracked */
+#define GTIN_C "5901234123457"  /* SKU-C, in no tote */
+
+struct fx {
+    char dir[128], cfg[192];
+    struct harness_redis *redis;
+    struct harness_mqtt *mqtt;
+    struct sim_plc *plc;
+    struct sim_scanner *scn;
+    struct sim_scale *scale;
+    struct sim_printer *pr1, *pr2;
+    struct wcsd *d;
+    struct tclient *mq;
+};
+
+static struct fx F;
+
+/* ---- helpers ---- */
+
+static uint64_t now_ms(void)
+{
+    return clock_real_mono_us() / 1000;
+}
+
+static void pump(int ms)
+{
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (now_ms() < end)
+        (void)loop_run_once(wcsd_loop(F.d), 5);
+}
+
+typedef bool (*cond_fn)(void *arg);
+
+static bool pump_until(cond_fn c, void *arg, int ms)
+{
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (now_ms() < end) {
+        if (c(arg))
+            return true;
+        (void)loop_run_once(wcsd_loop(F.d), 5);
+    }
+    return c(arg);
+}
+
+static redisContext *rconn(void)
+{
+    redisContext *c = redisConnect("127.0.0.1", harness_redis_port(F.redis));
+    redisReply *r;
+    if (!c || c->err)
+        return NULL;
+    r = redisCommand(c, "AUTH %s %s", harness_redis_user(F.redis), harness_redis_password(F.redis));
+    if (r)
+        freeReplyObject(r);
+    return c;
+}
+
+static void rcmd(const char *fmt, ...)
+{
+    redisContext *c = rconn();
+    va_list ap;
+    redisReply *r;
+    assert_non_null(c);
+    va_start(ap, fmt);
+    r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("redis: %s", r->str);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* HGET wcs:{t}:<key> field into out ("" when absent). */
+static void hget(const char *key, const char *field, char *out, size_t cap)
+{
+    redisContext *c = rconn();
+    redisReply *r;
+    out[0] = '\0';
+    if (!c)
+        return;
+    r = redisCommand(c, "HGET wcs:{" SITE "}:%s %s", key, field);
+    if (r && r->type == REDIS_REPLY_STRING)
+        snprintf(out, cap, "%s", r->str);
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+}
+
+static long long hlen(const char *key)
+{
+    redisContext *c = rconn();
+    redisReply *r;
+    long long n = -1;
+    if (!c)
+        return -1;
+    r = redisCommand(c, "HLEN wcs:{" SITE "}:%s", key);
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        n = r->integer;
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+struct hcond {
+    const char *key, *field, *want;
+};
+
+static bool hfield_is(void *arg)
+{
+    struct hcond *h = arg;
+    char v[256];
+    hget(h->key, h->field, v, sizeof(v));
+    return strcmp(v, h->want) == 0;
+}
+
+static void wait_field(const char *key, const char *field, const char *want, int ms)
+{
+    struct hcond h = {key, field, want};
+    char v[256];
+    if (!pump_until(hfield_is, &h, ms)) {
+        hget(key, field, v, sizeof(v));
+        fail_msg("%s.%s is \"%s\", want \"%s\"", key, field, v, want);
+    }
+}
+
+struct mq_cond {
+    size_t from;
+    const char *topic, *needle;
+    bool retained;
+};
+
+static bool mq_seen(void *arg)
+{
+    struct mq_cond *m = arg;
+    /* A retained message published while subscribed arrives without the retain flag. */
+    (void)m->retained;
+    return tc_find(F.mq, m->from, m->topic, m->needle) >= 0;
+}
+
+static void wait_mq(size_t from, const char *topic, const char *needle, bool retained, int ms)
+{
+    struct mq_cond m = {from, topic, needle, retained};
+    if (!pump_until(mq_seen, &m, ms))
+        fail_msg("no message on %s with %s", topic, needle);
+}
+
+static size_t mq_mark(void)
+{
+    return tc_count(F.mq);
+}
+
+static bool scanner_connected(void *arg)
+{
+    (void)arg;
+    return sim_scanner_clients(F.scn) >= 1;
+}
+
+/* The station scanner reads barcode (aim NULL: the emulator's default "]C1"). */
+static void scan(const char *barcode, const char *aim)
+{
+    assert_true(pump_until(scanner_connected, NULL, 5000));
+    assert_int_equal(sim_scanner_read(F.scn, barcode, aim, NULL, NULL, 0), 0);
+    pump(150);
+}
+
+static void scan_tote(const char *tote)
+{
+    scan(tote, "]C0");
+}
+
+static void scan_item(const char *gtin, const char *lot)
+{
+    char b[64];
+    /* AI 01 and the GTIN-14, then AI 10 and the lot (last: no GS needed). */
+    snprintf(b, sizeof(b), "01%s%s%s%s", strlen(gtin) == 13 ? "0" : "", gtin, lot ? "10" : "",
+             lot ? lot : "");
+    scan(b, "]C1");
+}
+
+static unsigned labels(struct sim_printer *p)
+{
+    struct sim_printer_counters c;
+    sim_printer_counters(p, &c);
+    return (unsigned)c.labels_printed;
+}
+
+struct label_cond {
+    struct sim_printer *p;
+    unsigned n;
+};
+
+static bool labels_at_least(void *arg)
+{
+    struct label_cond *l = arg;
+    return labels(l->p) >= l->n;
+}
+
+/* The SSCC a label of serial carries: extension 0, prefix 0614141, 9-digit serial, check. */
+static void sscc_of(uint64_t serial, char out[19])
+{
+    assert_int_equal(pack_sscc(0, "0614141", serial, out), 0);
+}
+
+/* Asserts the ^BC field of label index on p carries (00)+sscc. */
+static void assert_label_sscc(struct sim_printer *p, unsigned index, const char *sscc)
+{
+    struct sim_printer_label l;
+    char want[32];
+    bool found = false;
+    assert_int_equal(sim_printer_label(p, index, &l), 0);
+    /* zint's GS1 input form: the AI in square brackets. */
+    snprintf(want, sizeof(want), "[00]%s", sscc);
+    for (unsigned i = 0; i < l.n_barcodes; i++)
+        if (strcmp(l.barcodes[i].data, want) == 0 &&
+            strcmp(l.barcodes[i].symbology, "GS1-128") == 0)
+            found = true;
+    if (!found)
+        fail_msg("label %u has no GS1-128 %s (first barcode: %s)", index, want,
+                 l.n_barcodes ? l.barcodes[0].data : "none");
+}
+
+static void write_config(void)
+{
+    FILE *f = fopen(F.cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "site: {id: " SITE ", name: Test, timezone: UTC}\n"
+            "warehouses:\n"
+            "  - {code: WH1, name: Main, locations: [{path: WH1/Pack, type: packing}]}\n"
+            "products:\n"
+            "  - {sku: SKU-A, name: A, gtins: [\"" GTIN_A "\"], weight_g: 500}\n"
+            "  - {sku: SKU-B, name: B, gtins: [\"" GTIN_B "\"], weight_g: 250, tracking: lot}\n"
+            "  - {sku: SKU-C, name: C, gtins: [\"" GTIN_C "\"], weight_g: 100}\n"
+            "waves:\n"
+            "  carriers: [{code: DHL, name: DHL, cutoffs: [\"23:59\"], lane: L2}]\n"
+            "devices:\n"
+            "  - {id: plc1, kind: plc, model: modbus-tcp, uri: \"tcp://127.0.0.1:%u\",\n"
+            "     poll_ms: 5, heartbeat_ms: 250, timeout_ms: 500}\n"
+            "  - {id: scn1, kind: scanner, model: line, uri: \"tcp://127.0.0.1:%u\",\n"
+            "     no_read: NOREAD, multi_read: MULTIREAD}\n"
+            "  - {id: sc1, kind: scale, model: mt-sics, uri: \"tcp://127.0.0.1:%u\"}\n"
+            "  - {id: pr1, kind: printer, model: zpl, uri: \"tcp://127.0.0.1:%u\"}\n"
+            "  - {id: pr2, kind: printer, model: zpl, uri: \"tcp://127.0.0.1:%u\"}\n"
+            "conveyor:\n"
+            "  scan_points:\n"
+            "    - {id: sp1, plc: plc1, read_base: 0, write_base: 100, max_recirc: 2,\n"
+            "       decision_budget_ms: 100, lanes: [L1, L2, L3, LC, LR]}\n"
+            "  lanes:\n"
+            "    - {id: L1, number: 1, destination: P1}\n"
+            "    - {id: L2, number: 2, destination: DHL}\n"
+            "    - {id: L3, number: 3, destination: qa}\n"
+            "    - {id: LC, number: 99, destination: recirc}\n"
+            "    - {id: LR, number: 9, destination: reject}\n"
+            "stations:\n"
+            "  - {id: P1, kind: pack, location: WH1/Pack, scanner: scn1, scale: sc1,\n"
+            "     printer: pr1, fallback_printer: pr2, weight_tolerance_pct: 5, packaging_g: 100}\n"
+            "labels:\n"
+            "  company_prefix: \"0614141\"\n"
+            "  ship_from: {name: Test DC, street: Dock 1, city: Town, postcode: \"12345\",\n"
+            "              country: DE}\n"
+            "roles:\n"
+            "  - {name: supervisor, commands: [\"*\"]}\n"
+            "users:\n"
+            "  - {name: sup, roles: [supervisor]}\n"
+            "redis: {host: 127.0.0.1, port: %d, user: %s, password_file: %s, timeout_ms: 2000}\n"
+            "mqtt: {uri: \"tcp://127.0.0.1:%d\", client_id: wcs-pack, user: wcs,\n"
+            "       password_file: %s, keepalive_s: 5, qos: 1}\n",
+            sim_plc_port(F.plc), sim_scanner_port(F.scn), sim_scale_port(F.scale),
+            sim_printer_port(F.pr1), sim_printer_port(F.pr2), harness_redis_port(F.redis),
+            harness_redis_user(F.redis), harness_redis_password_file(F.redis),
+            harness_mqtt_port(F.mqtt), harness_mqtt_password_file(F.mqtt, "wcs"));
+    fclose(f);
+}
+
+/* An order in state picked with its totes: "T:SKU:lot:qty,...". */
+static void seed_order(const char *order, const char *totes)
+{
+    char buf[256], *save = NULL, *it;
+    rcmd("HSET wcs:{" SITE "}:order:%s state picked carrier DHL pack_station P1 ship_to %s", order,
+         "{\"name\":\"Ada Buyer\",\"street\":\"Main St 5\",\"city\":\"Berlin\","
+         "\"postcode\":\"10115\",\"country\":\"DE\"}");
+    rcmd("SADD wcs:{" SITE "}:orders:open %s", order);
+    snprintf(buf, sizeof(buf), "%s", totes);
+    for (it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+        char tote[32], sku[32], lot[32];
+        int qty;
+        assert_int_equal(sscanf(it, "%31[^:]:%31[^:]:%31[^:]:%d", tote, sku, lot, &qty), 4);
+        rcmd("HSET wcs:{" SITE "}:tote:%s order %s state picking", tote, order);
+        rcmd("HSET wcs:{" SITE "}:tote:%s:contents %s:%s %d", tote, sku,
+             strcmp(lot, "-") == 0 ? "" : lot, qty);
+    }
+}
+
+static int open_daemon(void)
+{
+    struct wcsd_opts o = {0};
+    o.config_path = F.cfg;
+    o.kpi_interval_ms = 500;
+    o.lost_timeout_ms = 8000;
+    o.drain_timeout_ms = 2000;
+    return wcsd_open(&F.d, &o);
+}
+
+static bool is_ready(void *arg)
+{
+    (void)arg;
+    return wcsd_is_ready(F.d);
+}
+
+static bool station_loaded(void *arg)
+{
+    (void)arg;
+    return tc_find(F.mq, 0, "wcs/v1/" SITE "/state/station/P1", "\"IDLE\"") >= 0;
+}
+
+/* ---- fixture ---- */
+
+static int setup(void **state)
+{
+    struct harness_user users[2] = {{"wcs", "", HARNESS_ROLE_SERVICE},
+                                    {"sup", "", HARNESS_ROLE_SUPERVISOR}};
+    struct harness_mqtt_opts mo = {.users = users, .n_users = 2, .site = SITE};
+    struct sim_plc_cfg pc;
+    struct sim_scanner_cfg sc;
+    struct sim_scale_cfg kc;
+    struct sim_printer_cfg prc;
+    char err[HARNESS_ERR_MAX], uri[64];
+    (void)state;
+
+    log_init(NULL, LOGL_INFO);
+    snprintf(F.dir, sizeof(F.dir), "/tmp/wcs-pack-XXXXXX");
+    if (!mkdtemp(F.dir))
+        return -1;
+    snprintf(F.cfg, sizeof(F.cfg), "%s/site.yaml", F.dir);
+    if (harness_redis_start(&F.redis, NULL, err, sizeof(err)) != 0 ||
+        harness_mqtt_start(&F.mqtt, &mo, err, sizeof(err)) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return -1;
+    }
+    sim_plc_cfg_defaults(&pc);
+    pc.heartbeat_ms = 250;
+    pc.n_points = 1;
+    pc.points[0].scanner_to_divert_mm = 1000;
+    pc.points[0].actuation_ms = 100;
+    pc.points[0].n_lanes = 3;
+    pc.points[0].reject_lane_id = 9;
+    pc.points[0].recirc_lane_id = 99;
+    pc.points[0].recirc_loop_mm = 1000;
+    for (int i = 0; i < 3; i++) {
+        pc.points[0].lane_capacity[i] = 0;
+        pc.points[0].lane_drain_per_min[i] = 0;
+    }
+    sim_scanner_cfg_defaults(&sc);
+    sim_scale_cfg_defaults(&kc);
+    kc.settle_ms = 200;
+    kc.stable_timeout_ms = 400;
+    kc.noise_mg = 0;
+    sim_printer_cfg_defaults(&prc);
+    snprintf(prc.out_dir, sizeof(prc.out_dir), "%s", F.dir);
+    if (sim_plc_open(&F.plc, &pc) != 0 || sim_scanner_open(&F.scn, &sc) != 0 ||
+        sim_scale_open(&F.scale, &kc) != 0 || sim_printer_open(&F.pr1, &prc) != 0 ||
+        sim_printer_open(&F.pr2, &prc) != 0)
+        return -1;
+    write_config();
+    snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", harness_mqtt_port(F.mqtt));
+    F.mq = tc_open(uri, "t-sup", "sup", harness_mqtt_password(F.mqtt, "sup"), 5, false);
+    if (!F.mq || tc_sub(F.mq, "wcs/v1/" SITE "/#") != 0)
+        return -1;
+    if (open_daemon() != 0)
+        return -1;
+    if (!pump_until(is_ready, NULL, 10000) || !pump_until(station_loaded, NULL, 5000))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    wcsd_close(F.d);
+    tc_close(F.mq);
+    sim_plc_close(F.plc);
+    sim_scanner_close(F.scn);
+    sim_scale_close(F.scale);
+    sim_printer_close(F.pr1);
+    sim_printer_close(F.pr2);
+    harness_mqtt_free(F.mqtt);
+    harness_redis_free(F.redis);
+    return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_good_pack_to_shipped(void **state)
+{
+    char sscc[19], v[512], carton[32];
+    size_t m = mq_mark();
+    uint32_t track = 0;
+    (void)state;
+    seed_order("O1", "T1:SKU-A:-:2,T2:SKU-B:L7:1");
+    sim_scale_set_load(F.scale, 1350000); /* 2 x 500 + 250 + 100 packaging */
+
+    scan_tote("T1");
+    wait_field("station:P1", "step", "verify", 3000);
+    wait_mq(m, "wcs/v1/" SITE "/state/station/P1", "\"EXECUTE\"", true, 3000);
+    scan_tote("T2");
+    scan_item(GTIN_A, NULL);
+    scan_item(GTIN_A, NULL);
+    scan_item(GTIN_B, "L7");
+
+    struct label_cond lc = {F.pr1, 1};
+    assert_true(pump_until(labels_at_least, &lc, 8000));
+    sscc_of(1, sscc);
+    assert_label_sscc(F.pr1, 1, sscc);
+    assert_int_equal(gs1_check_digit(sscc, 17), sscc[17] - '0');
+
+    wait_field("shipment:SH-1", "state", "packed", 3000);
+    hget("shipment:SH-1", "sscc", v, sizeof(v));
+    assert_string_equal(v, sscc);
+    hget("shipment:SH-1", "order", v, sizeof(v));
+    assert_string_equal(v, "O1");
+    hget("shipment:SH-1", "weight_mg", v, sizeof(v));
+    assert_string_equal(v, "1350000");
+    hget("shipment:SH-1", "items", v, sizeof(v));
+    assert_non_null(strstr(v, "\"sku\":\"SKU-A\""));
+    assert_non_null(strstr(v, "\"lot\":\"L7\""));
+    wait_field("order:O1", "state", "packed", 2000);
+    snprintf(carton, sizeof(carton), "tote:%s", sscc);
+    hget(carton, "dest", v, sizeof(v));
+    assert_string_equal(v, "carrier:DHL");
+    assert_int_equal(hlen("tote:T1:contents"), 0);
+    assert_int_equal(hlen("tote:T2:contents"), 0);
+    wait_field("station:P1", "step", "idle", 2000);
+    wait_mq(m, "wcs/v1/" SITE "/evt/weigh", "\"ok\":true", false, 2000);
+    wait_mq(m, "wcs/v1/" SITE "/evt/label", sscc, false, 2000);
+    wait_mq(m, "wcs/v1/" SITE "/evt/pack", "\"packed\"", false, 2000);
+
+    /* The carton on the sorter: routed to the DHL lane, confirmed there, shipped. */
+    {
+        char bc[40];
+        snprintf(bc, sizeof(bc), "]C100%s", sscc);
+        assert_int_equal(sim_plc_induct(F.plc, 0, bc, SIM_READ_GOOD, &track), 0);
+    }
+    wait_field("shipment:SH-1", "state", "shipped", 10000);
+    wait_field("order:O1", "state", "shipped", 2000);
+    wait_mq(m, "wcs/v1/" SITE "/evt/ship", "\"shipment\":\"SH-1\"", false, 3000);
+    {
+        long i = tc_find(F.mq, m, "wcs/v1/" SITE "/evt/ship", "SH-1");
+        const struct tmsg *msg = tc_msg(F.mq, (size_t)i);
+        assert_non_null(strstr(msg->payload, "\"carrier\":\"DHL\""));
+        assert_non_null(strstr(msg->payload, sscc));
+        assert_non_null(strstr(msg->payload, "\"serials\":[]"));
+        assert_non_null(strstr(msg->payload, "\"on_time\":true"));
+    }
+    hget("kpi", "ship_on_time", v, sizeof(v));
+    assert_string_equal(v, "1");
+    assert_int_equal(labels(F.pr2), 0);
+}
+
+static void test_wrong_item_refused(void **state)
+{
+    char v[64];
+    size_t m = mq_mark();
+    (void)state;
+    seed_order("O2", "T3:SKU-A:-:1");
+    scan_tote("T3");
+    wait_field("station:P1", "order", "O2", 3000);
+    scan_item(GTIN_C, NULL); /* a product not in the tote */
+    wait_mq(m, "wcs/v1/" SITE "/evt/pack", "\"wrong_item\"", false, 3000);
+    scan_item(GTIN_B, NULL);          /* lot-tracked without its lot */
+    scan_item("4000000000006", NULL); /* a valid GTIN no product has */
+    wait_mq(m, "wcs/v1/" SITE "/evt/pack", "\"unknown_item\"", false, 3000);
+    wait_field("station:P1", "wrong_items", "3", 3000);
+    hget("station:P1", "step", v, sizeof(v));
+    assert_string_equal(v, "verify");
+    /* A tote of another order is refused and changes nothing. */
+    seed_order("O2X", "T3X:SKU-A:-:1");
+    scan_tote("T3X");
+    wait_mq(m, "wcs/v1/" SITE "/evt/pack", "\"other_order\"", false, 3000);
+    hget("station:P1", "totes", v, sizeof(v));
+    assert_string_equal(v, "[\"T3\"]");
+    /* pack.reset: the session is abandoned, the tote keeps its contents. */
+    {
+        const char *cmd = "{\"request_id\":\"r-reset-1\",\"station\":\"P1\"}";
+        assert_int_equal(tc_pub(F.mq, "wcs/v1/" SITE "/cmd/sup/pack.reset", cmd, strlen(cmd), 1,
+                                false, NULL, NULL),
+                         0);
+    }
+    wait_mq(m, "wcs/v1/" SITE "/reply/sup/r-reset-1", "\"ok\":true", false, 5000);
+    wait_field("station:P1", "step", "idle", 3000);
+    assert_int_equal(hlen("tote:T3:contents"), 1);
+    hget("order:O2", "state", v, sizeof(v));
+    assert_string_equal(v, "picked");
+}
+
+static void test_out_of_tolerance_to_qa(void **state)
+{
+    char v[64];
+    size_t m = mq_mark();
+    (void)state;
+    seed_order("O3", "T4:SKU-A:-:1");
+    sim_scale_set_load(F.scale, 900000); /* expected 600 g */
+    scan_tote("T4");
+    wait_field("station:P1", "order", "O3", 3000);
+    scan_item(GTIN_A, NULL);
+    wait_field("tote:T4", "dest", "qa", 8000);
+    wait_mq(m, "wcs/v1/" SITE "/alarm/pack.P1.weight", "expected 0.600 kg", true, 3000);
+    wait_mq(m, "wcs/v1/" SITE "/evt/weigh", "\"ok\":false", false, 3000);
+    wait_field("station:P1", "step", "idle", 3000);
+    hget("order:O3", "state", v, sizeof(v));
+    assert_string_equal(v, "picked");
+    assert_int_equal(hlen("tote:T4:contents"), 1);
+    {
+        struct wcsd_tote t;
+        assert_int_equal(wcsd_tote_get(F.d, "T4", &t), 0);
+        assert_int_equal(t.dest, WCSD_DEST_QA);
+    }
+}
+
+static void test_unstable_then_stable(void **state)
+{
+    unsigned before = labels(F.pr1);
+    (void)state;
+    seed_order("O4", "T5:SKU-A:-:1");
+    sim_scale_set_load(F.scale, 600000);
+    sim_scale_set_unstable(F.scale, true);
+    scan_tote("T5");
+    wait_field("station:P1", "order", "O4", 3000);
+    scan_item(GTIN_A, NULL);
+    pump(900); /* at least one unstable answer */
+    assert_int_equal(labels(F.pr1), before);
+    sim_scale_set_unstable(F.scale, false);
+    struct label_cond lc = {F.pr1, before + 1};
+    assert_true(pump_until(labels_at_least, &lc, 8000));
+    wait_field("order:O4", "state", "packed", 3000);
+}
+
+static void test_paper_out_fallback_once(void **state)
+{
+    unsigned b1 = labels(F.pr1), b2 = labels(F.pr2);
+    char v[64], sscc[19];
+    (void)state;
+    seed_order("O5", "T6:SKU-A:-:1");
+    sim_scale_set_load(F.scale, 600000);
+    sim_printer_set_paper_out(F.pr1, true);
+    scan_tote("T6");
+    wait_field("station:P1", "order", "O5", 3000);
+    scan_item(GTIN_A, NULL);
+    struct label_cond lc = {F.pr2, b2 + 1};
+    assert_true(pump_until(labels_at_least, &lc, 10000));
+    wait_field("order:O5", "state", "packed", 3000);
+    hget("station:P1", "step", v, sizeof(v));
+    assert_string_equal(v, "idle");
+    hget("shipment:SH-3", "sscc", v, sizeof(v));
+    assert_int_equal(strlen(v), 18);
+    snprintf(sscc, sizeof(sscc), "%s", v);
+    assert_label_sscc(F.pr2, b2 + 1, sscc);
+    sim_printer_set_paper_out(F.pr1, false);
+    pump(1500);
+    assert_int_equal(labels(F.pr1), b1);
+    assert_int_equal(labels(F.pr2), b2 + 1);
+}
+
+static void test_both_printers_silent_held(void **state)
+{
+    unsigned b1 = labels(F.pr1), b2 = labels(F.pr2);
+    size_t m = mq_mark();
+    (void)state;
+    seed_order("O6", "T7:SKU-A:-:1");
+    sim_scale_set_load(F.scale, 600000);
+    sim_printer_set_paper_out(F.pr1, true);
+    sim_printer_set_head_open(F.pr2, true);
+    scan_tote("T7");
+    wait_field("station:P1", "order", "O6", 3000);
+    scan_item(GTIN_A, NULL);
+    wait_field("station:P1", "state", "HELD", 10000);
+    wait_mq(m, "wcs/v1/" SITE "/alarm/pack.P1.printer", "O6", true, 3000);
+    wait_mq(m, "wcs/v1/" SITE "/state/station/P1", "\"HELD\"", true, 3000);
+    pump(1500);
+    assert_int_equal(labels(F.pr1) + labels(F.pr2), b1 + b2);
+    sim_printer_set_head_open(F.pr2, false); /* the printer holding the job comes back */
+    wait_field("order:O6", "state", "packed", 10000);
+    wait_field("station:P1", "state", "IDLE", 3000);
+    sim_printer_set_paper_out(F.pr1, false);
+    pump(2500);
+    assert_int_equal(labels(F.pr1) + labels(F.pr2), b1 + b2 + 1);
+    assert_true(tc_find(F.mq, m, "wcs/v1/" SITE "/alarm/pack.P1.printer", NULL) >= 0);
+}
+
+static void test_restart_resumes_session(void **state)
+{
+    unsigned before = labels(F.pr1);
+    char v[64];
+    (void)state;
+    seed_order("O7", "T8:SKU-A:-:2");
+    sim_scale_set_load(F.scale, 1100000);
+    scan_tote("T8");
+    wait_field("station:P1", "order", "O7", 3000);
+    scan_item(GTIN_A, NULL);
+    wait_field("station:P1", "lines", "[{\"sku\":\"SKU-A\",\"lot\":\"\",\"qty\":2,\"verified\":1}]",
+               3000);
+    wcsd_close(F.d);
+    F.d = NULL;
+    /* Let the emulated scanner drop the old connection, so that a client it counts is new. */
+    for (int i = 0; i < 100 && sim_scanner_clients(F.scn) > 0; i++)
+        usleep(20000);
+    assert_int_equal(open_daemon(), 0);
+    /* The session comes back from Redis once it is up (READY also waits for the PLC). */
+    assert_true(pump_until(scanner_connected, NULL, 5000));
+    pump(1500);
+    scan_item(GTIN_A, NULL);
+    struct label_cond lc = {F.pr1, before + 1};
+    assert_true(pump_until(labels_at_least, &lc, 10000));
+    wait_field("order:O7", "state", "packed", 3000);
+    hget("station:P1", "wrong_items", v, sizeof(v));
+    assert_string_equal(v, "0");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_pack_to_shipped),
+        cmocka_unit_test(test_wrong_item_refused),
+        cmocka_unit_test(test_out_of_tolerance_to_qa),
+        cmocka_unit_test(test_unstable_then_stable),
+        cmocka_unit_test(test_paper_out_fallback_once),
+        cmocka_unit_test(test_both_printers_silent_held),
+        cmocka_unit_test(test_restart_resumes_session),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
