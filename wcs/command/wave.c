@@ -681,17 +681,26 @@ static void *closer_main(void *arg)
     return NULL;
 }
 
-static void on_closer_done(struct loop *l, int fd, unsigned events, void *arg)
+/* On the loop, when a worker thread (planner or closer) reports through w->q: true once it
+ * finished (its fd is unwatched and the thread joined), false for a spurious wake-up. */
+static bool thread_finished(struct cmd_wave *w, struct loop *l, int fd)
 {
-    struct cmd_wave *w = arg, *got = NULL;
-    (void)events;
+    struct cmd_wave *got = NULL;
     bq_drain_fd(w->q);
     if (bq_pop(w->q, &got) != 0)
-        return;
+        return false;
     loop_del_fd(l, fd);
     pthread_join(w->thread, NULL);
     w->thread_started = false;
-    end_closed(w);
+    return true;
+}
+
+static void on_closer_done(struct loop *l, int fd, unsigned events, void *arg)
+{
+    struct cmd_wave *w = arg;
+    (void)events;
+    if (thread_finished(w, l, fd))
+        end_closed(w);
 }
 
 static void on_closed(void *arg, const struct store_result *res)
@@ -768,17 +777,13 @@ static void on_opened(void *arg, const struct store_result *res)
 /* Back on the loop: the planner's result. */
 static void on_planned(struct loop *l, int fd, unsigned events, void *arg)
 {
-    struct cmd_wave *w = arg, *got = NULL;
+    struct cmd_wave *w = arg;
     const char *ids[OPS_READ_MAX];
     size_t first = SIZE_MAX;
     int rc;
     (void)events;
-    bq_drain_fd(w->q);
-    if (bq_pop(w->q, &got) != 0)
+    if (!thread_finished(w, l, fd))
         return;
-    loop_del_fd(l, fd);
-    pthread_join(w->thread, NULL);
-    w->thread_started = false;
     if (w->rc_plan != 0) {
         char e[CMD_ERR_MAX];
         snprintf(e, sizeof(e), "the planner refused the snapshot: %.180s",
