@@ -39,7 +39,6 @@ struct cmd_stats {
     uint64_t store_errors;  /* not executed because Redis failed or was down */
     uint64_t pick_confirms; /* pick.confirm and the found part of pick.short, applied */
     uint64_t pick_errors;   /* pick checks refused (location, product, lot, expiry, qty, tote) */
-    uint64_t picks_short;   /* pick.short applied */
 };
 
 /* Filled by the owner; every pointer is borrowed and must outlive the commands in flight. Close

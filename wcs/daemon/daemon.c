@@ -532,8 +532,17 @@ static void publish_kpi(struct wcsd *d)
             (json_int_t)k->latency.count, "p50", (json_int_t)k->latency.p50_us, "p99",
             (json_int_t)k->latency.p99_us, "p999", (json_int_t)k->latency.p999_us, "max",
             (json_int_t)k->latency.max_us, "plcs", plcs ? plcs : json_object());
-        if (j)
+        if (j) {
+            /* Picking (wcs/command): this process's applied picks and refused pick checks. */
+            const struct cmd_stats *cs = &d->cmds.stats;
+            uint64_t tries = cs->pick_confirms + cs->pick_errors;
+            json_object_set_new(j, "pick_confirms", json_integer((json_int_t)cs->pick_confirms));
+            json_object_set_new(j, "pick_errors", json_integer((json_int_t)cs->pick_errors));
+            json_object_set_new(j, "pick_accuracy",
+                                tries ? json_real((double)cs->pick_confirms / (double)tries)
+                                      : json_null());
             (void)bus_set_kpi(d->bus, j);
+        }
         json_decref(j);
     }
     if (d->store && d->store_up) {

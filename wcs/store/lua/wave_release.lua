@@ -99,7 +99,7 @@ end
 if t > 0 then
     redis.call('INCRBY', KEYS[5], t)
 end
-redis.call('HSET', KEYS[4], 'state', 'released', 'tasks', t, 'batch_ids',
+redis.call('HSET', KEYS[4], 'state', 'released', 'tasks', t, 'first_task', first, 'batch_ids',
     #batches > 0 and cjson.encode((function()
         local l = {}
         for _, b in ipairs(batches) do
