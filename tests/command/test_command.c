@@ -352,12 +352,12 @@ static void dump_diff(const char *a, size_t na, const char *b, size_t nb)
         if (kb)
             memcpy(&lb, kb + strlen(kb) + 1, sizeof(size_t));
         if (c < 0)
-            print_error("  removed: %s\n", ka);
+            print_error("  removed: %s\n", ka ? ka : "?");
         else if (c > 0)
-            print_error("  added: %s\n", kb);
+            print_error("  added: %s\n", kb ? kb : "?");
         else if (la != lb || memcmp(ka + strlen(ka) + 1 + sizeof(size_t),
                                     kb + strlen(kb) + 1 + sizeof(size_t), la) != 0)
-            print_error("  changed: %s\n", ka);
+            print_error("  changed: %s\n", ka ? ka : "?");
         if (c <= 0)
             i += strlen(ka) + 1 + sizeof(size_t) + la + 1;
         if (c >= 0)
