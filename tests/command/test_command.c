@@ -659,14 +659,22 @@ static void test_rma_device_count_label_alarm(void **state)
     refused("lead1", "device.enable", "v5", "\"device\":\"ghost\"",
             "field \"device\": unknown device \"ghost\"");
 
+    /* Count and pick tasks share the task counter (wave.release made PCK-1, PCK-2 above). */
+    redisReply *seq = redisCommand(RC, "GET %s", K("task:seq"));
+    char want_task[32], want_key[64], want_err[128];
+    snprintf(want_task, sizeof(want_task), "CNT-%lld",
+             (seq->type == REDIS_REPLY_STRING ? atoll(seq->str) : 0) + 1);
+    freeReplyObject(seq);
     r = ok("clerk1", "count.request", "c1", "\"location\":\"WH1/Stock/A/2\",\"sku\":\"P1\"");
     char task[32];
     snprintf(task, sizeof(task), "%s", jstr(r, "task"));
     json_decref(r);
-    assert_string_equal(task, "CNT-1");
-    hget_is(K("task:CNT-1"), "target", "WH1/Stock/A/2");
-    refused("clerk1", "count.request", "c2", "\"location\":\"WH1/Stock/A/2\"",
-            "location WH1/Stock/A/2 already has an open count CNT-1");
+    assert_string_equal(task, want_task);
+    snprintf(want_key, sizeof(want_key), K("task:%s"), want_task);
+    hget_is(want_key, "target", "WH1/Stock/A/2");
+    snprintf(want_err, sizeof(want_err), "location WH1/Stock/A/2 already has an open count %s",
+             want_task);
+    refused("clerk1", "count.request", "c2", "\"location\":\"WH1/Stock/A/2\"", want_err);
     refused("clerk1", "count.request", "c3", "\"location\":\"WH1/Stock\"",
             "field \"location\": WH1/Stock is a view location and holds no stock");
 

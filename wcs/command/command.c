@@ -6,6 +6,8 @@
 
 #include "base/err.h"
 #include "store/ops.h"
+#include "pick.h"
+#include "scan.h"
 #include "validate.h"
 #include "wave.h"
 
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_TTL_S 86400u
 
@@ -134,6 +137,9 @@ static void on_exec(void *arg, const struct store_result *r)
     json_t *fields;
     int what;
     if (r->rc == WCS_E_STATE || r->rc == WCS_E_UNKNOWN || r->rc == -EINVAL) {
+        if (strncmp(j->command, "pick.", 5) == 0 &&
+            pick_is_check_refusal(ops_refusal_text(r->message)))
+            c->stats.pick_errors++;
         refuse(j, ops_refusal_text(r->message));
         return;
     }
@@ -247,6 +253,12 @@ static int x_wave_plan(struct job *j)
 
 static int x_wave_action(struct job *j)
 {
+    if (strcmp(j->command, "wave.release") == 0) {
+        char *st = pick_stations_json(j->c->site);
+        int rc = st ? ops_wave_release(j->c->store, &j->sctx, j->a.id, st, on_exec, j) : -ENOMEM;
+        free(st);
+        return rc;
+    }
     return ops_wave_action(j->c->store, &j->sctx, j->a.id, strchr(j->command, '.') + 1, on_exec, j);
 }
 
@@ -259,9 +271,135 @@ static int r_wave_action(struct job *j, const struct store_result *r, json_t *f,
     json_object_set_new(f, "state", json_string(r->values[0]));
     json_object_set_new(f, "orders", json_or_null(r->values[1]));
     json_object_set_new(f, "unreserved", json_integer(atoll(r->values[2])));
+    if (strcmp(j->command, "wave.release") == 0 && nvals(r, 5)) {
+        json_t *b = json_loads(r->values[3], 0, NULL), *t = json_loads(r->values[4], 0, NULL);
+        json_t *ids = json_array(), *v;
+        size_t i;
+        json_array_foreach(b, i, v) json_array_append(ids, json_object_get(v, "batch"));
+        json_object_set_new(f, "batches", ids);
+        json_object_set_new(f, "tasks", json_integer((json_int_t)json_array_size(t)));
+        json_decref(b);
+        json_decref(t);
+        pick_publish(j->c->bus, r->values[3], r->values[4]);
+    }
     *id = j->a.id;
     *state = r->values[0];
     return CMD_CHANGED_WAVE;
+}
+
+/* ---- picking ---- */
+
+static int x_batch_claim(struct job *j)
+{
+    return ops_batch_claim(j->c->store, &j->sctx, j->a.id, j->user, on_exec, j);
+}
+
+static int r_batch_claim(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                         const char **state)
+{
+    json_t *tasks, *v, *batch;
+    size_t i;
+    if (!nvals(r, 5))
+        return -2;
+    tasks = json_loads(r->values[3], 0, NULL);
+    if (!json_is_array(tasks)) {
+        json_decref(tasks);
+        tasks = json_array();
+    }
+    json_array_foreach(tasks, i, v)
+    {
+        char gtin[15];
+        const char *sku = json_string_value(json_object_get(v, "sku"));
+        pick_first_gtin(j->c->site, sku ? sku : "", gtin);
+        json_object_set_new(v, "gtin", gtin[0] ? json_string(gtin) : json_null());
+    }
+    json_object_set_new(f, "batch", json_string(r->values[0]));
+    json_object_set_new(f, "wave", json_string(r->values[1]));
+    json_object_set_new(f, "orders", json_or_null(r->values[2]));
+    json_object_set_new(f, "tasks", tasks);
+    batch = json_pack("{s:s,s:s,s:s,s:s}", "batch", r->values[0], "wave", r->values[1], "state",
+                      "assigned", "assignee", j->user);
+    if (j->c->bus && batch)
+        (void)bus_set_state(j->c->bus, "batch", r->values[0], batch);
+    json_decref(batch);
+    *id = r->values[0];
+    *state = "assigned";
+    return -1;
+}
+
+/* The GS1 century rule counts from the current year. */
+static int current_year(const struct cmd_ctx *c)
+{
+    time_t t = (time_t)((c->clock ? clock_wall_ms(c->clock) : (int64_t)time(NULL) * 1000) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return tm.tm_year + 1900;
+}
+
+static int x_pick(struct job *j)
+{
+    struct pick_scan sc = {0};
+    char err[CMD_ERR_MAX];
+    const struct cfg_product *p = NULL;
+    bool is_short = strcmp(j->command, "pick.short") == 0;
+    if (j->a.scan) {
+        if (pick_scan_decode(j->a.scan, current_year(j->c), &sc, err, sizeof(err)) != 0) {
+            refuse(j, err);
+            return 0;
+        }
+        p = pick_gtin_product(j->c->site, sc.gtin);
+    }
+    struct ops_pick pk = {.task = j->a.id,
+                          .location = j->a.loc ? j->a.loc : "",
+                          .gtin = sc.gtin,
+                          .gtin_sku = p ? p->sku : "",
+                          .lot = sc.has_lot ? sc.lot : NULL,
+                          .expiry = sc.has_expiry ? sc.expiry : NULL,
+                          .qty = j->a.qty,
+                          .tote = j->a.tote ? j->a.tote : "",
+                          .short_pick = is_short};
+    (void)is_short;
+    return ops_pick_confirm(j->c->store, &j->sctx, &pk, on_exec, j);
+}
+
+static void publish_task(struct job *j, const char *task, const char *state, const char *order,
+                         int64_t picked, int64_t remaining, const char *tote)
+{
+    json_t *e = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "task", task, "state", state, "order",
+                          order, "picked", (json_int_t)picked, "remaining", (json_int_t)remaining,
+                          "tote", tote, "by", j->user);
+    if (j->c->bus && e)
+        (void)bus_publish_event(j->c->bus, "task", e);
+    json_decref(e);
+}
+
+static void publish_batch_done(struct job *j, const char *batch)
+{
+    json_t *b = json_pack("{s:s,s:s,s:s}", "batch", batch, "state", "done", "assignee", j->user);
+    if (j->c->bus && b)
+        (void)bus_set_state(j->c->bus, "batch", batch, b);
+    json_decref(b);
+}
+
+static int r_pick_confirm(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                          const char **state)
+{
+    if (!nvals(r, 9))
+        return -2;
+    j->c->stats.pick_confirms++;
+    json_object_set_new(f, "task", json_string(j->a.id));
+    json_object_set_new(f, "picked", json_integer(atoll(r->values[0])));
+    json_object_set_new(f, "remaining", json_integer(atoll(r->values[1])));
+    json_object_set_new(f, "order", json_string(r->values[2]));
+    json_object_set_new(f, "order_state", json_string(r->values[3]));
+    json_object_set_new(f, "next", r->values[4][0] ? json_string(r->values[4]) : json_null());
+    publish_task(j, j->a.id, r->values[5], r->values[2], atoll(r->values[0]), atoll(r->values[1]),
+                 r->values[7]);
+    if (strcmp(r->values[6], "done") == 0)
+        publish_batch_done(j, r->values[8]);
+    *id = r->values[2];
+    *state = r->values[3];
+    return CMD_CHANGED_ORDER;
 }
 
 static int x_label_reprint(struct job *j)
@@ -473,6 +611,8 @@ static const struct entry entries[] = {
     {"device.enable", x_device, r_device},
     {"device.disable", x_device, r_device},
     {"count.request", x_count_request, r_count_request},
+    {"batch.claim", x_batch_claim, r_batch_claim},
+    {"pick.confirm", x_pick, r_pick_confirm},
     {NULL, NULL, NULL},
 };
 

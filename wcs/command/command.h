@@ -33,11 +33,13 @@ enum cmd_change {
 typedef void (*cmd_change_fn)(void *arg, enum cmd_change what, const char *id, const char *state);
 
 struct cmd_stats {
-    uint64_t handled;      /* commands answered (every outcome below) */
-    uint64_t executed;     /* ok replies */
-    uint64_t refused;      /* refused: unknown command, role, fields, references, state */
-    uint64_t replayed;     /* answered from the stored reply of an earlier request */
-    uint64_t store_errors; /* not executed because Redis failed or was down */
+    uint64_t handled;       /* commands answered (every outcome below) */
+    uint64_t executed;      /* ok replies */
+    uint64_t refused;       /* refused: unknown command, role, fields, references, state */
+    uint64_t replayed;      /* answered from the stored reply of an earlier request */
+    uint64_t store_errors;  /* not executed because Redis failed or was down */
+    uint64_t pick_confirms; /* pick.confirm and the found part of pick.short, applied */
+    uint64_t pick_errors;   /* pick checks refused (location, product, lot, expiry, qty, tote) */
 };
 
 /* Filled by the owner; every pointer is borrowed and must outlive the commands in flight. Close

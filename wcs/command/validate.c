@@ -581,6 +581,53 @@ static int v_pack_reset(const json_t *b, const struct cfg_site *site, struct cmd
     return WCS_E_UNKNOWN;
 }
 
+static int v_batch_claim(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                         char *err, size_t len)
+{
+    int rc;
+    (void)site;
+    if ((rc = field_id(b, "batch", BUS_FIELD_OPTIONAL, &a->id, err, len)) < 0)
+        return rc;
+    return 0;
+}
+
+/* pick.confirm and pick.short: the scan itself is decoded by the executor (scan.c), which knows
+ * the date the GS1 century rule counts from. */
+static int v_pick(const json_t *b, const struct cfg_site *site, struct cmd_args *a, char *err,
+                  size_t len, bool is_short)
+{
+    int rc;
+    unsigned opt = is_short ? BUS_FIELD_OPTIONAL : 0;
+    (void)site;
+    if ((rc = field_id(b, "task", 0, &a->id, err, len)) < 0 ||
+        (rc = bus_field_int(b, "qty", 0, is_short ? 0 : 1, QTY_MAX, &a->qty, err, len)) < 0)
+        return rc;
+    if ((rc = bus_field_string(b, "location", opt, 1, STORE_PATH_MAX - 1, &a->loc, err, len)) < 0 ||
+        (rc = bus_field_string(b, "scan", opt, 1, 256, &a->scan, err, len)) < 0 ||
+        (rc = field_id(b, "tote", opt, &a->tote, err, len)) < 0)
+        return rc;
+    if (is_short && a->qty > 0 && (!a->loc || !a->scan || !a->tote)) {
+        seterr(err, len, "field \"%s\": missing: a short pick of qty > 0 is scanned as a confirm",
+               !a->loc    ? "location"
+               : !a->scan ? "scan"
+                          : "tote");
+        return WCS_E_SYNTAX;
+    }
+    return 0;
+}
+
+static int v_pick_confirm(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                          char *err, size_t len)
+{
+    return v_pick(b, site, a, err, len, false);
+}
+
+static int v_pick_short(const json_t *b, const struct cfg_site *site, struct cmd_args *a, char *err,
+                        size_t len)
+{
+    return v_pick(b, site, a, err, len, true);
+}
+
 static const struct spec specs[] = {
     {"order.upsert", "order, carrier, priority, ship_date, zone, ship_to, draft, lines",
      v_order_upsert},
@@ -599,6 +646,9 @@ static const struct spec specs[] = {
     {"device.disable", "device, reason", v_device},
     {"count.request", "location, sku", v_count_request},
     {"pack.reset", "station", v_pack_reset},
+    {"batch.claim", "batch", v_batch_claim},
+    {"pick.confirm", "task, location, scan, qty, tote", v_pick_confirm},
+    {"pick.short", "task, qty, tote, scan, location", v_pick_short},
     {NULL, NULL, NULL},
 };
 

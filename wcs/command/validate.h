@@ -20,6 +20,7 @@ struct cmd_args {
                        shipment id; the location of count.request */
     const char *order, *carrier, *priority, *ship_date, *zone, *sku, *loc, *lot, *reason;
     const char *printer, *note;
+    const char *scan, *tote; /* pick.confirm, pick.short */
     int64_t qty, unit_value_cents, max_orders;
     bool has_value, draft, credit;
     char *header_json, *lines_json;

@@ -122,6 +122,7 @@ struct squant {
 struct swave {
     char id[STORE_ID_MAX];
     struct plan_wave_info info;
+    json_t *batches; /* the planner's batches in pick-path order (wave_close stores them) */
 };
 
 /* Progress of the snapshot reads. */
@@ -205,6 +206,8 @@ static void wave_free(struct cmd_wave *w)
     plan_site_close(w->site);
     bq_free(w->q);
     json_decref(w->backorders);
+    for (uint32_t i = 0; w->waves && i < w->n_waves; i++)
+        json_decref(w->waves[i].batches);
     free(w->waves);
     free(w);
 }
@@ -352,6 +355,47 @@ fail:
     return rc;
 }
 
+/* Keeps each wave's cart batches (docs/redis.md, wave `batch_plan`): per batch its earliest
+ * cutoff (epoch ms) and its picks in path order with the order, line, quant and quantity. Picks
+ * of orders that are not committed are filtered out by wave.release. */
+static int keep_batches(struct cmd_wave *w, const struct plan_result *r, const uint32_t *map,
+                        const uint32_t *stock_map)
+{
+    for (uint32_t i = 0; i < w->n_waves; i++)
+        if (!(w->waves[i].batches = json_array()))
+            return -ENOMEM;
+    for (uint32_t b = 0; b < plan_result_n_batches(r); b++) {
+        struct plan_batch_info bi;
+        json_t *picks, *batch;
+        plan_result_batch(r, b, &bi);
+        if (bi.wave >= w->n_waves)
+            continue;
+        picks = json_array();
+        for (uint32_t k = 0; picks && k < bi.n_picks; k++) {
+            struct plan_pick_info pi;
+            plan_result_batch_pick(r, b, k, &pi);
+            const struct sorder *o = &w->orders[map[pi.order]];
+            const struct squant *q = &w->quants[stock_map[pi.stock]];
+            if (o->excluded || o->wave != (int32_t)bi.wave)
+                continue;
+            json_array_append_new(picks, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:I}", "o", o->id, "l",
+                                                   (json_int_t)pi.line, "sku", q->sku, "loc",
+                                                   q->loc, "lot", q->lot, "exp", q->expiry, "n",
+                                                   (json_int_t)pi.qty));
+        }
+        if (!picks)
+            return -ENOMEM;
+        if (json_array_size(picks) == 0) {
+            json_decref(picks);
+            continue;
+        }
+        batch = json_pack("{s:I,s:o}", "cutoff", (json_int_t)bi.cutoff_min * 60000, "picks", picks);
+        if (!batch || json_array_append_new(w->waves[bi.wave].batches, batch) != 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 static void *worker(void *arg)
 {
     struct cmd_wave *w = arg;
@@ -476,6 +520,8 @@ static void *worker(void *arg)
             if (!o->excluded && o->wave < 0)
                 set_skip(o, "not waved by the planner");
         }
+        if (rc == 0)
+            rc = keep_batches(w, r, map, stock_map);
     }
     plan_result_free(r);
     plan_input_free(in);
@@ -744,9 +790,11 @@ static void close_waves(struct cmd_wave *w)
     w->closing = true;
     for (uint32_t i = 0; i < w->n_waves; i++) {
         ids[i] = w->waves[i].id;
-        json_array_append_new(info, json_pack("{s:s,s:I,s:s}", "id", w->waves[i].id, "batches",
-                                              (json_int_t)w->waves[i].info.batches, "closed",
-                                              w->waves[i].info.reason.text));
+        json_array_append_new(
+            info, json_pack("{s:s,s:I,s:s,s:o}", "id", w->waves[i].id, "batches",
+                            (json_int_t)w->waves[i].info.batches, "closed",
+                            w->waves[i].info.reason.text, "plan",
+                            w->waves[i].batches ? json_incref(w->waves[i].batches) : json_array()));
     }
     text = json_dumps(info, JSON_COMPACT);
     json_decref(info);

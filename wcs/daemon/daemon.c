@@ -543,6 +543,14 @@ static void publish_kpi(struct wcsd *d)
         if (j) {
             json_object_set_new(j, "table_decisions", json_integer((json_int_t)k->table_decisions));
             json_object_set_new(j, "table_disagreed", json_integer((json_int_t)k->table_disagreed));
+            /* Picking (wcs/command): this process's applied picks and refused pick checks. */
+            const struct cmd_stats *cs = &d->cmds.stats;
+            uint64_t tries = cs->pick_confirms + cs->pick_errors;
+            json_object_set_new(j, "pick_confirms", json_integer((json_int_t)cs->pick_confirms));
+            json_object_set_new(j, "pick_errors", json_integer((json_int_t)cs->pick_errors));
+            json_object_set_new(j, "pick_accuracy",
+                                tries ? json_real((double)cs->pick_confirms / (double)tries)
+                                      : json_null());
             (void)bus_set_kpi(d->bus, j);
         }
         json_decref(j);

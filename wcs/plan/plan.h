@@ -211,6 +211,24 @@ uint32_t plan_result_wave_order(const struct plan_result *r, uint32_t wave, uint
 /* The wave of order `order` (PLAN_NONE: not waved) and the planner's reason for it. */
 uint32_t plan_result_order_wave(const struct plan_result *r, uint32_t order,
                                 struct plan_reason_info *why);
+/* One cart batch of the BATCH stage: its wave, its picks (plan_result_batch_pick 0..n_picks, in
+ * pick-path order) and the earliest carrier cutoff of its orders (epoch minutes). */
+struct plan_batch_info {
+    uint32_t wave, n_picks;
+    int64_t units;
+    int64_t cutoff_min;
+};
+/* One pick of a batch: qty units of stock record `stock` for line `line` of order `order` (as
+ * plan_alloc_info; an order split over carts has picks of one reservation in several batches). */
+struct plan_pick_info {
+    uint32_t order, line, stock;
+    int64_t qty;
+};
+uint32_t plan_result_n_batches(const struct plan_result *r);
+void plan_result_batch(const struct plan_result *r, uint32_t i, struct plan_batch_info *out);
+/* Pick k (0..n_picks) of batch b in walk order. */
+void plan_result_batch_pick(const struct plan_result *r, uint32_t b, uint32_t k,
+                            struct plan_pick_info *out);
 /* The id of order i of the input (as added). */
 const char *plan_input_order_id(const struct plan_input *in, uint32_t i);
 

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,6 +69,42 @@ void plan_result_wave(const struct plan_result *r, uint32_t i, struct plan_wave_
     out->units = w->units;
     out->batches = batches;
     reason(r, &w->reason, &out->reason);
+}
+
+uint32_t plan_result_n_batches(const struct plan_result *r)
+{
+    return (r->stages & PLAN_BATCH) ? r->bo.n_batches : 0;
+}
+
+void plan_result_batch(const struct plan_result *r, uint32_t i, struct plan_batch_info *out)
+{
+    assert(i < plan_result_n_batches(r));
+    const struct pl_batch *b = &r->bo.batches[i];
+    int64_t cutoff = INT64_MAX;
+    for (uint32_t k = 0; k < b->n_picks; k++) {
+        const struct pl_order *o = &r->in->orders[r->bo.picks[b->first + k].order];
+        if (o->cutoff_min < cutoff)
+            cutoff = o->cutoff_min;
+    }
+    *out = (struct plan_batch_info){.wave = b->wave,
+                                    .n_picks = b->n_picks,
+                                    .units = b->units,
+                                    .cutoff_min = b->n_picks ? cutoff : 0};
+}
+
+void plan_result_batch_pick(const struct plan_result *r, uint32_t b, uint32_t k,
+                            struct plan_pick_info *out)
+{
+    assert(b < plan_result_n_batches(r) && k < r->bo.batches[b].n_picks);
+    const struct pl_pick *p = &r->bo.picks[r->bo.batches[b].first + k];
+    const struct pl_alloc *a = &r->ro.allocs[p->alloc];
+    const struct pl_line *l = &r->in->lines[a->line];
+    *out = (struct plan_pick_info){
+        .order = l->order,
+        .line = a->line - r->in->orders[l->order].first_line,
+        .stock = a->quant,
+        .qty = p->qty,
+    };
 }
 
 uint32_t plan_result_wave_order(const struct plan_result *r, uint32_t wave, uint32_t k)

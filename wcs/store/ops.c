@@ -96,8 +96,10 @@ struct step {
     char id[STORE_ID_MAX], action[16], wave[STORE_ID_MAX], sku[STORE_ID_MAX];
     char loc[STORE_PATH_MAX], lot[STORE_ID_MAX], reason[256], why[128], value[24], qty[24];
     char who[129];
-    char *orders_json; /* wave cancel: the order list as read */
-    char **orders;     /* its ids */
+    char *orders_json;  /* wave cancel: the order list as read */
+    char *batches_json; /* wave cancel: the released wave's batch ids as read ("" none) */
+    long long first_task, n_tasks; /* wave cancel: its pick tasks PCK-first.. (wave_release) */
+    char **orders;                 /* its ids */
     size_t n_orders;
     char **quants; /* quant keys the order(s) hold, grouped per order */
     size_t n_quants;
@@ -116,6 +118,7 @@ static void step_free(struct step *st)
     free(st->quants);
     free(st->counts);
     free(st->orders_json);
+    free(st->batches_json);
     free(st);
 }
 
@@ -129,6 +132,9 @@ static void step_reset(struct step *st)
     free(st->quants);
     free(st->counts);
     free(st->orders_json);
+    free(st->batches_json);
+    st->batches_json = NULL;
+    st->first_task = st->n_tasks = 0;
     st->orders = st->quants = NULL;
     st->counts = NULL;
     st->orders_json = NULL;
@@ -218,10 +224,13 @@ static void on_step_read(void *arg, const struct store_result *r)
         }
         break;
     case ST_WAVE:
-        if (st->phase == 0) { /* state, orders JSON */
+        if (st->phase == 0) { /* state, orders JSON, first_task, tasks, batch_ids */
             const char *list = r->n_values > 1 ? r->values[1] : "";
-            if (!(st->orders_json = dup_n(list[0] ? list : "[]")))
+            if (!(st->orders_json = dup_n(list[0] ? list : "[]")) ||
+                !(st->batches_json = dup_n(r->n_values > 4 ? r->values[4] : "")))
                 rc = -ENOMEM;
+            st->first_task = r->n_values > 2 ? atoll(r->values[2]) : 0;
+            st->n_tasks = r->n_values > 3 ? atoll(r->values[3]) : 0;
             /* The list is the script's own cjson text: ["a","b"] of ids (no escapes). */
             for (const char *p = strchr(st->orders_json, '"'); rc == 0 && p;) {
                 const char *q = strchr(p + 1, '"');
@@ -305,8 +314,9 @@ static int step_next(struct step *st)
         if (key(kbuf[0], s, "wave", st->wave, NULL))
             return -EINVAL;
         if (strcmp(st->action, "cancel") == 0 && st->phase == 0) {
-            const char *k[] = {kbuf[0]}, *a[] = {"state", "orders"};
-            return read_run(st, "hash", k, 1, a, 2, on_step_read);
+            const char *k[] = {kbuf[0]},
+                       *a[] = {"state", "orders", "first_task", "tasks", "batch_ids"};
+            return read_run(st, "hash", k, 1, a, 5, on_step_read);
         }
         if (strcmp(st->action, "cancel") == 0 && st->phase == 1 && st->n_orders > 0) {
             if (st->n_orders > STEP_KEYS_MAX - 1)
@@ -330,14 +340,56 @@ static int step_next(struct step *st)
         }
         for (size_t i = 0; i < st->n_quants; i++)
             keys[nk++] = st->quants[i];
+        /* A released wave's pick tasks and batches are cancelled with it (wave_release). */
+        size_t nb = 0;
+        char ftask[24], ntask[24];
+        if (st->n_tasks > 0 && st->batches_json) {
+            for (const char *q = strchr(st->batches_json, '"'); q; q = strchr(q + 1, '"'))
+                nb++;
+            nb /= 2;
+            if (nk + 1 + nb + (size_t)st->n_tasks > STEP_KEYS_MAX)
+                return -E2BIG;
+            if (key0(kbuf[nk], s, "batches:released"))
+                return -EINVAL;
+            keys[nk] = kbuf[nk];
+            nk++;
+            for (const char *q = strchr(st->batches_json, '"'); q;) {
+                const char *e = strchr(q + 1, '"');
+                char id[STORE_ID_MAX];
+                if (!e || e - q - 1 >= (long)sizeof(id))
+                    return -EINVAL;
+                snprintf(id, sizeof(id), "%.*s", (int)(e - q - 1), q + 1);
+                if (key(kbuf[nk], s, "batch", id, NULL))
+                    return -EINVAL;
+                keys[nk] = kbuf[nk];
+                nk++;
+                q = strchr(e + 1, '"');
+            }
+            for (long long t = 0; t < st->n_tasks; t++) {
+                char id[STORE_ID_MAX];
+                snprintf(id, sizeof(id), "PCK-%lld", st->first_task + t);
+                if (key(kbuf[nk], s, "task", id, NULL))
+                    return -EINVAL;
+                keys[nk] = kbuf[nk];
+                nk++;
+            }
+        }
+        snprintf(ftask, sizeof(ftask), "%lld", st->n_tasks > 0 ? st->first_task : 0);
+        snprintf(ntask, sizeof(ntask), "%lld", st->n_tasks > 0 ? st->n_tasks : 0);
         char counts[STEP_KEYS_MAX * 4 + 3] = "[";
         size_t used = 1;
         for (size_t i = 0; i < st->n_orders; i++)
             used += (size_t)snprintf(counts + used, sizeof(counts) - used, "%s%zu", i ? "," : "",
                                      st->counts ? st->counts[i] : 0);
         snprintf(counts + used, sizeof(counts) - used, "]");
-        const char *a[] = {st->wave, st->action, st->orders_json ? st->orders_json : "[]", counts};
-        return store_script_run(s, &st->ctx, "wave_state", false, keys, nk, a, 4, on_step_run, st);
+        const char *a[] = {st->wave,
+                           st->action,
+                           st->orders_json ? st->orders_json : "[]",
+                           counts,
+                           st->n_tasks > 0 && st->batches_json ? st->batches_json : "",
+                           ftask,
+                           ntask};
+        return store_script_run(s, &st->ctx, "wave_state", false, keys, nk, a, 7, on_step_run, st);
     }
     case ST_APPROVAL_REQUEST:
     case ST_COUNT: {

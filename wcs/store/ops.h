@@ -147,4 +147,42 @@ int ops_wave_reserve(struct store *s, const struct store_ctx *ctx, const char *w
 int ops_wave_close(struct store *s, const struct store_ctx *ctx, const char *const *wave_ids,
                    size_t n, const char *info_json, store_cb cb, void *arg);
 
+/* ---- picking (wcs/store/pick_ops.c; docs/redis.md "Picking") ---- */
+
+#define OPS_SCRIPT_KEYS_MAX 1024 /* own keys of one script (the store hook's limit) */
+
+/* Releases planned wave_id: one pick task per pick of its batch plan, the batches, a pack
+ * station per order (stations_json: JSON array of pack station ids, may be "[]"). values:
+ * "released", orders JSON, "0", batches JSON [{batch, tasks, orders, cutoff, state}], tasks
+ * JSON [{task, batch, order, sku, location, lot, qty, seq, state}]. Refused (WCS_E_STATE) when
+ * the wave needs more than OPS_SCRIPT_KEYS_MAX keys. */
+int ops_wave_release(struct store *s, const struct store_ctx *ctx, const char *wave_id,
+                     const char *stations_json, store_cb cb, void *arg);
+
+/* picker claims batch_id (NULL or "": the released batch with the earliest cutoff, then the
+ * oldest; WCS_E_STATE "no released batch to claim" when none). values: batch, wave, orders
+ * JSON, tasks JSON [{task, seq, location, sku, lot, expiry, qty, picked, order, state}], the
+ * batch's state before. */
+int ops_batch_claim(struct store *s, const struct store_ctx *ctx, const char *batch_id,
+                    const char *picker, store_cb cb, void *arg);
+
+/* A pick as the RF device reported it, its scan decoded by the caller. */
+struct ops_pick {
+    const char *task, *location; /* the location as scanned */
+    const char *gtin;            /* 14 digits */
+    const char *gtin_sku;        /* the product owning gtin, "" none */
+    const char *lot;             /* AI 10, NULL: the scan had none */
+    const char *expiry;          /* AI 17 as YYYY-MM-DD, NULL: none */
+    int64_t qty;                 /* units picked now: confirm >= 1; short >= 0 */
+    const char *tote;            /* required when qty > 0 */
+    bool short_pick;             /* pick.short: the rest of the task is missing */
+};
+
+/* pick.confirm of p (short_pick false). values: picked, remaining, order, order state, next
+ * open task of the batch ("" none), task state, batch state, tote, batch. A refused check
+ * (location, product, lot, expiry, qty, tote) comes back as WCS_E_STATE and is counted in the KPI
+ * hash. */
+int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct ops_pick *p,
+                     store_cb cb, void *arg);
+
 #endif

@@ -1291,7 +1291,7 @@ int store_script_run(struct store *s, const struct store_ctx *ctx, const char *n
 {
     struct cmd *c;
     int rc;
-    if (!s || !name || script_index(name) < 0 || n_keys > 64 || n_args > 2048)
+    if (!s || !name || script_index(name) < 0 || n_keys > 1024 || n_args > 2048)
         return -EINVAL;
     rc = script_begin(s, ctx, name, (int)n_keys, (int)n_args, write, &c);
     if (rc)

@@ -129,3 +129,33 @@ local function sum_lines(key0, arg0, n)
     end
     return keys, want
 end
+
+-- The pick batches of wave wid as wave.release makes them (wave_read 'release' and
+-- wave_release agree through this one function): the wave's batch_plan (the planner's cart
+-- batches in path order, JSON text) with the picks of orders no longer in the wave's order list
+-- (orders: decoded list) left out and empty batches dropped; batches are numbered <wid>-B1,
+-- -B2... in plan order. Returns a list of {id, cutoff, picks = {{o, l, sku, loc, lot, exp, n}}},
+-- or nil for an unreadable plan.
+local function wave_batches(wid, plan_text, orders)
+    local ok, plan = pcall(cjson.decode, plan_text or '[]')
+    if not ok or type(plan) ~= 'table' then
+        return nil
+    end
+    local member, out = {}, {}
+    for _, o in ipairs(orders) do
+        member[o] = true
+    end
+    for _, b in ipairs(plan) do
+        local picks = {}
+        for _, p in ipairs(type(b.picks) == 'table' and b.picks or {}) do
+            if member[p.o] then
+                picks[#picks + 1] = p
+            end
+        end
+        if #picks > 0 then
+            out[#out + 1] = {id = wid .. '-B' .. (#out + 1), cutoff = tonumber(b.cutoff) or 0,
+                picks = picks}
+        end
+    end
+    return out
+end

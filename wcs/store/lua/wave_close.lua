@@ -1,6 +1,8 @@
 -- wave_close: finishes the waves a wave.plan opened: a wave that received orders becomes
 -- 'planned' (with the planner's batch count and why it was closed); one that received none is
--- deleted. KEYS[4..] wave hashes. ARGV[7] JSON array, per wave {id, batches, closed}.
+-- deleted. KEYS[4..] wave hashes. ARGV[7] JSON array, per wave {id, batches, closed, plan?}:
+-- plan is the planner's cart batches [{cutoff, picks: [{o, l, sku, loc, lot, exp, n}]}] in
+-- pick-path order, kept as the wave's `batch_plan` for wave.release.
 -- Returns {'ok', then per wave: state ('planned'|'dropped'), orders JSON, lines, units}.
 local n = #KEYS - 3
 local ok, info = pcall(cjson.decode, ARGV[7] or '')
@@ -34,8 +36,14 @@ for i = 1, n do
         out[#out + 1] = '0'
         out[#out + 1] = '0'
     else
+        local plan = info[i].plan
+        if type(plan) ~= 'table' or next(plan) == nil then
+            plan = '[]'
+        else
+            plan = cjson.encode(plan)
+        end
         redis.call('HSET', k, 'state', 'planned', 'batches', tonumber(info[i].batches) or 0,
-            'closed', tostring(info[i].closed or ''), 'updated_ts', ARGV[4])
+            'closed', tostring(info[i].closed or ''), 'updated_ts', ARGV[4], 'batch_plan', plan)
         redis.call('HINCRBY', KEYS[3], 'waves', 1)
         journal('wave_plan', id, {state = 'planning'},
             {orders = cjson.decode(v[1]), lines = num(v[3]), units = num(v[4])})

@@ -11,6 +11,10 @@
 --  'hash'   KEYS[4] a hash; ARGV[8..] field names. Their values ('' when absent).
 --  'fields' KEYS[4..] hashes. Per key: n, then its n field names sorted.
 --  'get'    KEYS[4] a string key. Its value ('' when absent).
+--  'release' KEYS[4] wave hash, KEYS[5] task counter. The state ('' no such wave), the orders
+--           JSON as stored, the next task number, then n and the n order ids, then m and the m
+--           batch ids with each one's task count (wave_batches of the prelude).
+--  'zfirst' KEYS[4] a sorted set. Its first member ('' when empty).
 if #KEYS < 4 or #ARGV < 7 then
     return err('EARG', 'wave_read takes at least 4 keys and 7 arguments')
 end
@@ -98,6 +102,32 @@ elseif mode == 'get' then
         return err('EARG', 'get takes one key')
     end
     out[2] = s(redis.call('GET', KEYS[4]))
+elseif mode == 'release' then
+    if #KEYS ~= 5 then
+        return err('EARG', 'release takes the wave and the task counter')
+    end
+    local v = redis.call('HMGET', KEYS[4], 'state', 'orders', 'batch_plan')
+    local ok, orders = pcall(cjson.decode, v[2] or '[]')
+    if not ok or type(orders) ~= 'table' then
+        orders = {}
+    end
+    local batches = wave_batches('x', v[3], orders) or {}
+    out[#out + 1] = s(v[1])
+    out[#out + 1] = s(v[2])
+    out[#out + 1] = tostring(num(redis.call('GET', KEYS[5])) + 1)
+    out[#out + 1] = tostring(#orders)
+    for _, o in ipairs(orders) do
+        out[#out + 1] = o
+    end
+    out[#out + 1] = tostring(#batches)
+    for _, b in ipairs(batches) do
+        out[#out + 1] = tostring(#b.picks)
+    end
+elseif mode == 'zfirst' then
+    if #KEYS ~= 4 then
+        return err('EARG', 'zfirst takes one key')
+    end
+    out[2] = s(redis.call('ZRANGE', KEYS[4], 0, 0)[1])
 else
     return err('EARG', 'unknown wave_read mode')
 end

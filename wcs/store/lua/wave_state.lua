@@ -1,15 +1,20 @@
--- wave_state: release a planned wave to the floor, or cancel a planning, planned or released
--- wave whose orders are all still 'waved' (every reservation is given back, the orders return
--- to 'confirmed'). Every key it touches is declared: for cancel the C side reads the wave's
--- order list and each order's reserved quants first and passes their keys; the script refuses
+-- wave_state: cancel a planning, planned or released (without pick tasks) wave whose orders
+-- are all still 'waved' (every reservation is given back, the orders return
+-- to 'confirmed'). Release goes through wave_release (pick tasks); the 'release' action here
+-- is kept for callers of ops_wave_action without tasks. Every key it touches is declared: for
+-- cancel the C side reads the wave's order list and each order's reserved quants first and
+-- passes their keys; the script refuses
 -- with 'changed meanwhile, retry' when the list or a reservation set moved (the C side then
 -- reads again and retries once).
 -- KEYS[4] wave hash; for cancel then per order (in list order) its hash and reservations hash,
 -- then the quants of each order in turn. ARGV[7] wave id, ARGV[8] 'release' or 'cancel',
--- ARGV[9] the order list JSON as read, ARGV[10] JSON array of each order's quant count.
+-- ARGV[9] the order list JSON as read, ARGV[10] JSON array of each order's quant count; for a
+-- released wave then KEYS: the released batches zset, its batches, its pick tasks, and ARGV[11]
+-- its batch ids JSON as read ('' none), ARGV[12] first task number, ARGV[13] task count: the
+-- tasks become 'cancelled', the batches too and leave the claim index.
 -- Returns {'ok', state, orders JSON, units unreserved}.
-if #KEYS < 4 or #ARGV ~= 10 then
-    return err('EARG', 'wave_state takes 4 or more keys and 10 arguments')
+if #KEYS < 4 or #ARGV ~= 13 then
+    return err('EARG', 'wave_state takes 4 or more keys and 13 arguments')
 end
 local wid, act = ARGV[7], ARGV[8]
 local okc, counts = pcall(cjson.decode, ARGV[10])
@@ -36,6 +41,14 @@ else
     if st ~= 'planning' and st ~= 'planned' and st ~= 'released' then
         return err('ESTATE', 'wave ' .. wid .. ' is ' .. st .. ': it can no longer be cancelled')
     end
+    -- A wave released to the pickers has pick tasks and batches (wave_release), declared by
+    -- the caller after the quants; nothing is picked yet while every order is still 'waved'.
+    local tv = redis.call('HMGET', KEYS[4], 'tasks', 'first_task', 'batch_ids')
+    local ntasks = num(tv[1])
+    if ntasks > 0 and ((tv[3] or '') ~= ARGV[11] or num(tv[2]) ~= num(ARGV[12]) or
+        ntasks ~= num(ARGV[13])) then
+        return err('ESTATE', 'wave ' .. wid .. ' changed meanwhile, retry')
+    end
     local function changed()
         return err('ESTATE', 'wave ' .. wid .. ' changed meanwhile, retry')
     end
@@ -46,7 +59,12 @@ else
     for _, c in ipairs(counts) do
         nq = nq + (tonumber(c) or 0)
     end
-    if #KEYS ~= 4 + 2 * #orders + nq then
+    local nb = 0
+    if ntasks > 0 then
+        nb = #(cjson.decode(ARGV[11]))
+    end
+    local extra = ntasks > 0 and (1 + nb + ntasks) or 0
+    if #KEYS ~= 4 + 2 * #orders + nq + extra then
         return changed()
     end
     for i, o in ipairs(orders) do
@@ -84,10 +102,22 @@ else
         end
         redis.call('DEL', rk)
         redis.call('HSET', ok_, 'state', 'confirmed', 'updated_ts', ARGV[4])
-        redis.call('HDEL', ok_, 'wave')
+        redis.call('HDEL', ok_, 'wave', 'pack_station', 'tasks_open')
         if #held > 0 then
             journal('unreserve', o, before, after)
         end
+    end
+    if ntasks > 0 then
+        local k0 = #KEYS - extra + 1
+        for i = 1, nb do
+            local bk = KEYS[k0 + i]
+            redis.call('HSET', bk, 'state', 'cancelled', 'open', '[]', 'updated_ts', ARGV[4])
+            redis.call('ZREM', KEYS[k0], string.match(bk, ':batch:([^:]+)$'))
+        end
+        for i = k0 + nb + 1, #KEYS do
+            redis.call('HSET', KEYS[i], 'state', 'cancelled', 'updated_ts', ARGV[4])
+        end
+        journal('tasks_cancel', wid, {tasks = ntasks, batches = nb}, {state = 'cancelled'})
     end
     new_st = 'cancelled'
 end
