@@ -82,7 +82,7 @@ int pick_scan_decode(const char *scan, int ref_year, struct pick_scan *out, char
     }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(el[i].ai, "01") == 0) {
-            snprintf(r.gtin, sizeof(r.gtin), "%s", el[i].value);
+            snprintf(r.gtin, sizeof(r.gtin), "%.14s", el[i].value); /* AI 01: 14 digits */
             gtin = true;
         } else if (strcmp(el[i].ai, "10") == 0) {
             if (!lot_ok(el[i].value)) {
@@ -91,7 +91,7 @@ int pick_scan_decode(const char *scan, int ref_year, struct pick_scan *out, char
                          el[i].value);
                 return WCS_E_SYNTAX;
             }
-            snprintf(r.lot, sizeof(r.lot), "%s", el[i].value);
+            snprintf(r.lot, sizeof(r.lot), "%.63s", el[i].value); /* lot_ok: 1..63 */
             r.has_lot = true;
         } else if (strcmp(el[i].ai, "17") == 0) {
             struct gs1_date d;
