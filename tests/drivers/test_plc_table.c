@@ -13,6 +13,7 @@
 #include "drivers/plc.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -173,7 +174,8 @@ struct reader {
     struct conv_table *t;
     int slot;
     _Atomic bool stop;
-    uint64_t lookups, bad;
+    _Atomic uint64_t lookups;
+    uint64_t bad;
 };
 
 static void *reader_main(void *arg)
@@ -213,7 +215,13 @@ static void test_reclaim_under_reader(void **state)
     }
     (void)conv_table_publish(r.t);
     assert_int_equal(pthread_create(&th, NULL, reader_main, &r), 0);
-    for (int round = 0; round < 20000; round++) {
+    /* The reader must really run during the publishes (on a busy machine it may start late):
+     * wait for its first lookups, and go on publishing until it has made plenty (bounded). */
+    for (uint64_t t0 = clock_real_mono_us();
+         atomic_load(&r.lookups) == 0 && clock_real_mono_us() - t0 < 10000000u;)
+        sched_yield();
+    for (int round = 0; round < 20000 || (atomic_load(&r.lookups) < 100000 && round < 2000000);
+         round++) {
         snprintf(k, sizeof(k), "K%d", round % 64);
         assert_int_equal(conv_table_put(r.t, k, round % 2 ? "station:P2" : "station:P1"), 0);
         if (round % 100 == 0) {
@@ -224,11 +232,12 @@ static void test_reclaim_under_reader(void **state)
     }
     atomic_store(&r.stop, true);
     pthread_join(th, NULL);
-    assert_true(r.lookups > 0);
+    assert_true(atomic_load(&r.lookups) > 0);
     assert_int_equal(r.bad, 0);
     waiting = conv_table_reclaim(r.t);
     assert_int_equal(waiting, 0);
-    printf("reader lookups=%llu during 20000 publishes\n", (unsigned long long)r.lookups);
+    printf("reader lookups=%llu during the publishes\n",
+           (unsigned long long)atomic_load(&r.lookups));
     conv_table_reader_del(r.t, r.slot);
     conv_table_free(r.t);
 }
