@@ -551,7 +551,7 @@ static int scan_resolve(struct flow *f, bool need_expiry)
     const struct scan_data *d = &f->sd;
     int rc = scan_parse(f->a->scan, strlen(f->a->scan), atoi(f->today), &f->sd, err, sizeof(err));
     if (rc != 0) {
-        fail(f, -EINVAL, "field \"scan\": %s", err);
+        fail(f, -EINVAL, "field \"scan\": %s", strncmp(err, "scan: ", 6) == 0 ? err + 6 : err);
         return -1;
     }
     if (!(f->p = scan_find_product(f->c->site, d->gtin))) {
