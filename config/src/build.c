@@ -14,7 +14,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { ONCE_SITE, ONCE_WAVES, ONCE_CONVEYOR, ONCE_ADJUST, ONCE_REDIS, ONCE_MQTT, ONCE_LABELS };
+enum {
+    ONCE_SITE,
+    ONCE_WAVES,
+    ONCE_CONVEYOR,
+    ONCE_ADJUST,
+    ONCE_REDIS,
+    ONCE_MQTT,
+    ONCE_LABELS,
+    ONCE_RECEIVING
+};
 
 #define GROW(L, arr, n, cap, orgs, org)                                                            \
     grow((L), (void **)&(arr), &(n), &(cap), sizeof(*(arr)), &(orgs), (org))
@@ -1413,6 +1422,14 @@ static void build_services(struct loader *L, size_t fi, const struct raw_file *r
         s->adjust_value_threshold_cents = r->adjust_approval->value_threshold_cents
                                               ? *r->adjust_approval->value_threshold_cents
                                               : 0;
+    }
+    if (r->receiving && once(L, ONCE_RECEIVING, fi, "receiving")) {
+        struct org o = {ymap_get(root, "receiving"), file, "receiving"};
+        uint32_t pct = r->receiving->over_tolerance_pct ? *r->receiving->over_tolerance_pct : 0;
+        if (pct > 100)
+            lerr(L, &o, "over_tolerance_pct", "%u is out of range; expected 0..100", pct);
+        else
+            s->receiving_over_tolerance_pct = pct;
     }
     if (r->redis && once(L, ONCE_REDIS, fi, "redis")) {
         const struct raw_redis *rr = r->redis;

@@ -281,6 +281,10 @@ static const cyaml_schema_field_t adjust_fields[] = {
     CYAML_FIELD_UINT_PTR("value_threshold_cents", OPT, struct raw_adjust, value_threshold_cents),
     CYAML_FIELD_END};
 
+static const cyaml_schema_field_t receiving_fields[] = {
+    CYAML_FIELD_UINT_PTR("over_tolerance_pct", OPT, struct raw_receiving, over_tolerance_pct),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t redis_fields[] = {
     CYAML_FIELD_STRING_PTR("host", PTR | OPT, struct raw_redis, host, 1, 253),
     CYAML_FIELD_UINT_PTR("port", OPT, struct raw_redis, port),
@@ -342,6 +346,7 @@ static const cyaml_schema_field_t file_fields[] = {
     CYAML_FIELD_SEQUENCE("roles", PTR | OPT, struct raw_file, roles, &role_entry, 0, SEQ_N),
     CYAML_FIELD_MAPPING_PTR("adjust_approval", OPT, struct raw_file, adjust_approval,
                             adjust_fields),
+    CYAML_FIELD_MAPPING_PTR("receiving", OPT, struct raw_file, receiving, receiving_fields),
     CYAML_FIELD_MAPPING_PTR("redis", OPT, struct raw_file, redis, redis_fields),
     CYAML_FIELD_MAPPING_PTR("mqtt", OPT, struct raw_file, mqtt, mqtt_fields),
     CYAML_FIELD_MAPPING_PTR("labels", OPT, struct raw_file, labels, labels_fields),

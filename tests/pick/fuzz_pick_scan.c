@@ -1,7 +1,7 @@
 /* Fuzz target of the pick scan decoder (wcs/command/scan.c): any bytes (cut at the first NUL) are
  * decoded as RF scan data; a success must yield 14 GTIN digits and a well-formed expiry. Nothing
  * may crash or read out of bounds. */
-#include "scan.h"
+#include "pickscan.h"
 
 #include <assert.h>
 #include <stddef.h>

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
-#include "scan.h"
+#include "pickscan.h"
 
 #include <string.h>
 

@@ -5,9 +5,10 @@
 #include "command/command.h"
 
 #include "base/err.h"
+#include "inbound.h"
 #include "store/ops.h"
 #include "pick.h"
-#include "scan.h"
+#include "pickscan.h"
 #include "validate.h"
 #include "wave.h"
 
@@ -592,6 +593,27 @@ static int r_pack_reset(struct job *j, const struct store_result *r, json_t *f, 
     return CMD_CHANGED_STATION;
 }
 
+/* Receiving and returns run as flows of reads and one script (inbound.c), which build the
+ * reply fields themselves. */
+static int x_inbound(struct job *j)
+{
+    return inbound_start(j->c, &j->sctx, j->command, &j->a, on_exec, j);
+}
+
+static int r_inbound(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                     const char **state)
+{
+    json_t *v;
+    (void)j;
+    if (!nvals(r, 4) || !(v = json_loads(r->values[0], 0, NULL)))
+        return -2;
+    json_object_update(f, v);
+    json_decref(v);
+    *id = r->values[1];
+    *state = r->values[2];
+    return atoi(r->values[3]);
+}
+
 /* The command table: validators are in validate.c under the same names; the role each needs is
  * the user's roles' `commands` lists (plus approve: true where cmd_need_of says so). */
 static const struct entry entries[] = {
@@ -613,6 +635,13 @@ static const struct entry entries[] = {
     {"count.request", x_count_request, r_count_request},
     {"batch.claim", x_batch_claim, r_batch_claim},
     {"pick.confirm", x_pick, r_pick_confirm},
+    {"receipt.expect", x_inbound, r_inbound},
+    {"receipt.scan", x_inbound, r_inbound},
+    {"receipt.close", x_inbound, r_inbound},
+    {"quality.release", x_inbound, r_inbound},
+    {"putaway.confirm", x_inbound, r_inbound},
+    {"return.receive", x_inbound, r_inbound},
+    {"return.inspect", x_inbound, r_inbound},
     {NULL, NULL, NULL},
 };
 
@@ -715,4 +744,5 @@ int command_handle(struct cmd_ctx *c, struct bus_cmd *cmd)
 void command_fini(struct cmd_ctx *c)
 {
     wave_plan_fini(c);
+    inbound_fini(c);
 }

@@ -27,6 +27,8 @@ enum cmd_change {
     CMD_CHANGED_COUNT,    /* id: count task ("CNT-<n>") */
     CMD_CHANGED_RMA,      /* id: RMA */
     CMD_CHANGED_STATION,  /* id: pack station (pack.reset); state "IDLE" */
+    CMD_CHANGED_RECEIPT,  /* id: receipt; state expected, receiving, received, closed */
+    CMD_CHANGED_TASK,     /* id: putaway task ("PUT-<n>"); state open, done */
 };
 
 /* Called on the loop after the reply was sent; id and state are valid during the call. */
@@ -63,8 +65,9 @@ struct cmd_ctx {
     int (*station_reset)(void *arg, const char *station, const char *actor, const char *cause,
                          char *why, size_t cap);
     void *station_arg;
-    struct cmd_stats stats; /* zero it before the first command; the layer counts */
-    struct cmd_wave *wave;  /* private: the wave.plan running (one at a time) */
+    struct cmd_stats stats;      /* zero it before the first command; the layer counts */
+    struct cmd_wave *wave;       /* private: the wave.plan running (one at a time) */
+    struct cmd_inbound *inbound; /* private: receiving's planner site (inbound.c) */
 };
 
 /* Handles cmd (from the bus's command callback): answers it exactly once, later on the loop (or

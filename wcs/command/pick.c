@@ -2,7 +2,7 @@
  * of the picking flow. */
 #include "pick.h"
 
-#include "scan.h"
+#include "pickscan.h"
 
 #include <stdlib.h>
 #include <string.h>

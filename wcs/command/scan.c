@@ -1,15 +1,31 @@
-/* Pick scan decoding (scan.h): drivers/codec's AIM and GS1 parsers turn the scan into elements,
- * and the three a pick check needs are taken from them. */
+/* Receiving scans (scan.h): the scan text normalised (written-out GS), decoded by the GS1 codec
+ * (drivers/codec/gs1.h), its elements picked (01/02, 10/21, 17, 30/37), the product looked up by
+ * GTIN, the receipt line matched and the over-receipt and expiry rules applied. Pure. */
 #include "scan.h"
 
 #include "base/err.h"
-#include "drivers/codec/aim.h"
 #include "drivers/codec/gs1.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#define ELEMENTS_MAX 16
+#define QTY_MAX      1073741824 /* 2^30, as the command layer */
+#define ELEMENTS_MAX 12
+
+static void seterr(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || !len)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
 
 static bool all_digits(const char *s, size_t n)
 {
@@ -19,18 +35,7 @@ static bool all_digits(const char *s, size_t n)
     return n > 0;
 }
 
-bool pick_gtin14(const char *gtin, char out[15])
-{
-    size_t n = gtin ? strlen(gtin) : 0;
-    if (n < 8 || n > 14 || !all_digits(gtin, n))
-        return false;
-    memset(out, '0', 14 - n);
-    memcpy(out + 14 - n, gtin, n);
-    out[14] = '\0';
-    return true;
-}
-
-static bool lot_ok(const char *s)
+static bool is_ident(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 63)
@@ -44,71 +49,268 @@ static bool lot_ok(const char *s)
     return true;
 }
 
-int pick_scan_decode(const char *scan, int ref_year, struct pick_scan *out, char *err,
-                     size_t err_len)
+/* Copies text with `<GS>` and `\x1d` (any case) turned into GS. Returns the length. */
+static size_t unescape(const char *in, size_t len, char *out)
 {
+    size_t w = 0;
+    for (size_t r = 0; r < len;) {
+        if (len - r >= 4 &&
+            (strncasecmp(in + r, "<GS>", 4) == 0 || strncasecmp(in + r, "\\x1d", 4) == 0)) {
+            out[w++] = GS1_GS;
+            r += 4;
+        } else {
+            out[w++] = in[r++];
+        }
+    }
+    return w;
+}
+
+static int64_t count_of(const char *v)
+{
+    int64_t q = 0;
+    for (const char *p = v; *p; p++) {
+        q = q * 10 + (*p - '0');
+        if (q > QTY_MAX)
+            return QTY_MAX + 1;
+    }
+    return q;
+}
+
+int scan_parse(const char *text, size_t len, int ref_year, struct scan_data *out, char *err,
+               size_t err_len)
+{
+    char buf[SCAN_TEXT_MAX];
     struct gs1_element el[ELEMENTS_MAX];
-    struct gs1_error ge = {0};
+    struct gs1_error ge;
     struct aim_id aim;
-    struct pick_scan r = {0};
-    bool is_gs1 = false, gtin = false;
-    size_t n = 0, len = scan ? strlen(scan) : 0;
+    struct scan_data d;
+    bool is_gs1 = false, has01 = false, has02 = false, has37 = false;
+    size_t n = 0, blen;
     int rc;
-    if (len == 0 || len > PICK_SCAN_MAX) {
-        snprintf(err, err_len, "field \"scan\": expected 1..%d bytes of scan data", PICK_SCAN_MAX);
+    memset(&d, 0, sizeof(d));
+    if (!text || len == 0) {
+        seterr(err, err_len, "scan: empty");
         return WCS_E_SYNTAX;
     }
-    rc = gs1_parse_scan(scan, len, &aim, &is_gs1, el, ELEMENTS_MAX, &n, &ge);
+    if (len > SCAN_TEXT_MAX) {
+        seterr(err, err_len, "scan: longer than %d bytes", SCAN_TEXT_MAX);
+        return WCS_E_SYNTAX;
+    }
+    blen = unescape(text, len, buf);
+    memset(&ge, 0, sizeof(ge));
+    rc = gs1_parse_scan(buf, blen, &aim, &is_gs1, el, ELEMENTS_MAX, &n, &ge);
     if (rc != 0) {
-        snprintf(err, err_len, "field \"scan\": %s", ge.msg[0] ? ge.msg : "unreadable scan");
+        seterr(err, err_len, "scan: %s", ge.msg[0] ? ge.msg : "not a GS1 element string");
         return rc;
     }
-    if (!is_gs1 || n == 0) {
-        /* Plain data: the digits of a GTIN-8/12/13/14 (a reader without AIM prefix, EAN/UPC). */
-        const char *d = scan + aim.data_offset;
-        size_t dn = len - aim.data_offset;
-        if (!(dn == 8 || dn == 12 || dn == 13 || dn == 14) || !all_digits(d, dn)) {
-            snprintf(err, err_len,
-                     "field \"scan\": expected a GS1 element string or the digits of a "
-                     "GTIN-8/12/13/14");
+    if (!is_gs1) {
+        /* Plain data: a GTIN as printed (8, 12, 13 or 14 digits), after any AIM identifier. */
+        const char *p = buf;
+        size_t m = blen;
+        if (m >= 3 && p[0] == ']') {
+            p += 3;
+            m -= 3;
+        }
+        if (!(m == 8 || m == 12 || m == 13 || m == 14) || !all_digits(p, m)) {
+            seterr(err, err_len,
+                   "scan: expected a GS1 element string or a GTIN of 8, 12, 13 or 14 digits");
             return WCS_E_SYNTAX;
         }
-        rc = gs1_gtin_element(d, dn, &el[0], &ge);
-        if (rc != 0) {
-            snprintf(err, err_len, "field \"scan\": %s", ge.msg[0] ? ge.msg : "bad GTIN");
+        if ((rc = gs1_gtin_element(p, m, &el[0], &ge)) != 0) {
+            seterr(err, err_len, "scan: %s", ge.msg);
             return rc;
         }
         n = 1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(el[i].ai, "01") == 0) {
-            snprintf(r.gtin, sizeof(r.gtin), "%.14s", el[i].value); /* AI 01: 14 digits */
-            gtin = true;
-        } else if (strcmp(el[i].ai, "10") == 0) {
-            if (!lot_ok(el[i].value)) {
-                snprintf(err, err_len,
-                         "field \"scan\": lot \"%.40s\" is not 1..63 characters of [A-Za-z0-9_.-]",
-                         el[i].value);
+        const char *ai = el[i].ai, *v = el[i].value;
+        if (strcmp(ai, "01") == 0 || strcmp(ai, "02") == 0) {
+            bool c = ai[1] == '2';
+            if ((c ? has02 : has01) || (c ? has01 : has02)) {
+                seterr(err, err_len, "scan: more than one GTIN (AI 01 or 02)");
                 return WCS_E_SYNTAX;
             }
-            snprintf(r.lot, sizeof(r.lot), "%.63s", el[i].value); /* lot_ok: 1..63 */
-            r.has_lot = true;
-        } else if (strcmp(el[i].ai, "17") == 0) {
-            struct gs1_date d;
-            rc = gs1_date_decode(el[i].value, ref_year, &d);
-            if (rc != 0) {
-                snprintf(err, err_len, "field \"scan\": AI (17): not a date: %s", el[i].value);
-                return rc;
+            snprintf(d.gtin, sizeof(d.gtin), "%s", v);
+            d.contained = c;
+            has01 = has01 || !c;
+            has02 = has02 || c;
+        } else if (strcmp(ai, "10") == 0 || strcmp(ai, "21") == 0) {
+            if (d.lot[0]) {
+                seterr(err, err_len, "scan: more than one lot or serial (AI 10, 21)");
+                return WCS_E_SYNTAX;
             }
-            snprintf(r.expiry, sizeof(r.expiry), "%04d-%02d-%02d", (d.year % 10000 + 10000) % 10000,
-                     (d.month % 100 + 100) % 100, (d.day % 100 + 100) % 100);
-            r.has_expiry = true;
+            if (!is_ident(v)) {
+                seterr(err, err_len,
+                       "scan: AI (%s): \"%s\" is not a lot the store takes (1..63 of "
+                       "[A-Za-z0-9_.-])",
+                       ai, v);
+                return WCS_E_RANGE;
+            }
+            snprintf(d.lot, sizeof(d.lot), "%s", v);
+            d.serial = ai[1] == '1';
+        } else if (strcmp(ai, "17") == 0) {
+            struct gs1_date dt;
+            if (gs1_date_decode(v, ref_year, &dt) != 0) {
+                seterr(err, err_len, "scan: AI (17): %s is not a date", v);
+                return WCS_E_RANGE;
+            }
+            char t[32];
+            snprintf(t, sizeof(t), "%04d-%02d-%02d", dt.year, dt.month, dt.day);
+            memcpy(d.expiry, t, 10);
+            d.expiry[10] = '\0';
+        } else if (strcmp(ai, "30") == 0 || strcmp(ai, "37") == 0) {
+            int64_t q = count_of(v);
+            if (d.qty) {
+                seterr(err, err_len, "scan: more than one count (AI 30, 37)");
+                return WCS_E_SYNTAX;
+            }
+            if (q < 1 || q > QTY_MAX) {
+                seterr(err, err_len, "scan: AI (%s): count %s out of range 1..%d", ai, v, QTY_MAX);
+                return WCS_E_RANGE;
+            }
+            d.qty = q;
+            has37 = has37 || ai[1] == '7';
         }
+        /* Other AIs (weights, dates of production, SSCC ...) are read past. */
     }
-    if (!gtin) {
-        snprintf(err, err_len, "field \"scan\": no GTIN (AI 01) in the scan");
+    if (!has01 && !has02) {
+        seterr(err, err_len, "scan: no GTIN (AI 01 or 02)");
         return WCS_E_SYNTAX;
     }
-    *out = r;
+    if (has02 && !has37) {
+        seterr(err, err_len, "scan: AI (02) needs the count of AI (37)");
+        return WCS_E_SYNTAX;
+    }
+    *out = d;
     return 0;
+}
+
+const struct cfg_product *scan_find_product(const struct cfg_site *site, const char *gtin14)
+{
+    if (!site || !gtin14 || strlen(gtin14) != 14)
+        return NULL;
+    for (uint32_t i = 0; i < site->n_products; i++) {
+        const struct cfg_product *p = &site->products[i];
+        for (uint32_t g = 0; g < p->n_gtins; g++) {
+            const char *s = p->gtins[g];
+            size_t m = strlen(s);
+            size_t pad = 14 - m;
+            if (m > 14 || !all_digits(s, m))
+                continue;
+            bool zeros = true;
+            for (size_t k = 0; k < pad && zeros; k++)
+                zeros = gtin14[k] == '0';
+            if (zeros && strcmp(gtin14 + pad, s) == 0)
+                return p;
+        }
+    }
+    return NULL;
+}
+
+int scan_match_line(const struct scan_line *lines, size_t n, const char *sku, const char *lot)
+{
+    int best = -1, best_score = -1;
+    if (!lot)
+        lot = "";
+    for (size_t i = 0; i < n; i++) {
+        const struct scan_line *l = &lines[i];
+        const char *ll = l->lot ? l->lot : "";
+        int score;
+        if (strcmp(l->sku, sku) != 0 || (ll[0] && strcmp(ll, lot) != 0))
+            continue;
+        score = (ll[0] ? 2 : 0) + (l->received < l->expected ? 1 : 0);
+        if (score > best_score) {
+            best = (int)i;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+int scan_check_over(const struct scan_line *l, size_t index, int64_t qty, bool allow_over,
+                    uint32_t tolerance_pct, char *err, size_t err_len)
+{
+    int64_t total = l->received + qty;
+    int64_t limit = l->expected * (100 + (int64_t)tolerance_pct) / 100;
+    if (total <= l->expected)
+        return 0;
+    if (!allow_over) {
+        seterr(err, err_len,
+               "over-receipt: line %zu (%s) expects %lld, has %lld, %lld more make %lld; send "
+               "allow_over to take up to %lld (receiving.over_tolerance_pct %u)",
+               index, l->sku, (long long)l->expected, (long long)l->received, (long long)qty,
+               (long long)total, (long long)limit, tolerance_pct);
+        return WCS_E_RANGE;
+    }
+    if (total > limit) {
+        seterr(err, err_len,
+               "over-receipt: line %zu (%s) expects %lld, has %lld, %lld more make %lld, above "
+               "the limit of %lld (receiving.over_tolerance_pct %u)",
+               index, l->sku, (long long)l->expected, (long long)l->received, (long long)qty,
+               (long long)total, (long long)limit, tolerance_pct);
+        return WCS_E_RANGE;
+    }
+    return 0;
+}
+
+/* Days since 1970-01-01 of a valid YYYY-MM-DD, or INT32_MIN. */
+static int32_t day_number(const char *s)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d, dim;
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !all_digits(s, 4) ||
+        !all_digits(s + 5, 2) || !all_digits(s + 8, 2))
+        return INT32_MIN;
+    y = atoi(s);
+    m = atoi(s + 5);
+    d = atoi(s + 8);
+    if (m < 1 || m > 12 || y < 1970)
+        return INT32_MIN;
+    dim = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+    if (d < 1 || d > dim)
+        return INT32_MIN;
+    /* Howard Hinnant's days_from_civil. */
+    y -= m <= 2;
+    int era = y / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void day_text(int32_t z, char out[11])
+{
+    z += 719468;
+    int era = (z >= 0 ? z : z - 146096) / 146097;
+    int doe = z - era * 146097;
+    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int y = yoe + era * 400;
+    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int mp = (5 * doy + 2) / 153;
+    int d = doy - (153 * mp + 2) / 5 + 1;
+    int m = mp + (mp < 10 ? 3 : -9);
+    char t[32];
+    snprintf(t, sizeof(t), "%04d-%02d-%02d", y + (m <= 2), m, d);
+    memcpy(out, t, 10);
+    out[10] = '\0';
+}
+
+int scan_check_expiry(const char *expiry, const char *today, uint32_t margin_days, const char *sku,
+                      char *err, size_t err_len)
+{
+    int32_t e = day_number(expiry), t = day_number(today);
+    char limit[11];
+    if (e == INT32_MIN || t == INT32_MIN) {
+        seterr(err, err_len, "expiry: expected dates YYYY-MM-DD");
+        return WCS_E_SYNTAX;
+    }
+    if (e >= t + (int32_t)(margin_days > 36500 ? 36500 : margin_days))
+        return 0;
+    day_text(t + (int32_t)(margin_days > 36500 ? 36500 : margin_days), limit);
+    if (e < t)
+        seterr(err, err_len, "expiry %s of %s is past (today %s)", expiry, sku, today);
+    else
+        seterr(err, err_len, "expiry %s is before %s (today + expiry_margin_days %u of %s)", expiry,
+               limit, margin_days, sku);
+    return WCS_E_RANGE;
 }

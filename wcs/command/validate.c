@@ -628,6 +628,206 @@ static int v_pick_short(const json_t *b, const struct cfg_site *site, struct cmd
     return v_pick(b, site, a, err, len, true);
 }
 
+/* ---- receiving and returns (docs/mqtt.md, "Receiving and returns") ---- */
+
+static int field_station(const json_t *b, const struct cfg_site *site, enum cfg_station_kind kind,
+                         const char **out, char *err, size_t len)
+{
+    int rc = field_id(b, "station", 0, out, err, len);
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; i < site->n_stations; i++)
+        if (strcmp(site->stations[i].id, *out) == 0 && site->stations[i].kind == kind) {
+            if (site->stations[i].location < 0) {
+                seterr(err, len, "field \"station\": station %s has no location", *out);
+                return WCS_E_RANGE;
+            }
+            return 0;
+        }
+    seterr(err, len, "field \"station\": unknown %s station \"%s\"",
+           kind == CFG_STATION_RECEIVE ? "receive" : "return", *out);
+    return WCS_E_UNKNOWN;
+}
+
+/* A location of the config of one type. */
+static int field_location_of(const json_t *b, const char *name, const struct cfg_site *site,
+                             enum cfg_loc_type type, const char **out, char *err, size_t len)
+{
+    int rc = field_location(b, name, site, out, err, len);
+    int32_t i;
+    if (rc < 0)
+        return rc;
+    i = cfg_find_location(site, *out);
+    if (site->locations[i].type != type) {
+        seterr(err, len, "field \"%s\": %s is a %s location, expected a %s location", name, *out,
+               cfg_loc_type_name(site->locations[i].type), cfg_loc_type_name(type));
+        return WCS_E_RANGE;
+    }
+    return 0;
+}
+
+static int v_receipt_expect(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                            char *err, size_t len)
+{
+    json_t *arr, *l, *lines;
+    size_t i;
+    int64_t units = 0;
+    int rc;
+    if ((rc = field_id(b, "receipt", 0, &a->id, err, len)) < 0 ||
+        (rc = field_text(b, "supplier", BUS_FIELD_OPTIONAL, &a->supplier, err, len)) < 0 ||
+        (rc = bus_field_string(b, "warehouse", BUS_FIELD_OPTIONAL, 1, 63, &a->warehouse, err,
+                               len)) < 0)
+        return rc;
+    if (rc == 0) {
+        bool known = false;
+        for (uint32_t w = 0; w < site->n_warehouses; w++)
+            known = known || strcmp(site->warehouses[w].code, a->warehouse) == 0;
+        if (!known) {
+            seterr(err, len, "field \"warehouse\": unknown warehouse \"%s\"", a->warehouse);
+            return WCS_E_UNKNOWN;
+        }
+    }
+    if ((rc = field_lines(b, "lines", "sku, qty, lot, expiry", &arr, err, len)) < 0)
+        return rc;
+    lines = json_array();
+    json_array_foreach(arr, i, l)
+    {
+        const struct cfg_product *p = NULL;
+        const char *sku, *lot = NULL, *expiry = NULL;
+        int64_t qty;
+        int rl = 1, re = 1;
+        if ((rc = field_product(l, "sku", 0, site, &sku, &p, err, len)) < 0 ||
+            (rc = bus_field_int(l, "qty", 0, 1, QTY_MAX, &qty, err, len)) < 0 ||
+            (rc = rl = field_id(l, "lot", BUS_FIELD_OPTIONAL, &lot, err, len)) < 0 ||
+            (rc = re = bus_field_string(l, "expiry", BUS_FIELD_OPTIONAL, 10, 10, &expiry, err,
+                                        len)) < 0) {
+            nest_err(err, len, "lines", i);
+            json_decref(lines);
+            return rc;
+        }
+        if (rl == 0 && p->tracking == CFG_TRACK_NONE) {
+            seterr(err, len, "field \"lines[%zu].lot\": product %s is not tracked by lot or serial",
+                   i, sku);
+            json_decref(lines);
+            return WCS_E_RANGE;
+        }
+        if (re == 0 && (!date_ok(expiry) || !p->expiry)) {
+            if (!p->expiry)
+                seterr(err, len, "field \"lines[%zu].expiry\": product %s has no expiry dates", i,
+                       sku);
+            else
+                seterr(err, len, "field \"lines[%zu].expiry\": expected a date YYYY-MM-DD", i);
+            json_decref(lines);
+            return !p->expiry ? WCS_E_RANGE : WCS_E_SYNTAX;
+        }
+        if (units + qty > QTY_MAX) {
+            seterr(err, len, "field \"lines\": more than %d units", QTY_MAX);
+            json_decref(lines);
+            return WCS_E_RANGE;
+        }
+        units += qty;
+        json_t *o = json_pack("{s:s,s:I}", "sku", sku, "qty", (json_int_t)qty);
+        if (o && rl == 0)
+            json_object_set_new(o, "lot", json_string(lot));
+        if (o && re == 0)
+            json_object_set_new(o, "expiry", json_string(expiry));
+        json_array_append_new(lines, o);
+    }
+    a->qty = units;
+    a->lines_json = dump(lines);
+    return a->lines_json ? 0 : -ENOMEM;
+}
+
+static int v_receipt_scan(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                          char *err, size_t len)
+{
+    int rc;
+    if ((rc = field_id(b, "receipt", 0, &a->id, err, len)) < 0 ||
+        (rc = field_station(b, site, CFG_STATION_RECEIVE, &a->station, err, len)) < 0 ||
+        (rc = bus_field_string(b, "scan", 0, 1, 256, &a->scan, err, len)) < 0 ||
+        (rc = bus_field_int(b, "qty", BUS_FIELD_OPTIONAL, 1, QTY_MAX, &a->qty, err, len)) < 0)
+        return rc;
+    a->qty_given = rc == 0;
+    if ((rc = bus_field_bool(b, "allow_over", BUS_FIELD_OPTIONAL, &a->allow_over, err, len)) < 0)
+        return rc;
+    return 0;
+}
+
+static int v_receipt_id(const json_t *b, const struct cfg_site *site, struct cmd_args *a, char *err,
+                        size_t len)
+{
+    (void)site;
+    return field_id(b, "receipt", 0, &a->id, err, len);
+}
+
+static int field_decision(const json_t *b, const char *const *values, struct cmd_args *a, char *err,
+                          size_t len)
+{
+    int k = 0, rc = bus_field_enum(b, "decision", 0, values, &k, err, len);
+    if (rc < 0)
+        return rc;
+    a->decision = values[k];
+    return 0;
+}
+
+static int v_quality_release(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                             char *err, size_t len)
+{
+    static const char *const decisions[] = {"release", "scrap", NULL};
+    const struct cfg_product *p = NULL;
+    int rc;
+    if ((rc = field_product(b, "sku", 0, site, &a->sku, &p, err, len)) < 0 ||
+        (rc = field_location_of(b, "location", site, CFG_LOC_QUALITY, &a->loc, err, len)) < 0 ||
+        (rc = field_lot(b, "lot", p, &a->lot, err, len)) < 0 ||
+        (rc = bus_field_int(b, "qty", 0, 1, QTY_MAX, &a->qty, err, len)) < 0 ||
+        (rc = field_decision(b, decisions, a, err, len)) < 0 ||
+        (rc = field_text(b, "note", BUS_FIELD_OPTIONAL, &a->note, err, len)) < 0)
+        return rc;
+    a->id = a->sku;
+    return 0;
+}
+
+static int v_putaway_confirm(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                             char *err, size_t len)
+{
+    int rc;
+    if ((rc = field_id(b, "task", 0, &a->id, err, len)) < 0 ||
+        (rc = field_location(b, "location", site, &a->loc, err, len)) < 0 ||
+        (rc = bus_field_int(b, "qty", BUS_FIELD_OPTIONAL, 1, QTY_MAX, &a->qty, err, len)) < 0)
+        return rc;
+    a->qty_given = rc == 0;
+    return 0;
+}
+
+static int v_return_receive(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                            char *err, size_t len)
+{
+    int rc;
+    if ((rc = field_id(b, "rma", 0, &a->id, err, len)) < 0 ||
+        (rc = field_station(b, site, CFG_STATION_RETURN, &a->station, err, len)) < 0 ||
+        (rc = bus_field_string(b, "scan", 0, 1, 256, &a->scan, err, len)) < 0 ||
+        (rc = bus_field_int(b, "qty", 0, 1, QTY_MAX, &a->qty, err, len)) < 0)
+        return rc;
+    a->qty_given = true;
+    return 0;
+}
+
+static int v_return_inspect(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                            char *err, size_t len)
+{
+    static const char *const decisions[] = {"restock", "scrap", NULL};
+    const struct cfg_product *p = NULL;
+    int rc;
+    if ((rc = field_id(b, "rma", 0, &a->id, err, len)) < 0 ||
+        (rc = field_product(b, "sku", 0, site, &a->sku, &p, err, len)) < 0 ||
+        (rc = field_lot(b, "lot", p, &a->lot, err, len)) < 0 ||
+        (rc = bus_field_int(b, "qty", 0, 1, QTY_MAX, &a->qty, err, len)) < 0 ||
+        (rc = field_decision(b, decisions, a, err, len)) < 0 ||
+        (rc = field_text(b, "note", BUS_FIELD_OPTIONAL, &a->note, err, len)) < 0)
+        return rc;
+    return 0;
+}
+
 static const struct spec specs[] = {
     {"order.upsert", "order, carrier, priority, ship_date, zone, ship_to, draft, lines",
      v_order_upsert},
@@ -647,6 +847,13 @@ static const struct spec specs[] = {
     {"count.request", "location, sku", v_count_request},
     {"pack.reset", "station", v_pack_reset},
     {"batch.claim", "batch", v_batch_claim},
+    {"receipt.expect", "receipt, supplier, warehouse, lines", v_receipt_expect},
+    {"receipt.scan", "receipt, station, scan, qty, allow_over", v_receipt_scan},
+    {"receipt.close", "receipt", v_receipt_id},
+    {"quality.release", "sku, location, lot, qty, decision, note", v_quality_release},
+    {"putaway.confirm", "task, location, qty", v_putaway_confirm},
+    {"return.receive", "rma, station, scan, qty", v_return_receive},
+    {"return.inspect", "rma, sku, lot, qty, decision, note", v_return_inspect},
     {"pick.confirm", "task, location, scan, qty, tote", v_pick_confirm},
     {"pick.short", "task, qty, tote, scan, location", v_pick_short},
     {NULL, NULL, NULL},

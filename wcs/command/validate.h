@@ -27,6 +27,11 @@ struct cmd_args {
     /* inventory.adjust: needs a second person's approval, and why */
     bool needs_approval;
     char why[128];
+    /* receiving and returns (inbound.c): station, scan text, supplier, warehouse; decision
+     * "release"|"scrap"|"restock"; qty_given: qty was sent (receipt.scan takes it from the scan
+     * otherwise); allow_over: over-receipt within the tolerance asked for */
+    const char *station, *supplier, *warehouse, *decision; /* scan: above */
+    bool qty_given, allow_over;
 };
 
 void cmd_args_fini(struct cmd_args *a);

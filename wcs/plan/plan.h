@@ -229,6 +229,17 @@ void plan_result_batch(const struct plan_result *r, uint32_t i, struct plan_batc
 /* Pick k (0..n_picks) of batch b in walk order. */
 void plan_result_batch_pick(const struct plan_result *r, uint32_t b, uint32_t k,
                             struct plan_pick_info *out);
+/* One putaway suggestion (PLAN_PUTAWAY): qty units of receipt `receipt` (index as added) to
+ * `location` (a path of the config; NULL when nothing fits), with the planner's reason. */
+struct plan_putaway_info {
+    uint32_t receipt;
+    const char *location;
+    int64_t qty;
+    struct plan_reason_info reason;
+};
+uint32_t plan_result_n_putaways(const struct plan_result *r);
+void plan_result_putaway(const struct plan_result *r, uint32_t i, struct plan_putaway_info *out);
+
 /* The id of order i of the input (as added). */
 const char *plan_input_order_id(const struct plan_input *in, uint32_t i);
 

@@ -132,3 +132,18 @@ const char *plan_input_order_id(const struct plan_input *in, uint32_t i)
     assert(i < in->n_orders);
     return idmap_key(in->order_ids, i);
 }
+
+uint32_t plan_result_n_putaways(const struct plan_result *r)
+{
+    return (r->stages & PLAN_PUTAWAY) ? r->n_putaways : 0;
+}
+
+void plan_result_putaway(const struct plan_result *r, uint32_t i, struct plan_putaway_info *out)
+{
+    assert(i < plan_result_n_putaways(r));
+    const struct pl_putaway *p = &r->putaways[i];
+    out->receipt = p->receipt;
+    out->qty = p->qty;
+    out->location = p->location == PL_NONE ? NULL : idmap_key(r->site->locs, p->location);
+    reason(r, &p->reason, &out->reason);
+}

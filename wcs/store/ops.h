@@ -184,5 +184,92 @@ struct ops_pick {
  * hash. */
 int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct ops_pick *p,
                      store_cb cb, void *arg);
+/* ---- receiving and returns (wcs/command/inbound.c; wcs/store/inbound.c) ----
+ * Every operation below is a decision. The command layer reads what a script re-checks (the
+ * receipt's line counts, the task counter, a task, a location's quants), runs the script and,
+ * on "ESTATE ... changed meanwhile, retry", reads again and retries once. */
+
+/* values: the fields[0..n) (1..OPS_READ_MAX) of hash wcs:{s}:<kind>:<id> ("" when absent); kind
+ * is "receipt", "rma" or "task". */
+int ops_read_record(struct store *s, const struct store_ctx *ctx, const char *kind, const char *id,
+                    const char *const *fields, size_t n, store_cb cb, void *arg);
+/* values: the task counter wcs:{s}:task:seq ("" before the first task). */
+int ops_read_task_seq(struct store *s, const struct store_ctx *ctx, store_cb cb, void *arg);
+/* values per location of locs[0..n) (1..OPS_READ_MAX): its quant count m, then the m quant keys
+ * of wcs:{s}:loc:<loc>:quants (sorted). */
+int ops_read_loc_quants(struct store *s, const struct store_ctx *ctx, const char *const *locs,
+                        size_t n, store_cb cb, void *arg);
+
+/* Creates or replaces receipt_id (state expected) while nothing was received under it.
+ * lines_json [{"sku","qty"[,"lot"][,"expiry"]}] canonical; supplier, warehouse may be "".
+ * values: "created"|"updated"|"unchanged", state. */
+int ops_receipt_expect(struct store *s, const struct store_ctx *ctx, const char *receipt_id,
+                       const char *supplier, const char *warehouse, const char *lines_json,
+                       int64_t units, store_cb cb, void *arg);
+
+/* One receipt scan as the command layer decided it. */
+struct ops_receipt_scan {
+    const char *receipt, *sku, *lot, *expiry; /* lot, expiry "" when none */
+    uint32_t line;                            /* the receipt line (from 0) */
+    int64_t line_received;                    /* its count as read (re-checked) */
+    int64_t qty;
+    const char *location; /* where the units go (receive station or quality) */
+    bool hold;            /* quality hold */
+    const char *task;     /* "PUT-<n>" as read from the counter, or "" (held) */
+    const char *target;   /* the suggested location ("" none) */
+    const char *reason_code, *reason;
+    const char *today; /* YYYY-MM-DD: the quant's in_date when new */
+    const char *station;
+};
+/* values: the line's received count, the receipt's received units, its units, the task id
+ * ("" none). */
+int ops_receipt_scan(struct store *s, const struct store_ctx *ctx, const struct ops_receipt_scan *a,
+                     store_cb cb, void *arg);
+/* values: state ("received"|"closed"), short lines JSON, received units, units. */
+int ops_receipt_close(struct store *s, const struct store_ctx *ctx, const char *receipt_id,
+                      store_cb cb, void *arg);
+
+/* A quality decision on held units (scrap: to scrap_location; else a putaway task). */
+struct ops_quality {
+    const char *sku, *location, *lot, *scrap_location;
+    int64_t qty;
+    bool scrap;
+    const char *task, *target, *reason_code, *reason; /* release */
+};
+/* values: units still on hold, on hand left, task id ("" for scrap). */
+int ops_quality_release(struct store *s, const struct store_ctx *ctx, const struct ops_quality *a,
+                        store_cb cb, void *arg);
+
+/* A putaway confirmation: the task as read and the scanned location with its capacity and the
+ * quants it holds (as read; each with its product's unit weight and volume). */
+struct ops_putaway {
+    const char *task, *sku, *lot, *source, *location, *how; /* how: suggested|alternative */
+    int64_t qty;                                            /* 0: what is left */
+    uint64_t cap_units, cap_weight_g, cap_volume_cm3;       /* 0: no limit */
+    uint64_t unit_weight_g, unit_volume_cm3;
+    const char *const *quants;
+    const uint64_t *quant_weight_g, *quant_volume_cm3;
+    size_t n_quants; /* 0..OPS_READ_MAX - 10 */
+};
+/* values: task state ("open"|"done"), moved, left, moved now. */
+int ops_putaway_confirm(struct store *s, const struct store_ctx *ctx, const struct ops_putaway *a,
+                        store_cb cb, void *arg);
+
+/* values: RMA state, received of the sku, authorised of the sku, received units, units. */
+int ops_return_receive(struct store *s, const struct store_ctx *ctx, const char *rma_id,
+                       const char *sku, const char *lot, int64_t qty, const char *location,
+                       const char *station, const char *today, store_cb cb, void *arg);
+
+/* An inspection decision on returned units held at location (the RMA's, as read). */
+struct ops_inspect {
+    const char *rma, *sku, *lot, *note, *location, *scrap_location;
+    int64_t qty;
+    bool scrap;
+    const char *task, *target, *reason_code, *reason; /* restock */
+};
+/* values: RMA state, inspected units, units, credit ("0"|"1"), order, outcome JSON
+ * [{sku, lot, qty, decision, note}], task id ("" for scrap). */
+int ops_return_inspect(struct store *s, const struct store_ctx *ctx, const struct ops_inspect *a,
+                       store_cb cb, void *arg);
 
 #endif

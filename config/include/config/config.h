@@ -319,6 +319,7 @@ struct cfg_site {
     uint32_t n_users;
     uint32_t adjust_qty_threshold;         /* 0: every adjustment needs approval */
     uint64_t adjust_value_threshold_cents; /* 0: no value threshold */
+    uint32_t receiving_over_tolerance_pct; /* receiving.over_tolerance_pct: 0..100, default 0 */
     struct cfg_redis redis;
     struct cfg_mqtt mqtt;
     struct cfg_labels labels;

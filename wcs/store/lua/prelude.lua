@@ -89,8 +89,9 @@ end
 local function reserve_all(keys, want, res_key)
     local short, before = {}, {}
     for _, k in ipairs(keys) do
-        local v = redis.call('HMGET', k, 'on_hand', 'reserved')
-        local avail = num(v[1]) - num(v[2])
+        -- 'hold': units on quality or return hold, never reservable (receipt_scan).
+        local v = redis.call('HMGET', k, 'on_hand', 'reserved', 'hold')
+        local avail = num(v[1]) - num(v[2]) - num(v[3])
         before[k] = num(v[2])
         if avail < want[k] then
             short[#short + 1] = k

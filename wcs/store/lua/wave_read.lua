@@ -7,7 +7,7 @@
 --  'lines'  KEYS[4..] order lines hashes. Per key: n, then n x (sku, qty, lot) by line number.
 --  'sets'   KEYS[4..] sets. Per key: n, then its n members sorted.
 --  'quants' KEYS[4..] quant hashes. Per key 8 values: exists '0'|'1', sku, loc, lot, on_hand,
---           reserved, expiry, in_date.
+--           reserved (plus units on hold), expiry, in_date.
 --  'hash'   KEYS[4] a hash; ARGV[8..] field names. Their values ('' when absent).
 --  'fields' KEYS[4..] hashes. Per key: n, then its n field names sorted.
 --  'get'    KEYS[4] a string key. Its value ('' when absent).
@@ -83,7 +83,11 @@ elseif mode == 'sets' or mode == 'fields' then
 elseif mode == 'quants' then
     for i = 4, #KEYS do
         local v = redis.call('HMGET', KEYS[i], 'sku', 'loc', 'lot', 'on_hand', 'reserved',
-            'expiry', 'in_date')
+            'expiry', 'in_date', 'hold')
+        -- Units on hold (quality, returns) count as reserved: the planner must not take them.
+        if num(v[8]) > 0 then
+            v[5] = tostring(math.min(num(v[4]), num(v[5]) + num(v[8])))
+        end
         out[#out + 1] = v[1] and '1' or '0'
         for j = 1, 7 do
             out[#out + 1] = s(v[j])
