@@ -19,5 +19,6 @@ int cmd_plan(int argc, char **argv);
 int cmd_label(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 #endif

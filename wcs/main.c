@@ -13,6 +13,7 @@ const struct wcs_cmd wcs_cmds[] = {
     {"run", "run the control daemon in the foreground (systemd Type=notify)", cmd_run},
     {"import", "import stock and open orders (wcs plan JSON Lines) into Redis, idempotently",
      cmd_import},
+    {"sim", "run a simulator scenario: emulated floor, wcs, agents, faults, checks, report", cmd_sim},
     {NULL, NULL, NULL},
 };
 
