@@ -83,12 +83,11 @@ static void on_connected(void *ctx, char *cause)
         MQTTAsync_subscribe(c->h, c->filters[i], 1, NULL);
 }
 
-int mqttc_open(struct mqttc **out, const char *uri, const char *client_id, const char *user,
-               const char *password, char *err, size_t err_len)
+int mqttc_connect_start(struct mqttc **out, const char *uri, const char *client_id,
+                        const char *user, const char *password, char *err, size_t err_len)
 {
     struct mqttc *c = calloc(1, sizeof(*c));
     MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
-    int rc;
     if (!c)
         return -ENOMEM;
     pthread_mutex_init(&c->mu, NULL);
@@ -112,7 +111,7 @@ int mqttc_open(struct mqttc **out, const char *uri, const char *client_id, const
     o.onFailure = on_fail;
     o.context = c;
     c->done = 0;
-    if (MQTTAsync_connect(c->h, &o) != MQTTASYNC_SUCCESS || (rc = wait_done(c, 10000)) != 0) {
+    if (MQTTAsync_connect(c->h, &o) != MQTTASYNC_SUCCESS) {
         wcs_errf(err, err_len, "mqtt client %s: connect to %s as %s failed", client_id, uri, user);
         MQTTAsync_destroy(&c->h);
         pthread_mutex_destroy(&c->mu);
@@ -121,6 +120,48 @@ int mqttc_open(struct mqttc **out, const char *uri, const char *client_id, const
     }
     *out = c;
     return 0;
+}
+
+int mqttc_connect_wait(struct mqttc *c, int timeout_ms)
+{
+    return wait_done(c, timeout_ms);
+}
+
+int mqttc_open(struct mqttc **out, const char *uri, const char *client_id, const char *user,
+               const char *password, char *err, size_t err_len)
+{
+    struct mqttc *c;
+    int rc = mqttc_connect_start(&c, uri, client_id, user, password, err, err_len);
+    if (rc != 0)
+        return rc;
+    if ((rc = mqttc_connect_wait(c, 10000)) != 0) {
+        wcs_errf(err, err_len, "mqtt client %s: connect to %s as %s failed", client_id, uri, user);
+        mqttc_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int mqttc_subscribe_many(struct mqttc *c, const char *const *filters, size_t n)
+{
+    MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
+    int qos[MAX_FILTERS];
+    if (n == 0 || c->n_filters + n > MAX_FILTERS)
+        return WCS_E_FULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!(c->filters[c->n_filters] = strdup(filters[i])))
+            return -ENOMEM;
+        c->n_filters++;
+        qos[i] = 1;
+    }
+    r.onSuccess = on_ok;
+    r.onFailure = on_fail;
+    r.context = c;
+    c->done = 0;
+    if (MQTTAsync_subscribeMany(c->h, (int)n, (char *const *)filters, qos, &r) != MQTTASYNC_SUCCESS)
+        return WCS_E_LINK;
+    return wait_done(c, 5000);
 }
 
 int mqttc_subscribe(struct mqttc *c, const char *filter)

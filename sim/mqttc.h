@@ -22,6 +22,13 @@ struct mqttc_msg {
  * code with err filled. */
 int mqttc_open(struct mqttc **out, const char *uri, const char *client_id, const char *user,
                const char *password, char *err, size_t err_len);
+/* The same in two steps, so several clients connect at once: start (never blocks), then wait
+ * (blocks up to timeout_ms; 0 connected, a negative code otherwise: close it then). */
+int mqttc_connect_start(struct mqttc **out, const char *uri, const char *client_id,
+                        const char *user, const char *password, char *err, size_t err_len);
+int mqttc_connect_wait(struct mqttc *c, int timeout_ms);
+/* Subscribes n filters in one SUBSCRIBE (QoS 1), as mqttc_subscribe. */
+int mqttc_subscribe_many(struct mqttc *c, const char *const *filters, size_t n);
 /* Subscribes at QoS 1 (blocks up to 5 s for the SUBACK); the filter is subscribed again after
  * every reconnect. Returns 0 or a negative code. */
 int mqttc_subscribe(struct mqttc *c, const char *filter);

@@ -112,6 +112,8 @@ struct run {
         uint32_t carrier;
     } cutoffs[256];
     size_t n_cutoffs;
+    bool wcs_online;    /* wcs's retained status says online (birth seen after the start) */
+    int64_t wcs_gen;    /* gen of the last birth */
     json_t *kpi;        /* the last KPI snapshot */
     json_t *backorders; /* order ids named in wave.plan backorders */
     json_t *adjusted;   /* "sku:lot" -> applied delta (from our agents' replies) */
@@ -204,6 +206,25 @@ static int run_wait(struct run *r, char *const argv[], const char *log_path, int
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+static void drain_mqtt(struct run *r);
+
+/* After READY=1: commands reach wcs only once it subscribed, which its birth on the retained
+ * status topic announces (a new gen). Bounded. */
+static int wcs_wait_online(struct run *r, char *err, size_t err_len)
+{
+    uint64_t end = real_ms() + 15000;
+    int64_t before = r->wcs_gen;
+    while (real_ms() < end) {
+        drain_mqtt(r);
+        if (r->wcs_online && r->wcs_gen > before)
+            return 0;
+        usleep(2000);
+    }
+    wcs_errf(err, err_len, "wcs run sent READY=1 but no MQTT birth within 15 s; see %s",
+             r->wcs_log);
+    return -ETIMEDOUT;
+}
+
 static int wcs_start(struct run *r, char *err, size_t err_len)
 {
     char speed[32], origin[32];
@@ -235,6 +256,7 @@ static int wcs_start(struct run *r, char *err, size_t err_len)
         return -rc;
     }
     r->wcs_starts++;
+    r->wcs_online = false;
     end = real_ms() + READY_TIMEOUT_MS;
     while (real_ms() < end) {
         ssize_t n = recv(r->nfd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
@@ -245,7 +267,7 @@ static int wcs_start(struct run *r, char *err, size_t err_len)
                  l = strtok_r(NULL, "\n", &save))
                 if (strcmp(l, "READY=1") == 0) {
                     logf_(r, "wcs ready pid=%d start=%u", (int)r->wcs, r->wcs_starts);
-                    return 0;
+                    return wcs_wait_online(r, err, err_len);
                 }
             continue;
         }
@@ -510,9 +532,11 @@ static int gen_orders(struct run *r, char *err, size_t err_len)
         }
         if (nl > n_usable)
             nl = n_usable;
+        uint32_t first = (uint32_t)(rnd() % n_usable), step = 1 + (uint32_t)(rnd() % 7);
+        while (n_usable % step == 0 && step > 1)
+            step--; /* coprime with n_usable: the lines name distinct products */
         for (uint32_t k = 0; k < nl; k++) {
-            /* distinct products per order: step through a random start */
-            uint32_t pi = usable[(uint32_t)((rnd() % n_usable + k) % n_usable)];
+            uint32_t pi = usable[(uint32_t)(((uint64_t)first + (uint64_t)k * step) % n_usable)];
             json_array_append_new(lines, json_pack("{s:s,s:i}", "sku", s->products[pi].sku, "qty",
                                                    (json_int_t)rnd_range(g->qty_min, g->qty_max)));
         }
@@ -664,29 +688,6 @@ static struct mqttc *user_client(struct run *r, const char *user)
     return NULL;
 }
 
-static int open_user(struct run *r, const char *user, char *err, size_t err_len)
-{
-    char uri[64], cid[96], filter[256];
-    struct mqttc *c;
-    int rc;
-    if (!user[0] || user_client(r, user) || r->n_users == MAX_USERS)
-        return 0;
-    snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", harness_mqtt_port(r->mqtt));
-    snprintf(cid, sizeof(cid), "sim-%s", user);
-    rc = mqttc_open(&c, uri, cid, user, harness_mqtt_password(r->mqtt, user), err, err_len);
-    if (rc != 0)
-        return rc;
-    snprintf(filter, sizeof(filter), "wcs/v1/%s/reply/%s/#", r->site->id, user);
-    if ((rc = mqttc_subscribe(c, filter)) != 0) {
-        wcs_errf(err, err_len, "subscribe %s as %s: %s", filter, user, wcs_strerror(rc));
-        mqttc_close(c);
-        return rc;
-    }
-    r->users[r->n_users].name = user;
-    r->users[r->n_users++].c = c;
-    return 0;
-}
-
 /* Publishes a command as user; fields is a JSON object (consumed). */
 static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *fields,
                      const char *arg)
@@ -820,6 +821,17 @@ static void on_observed(struct run *r, struct mqttc_msg *m)
             json_decref(r->kpi);
             r->kpi = k;
         }
+    } else if (strcmp(t, "status") == 0) {
+        json_t *st = json_loads(m->payload, 0, NULL);
+        bool online = json_is_true(json_object_get(st, "online"));
+        int64_t gen = (int64_t)json_integer_value(json_object_get(st, "gen"));
+        if (online && gen >= r->wcs_gen) {
+            r->wcs_gen = gen;
+            r->wcs_online = true;
+        } else if (!online && gen >= r->wcs_gen) {
+            r->wcs_online = false;
+        }
+        json_decref(st);
     } else if (strcmp(t, "evt/ship") == 0) {
         r->rep.ship_events++;
     }
@@ -832,7 +844,7 @@ static void drain_mqtt(struct run *r)
         on_observed(r, m);
         mqttc_msg_free(m);
     }
-    for (size_t i = 0; i < r->n_users; i++)
+    for (size_t i = 1; i < r->n_users; i++)
         while ((m = mqttc_pop(r->users[i].c))) {
             on_reply(r, m->payload);
             mqttc_msg_free(m);
@@ -956,9 +968,10 @@ static void fault_apply(struct run *r, size_t i, bool start)
             sim_plc_disconnect(p, (uint32_t)f->duration_ms);
         break;
     case SIM_FAULT_BROKER_RESTART:
-        if (start)
+        if (start) {
+            r->wcs_online = false; /* until wcs's birth on the restarted broker */
             harness_mqtt_stop(r->mqtt);
-        else if (harness_mqtt_restart(r->mqtt, err, sizeof(err)) != 0)
+        } else if (harness_mqtt_restart(r->mqtt, err, sizeof(err)) != 0)
             logf_(r, "broker restart failed: %s", err);
         break;
     case SIM_FAULT_REDIS_RESTART:
@@ -1051,6 +1064,14 @@ static void loop(struct run *r)
         }
         fault_tick(r, t);
         induct_tick(r, t);
+        drain_mqtt(r);
+        /* People and the ERP wait while wcs is not on the broker (a command published then
+         * would reach nobody); what came due meanwhile is sent when it is back. */
+        if (!r->wcs_online) {
+            progress(r, t, false);
+            usleep(2000);
+            continue;
+        }
         while (r->next_order < r->n_orders && r->sc->orders_via == SIM_VIA_ERP &&
                r->orders[r->next_order].at_ms <= t) {
             json_t *f = json_loads(r->orders[r->next_order].json, 0, NULL);
@@ -1782,7 +1803,9 @@ static int setup(struct run *r, char *err, size_t err_len)
             argv[n++] = r->orders_path;
         }
         argv[n] = NULL;
+        logf_(r, "wcs import");
         rc = run_wait(r, argv, logp, 120000);
+        logf_(r, "wcs import done status=%d", rc);
         if (rc != 0) {
             wcs_errf(err, err_len, "wcs import failed (status %d); see %s", rc, logp);
             return rc < 0 ? rc : WCS_E_STATE;
@@ -1811,28 +1834,56 @@ static int setup(struct run *r, char *err, size_t err_len)
         redisFree(c);
     }
     /* MQTT: the observer, then one client per agent user. */
-    if ((rc = mqttc_open(&r->obs, mqtt_uri, "sim-observer", "sim-observer",
-                         harness_mqtt_password(r->mqtt, "sim-observer"), err, err_len)) != 0)
-        return rc;
-    snprintf(tmp, sizeof(tmp), "wcs/v1/%s/alarm/#", r->site->id);
-    mqttc_subscribe(r->obs, tmp);
-    snprintf(tmp, sizeof(tmp), "wcs/v1/%s/kpi", r->site->id);
-    mqttc_subscribe(r->obs, tmp);
-    snprintf(tmp, sizeof(tmp), "wcs/v1/%s/evt/ship", r->site->id);
-    mqttc_subscribe(r->obs, tmp);
-    const char *agent_users[] = {r->sc->agents.erp_user, r->sc->agents.supervisor_user,
-                                 r->sc->agents.approver_user, r->sc->agents.counter_user};
-    for (size_t i = 0; i < 4; i++)
-        if (agent_users[i][0]) {
-            if (!harness_mqtt_password(r->mqtt, agent_users[i])) {
-                wcs_errf(err, err_len, "agent user \"%s\" is not a user of the site config",
-                         agent_users[i]);
+    logf_(r, "mqtt clients");
+    {
+        const char *agent_users[] = {"sim-observer", r->sc->agents.erp_user,
+                                     r->sc->agents.supervisor_user, r->sc->agents.approver_user,
+                                     r->sc->agents.counter_user};
+        char f[5][160];
+        const char *fs[5];
+        /* Connect every client at once (paho's connect takes up to a second each). */
+        for (size_t i = 0; i < 5; i++) {
+            const char *u = agent_users[i];
+            char cid[96];
+            if (!u[0] || user_client(r, u))
+                continue;
+            if (!harness_mqtt_password(r->mqtt, u)) {
+                wcs_errf(err, err_len, "agent user \"%s\" is not a user of the site config", u);
                 return WCS_E_CONFIG;
             }
-            if ((rc = open_user(r, agent_users[i], err, err_len)) != 0)
+            snprintf(cid, sizeof(cid), "sim-%s", u);
+            if ((rc = mqttc_connect_start(&r->users[r->n_users].c, mqtt_uri, cid, u,
+                                          harness_mqtt_password(r->mqtt, u), err, err_len)) != 0)
                 return rc;
+            r->users[r->n_users++].name = u;
         }
+        for (size_t i = 0; i < r->n_users; i++)
+            if ((rc = mqttc_connect_wait(r->users[i].c, 10000)) != 0) {
+                wcs_errf(err, err_len, "mqtt client of %s: no connection", r->users[i].name);
+                return rc;
+            }
+        r->obs = r->users[0].c;
+        for (size_t i = 0; i < 4; i++)
+            fs[i] = f[i];
+        snprintf(f[0], sizeof(f[0]), "wcs/v1/%s/alarm/#", r->site->id);
+        snprintf(f[1], sizeof(f[1]), "wcs/v1/%s/kpi", r->site->id);
+        snprintf(f[2], sizeof(f[2]), "wcs/v1/%s/evt/ship", r->site->id);
+        snprintf(f[3], sizeof(f[3]), "wcs/v1/%s/status", r->site->id);
+        if ((rc = mqttc_subscribe_many(r->obs, fs, 4)) != 0) {
+            wcs_errf(err, err_len, "observer subscriptions: %s", wcs_strerror(rc));
+            return rc;
+        }
+        for (size_t i = 1; i < r->n_users; i++) {
+            snprintf(f[4], sizeof(f[4]), "wcs/v1/%s/reply/%s/#", r->site->id, r->users[i].name);
+            fs[4] = f[4];
+            if ((rc = mqttc_subscribe_many(r->users[i].c, &fs[4], 1)) != 0) {
+                wcs_errf(err, err_len, "subscribe %s: %s", f[4], wcs_strerror(rc));
+                return rc;
+            }
+        }
+    }
     /* wcs run, ready within a bound. */
+    logf_(r, "mqtt clients connected");
     r->nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (r->nfd < 0 || strlen(r->notify_path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
@@ -1840,7 +1891,6 @@ static int setup(struct run *r, char *err, size_t err_len)
     unlink(r->notify_path);
     if (bind(r->nfd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
         return -errno;
-    plan_cutoffs(r);
     return wcs_start(r, err, err_len);
 }
 
@@ -1849,8 +1899,7 @@ static void teardown(struct run *r)
     if (r->wcs > 0)
         wcs_stop(r, SIGKILL);
     for (size_t i = 0; i < r->n_users; i++)
-        mqttc_close(r->users[i].c);
-    mqttc_close(r->obs);
+        mqttc_close(r->users[i].c); /* users[0] is the observer */
     for (unsigned i = 0; i < r->n_plcs; i++)
         sim_plc_close(r->plcs[i].p);
     for (int d = 0; d < MAX_DEVS; d++) {
@@ -1901,6 +1950,9 @@ int sim_run(const struct sim_run_opts *o, struct sim_run_result *res)
         free(r);
         return rc < 0 ? rc : WCS_E_STATE;
     }
+    /* Scenario time 0 is the moment wcs is ready and on the broker. */
+    r->start_wall_ms = clock_wall_ms(&r->clk.base);
+    plan_cutoffs(r);
     if (!o->quiet)
         fprintf(stderr, "wcs sim: %s on %s at %gx; run folder %s\n",
                 r->sc->name[0] ? r->sc->name : o->scenario, r->site->id, r->speed, r->dir);
