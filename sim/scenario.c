@@ -293,17 +293,18 @@ static bool rd_uint(struct ctx *c, const struct ynode *n, const char *path, uint
 
 static bool rd_int(struct ctx *c, const struct ynode *n, const char *path, int64_t *out)
 {
-    uint64_t v;
-    struct ynode t;
+    const char *t;
+    uint64_t v = 0;
     if (!want(c, n, Y_SCALAR, path))
         return false;
-    if (n->text[0] != '-')
-        return rd_uint(c, n, path, (uint64_t)1 << 30, &v) && (*out = (int64_t)v, true);
-    t = *n;
-    t.text = n->text + 1;
-    if (!rd_uint(c, &t, path, (uint64_t)1 << 30, &v))
+    t = n->text[0] == '-' ? n->text + 1 : n->text;
+    for (const char *p = t; *p && v <= (1u << 30); p++)
+        v = isdigit((unsigned char)*p) ? v * 10 + (uint64_t)(*p - '0') : UINT64_MAX;
+    if (!t[0] || (t[0] == '0' && t[1]) || v > (1u << 30)) {
+        err_add(c, n->line, n->col, path, "expected an integer in -1073741824..1073741824");
         return false;
-    *out = -(int64_t)v;
+    }
+    *out = n->text[0] == '-' ? -(int64_t)v : (int64_t)v;
     return true;
 }
 
@@ -910,11 +911,24 @@ static void parse_faults(struct ctx *c, struct sim_scenario *s, const struct yno
 static void rd_count_expect(struct ctx *c, const struct ynode *n, const char *path,
                             struct sim_count_expect *e)
 {
+    uint64_t v = 0;
+    const char *t = n->kind == Y_SCALAR ? n->text : "";
     e->checked = true;
-    if (n->kind == Y_SCALAR && strcmp(n->text, "all") == 0)
+    if (strcmp(t, "all") == 0) {
         e->all = true;
-    else if (!rd_uint(c, n, path, 100000000, &e->n))
-        err_add(c, n->line, n->col, path, "expected \"all\" or a count");
+        return;
+    }
+    for (const char *p = t; *p; p++)
+        if (!isdigit((unsigned char)*p) || v > 100000000) {
+            v = UINT64_MAX;
+            break;
+        } else {
+            v = v * 10 + (uint64_t)(*p - '0');
+        }
+    if (!t[0] || (t[0] == '0' && t[1]) || v > 100000000)
+        err_add(c, n->line, n->col, path, "expected \"all\" or a count in 0..100000000");
+    else
+        e->n = v;
 }
 
 static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct ynode *m)
@@ -1074,13 +1088,14 @@ static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode
     if (s->orders_generate && s->orders_via == SIM_VIA_ERP && !s->agents.erp_user[0] && v[8])
         err_add(c, v[8]->line, v[8]->col, "orders",
                 "generated orders go through the ERP agent: add agents.erp.user (or via: import)");
-    if (s->agents.n_counts && !s->agents.counter_user[0] && v[11])
-        err_add(c, v[11]->line, v[11]->col, "agents.counters", "counts need a user");
-    for (size_t i = 0; i < s->n_faults; i++)
-        if (s->faults[i].at_ms > s->duration_ms && v[12])
-            err_add(c, v[12]->kids[i]->line, v[12]->kids[i]->col, "faults",
-                    "fault %zu at %llu ms is after the end of the run", i,
-                    (unsigned long long)s->faults[i].at_ms);
+    for (size_t i = 0; i < s->n_faults && v[12] && i < v[12]->n; i++)
+        if (s->faults[i].at_ms > s->duration_ms && s->duration_ms > 0) {
+            char p[64];
+            snprintf(p, sizeof(p), "faults[%zu].at", i);
+            err_add(c, v[12]->kids[i]->line, v[12]->kids[i]->col, p,
+                    "%llu ms is after the end of the run (duration %llu ms)",
+                    (unsigned long long)s->faults[i].at_ms, (unsigned long long)s->duration_ms);
+        }
 }
 
 void sim_scenario_free(struct sim_scenario *s)

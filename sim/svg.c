@@ -101,14 +101,15 @@ static void axes_draw(FILE *f, const struct axes *a, const char *xlabel, const c
     fputs("</text>\n", f);
 }
 
-static int finish(FILE *f, char *buf, char **out)
+/* Closes the memstream; only then does *buf hold the final (reallocated) text. */
+static int finish(FILE *f, char **buf, char **out)
 {
     fputs("</svg>\n", f);
     if (fclose(f) != 0) {
-        free(buf);
+        free(*buf);
         return -ENOMEM;
     }
-    *out = buf;
+    *out = *buf;
     return 0;
 }
 
@@ -170,7 +171,7 @@ int sim_svg_lines(char **out, const char *title, const char *xlabel, const char 
         esc(f, series[s].name);
         fputs("</text>\n", f);
     }
-    return finish(f, buf, out);
+    return finish(f, &buf, out);
 }
 
 int sim_svg_bars(char **out, const char *title, const char *ylabel, const char *const *labels,
@@ -212,7 +213,7 @@ int sim_svg_bars(char **out, const char *title, const char *ylabel, const char *
         esc(f, labels[i]);
         fputs("</text>\n", f);
     }
-    return finish(f, buf, out);
+    return finish(f, &buf, out);
 }
 
 int sim_svg_timeline(char **out, const char *title, const char *xlabel,
@@ -254,5 +255,5 @@ int sim_svg_timeline(char **out, const char *title, const char *xlabel,
         esc(f, spans[i].label);
         fputs("</text>\n", f);
     }
-    return finish(f, buf, out);
+    return finish(f, &buf, out);
 }
