@@ -1725,6 +1725,9 @@ static int setup(struct run *r, char *err, size_t err_len)
         .redis_port = harness_redis_port(r->redis),
         .redis_user = harness_redis_user(r->redis),
         .redis_password_file = harness_redis_password_file(r->redis),
+        /* wcs runs its Redis command timeout on the scaled clock: keep it about 1 s of real
+         * time (the config allows up to 60 s), or a fast run times out every command. */
+        .redis_timeout_ms = (unsigned)fmin(60000, 1000 * r->speed),
         .mqtt_uri = mqtt_uri,
         .mqtt_user = "wcs",
         .mqtt_password_file = harness_mqtt_password_file(r->mqtt, "wcs"),

@@ -173,16 +173,17 @@ static int conn_section(struct derive *D, bool redis)
 {
     const struct siteconf_opts *o = D->o;
     int m = yaml_document_add_mapping(&D->out, NULL, YAML_BLOCK_MAPPING_STYLE);
-    char port[16];
+    char port[16], timeout[16];
     if (!m)
         return 0;
     if (redis) {
         snprintf(port, sizeof(port), "%d", o->redis_port);
+        snprintf(timeout, sizeof(timeout), "%u", o->redis_timeout_ms ? o->redis_timeout_ms : 1000);
         if (add_pair(&D->out, m, "host", add_str(&D->out, o->redis_host)) ||
             add_pair(&D->out, m, "port", add_str(&D->out, port)) ||
             add_pair(&D->out, m, "user", add_str(&D->out, o->redis_user)) ||
             add_pair(&D->out, m, "password_file", add_str(&D->out, o->redis_password_file)) ||
-            add_pair(&D->out, m, "timeout_ms", add_str(&D->out, "1000")) ||
+            add_pair(&D->out, m, "timeout_ms", add_str(&D->out, timeout)) ||
             add_pair(&D->out, m, "journal_maxlen", add_str(&D->out, "5000000")))
             return 0;
     } else if (add_pair(&D->out, m, "uri", add_str(&D->out, o->mqtt_uri)) ||

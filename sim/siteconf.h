@@ -15,6 +15,7 @@ struct siteconf_dev {
 struct siteconf_opts {
     const char *redis_host, *redis_user, *redis_password_file;
     int redis_port;
+    unsigned redis_timeout_ms; /* 0: 1000 */
     const char *mqtt_uri, *mqtt_user, *mqtt_password_file, *mqtt_client_id;
     const struct siteconf_dev *devs;
     size_t n_devs;
