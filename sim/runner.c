@@ -10,6 +10,7 @@
 #include "harness/harness.h"
 #include "mqttc.h"
 #include "report.h"
+#include "sim/agents.h"
 #include "sim/plc.h"
 #include "sim/printer.h"
 #include "sim/scale.h"
@@ -112,6 +113,9 @@ struct run {
         uint32_t carrier;
     } cutoffs[256];
     size_t n_cutoffs;
+    struct sim_picker *pickers[16];
+    const char *picker_user[16];
+    unsigned n_pickers;
     bool wcs_online;    /* wcs's retained status says online (birth seen after the start) */
     int64_t wcs_gen;    /* gen of the last birth */
     json_t *kpi;        /* the last KPI snapshot */
@@ -739,6 +743,17 @@ static void on_reply(struct run *r, const char *payload)
     struct pending p = r->pend[i];
     r->pend[i] = r->pend[--r->n_pend];
     sim_report_latency(&r->rep, (double)(now_ms(r) - p.sent_ms));
+    if (strncmp(p.arg, "picker:", 7) == 0) {
+        unsigned k = (unsigned)atoi(p.arg + 7);
+        if (k < r->n_pickers)
+            sim_picker_on_reply(r->pickers[k], now_ms(r), payload);
+        if (ok)
+            r->rep.cmds_ok++;
+        else
+            r->rep.cmds_refused++;
+        json_decref(j);
+        return;
+    }
     if (!ok) {
         r->rep.cmds_refused++;
         logf_(r, "refused %s %s: %s", p.cmd, p.req,
@@ -871,13 +886,18 @@ static void plan_cutoffs(struct run *r)
                 tm.tm_sec = 0;
                 tm.tm_isdst = -1;
                 int64_t cut = (int64_t)mktime(&tm) * 1000;
-                if (cut <= r->start_wall_ms || cut > end || r->n_cutoffs == 256)
+                /* A cutoff matters when its waves are due during the run. */
+                if (cut <= r->start_wall_ms || cut - (int64_t)lead * 60000 > end ||
+                    r->n_cutoffs == 256)
                     continue;
                 r->cutoffs[r->n_cutoffs].cutoff_wall_ms = cut;
                 r->cutoffs[r->n_cutoffs].release_wall_ms = cut - (int64_t)lead * 60000;
                 r->cutoffs[r->n_cutoffs].carrier = c;
                 sim_report_cutoff(&r->rep, w->carriers[c].code,
                                   (double)(cut - r->start_wall_ms) / 60000.0);
+                logf_(r, "cutoff %s at %+.1f min, waves planned from %+.1f min",
+                      w->carriers[c].code, (double)(cut - r->start_wall_ms) / 60000.0,
+                      (double)(cut - (int64_t)lead * 60000 - r->start_wall_ms) / 60000.0);
                 r->n_cutoffs++;
             }
     r->cutoff_done = calloc(r->n_cutoffs + 1, sizeof(bool));
@@ -914,6 +934,41 @@ static void supervisor_tick(struct run *r, uint64_t t)
     }
 }
 
+/* Remembers an inducted item for the end-of-run accounting. */
+static void track_add(struct run *r, uint32_t track)
+{
+    if (r->n_tracks == r->cap_tracks) {
+        size_t cap = r->cap_tracks ? r->cap_tracks * 2 : 256;
+        uint32_t *g = realloc(r->tracks, cap * sizeof(*g));
+        if (!g)
+            return;
+        r->tracks = g;
+        r->cap_tracks = cap;
+    }
+    r->tracks[r->n_tracks++] = track;
+}
+
+/* Pickers: their commands go out as their user; full totes go onto the first scan point. */
+static void picker_tick(struct run *r, uint64_t t)
+{
+    for (unsigned i = 0; i < r->n_pickers; i++) {
+        struct sim_action a;
+        char arg[24];
+        snprintf(arg, sizeof(arg), "picker:%u", i);
+        while (sim_picker_next(r->pickers[i], t, &a) == 1) {
+            if (a.kind == SIM_ACT_COMMAND) {
+                send_cmd(r, r->picker_user[i], a.name, json_loads(a.payload, 0, NULL), arg);
+            } else if (a.kind == SIM_ACT_INDUCT && r->n_plcs) {
+                uint32_t track;
+                if (sim_plc_induct(r->plcs[0].p, 0, a.code, SIM_READ_BY_RATE, &track) == 0) {
+                    r->rep.inducted++;
+                    track_add(r, track);
+                }
+            }
+        }
+    }
+}
+
 /* ---- the timeline ---- */
 
 static void induct_tick(struct run *r, uint64_t t)
@@ -939,15 +994,7 @@ static void induct_tick(struct run *r, uint64_t t)
                 break;
             r->induct_done[i]++;
             r->rep.inducted++;
-            if (r->n_tracks == r->cap_tracks) {
-                size_t cap = r->cap_tracks ? r->cap_tracks * 2 : 256;
-                uint32_t *g = realloc(r->tracks, cap * sizeof(*g));
-                if (!g)
-                    break;
-                r->tracks = g;
-                r->cap_tracks = cap;
-            }
-            r->tracks[r->n_tracks++] = track;
+            track_add(r, track);
         }
     }
 }
@@ -1088,6 +1135,7 @@ static void loop(struct run *r)
             r->next_count++;
         }
         supervisor_tick(r, t);
+        picker_tick(r, t);
         drain_mqtt(r);
         if (t >= r->last_sample_ms) {
             sample(r, t);
@@ -1839,13 +1887,38 @@ static int setup(struct run *r, char *err, size_t err_len)
     /* MQTT: the observer, then one client per agent user. */
     logf_(r, "mqtt clients");
     {
-        const char *agent_users[] = {"sim-observer", r->sc->agents.erp_user,
-                                     r->sc->agents.supervisor_user, r->sc->agents.approver_user,
-                                     r->sc->agents.counter_user};
+        const char *agent_users[5 + 8] = {"sim-observer", r->sc->agents.erp_user,
+                                          r->sc->agents.supervisor_user,
+                                          r->sc->agents.approver_user, r->sc->agents.counter_user};
         char f[5][160];
         const char *fs[5];
+        size_t n_agent_users = 5;
+        /* Pickers (run only where wcs has the picking flow, docs/scenarios.md). */
+        if (r->sc->agents.pickers && !r->sc->agents.n_picker_users) {
+            wcs_errf(err, err_len, "agents.pickers: give the users they pick as (users: [...])");
+            return WCS_E_CONFIG;
+        }
+        for (unsigned i = 0; i < r->sc->agents.pickers && i < 16; i++) {
+            struct sim_picker_cfg pc = {
+                .seconds_per_pick = r->sc->agents.seconds_per_pick,
+                .err_wrong_product = r->sc->agents.err_wrong_product,
+                .err_wrong_qty = r->sc->agents.err_wrong_qty,
+                .err_skipped_scan = r->sc->agents.err_skipped_scan,
+                .err_wrong_tote = r->sc->agents.err_wrong_tote,
+                .seed = r->sc->seed * 1000 + i,
+            };
+            char prefix[16];
+            snprintf(prefix, sizeof(prefix), "PK%u", i + 1);
+            pc.tote_prefix = prefix;
+            if ((rc = sim_picker_new(&r->pickers[i], &pc)) != 0)
+                return rc;
+            r->n_pickers++;
+            r->picker_user[i] = r->sc->agents.picker_users[i % r->sc->agents.n_picker_users];
+        }
+        for (unsigned i = 0; i < r->sc->agents.n_picker_users && n_agent_users < 13; i++)
+            agent_users[n_agent_users++] = r->sc->agents.picker_users[i];
         /* Connect every client at once (paho's connect takes up to a second each). */
-        for (size_t i = 0; i < 5; i++) {
+        for (size_t i = 0; i < n_agent_users; i++) {
             const char *u = agent_users[i];
             char cid[96];
             if (!u[0] || user_client(r, u))
@@ -1921,6 +1994,8 @@ static void teardown(struct run *r)
     free(r->orders);
     free(r->tracks);
     free(r->cutoff_done);
+    for (unsigned i = 0; i < r->n_pickers; i++)
+        sim_picker_free(r->pickers[i]);
     json_decref(r->kpi);
     json_decref(r->backorders);
     json_decref(r->adjusted);
