@@ -68,7 +68,7 @@ struct sim_order_gen {
     uint32_t lines_min, lines_max; /* uniform; or mean (lines_mean > 0): 1 + Poisson(mean - 1) */
     double lines_mean;
     uint32_t qty_min, qty_max;
-    double arrival[SIM_ARRIVAL_MAX]; /* relative weights per hour of the run; n_arrival 0: flat */
+    double arrival[SIM_ARRIVAL_MAX]; /* weights of equal slices of the run; n_arrival 0: flat */
     unsigned n_arrival;
     struct sim_weight *carriers; /* empty: the site's carriers, evenly */
     size_t n_carriers;
