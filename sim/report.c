@@ -51,7 +51,7 @@ struct sim_report_priv {
         double count;
     } lanes[MAX_LANES];
     size_t n_lanes;
-    char labels[MAX_LABELS][512];
+    char labels[MAX_LABELS][8 + 2 * 256];
     size_t n_labels;
     struct {
         char label[64];
