@@ -15,6 +15,7 @@ const struct wcs_cmd wcs_cmds[] = {
      cmd_import},
     {"acl", "write the MQTT broker's ACL (or its user list) from the site's users and roles",
      cmd_acl},
+    {"sim", "run a simulator scenario: emulated floor, wcs, agents, faults, checks, report", cmd_sim},
     {NULL, NULL, NULL},
 };
 

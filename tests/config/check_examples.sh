@@ -1,5 +1,6 @@
 #!/bin/sh
-# Every example site under config/examples/ and every test site under tests/config/good/ must
+# Every example site under config/examples/, every scenario site under scenarios/sites/ and
+# every test site under tests/config/good/ must
 # pass `wcs check` (exit 0, one "ok:" line on stdout, nothing on stderr); a good site with an
 # `expect` file must print exactly that line (so its counts are checked too). Creates the
 # example secrets first. Usage: check_examples.sh WCS ROOT
@@ -9,7 +10,8 @@ root=$2
 sh "$root/scripts/example-secrets.sh" "$root/config/examples" || exit 1
 fail=0
 n=0
-for site in "$root"/config/examples/*/site.yaml "$root"/tests/config/good/*/site.yaml; do
+for site in "$root"/config/examples/*/site.yaml "$root"/scenarios/sites/*/site.yaml \
+    "$root"/tests/config/good/*/site.yaml; do
     n=$((n + 1))
     out=$("$wcs" check "$site" 2>&1)
     rc=$?

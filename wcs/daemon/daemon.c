@@ -600,6 +600,10 @@ static void on_sweep_timer(struct loop *l, uint64_t id, void *arg)
     check_bus(d);
     sort_sweep(d);
     station_load(d); /* a station whose session could not be read yet */
+    /* A state load refused at the Redis up report (reads wait for held writes to drain, e.g.
+     * confirmations queued while Redis was connecting after a restart) is tried again here. */
+    if (d->store_up && !d->state_loaded)
+        (void)model_load_start(d);
     daemon_update_status(d);
     (void)loop_add_timer(l, SWEEP_US, on_sweep_timer, d, &d->sweep_timer);
 }

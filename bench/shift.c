@@ -1,0 +1,36 @@
+/* bench/shift: a simulated 8-hour shift on config/examples/dc-mid (scenarios/shift.yaml) through
+ * the scenario runner of `wcs sim`: redis-server, mosquitto, the emulated floor, `wcs import` and
+ * `wcs run` (the wcs binary built beside it) on a clock SPEED times faster than real time, the
+ * ERP and supervisor agents, a broker restart and a wcs SIGKILL. Goal: under 60 s wall.
+ * Reproduce: build/bench/bench-shift [SPEED [REPORT_DIR]]
+ * Last line: sim_hours=8 wall_s=S speedup=X orders_shipped=N */
+#include "sim/runner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+    struct sim_run_opts o = {
+        .scenario = WCS_SOURCE_DIR "/scenarios/shift.yaml",
+        .wcs_bin = WCS_BIN,
+        .quiet = true,
+    };
+    struct sim_run_result res = {0};
+    int rc;
+    if (argc > 1)
+        o.speed = atof(argv[1]);
+    if (argc > 2)
+        o.report_dir = argv[2];
+    rc = sim_run(&o, &res);
+    if (rc < 0) {
+        fprintf(stderr, "bench-shift: the run could not be made (%d)\n", rc);
+        return 1;
+    }
+    printf("checks_passed=%u checks_failed=%u orders_in=%llu\n", res.checks_passed,
+           res.checks_failed, (unsigned long long)res.orders_in);
+    printf("sim_hours=%.0f wall_s=%.1f speedup=%.0f orders_shipped=%llu\n", res.sim_s / 3600.0,
+           res.wall_s, res.wall_s > 0 ? res.sim_s / res.wall_s : 0.0,
+           (unsigned long long)res.orders_shipped);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,96 @@
+/* Picker and packer agents of the scenario runner (docs/scenarios.md): pure state machines on
+ * the virtual clock with seeded randomness. Message in (a command's reply, a tote arriving at
+ * the station, a printed label) → action out (a command to publish, a barcode to scan, a load on
+ * the scale, a tote or carton to put on the conveyor). They follow the picking and packing
+ * contracts (batch.claim / pick.confirm / pick.short; pack station scan → verify → weigh →
+ * label), and run only where the site's wcs has those flows. No I/O, no clock. */
+#ifndef SIM_AGENTS_H
+#define SIM_AGENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sim_act_kind {
+    SIM_ACT_COMMAND = 1, /* publish command `name` with JSON `payload` (no request_id) */
+    SIM_ACT_INDUCT,      /* put `code` (a tote or carton id) on the conveyor */
+    SIM_ACT_SCAN,        /* read `code` on the station's scanner */
+    SIM_ACT_SCALE,       /* put a gross load of `load_mg` on the station's scale */
+};
+
+struct sim_action {
+    enum sim_act_kind kind;
+    char name[32];
+    char payload[1024];
+    char code[128];
+    int64_t load_mg;
+};
+
+/* ---- picker ---- */
+
+struct sim_picker_cfg {
+    double seconds_per_pick;
+    double err_wrong_product, err_wrong_qty, err_skipped_scan, err_wrong_tote; /* per pick */
+    uint64_t seed;
+    const char *tote_prefix; /* totes are <prefix>-<n> */
+    uint64_t retry_ms;       /* wait after "no released batch to claim" (default 60 s) */
+};
+
+struct sim_picker_stats {
+    uint64_t claims, batches, picks_confirmed, units, errors_injected, errors_refused,
+        unexpected_refusals, shorts, totes_inducted;
+};
+
+struct sim_picker;
+
+/* Returns 0 and *out (free with sim_picker_free), -EINVAL for a bad cfg, -ENOMEM. */
+int sim_picker_new(struct sim_picker **out, const struct sim_picker_cfg *cfg);
+void sim_picker_free(struct sim_picker *p); /* NULL-safe */
+/* The next action due at now_ms: 1 with *act filled, 0 when the picker waits (for a reply or
+ * for time to pass). After a SIM_ACT_COMMAND the picker waits for sim_picker_on_reply. */
+int sim_picker_next(struct sim_picker *p, uint64_t now_ms, struct sim_action *act);
+/* The reply (JSON object text) to the last command. Returns 0, or -EINVAL when no command was
+ * outstanding or the text is not a JSON object (the picker then starts over with a claim). */
+int sim_picker_on_reply(struct sim_picker *p, uint64_t now_ms, const char *reply);
+/* The contents put into each tote so far (for the packers): returns the number of lines written
+ * to sku/lot/qty arrays (at most cap) of tote `tote`. */
+size_t sim_picker_tote_contents(const struct sim_picker *p, const char *tote, char (*sku)[64],
+                                char (*gtin)[16], char (*lot)[64], uint32_t *qty, size_t cap);
+void sim_picker_stats(const struct sim_picker *p, struct sim_picker_stats *out);
+
+/* ---- packer ---- */
+
+struct sim_pack_item {
+    char gtin[16], lot[64];
+    uint32_t qty;
+    uint32_t unit_weight_g;
+};
+
+struct sim_packer_cfg {
+    double seconds_per_item; /* scanning one unit */
+    double err_wrong_item;   /* per unit: scans a wrong GTIN first */
+    uint32_t packaging_g;
+    double weight_error_pct; /* real carton weight differs from the items by up to this */
+    uint64_t seed;
+};
+
+struct sim_packer_stats {
+    uint64_t totes, units_scanned, wrong_scans, cartons, labels;
+};
+
+struct sim_packer;
+
+int sim_packer_new(struct sim_packer **out, const struct sim_packer_cfg *cfg);
+void sim_packer_free(struct sim_packer *p); /* NULL-safe */
+/* A tote arrived at the station with its contents (copied). Returns 0, WCS_E_FULL (64 queued). */
+int sim_packer_on_tote(struct sim_packer *p, uint64_t now_ms, const char *tote,
+                       const struct sim_pack_item *items, size_t n);
+/* The station's printer printed a label carrying SSCC `sscc` (18 digits). Returns 0, or
+ * WCS_E_STATE when the packer was not waiting for a label. */
+int sim_packer_on_label(struct sim_packer *p, uint64_t now_ms, const char *sscc);
+/* As sim_picker_next: scan the tote, scan each unit, weigh, (wait for the label), put the
+ * carton on the conveyor, clear the scale. */
+int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *act);
+void sim_packer_stats(const struct sim_packer *p, struct sim_packer_stats *out);
+
+#endif

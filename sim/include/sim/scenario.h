@@ -1,0 +1,179 @@
+/* Scenario files for `wcs sim` (docs/scenarios.md): a pure parser from YAML text to a validated
+ * struct. Errors are lines `file:line:col: path: message`, like the site config loader's. The
+ * parser does no I/O besides reading the one file in sim_scenario_load; paths inside the
+ * scenario (site config, order and stock files) are resolved against the scenario's folder by
+ * the runner, not here. */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { SIM_ID_MAX = 64, SIM_PATH_MAX = 512, SIM_BARCODE_MAX_LEN = 100, SIM_ARRIVAL_MAX = 48 };
+
+enum sim_fault_kind {
+    SIM_FAULT_PLC_DISCONNECT,
+    SIM_FAULT_BROKER_RESTART,
+    SIM_FAULT_REDIS_RESTART,
+    SIM_FAULT_WCS_KILL,
+    SIM_FAULT_PRINTER_PAPER_OUT,
+    SIM_FAULT_SCALE_UNSTABLE,
+    SIM_FAULT_JAM,
+};
+
+struct sim_fault {
+    uint64_t at_ms; /* scenario time from the start */
+    enum sim_fault_kind kind;
+    char target[SIM_ID_MAX]; /* device or scan point id; "" where the kind has none */
+    uint64_t duration_ms;    /* 0 where the kind takes none (wcs_kill restarts at once) */
+};
+
+/* Forced read outcome of an inducted item. */
+enum sim_induct_read { SIM_INDUCT_RATE, SIM_INDUCT_GOOD, SIM_INDUCT_NOREAD, SIM_INDUCT_MULTI };
+
+/* Items put on the belt at a scan point: `count` items, one every `every_ms`, from `at_ms`.
+ * barcode "" is an automatic PLC barcode; "{n}" in the barcode is replaced by 1..count. */
+struct sim_induct {
+    uint64_t at_ms, every_ms;
+    char point[SIM_ID_MAX];
+    char barcode[SIM_BARCODE_MAX_LEN + 1];
+    uint32_t count;
+    enum sim_induct_read read;
+};
+
+/* A tote record made before wcs starts (the stand-in for the picking flow: see docs). */
+struct sim_tote {
+    char tote[SIM_ID_MAX], order[SIM_ID_MAX];
+    char dest[SIM_ID_MAX]; /* "" or station:<id>, carrier:<code>, qa, reject */
+};
+
+/* A cycle count: at at_ms the counter requests a count of location (and sku); the stock found
+ * differs from the books by `delta` units of sku/lot (0: the count agrees). */
+struct sim_count {
+    uint64_t at_ms;
+    char location[SIM_PATH_MAX / 4];
+    char sku[SIM_ID_MAX], lot[SIM_ID_MAX];
+    int64_t delta;
+};
+
+/* A weighted choice ("DHL: 3"). */
+struct sim_weight {
+    char name[SIM_ID_MAX];
+    double weight;
+};
+
+struct sim_order_gen {
+    uint32_t count;
+    uint32_t lines_min, lines_max; /* uniform; or mean (lines_mean > 0): 1 + Poisson(mean - 1) */
+    double lines_mean;
+    uint32_t qty_min, qty_max;
+    double arrival[SIM_ARRIVAL_MAX]; /* weights of equal slices of the run; n_arrival 0: flat */
+    unsigned n_arrival;
+    struct sim_weight *carriers; /* empty: the site's carriers, evenly */
+    size_t n_carriers;
+    struct sim_weight *priorities; /* empty: none given */
+    size_t n_priorities;
+};
+
+enum sim_orders_via { SIM_VIA_ERP, SIM_VIA_IMPORT };
+
+struct sim_alarm_expect {
+    char pattern[SIM_ID_MAX * 2]; /* glob: '*' any run, '?' one character */
+    int raised;                   /* 1 must be raised, 0 must not, -1 not checked */
+    int cleared;                  /* 1 must be cleared by the end, 0 must still be active, -1 */
+};
+
+struct sim_kpi_bound {
+    char name[SIM_ID_MAX];
+    bool has_min, has_max;
+    double min, max;
+};
+
+/* An expected count: all (every order of the run), a number, or unchecked. */
+struct sim_count_expect {
+    bool checked, all;
+    uint64_t n;
+};
+
+struct sim_agents {
+    char erp_user[SIM_ID_MAX];        /* "" no ERP agent */
+    char supervisor_user[SIM_ID_MAX]; /* "" no supervisor */
+    char approver_user[SIM_ID_MAX];   /* approves adjustments; "" = supervisor_user */
+    uint32_t wave_lead_min;           /* 0: the site's pick_pack_ship_min */
+    uint32_t wave_max_orders;         /* 0: no limit given */
+    uint64_t wave_every_ms;           /* 0: only ahead of cutoffs */
+    bool release_waves, ack_alarms;
+    char counter_user[SIM_ID_MAX];
+    struct sim_count *counts;
+    size_t n_counts;
+    /* pickers and packers: run only where the site's wcs has the picking and packing flows */
+    uint32_t pickers, packers;
+    char picker_users[8][SIM_ID_MAX];
+    unsigned n_picker_users;
+    double seconds_per_pick, seconds_per_pack;
+    double err_wrong_product, err_wrong_qty, err_skipped_scan, err_wrong_tote;
+    struct sim_induct *inducts;
+    size_t n_inducts;
+};
+
+struct sim_scenario {
+    char name[SIM_ID_MAX * 2];
+    char site[SIM_PATH_MAX]; /* as written; relative to the scenario file */
+    uint64_t duration_ms;
+    uint64_t drain_ms; /* after duration: time for the floor to finish (default 0) */
+    double speed;      /* virtual-clock factor (1 = real time) */
+    bool realtime;     /* demos: forces speed 1 */
+    uint64_t seed;
+    int start_local_min; /* the virtual clock starts at the next HH:MM of the site's time zone
+                          * (minutes since midnight); -1: now */
+    /* orders */
+    char orders_file[SIM_PATH_MAX]; /* "" or a JSONL file of `wcs import --orders` */
+    bool orders_generate;
+    struct sim_order_gen gen;
+    enum sim_orders_via orders_via;
+    /* stock */
+    char stock_file[SIM_PATH_MAX];
+    bool stock_generate;
+    double stock_cover;    /* generated stock = demand × cover */
+    double stock_shortage; /* share of the demanded products given half their demand */
+    struct sim_tote *totes;
+    size_t n_totes;
+    struct sim_agents agents;
+    struct sim_fault *faults;
+    size_t n_faults;
+    /* expectations */
+    struct sim_count_expect exp_shipped, exp_backordered, exp_cancelled, exp_waved;
+    int exp_stock_conserved, exp_no_over_reservation, exp_totes_accounted; /* -1 unchecked */
+    struct sim_alarm_expect *alarms;
+    size_t n_alarms;
+    struct sim_kpi_bound *kpis;
+    size_t n_kpis;
+};
+
+/* Collected error lines "file:line:col: path: message". */
+struct sim_errors {
+    char **lines;
+    size_t count;
+};
+void sim_errors_fini(struct sim_errors *e); /* frees the lines; NULL-safe */
+
+/* Parses a scenario from text (len bytes) named `name` in errors. Returns 0 with *out (free with
+ * sim_scenario_free), WCS_E_CONFIG with every problem appended to errs (*out untouched), or
+ * -ENOMEM. Pure: no I/O, no clock. */
+int sim_scenario_parse(struct sim_scenario **out, const char *name, const char *text, size_t len,
+                       struct sim_errors *errs);
+/* Reads the file at path and parses it as sim_scenario_parse. An unreadable file is one error
+ * line and a negative errno. */
+int sim_scenario_load(struct sim_scenario **out, const char *path, struct sim_errors *errs);
+void sim_scenario_free(struct sim_scenario *s); /* NULL-safe */
+
+/* Parses a duration: "250ms", "90s", "15m", "8h", or a bare number of seconds. Returns 0 or
+ * WCS_E_SYNTAX. Pure. */
+int sim_parse_duration(const char *s, uint64_t *ms_out);
+/* Whether text matches a glob of '*' and '?'. Pure. */
+bool sim_glob_match(const char *pattern, const char *text);
+/* The scenario name of a fault kind ("plc_disconnect", ...). */
+const char *sim_fault_kind_name(enum sim_fault_kind k);
+
+#endif

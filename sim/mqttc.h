@@ -1,0 +1,43 @@
+/* Private to the runner: the simulator's own small MQTT client (paho MQTTAsync), so agents
+ * publish commands as their site user and the runner reads alarms, KPIs and events. Messages
+ * arrive on paho's thread and wait in a mutex-protected list the runner's loop drains.
+ * Reconnects by itself and subscribes again after a broker restart. */
+#ifndef SIM_MQTTC_H
+#define SIM_MQTTC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mqttc;
+
+struct mqttc_msg {
+    char *topic;
+    char *payload; /* NUL-terminated copy; len bytes before the NUL */
+    size_t len;
+    bool retained;
+    struct mqttc_msg *next;
+};
+
+/* Connects (blocks up to 10 s) with automatic reconnect. Returns 0 and *out, or a negative
+ * code with err filled. */
+int mqttc_open(struct mqttc **out, const char *uri, const char *client_id, const char *user,
+               const char *password, char *err, size_t err_len);
+/* The same in two steps, so several clients connect at once: start (never blocks), then wait
+ * (blocks up to timeout_ms; 0 connected, a negative code otherwise: close it then). */
+int mqttc_connect_start(struct mqttc **out, const char *uri, const char *client_id,
+                        const char *user, const char *password, char *err, size_t err_len);
+int mqttc_connect_wait(struct mqttc *c, int timeout_ms);
+/* Subscribes n filters in one SUBSCRIBE (QoS 1), as mqttc_subscribe. */
+int mqttc_subscribe_many(struct mqttc *c, const char *const *filters, size_t n);
+/* Subscribes at QoS 1 (blocks up to 5 s for the SUBACK); the filter is subscribed again after
+ * every reconnect. Returns 0 or a negative code. */
+int mqttc_subscribe(struct mqttc *c, const char *filter);
+/* Publishes (QoS 1, not retained). Returns 0, or WCS_E_LINK while disconnected. */
+int mqttc_publish(struct mqttc *c, const char *topic, const char *payload);
+/* Pops the oldest received message (free with mqttc_msg_free), or NULL. */
+struct mqttc_msg *mqttc_pop(struct mqttc *c);
+void mqttc_msg_free(struct mqttc_msg *m); /* NULL-safe */
+bool mqttc_is_connected(struct mqttc *c);
+void mqttc_close(struct mqttc *c); /* NULL-safe */
+
+#endif

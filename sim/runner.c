@@ -1,0 +1,2069 @@
+/* The scenario runner (sim/runner.h, docs/scenarios.md). One thread runs a small loop on the
+ * scaled clock shared with `wcs run`: inductions, order arrivals, waves ahead of cutoffs,
+ * counts and approvals, faults, MQTT replies, alarms and KPIs, and a progress line. At the end
+ * wcs is stopped with SIGTERM and the checks read Redis (read-only user) and the journal. */
+#include "sim/runner.h"
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "config/config.h"
+#include "harness/harness.h"
+#include "mqttc.h"
+#include "report.h"
+#include "sim/agents.h"
+#include "sim/plc.h"
+#include "sim/printer.h"
+#include "sim/scale.h"
+#include "sim/scanner.h"
+#include "sim/scenario.h"
+#include "siteconf.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+enum { MAX_PLCS = 8, MAX_DEVS = 64, MAX_USERS = 32, READY_TIMEOUT_MS = 30000 };
+
+struct plc_emu {
+    uint32_t dev; /* cfg device index */
+    struct sim_plc *p;
+    unsigned n_points;
+    uint32_t sp[SIM_PLC_MAX_POINTS]; /* cfg scan point index per emulator point */
+};
+
+struct user_cli {
+    const char *name;
+    struct mqttc *c;
+};
+
+struct order_gen {
+    char id[SIM_ID_MAX];
+    uint64_t at_ms;
+    char *json; /* the order.upsert payload without request_id */
+};
+
+struct pending {
+    char req[80];
+    char cmd[32];
+    uint64_t sent_ms;
+    char arg[96]; /* wave id, approval, count index... */
+};
+
+struct run {
+    const struct sim_run_opts *o;
+    struct sim_scenario *sc;
+    struct cfg_site *site;
+    struct sim_report rep;
+    char dir[PATH_MAX - 64], scen_dir[PATH_MAX - 1024], site_path[PATH_MAX], cfg_path[PATH_MAX];
+    char labels_dir[PATH_MAX - 256], wcs_log[PATH_MAX], notify_path[PATH_MAX], wcs_bin[PATH_MAX];
+    char stock_path[PATH_MAX], orders_path[PATH_MAX];
+    struct harness_redis *redis;
+    struct harness_mqtt *mqtt;
+    struct clock_scaled clk;
+    double speed;
+    int64_t origin_ms, start_wall_ms;
+    uint64_t real0_us;
+    struct plc_emu plcs[MAX_PLCS];
+    unsigned n_plcs;
+    struct sim_scanner *scanners[MAX_DEVS];
+    struct sim_scale *scales[MAX_DEVS];
+    struct sim_printer *printers[MAX_DEVS];
+    pid_t wcs;
+    int nfd;
+    unsigned wcs_starts;
+    struct mqttc *obs;
+    struct user_cli users[MAX_USERS];
+    size_t n_users;
+    struct order_gen *orders;
+    size_t n_orders, next_order;
+    uint64_t req_seq;
+    struct pending pend[256];
+    size_t n_pend;
+    size_t next_fault;
+    bool fault_active[64];
+    uint64_t fault_end[64];
+    size_t next_count;
+    size_t induct_done[64]; /* items inducted per induct entry */
+    uint32_t *tracks;       /* every track id inducted */
+    size_t n_tracks, cap_tracks;
+    uint64_t next_wave_ms;
+    int wave_n;
+    bool *cutoff_done; /* per (carrier, cutoff, day) slot in cutoffs[] */
+    struct {
+        int64_t release_wall_ms, cutoff_wall_ms;
+        uint32_t carrier;
+    } cutoffs[256];
+    size_t n_cutoffs;
+    struct sim_picker *pickers[16];
+    const char *picker_user[16];
+    unsigned n_pickers;
+    bool wcs_online;    /* wcs's retained status says online (birth seen after the start) */
+    int64_t wcs_gen;    /* gen of the last birth */
+    json_t *kpi;        /* the last KPI snapshot */
+    json_t *backorders; /* order ids named in wave.plan backorders */
+    json_t *adjusted;   /* "sku:lot" -> applied delta (from our agents' replies) */
+    json_t *initial;    /* "sku:lot" -> initial on_hand (stock file) */
+    uint64_t last_progress_real_ms, last_sample_ms;
+    FILE *log;
+};
+
+static uint64_t real_ms(void)
+{
+    return clock_real_mono_us() / 1000;
+}
+
+/* Scenario time: virtual ms since the run's start. */
+static uint64_t now_ms(struct run *r)
+{
+    int64_t w = clock_wall_ms(&r->clk.base) - r->start_wall_ms;
+    return w > 0 ? (uint64_t)w : 0;
+}
+
+static void logf_(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct run *r, const char *fmt, ...)
+{
+    va_list ap;
+    if (!r->log)
+        return;
+    fprintf(r->log, "[%8.1f s] ", (double)now_ms(r) / 1000.0);
+    va_start(ap, fmt);
+    vfprintf(r->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', r->log);
+    fflush(r->log);
+}
+
+/* ---- seeded randomness (splitmix64) ---- */
+
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double rndf(void)
+{
+    return (double)(rnd() >> 11) / 9007199254740992.0;
+}
+static uint32_t rnd_range(uint32_t lo, uint32_t hi)
+{
+    return lo + (uint32_t)(rnd() % ((uint64_t)hi - lo + 1));
+}
+static const char *rnd_weighted(const struct sim_weight *w, size_t n)
+{
+    double sum = 0, x;
+    for (size_t i = 0; i < n; i++)
+        sum += w[i].weight;
+    x = rndf() * sum;
+    for (size_t i = 0; i < n; i++) {
+        if (x < w[i].weight)
+            return w[i].name;
+        x -= w[i].weight;
+    }
+    return n ? w[n - 1].name : NULL;
+}
+
+/* ---- files, processes ---- */
+
+static int run_wait(struct run *r, char *const argv[], const char *log_path, int timeout_ms)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int st, rc;
+    uint64_t end = real_ms() + (uint64_t)timeout_ms;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    rc = posix_spawn(&pid, r->wcs_bin, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -rc;
+    while (waitpid(pid, &st, WNOHANG) != pid) {
+        if (real_ms() > end) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -ETIMEDOUT;
+        }
+        usleep(5000);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void drain_mqtt(struct run *r);
+
+/* After READY=1: commands reach wcs only once it subscribed, which its birth on the retained
+ * status topic announces (a new gen). Bounded. */
+static int wcs_wait_online(struct run *r, char *err, size_t err_len)
+{
+    uint64_t end = real_ms() + 15000;
+    int64_t before = r->wcs_gen;
+    while (real_ms() < end) {
+        drain_mqtt(r);
+        if (r->wcs_online && r->wcs_gen > before)
+            return 0;
+        usleep(2000);
+    }
+    wcs_errf(err, err_len, "wcs run sent READY=1 but no MQTT birth within 15 s; see %s",
+             r->wcs_log);
+    return -ETIMEDOUT;
+}
+
+static int wcs_start(struct run *r, char *err, size_t err_len)
+{
+    char speed[32], origin[32];
+    char *argv[] = {"wcs",
+                    "run",
+                    "--clock-speed",
+                    speed,
+                    "--clock-origin",
+                    origin,
+                    "--kpi-interval-ms",
+                    "10000",
+                    r->cfg_path,
+                    NULL};
+    posix_spawn_file_actions_t fa;
+    uint64_t end;
+    char buf[512];
+    int rc;
+    snprintf(speed, sizeof(speed), "%.6f", r->speed);
+    snprintf(origin, sizeof(origin), "%" PRId64, r->origin_ms);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, r->wcs_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    setenv("NOTIFY_SOCKET", r->notify_path, 1);
+    unsetenv("WATCHDOG_USEC");
+    rc = posix_spawn(&r->wcs, r->wcs_bin, &fa, NULL, argv, environ);
+    unsetenv("NOTIFY_SOCKET");
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        wcs_errf(err, err_len, "cannot start %s: %s", r->wcs_bin, strerror(rc));
+        return -rc;
+    }
+    r->wcs_starts++;
+    r->wcs_online = false;
+    end = real_ms() + READY_TIMEOUT_MS;
+    while (real_ms() < end) {
+        ssize_t n = recv(r->nfd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        int st;
+        if (n > 0) {
+            buf[n] = '\0';
+            for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l;
+                 l = strtok_r(NULL, "\n", &save))
+                if (strcmp(l, "READY=1") == 0) {
+                    logf_(r, "wcs ready pid=%d start=%u", (int)r->wcs, r->wcs_starts);
+                    return wcs_wait_online(r, err, err_len);
+                }
+            continue;
+        }
+        if (waitpid(r->wcs, &st, WNOHANG) == r->wcs) {
+            wcs_errf(err, err_len, "wcs run exited before READY=1 (status %d); see %s", st,
+                     r->wcs_log);
+            r->wcs = 0;
+            return WCS_E_STATE;
+        }
+        usleep(5000);
+    }
+    wcs_errf(err, err_len, "wcs run sent no READY=1 within %d s; see %s", READY_TIMEOUT_MS / 1000,
+             r->wcs_log);
+    return -ETIMEDOUT;
+}
+
+/* SIGTERM (or SIGKILL) and reap; returns the exit code (128+signal for a signal). */
+static int wcs_stop(struct run *r, int sig)
+{
+    int st = 0;
+    uint64_t end = real_ms() + 20000;
+    if (r->wcs <= 0)
+        return -1;
+    kill(r->wcs, sig);
+    while (waitpid(r->wcs, &st, WNOHANG) != r->wcs) {
+        if (real_ms() > end) {
+            kill(r->wcs, SIGKILL);
+            waitpid(r->wcs, &st, 0);
+            break;
+        }
+        usleep(5000);
+    }
+    r->wcs = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- emulators ---- */
+
+static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_devs, char uris[][64],
+                          char *err, size_t err_len)
+{
+    const struct cfg_site *s = r->site;
+    for (uint32_t d = 0; d < s->n_devices && d < MAX_DEVS; d++) {
+        const struct cfg_device *dev = &s->devices[d];
+        uint16_t port = 0;
+        int rc = 0;
+        if (dev->kind == CFG_DEV_PLC && dev->model == CFG_MODEL_MODBUS_TCP) {
+            struct sim_plc_cfg pc;
+            struct plc_emu *e = &r->plcs[r->n_plcs];
+            if (r->n_plcs == MAX_PLCS)
+                continue;
+            sim_plc_cfg_defaults(&pc);
+            pc.clock = &r->clk.base;
+            /* The driver watches the heartbeat in real time: the emulator's period is in clock
+             * time, so scale it to stay the same real period (docs/scenarios.md). */
+            pc.heartbeat_ms = (uint32_t)fmin(6e7, dev->heartbeat_ms * r->speed);
+            pc.seed = r->sc->seed + d;
+            pc.n_points = 0;
+            for (uint32_t k = 0; k < s->n_scan_points && pc.n_points < SIM_PLC_MAX_POINTS; k++) {
+                const struct cfg_scan_point *sp = &s->scan_points[k];
+                struct sim_plc_point_cfg *pp = &pc.points[pc.n_points];
+                struct sim_plc_map *m = &pp->map;
+                uint16_t maxlane = 1;
+                if (sp->plc != d)
+                    continue;
+                sim_plc_point_defaults(pp);
+                m->read_base = sp->read_start;
+                m->write_base = sp->write_start;
+                m->barcode_regs = sp->barcode_regs;
+                m->plc_heartbeat = (uint16_t)(sp->reg[CFG_REG_PLC_HEARTBEAT] - sp->read_start);
+                m->plc_status = (uint16_t)(sp->reg[CFG_REG_PLC_STATUS] - sp->read_start);
+                m->scan_seq = (uint16_t)(sp->reg[CFG_REG_SCAN_SEQ] - sp->read_start);
+                m->read_result = (uint16_t)(sp->reg[CFG_REG_READ_RESULT] - sp->read_start);
+                m->track_id = (uint16_t)(sp->reg[CFG_REG_TRACK_ID] - sp->read_start);
+                m->confirm_seq = (uint16_t)(sp->reg[CFG_REG_CONFIRM_SEQ] - sp->read_start);
+                m->confirm_result = (uint16_t)(sp->reg[CFG_REG_CONFIRM_RESULT] - sp->read_start);
+                m->confirm_lane = (uint16_t)(sp->reg[CFG_REG_CONFIRM_LANE] - sp->read_start);
+                m->barcode = (uint16_t)(sp->reg[CFG_REG_BARCODE] - sp->read_start);
+                m->wcs_heartbeat = (uint16_t)(sp->reg[CFG_REG_WCS_HEARTBEAT] - sp->write_start);
+                m->resp_seq = (uint16_t)(sp->reg[CFG_REG_RESP_SEQ] - sp->write_start);
+                m->dest_lane = (uint16_t)(sp->reg[CFG_REG_DEST_LANE] - sp->write_start);
+                m->cmd_flags = (uint16_t)(sp->reg[CFG_REG_CMD_FLAGS] - sp->write_start);
+                m->confirm_ack_seq = (uint16_t)(sp->reg[CFG_REG_CONFIRM_ACK_SEQ] - sp->write_start);
+                for (uint32_t l = 0; l < sp->n_lanes; l++) {
+                    const struct cfg_lane *ln = &s->lanes[sp->lanes[l]];
+                    if ((int32_t)sp->lanes[l] == sp->reject_lane)
+                        pp->reject_lane_id = ln->number;
+                    else if ((int32_t)sp->lanes[l] == sp->recirc_lane)
+                        pp->recirc_lane_id = ln->number;
+                    else if (ln->number <= SIM_PLC_MAX_LANES) {
+                        if (ln->number > maxlane)
+                            maxlane = ln->number;
+                        pp->lane_capacity[ln->number - 1] = ln->capacity;
+                    }
+                }
+                pp->n_lanes = maxlane;
+                pp->max_recirc = sp->max_recirc;
+                pp->default_route = SIM_ROUTE_REJECT;
+                e->sp[pc.n_points] = k;
+                pc.n_points++;
+            }
+            if (pc.n_points == 0)
+                continue;
+            e->dev = d;
+            e->n_points = pc.n_points;
+            rc = sim_plc_open(&e->p, &pc);
+            if (rc == 0) {
+                port = sim_plc_port(e->p);
+                r->n_plcs++;
+            }
+        } else if (dev->kind == CFG_DEV_SCANNER && dev->model == CFG_MODEL_LINE) {
+            struct sim_scanner_cfg c;
+            sim_scanner_cfg_defaults(&c);
+            snprintf(c.noread_token, sizeof(c.noread_token), "%s",
+                     dev->no_read ? dev->no_read : "NOREAD");
+            if (dev->multi_read)
+                snprintf(c.multiread_token, sizeof(c.multiread_token), "%s", dev->multi_read);
+            snprintf(c.terminator, sizeof(c.terminator), "%s",
+                     dev->terminator == CFG_TERM_CR   ? "\r"
+                     : dev->terminator == CFG_TERM_LF ? "\n"
+                                                      : "\r\n");
+            c.seed = r->sc->seed + d;
+            rc = sim_scanner_open(&r->scanners[d], &c);
+            if (rc == 0)
+                port = sim_scanner_port(r->scanners[d]);
+        } else if (dev->kind == CFG_DEV_SCALE && dev->model == CFG_MODEL_MT_SICS) {
+            struct sim_scale_cfg c;
+            sim_scale_cfg_defaults(&c);
+            c.clock = &r->clk.base;
+            c.seed = r->sc->seed + d;
+            rc = sim_scale_open(&r->scales[d], &c);
+            if (rc == 0)
+                port = sim_scale_port(r->scales[d]);
+        } else if (dev->kind == CFG_DEV_PRINTER && dev->model == CFG_MODEL_ZPL) {
+            struct sim_printer_cfg c;
+            char sub[PATH_MAX];
+            sim_printer_cfg_defaults(&c);
+            snprintf(sub, sizeof(sub), "%s/%s", r->labels_dir, dev->id);
+            mkdir(sub, 0755);
+            if (strlen(sub) >= sizeof(c.out_dir)) {
+                wcs_errf(err, err_len, "label folder %s: path too long for the printer", sub);
+                return -ENAMETOOLONG;
+            }
+            memcpy(c.out_dir, sub, strlen(sub) + 1);
+            rc = sim_printer_open(&r->printers[d], &c);
+            if (rc == 0)
+                port = sim_printer_port(r->printers[d]);
+        } else {
+            logf_(r, "device %s (%s %s) is not emulated: its uri stays %s", dev->id,
+                  cfg_dev_kind_name(dev->kind), cfg_dev_model_name(dev->model), dev->uri_text);
+            continue;
+        }
+        if (rc != 0) {
+            wcs_errf(err, err_len, "emulator of device %s: %s", dev->id, wcs_strerror(rc));
+            return rc;
+        }
+        snprintf(uris[*n_devs], 64, "tcp://127.0.0.1:%u", port);
+        devs[*n_devs].id = dev->id;
+        devs[*n_devs].uri = uris[*n_devs];
+        (*n_devs)++;
+        logf_(r, "device %s emulated on 127.0.0.1:%u", dev->id, port);
+    }
+    return 0;
+}
+
+/* The emulator and point of a cfg scan point id, or false. */
+static bool find_point(struct run *r, const char *id, struct sim_plc **p, unsigned *point)
+{
+    for (unsigned i = 0; i < r->n_plcs; i++)
+        for (unsigned k = 0; k < r->plcs[i].n_points; k++)
+            if (strcmp(r->site->scan_points[r->plcs[i].sp[k]].id, id) == 0) {
+                *p = r->plcs[i].p;
+                *point = k;
+                return true;
+            }
+    return false;
+}
+
+static struct sim_plc *find_plc_dev(struct run *r, const char *id)
+{
+    for (unsigned i = 0; i < r->n_plcs; i++)
+        if (strcmp(r->site->devices[r->plcs[i].dev].id, id) == 0)
+            return r->plcs[i].p;
+    return NULL;
+}
+
+/* ---- generated data ---- */
+
+static bool product_usable(const struct cfg_product *p)
+{
+    return p->tracking != CFG_TRACK_SERIAL;
+}
+
+/* Stock locations: internal locations declared with no children (leaf storage). */
+static bool is_storage(const struct cfg_site *s, uint32_t i)
+{
+    if (s->locations[i].type != CFG_LOC_INTERNAL)
+        return false;
+    for (uint32_t k = i + 1; k < s->n_locations; k++)
+        if (s->locations[k].parent == (int32_t)i)
+            return false;
+    return true;
+}
+
+static int gen_orders(struct run *r, char *err, size_t err_len)
+{
+    const struct sim_order_gen *g = &r->sc->gen;
+    const struct cfg_site *s = r->site;
+    uint32_t *usable = calloc(s->n_products + 1, sizeof(*usable)), n_usable = 0;
+    double wsum = 0, cum[SIM_ARRIVAL_MAX + 1] = {0};
+    unsigned nh = g->n_arrival ? g->n_arrival : 1;
+    FILE *f = NULL;
+    if (!usable)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < s->n_products; i++)
+        if (product_usable(&s->products[i]))
+            usable[n_usable++] = i;
+    if (n_usable == 0 || s->waves.n_carriers == 0) {
+        free(usable);
+        wcs_errf(err, err_len, "orders.generate: the site has no %s",
+                 n_usable ? "carriers" : "products without serial tracking");
+        return WCS_E_CONFIG;
+    }
+    r->orders = calloc(g->count + 1, sizeof(*r->orders));
+    if (!r->orders) {
+        free(usable);
+        return -ENOMEM;
+    }
+    for (unsigned h = 0; h < nh; h++) {
+        wsum += g->n_arrival ? g->arrival[h] : 1;
+        cum[h + 1] = wsum;
+    }
+    if (r->sc->orders_via == SIM_VIA_IMPORT) {
+        snprintf(r->orders_path, sizeof(r->orders_path), "%s/orders.jsonl", r->dir);
+        f = fopen(r->orders_path, "w");
+        if (!f) {
+            free(usable);
+            return -errno;
+        }
+    }
+    for (uint32_t o = 0; o < g->count; o++) {
+        struct order_gen *og = &r->orders[o];
+        json_t *j = json_object(), *lines = json_array();
+        const char *carrier = NULL;
+        uint32_t nl;
+        double x = rndf() * wsum, span_ms = (double)r->sc->duration_ms / nh;
+        unsigned h = 0;
+        while (h + 1 < nh && x >= cum[h + 1])
+            h++;
+        og->at_ms = (uint64_t)(span_ms * h + span_ms * rndf());
+        snprintf(og->id, sizeof(og->id), "SIM-%06u", o + 1);
+        if (g->lines_mean > 0) {
+            /* 1 + Poisson(mean - 1) by inversion. */
+            double l = exp(-(g->lines_mean - 1)), p = 1;
+            nl = 0;
+            do {
+                nl++;
+                p *= rndf();
+            } while (p > l && nl < 1000);
+        } else {
+            nl = rnd_range(g->lines_min, g->lines_max);
+        }
+        if (nl > n_usable)
+            nl = n_usable;
+        uint32_t first = (uint32_t)(rnd() % n_usable), step = 1 + (uint32_t)(rnd() % 7);
+        while (n_usable % step == 0 && step > 1)
+            step--; /* coprime with n_usable: the lines name distinct products */
+        for (uint32_t k = 0; k < nl; k++) {
+            uint32_t pi = usable[(uint32_t)(((uint64_t)first + (uint64_t)k * step) % n_usable)];
+            json_array_append_new(lines, json_pack("{s:s,s:i}", "sku", s->products[pi].sku, "qty",
+                                                   (json_int_t)rnd_range(g->qty_min, g->qty_max)));
+        }
+        if (g->n_carriers)
+            carrier = rnd_weighted(g->carriers, g->n_carriers);
+        else
+            carrier = s->waves.carriers[rnd() % s->waves.n_carriers].code;
+        json_object_set_new(j, "order", json_string(og->id));
+        json_object_set_new(j, "carrier", json_string(carrier));
+        json_object_set_new(j, "lines", lines);
+        if (g->n_priorities)
+            json_object_set_new(j, "priority",
+                                json_string(rnd_weighted(g->priorities, g->n_priorities)));
+        og->json = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        if (!og->json) {
+            if (f)
+                fclose(f);
+            free(usable);
+            return -ENOMEM;
+        }
+        if (f)
+            fprintf(f, "%s\n", og->json);
+        r->n_orders++;
+    }
+    free(usable);
+    if (f && fclose(f) != 0)
+        return -EIO;
+    /* Arrival order. */
+    for (size_t i = 1; i < r->n_orders; i++)
+        for (size_t k = i; k > 0 && r->orders[k].at_ms < r->orders[k - 1].at_ms; k--) {
+            struct order_gen t = r->orders[k];
+            r->orders[k] = r->orders[k - 1];
+            r->orders[k - 1] = t;
+        }
+    return 0;
+}
+
+/* Reads an orders JSONL file for the demand of generated stock and the order count. */
+static void demand_add(json_t *demand, const char *payload)
+{
+    json_t *j = json_loads(payload, 0, NULL), *line;
+    size_t i;
+    if (!j)
+        return;
+    json_array_foreach(json_object_get(j, "lines"), i, line)
+    {
+        const char *sku = json_string_value(json_object_get(line, "sku"));
+        json_int_t q = json_integer_value(json_object_get(line, "qty"));
+        if (sku)
+            json_object_set_new(demand, sku,
+                                json_integer(json_integer_value(json_object_get(demand, sku)) + q));
+    }
+    json_decref(j);
+}
+
+static void key_add(json_t *obj, const char *key, json_int_t d)
+{
+    json_object_set_new(obj, key, json_integer(json_integer_value(json_object_get(obj, key)) + d));
+}
+
+static int gen_stock(struct run *r)
+{
+    const struct cfg_site *s = r->site;
+    json_t *demand = json_object();
+    uint32_t *locs = calloc(s->n_locations + 1, sizeof(*locs)), n_locs = 0;
+    FILE *f;
+    const char *sku;
+    json_t *v;
+    unsigned lotn = 0;
+    if (!locs || !demand) {
+        free(locs);
+        json_decref(demand);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < s->n_locations; i++)
+        if (is_storage(s, i))
+            locs[n_locs++] = i;
+    for (size_t i = 0; i < r->n_orders; i++)
+        demand_add(demand, r->orders[i].json);
+    snprintf(r->stock_path, sizeof(r->stock_path), "%s/stock.jsonl", r->dir);
+    if (!(f = fopen(r->stock_path, "w")) || n_locs == 0) {
+        if (f)
+            fclose(f);
+        free(locs);
+        json_decref(demand);
+        return n_locs ? -errno : WCS_E_CONFIG;
+    }
+    json_object_foreach(demand, sku, v)
+    {
+        int32_t pi = -1;
+        json_int_t q;
+        char lot[32] = "";
+        for (uint32_t i = 0; i < s->n_products; i++)
+            if (strcmp(s->products[i].sku, sku) == 0)
+                pi = (int32_t)i;
+        if (pi < 0)
+            continue;
+        q = (json_int_t)ceil((double)json_integer_value(v) * r->sc->stock_cover);
+        if (rndf() < r->sc->stock_shortage)
+            q /= 2;
+        if (q <= 0)
+            continue;
+        if (s->products[pi].tracking == CFG_TRACK_LOT)
+            snprintf(lot, sizeof(lot), "SIMLOT%04u", ++lotn);
+        fprintf(f,
+                "{\"sku\":\"%s\",\"location\":\"%s\",%s%s%s%s\"in_date\":"
+                "\"2026-11-01T06:00:00Z\",\"qty\":%lld}\n",
+                sku, s->locations[locs[rnd() % n_locs]].path, lot[0] ? "\"lot\":\"" : "", lot,
+                lot[0] ? "\"," : "", s->products[pi].expiry ? "\"expiry\":\"2099-12-31\"," : "",
+                (long long)q);
+    }
+    free(locs);
+    json_decref(demand);
+    return fclose(f) == 0 ? 0 : -EIO;
+}
+
+/* initial["sku:lot"] from a stock JSONL file (quants of one product and lot summed). */
+static void read_initial(struct run *r, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *sku, *lot;
+        char key[160];
+        if (!j)
+            continue;
+        sku = json_string_value(json_object_get(j, "sku"));
+        lot = json_string_value(json_object_get(j, "lot"));
+        if (sku) {
+            snprintf(key, sizeof(key), "%s:%s", sku, lot ? lot : "");
+            key_add(r->initial, key, json_integer_value(json_object_get(j, "qty")));
+        }
+        json_decref(j);
+    }
+    fclose(f);
+}
+
+/* ---- MQTT agents ---- */
+
+static struct mqttc *user_client(struct run *r, const char *user)
+{
+    for (size_t i = 0; i < r->n_users; i++)
+        if (strcmp(r->users[i].name, user) == 0)
+            return r->users[i].c;
+    return NULL;
+}
+
+/* Publishes a command as user; fields is a JSON object (consumed). */
+static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *fields,
+                     const char *arg)
+{
+    struct mqttc *c = user_client(r, user);
+    char topic[256], *payload;
+    struct pending *p;
+    if (!c || r->n_pend == sizeof(r->pend) / sizeof(r->pend[0])) {
+        json_decref(fields);
+        r->rep.cmds_unsent++;
+        return;
+    }
+    p = &r->pend[r->n_pend];
+    snprintf(p->req, sizeof(p->req), "sim-%" PRIu64 "-%" PRIu64, r->sc->seed, ++r->req_seq);
+    snprintf(p->cmd, sizeof(p->cmd), "%s", cmd);
+    snprintf(p->arg, sizeof(p->arg), "%s", arg ? arg : "");
+    p->sent_ms = now_ms(r);
+    json_object_set_new(fields, "request_id", json_string(p->req));
+    payload = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, user, cmd);
+    if (payload && mqttc_publish(c, topic, payload) == 0) {
+        r->n_pend++;
+        r->rep.cmds_sent++;
+    } else {
+        r->rep.cmds_unsent++;
+    }
+    logf_(r, "cmd %s %s %s", user, cmd, payload ? payload : "?");
+    free(payload);
+}
+
+static void on_reply(struct run *r, const char *payload)
+{
+    json_t *j = json_loads(payload, 0, NULL);
+    const char *req = j ? json_string_value(json_object_get(j, "request_id")) : NULL;
+    bool ok = json_is_true(json_object_get(j, "ok"));
+    size_t i;
+    if (!req) {
+        json_decref(j);
+        return;
+    }
+    for (i = 0; i < r->n_pend; i++)
+        if (strcmp(r->pend[i].req, req) == 0)
+            break;
+    if (i == r->n_pend) {
+        json_decref(j);
+        return;
+    }
+    struct pending p = r->pend[i];
+    r->pend[i] = r->pend[--r->n_pend];
+    sim_report_latency(&r->rep, (double)(now_ms(r) - p.sent_ms));
+    if (strncmp(p.arg, "picker:", 7) == 0) {
+        unsigned k = (unsigned)atoi(p.arg + 7);
+        if (k < r->n_pickers)
+            sim_picker_on_reply(r->pickers[k], now_ms(r), payload);
+        if (ok)
+            r->rep.cmds_ok++;
+        else
+            r->rep.cmds_refused++;
+        json_decref(j);
+        return;
+    }
+    if (!ok) {
+        r->rep.cmds_refused++;
+        logf_(r, "refused %s %s: %s", p.cmd, p.req,
+              json_string_value(json_object_get(j, "error")) ?: "?");
+    } else {
+        r->rep.cmds_ok++;
+    }
+    if (ok && strcmp(p.cmd, "order.upsert") == 0) {
+        r->rep.orders_accepted++;
+    } else if (strcmp(p.cmd, "wave.plan") == 0 && ok) {
+        json_t *w, *b;
+        size_t k;
+        r->rep.waves_planned++;
+        json_array_foreach(json_object_get(j, "backorders"), k, b)
+        {
+            const char *o = json_string_value(json_object_get(b, "order"));
+            if (o)
+                json_object_set_new(r->backorders, o, json_true());
+        }
+        if (r->sc->agents.release_waves)
+            json_array_foreach(json_object_get(j, "waves"), k, w)
+            {
+                const char *id = json_string_value(json_object_get(w, "wave"));
+                if (id)
+                    send_cmd(r, r->sc->agents.supervisor_user, "wave.release",
+                             json_pack("{s:s}", "wave", id), id);
+            }
+    } else if (strcmp(p.cmd, "wave.release") == 0 && ok) {
+        r->rep.waves_released++;
+    } else if (strcmp(p.cmd, "count.request") == 0 && ok) {
+        /* The counter found a difference: adjust it (p.arg is the count index). */
+        const struct sim_count *c = &r->sc->agents.counts[atoi(p.arg)];
+        r->rep.counts_done++;
+        if (c->delta != 0) {
+            json_t *f = json_pack("{s:s,s:s,s:I,s:s}", "sku", c->sku, "location", c->location,
+                                  "qty", (json_int_t)c->delta, "reason", "cycle count");
+            if (c->lot[0])
+                json_object_set_new(f, "lot", json_string(c->lot));
+            if (r->site->adjust_value_threshold_cents)
+                json_object_set_new(f, "unit_value_cents", json_integer(100));
+            send_cmd(r, r->sc->agents.counter_user, "inventory.adjust", f, p.arg);
+        }
+    } else if ((strcmp(p.cmd, "inventory.adjust") == 0 || strcmp(p.cmd, "adjust.approve") == 0) &&
+               ok) {
+        if (json_is_true(json_object_get(j, "applied"))) {
+            char key[160];
+            snprintf(key, sizeof(key), "%s:%s", json_string_value(json_object_get(j, "sku")) ?: "",
+                     json_string_value(json_object_get(j, "lot")) ?: "");
+            key_add(r->adjusted, key, json_integer_value(json_object_get(j, "qty")));
+            r->rep.adjustments_applied++;
+        } else if (json_string_value(json_object_get(j, "approval"))) {
+            const char *appr = json_string_value(json_object_get(j, "approval"));
+            const char *who = r->sc->agents.approver_user[0] ? r->sc->agents.approver_user
+                                                             : r->sc->agents.supervisor_user;
+            r->rep.approvals_requested++;
+            if (who[0])
+                send_cmd(r, who, "adjust.approve", json_pack("{s:s}", "approval", appr), appr);
+        }
+    }
+    json_decref(j);
+}
+
+static void on_observed(struct run *r, struct mqttc_msg *m)
+{
+    char pre[128];
+    size_t pl = (size_t)snprintf(pre, sizeof(pre), "wcs/v1/%s/", r->site->id);
+    const char *t = m->topic;
+    if (strncmp(t, pre, pl) != 0)
+        return;
+    t += pl;
+    if (strncmp(t, "alarm/", 6) == 0) {
+        sim_report_alarm(&r->rep, t + 6, m->len > 0, (double)now_ms(r) / 1000.0);
+        if (m->len > 0 && r->sc->agents.ack_alarms && r->sc->agents.supervisor_user[0] &&
+            !m->retained && strncmp(t + 6, "approval-", 9) != 0)
+            send_cmd(r, r->sc->agents.supervisor_user, "alarm.ack",
+                     json_pack("{s:s}", "alarm", t + 6), t + 6);
+    } else if (strcmp(t, "kpi") == 0 && m->len > 0) {
+        json_t *k = json_loads(m->payload, 0, NULL);
+        if (k) {
+            json_decref(r->kpi);
+            r->kpi = k;
+        }
+    } else if (strcmp(t, "status") == 0) {
+        json_t *st = json_loads(m->payload, 0, NULL);
+        bool online = json_is_true(json_object_get(st, "online"));
+        int64_t gen = (int64_t)json_integer_value(json_object_get(st, "gen"));
+        if (online && gen >= r->wcs_gen) {
+            r->wcs_gen = gen;
+            r->wcs_online = true;
+        } else if (!online && gen >= r->wcs_gen) {
+            r->wcs_online = false;
+        }
+        json_decref(st);
+    } else if (strcmp(t, "evt/ship") == 0) {
+        r->rep.ship_events++;
+    }
+}
+
+static void drain_mqtt(struct run *r)
+{
+    struct mqttc_msg *m;
+    while ((m = mqttc_pop(r->obs))) {
+        on_observed(r, m);
+        mqttc_msg_free(m);
+    }
+    for (size_t i = 1; i < r->n_users; i++)
+        while ((m = mqttc_pop(r->users[i].c))) {
+            on_reply(r, m->payload);
+            mqttc_msg_free(m);
+        }
+}
+
+/* ---- waves ahead of cutoffs ---- */
+
+static void plan_cutoffs(struct run *r)
+{
+    const struct cfg_waves *w = &r->site->waves;
+    uint32_t lead =
+        r->sc->agents.wave_lead_min ? r->sc->agents.wave_lead_min : w->pick_pack_ship_min;
+    int64_t end = r->start_wall_ms + (int64_t)(r->sc->duration_ms + r->sc->drain_ms);
+    time_t t0 = (time_t)(r->start_wall_ms / 1000);
+    for (int day = 0; day < 8; day++)
+        for (uint32_t c = 0; c < w->n_carriers; c++)
+            for (uint32_t k = 0; k < w->carriers[c].n_cutoffs; k++) {
+                struct tm tm;
+                time_t t = t0 + (time_t)day * 86400;
+                localtime_r(&t, &tm);
+                tm.tm_hour = w->carriers[c].cutoffs_min[k] / 60;
+                tm.tm_min = w->carriers[c].cutoffs_min[k] % 60;
+                tm.tm_sec = 0;
+                tm.tm_isdst = -1;
+                int64_t cut = (int64_t)mktime(&tm) * 1000;
+                /* A cutoff matters when its waves are due during the run. */
+                if (cut <= r->start_wall_ms || cut - (int64_t)lead * 60000 > end ||
+                    r->n_cutoffs == 256)
+                    continue;
+                r->cutoffs[r->n_cutoffs].cutoff_wall_ms = cut;
+                r->cutoffs[r->n_cutoffs].release_wall_ms = cut - (int64_t)lead * 60000;
+                r->cutoffs[r->n_cutoffs].carrier = c;
+                sim_report_cutoff(&r->rep, w->carriers[c].code,
+                                  (double)(cut - r->start_wall_ms) / 60000.0);
+                logf_(r, "cutoff %s at %+.1f min, waves planned from %+.1f min",
+                      w->carriers[c].code, (double)(cut - r->start_wall_ms) / 60000.0,
+                      (double)(cut - (int64_t)lead * 60000 - r->start_wall_ms) / 60000.0);
+                r->n_cutoffs++;
+            }
+    r->cutoff_done = calloc(r->n_cutoffs + 1, sizeof(bool));
+}
+
+static void wave_plan(struct run *r, const char *carrier)
+{
+    char id[32];
+    json_t *f;
+    snprintf(id, sizeof(id), "SIMW%d", ++r->wave_n);
+    f = json_pack("{s:s}", "wave", id);
+    if (carrier)
+        json_object_set_new(f, "carrier", json_string(carrier));
+    if (r->sc->agents.wave_max_orders)
+        json_object_set_new(f, "max_orders", json_integer(r->sc->agents.wave_max_orders));
+    send_cmd(r, r->sc->agents.supervisor_user, "wave.plan", f, id);
+}
+
+static void supervisor_tick(struct run *r, uint64_t t)
+{
+    int64_t wall = r->start_wall_ms + (int64_t)t;
+    if (!r->sc->agents.supervisor_user[0])
+        return;
+    for (size_t i = 0; r->cutoff_done && i < r->n_cutoffs; i++)
+        if (!r->cutoff_done[i] && wall >= r->cutoffs[i].release_wall_ms &&
+            wall < r->cutoffs[i].cutoff_wall_ms) {
+            r->cutoff_done[i] = true;
+            wave_plan(r, r->site->waves.carriers[r->cutoffs[i].carrier].code);
+        }
+    if (r->sc->agents.wave_every_ms && t >= r->next_wave_ms) {
+        r->next_wave_ms = t + r->sc->agents.wave_every_ms;
+        if (t > 0)
+            wave_plan(r, NULL);
+    }
+}
+
+/* Remembers an inducted item for the end-of-run accounting. */
+static void track_add(struct run *r, uint32_t track)
+{
+    if (r->n_tracks == r->cap_tracks) {
+        size_t cap = r->cap_tracks ? r->cap_tracks * 2 : 256;
+        uint32_t *g = realloc(r->tracks, cap * sizeof(*g));
+        if (!g)
+            return;
+        r->tracks = g;
+        r->cap_tracks = cap;
+    }
+    r->tracks[r->n_tracks++] = track;
+}
+
+/* Pickers: their commands go out as their user; full totes go onto the first scan point. */
+static void picker_tick(struct run *r, uint64_t t)
+{
+    for (unsigned i = 0; i < r->n_pickers; i++) {
+        struct sim_action a;
+        char arg[24];
+        snprintf(arg, sizeof(arg), "picker:%u", i);
+        while (sim_picker_next(r->pickers[i], t, &a) == 1) {
+            if (a.kind == SIM_ACT_COMMAND) {
+                send_cmd(r, r->picker_user[i], a.name, json_loads(a.payload, 0, NULL), arg);
+            } else if (a.kind == SIM_ACT_INDUCT && r->n_plcs) {
+                uint32_t track;
+                if (sim_plc_induct(r->plcs[0].p, 0, a.code, SIM_READ_BY_RATE, &track) == 0) {
+                    r->rep.inducted++;
+                    track_add(r, track);
+                }
+            }
+        }
+    }
+}
+
+/* ---- the timeline ---- */
+
+static void induct_tick(struct run *r, uint64_t t)
+{
+    for (size_t i = 0; i < r->sc->agents.n_inducts && i < 64; i++) {
+        const struct sim_induct *in = &r->sc->agents.inducts[i];
+        struct sim_plc *p;
+        unsigned point;
+        if (!find_point(r, in->point, &p, &point))
+            continue;
+        while (r->induct_done[i] < in->count && t >= in->at_ms + in->every_ms * r->induct_done[i]) {
+            char code[SIM_BARCODE_MAX_LEN + 16];
+            const char *b = in->barcode, *ph = strstr(b, "{n}");
+            static const enum sim_read_result rr[] = {SIM_READ_BY_RATE, SIM_READ_GOOD,
+                                                      SIM_READ_NOREAD, SIM_READ_MULTI};
+            uint32_t track;
+            if (ph)
+                snprintf(code, sizeof(code), "%.*s%zu%s", (int)(ph - b), b, r->induct_done[i] + 1,
+                         ph + 3);
+            else
+                snprintf(code, sizeof(code), "%s", b);
+            if (sim_plc_induct(p, point, code[0] ? code : NULL, rr[in->read], &track) != 0)
+                break;
+            r->induct_done[i]++;
+            r->rep.inducted++;
+            track_add(r, track);
+        }
+    }
+}
+
+static void fault_apply(struct run *r, size_t i, bool start)
+{
+    const struct sim_fault *f = &r->sc->faults[i];
+    char err[HARNESS_ERR_MAX] = "";
+    struct sim_plc *p;
+    unsigned point;
+    int32_t d = cfg_find_device(r->site, f->target);
+    logf_(r, "fault %s %s %s", sim_fault_kind_name(f->kind), f->target, start ? "begins" : "ends");
+    sim_report_fault(&r->rep, sim_fault_kind_name(f->kind), f->target, (double)now_ms(r) / 1000,
+                     start);
+    switch (f->kind) {
+    case SIM_FAULT_PLC_DISCONNECT:
+        if (start && (p = find_plc_dev(r, f->target)))
+            sim_plc_disconnect(p, (uint32_t)f->duration_ms);
+        break;
+    case SIM_FAULT_BROKER_RESTART:
+        if (start) {
+            r->wcs_online = false; /* until wcs's birth on the restarted broker */
+            harness_mqtt_stop(r->mqtt);
+        } else if (harness_mqtt_restart(r->mqtt, err, sizeof(err)) != 0)
+            logf_(r, "broker restart failed: %s", err);
+        break;
+    case SIM_FAULT_REDIS_RESTART:
+        if (start)
+            harness_redis_stop(r->redis);
+        else if (harness_redis_restart(r->redis, err, sizeof(err)) != 0)
+            logf_(r, "redis restart failed: %s", err);
+        break;
+    case SIM_FAULT_WCS_KILL:
+        wcs_stop(r, SIGKILL);
+        if (wcs_start(r, err, sizeof(err)) != 0) {
+            logf_(r, "wcs restart failed: %s", err);
+            r->rep.wcs_restart_failed = true;
+        }
+        break;
+    case SIM_FAULT_PRINTER_PAPER_OUT:
+        if (d >= 0 && d < MAX_DEVS && r->printers[d])
+            sim_printer_set_paper_out(r->printers[d], start);
+        break;
+    case SIM_FAULT_SCALE_UNSTABLE:
+        if (d >= 0 && d < MAX_DEVS && r->scales[d])
+            sim_scale_set_unstable(r->scales[d], start);
+        break;
+    case SIM_FAULT_JAM:
+        if (start && find_point(r, f->target, &p, &point))
+            sim_plc_jam(p, point, (uint32_t)f->duration_ms, false);
+        break;
+    }
+}
+
+static void fault_tick(struct run *r, uint64_t t)
+{
+    for (size_t i = 0; i < r->sc->n_faults && i < 64; i++) {
+        const struct sim_fault *f = &r->sc->faults[i];
+        if (!r->fault_active[i] && r->fault_end[i] == 0 && t >= f->at_ms) {
+            r->fault_active[i] = true;
+            r->fault_end[i] = f->at_ms + f->duration_ms + 1;
+            fault_apply(r, i, true);
+            if (f->kind == SIM_FAULT_WCS_KILL)
+                r->fault_active[i] = false;
+        } else if (r->fault_active[i] && t >= r->fault_end[i]) {
+            r->fault_active[i] = false;
+            fault_apply(r, i, false);
+        }
+    }
+}
+
+static void sample(struct run *r, uint64_t t)
+{
+    struct sim_plc_counters c = {0}, sum = {0};
+    for (unsigned i = 0; i < r->n_plcs; i++)
+        if (sim_plc_counters(r->plcs[i].p, SIM_PLC_MAX_POINTS, &c) == 0) {
+            sum.diverted_total += c.diverted_total;
+            sum.rejected += c.rejected;
+        }
+    sim_report_sample(&r->rep, (double)t / 60000.0, (double)r->next_order,
+                      (double)r->rep.orders_accepted, (double)r->rep.ship_events,
+                      (double)(sum.diverted_total + sum.rejected),
+                      json_number_value(json_object_get(r->kpi, "throughput_per_min")));
+}
+
+static void progress(struct run *r, uint64_t t, bool final)
+{
+    uint64_t now = real_ms();
+    if (r->o->quiet || (!final && now - r->last_progress_real_ms < 500))
+        return;
+    r->last_progress_real_ms = now;
+    fprintf(stderr,
+            "\rsim %02u:%02u:%02u  orders in %zu/%zu accepted %" PRIu64 " shipped %" PRIu64
+            "  waves %" PRIu64 "  inducted %" PRIu64 "  alarms %zu active  %s",
+            (unsigned)(t / 3600000), (unsigned)(t / 60000 % 60), (unsigned)(t / 1000 % 60),
+            r->next_order, r->n_orders, r->rep.orders_accepted, r->rep.ship_events,
+            r->rep.waves_released, r->rep.inducted, sim_report_active_alarms(&r->rep),
+            final ? "\n" : "");
+    fflush(stderr);
+}
+
+static void loop(struct run *r)
+{
+    uint64_t end = r->sc->duration_ms + r->sc->drain_ms;
+    for (;;) {
+        uint64_t t = now_ms(r);
+        int st;
+        if (t >= end)
+            break;
+        if (r->wcs > 0 && waitpid(r->wcs, &st, WNOHANG) == r->wcs) {
+            logf_(r, "wcs exited unexpectedly status=%d", st);
+            r->rep.wcs_died = true;
+            r->wcs = 0;
+        }
+        fault_tick(r, t);
+        induct_tick(r, t);
+        drain_mqtt(r);
+        /* People and the ERP wait while wcs is not on the broker (a command published then
+         * would reach nobody); what came due meanwhile is sent when it is back. */
+        if (!r->wcs_online) {
+            progress(r, t, false);
+            usleep(2000);
+            continue;
+        }
+        while (r->next_order < r->n_orders && r->sc->orders_via == SIM_VIA_ERP &&
+               r->orders[r->next_order].at_ms <= t) {
+            json_t *f = json_loads(r->orders[r->next_order].json, 0, NULL);
+            send_cmd(r, r->sc->agents.erp_user, "order.upsert", f, r->orders[r->next_order].id);
+            r->next_order++;
+        }
+        while (r->next_count < r->sc->agents.n_counts &&
+               r->sc->agents.counts[r->next_count].at_ms <= t) {
+            const struct sim_count *c = &r->sc->agents.counts[r->next_count];
+            char arg[24];
+            snprintf(arg, sizeof(arg), "%zu", r->next_count);
+            send_cmd(r, r->sc->agents.counter_user, "count.request",
+                     json_pack("{s:s,s:s}", "location", c->location, "sku", c->sku), arg);
+            r->next_count++;
+        }
+        supervisor_tick(r, t);
+        picker_tick(r, t);
+        drain_mqtt(r);
+        if (t >= r->last_sample_ms) {
+            sample(r, t);
+            r->last_sample_ms =
+                t + (r->sc->duration_ms / 200 > 1000 ? r->sc->duration_ms / 200 : 1000);
+        }
+        progress(r, t, false);
+        usleep(2000);
+    }
+}
+
+/* ---- checks (read-only Redis user) ---- */
+
+static redisReply *cmd(redisContext *c, const char *fmt, ...)
+{
+    va_list ap;
+    redisReply *x;
+    va_start(ap, fmt);
+    x = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    return x;
+}
+
+/* SCAN MATCH pattern, calling fn for every key. */
+static void scan_keys(redisContext *c, const char *pattern,
+                      void (*fn)(struct run *, redisContext *, const char *), struct run *r)
+{
+    char cursor[32] = "0";
+    do {
+        redisReply *x = cmd(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 2) {
+            freeReplyObject(x);
+            return;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", x->element[0]->str);
+        for (size_t i = 0; i < x->element[1]->elements; i++)
+            fn(r, c, x->element[1]->element[i]->str);
+        freeReplyObject(x);
+    } while (strcmp(cursor, "0") != 0);
+}
+
+struct checkstate {
+    json_t *redis_stock; /* sku:lot -> on_hand + in totes + shipped */
+    json_t *order_states;
+    json_t *quant_reserved; /* quant key -> reserved */
+    json_t *resv_sum;       /* quant key -> sum of order resv */
+    json_t *totes;          /* tote id -> sort_state */
+    unsigned over_reserved;
+    char prefix[128];
+};
+static struct checkstate CS;
+
+static void on_quant(struct run *r, redisContext *c, const char *key)
+{
+    const char *rest = key + strlen(CS.prefix) + strlen("quant:");
+    const char *first = strchr(rest, ':'), *last = strrchr(rest, ':');
+    redisReply *x;
+    char sk[160];
+    (void)r;
+    if (!first || !last || first == last)
+        return;
+    x = cmd(c, "HMGET %s on_hand reserved", key);
+    if (x && x->type == REDIS_REPLY_ARRAY && x->elements == 2) {
+        long long oh = x->element[0]->str ? atoll(x->element[0]->str) : 0;
+        long long rs = x->element[1]->str ? atoll(x->element[1]->str) : 0;
+        snprintf(sk, sizeof(sk), "%.*s:%s", (int)(first - rest), rest, last + 1);
+        key_add(CS.redis_stock, sk, oh);
+        json_object_set_new(CS.quant_reserved, key, json_integer(rs));
+        if (rs < 0 || rs > oh)
+            CS.over_reserved++;
+    }
+    freeReplyObject(x);
+}
+
+static void on_order(struct run *r, redisContext *c, const char *key)
+{
+    const char *id = key + strlen(CS.prefix) + strlen("order:");
+    redisReply *x;
+    (void)r;
+    if (strchr(id, ':')) {
+        if (strlen(id) > 5 && strcmp(id + strlen(id) - 5, ":resv") == 0) {
+            x = cmd(c, "HGETALL %s", key);
+            for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i + 1 < x->elements; i += 2)
+                key_add(CS.resv_sum, x->element[i]->str, atoll(x->element[i + 1]->str));
+            freeReplyObject(x);
+        }
+        return;
+    }
+    x = cmd(c, "HGET %s state", key);
+    if (x && x->type == REDIS_REPLY_STRING)
+        json_object_set_new(CS.order_states, id, json_string(x->str));
+    freeReplyObject(x);
+}
+
+static void on_tote(struct run *r, redisContext *c, const char *key)
+{
+    const char *id = key + strlen(CS.prefix) + strlen("tote:");
+    const char *colon = strchr(id, ':');
+    redisReply *x;
+    (void)r;
+    if (colon) {
+        char tote[128];
+        if (strcmp(colon, ":contents") != 0)
+            return;
+        snprintf(tote, sizeof(tote), "%.*s", (int)(colon - id), id);
+        x = cmd(c, "HGETALL %s", key);
+        for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i + 1 < x->elements; i += 2)
+            key_add(CS.redis_stock, x->element[i]->str, atoll(x->element[i + 1]->str));
+        freeReplyObject(x);
+        return;
+    }
+    x = cmd(c, "HGET %s sort_state", key);
+    json_object_set_new(CS.totes, id,
+                        json_string(x && x->type == REDIS_REPLY_STRING ? x->str : ""));
+    freeReplyObject(x);
+}
+
+static void on_shipment(struct run *r, redisContext *c, const char *key)
+{
+    redisReply *x = cmd(c, "HGET %s contents", key);
+    (void)r;
+    if (x && x->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loads(x->str, 0, NULL);
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v) key_add(CS.redis_stock, k, json_integer_value(v));
+        json_decref(j);
+    }
+    freeReplyObject(x);
+}
+
+/* Replays the journal: flows per sku:lot (imported, adjusted, received, shipped) and the last
+ * on_hand per quant. */
+static int journal_stock(redisContext *c, const char *site, json_t *flows, json_t *final,
+                         uint64_t *entries)
+{
+    char start[64] = "-";
+    json_t *last = json_object();
+    for (;;) {
+        redisReply *x = cmd(c, "XRANGE wcs:{%s}:journal %s + COUNT 1000", site, start);
+        if (!x || x->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(x);
+            json_decref(last);
+            return -EIO;
+        }
+        if (x->elements == 0) {
+            freeReplyObject(x);
+            break;
+        }
+        for (size_t i = 0; i < x->elements; i++) {
+            redisReply *e = x->element[i], *f = e->element[1];
+            const char *op = "", *before = "{}", *after = "{}";
+            json_t *b, *a;
+            (*entries)++;
+            for (size_t k = 0; k + 1 < f->elements; k += 2) {
+                if (strcmp(f->element[k]->str, "op") == 0)
+                    op = f->element[k + 1]->str;
+                else if (strcmp(f->element[k]->str, "before") == 0)
+                    before = f->element[k + 1]->str;
+                else if (strcmp(f->element[k]->str, "after") == 0)
+                    after = f->element[k + 1]->str;
+            }
+            b = json_loads(before, 0, NULL);
+            a = json_loads(after, 0, NULL);
+            const char *q = json_string_value(json_object_get(a, "quant"));
+            if (q && json_object_get(a, "on_hand"))
+                json_object_set(last, q, json_object_get(a, "on_hand"));
+            if (strcmp(op, "move") == 0) {
+                json_object_set(last, json_string_value(json_object_get(a, "from")) ?: "?",
+                                json_object_get(a, "from_on_hand"));
+                json_object_set(last, json_string_value(json_object_get(a, "to")) ?: "?",
+                                json_object_get(a, "to_on_hand"));
+            }
+            if (strcmp(op, "pick") == 0) {
+                const char *item = json_string_value(json_object_get(a, "item"));
+                if (item)
+                    key_add(final, item,
+                            json_integer_value(json_object_get(a, "tote")) -
+                                json_integer_value(json_object_get(b, "tote")));
+            }
+            if (strcmp(op, "ship") == 0) {
+                const char *k;
+                json_t *v;
+                json_object_foreach(json_object_get(b, "contents"), k, v)
+                {
+                    key_add(flows, k, -json_integer_value(v));
+                    key_add(final, k, -json_integer_value(v)); /* leaves the totes */
+                    key_add(final, k, json_integer_value(v));  /* counted as shipped */
+                }
+            }
+            if (q && (strcmp(op, "import_stock") == 0 || strcmp(op, "adjust") == 0 ||
+                      strcmp(op, "receive") == 0)) {
+                const char *rest = strstr(q, ":quant:");
+                if (rest) {
+                    rest += 7;
+                    const char *first = strchr(rest, ':'), *lst = strrchr(rest, ':');
+                    char sk[160];
+                    if (first && lst && first != lst) {
+                        snprintf(sk, sizeof(sk), "%.*s:%s", (int)(first - rest), rest, lst + 1);
+                        key_add(flows, sk,
+                                json_integer_value(json_object_get(a, "on_hand")) -
+                                    json_integer_value(json_object_get(b, "on_hand")));
+                    }
+                }
+            }
+            json_decref(a);
+            json_decref(b);
+        }
+        snprintf(start, sizeof(start), "(%s", x->element[x->elements - 1]->element[0]->str);
+        freeReplyObject(x);
+    }
+    {
+        const char *q;
+        json_t *v;
+        json_object_foreach(last, q, v)
+        {
+            const char *rest = strstr(q, ":quant:");
+            if (!rest)
+                continue;
+            rest += 7;
+            const char *first = strchr(rest, ':'), *lst = strrchr(rest, ':');
+            char sk[160];
+            if (!first || !lst || first == lst)
+                continue;
+            snprintf(sk, sizeof(sk), "%.*s:%s", (int)(first - rest), rest, lst + 1);
+            key_add(final, sk, json_integer_value(v));
+        }
+    }
+    json_decref(last);
+    return 0;
+}
+
+/* a == b for every key of either. Fills diff with the first difference. */
+static bool same_counts(json_t *a, json_t *b, char *diff, size_t n)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(a, k,
+                        v) if (json_integer_value(v) != json_integer_value(json_object_get(b, k)))
+    {
+        snprintf(diff, n, "%s: %lld vs %lld", k, (long long)json_integer_value(v),
+                 (long long)json_integer_value(json_object_get(b, k)));
+        return false;
+    }
+    json_object_foreach(b, k,
+                        v) if (json_integer_value(v) != json_integer_value(json_object_get(a, k)))
+    {
+        snprintf(diff, n, "%s: %lld vs %lld", k,
+                 (long long)json_integer_value(json_object_get(a, k)),
+                 (long long)json_integer_value(v));
+        return false;
+    }
+    return true;
+}
+
+static void check(struct run *r, const char *name, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void check(struct run *r, const char *name, bool ok, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    sim_report_check(&r->rep, name, ok, detail);
+    printf("%s  %-28s %s\n", ok ? "PASS" : "FAIL", name, detail);
+}
+
+static void count_expect(struct run *r, const char *name, const struct sim_count_expect *e,
+                         uint64_t got, uint64_t all)
+{
+    if (!e->checked)
+        return;
+    check(r, name, got == (e->all ? all : e->n), "%" PRIu64 " (expected %" PRIu64 "%s)", got,
+          e->all ? all : e->n, e->all ? ", all" : "");
+}
+
+static const char *sim_state_name(enum sim_item_state s)
+{
+    static const char *const n[] = {"waiting",  "on_belt",  "in_loop",
+                                    "diverted", "rejected", "lost"};
+    return (unsigned)s < 6 ? n[s] : "?";
+}
+
+static void run_checks(struct run *r)
+{
+    const struct sim_scenario *sc = r->sc;
+    redisContext *c = redisConnect("127.0.0.1", harness_redis_port(r->redis));
+    redisReply *x;
+    char pat[160], diff[256] = "";
+    uint64_t shipped = 0, cancelled = 0, waved = 0, backordered = 0, entries = 0, all;
+    const char *k;
+    json_t *v;
+    memset(&CS, 0, sizeof(CS));
+    CS.redis_stock = json_object();
+    CS.order_states = json_object();
+    CS.quant_reserved = json_object();
+    CS.resv_sum = json_object();
+    CS.totes = json_object();
+    snprintf(CS.prefix, sizeof(CS.prefix), "wcs:{%s}:", r->site->id);
+    if (!c || c->err) {
+        check(r, "redis", false, "cannot connect for the checks");
+        goto out;
+    }
+    x = cmd(c, "AUTH %s %s", harness_redis_ro_user(r->redis), harness_redis_ro_password(r->redis));
+    freeReplyObject(x);
+    snprintf(pat, sizeof(pat), "%squant:*", CS.prefix);
+    scan_keys(c, pat, on_quant, r);
+    snprintf(pat, sizeof(pat), "%sorder:*", CS.prefix);
+    scan_keys(c, pat, on_order, r);
+    snprintf(pat, sizeof(pat), "%stote:*", CS.prefix);
+    scan_keys(c, pat, on_tote, r);
+    snprintf(pat, sizeof(pat), "%sshipment:*", CS.prefix);
+    scan_keys(c, pat, on_shipment, r);
+    json_object_foreach(CS.order_states, k, v)
+    {
+        const char *s = json_string_value(v);
+        shipped += strcmp(s, "shipped") == 0;
+        cancelled += strcmp(s, "cancelled") == 0;
+        waved += strcmp(s, "waved") == 0 || strcmp(s, "picking") == 0 || strcmp(s, "picked") == 0 ||
+                 strcmp(s, "packed") == 0 || strcmp(s, "shipped") == 0;
+        backordered +=
+            json_is_true(json_object_get(r->backorders, k)) && strcmp(s, "confirmed") == 0;
+        sim_report_order_state(&r->rep, s);
+    }
+    all = r->n_orders;
+    r->rep.orders_shipped = shipped;
+    count_expect(r, "orders.shipped", &sc->exp_shipped, shipped, all);
+    count_expect(r, "orders.backordered", &sc->exp_backordered, backordered, all);
+    count_expect(r, "orders.cancelled", &sc->exp_cancelled, cancelled, all);
+    count_expect(r, "orders.waved", &sc->exp_waved, waved, all);
+    if (sc->exp_stock_conserved >= 0) {
+        json_t *expect = json_deep_copy(r->initial), *flows = json_object(), *final = json_object();
+        json_object_foreach(r->adjusted, k, v) key_add(expect, k, json_integer_value(v));
+        bool ok_redis = same_counts(expect, CS.redis_stock, diff, sizeof(diff));
+        check(r, "stock_conserved (redis)", ok_redis == (sc->exp_stock_conserved == 1),
+              "initial + adjustments vs on hand + in totes + shipped, %zu product/lots%s%s",
+              json_object_size(expect), ok_redis ? "" : "; first difference ", diff);
+        bool ok_j = journal_stock(c, r->site->id, flows, final, &entries) == 0 &&
+                    same_counts(flows, final, diff, sizeof(diff)) &&
+                    same_counts(final, CS.redis_stock, diff, sizeof(diff));
+        check(r, "stock_conserved (journal)", ok_j == (sc->exp_stock_conserved == 1),
+              "%" PRIu64 " journal entries: imported + received + adjusted - shipped = final "
+              "on hand = Redis%s%s",
+              entries, ok_j ? "" : "; first difference ", ok_j ? "" : diff);
+        json_decref(expect);
+        json_decref(flows);
+        json_decref(final);
+    }
+    if (sc->exp_no_over_reservation >= 0) {
+        unsigned mism = 0;
+        json_object_foreach(CS.quant_reserved, k, v) mism +=
+            json_integer_value(v) != json_integer_value(json_object_get(CS.resv_sum, k));
+        bool ok = CS.over_reserved == 0 && mism == 0;
+        check(r, "no_over_reservation", ok == (sc->exp_no_over_reservation == 1),
+              "%zu quants: %u with reserved outside 0..on_hand, %u whose reserved differs from "
+              "the orders' holds",
+              json_object_size(CS.quant_reserved), CS.over_reserved, mism);
+    }
+    if (sc->exp_totes_accounted >= 0) {
+        unsigned on_belt = 0, mismatched = 0, known = 0;
+        uint64_t dropped = 0;
+        struct sim_plc_counters pc;
+        for (unsigned i = 0; i < r->n_plcs; i++)
+            if (sim_plc_counters(r->plcs[i].p, SIM_PLC_MAX_POINTS, &pc) == 0)
+                dropped += pc.confirms_dropped;
+        json_t *seen = json_object();
+        unsigned unread = 0;
+        /* Newest first: a tote id inducted again has one record in wcs, its latest trip. */
+        for (size_t i = r->n_tracks; i-- > 0;) {
+            struct sim_plc_item it;
+            bool found = false;
+            for (unsigned p = 0; p < r->n_plcs && !found; p++)
+                found = sim_plc_item(r->plcs[p].p, r->tracks[i], &it) == 0;
+            if (!found)
+                continue;
+            if (it.state == SIM_ITEM_WAITING || it.state == SIM_ITEM_ON_BELT ||
+                it.state == SIM_ITEM_IN_LOOP) {
+                on_belt++;
+                continue;
+            }
+            if (it.read_result != SIM_READ_GOOD) {
+                /* Nobody could know which tote it was: the PLC must have rejected it. */
+                unread++;
+                if (it.state != SIM_ITEM_REJECTED) {
+                    mismatched++;
+                    logf_(r, "unread item track=%u: PLC %s, expected rejected", it.track_id,
+                          sim_state_name(it.state));
+                }
+                continue;
+            }
+            json_t *t = json_object_get(CS.totes, it.barcode);
+            if (!t || json_object_get(seen, it.barcode))
+                continue;
+            json_object_set_new(seen, it.barcode, json_true());
+            known++;
+            const char *s = json_string_value(t);
+            bool agree = (it.state == SIM_ITEM_DIVERTED && strcmp(s, "arrived") == 0) ||
+                         (it.state == SIM_ITEM_REJECTED && strcmp(s, "rejected") == 0) ||
+                         (it.state == SIM_ITEM_LOST && strcmp(s, "lost") == 0);
+            if (!agree) {
+                mismatched++;
+                logf_(r,
+                      "tote %s track=%u: PLC %s lane=%u result=%u passes=%u, wcs sort_state "
+                      "\"%s\"",
+                      it.barcode, it.track_id, sim_state_name(it.state), it.lane, it.confirm_result,
+                      it.passes, s);
+            }
+        }
+        json_decref(seen);
+        bool ok = on_belt == 0 && mismatched <= dropped;
+        check(r, "totes_accounted", ok == (sc->exp_totes_accounted == 1),
+              "%zu inducted: %u still on the belt, %u unread (rejected by the PLC); %u tote "
+              "records checked against their last trip, %u disagreements (confirmations the "
+              "PLC dropped: %" PRIu64 ")",
+              r->n_tracks, on_belt, unread, known, mismatched, dropped);
+    }
+out:
+    for (size_t i = 0; i < sc->n_alarms; i++) {
+        const struct sim_alarm_expect *a = &sc->alarms[i];
+        unsigned raised = 0, active = 0;
+        sim_report_alarm_match(&r->rep, a->pattern, &raised, &active);
+        bool ok = (a->raised < 0 || (a->raised == 1) == (raised > 0)) &&
+                  (a->cleared < 0 || raised == 0 || (a->cleared == 1) == (active == 0));
+        check(r, "alarm", ok, "%s: raised %u, still active %u (expected%s%s)", a->pattern, raised,
+              active,
+              a->raised < 0 ? ""
+              : a->raised   ? " raised"
+                            : " never raised",
+              a->cleared < 0 ? ""
+              : a->cleared   ? ", cleared"
+                             : ", still active");
+    }
+    for (size_t i = 0; i < sc->n_kpis; i++) {
+        const struct sim_kpi_bound *b = &sc->kpis[i];
+        json_t *val = r->kpi;
+        char name[SIM_ID_MAX], *save = NULL;
+        snprintf(name, sizeof(name), "%s", b->name);
+        for (char *part = strtok_r(name, ".", &save); part && val;
+             part = strtok_r(NULL, ".", &save))
+            val = json_object_get(val, part);
+        bool have = json_is_number(val);
+        double d = json_number_value(val);
+        check(r, "kpi", have && (!b->has_min || d >= b->min) && (!b->has_max || d <= b->max),
+              "%s = %s%g (bounds %g..%g)", b->name, have ? "" : "missing ", d,
+              b->has_min ? b->min : -INFINITY, b->has_max ? b->max : INFINITY);
+    }
+    if (r->rep.wcs_died || r->rep.wcs_restart_failed)
+        check(r, "wcs", false, "wcs run %s during the run (see wcs.log)",
+              r->rep.wcs_died ? "exited" : "did not restart");
+    redisFree(c);
+    json_decref(CS.redis_stock);
+    json_decref(CS.order_states);
+    json_decref(CS.quant_reserved);
+    json_decref(CS.resv_sum);
+    json_decref(CS.totes);
+}
+
+static void print_kpis(struct run *r)
+{
+    struct sim_plc_counters c;
+    printf("KPIs (wcs, last retained snapshot):");
+    if (!r->kpi) {
+        printf(" none received\n");
+    } else {
+        const char *k;
+        json_t *v;
+        int n = 0;
+        json_object_foreach(r->kpi, k, v) if (json_is_number(v) && strcmp(k, "ts") != 0 &&
+                                              strcmp(k, "seq") != 0)
+        {
+            printf("%s %s=%g", n++ % 6 ? "" : "\n ", k, json_number_value(v));
+        }
+        printf("\n");
+    }
+    for (unsigned i = 0; i < r->n_plcs; i++)
+        if (sim_plc_counters(r->plcs[i].p, SIM_PLC_MAX_POINTS, &c) == 0) {
+            printf("PLC %s: inducted=%" PRIu64 " scanned=%" PRIu64 " no_reads=%" PRIu64
+                   " decisions_used=%" PRIu64 " late=%" PRIu64 " diverted=%" PRIu64
+                   " rejected=%" PRIu64 " failsafe=%" PRIu64 " lane_full=%" PRIu64
+                   " recirculated=%" PRIu64 " lost=%" PRIu64 " confirms=%" PRIu64 "/%" PRIu64
+                   " dropped=%" PRIu64 "\n",
+                   r->site->devices[r->plcs[i].dev].id, c.inducted, c.scanned, c.no_reads,
+                   c.decisions_used, c.late_default, c.diverted_total, c.rejected,
+                   c.failsafe_routed, c.lane_full, c.recirculated, c.lost, c.confirms_acked,
+                   c.confirms_published, c.confirms_dropped);
+            sim_report_plc(&r->rep, r->site->devices[r->plcs[i].dev].id, &c, r->site, r->plcs[i].sp,
+                           r->plcs[i].n_points);
+        }
+    printf("commands: sent %" PRIu64 " ok %" PRIu64 " refused %" PRIu64 " unanswered %zu\n",
+           r->rep.cmds_sent, r->rep.cmds_ok, r->rep.cmds_refused, r->n_pend);
+}
+
+/* ---- set-up ---- */
+
+static int setup(struct run *r, char *err, size_t err_len)
+{
+    struct sim_errors se = {0};
+    struct cfg_errors ce;
+    struct harness_user hu[MAX_USERS + 2];
+    size_t nhu = 0;
+    struct harness_mqtt_opts mo = {0};
+    struct siteconf_dev devs[MAX_DEVS];
+    char uris[MAX_DEVS][64], tmp[PATH_MAX], mqtt_uri[64], client_id[80];
+    size_t n_devs = 0;
+    struct siteconf_opts so;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int rc;
+    if ((rc = sim_scenario_load(&r->sc, r->o->scenario, &se)) != 0) {
+        for (size_t i = 0; i < se.count; i++)
+            fprintf(stderr, "%s\n", se.lines[i]);
+        sim_errors_fini(&se);
+        wcs_errf(err, err_len, "the scenario is invalid");
+        return rc;
+    }
+    snprintf(tmp, sizeof(tmp), "%s", r->o->scenario);
+    if (!realpath(dirname(tmp), r->scen_dir))
+        return -errno;
+    if (r->sc->site[0] == '/')
+        snprintf(r->site_path, sizeof(r->site_path), "%s", r->sc->site);
+    else
+        snprintf(r->site_path, sizeof(r->site_path), "%s/%s", r->scen_dir, r->sc->site);
+    /* The run directory. */
+    if (r->o->report_dir) {
+        snprintf(r->dir, sizeof(r->dir), "%s", r->o->report_dir);
+        if (mkdir(r->dir, 0755) != 0 && errno != EEXIST) {
+            wcs_errf(err, err_len, "%s: %s", r->dir, strerror(errno));
+            return -errno;
+        }
+    } else {
+        snprintf(r->dir, sizeof(r->dir), "/tmp/wcs-sim-XXXXXX");
+        if (!mkdtemp(r->dir))
+            return -errno;
+    }
+    if (!realpath(r->dir, tmp))
+        return -errno;
+    if (strlen(tmp) >= 1024) {
+        wcs_errf(err, err_len, "run folder path longer than 1023 bytes");
+        return -ENAMETOOLONG;
+    }
+    memcpy(r->dir, tmp, strlen(tmp) + 1);
+    memcpy(r->labels_dir, r->dir, strlen(r->dir));
+    memcpy(r->labels_dir + strlen(r->dir), "/labels", 8);
+    mkdir(r->labels_dir, 0755);
+    snprintf(r->wcs_log, sizeof(r->wcs_log), "%s/wcs.log", r->dir);
+    snprintf(r->cfg_path, sizeof(r->cfg_path), "%s/site.yaml", r->dir);
+    snprintf(r->notify_path, sizeof(r->notify_path), "%s/notify", r->dir);
+    snprintf(tmp, sizeof(tmp), "%s/sim.log", r->dir);
+    r->log = fopen(tmp, "w");
+    unlink(r->wcs_log);
+    /* The site, loaded from a first derived copy with placeholder connections (its own
+     * secrets files need not exist: the run's servers replace them). */
+    {
+        char ph[PATH_MAX], base[PATH_MAX];
+        struct siteconf_opts po = {.redis_host = "127.0.0.1",
+                                   .redis_port = 6379,
+                                   .redis_user = "wcs",
+                                   .mqtt_uri = "tcp://127.0.0.1:1883",
+                                   .mqtt_user = "wcs",
+                                   .mqtt_client_id = "wcs-sim"};
+        int fd;
+        snprintf(ph, sizeof(ph), "%s/placeholder.pass", r->dir);
+        snprintf(base, sizeof(base), "%s/site.base.yaml", r->dir);
+        fd = open(ph, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0)
+            return -errno;
+        close(fd);
+        po.redis_password_file = po.mqtt_password_file = ph;
+        if ((rc = siteconf_derive(r->site_path, base, &po, err, err_len)) != 0)
+            return rc;
+        cfg_errors_init(&ce);
+        if ((rc = cfg_load(&r->site, base, &ce)) != 0) {
+            for (size_t i = 0; i < ce.count; i++)
+                fprintf(stderr, "%s\n", ce.lines[i]);
+            cfg_errors_fini(&ce);
+            wcs_errf(err, err_len, "the site config %s is invalid (check it with wcs check)",
+                     r->site_path);
+            return rc;
+        }
+        cfg_errors_fini(&ce);
+    }
+    setenv("TZ", r->site->timezone, 1);
+    tzset();
+    r->speed = r->o->realtime || r->sc->realtime ? 1 : r->o->speed > 0 ? r->o->speed : r->sc->speed;
+    rng_state = r->sc->seed;
+    /* The clock: the scenario's start at the next HH:MM local time (speed > 1), else now. */
+    {
+        int64_t now_wall = clock_wall_ms(clock_system());
+        uint64_t now_mono = clock_real_mono_us();
+        int64_t start = now_wall;
+        if (r->sc->start_local_min >= 0 && r->speed > 1) {
+            time_t t = (time_t)(now_wall / 1000);
+            struct tm tm;
+            localtime_r(&t, &tm);
+            tm.tm_hour = r->sc->start_local_min / 60;
+            tm.tm_min = r->sc->start_local_min % 60;
+            tm.tm_sec = 0;
+            tm.tm_isdst = -1;
+            start = (int64_t)mktime(&tm) * 1000;
+            if (start <= now_wall + 1000)
+                start += 86400000;
+        }
+        /* A scaled clock reads origin at real origin and runs speed times faster; for it to
+         * read `start` now, origin = now - (start - now) / (speed - 1), in the past. */
+        r->origin_ms = start == now_wall
+                           ? now_wall
+                           : now_wall - (int64_t)((double)(start - now_wall) / (r->speed - 1));
+        r->real0_us = now_mono - (uint64_t)(now_wall - r->origin_ms) * 1000;
+        clock_scaled_init(&r->clk, r->speed, r->origin_ms, r->real0_us);
+        r->start_wall_ms = clock_wall_ms(&r->clk.base);
+    }
+    /* Servers: wcs (service), an observer (supervisor: reads the whole site), every site user. */
+    if ((rc = harness_redis_start(&r->redis, NULL, err, err_len)) != 0)
+        return rc;
+    hu[nhu++] = (struct harness_user){"wcs", "", HARNESS_ROLE_SERVICE};
+    hu[nhu++] = (struct harness_user){"sim-observer", "", HARNESS_ROLE_SUPERVISOR};
+    for (uint32_t i = 0; i < r->site->n_users && nhu < MAX_USERS; i++)
+        if (strcmp(r->site->users[i].name, "wcs") != 0 &&
+            strcmp(r->site->users[i].name, "sim-observer") != 0) {
+            hu[nhu] = (struct harness_user){.role = HARNESS_ROLE_OPERATOR};
+            snprintf(hu[nhu].name, sizeof(hu[nhu].name), "%s", r->site->users[i].name);
+            nhu++;
+        }
+    mo.users = hu;
+    mo.n_users = nhu;
+    mo.site = r->site->id;
+    if ((rc = harness_mqtt_start(&r->mqtt, &mo, err, err_len)) != 0)
+        return rc;
+    if ((rc = open_emulators(r, devs, &n_devs, uris, err, err_len)) != 0)
+        return rc;
+    snprintf(mqtt_uri, sizeof(mqtt_uri), "tcp://127.0.0.1:%d", harness_mqtt_port(r->mqtt));
+    snprintf(client_id, sizeof(client_id), "wcs-sim-%s", r->site->id);
+    so = (struct siteconf_opts){
+        .redis_host = "127.0.0.1",
+        .redis_port = harness_redis_port(r->redis),
+        .redis_user = harness_redis_user(r->redis),
+        .redis_password_file = harness_redis_password_file(r->redis),
+        /* wcs runs its Redis command timeout on the scaled clock: keep it about 1 s of real
+         * time (the config allows up to 60 s), or a fast run times out every command. */
+        .redis_timeout_ms = (unsigned)fmin(60000, 1000 * r->speed),
+        .mqtt_uri = mqtt_uri,
+        .mqtt_user = "wcs",
+        .mqtt_password_file = harness_mqtt_password_file(r->mqtt, "wcs"),
+        .mqtt_client_id = client_id,
+        .devs = devs,
+        .n_devs = n_devs,
+    };
+    if ((rc = siteconf_derive(r->site_path, r->cfg_path, &so, err, err_len)) != 0)
+        return rc;
+    /* Data: orders and stock (files resolved against the scenario), then wcs import. */
+    r->initial = json_object();
+    r->adjusted = json_object();
+    r->backorders = json_object();
+    if (r->sc->orders_generate && (rc = gen_orders(r, err, err_len)) != 0)
+        return rc;
+    if (r->sc->orders_file[0]) {
+        FILE *f;
+        char line[65536];
+        if (r->sc->orders_file[0] == '/')
+            snprintf(r->orders_path, sizeof(r->orders_path), "%s", r->sc->orders_file);
+        else
+            snprintf(r->orders_path, sizeof(r->orders_path), "%s/%s", r->scen_dir,
+                     r->sc->orders_file);
+        if (!(f = fopen(r->orders_path, "r"))) {
+            wcs_errf(err, err_len, "orders.file %s: %s", r->orders_path, strerror(errno));
+            return -errno;
+        }
+        while (fgets(line, sizeof(line), f)) {
+            json_t *j = json_loads(line, 0, NULL);
+            struct order_gen *g;
+            if (!j)
+                continue;
+            g = realloc(r->orders, (r->n_orders + 1) * sizeof(*g));
+            if (!g) {
+                json_decref(j);
+                fclose(f);
+                return -ENOMEM;
+            }
+            r->orders = g;
+            g += r->n_orders++;
+            memset(g, 0, sizeof(*g));
+            snprintf(g->id, sizeof(g->id), "%s",
+                     json_string_value(json_object_get(j, "order")) ?: "?");
+            g->json = json_dumps(j, JSON_COMPACT);
+            json_decref(j);
+        }
+        fclose(f);
+    }
+    if (r->sc->stock_generate && (rc = gen_stock(r)) != 0) {
+        wcs_errf(err, err_len, "stock.generate: %s", wcs_strerror(rc));
+        return rc;
+    }
+    if (r->sc->stock_file[0]) {
+        if (r->sc->stock_file[0] == '/')
+            snprintf(r->stock_path, sizeof(r->stock_path), "%s", r->sc->stock_file);
+        else
+            snprintf(r->stock_path, sizeof(r->stock_path), "%s/%s", r->scen_dir, r->sc->stock_file);
+    }
+    if (r->stock_path[0])
+        read_initial(r, r->stock_path);
+    {
+        char *argv[10];
+        int n = 0;
+        char logp[PATH_MAX];
+        snprintf(logp, sizeof(logp), "%s/import.log", r->dir);
+        argv[n++] = "wcs";
+        argv[n++] = "import";
+        argv[n++] = r->cfg_path;
+        argv[n++] = "--master";
+        if (r->stock_path[0]) {
+            argv[n++] = "--stock";
+            argv[n++] = r->stock_path;
+        }
+        if (r->orders_path[0] && r->sc->orders_via == SIM_VIA_IMPORT) {
+            argv[n++] = "--orders";
+            argv[n++] = r->orders_path;
+        }
+        argv[n] = NULL;
+        logf_(r, "wcs import");
+        rc = run_wait(r, argv, logp, 120000);
+        logf_(r, "wcs import done status=%d", rc);
+        if (rc != 0) {
+            wcs_errf(err, err_len, "wcs import failed (status %d); see %s", rc, logp);
+            return rc < 0 ? rc : WCS_E_STATE;
+        }
+        if (r->sc->orders_via == SIM_VIA_IMPORT)
+            r->next_order = r->n_orders;
+    }
+    /* Tote records (the stand-in for the picking flow, docs/scenarios.md). */
+    if (r->sc->n_totes) {
+        redisContext *c = redisConnect("127.0.0.1", harness_redis_port(r->redis));
+        redisReply *x;
+        x = c ? cmd(c, "AUTH %s %s", harness_redis_user(r->redis), harness_redis_password(r->redis))
+              : NULL;
+        freeReplyObject(x);
+        for (size_t i = 0; c && i < r->sc->n_totes; i++) {
+            const struct sim_tote *t = &r->sc->totes[i];
+            if (t->order[0]) {
+                x = cmd(c, "HSET wcs:{%s}:tote:%s order %s", r->site->id, t->tote, t->order);
+                freeReplyObject(x);
+            }
+            if (t->dest[0]) {
+                x = cmd(c, "HSET wcs:{%s}:tote:%s dest %s", r->site->id, t->tote, t->dest);
+                freeReplyObject(x);
+            }
+        }
+        redisFree(c);
+    }
+    /* MQTT: the observer, then one client per agent user. */
+    logf_(r, "mqtt clients");
+    {
+        const char *agent_users[5 + 8] = {"sim-observer", r->sc->agents.erp_user,
+                                          r->sc->agents.supervisor_user,
+                                          r->sc->agents.approver_user, r->sc->agents.counter_user};
+        char f[5][160];
+        const char *fs[5];
+        size_t n_agent_users = 5;
+        /* Pickers (run only where wcs has the picking flow, docs/scenarios.md). */
+        if (r->sc->agents.pickers && !r->sc->agents.n_picker_users) {
+            wcs_errf(err, err_len, "agents.pickers: give the users they pick as (users: [...])");
+            return WCS_E_CONFIG;
+        }
+        for (unsigned i = 0; i < r->sc->agents.pickers && i < 16; i++) {
+            struct sim_picker_cfg pc = {
+                .seconds_per_pick = r->sc->agents.seconds_per_pick,
+                .err_wrong_product = r->sc->agents.err_wrong_product,
+                .err_wrong_qty = r->sc->agents.err_wrong_qty,
+                .err_skipped_scan = r->sc->agents.err_skipped_scan,
+                .err_wrong_tote = r->sc->agents.err_wrong_tote,
+                .seed = r->sc->seed * 1000 + i,
+            };
+            char prefix[16];
+            snprintf(prefix, sizeof(prefix), "PK%u", i + 1);
+            pc.tote_prefix = prefix;
+            if ((rc = sim_picker_new(&r->pickers[i], &pc)) != 0)
+                return rc;
+            r->n_pickers++;
+            r->picker_user[i] = r->sc->agents.picker_users[i % r->sc->agents.n_picker_users];
+        }
+        for (unsigned i = 0; i < r->sc->agents.n_picker_users && n_agent_users < 13; i++)
+            agent_users[n_agent_users++] = r->sc->agents.picker_users[i];
+        /* Connect every client at once (paho's connect takes up to a second each). */
+        for (size_t i = 0; i < n_agent_users; i++) {
+            const char *u = agent_users[i];
+            char cid[96];
+            if (!u[0] || user_client(r, u))
+                continue;
+            if (!harness_mqtt_password(r->mqtt, u)) {
+                wcs_errf(err, err_len, "agent user \"%s\" is not a user of the site config", u);
+                return WCS_E_CONFIG;
+            }
+            snprintf(cid, sizeof(cid), "sim-%s", u);
+            if ((rc = mqttc_connect_start(&r->users[r->n_users].c, mqtt_uri, cid, u,
+                                          harness_mqtt_password(r->mqtt, u), err, err_len)) != 0)
+                return rc;
+            r->users[r->n_users++].name = u;
+        }
+        for (size_t i = 0; i < r->n_users; i++)
+            if ((rc = mqttc_connect_wait(r->users[i].c, 10000)) != 0) {
+                wcs_errf(err, err_len, "mqtt client of %s: no connection", r->users[i].name);
+                return rc;
+            }
+        r->obs = r->users[0].c;
+        for (size_t i = 0; i < 4; i++)
+            fs[i] = f[i];
+        snprintf(f[0], sizeof(f[0]), "wcs/v1/%s/alarm/#", r->site->id);
+        snprintf(f[1], sizeof(f[1]), "wcs/v1/%s/kpi", r->site->id);
+        snprintf(f[2], sizeof(f[2]), "wcs/v1/%s/evt/ship", r->site->id);
+        snprintf(f[3], sizeof(f[3]), "wcs/v1/%s/status", r->site->id);
+        if ((rc = mqttc_subscribe_many(r->obs, fs, 4)) != 0) {
+            wcs_errf(err, err_len, "observer subscriptions: %s", wcs_strerror(rc));
+            return rc;
+        }
+        for (size_t i = 1; i < r->n_users; i++) {
+            snprintf(f[4], sizeof(f[4]), "wcs/v1/%s/reply/%s/#", r->site->id, r->users[i].name);
+            fs[4] = f[4];
+            if ((rc = mqttc_subscribe_many(r->users[i].c, &fs[4], 1)) != 0) {
+                wcs_errf(err, err_len, "subscribe %s: %s", f[4], wcs_strerror(rc));
+                return rc;
+            }
+        }
+    }
+    /* wcs run, ready within a bound. */
+    logf_(r, "mqtt clients connected");
+    r->nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (r->nfd < 0 || strlen(r->notify_path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, r->notify_path, strlen(r->notify_path) + 1);
+    unlink(r->notify_path);
+    if (bind(r->nfd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        return -errno;
+    return wcs_start(r, err, err_len);
+}
+
+static void teardown(struct run *r)
+{
+    if (r->wcs > 0)
+        wcs_stop(r, SIGKILL);
+    for (size_t i = 0; i < r->n_users; i++)
+        mqttc_close(r->users[i].c); /* users[0] is the observer */
+    for (unsigned i = 0; i < r->n_plcs; i++)
+        sim_plc_close(r->plcs[i].p);
+    for (int d = 0; d < MAX_DEVS; d++) {
+        sim_scanner_close(r->scanners[d]);
+        sim_scale_close(r->scales[d]);
+        sim_printer_close(r->printers[d]);
+    }
+    harness_mqtt_free(r->mqtt);
+    harness_redis_free(r->redis);
+    if (r->nfd > 0)
+        close(r->nfd);
+    if (r->notify_path[0])
+        unlink(r->notify_path);
+    for (size_t i = 0; i < r->n_orders; i++)
+        free(r->orders[i].json);
+    free(r->orders);
+    free(r->tracks);
+    free(r->cutoff_done);
+    for (unsigned i = 0; i < r->n_pickers; i++)
+        sim_picker_free(r->pickers[i]);
+    json_decref(r->kpi);
+    json_decref(r->backorders);
+    json_decref(r->adjusted);
+    json_decref(r->initial);
+    sim_report_fini(&r->rep);
+    cfg_free(r->site);
+    sim_scenario_free(r->sc);
+    if (r->log)
+        fclose(r->log);
+}
+
+int sim_run(const struct sim_run_opts *o, struct sim_run_result *res)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    char err[1024] = "";
+    uint64_t wall0 = real_ms();
+    int rc, code;
+    if (!r)
+        return -ENOMEM;
+    r->o = o;
+    if (o->wcs_bin)
+        snprintf(r->wcs_bin, sizeof(r->wcs_bin), "%s", o->wcs_bin);
+    else if (readlink("/proc/self/exe", r->wcs_bin, sizeof(r->wcs_bin) - 1) < 0)
+        snprintf(r->wcs_bin, sizeof(r->wcs_bin), "wcs");
+    sim_report_init(&r->rep);
+    rc = setup(r, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "wcs sim: %s\n", err);
+        teardown(r);
+        free(r);
+        return rc < 0 ? rc : WCS_E_STATE;
+    }
+    /* Scenario time 0 is the moment wcs is ready and on the broker. */
+    r->start_wall_ms = clock_wall_ms(&r->clk.base);
+    plan_cutoffs(r);
+    if (!o->quiet)
+        fprintf(stderr, "wcs sim: %s on %s at %gx; run folder %s\n",
+                r->sc->name[0] ? r->sc->name : o->scenario, r->site->id, r->speed, r->dir);
+    loop(r);
+    sample(r, now_ms(r));
+    progress(r, now_ms(r), true);
+    code = wcs_stop(r, SIGTERM);
+    logf_(r, "wcs run exit status %d", code);
+    /* Let the PLC work off its held confirmations for the checks (nobody acks them now). */
+    print_kpis(r);
+    run_checks(r);
+    check(r, "wcs exit", code == 0, "wcs run exited %d on SIGTERM", code);
+    r->rep.sim_s = (double)now_ms(r) / 1000.0;
+    r->rep.wall_s = (double)(real_ms() - wall0) / 1000.0;
+    r->rep.speed = r->speed;
+    r->rep.orders_in = r->n_orders;
+    sim_report_labels(&r->rep, r->labels_dir);
+    if (sim_report_write(&r->rep, r->dir, r->sc->name[0] ? r->sc->name : o->scenario,
+                         r->site->id) != 0)
+        fprintf(stderr, "wcs sim: could not write the report in %s\n", r->dir);
+    printf("%u checks passed, %u failed; sim %.0f s in %.1f s wall (%.1fx); report %s/index.html\n",
+           r->rep.passed, r->rep.failed, r->rep.sim_s, r->rep.wall_s,
+           r->rep.wall_s > 0 ? r->rep.sim_s / r->rep.wall_s : 0, r->dir);
+    if (res) {
+        res->sim_s = r->rep.sim_s;
+        res->wall_s = r->rep.wall_s;
+        res->orders_in = r->n_orders;
+        res->orders_shipped = r->rep.orders_shipped;
+        res->checks_passed = r->rep.passed;
+        res->checks_failed = r->rep.failed;
+    }
+    rc = r->rep.failed ? 1 : 0;
+    teardown(r);
+    free(r);
+    return rc;
+}

@@ -1,0 +1,207 @@
+/* Unit tests of the picker and packer state machines (sim/agents.h): the action each message
+ * produces, on a virtual clock, following the picking and packing contracts: claim → confirm per
+ * task with scans → totes onto the conveyor; a mistake is refused and redone; a refusal without
+ * a mistake becomes a short; the packer scans the tote and every unit, weighs, waits for the
+ * label and puts the carton (its SSCC) on the conveyor. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "sim/agents.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const char CLAIM_OK[] =
+    "{\"ok\":true,\"batch\":\"W1-B1\",\"wave\":\"W1\",\"tasks\":["
+    "{\"task\":\"PCK-1\",\"seq\":1,\"location\":\"WH1/A/1\",\"sku\":\"P1\",\"gtin\":"
+    "\"4006381333931\",\"lot\":\"L1\",\"expiry\":\"2027-03-01\",\"qty\":2,\"order\":\"SO1\"},"
+    "{\"task\":\"PCK-2\",\"seq\":2,\"location\":\"WH1/A/2\",\"sku\":\"P2\",\"gtin\":"
+    "\"4012345000016\",\"lot\":\"\",\"expiry\":\"\",\"qty\":1,\"order\":\"SO2\"}]}";
+
+static struct sim_picker *picker(double wrong_product)
+{
+    struct sim_picker *p = NULL;
+    struct sim_picker_cfg c = {
+        .seconds_per_pick = 8, .err_wrong_product = wrong_product, .seed = 5, .tote_prefix = "PK1"};
+    assert_int_equal(sim_picker_new(&p, &c), 0);
+    return p;
+}
+
+static void test_picker_batch(void **state)
+{
+    struct sim_picker *p = picker(0);
+    struct sim_action a;
+    struct sim_picker_stats st;
+    char sku[4][64], gtin[4][16], lot[4][64];
+    uint32_t qty[4];
+    (void)state;
+    assert_int_equal(sim_picker_next(p, 0, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_COMMAND);
+    assert_string_equal(a.name, "batch.claim");
+    assert_string_equal(a.payload, "{}");
+    assert_int_equal(sim_picker_next(p, 1000, &a), 0); /* waits for the reply */
+    assert_int_equal(sim_picker_on_reply(p, 1000, CLAIM_OK), 0);
+    assert_int_equal(sim_picker_next(p, 8999, &a), 0); /* walking and picking: 8 s */
+    assert_int_equal(sim_picker_next(p, 9000, &a), 1);
+    assert_string_equal(a.name, "pick.confirm");
+    assert_non_null(strstr(a.payload, "\"task\":\"PCK-1\""));
+    assert_non_null(strstr(a.payload, "\"location\":\"WH1/A/1\""));
+    assert_non_null(strstr(a.payload, "\"scan\":\"(01)04006381333931(17)270301(10)L1\""));
+    assert_non_null(strstr(a.payload, "\"qty\":2"));
+    assert_non_null(strstr(a.payload, "\"tote\":\"PK1-1\""));
+    assert_int_equal(sim_picker_on_reply(p, 9100, "{\"ok\":true,\"remaining\":0}"), 0);
+    assert_int_equal(sim_picker_next(p, 17100, &a), 1);
+    assert_non_null(strstr(a.payload, "\"task\":\"PCK-2\""));
+    assert_non_null(strstr(a.payload, "\"scan\":\"(01)04012345000016\""));
+    assert_non_null(strstr(a.payload, "\"tote\":\"PK1-2\"")); /* another order, another tote */
+    assert_int_equal(sim_picker_on_reply(p, 17200, "{\"ok\":true,\"remaining\":0}"), 0);
+    /* To the conveyor, then one tote after the other. */
+    assert_int_equal(sim_picker_next(p, 17300, &a), 0);
+    assert_int_equal(sim_picker_next(p, 27200, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_INDUCT);
+    assert_string_equal(a.code, "PK1-1");
+    assert_int_equal(sim_picker_next(p, 32200, &a), 1);
+    assert_string_equal(a.code, "PK1-2");
+    assert_int_equal(sim_picker_next(p, 37200, &a), 0);
+    assert_int_equal(sim_picker_next(p, 67200, &a), 1);
+    assert_string_equal(a.name, "batch.claim");
+    assert_int_equal(sim_picker_tote_contents(p, "PK1-1", sku, gtin, lot, qty, 4), 1);
+    assert_string_equal(sku[0], "P1");
+    assert_string_equal(lot[0], "L1");
+    assert_int_equal(qty[0], 2);
+    sim_picker_stats(p, &st);
+    assert_int_equal(st.picks_confirmed, 2);
+    assert_int_equal(st.units, 3);
+    assert_int_equal(st.totes_inducted, 2);
+    assert_int_equal(st.batches, 1);
+    sim_picker_free(p);
+}
+
+static void test_picker_nothing_to_claim(void **state)
+{
+    struct sim_picker *p = picker(0);
+    struct sim_action a;
+    (void)state;
+    assert_int_equal(sim_picker_next(p, 0, &a), 1);
+    assert_int_equal(
+        sim_picker_on_reply(p, 10, "{\"ok\":false,\"error\":\"no released batch to claim\"}"), 0);
+    assert_int_equal(sim_picker_next(p, 60009, &a), 0);
+    assert_int_equal(sim_picker_next(p, 60010, &a), 1);
+    assert_string_equal(a.name, "batch.claim");
+    /* A reply that is not JSON: start over later, and say so. */
+    assert_int_equal(sim_picker_on_reply(p, 60020, "not json"), -EINVAL);
+    sim_picker_free(p);
+}
+
+static void test_picker_mistake_then_short(void **state)
+{
+    struct sim_picker *p = picker(1); /* every first attempt scans the wrong product */
+    struct sim_action a;
+    struct sim_picker_stats st;
+    (void)state;
+    assert_int_equal(sim_picker_next(p, 0, &a), 1);
+    assert_int_equal(sim_picker_on_reply(p, 0, CLAIM_OK), 0);
+    assert_int_equal(sim_picker_next(p, 8000, &a), 1);
+    assert_non_null(strstr(a.payload, "(01)09506000134352"));
+    assert_int_equal(sim_picker_on_reply(p, 8100, "{\"ok\":false,\"error\":\"scanned GTIN\"}"), 0);
+    /* Redone right, 3 s later. */
+    assert_int_equal(sim_picker_next(p, 11100, &a), 1);
+    assert_non_null(strstr(a.payload, "(01)04006381333931"));
+    /* Refused although right (the stock is not there): a short of what remains. */
+    assert_int_equal(sim_picker_on_reply(p, 11200, "{\"ok\":false,\"error\":\"no stock\"}"), 0);
+    assert_int_equal(sim_picker_next(p, 13200, &a), 1);
+    assert_string_equal(a.name, "pick.short");
+    assert_string_equal(a.payload, "{\"task\":\"PCK-1\",\"qty\":0}");
+    assert_int_equal(sim_picker_on_reply(p, 13300, "{\"ok\":true,\"short\":2}"), 0);
+    assert_int_equal(sim_picker_next(p, 21300, &a), 1);
+    assert_non_null(strstr(a.payload, "PCK-2"));
+    sim_picker_stats(p, &st);
+    assert_int_equal(st.errors_injected, 2); /* PCK-1 and now PCK-2 */
+    assert_int_equal(st.errors_refused, 1);
+    assert_int_equal(st.unexpected_refusals, 1);
+    assert_int_equal(st.shorts, 1);
+    sim_picker_free(p);
+}
+
+static void test_packer(void **state)
+{
+    struct sim_packer *k = NULL;
+    struct sim_packer_cfg c = {.seconds_per_item = 2, .packaging_g = 150, .seed = 1};
+    struct sim_pack_item items[2] = {{"4006381333931", "L1", 2, 520},
+                                     {"4012345000016", "", 1, 1010}};
+    struct sim_action a;
+    struct sim_packer_stats st;
+    (void)state;
+    assert_int_equal(sim_packer_new(&k, &c), 0);
+    assert_int_equal(sim_packer_next(k, 0, &a), 0); /* nothing to pack */
+    assert_int_equal(sim_packer_on_label(k, 0, "001234567890123457"), WCS_E_STATE);
+    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", items, 2), 0);
+    assert_int_equal(sim_packer_next(k, 0, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_SCAN);
+    assert_string_equal(a.code, "PK1-1");
+    assert_int_equal(sim_packer_next(k, 3000, &a), 1);
+    assert_string_equal(a.code, "(01)04006381333931(10)L1");
+    assert_int_equal(sim_packer_next(k, 5000, &a), 1);
+    assert_string_equal(a.code, "(01)04006381333931(10)L1");
+    assert_int_equal(sim_packer_next(k, 7000, &a), 1);
+    assert_string_equal(a.code, "(01)04012345000016");
+    assert_int_equal(sim_packer_next(k, 9000, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_SCALE);
+    assert_int_equal(a.load_mg, (2 * 520 + 1010 + 150) * 1000);
+    assert_int_equal(sim_packer_next(k, 20000, &a), 0); /* waits for the label */
+    assert_int_equal(sim_packer_on_label(k, 21000, "001234567890123457"), 0);
+    assert_int_equal(sim_packer_next(k, 26000, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_INDUCT);
+    assert_string_equal(a.code, "001234567890123457");
+    assert_int_equal(sim_packer_next(k, 26000, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_SCALE);
+    assert_int_equal(a.load_mg, 0);
+    sim_packer_stats(k, &st);
+    assert_int_equal(st.totes, 1);
+    assert_int_equal(st.units_scanned, 3);
+    assert_int_equal(st.labels, 1);
+    sim_packer_free(k);
+}
+
+static void test_packer_wrong_item(void **state)
+{
+    struct sim_packer *k = NULL;
+    struct sim_packer_cfg c = {.seconds_per_item = 1, .err_wrong_item = 1, .seed = 1};
+    struct sim_pack_item it = {"4012345000016", "", 2, 100};
+    struct sim_action a;
+    struct sim_packer_stats st;
+    (void)state;
+    assert_int_equal(sim_packer_new(&k, &c), 0);
+    assert_int_equal(sim_packer_on_tote(k, 0, "T9", &it, 1), 0);
+    assert_int_equal(sim_packer_next(k, 0, &a), 1);
+    assert_int_equal(sim_packer_next(k, 3000, &a), 1);
+    assert_string_equal(a.code, "(01)09506000134352"); /* once per tote */
+    assert_int_equal(sim_packer_next(k, 4000, &a), 1);
+    assert_string_equal(a.code, "(01)04012345000016");
+    assert_int_equal(sim_packer_next(k, 5000, &a), 1);
+    assert_string_equal(a.code, "(01)04012345000016");
+    sim_packer_stats(k, &st);
+    assert_int_equal(st.wrong_scans, 1);
+    assert_int_equal(st.units_scanned, 2);
+    struct sim_packer_cfg bad = {.seconds_per_item = 0};
+    struct sim_packer *x = NULL;
+    assert_int_equal(sim_packer_new(&x, &bad), -EINVAL);
+    assert_null(x);
+    sim_packer_free(k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_picker_batch),
+        cmocka_unit_test(test_picker_nothing_to_claim),
+        cmocka_unit_test(test_picker_mistake_then_short),
+        cmocka_unit_test(test_packer),
+        cmocka_unit_test(test_packer_wrong_item),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,122 @@
+/* End-to-end test of `wcs sim` (the binary, as a user runs it): the short scenario on the small
+ * site (redis-server, mosquitto, the emulated PLC, scale and printers, wcs import and wcs run
+ * as children, agents, a PLC disconnect and a wcs SIGKILL) passes every expectation and writes
+ * the report; a scenario with an expectation that cannot hold exits 1 with a FAIL line; a bad
+ * scenario exits 1 naming file:line:col and starts nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Runs `wcs sim ARGS` with stdout and stderr into files of dir; returns the exit status. */
+static int run_sim(const char *dir, const char *scenario, char *out, size_t out_len)
+{
+    char cmd[2048], path[512];
+    FILE *f;
+    size_t n;
+    int st;
+    snprintf(cmd, sizeof(cmd), "%s sim %s --report %s --quiet >%s/out.txt 2>&1", WCS_BIN, scenario,
+             dir, dir);
+    st = system(cmd);
+    snprintf(path, sizeof(path), "%s/out.txt", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(out, 1, out_len - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = calloc(1, (size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+static void test_short_passes(void **state)
+{
+    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384], path[600];
+    char *html;
+    struct stat st;
+    int rc;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    rc = run_sim(dir, SIM_SCEN_DIR "/short.yaml", out, sizeof(out));
+    if (rc != 0)
+        fail_msg("wcs sim exited %d:\n%s", rc, out);
+    assert_null(strstr(out, "FAIL"));
+    assert_non_null(strstr(out, "PASS  totes_accounted"));
+    assert_non_null(strstr(out, "PASS  stock_conserved (journal)"));
+    assert_non_null(strstr(out, "PASS  alarm                        plc.plc1.link"));
+    assert_non_null(strstr(out, "0 failed"));
+    assert_non_null(strstr(out, "PLC plc1: inducted=9 "));
+    snprintf(path, sizeof(path), "%s/index.html", dir);
+    html = slurp(path);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<svg"));
+    assert_non_null(strstr(html, "Per-lane counts"));
+    assert_non_null(strstr(html, "Backlog against carrier cutoffs"));
+    assert_non_null(strstr(html, "plc.plc1.link"));
+    assert_null(strstr(html, "src=\"http")); /* self-contained: nothing from the network */
+    free(html);
+    snprintf(path, sizeof(path), "%s/lanes.svg", dir);
+    assert_int_equal(stat(path, &st), 0);
+    snprintf(path, sizeof(path), "%s/site.yaml", dir);
+    html = slurp(path);
+    assert_non_null(html);
+    /* The derived config points the PLC at its emulator on loopback. */
+    assert_null(strstr(html, "10.0.0.10"));
+    assert_non_null(strstr(html, "tcp://127.0.0.1:"));
+    free(html);
+}
+
+static void test_failing_expectation(void **state)
+{
+    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(run_sim(dir, SIM_SCEN_DIR "/fails.yaml", out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "FAIL  alarm                        redis.down: raised 0"));
+    assert_non_null(strstr(out, "PASS  stock_conserved (redis)"));
+}
+
+static void test_bad_scenario(void **state)
+{
+    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(run_sim(dir, SIM_BAD_DIR "/14-fault-kind.yaml", out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "14-fault-kind.yaml:4:20: faults[0].kind: expected one of"));
+    assert_null(strstr(out, "PASS"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_scenario),
+        cmocka_unit_test(test_failing_expectation),
+        cmocka_unit_test(test_short_passes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
