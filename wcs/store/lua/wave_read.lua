@@ -15,6 +15,11 @@
 --           JSON as stored, the next task number, then n and the n order ids, then m and the m
 --           batch ids with each one's task count (wave_batches of the prelude).
 --  'zfirst' KEYS[4] a sorted set. Its first member ('' when empty).
+--  'short'  (pick.short) KEYS[4] order, KEYS[5] order lines, KEYS[6] task counter, KEYS[7]
+--           backorder counter, KEYS[8] open counts, KEYS[9] the SKU's quant set; ARGV[8] line
+--           no, ARGV[9] location. The order's state, carrier, priority, ship_date, zone,
+--           backorder, the line's lot, both counters, the location's open count ('' none),
+--           then n and the n quant keys (sorted).
 if #KEYS < 4 or #ARGV < 7 then
     return err('EARG', 'wave_read takes at least 4 keys and 7 arguments')
 end
@@ -128,6 +133,26 @@ elseif mode == 'zfirst' then
         return err('EARG', 'zfirst takes one key')
     end
     out[2] = s(redis.call('ZRANGE', KEYS[4], 0, 0)[1])
+elseif mode == 'short' then
+    if #KEYS ~= 9 or #ARGV ~= 9 then
+        return err('EARG', 'short takes 6 keys, a line and a location')
+    end
+    local v = redis.call('HMGET', KEYS[4], 'state', 'carrier', 'priority', 'ship_date', 'zone',
+        'backorder')
+    for j = 1, 6 do
+        out[#out + 1] = s(v[j])
+    end
+    local okl, l = pcall(cjson.decode, redis.call('HGET', KEYS[5], ARGV[8]) or '{}')
+    out[#out + 1] = okl and type(l) == 'table' and s(l.lot) or ''
+    out[#out + 1] = tostring(num(redis.call('GET', KEYS[6])))
+    out[#out + 1] = tostring(num(redis.call('GET', KEYS[7])))
+    out[#out + 1] = s(redis.call('HGET', KEYS[8], ARGV[9]))
+    local m = redis.call('SMEMBERS', KEYS[9])
+    table.sort(m)
+    out[#out + 1] = tostring(#m)
+    for _, k in ipairs(m) do
+        out[#out + 1] = k
+    end
 else
     return err('EARG', 'unknown wave_read mode')
 end
