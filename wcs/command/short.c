@@ -225,7 +225,7 @@ static void on_read(void *arg, const struct store_result *r)
     t = r->values;
     info = r->values + OPS_SHORT_TASK;
     n = strtoul(info[OPS_SHORT_INFO], NULL, 10);
-    if (r->n_values != OPS_SHORT_TASK + OPS_SHORT_INFO + 1 + 9 * n) {
+    if (r->n_values != OPS_SHORT_TASK + OPS_SHORT_INFO + 1 + 10 * n) {
         end_rc(s, WCS_E_PROTOCOL, "unexpected short read");
         return;
     }
@@ -243,13 +243,16 @@ static void on_read(void *arg, const struct store_result *r)
             return;
         }
         for (size_t i = 0; i < n; i++) {
-            const char *const *f = qv + 8 * i;
+            const char *const *f = qv + 9 * i;
+            int64_t on_hand = atoll(f[4]) - atoll(f[8]), reserved = atoll(f[5]);
             qs[i] = (struct short_quant){.key = keys[i],
                                          .sku = f[0][0] == '1' ? f[1] : "",
                                          .loc = f[2],
                                          .lot = f[3],
-                                         .on_hand = atoll(f[4]),
-                                         .reserved = atoll(f[5]),
+                                         /* Units a short pick did not find: no source
+                                            until counted. */
+                                         .on_hand = on_hand < reserved ? reserved : on_hand,
+                                         .reserved = reserved,
                                          .expiry = f[6],
                                          .in_date = f[7]};
         }

@@ -114,8 +114,8 @@ int ops_import_master(struct store *s, const struct store_ctx *ctx, const char *
  * (WCS_E_STATE) when more than cap orders are open. */
 int ops_wave_read_open(struct store *s, const struct store_ctx *ctx, const char *wave_id,
                        uint32_t cap, store_cb cb, void *arg);
-/* values, 9 per order: state ("" when there is no such order), hold, carrier, priority,
- * ship_date, zone, updated_ts, wave, lines. */
+/* values, 11 per order: state ("" when there is no such order), hold, carrier, priority,
+ * ship_date, zone, updated_ts, wave, lines, backorder, short_since. */
 int ops_wave_read_orders(struct store *s, const struct store_ctx *ctx, const char *const *ids,
                          size_t n, store_cb cb, void *arg);
 /* values per order: its line count n, then n x (sku, qty, lot) by line number. */
@@ -124,8 +124,9 @@ int ops_wave_read_lines(struct store *s, const struct store_ctx *ctx, const char
 /* values per sku: n, then the n quant keys of its index set (sorted). */
 int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const char *const *skus,
                              size_t n, store_cb cb, void *arg);
-/* keys: quant keys of this site. values, 8 per quant: exists ("1"/"0"), sku, loc, lot, on_hand,
- * reserved, expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or ""). */
+/* keys: quant keys of this site. values, 9 per quant: exists ("1"/"0"), sku, loc, lot, on_hand,
+ * reserved, expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or ""), missing (units a short pick did
+ * not find, "" none). */
 int ops_wave_read_quants(struct store *s, const struct store_ctx *ctx, const char *const *keys,
                          size_t n, store_cb cb, void *arg);
 
@@ -190,7 +191,7 @@ int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct 
  * expiry, qty, picked, line, wave; then OPS_SHORT_INFO values: the order's state, carrier,
  * priority, ship_date, zone, backorder, the line's lot, the task counter, the backorder counter,
  * the location's open count ("" none); then n and the n quant keys of the SKU's index (sorted);
- * then 8 values per quant as ops_wave_read_quants. A task that is not an open pick task is
+ * then 9 values per quant as ops_wave_read_quants. A task that is not an open pick task is
  * refused (WCS_E_UNKNOWN / WCS_E_STATE) with the text the script would give. */
 #define OPS_SHORT_TASK 12
 #define OPS_SHORT_INFO 10
@@ -221,5 +222,21 @@ struct ops_short {
  * (counted), plus "qty N is not less than the N remaining on task X: ...". */
 int ops_pick_short(struct store *s, const struct store_ctx *ctx, const struct ops_short *sh,
                    store_cb cb, void *arg);
+
+/* ops_wave_reserve for an order that may be a backorder's follow-up: backorder (the order's
+ * `backorder` field as the snapshot read it; NULL or "": none) is declared with the open
+ * backorders zset, and the commit makes the backorder `reserved` (the script refuses "order X
+ * changed since the snapshot: ..." when the order's field says otherwise). Same values and
+ * refusals as ops_wave_reserve. */
+int ops_wave_reserve_bo(struct store *s, const struct store_ctx *ctx, const char *wave_id,
+                        const char *order_id, const char *updated_ts, uint32_t n_lines,
+                        const struct store_line *lines, size_t n, const char *backorder,
+                        store_cb cb, void *arg);
+
+/* Marks order_id (confirmed, in no wave, not marked yet) with `short_since` = now: wave.plan
+ * skipped it for missing stock, and later wave.plans reserve it first. values: "marked" or
+ * "unchanged". */
+int ops_order_short(struct store *s, const struct store_ctx *ctx, const char *order_id, store_cb cb,
+                    void *arg);
 
 #endif

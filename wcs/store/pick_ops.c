@@ -696,3 +696,56 @@ int ops_pick_short(struct store *s, const struct store_ctx *ctx, const struct op
     strv_clear(&args);
     return rc == -E2BIG ? -EINVAL : rc;
 }
+
+/* ---- backorders first (wave.plan) ---- */
+
+int ops_wave_reserve_bo(struct store *s, const struct store_ctx *ctx, const char *wave_id,
+                        const char *order_id, const char *updated_ts, uint32_t n_lines,
+                        const struct store_line *lines, size_t n, const char *backorder,
+                        store_cb cb, void *arg)
+{
+    struct strv keys = {0}, args = {0};
+    char q[KEY_MAX];
+    const char *st;
+    int rc = 0;
+    if (!s || !lines || !updated_ts || n < 1 || n > OPS_RESERVE_MAX ||
+        store_id_check(order_id) != 0 || store_id_check(wave_id) != 0 ||
+        (backorder && backorder[0] && store_id_check(backorder) != 0))
+        return -EINVAL;
+    st = store_site(s);
+    rc = strv_pushf(&keys, "wcs:{%s}:order:%s", st, order_id);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:order:%s:resv", st, order_id);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:wave:%s", st, wave_id);
+    rc = rc ? rc : strv_push(&args, order_id);
+    rc = rc ? rc : strv_push(&args, wave_id);
+    rc = rc ? rc : strv_push(&args, updated_ts);
+    rc = rc ? rc : strv_pushf(&args, "%" PRIu32, n_lines);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = lines[i].qty <= 0 || store_key_quant(q, sizeof(q), st, lines[i].sku, lines[i].loc,
+                                                  lines[i].lot ? lines[i].lot : "") < 0
+                 ? -EINVAL
+                 : strv_push(&keys, q);
+        rc = rc ? rc : strv_pushf(&args, "%" PRId64, lines[i].qty);
+    }
+    if (rc == 0 && backorder && backorder[0]) {
+        rc = strv_pushf(&keys, "wcs:{%s}:backorder:%s", st, backorder);
+        rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:backorders", st);
+    }
+    rc = rc ? rc
+            : store_script_run(s, ctx, "wave_reserve", false, (const char *const *)keys.v, keys.n,
+                               (const char *const *)args.v, args.n, cb, arg);
+    strv_clear(&keys);
+    strv_clear(&args);
+    return rc;
+}
+
+int ops_order_short(struct store *s, const struct store_ctx *ctx, const char *order_id, store_cb cb,
+                    void *arg)
+{
+    char k[KEY_MAX];
+    const char *keys[] = {k}, *args[] = {order_id};
+    if (!s || store_id_check(order_id) != 0 ||
+        snprintf(k, sizeof(k), "wcs:{%s}:order:%s", store_site(s), order_id) >= (int)sizeof(k))
+        return -EINVAL;
+    return store_script_run(s, ctx, "order_short", false, keys, 1, args, 1, cb, arg);
+}

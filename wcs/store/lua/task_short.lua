@@ -132,6 +132,8 @@ end
 local held = num(redis.call('HGET', KEYS[7], KEYS[8]))
 local r0 = num(redis.call('HGET', KEYS[8], 'reserved'))
 redis.call('HINCRBY', KEYS[8], 'reserved', -missing)
+-- Not found: no source for any plan until the location is counted (the count clears it).
+redis.call('HINCRBY', KEYS[8], 'missing', missing)
 if redis.call('HINCRBY', KEYS[7], KEYS[8], -missing) <= 0 then
     redis.call('HDEL', KEYS[7], KEYS[8])
 end

@@ -2,12 +2,13 @@
 -- changes nothing and touches only its declared keys. ARGV[7] mode:
 --  'open'   KEYS[4] open orders set, KEYS[5] wave hash; ARGV[8] cap. {'ok', wave exists '0'|'1',
 --           order ids...}; refused (ESTATE) when the set holds more than cap ids.
---  'orders' KEYS[4..] order hashes. Per key 9 values: state ('' no such order), hold, carrier,
---           priority, ship_date, zone, updated_ts, wave, lines.
+--  'orders' KEYS[4..] order hashes. Per key 11 values: state ('' no such order), hold, carrier,
+--           priority, ship_date, zone, updated_ts, wave, lines, backorder, short_since.
 --  'lines'  KEYS[4..] order lines hashes. Per key: n, then n x (sku, qty, lot) by line number.
 --  'sets'   KEYS[4..] sets. Per key: n, then its n members sorted.
---  'quants' KEYS[4..] quant hashes. Per key 8 values: exists '0'|'1', sku, loc, lot, on_hand,
---           reserved, expiry, in_date.
+--  'quants' KEYS[4..] quant hashes. Per key 9 values: exists '0'|'1', sku, loc, lot, on_hand,
+--           reserved, expiry, in_date, missing (units a short pick did not find, not yet
+--           counted; '' none).
 --  'hash'   KEYS[4] a hash; ARGV[8..] field names. Their values ('' when absent).
 --  'fields' KEYS[4..] hashes. Per key: n, then its n field names sorted.
 --  'get'    KEYS[4] a string key. Its value ('' when absent).
@@ -49,8 +50,8 @@ if mode == 'open' then
 elseif mode == 'orders' then
     for i = 4, #KEYS do
         local v = redis.call('HMGET', KEYS[i], 'state', 'hold', 'carrier', 'priority', 'ship_date',
-            'zone', 'updated_ts', 'wave', 'lines')
-        for j = 1, 9 do
+            'zone', 'updated_ts', 'wave', 'lines', 'backorder', 'short_since')
+        for j = 1, 11 do
             out[#out + 1] = s(v[j])
         end
     end
@@ -88,9 +89,9 @@ elseif mode == 'sets' or mode == 'fields' then
 elseif mode == 'quants' then
     for i = 4, #KEYS do
         local v = redis.call('HMGET', KEYS[i], 'sku', 'loc', 'lot', 'on_hand', 'reserved',
-            'expiry', 'in_date')
+            'expiry', 'in_date', 'missing')
         out[#out + 1] = v[1] and '1' or '0'
-        for j = 1, 7 do
+        for j = 1, 8 do
             out[#out + 1] = s(v[j])
         end
     end
