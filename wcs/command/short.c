@@ -2,8 +2,8 @@
  * (ops_short_read), the missing units are re-reserved by the planner's reserve stage over that
  * read (the shorted quant left out), and task_short commits it all at once, re-checking every
  * counter and quant; when something moved in between, it reads and plans once more. The plan
- * is for one order line over one SKU's quants and runs on the loop (BENCHMARKS.md, "pick.short").
- */
+ * is for one order line over one SKU's quants and runs on the loop (not measured yet; wave.plan
+ * runs its planner on a thread because it plans thousands of orders). */
 #include "short.h"
 
 #include "base/err.h"
