@@ -143,7 +143,8 @@ static int setup(void **state)
             return -1;
     }
     WATCH = tc_open(URI, "watch", "sup", harness_mqtt_password(M, "sup"), 5, false);
-    if (!WATCH || tc_sub(WATCH, P "evt/task") != 0 || tc_sub(WATCH, P "state/batch/#") != 0)
+    if (!WATCH || tc_sub(WATCH, P "evt/task") != 0 || tc_sub(WATCH, P "state/batch/#") != 0 ||
+        tc_sub(WATCH, P "evt/backorder") != 0)
         return -1;
     struct bus_stats bs;
     uint64_t t0 = clock_real_mono_us();
@@ -704,6 +705,190 @@ static void test_release_claim_confirm(void **state)
     assert_true(events_with(P "evt/task", "\"done\"") >= 3);
 }
 
+static void on_received(void *arg, const struct store_result *r)
+{
+    *(int *)arg = r->rc == 0 ? 1 : -1;
+}
+
+/* The task of batch `batch` for sku (claimed by user): its id and location. */
+static void claim_task(const char *user, const char *rid, const char *batch, const char *sku,
+                       char task[32], char loc[64])
+{
+    char f[64];
+    json_t *r, *t;
+    size_t i;
+    snprintf(f, sizeof(f), "\"batch\":\"%s\"", batch);
+    r = ok(user, "batch.claim", rid, f);
+    task[0] = loc[0] = '\0';
+    json_array_foreach(json_object_get(r, "tasks"), i, t)
+    {
+        if (strcmp(jstr(t, "sku"), sku) == 0 && strcmp(jstr(t, "state"), "open") == 0) {
+            snprintf(task, 32, "%s", jstr(t, "task"));
+            snprintf(loc, 64, "%s", jstr(t, "location"));
+        }
+    }
+    json_decref(r);
+    assert_true(task[0] != '\0');
+}
+
+/* pick.short: the units found are picked, the missing ones released from the quant (flagged
+ * `missing` and counted), re-reserved elsewhere with a replacement task in the same batch; a
+ * second short with no free stock left backorders with a follow-up order; the follow-up is
+ * reserved before a competing order of the same top priority once stock arrives, and its last
+ * pick makes the backorder done. */
+static void test_short_backorder_first(void **state)
+{
+    char task[32], loc[64], f[512], want[256], qa[128], qb[128], other[64];
+    json_t *r;
+    (void)state;
+    quant("P2", "WH1/Stock/A/3", "", 3, "");
+    quant("P2", "WH1/Stock/A/4", "", 3, "");
+    ok0("erp", "order.upsert", "s1",
+        "\"order\":\"SO3\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P2\",\"qty\":3}]");
+    json_decref(ok("sup", "wave.plan", "s2", "\"wave\":\"W2\""));
+    json_decref(ok("sup", "wave.release", "s3", "\"wave\":\"W2\""));
+    claim_task("picker2", "s4", "W2-B1", "P2", task, loc);
+    snprintf(other, sizeof(other), "%s",
+             strcmp(loc, "WH1/Stock/A/3") == 0 ? "WH1/Stock/A/4" : "WH1/Stock/A/3");
+    snprintf(qa, sizeof(qa), K("quant:P2:%s:"), loc);
+    snprintf(qb, sizeof(qb), K("quant:P2:%s:"), other);
+
+    /* A short of every remaining unit is no short: refused and counted, nothing else moves. */
+    long errors = kpi("pick_errors");
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"%s\",\"scan\":\"9506000134369\",\"qty\":3,"
+             "\"tote\":\"T3\"",
+             task, loc);
+    snprintf(want, sizeof(want),
+             "qty 3 is not less than the 3 remaining on task %s: a short pick leaves units "
+             "missing",
+             task);
+    refused("picker2", "pick.short", "s5", f, want);
+    assert_int_equal(kpi("pick_errors"), errors + 1);
+    /* A wrong location on the found part is the confirm's refusal. */
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"WH1/Stock/A/1\",\"scan\":\"9506000134369\","
+             "\"qty\":1,\"tote\":\"T3\"",
+             task);
+    snprintf(want, sizeof(want), "scanned location WH1/Stock/A/1 is not %s of task %s", loc, task);
+    refused("picker2", "pick.short", "s6", f, want);
+
+    /* 1 found, 2 missing: picked, released, counted, re-reserved at the other location. */
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"%s\",\"scan\":\"9506000134369\",\"qty\":1,"
+             "\"tote\":\"T3\"",
+             task, loc);
+    r = ok("picker2", "pick.short", "s7", f);
+    assert_int_equal(jint(r, "picked"), 1);
+    assert_int_equal(jint(r, "short"), 2);
+    assert_true(json_is_null(json_object_get(r, "backorder")));
+    assert_string_equal(jstr(r, "order_state"), "picking");
+    char repl[32], cnt[32];
+    snprintf(repl, sizeof(repl), "%s", jstr(r, "replacement"));
+    snprintf(cnt, sizeof(cnt), "%s", jstr(r, "count"));
+    assert_string_equal(jstr(r, "next"), repl);
+    json_decref(r);
+    /* A replay answers the same and moves nothing more. */
+    r = ok("picker2", "pick.short", "s7", f);
+    assert_string_equal(jstr(r, "replacement"), repl);
+    json_decref(r);
+    char tk[96];
+    snprintf(tk, sizeof(tk), K("task:%s"), task);
+    hget_is(tk, "state", "short");
+    hget_is(tk, "short", "2");
+    hget_is(qa, "on_hand", "2");
+    hget_is(qa, "reserved", "0");
+    hget_is(qa, "missing", "2");
+    hget_is(qb, "reserved", "2");
+    hget_is(K("counts:open"), loc, cnt);
+    snprintf(tk, sizeof(tk), K("task:%s"), cnt);
+    hget_is(tk, "kind", "count");
+    snprintf(tk, sizeof(tk), K("task:%s"), repl);
+    hget_is(tk, "location", other);
+    hget_is(tk, "qty", "2");
+    hget_is(tk, "batch", "W2-B1");
+    hget_is(tk, "assignee", "picker2");
+    hget_is(tk, "replaces", task);
+    hget_is(K("order:SO3"), "tasks_open", "1");
+    char *tasks = hget(K("batch:W2-B1"), "tasks");
+    assert_non_null(strstr(tasks, repl));
+    free(tasks);
+
+    /* The replacement is short too, nothing found: no free stock is left (the first quant's
+     * units are missing until counted), so the 2 units are backordered with a follow-up. */
+    snprintf(f, sizeof(f), "\"task\":\"%s\",\"qty\":0", repl);
+    CHG.n = 0;
+    r = ok("picker2", "pick.short", "s8", f);
+    assert_int_equal(jint(r, "picked"), 0);
+    assert_int_equal(jint(r, "short"), 2);
+    assert_true(json_is_null(json_object_get(r, "replacement")));
+    assert_string_equal(jstr(r, "backorder"), "BO-1");
+    assert_string_equal(jstr(r, "follow_up"), "SO3-BO1");
+    assert_string_equal(jstr(r, "order_state"), "picked");
+    assert_true(json_is_null(json_object_get(r, "next")));
+    json_decref(r);
+    PUMP_UNTIL(CHG.n > 0, 2000);
+    assert_string_equal(CHG.id, "SO3");
+    assert_string_equal(CHG.state, "picked");
+    hget_is(K("batch:W2-B1"), "state", "done");
+    hget_is(qb, "reserved", "0");
+    hget_is(qb, "missing", "2");
+    hget_is(K("backorder:BO-1"), "state", "open");
+    hget_is(K("backorder:BO-1"), "qty", "2");
+    hget_is(K("backorder:BO-1"), "order", "SO3");
+    hget_is(K("order:SO3-BO1"), "state", "confirmed");
+    hget_is(K("order:SO3-BO1"), "priority", "urgent");
+    hget_is(K("order:SO3-BO1"), "backorder", "BO-1");
+    redisReply *z = redisCommand(RC, "ZSCORE " K("backorders") " BO-1");
+    assert_int_equal(z->type, REDIS_REPLY_STRING);
+    freeReplyObject(z);
+    assert_int_equal(kpi("picks_short"), 2);
+    assert_int_equal(kpi("backorders"), 1);
+    PUMP_UNTIL(events_with(P "evt/backorder", "BO-1") > 0, 2000);
+    assert_true(events_with(P "evt/backorder", "BO-1") > 0);
+    assert_true(events_with(P "evt/task", "\"short\"") >= 2);
+
+    /* A competing order of the same top priority, with a smaller id (it would be planned
+     * first), and stock for only one of them arrives: the backorder goes first. */
+    ok0("erp", "order.upsert", "s9",
+        "\"order\":\"SO0\",\"carrier\":\"DHL\",\"priority\":\"urgent\","
+        "\"lines\":[{\"sku\":\"P2\",\"qty\":2}]");
+    /* Stock arrives: a receipt of 2 units into WH1/Stock/A/1 (the store's receive). */
+    struct store_ctx rctx = {.actor = "receiver", .cause = "test receipt"};
+    struct store_line rl = {"P2", "WH1/Stock/A/1", "", 2};
+    int received = 0;
+    assert_int_equal(store_receive(ST, &rctx, "RC1", &rl, on_received, &received), 0);
+    PUMP_UNTIL(received != 0, 3000);
+    assert_int_equal(received, 1);
+    r = ok("sup", "wave.plan", "s11", "\"wave\":\"W3\"");
+    json_t *orders = json_object_get(r, "orders");
+    assert_int_equal(json_array_size(orders), 1);
+    assert_string_equal(json_string_value(json_array_get(orders, 0)), "SO3-BO1");
+    json_decref(r);
+    hget_is(K("order:SO3-BO1"), "state", "waved");
+    hget_is(K("backorder:BO-1"), "state", "reserved");
+    z = redisCommand(RC, "ZCARD " K("backorders"));
+    assert_int_equal(z->integer, 0);
+    freeReplyObject(z);
+    /* SO0, skipped for missing stock, is marked to go first next time. */
+    char *since = hget(K("order:SO0"), "short_since");
+    assert_non_null(since);
+    free(since);
+
+    /* The follow-up is picked: the backorder is done. */
+    json_decref(ok("sup", "wave.release", "s12", "\"wave\":\"W3\""));
+    claim_task("picker1", "s13", "W3-B1", "P2", task, loc);
+    assert_string_equal(loc, "WH1/Stock/A/1");
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"WH1/Stock/A/1\",\"scan\":\"9506000134369\","
+             "\"qty\":2,\"tote\":\"T5\"",
+             task);
+    r = ok("picker1", "pick.confirm", "s14", f);
+    assert_string_equal(jstr(r, "order_state"), "picked");
+    json_decref(r);
+    hget_is(K("backorder:BO-1"), "state", "done");
+}
+
 static void test_roles(void **state)
 {
     (void)state;
@@ -729,6 +914,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_release_claim_confirm),
+        cmocka_unit_test(test_short_backorder_first),
         cmocka_unit_test(test_roles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -9,6 +9,7 @@
 #include "store/ops.h"
 #include "pick.h"
 #include "pickscan.h"
+#include "short.h"
 #include "validate.h"
 #include "wave.h"
 
@@ -359,7 +360,8 @@ static int x_pick(struct job *j)
                           .qty = j->a.qty,
                           .tote = j->a.tote ? j->a.tote : "",
                           .short_pick = is_short};
-    (void)is_short;
+    if (is_short)
+        return short_start(j->c, &j->sctx, &pk, on_exec, j);
     return ops_pick_confirm(j->c->store, &j->sctx, &pk, on_exec, j);
 }
 
@@ -400,6 +402,68 @@ static int r_pick_confirm(struct job *j, const struct store_result *r, json_t *f
         publish_batch_done(j, r->values[8]);
     *id = r->values[2];
     *state = r->values[3];
+    return CMD_CHANGED_ORDER;
+}
+
+/* pick.short's reply and events: the shorted task, its replacements (evt/task), the backorder
+ * (evt/backorder), the batch when it is done. */
+static int r_pick_short(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                        const char **state)
+{
+    json_t *repl, *ids, *v;
+    size_t i;
+    if (!nvals(r, 12))
+        return -2;
+    if (j->a.qty > 0)
+        j->c->stats.pick_confirms++;
+    repl = json_loads(r->values[2], 0, NULL);
+    if (!json_is_array(repl)) {
+        json_decref(repl);
+        repl = json_array();
+    }
+    ids = json_array();
+    json_array_foreach(repl, i, v) json_array_append(ids, json_object_get(v, "task"));
+    json_object_set_new(f, "task", json_string(j->a.id));
+    json_object_set_new(f, "picked", json_integer(atoll(r->values[0])));
+    json_object_set_new(f, "short", json_integer(atoll(r->values[1])));
+    json_object_set(f, "replacement", json_array_size(ids) ? json_array_get(ids, 0) : json_null());
+    json_object_set_new(f, "replacements", ids);
+    json_object_set_new(f, "backorder", r->values[3][0] ? json_string(r->values[3]) : json_null());
+    json_object_set_new(f, "follow_up", r->values[9][0] ? json_string(r->values[9]) : json_null());
+    json_object_set_new(f, "count", r->values[8][0] ? json_string(r->values[8]) : json_null());
+    json_object_set_new(f, "order", json_string(r->values[4]));
+    json_object_set_new(f, "order_state", json_string(r->values[5]));
+    json_object_set_new(f, "next", r->values[10][0] ? json_string(r->values[10]) : json_null());
+    if (j->c->bus) {
+        json_t *e =
+            json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "task", j->a.id, "state", "short", "order",
+                      r->values[4], "picked", (json_int_t)atoll(r->values[0]), "short",
+                      (json_int_t)atoll(r->values[1]), "tote", r->values[11], "by", j->user);
+        if (e)
+            (void)bus_publish_event(j->c->bus, "task", e);
+        json_decref(e);
+        json_array_foreach(repl, i, v)
+        {
+            json_object_set_new(v, "batch", json_string(r->values[6]));
+            json_object_set_new(v, "order", json_string(r->values[4]));
+            json_object_set_new(v, "state", json_string("open"));
+            json_object_set_new(v, "replaces", json_string(j->a.id));
+            (void)bus_publish_event(j->c->bus, "task", v);
+        }
+        if (r->values[3][0]) {
+            e = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s}", "backorder", r->values[3], "order",
+                          r->values[4], "task", j->a.id, "qty", (json_int_t)atoll(r->values[1]),
+                          "follow_up", r->values[9], "state", "open");
+            if (e)
+                (void)bus_publish_event(j->c->bus, "backorder", e);
+            json_decref(e);
+        }
+    }
+    json_decref(repl);
+    if (strcmp(r->values[7], "done") == 0)
+        publish_batch_done(j, r->values[6]);
+    *id = r->values[4];
+    *state = r->values[5];
     return CMD_CHANGED_ORDER;
 }
 
@@ -642,6 +706,7 @@ static const struct entry entries[] = {
     {"putaway.confirm", x_inbound, r_inbound},
     {"return.receive", x_inbound, r_inbound},
     {"return.inspect", x_inbound, r_inbound},
+    {"pick.short", x_pick, r_pick_short},
     {NULL, NULL, NULL},
 };
 

@@ -23,8 +23,8 @@
 #include <string.h>
 #include <time.h>
 
-#define ORDER_FIELDS  9
-#define QUANT_FIELDS  8
+#define ORDER_FIELDS  11
+#define QUANT_FIELDS  9
 #define IN_FLIGHT_MAX 16 /* reads or commits outstanding at once */
 #define PASSES_MAX    8  /* planner passes dropping partly reserved orders */
 
@@ -100,6 +100,8 @@ struct sline {
 struct sorder {
     char id[STORE_ID_MAX], carrier[STORE_ID_MAX], priority[STORE_ID_MAX], zone[STORE_ID_MAX];
     char ship_date[16], updated_ts[24];
+    char backorder[STORE_ID_MAX]; /* the backorder it follows up, "" none */
+    bool urgent; /* a backorder's follow-up or an order skipped for missing stock: first */
     uint32_t rank, n_lines;
     struct sline *lines;
     bool excluded;  /* not planned any more (a short line, a bad record, too many quants) */
@@ -246,6 +248,8 @@ static char *sdup(const char *s)
 static int cmp_order(const void *a, const void *b)
 {
     const struct sorder *x = a, *y = b;
+    if (x->urgent != y->urgent)
+        return x->urgent ? -1 : 1;
     if (x->rank != y->rank)
         return x->rank < y->rank ? -1 : 1;
     if (strcmp(x->ship_date, y->ship_date) != 0) {
@@ -322,6 +326,9 @@ static int plan_pass(struct cmd_wave *w, uint32_t *map, uint32_t *stock_map,
                 .qty = l->qty,
                 .lot = l->lot[0] && !serial ? l->lot : NULL,
                 .serial = l->lot[0] && serial ? l->lot : NULL,
+                /* Backorders first (DESIGN.md §2 scenario 2): the planner reserves urgent
+                 * lines before any other. */
+                .urgent = o->urgent,
             };
         }
         struct plan_order_rec r = {
@@ -571,6 +578,16 @@ static void on_commit(void *arg, const struct store_result *res)
     commit_next(w);
 }
 
+/* An order_short mark answered: its outcome does not change the wave (a failed mark only
+ * loses the order's priority next time). */
+static void on_marked(void *arg, const struct store_result *res)
+{
+    struct cmd_wave *w = arg;
+    (void)res;
+    w->in_flight--;
+    commit_next(w);
+}
+
 static void commit_next(struct cmd_wave *w)
 {
     while (!w->failed && w->in_flight < IN_FLIGHT_MAX && w->commit_next < w->n_orders) {
@@ -579,8 +596,13 @@ static void commit_next(struct cmd_wave *w)
         struct store_line lines[OPS_RESERVE_MAX];
         struct commit_ref *ref;
         int rc;
-        if (o->excluded || o->wave < 0)
+        if (o->excluded || o->wave < 0) {
+            /* Skipped for missing stock: marked, so that it goes first once stock arrives. */
+            if (o->short_pass >= 0 && !o->urgent &&
+                ops_order_short(w->c->store, &w->sctx, o->id, on_marked, w) == 0)
+                w->in_flight++;
             continue;
+        }
         for (uint32_t k = 0; k < o->n_cq; k++) {
             const struct squant *q = &w->quants[o->cq[k]];
             lines[k] = (struct store_line){q->sku, q->loc, q->lot, o->cqty[k]};
@@ -590,8 +612,8 @@ static void commit_next(struct cmd_wave *w)
             continue;
         }
         *ref = (struct commit_ref){w, idx};
-        rc = ops_wave_reserve(w->c->store, &w->sctx, w->waves[o->wave].id, o->id, o->updated_ts,
-                              o->n_lines, lines, o->n_cq, on_commit, ref);
+        rc = ops_wave_reserve_bo(w->c->store, &w->sctx, w->waves[o->wave].id, o->id, o->updated_ts,
+                                 o->n_lines, lines, o->n_cq, o->backorder, on_commit, ref);
         if (rc != 0) {
             free(ref);
             set_skip(o, "not committed: %s", wcs_strerror(rc));
@@ -1013,7 +1035,8 @@ static void on_read(void *arg, const struct store_result *res)
                     break;
                 }
                 v += ORDER_FIELDS;
-                /* state, hold, carrier, priority, ship_date, zone, updated_ts, wave, lines */
+                /* state, hold, carrier, priority, ship_date, zone, updated_ts, wave, lines,
+                 * backorder, short_since */
                 if (strcmp(f[0], "confirmed") != 0 || strcmp(f[1], "1") == 0 || f[7][0] ||
                     (w->carrier[0] && strcmp(f[2], w->carrier) != 0))
                     continue;
@@ -1033,6 +1056,8 @@ static void on_read(void *arg, const struct store_result *res)
                 snprintf(o->zone, sizeof(o->zone), "%s", f[5]);
                 snprintf(o->updated_ts, sizeof(o->updated_ts), "%s", f[6]);
                 o->n_lines = (uint32_t)strtoul(f[8], NULL, 10);
+                snprintf(o->backorder, sizeof(o->backorder), "%s", f[9]);
+                o->urgent = f[9][0] || f[10][0];
                 for (rank = 0; rank < w->c->site->waves.n_priorities; rank++)
                     if (strcmp(w->c->site->waves.priorities[rank], f[3]) == 0)
                         break;
@@ -1104,6 +1129,12 @@ static void on_read(void *arg, const struct store_result *res)
                 q->lot = sdup(f[3]);
                 q->on_hand = atoll(f[4]);
                 q->reserved = atoll(f[5]);
+                /* Units a short pick did not find are not planned until counted. */
+                if (atoll(f[8]) > 0) {
+                    q->on_hand -= atoll(f[8]);
+                    if (q->on_hand < q->reserved)
+                        q->on_hand = q->reserved;
+                }
                 q->expiry = sdup(f[6]);
                 q->in_date = sdup(f[7]);
                 if (!q->sku || !q->loc || !q->lot || !q->expiry || !q->in_date)

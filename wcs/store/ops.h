@@ -114,8 +114,8 @@ int ops_import_master(struct store *s, const struct store_ctx *ctx, const char *
  * (WCS_E_STATE) when more than cap orders are open. */
 int ops_wave_read_open(struct store *s, const struct store_ctx *ctx, const char *wave_id,
                        uint32_t cap, store_cb cb, void *arg);
-/* values, 9 per order: state ("" when there is no such order), hold, carrier, priority,
- * ship_date, zone, updated_ts, wave, lines. */
+/* values, 11 per order: state ("" when there is no such order), hold, carrier, priority,
+ * ship_date, zone, updated_ts, wave, lines, backorder, short_since. */
 int ops_wave_read_orders(struct store *s, const struct store_ctx *ctx, const char *const *ids,
                          size_t n, store_cb cb, void *arg);
 /* values per order: its line count n, then n x (sku, qty, lot) by line number. */
@@ -124,8 +124,9 @@ int ops_wave_read_lines(struct store *s, const struct store_ctx *ctx, const char
 /* values per sku: n, then the n quant keys of its index set (sorted). */
 int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const char *const *skus,
                              size_t n, store_cb cb, void *arg);
-/* keys: quant keys of this site. values, 8 per quant: exists ("1"/"0"), sku, loc, lot, on_hand,
- * reserved, expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or ""). */
+/* keys: quant keys of this site. values, 9 per quant: exists ("1"/"0"), sku, loc, lot, on_hand,
+ * reserved, expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or ""), missing (units a short pick did
+ * not find, "" none). */
 int ops_wave_read_quants(struct store *s, const struct store_ctx *ctx, const char *const *keys,
                          size_t n, store_cb cb, void *arg);
 
@@ -175,7 +176,7 @@ struct ops_pick {
     const char *expiry;          /* AI 17 as YYYY-MM-DD, NULL: none */
     int64_t qty;                 /* units picked now: confirm >= 1; short >= 0 */
     const char *tote;            /* required when qty > 0 */
-    bool short_pick;             /* pick.short: the rest of the task is missing */
+    bool short_pick;             /* must be false for ops_pick_confirm (pick.short: below) */
 };
 
 /* pick.confirm of p (short_pick false). values: picked, remaining, order, order state, next
@@ -271,5 +272,58 @@ struct ops_inspect {
  * [{sku, lot, qty, decision, note}], task id ("" for scrap). */
 int ops_return_inspect(struct store *s, const struct store_ctx *ctx, const struct ops_inspect *a,
                        store_cb cb, void *arg);
+
+/* pick.short, step 1 (read-only, several wave_read calls): what a short pick of task_id needs.
+ * values: the task's OPS_SHORT_TASK fields kind, state, order, batch, sku, location, lot,
+ * expiry, qty, picked, line, wave; then OPS_SHORT_INFO values: the order's state, carrier,
+ * priority, ship_date, zone, backorder, the line's lot, the task counter, the backorder counter,
+ * the location's open count ("" none); then n and the n quant keys of the SKU's index (sorted);
+ * then 9 values per quant as ops_wave_read_quants. A task that is not an open pick task is
+ * refused (WCS_E_UNKNOWN / WCS_E_STATE) with the text the script would give. */
+#define OPS_SHORT_TASK 12
+#define OPS_SHORT_INFO 10
+int ops_short_read(struct store *s, const struct store_ctx *ctx, const char *task_id, store_cb cb,
+                   void *arg);
+
+#define OPS_SHORT_REPL_MAX 64 /* replacement quants of one short pick */
+
+/* pick.short, step 2: the short pick as decided from the read (script task_short, docs/redis.md
+ * "Short picks and backorders"). */
+struct ops_short {
+    struct ops_pick pick;              /* the found units (qty 0..remaining-1) and their scans */
+    const char *order, *batch, *sku;   /* the task as read */
+    const char *location, *lot, *line; /* the task's quant and order line */
+    const char *own_backorder;         /* the order's `backorder` ("" none) */
+    int64_t task_ctr, bo_ctr;          /* the counters as read */
+    bool count_open;                   /* the location has an open count */
+    const char *follow_up;             /* the follow-up order id if a backorder is made */
+    const char *priority;              /* its priority ("" none) */
+    const struct store_line *repl;     /* replacement quants (sku, loc, lot) and quantities */
+    size_t n_repl;                     /* 0..OPS_SHORT_REPL_MAX, in path order */
+};
+
+/* values: picked, short, replacements JSON [{task, location, lot, qty}], backorder id ("" none),
+ * order, order state, batch, batch state, count task ("" none), follow-up order ("" none), next
+ * open task of the batch ("" none), tote ("" none). WCS_E_STATE "task X changed meanwhile,
+ * retry" when what was read moved (read and decide again); the pick checks as ops_pick_confirm
+ * (counted), plus "qty N is not less than the N remaining on task X: ...". */
+int ops_pick_short(struct store *s, const struct store_ctx *ctx, const struct ops_short *sh,
+                   store_cb cb, void *arg);
+
+/* ops_wave_reserve for an order that may be a backorder's follow-up: backorder (the order's
+ * `backorder` field as the snapshot read it; NULL or "": none) is declared with the open
+ * backorders zset, and the commit makes the backorder `reserved` (the script refuses "order X
+ * changed since the snapshot: ..." when the order's field says otherwise). Same values and
+ * refusals as ops_wave_reserve. */
+int ops_wave_reserve_bo(struct store *s, const struct store_ctx *ctx, const char *wave_id,
+                        const char *order_id, const char *updated_ts, uint32_t n_lines,
+                        const struct store_line *lines, size_t n, const char *backorder,
+                        store_cb cb, void *arg);
+
+/* Marks order_id (confirmed, in no wave, not marked yet) with `short_since` = now: wave.plan
+ * skipped it for missing stock, and later wave.plans reserve it first. values: "marked" or
+ * "unchanged". */
+int ops_order_short(struct store *s, const struct store_ctx *ctx, const char *order_id, store_cb cb,
+                    void *arg);
 
 #endif

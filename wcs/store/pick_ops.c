@@ -18,7 +18,7 @@
 
 #define KEY_MAX STORE_KEY_MAX
 
-enum pk_kind { PK_RELEASE, PK_CLAIM, PK_CONFIRM, PK_SHORT };
+enum pk_kind { PK_RELEASE, PK_CLAIM, PK_CONFIRM, PK_SHORT_READ };
 
 /* A growable list of owned strings. */
 struct strv {
@@ -140,8 +140,10 @@ static void on_pk_read(void *arg, const struct store_result *r)
 static int pk_read(struct pk *p, const char *mode, struct strv *keys, const char *const *args,
                    size_t n_args)
 {
-    const char *a[8] = {mode};
-    for (size_t i = 0; i < n_args && i < 7; i++)
+    const char *a[16] = {mode};
+    if (n_args > 15)
+        return -EINVAL;
+    for (size_t i = 0; i < n_args; i++)
         a[1 + i] = args[i];
     return store_script_run(p->s, &p->ctx, "wave_read", false, (const char *const *)keys->v,
                             keys->n, a, n_args + 1, on_pk_read, p);
@@ -308,8 +310,8 @@ static int next_claim(struct pk *p)
 
 /* ---- pick confirm and short ---- */
 
-/* The task's fields read first: kind, order, batch, sku, location, lot. */
-#define TASK_FIELDS 6
+/* The task's fields read first: kind, order, batch, sku, location, lot, backorder. */
+#define TASK_FIELDS 7
 
 static int task_keys(struct pk *p, const char *const *t, struct strv *keys, const char *tote)
 {
@@ -334,10 +336,19 @@ static int task_keys(struct pk *p, const char *const *t, struct strv *keys, cons
     return rc;
 }
 
+/* A task of a backorder's follow-up order: its backorder's key (task_pick marks it done). */
+static int backorder_key(struct pk *p, const char *bo, struct strv *keys)
+{
+    if (!bo[0])
+        return 0;
+    return store_id_check(bo) ? WCS_E_PROTOCOL
+                              : strv_pushf(keys, "wcs:{%s}:backorder:%s", site(p), bo);
+}
+
 static int read_task(struct pk *p)
 {
     struct strv keys = {0};
-    const char *a[TASK_FIELDS] = {"kind", "order", "batch", "sku", "location", "lot"};
+    const char *a[TASK_FIELDS] = {"kind", "order", "batch", "sku", "location", "lot", "backorder"};
     int rc = strv_pushf(&keys, "wcs:{%s}:task:%s", site(p), p->id);
     rc = rc ? rc : pk_read(p, "hash", &keys, a, TASK_FIELDS);
     strv_clear(&keys);
@@ -378,12 +389,102 @@ static int next_confirm(struct pk *p)
     if (!(t = task_read(p, &rc)))
         return rc;
     rc = task_keys(p, t, &keys, p->in.v[7]);
+    rc = rc ? rc : backorder_key(p, t[6], &keys);
     rc = rc ? rc : strv_push(&args, p->id);
     for (size_t i = 0; rc == 0 && i < p->in.n; i++)
         rc = strv_push(&args, p->in.v[i]);
     rc = rc ? rc : pk_run(p, "task_pick", &keys, &args);
     strv_clear(&keys);
     strv_clear(&args);
+    return rc;
+}
+
+/* ---- pick.short: the read ---- */
+
+static const char *const SHORT_TASK_FIELDS[OPS_SHORT_TASK] = {"kind", "state",    "order", "batch",
+                                                              "sku",  "location", "lot",   "expiry",
+                                                              "qty",  "picked",   "line",  "wave"};
+
+/* Ends the read: the task, the info and the quants as one list of values. */
+static int short_read_done(struct pk *p)
+{
+    struct strv out = {0};
+    struct store_result r = {0};
+    size_t f, n;
+    int rc = 0;
+    for (int part = 0; rc == 0 && read_part(p, part, &f, &n); part++)
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = strv_push(&out, p->read.v[f + i]);
+    if (rc == 0) {
+        r.values = (const char *const *)out.v;
+        r.n_values = out.n;
+        pk_finish(p, &r);
+    }
+    strv_clear(&out);
+    return rc;
+}
+
+static int next_short_read(struct pk *p)
+{
+    struct strv keys = {0};
+    size_t f, n;
+    int rc = 0;
+    if (p->phase == 0) {
+        rc = strv_pushf(&keys, "wcs:{%s}:task:%s", site(p), p->id);
+        rc = rc ? rc : pk_read(p, "hash", &keys, SHORT_TASK_FIELDS, OPS_SHORT_TASK);
+        strv_clear(&keys);
+        return rc;
+    }
+    if (!read_part(p, 0, &f, &n) || n < OPS_SHORT_TASK)
+        return WCS_E_PROTOCOL;
+    const char *const *t = (const char *const *)p->read.v + f;
+    if (p->phase == 1) {
+        char msg[160];
+        if (strcmp(t[0], "pick") != 0) {
+            snprintf(msg, sizeof(msg),
+                     t[0][0] ? "ESTATE task %s is a %s task, not a pick"
+                             : "EUNKNOWN unknown task \"%s\"%s",
+                     p->id, t[0]);
+            pk_refuse(p, t[0][0] ? WCS_E_STATE : WCS_E_UNKNOWN, msg);
+            return 0;
+        }
+        if (strcmp(t[1], "open") != 0) {
+            snprintf(msg, sizeof(msg), "ESTATE task %s is %s", p->id, t[1]);
+            pk_refuse(p, WCS_E_STATE, msg);
+            return 0;
+        }
+        if (store_id_check(t[2]) || store_id_check(t[4]) || store_path_check(t[5]))
+            return WCS_E_PROTOCOL;
+        const char *a[] = {t[10], t[5]};
+        rc = strv_pushf(&keys, "wcs:{%s}:order:%s", site(p), t[2]);
+        rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:order:%s:lines", site(p), t[2]);
+        rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:task:seq", site(p));
+        rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:backorder:seq", site(p));
+        rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:counts:open", site(p));
+        rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:sku:%s:quants", site(p), t[4]);
+        rc = rc ? rc : pk_read(p, "short", &keys, a, 2);
+        strv_clear(&keys);
+        return rc;
+    }
+    /* The SKU's quants, OPS_READ_MAX per read. */
+    size_t fi, ni, nq;
+    if (!read_part(p, 1, &fi, &ni) || ni < OPS_SHORT_INFO + 1)
+        return WCS_E_PROTOCOL;
+    nq = strtoul(p->read.v[fi + OPS_SHORT_INFO], NULL, 10);
+    if (ni != OPS_SHORT_INFO + 1 + nq)
+        return WCS_E_PROTOCOL;
+    size_t first = (size_t)(p->phase - 2) * OPS_READ_MAX;
+    if (first >= nq)
+        return short_read_done(p);
+    const char *a0[] = {"quants"};
+    for (size_t i = first; rc == 0 && i < nq && i < first + OPS_READ_MAX; i++)
+        rc = strncmp(p->read.v[fi + OPS_SHORT_INFO + 1 + i], "wcs:{", 5) != 0
+                 ? WCS_E_PROTOCOL
+                 : strv_push(&keys, p->read.v[fi + OPS_SHORT_INFO + 1 + i]);
+    rc = rc ? rc
+            : store_script_run(p->s, &p->ctx, "wave_read", false, (const char *const *)keys.v,
+                               keys.n, a0, 1, on_pk_read, p);
+    strv_clear(&keys);
     return rc;
 }
 
@@ -395,8 +496,9 @@ static int pk_next(struct pk *p)
     case PK_CLAIM:
         return next_claim(p);
     case PK_CONFIRM:
-    case PK_SHORT:
         return next_confirm(p);
+    case PK_SHORT_READ:
+        return next_short_read(p);
     }
     return -EINVAL;
 }
@@ -471,13 +573,12 @@ int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct 
     int rc = 0;
     if (!s || !pk || store_id_check(pk->task) != 0 || !pk->location || !pk->gtin || !pk->gtin_sku ||
         pk->qty < 0 || (pk->qty > 0 && store_id_check(pk->tote) != 0) ||
-        (pk->lot && pk->lot[0] && store_id_check(pk->lot) != 0) ||
-        (pk->short_pick && pk->qty < 0) || (!pk->short_pick && pk->qty < 1))
+        (pk->lot && pk->lot[0] && store_id_check(pk->lot) != 0) || pk->short_pick || pk->qty < 1)
         return -EINVAL;
-    if (!(p = pk_new(s, ctx, pk->short_pick ? PK_SHORT : PK_CONFIRM, pk->task, cb, arg)))
+    if (!(p = pk_new(s, ctx, PK_CONFIRM, pk->task, cb, arg)))
         return -ENOMEM;
     snprintf(qty, sizeof(qty), "%" PRId64, pk->qty);
-    const char *in[] = {pk->short_pick ? "short" : "confirm",
+    const char *in[] = {"confirm",
                         pk->location,
                         pk->gtin,
                         pk->gtin_sku,
@@ -492,4 +593,159 @@ int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct 
         return rc;
     }
     return pk_start(p);
+}
+
+int ops_short_read(struct store *s, const struct store_ctx *ctx, const char *task_id, store_cb cb,
+                   void *arg)
+{
+    struct pk *p;
+    if (!s || store_id_check(task_id) != 0)
+        return -EINVAL;
+    if (!(p = pk_new(s, ctx, PK_SHORT_READ, task_id, cb, arg)))
+        return -ENOMEM;
+    return pk_start(p);
+}
+
+/* ---- pick.short: the commit ---- */
+
+int ops_pick_short(struct store *s, const struct store_ctx *ctx, const struct ops_short *sh,
+                   store_cb cb, void *arg)
+{
+    struct strv keys = {0}, args = {0};
+    const struct ops_pick *pk = sh ? &sh->pick : NULL;
+    const char *st;
+    char q[KEY_MAX];
+    int64_t n;
+    int rc = 0;
+    if (!s || !sh || store_id_check(pk->task) != 0 || pk->qty < 0 ||
+        (pk->qty > 0 &&
+         (store_id_check(pk->tote) != 0 || !pk->location || !pk->gtin || !pk->gtin_sku)) ||
+        (pk->lot && pk->lot[0] && store_id_check(pk->lot) != 0) || !sh->order || !sh->batch ||
+        !sh->sku || !sh->location || !sh->line || !sh->own_backorder || !sh->follow_up ||
+        !sh->priority || store_id_check(sh->order) || store_id_check(sh->batch) ||
+        store_id_check(sh->follow_up) || (sh->priority[0] && store_id_check(sh->priority)) ||
+        (sh->own_backorder[0] && store_id_check(sh->own_backorder)) ||
+        sh->n_repl > OPS_SHORT_REPL_MAX || (sh->n_repl && !sh->repl) ||
+        store_key_quant(q, sizeof(q), store_site(s), sh->sku, sh->location, sh->lot) < 0)
+        return -EINVAL;
+    st = store_site(s);
+    n = sh->task_ctr + (sh->count_open ? 0 : 1);
+    rc = strv_pushf(&keys, "wcs:{%s}:task:%s", st, pk->task);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:batch:%s", st, sh->batch);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:order:%s", st, sh->order);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:order:%s:resv", st, sh->order);
+    rc = rc ? rc : strv_push(&keys, q);
+    for (int i = 0; i < 2 && rc == 0; i++)
+        rc = pk->qty > 0 ? strv_pushf(&keys, i ? "wcs:{%s}:tote:%s" : "wcs:{%s}:tote:%s:contents",
+                                      st, pk->tote)
+                         : strv_pushf(&keys, "wcs:{%s}:task:%s", st, pk->task);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:task:seq", st);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:counts:open", st);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:task:CNT-%" PRId64, st, sh->task_ctr + 1);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:backorder:seq", st);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:backorders", st);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:backorder:BO-%" PRId64, st, sh->bo_ctr + 1);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:order:%s", st, sh->follow_up);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:order:%s:lines", st, sh->follow_up);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:orders:open", st);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:order:%s:lines", st, sh->order);
+    rc = rc ? rc
+            : (sh->own_backorder[0]
+                   ? strv_pushf(&keys, "wcs:{%s}:backorder:%s", st, sh->own_backorder)
+                   : strv_pushf(&keys, "wcs:{%s}:task:%s", st, pk->task));
+    for (size_t i = 0; rc == 0 && i < sh->n_repl; i++) {
+        const struct store_line *l = &sh->repl[i];
+        rc = store_key_quant(q, sizeof(q), st, l->sku, l->loc, l->lot) < 0 || l->qty < 1
+                 ? -EINVAL
+                 : strv_push(&keys, q);
+    }
+    for (size_t i = 0; rc == 0 && i < sh->n_repl; i++)
+        rc = strv_pushf(&keys, "wcs:{%s}:task:PCK-%" PRId64, st, n + 1 + (int64_t)i);
+    char num[24];
+    const char *in[] = {pk->task,
+                        "short",
+                        pk->qty > 0 ? pk->location : "",
+                        pk->qty > 0 ? pk->gtin : "",
+                        pk->qty > 0 ? pk->gtin_sku : "",
+                        pk->lot ? pk->lot : "\x1f",
+                        pk->expiry ? pk->expiry : "",
+                        NULL,
+                        pk->qty > 0 ? pk->tote : ""};
+    for (size_t i = 0; rc == 0 && i < sizeof(in) / sizeof(in[0]); i++) {
+        if (!in[i]) {
+            snprintf(num, sizeof(num), "%" PRId64, pk->qty);
+            rc = strv_push(&args, num);
+        } else {
+            rc = strv_push(&args, in[i]);
+        }
+    }
+    rc = rc ? rc : strv_pushf(&args, "%" PRId64, sh->task_ctr);
+    rc = rc ? rc : strv_pushf(&args, "%" PRId64, sh->bo_ctr);
+    rc = rc ? rc : strv_push(&args, sh->follow_up);
+    rc = rc ? rc : strv_push(&args, sh->priority);
+    rc = rc ? rc : strv_pushf(&args, "%zu", sh->n_repl);
+    for (size_t i = 0; rc == 0 && i < sh->n_repl; i++)
+        rc = strv_pushf(&args, "%" PRId64, sh->repl[i].qty);
+    if (rc == 0) {
+        struct store_ctx c = ctx ? *ctx : (struct store_ctx){0};
+        c.op_id = NULL;
+        rc = store_script_run(s, &c, "task_short", false, (const char *const *)keys.v, keys.n,
+                              (const char *const *)args.v, args.n, cb, arg);
+    }
+    strv_clear(&keys);
+    strv_clear(&args);
+    return rc == -E2BIG ? -EINVAL : rc;
+}
+
+/* ---- backorders first (wave.plan) ---- */
+
+int ops_wave_reserve_bo(struct store *s, const struct store_ctx *ctx, const char *wave_id,
+                        const char *order_id, const char *updated_ts, uint32_t n_lines,
+                        const struct store_line *lines, size_t n, const char *backorder,
+                        store_cb cb, void *arg)
+{
+    struct strv keys = {0}, args = {0};
+    char q[KEY_MAX];
+    const char *st;
+    int rc = 0;
+    if (!s || !lines || !updated_ts || n < 1 || n > OPS_RESERVE_MAX ||
+        store_id_check(order_id) != 0 || store_id_check(wave_id) != 0 ||
+        (backorder && backorder[0] && store_id_check(backorder) != 0))
+        return -EINVAL;
+    st = store_site(s);
+    rc = strv_pushf(&keys, "wcs:{%s}:order:%s", st, order_id);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:order:%s:resv", st, order_id);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:wave:%s", st, wave_id);
+    rc = rc ? rc : strv_push(&args, order_id);
+    rc = rc ? rc : strv_push(&args, wave_id);
+    rc = rc ? rc : strv_push(&args, updated_ts);
+    rc = rc ? rc : strv_pushf(&args, "%" PRIu32, n_lines);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = lines[i].qty <= 0 || store_key_quant(q, sizeof(q), st, lines[i].sku, lines[i].loc,
+                                                  lines[i].lot ? lines[i].lot : "") < 0
+                 ? -EINVAL
+                 : strv_push(&keys, q);
+        rc = rc ? rc : strv_pushf(&args, "%" PRId64, lines[i].qty);
+    }
+    if (rc == 0 && backorder && backorder[0]) {
+        rc = strv_pushf(&keys, "wcs:{%s}:backorder:%s", st, backorder);
+        rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:backorders", st);
+    }
+    rc = rc ? rc
+            : store_script_run(s, ctx, "wave_reserve", false, (const char *const *)keys.v, keys.n,
+                               (const char *const *)args.v, args.n, cb, arg);
+    strv_clear(&keys);
+    strv_clear(&args);
+    return rc;
+}
+
+int ops_order_short(struct store *s, const struct store_ctx *ctx, const char *order_id, store_cb cb,
+                    void *arg)
+{
+    char k[KEY_MAX];
+    const char *keys[] = {k}, *args[] = {order_id};
+    if (!s || store_id_check(order_id) != 0 ||
+        snprintf(k, sizeof(k), "wcs:{%s}:order:%s", store_site(s), order_id) >= (int)sizeof(k))
+        return -EINVAL;
+    return store_script_run(s, ctx, "order_short", false, keys, 1, args, 1, cb, arg);
 }

@@ -160,3 +160,104 @@ local function wave_batches(wid, plan_text, orders)
     end
     return out
 end
+
+-- The key of this site named by suffix ('backorder:BO-1'): the KPI hash KEYS[3] is
+-- 'wcs:{<site>}:kpi', so scripts can check that a declared key is the one the data names.
+local function site_key(suffix)
+    return string.sub(KEYS[3], 1, #KEYS[3] - 3) .. suffix
+end
+
+-- The pick scripts (task_pick, task_short) share KEYS[4] task, KEYS[5] batch, KEYS[6] order,
+-- KEYS[7] order reservations, KEYS[8] quant, KEYS[9] tote contents, KEYS[10] tote and ARGV[7]
+-- task id, ARGV[9] scanned location, ARGV[10] GTIN, ARGV[11] the GTIN's product ('' none),
+-- ARGV[12] lot (US: none), ARGV[13] expiry ('' none), ARGV[15] tote.
+-- pick_task(): the task's fields {kind, state, order, sku, lot, expiry, location, qty, picked,
+-- batch, line, wave}.
+local function pick_task()
+    return redis.call('HMGET', KEYS[4], 'kind', 'state', 'order', 'sku', 'lot', 'expiry',
+        'location', 'qty', 'picked', 'batch', 'line', 'wave')
+end
+
+-- The scan checks of a pick of q units (1..) of task t (pick_task), in the contract's order;
+-- a failed check is counted (pick_errors, pick_errors_<kind>) and returned as the error reply;
+-- Returns nil when all pass.
+local function pick_check(t, q)
+    local tid, order, sku, lot, expiry, loc = ARGV[7], t[3], t[4], t[5] or '', t[6] or '', t[7]
+    local remaining = num(t[8]) - num(t[9])
+    local function refuse(kind, msg)
+        redis.call('HINCRBY', KEYS[3], 'pick_errors', 1)
+        redis.call('HINCRBY', KEYS[3], 'pick_errors_' .. kind, 1)
+        return err('ESTATE', msg)
+    end
+    if ARGV[9] ~= loc then
+        return refuse('location', 'scanned location ' .. ARGV[9] .. ' is not ' .. loc ..
+            ' of task ' .. tid)
+    end
+    if ARGV[11] ~= sku then
+        if ARGV[11] == '' then
+            return refuse('product', 'scanned GTIN ' .. ARGV[10] ..
+                ' is no product of the site, task ' .. tid .. ' is for ' .. sku)
+        end
+        return refuse('product', 'scanned GTIN ' .. ARGV[10] .. ' is product ' .. ARGV[11] ..
+            ', task ' .. tid .. ' is for ' .. sku)
+    end
+    if lot ~= '' and ARGV[12] == '\31' then
+        return refuse('lot', 'scan has no lot (AI 10), task ' .. tid .. ' is for lot ' .. lot)
+    end
+    if lot ~= '' and ARGV[12] ~= lot then
+        return refuse('lot', 'scanned lot ' .. ARGV[12] .. ', task ' .. tid .. ' is for lot ' ..
+            lot)
+    end
+    if ARGV[13] ~= '' and ARGV[13] ~= expiry then
+        return refuse('expiry', 'scanned expiry ' .. ARGV[13] .. ', task ' .. tid .. ' is for ' ..
+            (expiry ~= '' and ('expiry ' .. expiry) or 'stock without an expiry'))
+    end
+    if q > remaining then
+        return refuse('qty', 'qty ' .. q .. ' is more than the ' .. remaining ..
+            ' remaining on task ' .. tid)
+    end
+    local tote = redis.call('HMGET', KEYS[10], 'order', 'state')
+    if tote[1] and tote[1] ~= order and tote[2] ~= 'shipped' then
+        return refuse('tote', 'tote ' .. ARGV[15] .. ' holds order ' .. tote[1] .. ', task ' ..
+            tid .. ' is for order ' .. order)
+    end
+    return nil
+end
+
+-- Refuses (returns the error reply) unless the task's order holds `need` units on the quant and
+-- the quant has them on hand and reserved; nil when it does.
+local function pick_held(t, need)
+    local held = num(redis.call('HGET', KEYS[7], KEYS[8]))
+    local qv = redis.call('HMGET', KEYS[8], 'on_hand', 'reserved')
+    if held < need or num(qv[2]) < need or num(qv[1]) < need then
+        return err('ESTATE', 'order ' .. t[3] .. ' holds ' .. held .. ' on ' .. KEYS[8] ..
+            ' (on_hand ' .. num(qv[1]) .. ', reserved ' .. num(qv[2]) .. '), picked ' .. need)
+    end
+    return nil
+end
+
+-- Moves q checked units of task t from the quant (on_hand, reserved, the order's reservation)
+-- into the tote (contents, tote hash), counts the pick and journals it (op 'pick').
+local function pick_apply(t, q)
+    local tid, order, sku, lot = ARGV[7], t[3], t[4], t[5] or ''
+    local held = num(redis.call('HGET', KEYS[7], KEYS[8]))
+    local qv = redis.call('HMGET', KEYS[8], 'on_hand', 'reserved')
+    local on_hand, reserved = num(qv[1]), num(qv[2])
+    local item = sku .. ':' .. lot
+    local in_tote = num(redis.call('HGET', KEYS[9], item))
+    redis.call('HINCRBY', KEYS[8], 'on_hand', -q)
+    redis.call('HINCRBY', KEYS[8], 'reserved', -q)
+    if redis.call('HINCRBY', KEYS[7], KEYS[8], -q) == 0 then
+        redis.call('HDEL', KEYS[7], KEYS[8])
+    end
+    redis.call('HINCRBY', KEYS[9], item, q)
+    redis.call('HSET', KEYS[10], 'order', order, 'state', 'picking', 'ts', ARGV[4])
+    redis.call('HINCRBY', KEYS[3], 'picks', 1)
+    redis.call('HINCRBY', KEYS[3], 'picked_units', q)
+    redis.call('HINCRBY', KEYS[3], 'pick_confirms', 1)
+    journal('pick', ARGV[15],
+        {quant = KEYS[8], on_hand = on_hand, reserved = reserved, order_held = held,
+         tote = in_tote},
+        {quant = KEYS[8], on_hand = on_hand - q, reserved = reserved - q, order_held = held - q,
+         tote = in_tote + q, item = item, order = order, task = tid})
+end

@@ -2,12 +2,13 @@
 -- changes nothing and touches only its declared keys. ARGV[7] mode:
 --  'open'   KEYS[4] open orders set, KEYS[5] wave hash; ARGV[8] cap. {'ok', wave exists '0'|'1',
 --           order ids...}; refused (ESTATE) when the set holds more than cap ids.
---  'orders' KEYS[4..] order hashes. Per key 9 values: state ('' no such order), hold, carrier,
---           priority, ship_date, zone, updated_ts, wave, lines.
+--  'orders' KEYS[4..] order hashes. Per key 11 values: state ('' no such order), hold, carrier,
+--           priority, ship_date, zone, updated_ts, wave, lines, backorder, short_since.
 --  'lines'  KEYS[4..] order lines hashes. Per key: n, then n x (sku, qty, lot) by line number.
 --  'sets'   KEYS[4..] sets. Per key: n, then its n members sorted.
---  'quants' KEYS[4..] quant hashes. Per key 8 values: exists '0'|'1', sku, loc, lot, on_hand,
---           reserved (plus units on hold), expiry, in_date.
+--  'quants' KEYS[4..] quant hashes. Per key 9 values: exists '0'|'1', sku, loc, lot, on_hand,
+--           reserved (plus units on hold), expiry, in_date, missing (units a short pick did not
+--           find, not yet counted; '' none).
 --  'hash'   KEYS[4] a hash; ARGV[8..] field names. Their values ('' when absent).
 --  'fields' KEYS[4..] hashes. Per key: n, then its n field names sorted.
 --  'get'    KEYS[4] a string key. Its value ('' when absent).
@@ -15,6 +16,11 @@
 --           JSON as stored, the next task number, then n and the n order ids, then m and the m
 --           batch ids with each one's task count (wave_batches of the prelude).
 --  'zfirst' KEYS[4] a sorted set. Its first member ('' when empty).
+--  'short'  (pick.short) KEYS[4] order, KEYS[5] order lines, KEYS[6] task counter, KEYS[7]
+--           backorder counter, KEYS[8] open counts, KEYS[9] the SKU's quant set; ARGV[8] line
+--           no, ARGV[9] location. The order's state, carrier, priority, ship_date, zone,
+--           backorder, the line's lot, both counters, the location's open count ('' none),
+--           then n and the n quant keys (sorted).
 if #KEYS < 4 or #ARGV < 7 then
     return err('EARG', 'wave_read takes at least 4 keys and 7 arguments')
 end
@@ -44,8 +50,8 @@ if mode == 'open' then
 elseif mode == 'orders' then
     for i = 4, #KEYS do
         local v = redis.call('HMGET', KEYS[i], 'state', 'hold', 'carrier', 'priority', 'ship_date',
-            'zone', 'updated_ts', 'wave', 'lines')
-        for j = 1, 9 do
+            'zone', 'updated_ts', 'wave', 'lines', 'backorder', 'short_since')
+        for j = 1, 11 do
             out[#out + 1] = s(v[j])
         end
     end
@@ -83,13 +89,13 @@ elseif mode == 'sets' or mode == 'fields' then
 elseif mode == 'quants' then
     for i = 4, #KEYS do
         local v = redis.call('HMGET', KEYS[i], 'sku', 'loc', 'lot', 'on_hand', 'reserved',
-            'expiry', 'in_date', 'hold')
+            'expiry', 'in_date', 'missing', 'hold')
         -- Units on hold (quality, returns) count as reserved: the planner must not take them.
-        if num(v[8]) > 0 then
-            v[5] = tostring(math.min(num(v[4]), num(v[5]) + num(v[8])))
+        if num(v[9]) > 0 then
+            v[5] = tostring(math.min(num(v[4]), num(v[5]) + num(v[9])))
         end
         out[#out + 1] = v[1] and '1' or '0'
-        for j = 1, 7 do
+        for j = 1, 8 do
             out[#out + 1] = s(v[j])
         end
     end
@@ -132,6 +138,26 @@ elseif mode == 'zfirst' then
         return err('EARG', 'zfirst takes one key')
     end
     out[2] = s(redis.call('ZRANGE', KEYS[4], 0, 0)[1])
+elseif mode == 'short' then
+    if #KEYS ~= 9 or #ARGV ~= 9 then
+        return err('EARG', 'short takes 6 keys, a line and a location')
+    end
+    local v = redis.call('HMGET', KEYS[4], 'state', 'carrier', 'priority', 'ship_date', 'zone',
+        'backorder')
+    for j = 1, 6 do
+        out[#out + 1] = s(v[j])
+    end
+    local okl, l = pcall(cjson.decode, redis.call('HGET', KEYS[5], ARGV[8]) or '{}')
+    out[#out + 1] = okl and type(l) == 'table' and s(l.lot) or ''
+    out[#out + 1] = tostring(num(redis.call('GET', KEYS[6])))
+    out[#out + 1] = tostring(num(redis.call('GET', KEYS[7])))
+    out[#out + 1] = s(redis.call('HGET', KEYS[8], ARGV[9]))
+    local m = redis.call('SMEMBERS', KEYS[9])
+    table.sort(m)
+    out[#out + 1] = tostring(#m)
+    for _, k in ipairs(m) do
+        out[#out + 1] = k
+    end
 else
     return err('EARG', 'unknown wave_read mode')
 end

@@ -2,7 +2,8 @@
 -- wave_close) it creates one pick task PCK-<n> per pick of the orders still in the wave, the
 -- batches <wave>-B<k> (state released, tasks in path order) indexed for batch.claim, and gives
 -- every order of the wave a pack station (round-robin over the site's pack stations). Every key
--- is declared: the C side reads the wave first (wave_read 'release') and passes the order, batch
+-- is declared (a task of a backorder's follow-up order carries its `backorder` id, so that a
+-- pick can declare the backorder's key): the C side reads the wave first (wave_read 'release') and passes the order, batch
 -- and task keys; 'changed meanwhile, retry' when the order list or the task counter moved.
 -- KEYS[4] wave, KEYS[5] task counter, KEYS[6] released batches zset, KEYS[7] pack station
 -- counter, then the order hashes (list order), the batch hashes (B1..), the task hashes (in
@@ -50,8 +51,11 @@ local kt = kb + #batches
 if #KEYS ~= kt + n_tasks then
     return changed()
 end
+local bo_of = {}
 for i, o in ipairs(orders) do
-    local st = redis.call('HGET', KEYS[ko + i], 'state')
+    local ov = redis.call('HMGET', KEYS[ko + i], 'state', 'backorder')
+    local st = ov[1]
+    bo_of[o] = ov[2] or ''
     if st ~= 'waved' then
         return err('ESTATE', 'order ' .. o .. ' of wave ' .. wid .. ' is ' .. tostring(st) ..
             ': only waved orders can be released')
@@ -68,7 +72,7 @@ for bi, b in ipairs(batches) do
         redis.call('HSET', KEYS[kt + t], 'kind', 'pick', 'state', 'open', 'batch', b.id, 'wave',
             wid, 'order', p.o, 'line', tostring(p.l), 'sku', p.sku, 'lot', p.lot or '', 'expiry',
             p.exp or '', 'location', p.loc, 'qty', q, 'picked', 0, 'tote', '', 'assignee', '',
-            'seq', si, 'ts', ARGV[4])
+            'seq', si, 'ts', ARGV[4], 'backorder', bo_of[p.o] or '')
         ids[#ids + 1] = id
         per_order[p.o] = (per_order[p.o] or 0) + 1
         if not seen_o[p.o] then
