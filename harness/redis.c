@@ -47,7 +47,10 @@ static int write_conf(const struct harness_redis *r)
                      "appendfsync everysec\n"
                      "appendfilename \"appendonly.aof\"\n"
                      "appenddirname \"appendonlydir\"\n"
-                     "user default off\n"
+                     /* Off (nobody can log in as it), but with permissions: Redis 7.0 runs
+                      * the AOF replay as the default user and refuses every MULTI/EXEC block
+                      * (how scripts are written to the AOF) that this user may not run. */
+                     "user default off resetchannels ~* &* +@all\n"
                      "user %s on >%s ~wcs:* resetchannels &wcs:* +@all -@dangerous +info "
                      "+client|setname +client|getname +client|id\n"
                      "user %s on >%s ~wcs:* resetchannels -@all +@read +ping\n",

@@ -133,6 +133,13 @@ static void test_refused_without_credentials(void **state)
     assert_prefix(rep, "-NOAUTH");
     command(c, rep, sizeof(rep), "GET wcs:{t}:k");
     assert_prefix(rep, "-NOAUTH");
+    /* The default user holds permissions (for the AOF replay) but is off: no login. */
+    command(c, rep, sizeof(rep), "AUTH default %s", harness_redis_password(R));
+    assert_prefix(rep, "-WRONGPASS");
+    command(c, rep, sizeof(rep), "AUTH %s", "");
+    assert_prefix(rep, "-");
+    command(c, rep, sizeof(rep), "GET wcs:{t}:k");
+    assert_prefix(rep, "-NOAUTH");
     redisFree(c);
 }
 
@@ -255,10 +262,17 @@ static void test_kill_and_restart_keeps_data(void **state)
     command(c, rep, sizeof(rep), "SET wcs:{t}:crash %s", "survives");
     assert_string_equal(rep, "+OK");
     command(c, rep, sizeof(rep), "HSET wcs:{t}:stock p1 %d", 7);
+    /* A script's writes go to the AOF as MULTI/EXEC; replaying them must not be refused (with a
+     * default user without permissions Redis 7.0 drops every such block on load). */
+    command(c, rep, sizeof(rep),
+            "EVAL %s 2 wcs:{t}:lua1 wcs:{t}:lua2", "redis.call('SET', KEYS[1], 'x') "
+            "redis.call('HSET', KEYS[2], 'f', 'y') return 1");
+    assert_string_equal(rep, ":1");
     redisFree(c);
     /* A crash loses what is not yet written to the AOF (up to 2 s under everysec when fsync is
      * slow); what is written must survive. */
     assert_true(aof_eventually_contains("wcs:{t}:stock"));
+    assert_true(aof_eventually_contains("wcs:{t}:lua2"));
 
     assert_int_equal(harness_redis_kill(R), 0);
     assert_int_equal(harness_redis_pid(R), 0);
@@ -280,6 +294,10 @@ static void test_kill_and_restart_keeps_data(void **state)
     assert_string_equal(rep, "+survives");
     command(c, rep, sizeof(rep), "HGET wcs:{t}:stock p1");
     assert_string_equal(rep, "+7");
+    command(c, rep, sizeof(rep), "GET wcs:{t}:lua1");
+    assert_string_equal(rep, "+x");
+    command(c, rep, sizeof(rep), "HGET wcs:{t}:lua2 f");
+    assert_string_equal(rep, "+y");
     redisFree(c);
 }
 
