@@ -237,6 +237,9 @@ struct raw_adjust {
     uint32_t *qty_threshold;
     uint64_t *value_threshold_cents;
 };
+struct raw_counting {
+    uint32_t *a_days, *b_days, *c_days, *daily_max;
+};
 struct raw_redis {
     char *host;
     uint16_t *port;
@@ -276,6 +279,7 @@ struct raw_file {
     struct raw_role *roles;
     uint32_t roles_count;
     struct raw_adjust *adjust_approval;
+    struct raw_counting *counting;
     struct raw_redis *redis;
     struct raw_mqtt *mqtt;
     struct raw_labels *labels;
