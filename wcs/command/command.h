@@ -27,6 +27,7 @@ enum cmd_change {
     CMD_CHANGED_COUNT,    /* id: count task ("CNT-<n>") */
     CMD_CHANGED_RMA,      /* id: RMA */
     CMD_CHANGED_STATION,  /* id: pack station (pack.reset); state "IDLE" */
+    CMD_CHANGED_TRANSFER, /* id: transfer; state "reserved", "in_transit" or "done" */
 };
 
 /* Called on the loop after the reply was sent; id and state are valid during the call. */
