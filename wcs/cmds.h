@@ -20,5 +20,6 @@ int cmd_label(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_acl(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif
