@@ -221,8 +221,7 @@ static void print_json(const struct audit_row *rows, size_t n, const struct audi
         const struct audit_row *r = &rows[i];
         json_t *x = json_pack("{s:s,s:s,s:I,s:I,s:I,s:b}", "sku", r->sku, "lot", r->lot, "expected",
                               (json_int_t)r->expected, "on_hand", (json_int_t)r->on_hand,
-                              "reserved", (json_int_t)r->reserved, "in_transit_or_moves",
-                              (json_int_t)r->by[AUDIT_MOVES], "balanced", r->balanced);
+                              "reserved", (json_int_t)r->reserved, "balanced", r->balanced);
         for (int c = 0; x && c < AUDIT_CLASSES; c++)
             json_object_set_new(x, audit_class_name((enum audit_class)c),
                                 json_integer((json_int_t)r->by[c]));
