@@ -205,7 +205,7 @@ static void print_text(const struct audit_row *rows, size_t n, const struct audi
             r->expected, r->on_hand, r->reserved, r->balanced ? "ok" : "MISMATCH");
     }
     for (size_t i = 0; i < ni; i++)
-        printf("quant %s: %s (journal %" PRId64 ", on_hand %" PRId64 ", reserved %" PRId64 ")\n",
+        printf("quant %s %s (journal %" PRId64 ", on_hand %" PRId64 ", reserved %" PRId64 ")\n",
                is[i].key, is[i].why, is[i].expected, is[i].on_hand, is[i].reserved);
     if (unreadable)
         printf("%" PRIu64 " journal entries unreadable\n", unreadable);
