@@ -21,5 +21,6 @@ int cmd_import(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_acl(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ const struct wcs_cmd wcs_cmds[] = {
     {"label", "render a ZPL label, or send it to a printer and wait for its confirmation",
      cmd_label},
     {"run", "run the control daemon in the foreground (systemd Type=notify)", cmd_run},
+    {"audit", "check stock conservation (journal vs quants, per product and lot)", cmd_audit},
     {"import", "import stock and open orders (wcs plan JSON Lines) into Redis, idempotently",
      cmd_import},
     {"acl", "write the MQTT broker's ACL (or its user list) from the site's users and roles",

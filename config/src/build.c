@@ -22,8 +22,11 @@ enum {
     ONCE_REDIS,
     ONCE_MQTT,
     ONCE_LABELS,
-    ONCE_RECEIVING
+    ONCE_RECEIVING,
+    ONCE_COUNTING,
+    ONCE_COUNT /* loader.h sizes its once_node/once_file arrays above this */
 };
+_Static_assert(ONCE_COUNT <= 16, "loader.h: once_node[] and once_file[] hold 16 sections");
 
 #define GROW(L, arr, n, cap, orgs, org)                                                            \
     grow((L), (void **)&(arr), &(n), &(cap), sizeof(*(arr)), &(orgs), (org))
@@ -1430,6 +1433,19 @@ static void build_services(struct loader *L, size_t fi, const struct raw_file *r
             lerr(L, &o, "over_tolerance_pct", "%u is out of range; expected 0..100", pct);
         else
             s->receiving_over_tolerance_pct = pct;
+    }
+    if (r->counting && once(L, ONCE_COUNTING, fi, "counting")) {
+        const struct raw_counting *rc = r->counting;
+        struct org o = {ymap_get(root, "counting"), file, "counting"};
+        s->counting.enabled = true;
+        s->counting.a_days = rc->a_days ? *rc->a_days : 30;
+        s->counting.b_days = rc->b_days ? *rc->b_days : 90;
+        s->counting.c_days = rc->c_days ? *rc->c_days : 180;
+        s->counting.daily_max = rc->daily_max ? *rc->daily_max : 50;
+        u32_range(L, &o, "a_days", s->counting.a_days, 1, 3650);
+        u32_range(L, &o, "b_days", s->counting.b_days, 1, 3650);
+        u32_range(L, &o, "c_days", s->counting.c_days, 1, 3650);
+        u32_range(L, &o, "daily_max", s->counting.daily_max, 1, 100000);
     }
     if (r->redis && once(L, ONCE_REDIS, fi, "redis")) {
         const struct raw_redis *rr = r->redis;

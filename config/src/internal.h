@@ -240,6 +240,9 @@ struct raw_adjust {
 struct raw_receiving {
     uint32_t *over_tolerance_pct;
 };
+struct raw_counting {
+    uint32_t *a_days, *b_days, *c_days, *daily_max;
+};
 struct raw_redis {
     char *host;
     uint16_t *port;
@@ -280,6 +283,7 @@ struct raw_file {
     uint32_t roles_count;
     struct raw_adjust *adjust_approval;
     struct raw_receiving *receiving;
+    struct raw_counting *counting;
     struct raw_redis *redis;
     struct raw_mqtt *mqtt;
     struct raw_labels *labels;

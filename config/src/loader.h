@@ -50,8 +50,8 @@ struct loader {
     struct strmap m_wh, m_loc, m_sku, m_gtin, m_cat, m_car, m_dev, m_sp, m_lane, m_st, m_role,
         m_user;
     /* Where each once-only section was set: file index + 1, 0 when not yet. */
-    const struct ynode *once_node[8];
-    const char *once_file[8];
+    const struct ynode *once_node[16]; /* indexed by build.c's ONCE_* (fewer than 16) */
+    const char *once_file[16];
     int oom;
 };
 

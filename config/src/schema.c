@@ -284,6 +284,11 @@ static const cyaml_schema_field_t adjust_fields[] = {
 static const cyaml_schema_field_t receiving_fields[] = {
     CYAML_FIELD_UINT_PTR("over_tolerance_pct", OPT, struct raw_receiving, over_tolerance_pct),
     CYAML_FIELD_END};
+static const cyaml_schema_field_t counting_fields[] = {
+    CYAML_FIELD_UINT_PTR("a_days", OPT, struct raw_counting, a_days),
+    CYAML_FIELD_UINT_PTR("b_days", OPT, struct raw_counting, b_days),
+    CYAML_FIELD_UINT_PTR("c_days", OPT, struct raw_counting, c_days),
+    CYAML_FIELD_UINT_PTR("daily_max", OPT, struct raw_counting, daily_max), CYAML_FIELD_END};
 
 static const cyaml_schema_field_t redis_fields[] = {
     CYAML_FIELD_STRING_PTR("host", PTR | OPT, struct raw_redis, host, 1, 253),
@@ -347,6 +352,7 @@ static const cyaml_schema_field_t file_fields[] = {
     CYAML_FIELD_MAPPING_PTR("adjust_approval", OPT, struct raw_file, adjust_approval,
                             adjust_fields),
     CYAML_FIELD_MAPPING_PTR("receiving", OPT, struct raw_file, receiving, receiving_fields),
+    CYAML_FIELD_MAPPING_PTR("counting", OPT, struct raw_file, counting, counting_fields),
     CYAML_FIELD_MAPPING_PTR("redis", OPT, struct raw_file, redis, redis_fields),
     CYAML_FIELD_MAPPING_PTR("mqtt", OPT, struct raw_file, mqtt, mqtt_fields),
     CYAML_FIELD_MAPPING_PTR("labels", OPT, struct raw_file, labels, labels_fields),

@@ -887,6 +887,23 @@ static void test_short_backorder_first(void **state)
     assert_string_equal(jstr(r, "order_state"), "picked");
     json_decref(r);
     hget_is(K("backorder:BO-1"), "state", "done");
+
+    /* The count the short pick opened finds the 2 "missing" units after all: no variance,
+     * and the quant's units are plannable again. */
+    char *sku = hget(qa, "sku"), *qloc = hget(qa, "loc");
+    assert_non_null(sku);
+    assert_non_null(qloc);
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"%s\",\"counts\":[{\"sku\":\"%s\",\"qty\":2}]", cnt,
+             qloc, sku);
+    free(sku);
+    free(qloc);
+    json_decref(ok("sup", "count.submit", "s15", f));
+    char *missing = hget(qa, "missing");
+    assert_null(missing);
+    hget_is(qa, "on_hand", "2");
+    snprintf(tk, sizeof(tk), K("task:%s"), cnt);
+    hget_is(tk, "state", "done");
 }
 
 static void test_roles(void **state)

@@ -506,6 +506,9 @@ static void *sender_main(void *arg)
             continue;
         }
         o->attempts++;
+        /* Read before the hand-over: once paho has a tracked message its callback thread may
+         * free it at any moment. */
+        bool tracked = o->tracked;
         int rc = send_now(k, o);
         if (rc == -EAGAIN || rc == WCS_E_LINK)
             o->attempts--; /* not handed over: this was no attempt */
@@ -519,7 +522,7 @@ static void *sender_main(void *arg)
         }
         if (rc < 0)
             push_ev(k, MQLINK_EV_SEND_FAILED, rc); /* refused for good (-EINVAL, -ENOMEM) */
-        if (rc < 0 || !o->tracked)
+        if (rc < 0 || !tracked)
             free(o); /* else paho's callback owns it now */
         o = NULL;
         atomic_fetch_sub(&k->outstanding, 1);

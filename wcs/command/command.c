@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "inbound.h"
+#include "flow.h"
 #include "store/ops.h"
 #include "pick.h"
 #include "pickscan.h"
@@ -624,9 +625,49 @@ static int r_count_request(struct job *j, const struct store_result *r, json_t *
     json_object_set_new(f, "task", json_string(r->values[0]));
     json_object_set_new(f, "location", json_string(j->a.loc));
     json_object_set_new(f, "sku", j->a.sku ? json_string(j->a.sku) : json_null());
+    if (j->c->bus) {
+        json_t *ev =
+            json_pack("{s:s,s:s,s:s,s:s,s:s}", "event", "requested", "task", r->values[0],
+                      "location", j->a.loc, "sku", j->a.sku ? j->a.sku : "", "by", j->user);
+        if (ev)
+            (void)bus_publish_event(j->c->bus, "count", ev);
+        json_decref(ev);
+    }
     *id = r->values[0];
     *state = "open";
     return CMD_CHANGED_COUNT;
+}
+
+/* count.submit and transfer.* read before they run (count.c, transfer.c); they answer here. */
+static void on_flow(void *arg, json_t *fields, const char *error, bool store_error, const char *id,
+                    const char *state)
+{
+    struct job *j = arg;
+    struct cmd_ctx *c = j->c;
+    char id_copy[STORE_ID_MAX], state_copy[32];
+    bool transfer = strncmp(j->command, "transfer.", 9) == 0;
+    if (!fields) {
+        finish(j, NULL, error, store_error);
+        job_free(j);
+        return;
+    }
+    snprintf(id_copy, sizeof(id_copy), "%s", id ? id : "");
+    snprintf(state_copy, sizeof(state_copy), "%s", state ? state : "");
+    finish(j, fields, NULL, false);
+    if (c->on_change && id_copy[0])
+        c->on_change(c->change_arg, transfer ? CMD_CHANGED_TRANSFER : CMD_CHANGED_COUNT, id_copy,
+                     state_copy);
+    job_free(j);
+}
+
+static int x_count_submit(struct job *j)
+{
+    return count_submit_start(j->c, &j->sctx, &j->a, j->user, on_flow, j);
+}
+
+static int x_transfer(struct job *j)
+{
+    return transfer_start(j->c, &j->sctx, j->command, &j->a, on_flow, j);
 }
 
 /* pack.reset runs in the daemon's memory (the session lives there) and answers at once. */
@@ -707,6 +748,10 @@ static const struct entry entries[] = {
     {"return.receive", x_inbound, r_inbound},
     {"return.inspect", x_inbound, r_inbound},
     {"pick.short", x_pick, r_pick_short},
+    {"count.submit", x_count_submit, NULL},
+    {"transfer.create", x_transfer, NULL},
+    {"transfer.ship", x_transfer, NULL},
+    {"transfer.receive", x_transfer, NULL},
     {NULL, NULL, NULL},
 };
 

@@ -29,6 +29,7 @@ enum cmd_change {
     CMD_CHANGED_STATION,  /* id: pack station (pack.reset); state "IDLE" */
     CMD_CHANGED_RECEIPT,  /* id: receipt; state expected, receiving, received, closed */
     CMD_CHANGED_TASK,     /* id: putaway task ("PUT-<n>"); state open, done */
+    CMD_CHANGED_TRANSFER, /* id: transfer; state "reserved", "in_transit" or "done" */
 };
 
 /* Called on the loop after the reply was sent; id and state are valid during the call. */

@@ -328,7 +328,7 @@ static void on_quants(void *arg, const struct store_result *r)
         pass(f, r);
         return;
     }
-    for (size_t v = 0; v + 8 <= r->n_values; v += 8) {
+    for (size_t v = 0; v + OPS_QUANT_VALUES <= r->n_values; v += OPS_QUANT_VALUES) {
         const char *const *x = r->values + v;
         int64_t on_hand = atoll(x[4]);
         if (strcmp(x[0], "1") != 0 || on_hand <= 0)

@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QTY_MAX   1073741824 /* 2^30 units, as docs/formats.md */
-#define LINES_MAX 1000       /* lines in one order or RMA command */
-#define TEXT_MAX  256        /* reasons and notes */
+#define QTY_MAX            1073741824 /* 2^30 units, as docs/formats.md */
+#define LINES_MAX          1000       /* lines in one order or RMA command */
+#define TEXT_MAX           256        /* reasons and notes */
+#define TRANSFER_LINES_MAX 32         /* lines of one transfer */
 
 typedef int (*validate_fn)(const json_t *body, const struct cfg_site *site, struct cmd_args *a,
                            char *err, size_t err_len);
@@ -828,6 +829,211 @@ static int v_return_inspect(const json_t *b, const struct cfg_site *site, struct
     return 0;
 }
 
+/* Refuses a (sku, lot) listed twice in an array of canonical lines. */
+static int no_duplicates(const json_t *lines, const char *arr, char *err, size_t len)
+{
+    size_t n = json_array_size(lines);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < i; k++) {
+            const json_t *a = json_array_get(lines, i), *b = json_array_get(lines, k);
+            const char *la = json_string_value(json_object_get(a, "lot"));
+            const char *lb = json_string_value(json_object_get(b, "lot"));
+            if (strcmp(json_string_value(json_object_get(a, "sku")),
+                       json_string_value(json_object_get(b, "sku"))) == 0 &&
+                strcmp(la ? la : "", lb ? lb : "") == 0) {
+                seterr(err, len, "field \"%s[%zu]\": %s%s%s is listed twice (as %s[%zu])", arr, i,
+                       json_string_value(json_object_get(a, "sku")), la && la[0] ? " lot " : "",
+                       la ? la : "", arr, k);
+                return WCS_E_SYNTAX;
+            }
+        }
+    return 0;
+}
+
+/* count.submit: the counts array may be empty (an empty location: everything there counts 0). */
+static int v_count_submit(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                          char *err, size_t len)
+{
+    const json_t *arr;
+    json_t *l, *out;
+    size_t i;
+    int rc;
+    if ((rc = field_id(b, "task", 0, &a->id, err, len)) < 0 ||
+        (rc = field_location(b, "location", site, &a->loc, err, len)) < 0)
+        return rc;
+    arr = json_object_get(b, "counts");
+    if (!arr) {
+        seterr(err, len, "field \"counts\": missing");
+        return WCS_E_SYNTAX;
+    }
+    if (!json_is_array(arr) || json_array_size(arr) > LINES_MAX) {
+        seterr(err, len, "field \"counts\": expected an array of 0..%d objects", LINES_MAX);
+        return WCS_E_SYNTAX;
+    }
+    out = json_array();
+    json_array_foreach(arr, i, l)
+    {
+        const struct cfg_product *p = NULL;
+        const char *sku, *lot = NULL;
+        char where[32];
+        int64_t qty, unit = -1;
+        if (!json_is_object(l)) {
+            seterr(err, len, "field \"counts[%zu]\": expected an object", i);
+            json_decref(out);
+            return WCS_E_SYNTAX;
+        }
+        snprintf(where, sizeof(where), "counts[%zu].", i);
+        if ((rc = check_keys(l, "sku, lot, qty, unit_value_cents", false, where, err, len)) < 0 ||
+            (rc = field_product(l, "sku", 0, site, &sku, &p, err, len)) < 0 ||
+            (rc = field_lot(l, "lot", p, &lot, err, len)) < 0 ||
+            (rc = bus_field_int(l, "qty", 0, 0, QTY_MAX, &qty, err, len)) < 0 ||
+            (rc = bus_field_int(l, "unit_value_cents", BUS_FIELD_OPTIONAL, 0, 100000000, &unit, err,
+                                len)) < 0) {
+            if (strncmp(err, "field \"counts[", 14) != 0)
+                nest_err(err, len, "counts", i);
+            json_decref(out);
+            return rc;
+        }
+        json_array_append_new(out, json_pack("{s:s,s:s,s:I,s:I}", "sku", sku, "lot", lot ? lot : "",
+                                             "qty", (json_int_t)qty, "unit",
+                                             (json_int_t)(rc == 1 ? -1 : unit)));
+    }
+    if ((rc = no_duplicates(out, "counts", err, len)) < 0) {
+        json_decref(out);
+        return rc;
+    }
+    a->lines_json = dump(out);
+    return a->lines_json ? 0 : -ENOMEM;
+}
+
+int32_t cmd_transit_location(const struct cfg_site *site, uint32_t w)
+{
+    for (uint32_t i = 0; i < site->n_locations; i++)
+        if (site->locations[i].warehouse == w && site->locations[i].type == CFG_LOC_TRANSIT)
+            return (int32_t)i;
+    return -1;
+}
+
+int32_t cmd_receiving_location(const struct cfg_site *site, uint32_t w)
+{
+    for (uint32_t i = 0; i < site->n_locations; i++)
+        if (site->locations[i].warehouse == w && site->locations[i].type == CFG_LOC_INPUT)
+            return (int32_t)i;
+    for (uint32_t i = 0; i < site->n_locations; i++)
+        if (site->locations[i].warehouse == w && site->locations[i].type == CFG_LOC_INTERNAL)
+            return (int32_t)i;
+    return -1;
+}
+
+static int field_warehouse(const json_t *o, const char *name, const struct cfg_site *site,
+                           const char **out, uint32_t *index, char *err, size_t len)
+{
+    int rc = field_id(o, name, 0, out, err, len);
+    if (rc < 0)
+        return rc;
+    for (uint32_t w = 0; w < site->n_warehouses; w++)
+        if (strcmp(site->warehouses[w].code, *out) == 0) {
+            *index = w;
+            return 0;
+        }
+    seterr(err, len, "field \"%s\": unknown warehouse \"%s\"", name, *out);
+    return WCS_E_UNKNOWN;
+}
+
+/* Transfer lines [{sku, qty, lot?}] (lot optional: any lot when absent), canonical with "lot"
+ * "" for none. required: the field must be there (transfer.create). */
+static int transfer_lines(const json_t *b, const struct cfg_site *site, bool required,
+                          struct cmd_args *a, char *err, size_t len)
+{
+    json_t *arr, *l, *out;
+    size_t i;
+    int rc;
+    if (!required && !json_object_get(b, "lines"))
+        return 0;
+    if ((rc = field_lines(b, "lines", "sku, qty, lot", &arr, err, len)) < 0)
+        return rc;
+    if (json_array_size(arr) > TRANSFER_LINES_MAX) {
+        seterr(err, len, "field \"lines\": expected an array of 1..%d objects", TRANSFER_LINES_MAX);
+        return WCS_E_SYNTAX;
+    }
+    out = json_array();
+    json_array_foreach(arr, i, l)
+    {
+        const struct cfg_product *p = NULL;
+        const char *sku, *lot = NULL;
+        int64_t qty;
+        if ((rc = field_product(l, "sku", 0, site, &sku, &p, err, len)) < 0 ||
+            (rc = bus_field_int(l, "qty", 0, 1, QTY_MAX, &qty, err, len)) < 0 ||
+            (rc = field_id(l, "lot", BUS_FIELD_OPTIONAL, &lot, err, len)) < 0) {
+            nest_err(err, len, "lines", i);
+            json_decref(out);
+            return rc;
+        }
+        if (rc == 0 && p->tracking == CFG_TRACK_NONE) {
+            seterr(err, len, "field \"lines[%zu].lot\": product %s is not tracked by lot or serial",
+                   i, sku);
+            json_decref(out);
+            return WCS_E_RANGE;
+        }
+        json_array_append_new(out, json_pack("{s:s,s:s,s:I}", "sku", sku, "lot", lot ? lot : "",
+                                             "qty", (json_int_t)qty));
+    }
+    if ((rc = no_duplicates(out, "lines", err, len)) < 0) {
+        json_decref(out);
+        return rc;
+    }
+    a->lines_json = dump(out);
+    return a->lines_json ? 0 : -ENOMEM;
+}
+
+static int v_transfer_create(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                             char *err, size_t len)
+{
+    uint32_t from = 0, to = 0;
+    int rc;
+    if ((rc = field_id(b, "transfer", 0, &a->id, err, len)) < 0 ||
+        (rc = field_warehouse(b, "from_warehouse", site, &a->from_wh, &from, err, len)) < 0 ||
+        (rc = field_warehouse(b, "to_warehouse", site, &a->to_wh, &to, err, len)) < 0)
+        return rc;
+    if (from == to) {
+        seterr(err, len, "field \"to_warehouse\": the transfer must leave warehouse %s",
+               a->from_wh);
+        return WCS_E_RANGE;
+    }
+    a->transit_loc = cmd_transit_location(site, from);
+    if (a->transit_loc < 0) {
+        seterr(err, len,
+               "field \"from_warehouse\": warehouse %s has no transit location (type: transit)",
+               a->from_wh);
+        return WCS_E_RANGE;
+    }
+    a->dest_loc = cmd_receiving_location(site, to);
+    if (a->dest_loc < 0) {
+        seterr(err, len,
+               "field \"to_warehouse\": warehouse %s has no input or internal location to "
+               "receive into",
+               a->to_wh);
+        return WCS_E_RANGE;
+    }
+    return transfer_lines(b, site, true, a, err, len);
+}
+
+static int v_transfer_id(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                         char *err, size_t len)
+{
+    (void)site;
+    return field_id(b, "transfer", 0, &a->id, err, len);
+}
+
+static int v_transfer_receive(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                              char *err, size_t len)
+{
+    int rc = field_id(b, "transfer", 0, &a->id, err, len);
+    if (rc < 0)
+        return rc;
+    return transfer_lines(b, site, false, a, err, len);
+}
+
 static const struct spec specs[] = {
     {"order.upsert", "order, carrier, priority, ship_date, zone, ship_to, draft, lines",
      v_order_upsert},
@@ -854,6 +1060,10 @@ static const struct spec specs[] = {
     {"putaway.confirm", "task, location, qty", v_putaway_confirm},
     {"return.receive", "rma, station, scan, qty", v_return_receive},
     {"return.inspect", "rma, sku, lot, qty, decision, note", v_return_inspect},
+    {"count.submit", "task, location, counts", v_count_submit},
+    {"transfer.create", "transfer, from_warehouse, to_warehouse, lines", v_transfer_create},
+    {"transfer.ship", "transfer", v_transfer_id},
+    {"transfer.receive", "transfer, lines", v_transfer_receive},
     {"pick.confirm", "task, location, scan, qty, tote", v_pick_confirm},
     {"pick.short", "task, qty, tote, scan, location", v_pick_short},
     {NULL, NULL, NULL},

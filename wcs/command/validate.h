@@ -17,13 +17,17 @@
  * lives); header_json and lines_json are owned (cmd_args_fini frees them). */
 struct cmd_args {
     const char *id; /* the command's subject: order, wave, approval, rma, device, alarm,
-                       shipment id; the location of count.request */
+                       shipment, count task, transfer id; the location of count.request */
     const char *order, *carrier, *priority, *ship_date, *zone, *sku, *loc, *lot, *reason;
     const char *printer, *note;
     const char *scan, *tote; /* pick.confirm, pick.short */
     int64_t qty, unit_value_cents, max_orders;
     bool has_value, draft, credit;
     char *header_json, *lines_json;
+    /* transfer.create: the warehouses (codes), the source's transit location and the
+     * destination's receiving location (indices into site->locations) */
+    const char *from_wh, *to_wh;
+    int32_t transit_loc, dest_loc;
     /* inventory.adjust: needs a second person's approval, and why */
     bool needs_approval;
     char why[128];
@@ -43,6 +47,12 @@ void cmd_args_fini(struct cmd_args *a);
  * `field "colour": unknown field (allowed: order, carrier, ...)`); *out is then cleared. */
 int cmd_validate(const char *command, const json_t *body, const struct cfg_site *site,
                  struct cmd_args *out, char *err, size_t err_len);
+
+/* The transit location of warehouse w (the first of type transit) and its receiving location
+ * (the first of type input, else the first internal one): indices into site->locations, or -1
+ * when it has none. Pure. */
+int32_t cmd_transit_location(const struct cfg_site *site, uint32_t w);
+int32_t cmd_receiving_location(const struct cfg_site *site, uint32_t w);
 
 /* True when the command is one the layer knows. */
 bool cmd_known(const char *command);

@@ -24,7 +24,7 @@
 #include <time.h>
 
 #define ORDER_FIELDS  11
-#define QUANT_FIELDS  9
+#define QUANT_FIELDS  OPS_QUANT_VALUES
 #define IN_FLIGHT_MAX 16 /* reads or commits outstanding at once */
 #define PASSES_MAX    8  /* planner passes dropping partly reserved orders */
 

@@ -5,6 +5,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "daemon/counting.h"
 #include "store/ops.h"
 
 #include <errno.h>
@@ -25,6 +26,9 @@
 
 #define SWEEP_US      500000ull
 #define DRAIN_POLL_US 10000ull
+/* The cycle-count scheduler's first pass and period (daemon clock; counting.c). */
+#define COUNTING_FIRST_MS  5000u
+#define COUNTING_PERIOD_MS 600000u
 
 /* ---- small helpers ---- */
 
@@ -503,6 +507,147 @@ static void noread_alarms(struct wcsd *d)
     }
 }
 
+static uint64_t field_u64(const struct store_result *r, const char *name, bool *found)
+{
+    for (size_t i = 0; i + 1 < r->n_values; i += 2)
+        if (strcmp(r->values[i], name) == 0) {
+            if (found)
+                *found = true;
+            return strtoull(r->values[i + 1], NULL, 10);
+        }
+    return 0;
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+    return b ? (double)a / (double)b : 0;
+}
+
+/* The counters of wcs:{s}:kpi arrived: the flow KPIs of the next snapshot. */
+static void on_kpi_read(void *arg, const struct store_result *r)
+{
+    struct wcsd *d = arg;
+    struct wcsd_kpi_flow *f = &d->k.flow;
+    uint64_t now = loop_now_us(d->loop), lines, received;
+    bool has_confirms = false;
+    double hours;
+    d->kpi_reading = false;
+    if (r->rc != 0)
+        return; /* the next period reads again */
+    lines = field_u64(r, "pick_confirms", &has_confirms);
+    if (!has_confirms)
+        lines = field_u64(r, "picks", NULL);
+    received = field_u64(r, "received_units", NULL);
+    hours = (double)(now - d->kpi_flow_us) / 3600e6;
+    if (f->valid && hours > 0) {
+        f->lines_picked_per_hour =
+            lines >= d->kpi_flow_lines ? (double)(lines - d->kpi_flow_lines) / hours : 0;
+        f->received_units_per_hour = received >= d->kpi_flow_received
+                                         ? (double)(received - d->kpi_flow_received) / hours
+                                         : 0;
+    }
+    d->kpi_flow_us = now;
+    d->kpi_flow_lines = lines;
+    d->kpi_flow_received = received;
+    f->lines_picked = lines;
+    f->pick_confirms = field_u64(r, "pick_confirms", NULL);
+    f->pick_errors = field_u64(r, "pick_errors", NULL);
+    f->pick_accuracy = ratio(f->pick_confirms, f->pick_confirms + f->pick_errors);
+    f->ship_on_time = field_u64(r, "ship_on_time", NULL);
+    f->ship_late = field_u64(r, "ship_late", NULL);
+    f->ship_on_time_rate = ratio(f->ship_on_time, f->ship_on_time + f->ship_late);
+    f->received_units = received;
+    f->adjustments = field_u64(r, "adjustments", NULL);
+    f->adjusted_units_in = field_u64(r, "adjusted_units_in", NULL);
+    f->adjusted_units_out = field_u64(r, "adjusted_units_out", NULL);
+    f->adjusted_value_cents = field_u64(r, "adjusted_value_cents", NULL);
+    f->approvals_requested = field_u64(r, "approvals_requested", NULL);
+    f->counts_done = field_u64(r, "counts_done", NULL);
+    f->count_quants = field_u64(r, "count_quants", NULL);
+    f->count_variances = field_u64(r, "count_variances", NULL);
+    f->count_variance_share = ratio(f->count_variances, f->count_quants);
+    f->transfers = field_u64(r, "transfers", NULL);
+    f->transfers_done = field_u64(r, "transfers_done", NULL);
+    f->transfer_shipped_units = field_u64(r, "transfer_shipped_units", NULL);
+    f->transfer_received_units = field_u64(r, "transfer_received_units", NULL);
+    f->valid = true;
+}
+
+/* The order backlog by state from the in-memory model (no Redis read). */
+static void fill_backlog(struct wcsd *d)
+{
+    struct wcsd_kpi_flow *f = &d->k.flow;
+    f->backlog_confirmed = f->backlog_waved = f->backlog_picking = f->backlog_picked = 0;
+    for (size_t i = 0; i < d->orders.cap; i++) {
+        const struct wcsd_order *o = d->orders.slots ? d->orders.slots[i] : NULL;
+        if (!o)
+            continue;
+        f->backlog_confirmed += o->state == WCSD_ORDER_CONFIRMED;
+        f->backlog_waved += o->state == WCSD_ORDER_WAVED;
+        f->backlog_picking += o->state == WCSD_ORDER_PICKING;
+        f->backlog_picked += o->state == WCSD_ORDER_PICKED;
+    }
+    f->backlog_total =
+        f->backlog_confirmed + f->backlog_waved + f->backlog_picking + f->backlog_picked;
+}
+
+static json_t *flow_json(const struct wcsd_kpi_flow *f)
+{
+    return json_pack(
+        "{s:{s:I,s:I,s:I,s:I,s:I},s:I,s:f,s:I,s:I,s:f,s:I,s:I,s:f,s:I,s:f,s:I,s:I,s:I,s:I,s:I,"
+        "s:I,s:I,s:I,s:f,s:I,s:I,s:b}",
+        "order_backlog", "confirmed", (json_int_t)f->backlog_confirmed, "waved",
+        (json_int_t)f->backlog_waved, "picking", (json_int_t)f->backlog_picking, "picked",
+        (json_int_t)f->backlog_picked, "total", (json_int_t)f->backlog_total, "lines_picked",
+        (json_int_t)f->lines_picked, "lines_picked_per_hour", f->lines_picked_per_hour,
+        "pick_confirms", (json_int_t)f->pick_confirms, "pick_errors", (json_int_t)f->pick_errors,
+        "pick_accuracy", f->pick_accuracy, "ship_on_time", (json_int_t)f->ship_on_time, "ship_late",
+        (json_int_t)f->ship_late, "ship_on_time_rate", f->ship_on_time_rate, "received_units",
+        (json_int_t)f->received_units, "received_units_per_hour", f->received_units_per_hour,
+        "adjustments", (json_int_t)f->adjustments, "adjusted_units_in",
+        (json_int_t)f->adjusted_units_in, "adjusted_units_out", (json_int_t)f->adjusted_units_out,
+        "adjusted_value_cents", (json_int_t)f->adjusted_value_cents, "approvals_requested",
+        (json_int_t)f->approvals_requested, "counts_done", (json_int_t)f->counts_done,
+        "count_quants", (json_int_t)f->count_quants, "count_variances",
+        (json_int_t)f->count_variances, "count_variance_share", f->count_variance_share,
+        "transfers", (json_int_t)f->transfers, "transfers_done", (json_int_t)f->transfers_done,
+        "counters_read", f->valid);
+}
+
+/* Writes wcs:{s}:kpi:flow (HSET, like the sorter snapshot). */
+static void write_flow(struct wcsd *d)
+{
+    const struct wcsd_kpi_flow *f = &d->k.flow;
+    struct store_field fl[20];
+    char v[20][32];
+    int n = 0;
+#define FV(nm, fmt, val)                                                                           \
+    do {                                                                                           \
+        snprintf(v[n], sizeof(v[n]), fmt, val);                                                    \
+        fl[n].name = nm;                                                                           \
+        fl[n].value = v[n];                                                                        \
+        n++;                                                                                       \
+    } while (0)
+    FV("backlog_confirmed", "%" PRIu64, f->backlog_confirmed);
+    FV("backlog_waved", "%" PRIu64, f->backlog_waved);
+    FV("backlog_picking", "%" PRIu64, f->backlog_picking);
+    FV("backlog_picked", "%" PRIu64, f->backlog_picked);
+    FV("backlog_total", "%" PRIu64, f->backlog_total);
+    FV("lines_picked_per_hour", "%.1f", f->lines_picked_per_hour);
+    FV("pick_accuracy", "%.4f", f->pick_accuracy);
+    FV("ship_on_time", "%" PRIu64, f->ship_on_time);
+    FV("ship_late", "%" PRIu64, f->ship_late);
+    FV("ship_on_time_rate", "%.4f", f->ship_on_time_rate);
+    FV("received_units_per_hour", "%.1f", f->received_units_per_hour);
+    FV("adjustments", "%" PRIu64, f->adjustments);
+    FV("adjusted_value_cents", "%" PRIu64, f->adjusted_value_cents);
+    FV("counts_done", "%" PRIu64, f->counts_done);
+    FV("count_variance_share", "%.4f", f->count_variance_share);
+    FV("transfers", "%" PRIu64, f->transfers);
+#undef FV
+    (void)store_kpi_write(d->store, "flow", fl, (size_t)n, NULL, NULL);
+}
+
 static void publish_kpi(struct wcsd *d)
 {
     uint64_t now = loop_now_us(d->loop);
@@ -516,6 +661,7 @@ static void publish_kpi(struct wcsd *d)
     d->kpi_last_confirms = k->confirms;
     d->kpi_last_us = now;
     fill_kpi(d);
+    fill_backlog(d);
     noread_alarms(d);
     if (d->bus) {
         plcs = json_object();
@@ -551,6 +697,10 @@ static void publish_kpi(struct wcsd *d)
             json_object_set_new(j, "pick_accuracy",
                                 tries ? json_real((double)cs->pick_confirms / (double)tries)
                                       : json_null());
+            json_t *fj = flow_json(&k->flow);
+            if (fj)
+                json_object_update(j, fj); /* the flow KPIs at the top level, beside the sorter's */
+            json_decref(fj);
             (void)bus_set_kpi(d->bus, j);
         }
         json_decref(j);
@@ -582,6 +732,12 @@ static void publish_kpi(struct wcsd *d)
         KV("latency_max_us", "%" PRIu64, k->latency.max_us);
 #undef KV
         (void)store_kpi_write(d->store, "sorter", f, (size_t)n, NULL, NULL);
+        write_flow(d);
+        if (!d->kpi_reading) {
+            struct store_ctx ctx = {.actor = "wcs", .cause = "kpi"};
+            d->kpi_reading =
+                ops_read_hash(d->store, &ctx, "kpi", on_kpi_read, d) == 0; /* for the next one */
+        }
     }
 }
 
@@ -794,7 +950,13 @@ int wcsd_open(struct wcsd **out, const struct wcsd_opts *o)
     rc = open_links(d);
     if (rc != 0)
         goto fail;
+    rc = counting_open(&d->counting, d->loop, d->store, d->bus,
+                       (const struct cfg_site *const *)&d->site, d->clock, COUNTING_FIRST_MS,
+                       COUNTING_PERIOD_MS);
+    if (rc != 0)
+        goto fail;
     d->kpi_last_us = loop_now_us(d->loop);
+    d->kpi_flow_us = d->kpi_last_us;
     (void)loop_add_timer(d->loop, (uint64_t)d->o.kpi_interval_ms * 1000, on_kpi_timer, d,
                          &d->kpi_timer);
     (void)loop_add_timer(d->loop, SWEEP_US, on_sweep_timer, d, &d->sweep_timer);
@@ -966,7 +1128,8 @@ void wcsd_close(struct wcsd *d)
      * the bus. */
     command_fini(&d->cmds);
     store_close(d->store);
-    alarms_fini(d); /* after the store: its last callbacks look the alarms up */
+    counting_close(d->counting); /* after the store: a pass in flight was answered */
+    alarms_fini(d);              /* after the store: its last callbacks look the alarms up */
     bus_close(d->bus);
     if (d->sfd >= 0) {
         if (d->loop)

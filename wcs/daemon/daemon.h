@@ -152,6 +152,25 @@ struct wcsd_latency {
     uint64_t count, p50_us, p99_us, p999_us, max_us;
 };
 
+/* The flow KPIs (docs/daemon.md, "KPIs"): the order backlog from the in-memory model, the rest
+ * from the counters in wcs:{s}:kpi, read asynchronously every KPI period (so at most one period
+ * old). Rates are per hour of the daemon's clock between two reads. */
+struct wcsd_kpi_flow {
+    bool valid; /* the counters were read at least once */
+    uint64_t backlog_confirmed, backlog_waved, backlog_picking, backlog_picked, backlog_total;
+    uint64_t lines_picked, pick_confirms, pick_errors;
+    double lines_picked_per_hour, pick_accuracy; /* accuracy: confirms / (confirms + errors) */
+    uint64_t ship_on_time, ship_late;
+    double ship_on_time_rate; /* on time / (on time + late) */
+    uint64_t received_units;
+    double received_units_per_hour;
+    uint64_t adjustments, adjusted_units_in, adjusted_units_out, adjusted_value_cents;
+    uint64_t approvals_requested;
+    uint64_t counts_done, count_quants, count_variances;
+    double count_variance_share; /* quants with a variance / quants counted */
+    uint64_t transfers, transfers_done, transfer_shipped_units, transfer_received_units;
+};
+
 struct wcsd_kpi {
     uint64_t scans, decisions, no_reads, multi_reads, unknown_totes, malformed;
     uint64_t scans_missed; /* scan_seq advanced by more than one between two polls */
@@ -165,6 +184,7 @@ struct wcsd_kpi {
     double divert_confirm_rate;  /* diverted confirmations / diverts decided, since start */
     double device_availability;  /* share of PLC-time with the link up since start, 0..1 */
     struct wcsd_latency latency; /* since start (or wcsd_kpi_reset_latency) */
+    struct wcsd_kpi_flow flow;   /* the warehouse flows' KPIs */
 };
 
 void wcsd_get_kpi(struct wcsd *d, struct wcsd_kpi *out);

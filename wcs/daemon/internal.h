@@ -182,6 +182,11 @@ struct wcsd {
     struct usb_host *usb; /* opened for the first usb:// station device */
     uint64_t prn_job_seq;
     uint64_t k_ship_on_time, k_ship_late;
+
+    /* cycle counting (counting.c) and the flow KPIs read from wcs:{s}:kpi (daemon.c) */
+    struct counting *counting;
+    bool kpi_reading;
+    uint64_t kpi_flow_us, kpi_flow_lines, kpi_flow_received;
 };
 
 /* A retained alarm an earlier process left on the broker (alarms.c). */

@@ -96,6 +96,7 @@ struct step {
     char id[STORE_ID_MAX], action[16], wave[STORE_ID_MAX], sku[STORE_ID_MAX];
     char loc[STORE_PATH_MAX], lot[STORE_ID_MAX], reason[256], why[128], value[24], qty[24];
     char who[129];
+    char day[16], daily_max[16], cls[4]; /* a count scheduled by the daemon (day "" otherwise) */
     char *orders_json;  /* wave cancel: the order list as read */
     char *batches_json; /* wave cancel: the released wave's batch ids as read ("" none) */
     long long first_task, n_tasks; /* wave cancel: its pick tasks PCK-first.. (wave_release) */
@@ -139,7 +140,13 @@ static void step_reset(struct step *st)
     st->counts = NULL;
     st->orders_json = NULL;
     st->n_orders = st->n_quants = 0;
-    st->wave[0] = st->sku[0] = st->loc[0] = st->lot[0] = '\0';
+    /* Only what a read filled is forgotten: the wave of an order, the quant of an approval.
+     * The ids the caller gave (a wave to act on, a count's location, an approval request's
+     * quant) stay for the retry. */
+    if (st->kind == ST_ORDER)
+        st->wave[0] = '\0';
+    if (st->kind == ST_APPROVAL_APPLY)
+        st->sku[0] = st->loc[0] = st->lot[0] = '\0';
     st->phase = 0;
 }
 
@@ -403,10 +410,13 @@ static int step_next(struct step *st)
         if (count) {
             if (key0(kbuf[1], s, "counts:open") || key(kbuf[2], s, "task", st->id, NULL))
                 return -EINVAL;
-            const char *k[] = {kbuf[1], kbuf[0], kbuf[2]};
-            const char *a[] = {st->id, st->loc, st->sku};
-            return store_script_run(s, &st->ctx, "count_request", false, k, 3, a, 3, on_step_run,
-                                    st);
+            if (key0(kbuf[3], s, "counting:scheduled"))
+                return -EINVAL;
+            const char *k[] = {kbuf[1], kbuf[0], kbuf[2], kbuf[3]};
+            const char *a[] = {st->id, st->loc, st->sku, st->day, st->daily_max, st->cls};
+            bool sched = st->day[0] != '\0';
+            return store_script_run(s, &st->ctx, "count_request", false, k, sched ? 4 : 3, a,
+                                    sched ? 6 : 3, on_step_run, st);
         }
         char alarm[STORE_ID_MAX + 16];
         snprintf(alarm, sizeof(alarm), "approval-%s", st->id);
@@ -708,6 +718,22 @@ int ops_count_request(struct store *s, const struct store_ctx *ctx, const char *
         return -ENOMEM;
     snprintf(st->loc, sizeof(st->loc), "%s", loc);
     snprintf(st->sku, sizeof(st->sku), "%s", sku ? sku : "");
+    return step_start(st);
+}
+
+int ops_count_schedule(struct store *s, const struct store_ctx *ctx, const char *loc,
+                       const char *day, uint32_t daily_max, char abc, store_cb cb, void *arg)
+{
+    struct step *st;
+    if (!s || store_path_check(loc) != 0 || !day || strlen(day) != 10 || daily_max < 1 ||
+        (abc != 0 && abc != 'A' && abc != 'B' && abc != 'C'))
+        return -EINVAL;
+    if (!(st = step_new(s, ctx, ST_COUNT, cb, arg)))
+        return -ENOMEM;
+    snprintf(st->loc, sizeof(st->loc), "%s", loc);
+    snprintf(st->day, sizeof(st->day), "%s", day);
+    snprintf(st->daily_max, sizeof(st->daily_max), "%" PRIu32, daily_max);
+    snprintf(st->cls, sizeof(st->cls), "%c", abc ? abc : '\0');
     return step_start(st);
 }
 

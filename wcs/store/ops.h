@@ -124,9 +124,10 @@ int ops_wave_read_lines(struct store *s, const struct store_ctx *ctx, const char
 /* values per sku: n, then the n quant keys of its index set (sorted). */
 int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const char *const *skus,
                              size_t n, store_cb cb, void *arg);
-/* keys: quant keys of this site. values, 9 per quant: exists ("1"/"0"), sku, loc, lot, on_hand,
- * reserved, expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or ""), missing (units a short pick did
- * not find, "" none). */
+/* keys: quant keys of this site. values, OPS_QUANT_VALUES per quant: exists ("1"/"0"), sku, loc,
+ * lot, on_hand, reserved (plus units on hold), expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or
+ * ""), missing (units a short pick did not find, "" none). */
+#define OPS_QUANT_VALUES 9
 int ops_wave_read_quants(struct store *s, const struct store_ctx *ctx, const char *const *keys,
                          size_t n, store_cb cb, void *arg);
 
@@ -325,5 +326,85 @@ int ops_wave_reserve_bo(struct store *s, const struct store_ctx *ctx, const char
  * "unchanged". */
 int ops_order_short(struct store *s, const struct store_ctx *ctx, const char *order_id, store_cb cb,
                     void *arg);
+/* ---- counting, transfers, KPI and audit reads (wcs/store/ops_count.c) ---- */
+
+#define OPS_COUNT_QUANTS_MAX 13 /* quants one count_submit declares (4 keys each, 64 in all) */
+#define OPS_TRANSFER_MAX     19 /* quants one transfer_ship / transfer_receive moves */
+#define OPS_JOURNAL_READ_MAX 10000
+
+/* Opens a count task at loc as the daemon's scheduler (the same script as count.request):
+ * refused (WCS_E_STATE "daily maximum of N scheduled counts reached for DAY") when day
+ * (YYYY-MM-DD) has daily_max scheduled tasks already, or when loc has an open count. abc: 'A',
+ * 'B', 'C' or 0, recorded on the task. values: task id ("CNT-<n>"). */
+int ops_count_schedule(struct store *s, const struct store_ctx *ctx, const char *loc,
+                       const char *day, uint32_t daily_max, char abc, store_cb cb, void *arg);
+
+/* decision, read-only. The task and what count.submit declares: values: kind, state, target,
+ * sku ("" all; all "" when there is no such task), the approval counter, n, then the n quant
+ * keys of loc's quant set (sorted). */
+int ops_count_read_task(struct store *s, const struct store_ctx *ctx, const char *task_id,
+                        const char *loc, store_cb cb, void *arg);
+
+/* One quant of a count: counted < 0 means not listed (counts 0); unit_value_cents < 0 unknown. */
+struct ops_count_quant {
+    const char *sku, *lot; /* lot "" for none */
+    int64_t counted, unit_value_cents;
+};
+
+/* Submits the count of task_id at loc over q[0..n) (n <= OPS_COUNT_QUANTS_MAX; every quant of
+ * the location's set that holds or reserves stock, plus every listed one), with what
+ * ops_count_read_task read: approval_seq and set_size (the set's member count); thresholds as
+ * the site's adjust_approval. values: results JSON [{sku, lot, on_hand, reserved, counted,
+ * variance, action: match|adjusted|approval, approval?, why?, flagged?}], approvals JSON
+ * [{approval, sku, lot, qty, why, flagged}], "1" when a count was below what is reserved (the
+ * alarm wcs:{s}:alarm:count.<task>.reserved was written). */
+int ops_count_submit(struct store *s, const struct store_ctx *ctx, const char *task_id,
+                     const char *loc, uint64_t approval_seq, uint64_t set_size,
+                     uint32_t qty_threshold, uint64_t value_threshold_cents,
+                     const struct ops_count_quant *q, size_t n, store_cb cb, void *arg);
+
+/* decision, read-only. The scheduler's view: values: tasks scheduled on day, n, n x (location,
+ * last counted ts ms), m, m locations with an open count. */
+int ops_count_read_plan(struct store *s, const struct store_ctx *ctx, const char *day, store_cb cb,
+                        void *arg);
+
+/* ops_read_loc_quants (above, receiving) serves the count scheduler too. */
+
+/* decision, read-only. Every field of wcs:{s}:<word> (a schema word such as "kpi"): values:
+ * field, value, ... sorted by field. */
+int ops_read_hash(struct store *s, const struct store_ctx *ctx, const char *word, store_cb cb,
+                  void *arg);
+
+/* decision, read-only. values: state ("" no such transfer), from, to, transit, dest, units,
+ * shipped, received, n, n x (quant key, qty held) sorted. */
+int ops_transfer_read(struct store *s, const struct store_ctx *ctx, const char *transfer_id,
+                      store_cb cb, void *arg);
+
+/* Creates transfer_id from warehouse `from` to `to`, reserving picks[0..n) (quants chosen by the
+ * caller in the source warehouse, 1..OPS_RESERVE_MAX) all or nothing; lines_json is the
+ * canonical lines text; transit and dest are the locations it passes through and ends in.
+ * values: units. */
+int ops_transfer_create(struct store *s, const struct store_ctx *ctx, const char *transfer_id,
+                        const char *from, const char *to, const char *lines_json,
+                        const char *transit, const char *dest, const struct store_line *picks,
+                        size_t n, store_cb cb, void *arg);
+
+/* Ships transfer_id: src_keys[0..n) are the quant keys its reservations hold (as read),
+ * 1..OPS_TRANSFER_MAX; their units move to the same sku and lot at transit. values: units. */
+int ops_transfer_ship(struct store *s, const struct store_ctx *ctx, const char *transfer_id,
+                      const char *transit, const char *const *src_keys, size_t n, store_cb cb,
+                      void *arg);
+
+/* Receives qty[i] (> 0) from transit quant transit_keys[i] of transfer_id into dest (same sku
+ * and lot), 1..OPS_TRANSFER_MAX distinct quants. values: units, state ("in_transit"|"done"),
+ * units left in transit. */
+int ops_transfer_receive(struct store *s, const struct store_ctx *ctx, const char *transfer_id,
+                         const char *dest, const char *const *transit_keys, const int64_t *qty,
+                         size_t n, store_cb cb, void *arg);
+
+/* decision, read-only. Up to count (1..OPS_JOURNAL_READ_MAX) journal entries after after_id
+ * ("" from the start): values, 5 per entry: id, op, subject, before JSON, after JSON. */
+int ops_journal_read(struct store *s, const struct store_ctx *ctx, const char *after_id,
+                     uint32_t count, store_cb cb, void *arg);
 
 #endif

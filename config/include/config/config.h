@@ -288,6 +288,14 @@ struct cfg_mqtt {
     uint8_t qos;
 };
 
+/* Cycle counting by ABC class (docs/config.md, "counting"): a location is due when its
+ * highest-class product was counted longer ago than that class's period (no class: c_days). */
+struct cfg_counting {
+    bool enabled;                    /* the section is present: the daemon's scheduler runs */
+    uint32_t a_days, b_days, c_days; /* 1..3650; defaults 30, 90, 180 */
+    uint32_t daily_max; /* scheduled count tasks per (UTC) day, 1..100000; default 50 */
+};
+
 struct cfg_site {
     const char *id, *name, *timezone;
     struct cfg_warehouse *warehouses;
@@ -320,6 +328,7 @@ struct cfg_site {
     uint32_t adjust_qty_threshold;         /* 0: every adjustment needs approval */
     uint64_t adjust_value_threshold_cents; /* 0: no value threshold */
     uint32_t receiving_over_tolerance_pct; /* receiving.over_tolerance_pct: 0..100, default 0 */
+    struct cfg_counting counting;
     struct cfg_redis redis;
     struct cfg_mqtt mqtt;
     struct cfg_labels labels;

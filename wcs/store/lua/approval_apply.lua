@@ -48,6 +48,10 @@ if not v[1] then
     redis.call('SADD', KEYS[7], q)
 end
 redis.call('HINCRBY', q, 'on_hand', d)
+if string.sub(a[7] or '', 1, 6) == 'count ' then
+    -- a count's adjustment: the count established what is there, short picks included
+    redis.call('HDEL', q, 'missing')
+end
 redis.call('HINCRBY', KEYS[3], 'adjustments', 1)
 if d > 0 then
     redis.call('HINCRBY', KEYS[3], 'adjusted_units_in', d)
