@@ -9,11 +9,18 @@
  * reply shows a new scan_seq to answering the write that carries it as resp_seq; the server
  * then publishes the next scan_seq. Same requests (FC03 of 19 registers at 0, FC16 of 5 at
  * 100), same server, same number of cycles. The cycles are split in ROUNDS rounds run
- * alternately (table, loop, bare, handoff, table, ...) so a change of machine load hits all
- * alike. The fourth measurement is the floor the loop path adds: the worker -> loop -> worker
- * handoff alone (push on a BQ_EVENTFD queue watched by a base loop sleeping in epoll_wait, the
- * loop's callback stores the answer, the worker waits awake for it as the driver does), with
- * the same ~1 ms of sleep between cycles as the driver's poll period.
+ * alternately (table, loop, bare, yielding bare, paced bare, handoff, table, ...) so a change
+ * of machine load hits all alike. The yielding bare client calls sched_yield after its write
+ * as the driver's worker does: server and client share a CPU (the reply's wake-up makes the
+ * client preempt the server before it has stamped the write), so what a client does between
+ * the write's reply and its next block counts in the cycle; with the yield it does not. The
+ * paced bare client yields too and also sleeps the driver's 1 ms poll period between cycles:
+ * it is the driver without the driver, so table/paced is what the driver's code costs and
+ * paced/yielding what pacing costs (threads and caches gone cold in the sleep). The last
+ * measurement is the floor the loop path adds: the worker -> loop -> worker handoff alone
+ * (push on a BQ_EVENTFD queue watched by a base loop sleeping in epoll_wait, the loop's
+ * callback stores the answer, the worker waits awake for it as the driver does), with the
+ * same ~1 ms of sleep between cycles as the driver's poll period.
  *
  * Run: build/bench/bench-modbus [CYCLES [ROUNDS]] (default 4000 10). The last line is
  * cycle_us_p50=A baseline_us_p50=B cycle_us_p99=C baseline_us_p99=D ratio=A/B, A and C the
@@ -186,8 +193,9 @@ static int run_driver(struct plcsim *sim, struct run *r, struct conv_table *tab)
     return atomic_load(&r->done) ? 0 : -1;
 }
 
-/* paced: sleep the driver's poll period between cycles, as the driver's worker does. */
-static int run_bare(struct plcsim *sim, struct run *r, bool paced)
+/* paced: sleep the driver's poll period between cycles, as the driver's worker does; yield:
+ * sched_yield after the write, as the worker does after a table decision's write. */
+static int run_bare(struct plcsim *sim, struct run *r, bool paced, bool yield)
 {
     char port[8];
     modbus_t *ctx;
@@ -218,6 +226,8 @@ static int run_bare(struct plcsim *sim, struct run *r, bool paced)
             rc = -1;
             break;
         }
+        if (yield)
+            sched_yield();
     }
     modbus_close(ctx);
     modbus_free(ctx);
@@ -302,11 +312,11 @@ int main(int argc, char **argv)
 {
     size_t cycles = argc > 1 ? strtoul(argv[1], NULL, 10) : 4000;
     size_t rounds = argc > 2 ? strtoul(argv[2], NULL, 10) : 10;
-    uint64_t *a, *b, *c, *l, *pb, *post;
+    uint64_t *a, *b, *c, *l, *pb, *yb, *post;
     struct plcsim *sim;
     struct conv_table *tab;
     struct run r;
-    uint64_t p50a, p99a, p50b, p99b, p50c, p99c, p50l, p99l, p50p, p99p, n_post = 0;
+    uint64_t p50a, p99a, p50b, p99b, p50c, p99c, p50l, p99l, p50p, p99p, p50y, p99y, n_post = 0;
     size_t per, n_decided = 0;
 
     if (rounds < 1)
@@ -320,8 +330,10 @@ int main(int argc, char **argv)
     c = calloc(cycles, sizeof(*c));
     l = calloc(cycles, sizeof(*l));
     pb = calloc(cycles, sizeof(*pb));
+    yb = calloc(cycles, sizeof(*yb));
     post = calloc(cycles, sizeof(*post));
-    if (!a || !b || !c || !l || !pb || !post || make_table(&tab) < 0 || plcsim_start(&sim, 0) < 0) {
+    if (!a || !b || !c || !l || !pb || !yb || !post || make_table(&tab) < 0 ||
+        plcsim_start(&sim, 0) < 0) {
         fprintf(stderr, "bench-modbus: setup failed\n");
         return 1;
     }
@@ -330,10 +342,11 @@ int main(int argc, char **argv)
     plcsim_set(sim, R_RESULT, 1);
     plcsim_set(sim, R_CODE, ('T' << 8) | '1'); /* barcode "T1" */
 
-    printf("round table_p50_us loop_p50_us bare_p50_us paced_bare_p50_us handoff_p50_us\n");
+    printf("round table_p50_us loop_p50_us bare_p50_us yield_bare_p50_us paced_bare_p50_us "
+           "handoff_p50_us\n");
     for (size_t round = 0; round < rounds; round++) {
         uint64_t *ar = a + round * per, *br = b + round * per, *cr = c + round * per;
-        uint64_t *lr = l + round * per, *pr = pb + round * per;
+        uint64_t *lr = l + round * per, *pr = pb + round * per, *yr = yb + round * per;
         arm(sim, &r, ar, NULL, per);
         if (run_driver(sim, &r, tab) < 0) {
             fprintf(stderr, "bench-modbus: table run failed after %zu cycles\n", r.n);
@@ -349,12 +362,17 @@ int main(int argc, char **argv)
         memmove(post + n_post, post + round * per, r.n_post * sizeof(*post));
         n_post += r.n_post;
         arm(sim, &r, br, NULL, per);
-        if (run_bare(sim, &r, false) < 0) {
+        if (run_bare(sim, &r, false, false) < 0) {
             fprintf(stderr, "bench-modbus: bare run failed after %zu cycles\n", r.n);
             return 1;
         }
+        arm(sim, &r, yr, NULL, per);
+        if (run_bare(sim, &r, false, true) < 0) {
+            fprintf(stderr, "bench-modbus: yielding bare run failed after %zu cycles\n", r.n);
+            return 1;
+        }
         arm(sim, &r, pr, NULL, per);
-        if (run_bare(sim, &r, true) < 0) {
+        if (run_bare(sim, &r, true, true) < 0) {
             fprintf(stderr, "bench-modbus: paced bare run failed after %zu cycles\n", r.n);
             return 1;
         }
@@ -364,14 +382,17 @@ int main(int argc, char **argv)
             return 1;
         }
         /* Sorting a round in place is harmless: the pooled quantiles sort everything again. */
-        printf("%zu %llu %llu %llu %llu %.1f\n", round, (unsigned long long)pct(ar, per, 0.5),
+        printf("%zu %llu %llu %llu %llu %llu %.1f\n", round, (unsigned long long)pct(ar, per, 0.5),
                (unsigned long long)pct(lr, per, 0.5), (unsigned long long)pct(br, per, 0.5),
-               (unsigned long long)pct(pr, per, 0.5), (double)pct(cr, per, 0.5) / 1000.0);
+               (unsigned long long)pct(yr, per, 0.5), (unsigned long long)pct(pr, per, 0.5),
+               (double)pct(cr, per, 0.5) / 1000.0);
     }
     plcsim_stop(sim);
     conv_table_free(tab);
     p50p = pct(pb, cycles, 0.5);
     p99p = pct(pb, cycles, 0.99);
+    p50y = pct(yb, cycles, 0.5);
+    p99y = pct(yb, cycles, 0.99);
     p50l = pct(l, cycles, 0.5);
     p99l = pct(l, cycles, 0.99);
     p50a = pct(a, cycles, 0.5);
@@ -387,6 +408,9 @@ int main(int argc, char **argv)
     printf("paced_bare_us_p50=%llu paced_bare_us_p99=%llu paced_ratio=%.2f\n",
            (unsigned long long)p50p, (unsigned long long)p99p,
            p50p ? (double)p50a / (double)p50p : 0.0);
+    printf("yield_bare_us_p50=%llu yield_bare_us_p99=%llu yield_ratio=%.2f\n",
+           (unsigned long long)p50y, (unsigned long long)p99y,
+           p50y ? (double)p50a / (double)p50y : 0.0);
     if (n_post)
         printf("driver_scan_to_loop_us_p50=%llu driver_scan_to_loop_us_p99=%llu\n",
                (unsigned long long)pct(post, n_post, 0.5),
@@ -403,6 +427,7 @@ int main(int argc, char **argv)
     free(c);
     free(l);
     free(pb);
+    free(yb);
     free(post);
     return 0;
 }

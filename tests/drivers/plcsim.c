@@ -25,6 +25,7 @@ struct plcsim {
     int listen_fd, client_fd;
     uint16_t port;
     _Atomic bool exception, silent;
+    _Atomic uint32_t write_delay_ms;
     _Atomic uint32_t restart_ms;
     _Atomic uint32_t hb_period_ms;
     _Atomic uint16_t hb_addr;
@@ -91,6 +92,8 @@ static void serve_one(struct plcsim *s)
         return;
     s->rx_us = mono_us();
     fn = req[hl];
+    if (fn == MODBUS_FC_WRITE_MULTIPLE_REGISTERS && atomic_load(&s->write_delay_ms))
+        usleep(atomic_load(&s->write_delay_ms) * 1000u); /* outside the lock: still readable */
     addr = (uint16_t)(req[hl + 1] << 8 | req[hl + 2]);
     pthread_mutex_lock(&s->mu);
     if (fn == MODBUS_FC_READ_HOLDING_REGISTERS && atomic_load(&s->exception)) {
@@ -269,6 +272,18 @@ void plcsim_heartbeat(struct plcsim *s, uint16_t addr, uint32_t period_ms)
 void plcsim_set_exception(struct plcsim *s, bool on)
 {
     atomic_store(&s->exception, on);
+}
+
+void plcsim_set_write_delay(struct plcsim *s, uint32_t delay_ms)
+{
+    atomic_store(&s->write_delay_ms, delay_ms);
+}
+
+void plcsim_set_block(struct plcsim *s, uint16_t addr, const uint16_t *regs, uint16_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    memcpy(&s->map->tab_registers[addr], regs, n * sizeof(*regs));
+    pthread_mutex_unlock(&s->mu);
 }
 
 void plcsim_set_silent(struct plcsim *s, bool on)

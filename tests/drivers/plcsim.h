@@ -1,7 +1,7 @@
 /* A conveyor PLC stand-in for tests and bench/modbus: a libmodbus TCP server on 127.0.0.1 in its
  * own thread, with a register bank the test writes by hand (never through the plcblock codec,
- * so a codec bug cannot pass on both sides), an optional heartbeat ticker, exception and
- * silent modes, a restart, and a log of every write-multiple request it served. */
+ * so a codec bug cannot pass on both sides), an optional heartbeat ticker, exception, silent
+ * and slow-write modes, a restart, and a log of every write-multiple request it served. */
 #ifndef TESTS_DRIVERS_PLCSIM_H
 #define TESTS_DRIVERS_PLCSIM_H
 
@@ -39,6 +39,8 @@ void plcsim_set_locked(struct plcsim *s, uint16_t addr, uint16_t value);
 uint16_t plcsim_get_locked(struct plcsim *s, uint16_t addr);
 /* Inside the hook: CLOCK_MONOTONIC microseconds when the request being handled was received. */
 uint64_t plcsim_rx_us_locked(struct plcsim *s);
+/* Sets n registers from addr at once: a poll sees all of them or none. */
+void plcsim_set_block(struct plcsim *s, uint16_t addr, const uint16_t *regs, uint16_t n);
 /* Writes ASCII two characters per register, high byte first, NUL-padded to nregs. */
 void plcsim_set_text(struct plcsim *s, uint16_t addr, const char *text, uint16_t nregs);
 
@@ -46,6 +48,9 @@ void plcsim_set_text(struct plcsim *s, uint16_t addr, const char *text, uint16_t
 void plcsim_heartbeat(struct plcsim *s, uint16_t addr, uint32_t period_ms);
 /* Reads answered with an ILLEGAL DATA ADDRESS exception while on. */
 void plcsim_set_exception(struct plcsim *s, bool on);
+/* Each write-multiple request is held delay_ms after it arrives, before it is applied and
+ * answered (0: none); plcsim_get does not wait for it meanwhile. */
+void plcsim_set_write_delay(struct plcsim *s, uint32_t delay_ms);
 /* Requests are read and not answered while on. */
 void plcsim_set_silent(struct plcsim *s, bool on);
 /* Drops the client and the listening socket, stays away down_ms, listens again on the same

@@ -48,8 +48,11 @@ static void run_ms(struct loop *l, uint32_t ms)
 }
 
 /* The bound of a wait for bytes through a pty: they pass a kernel worker that a loaded
- * machine (parallel tests, stress-ng --io) was seen to stall for over a second. */
-enum { PTY_WAIT_MS = 10000 };
+ * machine (parallel tests, stress-ng --io) was seen to stall for over a second. WAIT_MS bounds
+ * every other wait for something that must happen (a connect, an answer from a peer on this
+ * loop): it ends as soon as the condition holds, so only a failing run pays for it, and a
+ * loaded machine may not run this thread for a second or more. */
+enum { PTY_WAIT_MS = 10000, WAIT_MS = 10000 };
 
 /* Runs the loop until expr holds or ms pass (a loaded machine may not run this thread for a
  * while: wait for the condition rather than a fixed window). The caller asserts expr after. */
@@ -59,6 +62,15 @@ enum { PTY_WAIT_MS = 10000 };
         while (!(expr) && clock_real_mono_us() < end_)                                             \
             loop_run_once((l), 5);                                                                 \
     } while (0)
+
+/* Waits until the TCP peer has accepted its n-th connection: the client's connect completes in
+ * the kernel before the peer's accept callback runs on the loop, so "link up" alone does not
+ * mean the peer can send yet. */
+static void wait_accepts(struct loop *l, struct peer *p, unsigned n)
+{
+    RUN_UNTIL(l, p->accepts >= n, WAIT_MS);
+    assert_int_equal(p->accepts, n);
+}
 
 /* ---- scanners ---- */
 
@@ -173,8 +185,8 @@ static void test_scanner_line_tcp_reconnect(void **state)
     scan_cfg_line(&c);
     assert_int_equal(tr_addr_tcp(&c.addr, "127.0.0.1", p.port), 0);
     assert_int_equal(scan_open(&s, l, NULL, &c, &cbs, &x), 0);
-    assert_true(run_until(l, &x.up, 1000));
-    run_ms(l, 20);
+    assert_true(run_until(l, &x.up, WAIT_MS));
+    wait_accepts(l, &p, 1);
     scanner_lines(l, &p, &x);
     RUN_UNTIL(l, x.n >= 5, PTY_WAIT_MS);
     run_ms(l, 20); /* nothing more may come */
@@ -185,13 +197,12 @@ static void test_scanner_line_tcp_reconnect(void **state)
     run_ms(l, 20);
     peer_kick(&p);
     x.flag = false;
-    RUN_UNTIL(l, x.downs >= 1, 2000);
+    RUN_UNTIL(l, x.downs >= 1, WAIT_MS);
     assert_int_equal(x.downs, 1);
-    assert_true(run_until(l, &x.up, 2000));
-    assert_int_equal(p.accepts, 2);
-    run_ms(l, 20);
+    assert_true(run_until(l, &x.up, WAIT_MS));
+    wait_accepts(l, &p, 2);
     peer_sends(&p, "]C0WHOLE\r\n");
-    RUN_UNTIL(l, x.n >= 6, 2000);
+    RUN_UNTIL(l, x.n >= 6, WAIT_MS);
     run_ms(l, 20);
     assert_int_equal(x.n, 6);
     assert_string_equal(x.data[5], "WHOLE");
@@ -340,15 +351,16 @@ static void test_scale_nci_tcp(void **state)
     assert_int_equal(peer_tcp(&p, l, nci_peer, NULL), 0);
     assert_int_equal(tr_addr_tcp(&c.addr, "127.0.0.1", p.port), 0);
     assert_int_equal(scale_open(&s, l, NULL, &c, &cbs, &w), 0);
-    assert_true(run_until(l, &w.up, 1000));
+    assert_true(run_until(l, &w.up, WAIT_MS));
+    wait_accepts(l, &p, 1);
     assert_int_equal(scale_request(s), 0);
-    assert_true(run_until(l, &w.got, 2000));
+    assert_true(run_until(l, &w.got, WAIT_MS));
     assert_int_equal(w.rc, 0);
     assert_int_equal(w.r.weight_mg, 2345000);
     assert_true(w.r.stable);
     assert_int_equal(nci_ws, 3); /* asked again while in motion */
     assert_int_equal(scale_zero(s), 0);
-    assert_true(run_until(l, &w.zeroed, 1000));
+    assert_true(run_until(l, &w.zeroed, WAIT_MS));
     assert_int_equal(w.zero_rc, 0);
     scale_close(s);
     peer_close(&p);
@@ -466,7 +478,7 @@ static void test_printer_tcp_confirm_and_retry(void **state)
     assert_int_equal(peer_tcp(&p, l, zebra_peer, &z), 0);
     pr = open_printer(l, &p, &j);
     assert_int_equal(prn_submit(pr, 1, LABEL, strlen(LABEL), NULL), 0);
-    assert_true(run_until(l, &j.done, 2000));
+    assert_true(run_until(l, &j.done, WAIT_MS));
     assert_int_equal(j.n, 1);
     assert_int_equal(j.id[0], 1);
     assert_int_equal(z.labels, 1);
@@ -528,7 +540,7 @@ static void test_printer_fallback(void **state)
     b = open_printer(l, &pb, &j);
     run_ms(l, 50);
     assert_int_equal(prn_submit(a, 7, LABEL, strlen(LABEL), b), 0);
-    assert_true(run_until(l, &j.done, 2000));
+    assert_true(run_until(l, &j.done, WAIT_MS));
     assert_int_equal(j.n, 2);
     assert_int_equal(j.st[0], PRN_JOB_FAILED_OVER);
     assert_ptr_equal(j.who[0], a);
@@ -582,8 +594,8 @@ static void test_plc_osip(void **state)
     conv_plc_cfg_init(&c, CONV_OSIP, &a);
     c.n_points = 1;
     assert_int_equal(conv_plc_open(&plc, l, &c, on_plc, &x), 0);
-    assert_true(run_until(l, &x.up, 1000));
-    run_ms(l, 20);
+    assert_true(run_until(l, &x.up, WAIT_MS));
+    wait_accepts(l, &p, 1);
     /* The OpenWMS example request, padded with '*' to 160 and ended by CR LF. */
     memset(req, '*', sizeof(req));
     memcpy(req,
@@ -593,7 +605,7 @@ static void test_plc_osip(void **state)
     req[160] = '\r';
     req[161] = '\n';
     peer_send(&p, req, 162);
-    RUN_UNTIL(l, x.n >= 2, 2000); /* UP, then the scan */
+    RUN_UNTIL(l, x.n >= 2, WAIT_MS); /* UP, then the scan */
     for (size_t i = 0; i < x.n; i++)
         if (x.ev[i].kind == CONV_EVT_SCAN)
             scan = &x.ev[i];
@@ -603,7 +615,7 @@ static void test_plc_osip(void **state)
     struct conv_decision d = {.point = 0, .seq = scan->seq};
     strcpy(d.target, "SORT01LANE03");
     assert_int_equal(conv_plc_decide(plc, &d), 0);
-    RUN_UNTIL(l, p.in_len >= 162, 2000);
+    RUN_UNTIL(l, p.in_len >= 162, WAIT_MS);
     run_ms(l, 20);
     /* The answer: 160 characters + CR LF, sender/receiver swapped, seq 2, RES_. */
     assert_int_equal(p.in_len, 162);
@@ -613,7 +625,7 @@ static void test_plc_osip(void **state)
     assert_memory_equal(p.in + 160, "\r\n", 2);
     /* A second answer to the same request is refused as stale. */
     assert_int_equal(conv_plc_decide(plc, &d), 0);
-    RUN_UNTIL(l, x.ev[x.n - 1].kind == CONV_EVT_STALE, 2000);
+    RUN_UNTIL(l, x.ev[x.n - 1].kind == CONV_EVT_STALE, WAIT_MS);
     run_ms(l, 20);
     assert_int_equal(x.ev[x.n - 1].kind, CONV_EVT_STALE);
     assert_int_equal(p.in_len, 162);
@@ -629,17 +641,18 @@ struct lk {
     size_t n;
     int ups, downs;
     bool up;
-    uint64_t t_data;
+    uint64_t t_first; /* when the first bytes came */
 };
 
 static void lk_data(struct link *k, const uint8_t *d, size_t n, void *arg)
 {
     struct lk *x = arg;
+    if (x->n == 0)
+        x->t_first = clock_real_mono_us();
     if (x->n + n <= sizeof(x->in)) {
         memcpy(x->in + x->n, d, n);
         x->n += n;
     }
-    x->t_data = clock_real_mono_us();
 }
 
 static void lk_state(struct link *k, enum link_state st, int rc, void *arg)
@@ -700,12 +713,12 @@ static void test_link_fault(void **state)
     assert_int_equal(tr_addr_tcp(&a, "127.0.0.1", p.port), 0);
     /* Drop everything: nothing comes through either way. */
     assert_int_equal(link_open_fault(&k, l, &a, &f, NULL, &cbs, &x), 0);
-    assert_true(run_until(l, &x.up, 1000));
+    assert_true(run_until(l, &x.up, WAIT_MS));
     assert_string_equal(link_get_kind(k), "fault");
-    run_ms(l, 20);
+    wait_accepts(l, &p, 1);
     peer_sends(&p, "HELLO");
     assert_int_equal(link_write(k, "OUT", 3), 0);
-    RUN_UNTIL(l, (link_fault_stats(k, &fs), fs.dropped >= 2), 2000);
+    RUN_UNTIL(l, (link_fault_stats(k, &fs), fs.dropped >= 2), WAIT_MS);
     run_ms(l, 20);
     assert_int_equal(x.n, 0);
     assert_int_equal(p.in_len, 0);
@@ -717,15 +730,15 @@ static void test_link_fault(void **state)
     f = (struct tr_fault){.corrupt_ppm = 1000000, .delay_ms = 80, .seed = 3};
     x = (struct lk){0};
     assert_int_equal(link_open_fault(&k, l, &a, &f, NULL, &cbs, &x), 0);
-    assert_true(run_until(l, &x.up, 1000));
-    run_ms(l, 20);
+    assert_true(run_until(l, &x.up, WAIT_MS));
+    wait_accepts(l, &p, 2);
     t0 = clock_real_mono_us();
     peer_sends(&p, "ABCDEFGH");
-    run_ms(l, 40);
-    assert_int_equal(x.n, 0);
-    RUN_UNTIL(l, x.n >= 8, 2000);
+    /* Not delivered before the delay: timed from the send, so a stalled thread cannot make
+     * it look early or late. */
+    RUN_UNTIL(l, x.n >= 8, WAIT_MS);
     assert_int_equal(x.n, 8);
-    assert_true(x.t_data - t0 >= 80000);
+    assert_true(x.t_first - t0 >= 80000);
     assert_memory_not_equal(x.in, "ABCDEFGH", 8);
     int diff = 0;
     for (int i = 0; i < 8; i++)
@@ -737,10 +750,10 @@ static void test_link_fault(void **state)
     f = (struct tr_fault){.truncate_ppm = 1000000, .seed = 5};
     x = (struct lk){0};
     assert_int_equal(link_open_fault(&k, l, &a, &f, NULL, &cbs, &x), 0);
-    assert_true(run_until(l, &x.up, 1000));
-    run_ms(l, 20);
+    assert_true(run_until(l, &x.up, WAIT_MS));
+    wait_accepts(l, &p, 3);
     peer_sends(&p, "12345678");
-    RUN_UNTIL(l, x.n >= 4, 2000);
+    RUN_UNTIL(l, x.n >= 4, WAIT_MS);
     run_ms(l, 20);
     assert_int_equal(x.n, 4);
     assert_memory_equal(x.in, "1234", 4);

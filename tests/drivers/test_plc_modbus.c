@@ -2,7 +2,8 @@
  * whose registers the test writes by hand: normal divert with confirmation and ack, a late
  * decision that must not be written, a stalled PLC heartbeat, a server restart, exception
  * replies, silent server (timeouts, then DOWN without flapping while it stays silent), the
- * 65535 -> 1 sequence wrap, and two scan points. */
+ * 65535 -> 1 sequence wrap, two scan points, and table decisions written before anything of
+ * their poll is reported. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,14 +51,17 @@ struct fx {
     struct loop *loop;
     struct conv_plc *plc;
     struct conv_event ev[512];
+    uint16_t resp_at_ev[512]; /* the PLC's resp_seq when the loop got ev[i] */
     size_t n_ev;
 };
 
 static void on_event(struct conv_plc *p, const struct conv_event *ev, void *arg)
 {
     struct fx *f = arg;
-    if (f->n_ev < 512)
+    if (f->n_ev < 512) {
+        f->resp_at_ev[f->n_ev] = plcsim_get(f->sim, W_BASE + W_RESP);
         f->ev[f->n_ev++] = *ev;
+    }
 }
 
 static void map_at(struct plc_regmap *m, uint16_t rbase, uint16_t wbase)
@@ -321,6 +325,57 @@ static void test_normal_divert(void **state)
     fx_close(f);
 }
 
+/* A table decision goes on the wire before the loop hears of anything from that poll: with the
+ * PLC holding each write 200 ms before applying it, the status change, the decided scan and the
+ * confirmation read in the same block all reach the loop after the PLC has resp_seq, in order;
+ * the confirmation is acknowledged. */
+static void test_table_reports_after_write(void **state)
+{
+    struct fx *f = fx_open(1, 10000, REPLY_TIMEOUT_MS);
+    struct conv_class_rule cls[] = {{"c1", {CONV_RULE_WRITE, 5, 0, -1}}};
+    struct conv_ruleset rs = {.n_classes = 1, .classes = cls};
+    /* status .. confirm_lane, then "TOTE1" */
+    uint16_t blk[R_CODE + 3] = {
+        [R_STATUS] = 0x0009, [R_SEQ] = 1,  [R_RESULT] = 1, [R_TRACK + 1] = 41,
+        [R_CSEQ] = 7,        [R_CRES] = 1, [R_CLANE] = 5,  [R_CODE] = 'T' << 8 | 'O',
+        'T' << 8 | 'E',      '1' << 8};
+    struct conv_table *t;
+    uint32_t set0 = 0;
+    size_t at = 0;
+    int st, sc, cf;
+    (void)state;
+
+    assert_int_equal(conv_table_new(&t, NULL), 0);
+    assert_int_equal(conv_table_put(t, "TOTE1", "c1"), 0);
+    assert_int_equal(conv_table_set_rules(t, &rs, 1), 0);
+    assert_int_equal(conv_table_publish(t), 1);
+    assert_int_equal(conv_plc_set_table(f->plc, t, &set0), 0);
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, WAIT_MS) >= 0);
+    assert_true(wait_event(f, &at, CONV_EVT_STATUS, 0, WAIT_MS) >= 0);
+    plcsim_set_write_delay(f->sim, 200);
+    /* One block: a poll sees the new status, the item and the confirmation together. */
+    plcsim_set_block(f->sim, R_STATUS, blk + R_STATUS, (uint16_t)(R_CODE + 3 - R_STATUS));
+    sc = wait_event(f, &at, CONV_EVT_SCAN, 1, WAIT_MS);
+    assert_true(sc >= 0);
+    assert_true(f->ev[sc].decided);
+    assert_int_equal(f->ev[sc].dest_lane, 5);
+    at = 0;
+    st = wait_event(f, &at, CONV_EVT_STATUS, 0, 0);
+    st = wait_event(f, &at, CONV_EVT_STATUS, 0, 0); /* the first is the one after the connect */
+    at = (size_t)sc;
+    cf = wait_event(f, &at, CONV_EVT_CONFIRM, 7, WAIT_MS);
+    assert_true(st >= 0 && cf >= 0);
+    assert_int_equal(f->ev[st].status, 0x0009);
+    assert_true(st < sc && sc < cf);
+    assert_int_equal(f->resp_at_ev[st], 1);
+    assert_int_equal(f->resp_at_ev[sc], 1);
+    assert_int_equal(f->resp_at_ev[cf], 1);
+    plcsim_set_write_delay(f->sim, 0);
+    assert_true(wait_reg(f, W_BASE + W_ACK, 7, WAIT_MS));
+    fx_close(f);
+    conv_table_free(t);
+}
+
 static void test_late_decision_not_written(void **state)
 {
     struct fx *f = fx_open(1, 100, REPLY_TIMEOUT_MS);
@@ -530,6 +585,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_divert),
         cmocka_unit_test(test_table_decisions),
+        cmocka_unit_test(test_table_reports_after_write),
         cmocka_unit_test(test_late_decision_not_written),
         cmocka_unit_test(test_stalled_heartbeat),
         cmocka_unit_test(test_server_restart),

@@ -191,19 +191,26 @@ static void *reader_main(void *arg)
         /* Every version maps every key to P1 or P2 (or, before the first, nothing). */
         if (v > 0 && (ru.kind != CONV_RULE_WRITE || (ru.dest_lane != 1 && ru.dest_lane != 2)))
             r->bad++;
-        r->lookups++;
+        atomic_fetch_add(&r->lookups, 1);
     }
     return NULL;
 }
 
 /* The owner republishes thousands of versions while a reader looks up without pause: the reader
- * always sees a whole version, and every dropped node is freed once the reader is idle. */
+ * always sees a whole version, and every dropped node is freed once the reader is idle. On a
+ * loaded machine the reader thread may not run at all during 20000 publishes, so the owner
+ * goes on publishing until the reader has made MIN_LOOKUPS lookups among them (bounded by
+ * READER_WAIT_US: a reader that never runs fails the test). */
+enum { MIN_LOOKUPS = 2000 };
+#define READER_WAIT_US (60u * 1000000u)
 static void test_reclaim_under_reader(void **state)
 {
     struct reader r = {0};
     pthread_t th;
     char k[32];
     size_t waiting;
+    uint64_t end, at_start;
+    int round;
     (void)state;
     assert_int_equal(conv_table_new(&r.t, NULL), 0);
     r.slot = conv_table_reader_add(r.t);
@@ -214,13 +221,15 @@ static void test_reclaim_under_reader(void **state)
         assert_int_equal(conv_table_put(r.t, k, "station:P1"), 0);
     }
     (void)conv_table_publish(r.t);
+    atomic_init(&r.lookups, 0);
     assert_int_equal(pthread_create(&th, NULL, reader_main, &r), 0);
-    /* The reader must really run during the publishes (on a busy machine it may start late):
-     * wait for its first lookups, and go on publishing until it has made plenty (bounded). */
-    for (uint64_t t0 = clock_real_mono_us();
-         atomic_load(&r.lookups) == 0 && clock_real_mono_us() - t0 < 10000000u;)
+    /* Publishing starts once the reader is looking up, so the lookups counted overlap it. */
+    end = clock_real_mono_us() + READER_WAIT_US;
+    while (atomic_load(&r.lookups) == 0 && clock_real_mono_us() < end)
         sched_yield();
-    for (int round = 0; round < 20000 || (atomic_load(&r.lookups) < 100000 && round < 2000000);
+    at_start = atomic_load(&r.lookups);
+    for (round = 0; round < 20000 || (atomic_load(&r.lookups) - at_start < MIN_LOOKUPS &&
+                                      clock_real_mono_us() < end);
          round++) {
         snprintf(k, sizeof(k), "K%d", round % 64);
         assert_int_equal(conv_table_put(r.t, k, round % 2 ? "station:P2" : "station:P1"), 0);
@@ -232,12 +241,13 @@ static void test_reclaim_under_reader(void **state)
     }
     atomic_store(&r.stop, true);
     pthread_join(th, NULL);
-    assert_true(atomic_load(&r.lookups) > 0);
+    assert_true(at_start > 0);
+    assert_true(atomic_load(&r.lookups) - at_start >= MIN_LOOKUPS);
     assert_int_equal(r.bad, 0);
     waiting = conv_table_reclaim(r.t);
     assert_int_equal(waiting, 0);
-    printf("reader lookups=%llu during the publishes\n",
-           (unsigned long long)atomic_load(&r.lookups));
+    printf("reader lookups=%llu during %d publishes\n",
+           (unsigned long long)(atomic_load(&r.lookups) - at_start), round);
     conv_table_reader_del(r.t, r.slot);
     conv_table_free(r.t);
 }

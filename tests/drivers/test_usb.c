@@ -310,6 +310,19 @@ static void set_flag(bool *f, bool v)
     pthread_mutex_unlock(&E.mu);
 }
 
+/* WAIT_MS bounds every wait for something that must happen: it ends as soon as the condition
+ * holds, so only a failing run pays for it; on a loaded machine the loop or the emulator's
+ * thread may not run for a second or more. */
+enum { WAIT_MS = 10000 };
+
+/* Runs the loop until expr holds or ms pass; the caller asserts expr after. */
+#define RUN_UNTIL(l, expr, ms)                                                                     \
+    do {                                                                                           \
+        uint64_t end_ = clock_real_mono_us() + (uint64_t)(ms)*1000;                                \
+        while (!(expr) && clock_real_mono_us() < end_)                                             \
+            loop_run_once((l), 2);                                                                 \
+    } while (0)
+
 static bool run_until(struct loop *l, const bool *flag, uint32_t timeout_ms)
 {
     uint64_t end = clock_real_mono_us() + (uint64_t)timeout_ms * 1000;
@@ -369,7 +382,9 @@ static void test_usb_scale(void **state)
     struct usb_host *h;
     struct scale *s;
     struct weigh w = {0};
-    struct scale_cfg c = {.model = SCALE_HIDPOS, .reply_timeout_ms = 300};
+    /* The emulator answers from its own thread, which a loaded machine may not run for a
+     * while: 1 s keeps an answered request from timing out; only the silent case waits it. */
+    struct scale_cfg c = {.model = SCALE_HIDPOS, .reply_timeout_ms = 1000};
     const struct scale_cbs cbs = {on_weight, on_zero, on_scale_state};
     struct scale_stats st;
 
@@ -384,13 +399,13 @@ static void test_usb_scale(void **state)
     c.usb.vid = 0x0922;
     c.usb.pid = 0x8003;
     assert_int_equal(scale_open(&s, l, h, &c, &cbs, &w), 0);
-    assert_true(run_until(l, &w.up, 1000));
+    assert_true(run_until(l, &w.up, WAIT_MS));
     assert_int_equal(E.detaches, 1);
     assert_int_equal(scale_request(s), 0);
     /* In motion, then stable 4.9 oz (the reference example 03 04 0B FF 31 00). */
     scale_report(3, 11, -1, 40);
     scale_report(4, 11, -1, 49);
-    assert_true(run_until(l, &w.got, 1000));
+    assert_true(run_until(l, &w.got, WAIT_MS));
     assert_int_equal(w.rc, 0);
     assert_int_equal(w.r.weight_mg, 138913); /* 4.9 oz = 138.9134 g */
     assert_true(w.r.stable);
@@ -399,7 +414,7 @@ static void test_usb_scale(void **state)
 
     /* Zero: output report 02 02 on interrupt OUT. */
     assert_int_equal(scale_zero(s), 0);
-    assert_true(run_until(l, &w.zeroed, 1000));
+    assert_true(run_until(l, &w.zeroed, WAIT_MS));
     run_ms(l, 20);
     assert_int_equal(E.out_len, 2);
     assert_int_equal(E.out[0], 2);
@@ -408,27 +423,27 @@ static void test_usb_scale(void **state)
     /* No reports: the request times out. */
     w.got = false;
     assert_int_equal(scale_request(s), 0);
-    assert_true(run_until(l, &w.got, 1000));
+    assert_true(run_until(l, &w.got, WAIT_MS));
     assert_int_equal(w.rc, -ETIMEDOUT);
 
     /* Unplug: the link goes down and a request is refused; replug: back up, with the first
      * report after the new open discarded again. */
     set_flag(&E.unplugged, true);
     umockdev_testbed_uevent(E.tb, E.sys_path, "remove");
-    run_ms(l, 100);
+    RUN_UNTIL(l, w.downs >= 1, WAIT_MS);
     assert_false(w.up);
     assert_int_equal(w.downs, 1);
     assert_int_equal(scale_request(s), WCS_E_LINK);
     set_flag(&E.unplugged, false);
     umockdev_testbed_uevent(E.tb, E.sys_path, "add");
-    assert_true(run_until(l, &w.up, 3000));
+    assert_true(run_until(l, &w.up, WAIT_MS));
     assert_int_equal(w.ups, 2);
     scale_report(4, 2, 0, 250); /* stale */
     run_ms(l, 30);
     w.got = false;
     assert_int_equal(scale_request(s), 0);
     scale_report(4, 2, 0, 251);
-    assert_true(run_until(l, &w.got, 1000));
+    assert_true(run_until(l, &w.got, WAIT_MS));
     assert_int_equal(w.rc, 0);
     assert_int_equal(w.r.weight_mg, 251000);
     scale_close(s);
@@ -497,7 +512,7 @@ static void test_usb_scanner(void **state)
     c.usb.vid = 0x05e0;
     c.usb.pid = 0x1200;
     assert_int_equal(scan_open(&s, l, h, &c, &cbs, &x), 0);
-    assert_true(run_until(l, &x.up, 1000));
+    assert_true(run_until(l, &x.up, WAIT_MS));
     assert_int_equal(E.detaches, 0); /* no kernel driver was bound */
     /* A GS1 DataMatrix read of 130 bytes in three reports (56 + 56 + 18). */
     memset(expect, 0, sizeof(expect));
@@ -510,7 +525,7 @@ static void test_usb_scanner(void **state)
     scan_report(NULL, part, true);
     snprintf(part, sizeof(part), "%.56s", expect + 112);
     scan_report(NULL, part, false);
-    assert_true(run_until(l, &x.got, 1000));
+    assert_true(run_until(l, &x.got, WAIT_MS));
     assert_int_equal(x.n, 1);
     assert_string_equal(x.aim[0], "]d2");
     assert_string_equal(x.data[0], expect);
@@ -527,11 +542,11 @@ static void test_usb_scanner(void **state)
     run_ms(l, 50);
     set_flag(&E.stall_in, false);
     x.got = false;
-    assert_true(run_until(l, &x.up, 2000));
-    run_ms(l, 300);
-    assert_true(x.ups >= 2);
+    /* Reopened: a second UP (x.up alone may still be the first one's). */
+    RUN_UNTIL(l, x.ups >= 2 && x.up, WAIT_MS);
+    assert_true(x.ups >= 2 && x.up);
     scan_report("]C0", "AFTER-STALL", false);
-    assert_true(run_until(l, &x.got, 1000));
+    assert_true(run_until(l, &x.got, WAIT_MS));
     assert_string_equal(x.data[x.n - 1], "AFTER-STALL");
     scan_close(s);
     usb_host_close(h);
@@ -576,7 +591,9 @@ static void test_usb_printer(void **state)
     struct usb_host *h;
     struct printer *p;
     struct jobs j = {0};
-    struct prn_cfg c = {.usb = true, .status_timeout_ms = 200, .retry_ms = 100};
+    /* 1 s: an emulator thread that a loaded machine does not run for a while must not look
+     * like a printer that stopped answering; only the silent OUT case waits it. */
+    struct prn_cfg c = {.usb = true, .status_timeout_ms = 1000, .retry_ms = 100};
     const struct prn_cbs cbs = {on_job, on_prn_state};
     struct prn_status s;
     long at;
@@ -590,9 +607,9 @@ static void test_usb_printer(void **state)
     c.usbm.vid = 0x0a5f;
     c.usbm.pid = 0x0081;
     assert_int_equal(prn_open(&p, l, h, &c, &cbs, &j), 0);
-    assert_true(run_until(l, &j.up, 1000));
+    assert_true(run_until(l, &j.up, WAIT_MS));
     assert_int_equal(prn_submit(p, 1, LABEL, strlen(LABEL), NULL), 0);
-    assert_true(run_until(l, &j.done, 2000));
+    assert_true(run_until(l, &j.done, WAIT_MS));
     /* On the wire: ~HS, the label, ~HS. */
     pthread_mutex_lock(&E.mu);
     assert_int_equal(E.out_len, 3 + strlen(LABEL) + 3);
@@ -610,7 +627,7 @@ static void test_usb_printer(void **state)
     pthread_mutex_unlock(&E.mu);
     j = (struct jobs){.up = true};
     assert_int_equal(prn_submit(p, 2, LABEL, strlen(LABEL), NULL), 0);
-    run_ms(l, 400);
+    RUN_UNTIL(l, j.n >= 1, WAIT_MS);
     assert_true(j.n >= 1);
     assert_int_equal(j.st[0], PRN_JOB_RETRYING);
     assert_int_equal(j.rc[0], WCS_E_STATE);
@@ -620,7 +637,7 @@ static void test_usb_printer(void **state)
     assert_null(memmem(E.out + at, E.out_len - (size_t)at, "^XA", 3));
     E.port_status = 0x18;
     pthread_mutex_unlock(&E.mu);
-    assert_true(run_until(l, &j.done, 2000));
+    assert_true(run_until(l, &j.done, WAIT_MS));
     assert_int_equal(prn_get_queued(p), 0);
 
     /* A bulk OUT that never completes: libusb's timeout cancels it, the link resets and the
@@ -628,12 +645,12 @@ static void test_usb_printer(void **state)
     set_flag(&E.silent_out, true);
     j = (struct jobs){.up = true};
     assert_int_equal(prn_submit(p, 3, LABEL, strlen(LABEL), NULL), 0);
-    run_ms(l, 400);
+    RUN_UNTIL(l, j.downs >= 1 && j.n >= 1, WAIT_MS);
     assert_true(j.downs >= 1);
     assert_true(j.n >= 1);
     assert_int_equal(j.st[0], PRN_JOB_RETRYING);
     set_flag(&E.silent_out, false);
-    assert_true(run_until(l, &j.done, 3000));
+    assert_true(run_until(l, &j.done, WAIT_MS));
     assert_int_equal(prn_get_queued(p), 0);
     prn_close(p);
     usb_host_close(h);
