@@ -130,7 +130,7 @@ int scan_parse(const char *text, size_t len, int ref_year, struct scan_data *out
                 seterr(err, err_len, "scan: more than one GTIN (AI 01 or 02)");
                 return WCS_E_SYNTAX;
             }
-            snprintf(d.gtin, sizeof(d.gtin), "%s", v);
+            snprintf(d.gtin, sizeof(d.gtin), "%.14s", v); /* AI 01/02: 14 digits */
             d.contained = c;
             has01 = has01 || !c;
             has02 = has02 || c;
@@ -146,7 +146,7 @@ int scan_parse(const char *text, size_t len, int ref_year, struct scan_data *out
                        ai, v);
                 return WCS_E_RANGE;
             }
-            snprintf(d.lot, sizeof(d.lot), "%s", v);
+            snprintf(d.lot, sizeof(d.lot), "%.63s", v); /* is_ident: 1..63 */
             d.serial = ai[1] == '1';
         } else if (strcmp(ai, "17") == 0) {
             struct gs1_date dt;
