@@ -593,6 +593,15 @@ static void test_transfer_through_transit(void **state)
             "\"transfer\":\"T1\",\"from_warehouse\":\"WH1\",\"to_warehouse\":\"WH2\","
             "\"lines\":[{\"sku\":\"PA\",\"qty\":1000}]",
             "not enough stock of PA in WH1: 57 available, 1000 asked");
+    /* Units a short pick reported missing (not yet counted) are not available either. */
+    redisReply *mx = redisCommand(RC, "HSET %s missing 25", K("quant:PA:WH1/Stock/A/6:"));
+    freeReplyObject(mx);
+    refused("lead1", "transfer.create", "t0m",
+            "\"transfer\":\"T1\",\"from_warehouse\":\"WH1\",\"to_warehouse\":\"WH2\","
+            "\"lines\":[{\"sku\":\"PA\",\"qty\":40}]",
+            "not enough stock of PA in WH1: 32 available, 40 asked");
+    mx = redisCommand(RC, "HDEL %s missing", K("quant:PA:WH1/Stock/A/6:"));
+    freeReplyObject(mx);
     refused("counter1", "transfer.create", "t0d",
             "\"transfer\":\"T1\",\"from_warehouse\":\"WH1\",\"to_warehouse\":\"WH2\","
             "\"lines\":[{\"sku\":\"PA\",\"qty\":1}]",

@@ -252,18 +252,18 @@ static void on_quants(void *arg, const struct store_result *r)
         return;
     }
     n = f->n_q - base < OPS_READ_MAX ? f->n_q - base : OPS_READ_MAX;
-    if (r->n_values < OPS_QUANT_VALUES * n) {
-        fail(f, "store unavailable (unexpected script reply): not executed", true);
-        return;
-    }
     for (size_t i = 0; i < n; i++) {
-        const char *const *v = r->values + OPS_QUANT_VALUES * i;
+        struct ops_quant_row row;
         struct quant *m = &f->q[base + i];
-        snprintf(m->sku, sizeof(m->sku), "%s", v[1]);
-        snprintf(m->lot, sizeof(m->lot), "%s", v[3]);
-        m->on_hand = strtoll(v[4], NULL, 10);
-        m->reserved = strtoll(v[5], NULL, 10);
-        if (strcmp(v[0], "1") != 0) { /* in the set but gone: take its name from the key */
+        if (!ops_quant_row(r, i, &row)) {
+            fail(f, "store unavailable (unexpected script reply): not executed", true);
+            return;
+        }
+        snprintf(m->sku, sizeof(m->sku), "%s", row.sku);
+        snprintf(m->lot, sizeof(m->lot), "%s", row.lot);
+        m->on_hand = row.on_hand;
+        m->reserved = row.reserved;
+        if (!row.exists) { /* in the set but gone: take its name from the key */
             struct store_quant_ref ref;
             if (store_key_parse_quant(m->key, strlen(m->key), &ref) == 0) {
                 snprintf(m->sku, sizeof(m->sku), "%s", ref.sku);

@@ -231,19 +231,19 @@ static void on_cands(void *arg, const struct store_result *r)
         return;
     }
     n = f->n_cand - base < OPS_READ_MAX ? f->n_cand - base : OPS_READ_MAX;
-    if (r->n_values < OPS_QUANT_VALUES * n) {
-        fail(f, "store unavailable (unexpected script reply): not executed", true);
-        return;
-    }
     for (size_t i = 0; i < n; i++) {
-        const char *const *v = r->values + OPS_QUANT_VALUES * i;
+        struct ops_quant_row row;
         struct cand *q = &f->cand[base + i];
-        snprintf(q->sku, sizeof(q->sku), "%s", v[1]);
-        snprintf(q->loc, sizeof(q->loc), "%s", v[2]);
-        snprintf(q->lot, sizeof(q->lot), "%s", v[3]);
-        q->avail = strcmp(v[0], "1") == 0 ? strtoll(v[4], NULL, 10) - strtoll(v[5], NULL, 10) : 0;
-        snprintf(q->expiry, sizeof(q->expiry), "%s", v[6]);
-        snprintf(q->in_date, sizeof(q->in_date), "%s", v[7]);
+        if (!ops_quant_row(r, i, &row)) {
+            fail(f, "store unavailable (unexpected script reply): not executed", true);
+            return;
+        }
+        snprintf(q->sku, sizeof(q->sku), "%s", row.sku);
+        snprintf(q->loc, sizeof(q->loc), "%s", row.loc);
+        snprintf(q->lot, sizeof(q->lot), "%s", row.lot);
+        q->avail = ops_quant_free(&row); /* not what is held, reserved or reported missing */
+        snprintf(q->expiry, sizeof(q->expiry), "%s", row.expiry);
+        snprintf(q->in_date, sizeof(q->in_date), "%s", row.in_date);
     }
     f->next = base + n;
     if (f->next < f->n_cand) {

@@ -97,7 +97,7 @@ struct step {
     char loc[STORE_PATH_MAX], lot[STORE_ID_MAX], reason[256], why[128], value[24], qty[24];
     char who[129];
     char day[16], daily_max[16], cls[4]; /* a count scheduled by the daemon (day "" otherwise) */
-    char *orders_json;  /* wave cancel: the order list as read */
+    char *orders_json;                   /* wave cancel: the order list as read */
     char *batches_json; /* wave cancel: the released wave's batch ids as read ("" none) */
     long long first_task, n_tasks; /* wave cancel: its pick tasks PCK-first.. (wave_release) */
     char **orders;                 /* its ids */
@@ -825,4 +825,28 @@ int ops_import_master(struct store *s, const struct store_ctx *ctx, const char *
         }
     }
     return store_script_run(s, ctx, "import_master", false, keys, n, args, na, cb, arg);
+}
+
+bool ops_quant_row(const struct store_result *r, size_t i, struct ops_quant_row *out)
+{
+    const char *const *v;
+    if (!r || (i + 1) * OPS_QUANT_VALUES > r->n_values)
+        return false;
+    v = r->values + i * OPS_QUANT_VALUES;
+    out->exists = strcmp(v[0], "1") == 0;
+    out->sku = v[1];
+    out->loc = v[2];
+    out->lot = v[3];
+    out->on_hand = strtoll(v[4], NULL, 10);
+    out->reserved = strtoll(v[5], NULL, 10);
+    out->expiry = v[6];
+    out->in_date = v[7];
+    out->missing = strtoll(v[8], NULL, 10);
+    return true;
+}
+
+int64_t ops_quant_free(const struct ops_quant_row *q)
+{
+    int64_t f = q->exists ? q->on_hand - q->reserved - q->missing : 0;
+    return f > 0 ? f : 0;
 }

@@ -128,6 +128,16 @@ int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const
  * lot, on_hand, reserved (plus units on hold), expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or
  * ""), missing (units a short pick did not find, "" none). */
 #define OPS_QUANT_VALUES 9
+/* One quant of that reply, decoded; strings point into the reply (valid during its callback). */
+struct ops_quant_row {
+    bool exists;
+    const char *sku, *loc, *lot, *expiry, *in_date;
+    int64_t on_hand, reserved, missing; /* reserved includes units on hold */
+};
+/* Decodes quant i of an ops_wave_read_quants reply. Returns false when the reply has no row i. */
+bool ops_quant_row(const struct store_result *r, size_t i, struct ops_quant_row *out);
+/* Units a new reservation may take: on hand less reserved (holds included) and missing, >= 0. */
+int64_t ops_quant_free(const struct ops_quant_row *q);
 int ops_wave_read_quants(struct store *s, const struct store_ctx *ctx, const char *const *keys,
                          size_t n, store_cb cb, void *arg);
 
