@@ -586,7 +586,7 @@ static void test_paper_out_fallback_once(void **state)
     assert_string_equal(v, "idle");
     hget("shipment:SH-3", "sscc", v, sizeof(v));
     assert_int_equal(strlen(v), 18);
-    snprintf(sscc, sizeof(sscc), "%s", v);
+    snprintf(sscc, sizeof(sscc), "%.18s", v); /* 18 digits, checked above */
     assert_label_sscc(F.pr2, b2 + 1, sscc);
     sim_printer_set_paper_out(F.pr1, false);
     pump(1500);
