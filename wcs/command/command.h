@@ -47,7 +47,7 @@ struct cmd_stats {
      * replenishment or no longer below min meanwhile), rule needs without reserve stock,
      * failed on a store error, dropped on a full queue */
     uint64_t replen_checks, replen_created, replen_skipped, replen_no_source, replen_failed;
-    uint64_t replen_dropped;
+    uint64_t replen_dropped, replen_finished; /* finished: checks ended, whatever the outcome */
 };
 
 /* Filled by the owner; every pointer is borrowed and must outlive the commands in flight. Close

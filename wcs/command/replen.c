@@ -58,6 +58,7 @@ static int64_t now_s(const struct cmd_ctx *c)
 static void check_done(struct cmd_ctx *c)
 {
     struct cmd_replen *r = c->replen;
+    c->stats.replen_finished++;
     clear_read(r);
     r->head = (r->head + 1) % QUEUE_MAX;
     r->n--;
