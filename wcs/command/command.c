@@ -10,6 +10,7 @@
 #include "store/ops.h"
 #include "pick.h"
 #include "pickscan.h"
+#include "replen.h"
 #include "short.h"
 #include "validate.h"
 #include "wave.h"
@@ -281,6 +282,14 @@ static int r_wave_action(struct job *j, const struct store_result *r, json_t *f,
         json_array_foreach(b, i, v) json_array_append(ids, json_object_get(v, "batch"));
         json_object_set_new(f, "batches", ids);
         json_object_set_new(f, "tasks", json_integer((json_int_t)json_array_size(t)));
+        /* Faces the released picks would take below their min get replenished first. */
+        json_array_foreach(t, i, v)
+        {
+            const char *loc = json_string_value(json_object_get(v, "location"));
+            const char *sku = json_string_value(json_object_get(v, "sku"));
+            if (loc && sku)
+                (void)replen_check(j->c, loc, sku, "release");
+        }
         json_decref(b);
         json_decref(t);
         pick_publish(j->c->bus, r->values[3], r->values[4]);
@@ -401,6 +410,9 @@ static int r_pick_confirm(struct job *j, const struct store_result *r, json_t *f
                  r->values[7]);
     if (strcmp(r->values[6], "done") == 0)
         publish_batch_done(j, r->values[8]);
+    /* The pick may have taken its face below its replenishment min. */
+    if (nvals(r, 11))
+        (void)replen_check(j->c, r->values[10], r->values[9], "pick");
     *id = r->values[2];
     *state = r->values[3];
     return CMD_CHANGED_ORDER;
@@ -637,6 +649,89 @@ static int r_count_request(struct job *j, const struct store_result *r, json_t *
     *state = "open";
     return CMD_CHANGED_COUNT;
 }
+/* ---- replenishment ---- */
+
+static int x_replen_claim(struct job *j)
+{
+    return ops_replen_claim(j->c->store, &j->sctx, j->a.id, j->user, on_exec, j);
+}
+
+static int r_replen_claim(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                          const char **state)
+{
+    char gtin[15];
+    if (!nvals(r, 9))
+        return -2;
+    pick_first_gtin(j->c->site, r->values[1], gtin);
+    json_object_set_new(f, "task", json_string(r->values[0]));
+    json_object_set_new(f, "sku", json_string(r->values[1]));
+    json_object_set_new(f, "gtin", gtin[0] ? json_string(gtin) : json_null());
+    json_object_set_new(f, "lot", json_string(r->values[2]));
+    json_object_set_new(f, "expiry", json_string(r->values[3]));
+    json_object_set_new(f, "from", json_string(r->values[4]));
+    json_object_set_new(f, "to", json_string(r->values[5]));
+    json_object_set_new(f, "qty", json_integer(atoll(r->values[6])));
+    json_object_set_new(f, "moved", json_integer(atoll(r->values[7])));
+    if (j->c->bus) {
+        json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s}", "task", r->values[0], "kind", "replenish",
+                              "state", "open", "assignee", j->user, "to", r->values[5]);
+        if (e)
+            (void)bus_publish_event(j->c->bus, "task", e);
+        json_decref(e);
+    }
+    *id = r->values[0];
+    *state = "open";
+    return -1;
+}
+
+static int x_replen_confirm(struct job *j)
+{
+    struct pick_scan sc = {0};
+    char err[CMD_ERR_MAX];
+    const struct cfg_product *p;
+    if (pick_scan_decode(j->a.scan, current_year(j->c), &sc, err, sizeof(err)) != 0) {
+        refuse(j, err);
+        return 0;
+    }
+    p = pick_gtin_product(j->c->site, sc.gtin);
+    struct ops_replen_scan rs = {.task = j->a.id,
+                                 .user = j->user,
+                                 .from_scanned = j->a.loc,
+                                 .to_scanned = j->a.to,
+                                 .gtin = sc.gtin,
+                                 .gtin_sku = p ? p->sku : "",
+                                 .lot = sc.has_lot ? sc.lot : NULL,
+                                 .expiry = sc.has_expiry ? sc.expiry : NULL,
+                                 .qty = j->a.qty};
+    return replen_confirm_start(j->c, &j->sctx, &rs, on_exec, j);
+}
+
+static int r_replen_confirm(struct job *j, const struct store_result *r, json_t *f, const char **id,
+                            const char **state)
+{
+    if (!nvals(r, 6))
+        return -2;
+    json_object_set_new(f, "task", json_string(j->a.id));
+    json_object_set_new(f, "moved", json_integer(atoll(r->values[0])));
+    json_object_set_new(f, "remaining", json_integer(atoll(r->values[1])));
+    json_object_set_new(f, "state", json_string(r->values[2]));
+    json_object_set_new(f, "to", json_string(r->values[3]));
+    json_object_set_new(f, "sku", json_string(r->values[4]));
+    json_object_set_new(f, "from", json_string(r->values[5]));
+    if (j->c->bus) {
+        json_t *e =
+            json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s}", "task", j->a.id, "kind", "replenish",
+                      "state", r->values[2], "moved", (json_int_t)atoll(r->values[0]), "remaining",
+                      (json_int_t)atoll(r->values[1]), "from", r->values[5], "to", r->values[3],
+                      "by", j->user);
+        if (e)
+            (void)bus_publish_event(j->c->bus, "task", e);
+        json_decref(e);
+    }
+    *id = r->values[4];
+    *state = r->values[2];
+    return CMD_CHANGED_STOCK;
+}
 
 /* count.submit and transfer.* read before they run (count.c, transfer.c); they answer here. */
 static void on_flow(void *arg, json_t *fields, const char *error, bool store_error, const char *id,
@@ -752,6 +847,8 @@ static const struct entry entries[] = {
     {"transfer.create", x_transfer, NULL},
     {"transfer.ship", x_transfer, NULL},
     {"transfer.receive", x_transfer, NULL},
+    {"replen.claim", x_replen_claim, r_replen_claim},
+    {"replen.confirm", x_replen_confirm, r_replen_confirm},
     {NULL, NULL, NULL},
 };
 
@@ -855,4 +952,5 @@ void command_fini(struct cmd_ctx *c)
 {
     wave_plan_fini(c);
     inbound_fini(c);
+    replen_fini(c);
 }

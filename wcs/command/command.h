@@ -43,6 +43,11 @@ struct cmd_stats {
     uint64_t store_errors;  /* not executed because Redis failed or was down */
     uint64_t pick_confirms; /* pick.confirm and the found part of pick.short, applied */
     uint64_t pick_errors;   /* pick checks refused (location, product, lot, expiry, qty, tote) */
+    /* replenishment checks (replen.c): run, tasks created, skipped by the script (an open
+     * replenishment or no longer below min meanwhile), rule needs without reserve stock,
+     * failed on a store error, dropped on a full queue */
+    uint64_t replen_checks, replen_created, replen_skipped, replen_no_source, replen_failed;
+    uint64_t replen_dropped, replen_finished; /* finished: checks ended, whatever the outcome */
 };
 
 /* Filled by the owner; every pointer is borrowed and must outlive the commands in flight. Close
@@ -69,6 +74,7 @@ struct cmd_ctx {
     struct cmd_stats stats;      /* zero it before the first command; the layer counts */
     struct cmd_wave *wave;       /* private: the wave.plan running (one at a time) */
     struct cmd_inbound *inbound; /* private: receiving's planner site (inbound.c) */
+    struct cmd_replen *replen;   /* private: the replenishment check queue (replen.c) */
 };
 
 /* Handles cmd (from the bus's command callback): answers it exactly once, later on the loop (or

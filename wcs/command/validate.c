@@ -629,6 +629,32 @@ static int v_pick_short(const json_t *b, const struct cfg_site *site, struct cmd
     return v_pick(b, site, a, err, len, true);
 }
 
+/* ---- replenishment (docs/mqtt.md, "Replenishment") ---- */
+
+static int v_replen_claim(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                          char *err, size_t len)
+{
+    int rc;
+    (void)site;
+    return (rc = field_id(b, "task", 0, &a->id, err, len)) < 0 ? rc : 0;
+}
+
+/* replen.confirm: the source as scanned in loc, the face as scanned in to (the scans are
+ * checked against the task by the script; the product scan is decoded by the executor). */
+static int v_replen_confirm(const json_t *b, const struct cfg_site *site, struct cmd_args *a,
+                            char *err, size_t len)
+{
+    int rc;
+    (void)site;
+    if ((rc = field_id(b, "task", 0, &a->id, err, len)) < 0 ||
+        (rc = bus_field_string(b, "from", 0, 1, STORE_PATH_MAX - 1, &a->loc, err, len)) < 0 ||
+        (rc = bus_field_string(b, "scan", 0, 1, 256, &a->scan, err, len)) < 0 ||
+        (rc = bus_field_int(b, "qty", 0, 1, QTY_MAX, &a->qty, err, len)) < 0 ||
+        (rc = bus_field_string(b, "to", 0, 1, STORE_PATH_MAX - 1, &a->to, err, len)) < 0)
+        return rc;
+    return 0;
+}
+
 /* ---- receiving and returns (docs/mqtt.md, "Receiving and returns") ---- */
 
 static int field_station(const json_t *b, const struct cfg_site *site, enum cfg_station_kind kind,
@@ -1066,6 +1092,8 @@ static const struct spec specs[] = {
     {"transfer.receive", "transfer, lines", v_transfer_receive},
     {"pick.confirm", "task, location, scan, qty, tote", v_pick_confirm},
     {"pick.short", "task, qty, tote, scan, location", v_pick_short},
+    {"replen.claim", "task", v_replen_claim},
+    {"replen.confirm", "task, from, scan, qty, to", v_replen_confirm},
     {NULL, NULL, NULL},
 };
 

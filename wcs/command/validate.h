@@ -21,6 +21,7 @@ struct cmd_args {
     const char *order, *carrier, *priority, *ship_date, *zone, *sku, *loc, *lot, *reason;
     const char *printer, *note;
     const char *scan, *tote; /* pick.confirm, pick.short */
+    const char *to;          /* replen.confirm: the pick face as scanned */
     int64_t qty, unit_value_cents, max_orders;
     bool has_value, draft, credit;
     char *header_json, *lines_json;

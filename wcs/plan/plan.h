@@ -63,6 +63,13 @@ void plan_site_close(struct plan_site *s);
  * used (with its inputs and results) by one other thread at a time. Returns 0, -ENOMEM, or
  * -errno from setenv. */
 int plan_site_freeze(struct plan_site *s, const int32_t *days, size_t n);
+/* The first cutoff of config carrier `carrier` strictly after after_min (UTC epoch minutes),
+ * from the site's day before today to a week ahead, in the site's time zone. Before
+ * plan_site_freeze it may compute new days (briefly sets TZ); after it, a day not computed
+ * yet is WCS_E_STATE. Returns 0 with *cutoff_min set, -ENOENT (the carrier has no cutoff),
+ * -EINVAL (no such carrier), -ENOMEM. */
+int plan_site_next_cutoff(struct plan_site *s, uint32_t carrier, int64_t after_min,
+                          int64_t *cutoff_min);
 /* Lowers the site's orders-per-wave limit (downstream capacity) to max_orders (> 0). */
 void plan_site_limit_orders(struct plan_site *s, uint32_t max_orders);
 /* The site's planning day ("today" in its time zone) as a day number. */
@@ -239,6 +246,18 @@ struct plan_putaway_info {
 };
 uint32_t plan_result_n_putaways(const struct plan_result *r);
 void plan_result_putaway(const struct plan_result *r, uint32_t i, struct plan_putaway_info *out);
+
+/* One replenishment move (PLAN_REPLENISH): qty units of stock record `stock` (index as added;
+ * PLAN_NONE with the NO_SOURCE reason: qty units wanted and not found) to the pick face `to` (a
+ * path of the config) under config replenishment rule `rule`, with the planner's reason. */
+struct plan_move_info {
+    uint32_t rule, stock;
+    const char *to;
+    int64_t qty;
+    struct plan_reason_info reason;
+};
+uint32_t plan_result_n_moves(const struct plan_result *r);
+void plan_result_move(const struct plan_result *r, uint32_t i, struct plan_move_info *out);
 
 /* The id of order i of the input (as added). */
 const char *plan_input_order_id(const struct plan_input *in, uint32_t i);

@@ -147,3 +147,19 @@ void plan_result_putaway(const struct plan_result *r, uint32_t i, struct plan_pu
     out->location = p->location == PL_NONE ? NULL : idmap_key(r->site->locs, p->location);
     reason(r, &p->reason, &out->reason);
 }
+
+uint32_t plan_result_n_moves(const struct plan_result *r)
+{
+    return (r->stages & PLAN_REPLENISH) ? r->n_moves : 0;
+}
+
+void plan_result_move(const struct plan_result *r, uint32_t i, struct plan_move_info *out)
+{
+    assert(i < plan_result_n_moves(r));
+    const struct pl_move *m = &r->moves[i];
+    out->rule = m->rule;
+    out->stock = m->quant == PL_NONE ? PLAN_NONE : m->quant;
+    out->to = idmap_key(r->site->locs, m->to);
+    out->qty = m->qty;
+    reason(r, &m->reason, &out->reason);
+}

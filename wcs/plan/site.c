@@ -715,3 +715,24 @@ void plan_site_limit_orders(struct plan_site *s, uint32_t max_orders)
     if (max_orders && (s->wave.max_orders == 0 || max_orders < s->wave.max_orders))
         s->wave.max_orders = max_orders;
 }
+
+int plan_site_next_cutoff(struct plan_site *s, uint32_t carrier, int64_t after_min,
+                          int64_t *cutoff_min)
+{
+    const int64_t *c;
+    uint32_t n;
+    int rc;
+    if (carrier >= s->cfg->waves.n_carriers)
+        return -EINVAL;
+    /* Today and the next seven days cover every carrier with at least one cutoff. */
+    for (int32_t day = s->today - 1; day <= s->today + 7; day++) {
+        if ((rc = site_day_cutoffs(s, carrier, day, &c, &n)) < 0)
+            return rc;
+        for (uint32_t k = 0; k < n; k++)
+            if (c[k] > after_min) {
+                *cutoff_min = c[k];
+                return 0;
+            }
+    }
+    return -ENOENT;
+}

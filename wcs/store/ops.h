@@ -191,9 +191,10 @@ struct ops_pick {
 };
 
 /* pick.confirm of p (short_pick false). values: picked, remaining, order, order state, next
- * open task of the batch ("" none), task state, batch state, tote, batch. A refused check
- * (location, product, lot, expiry, qty, tote) comes back as WCS_E_STATE and is counted in the KPI
- * hash. */
+ * open task of the batch ("" none), task state, batch state, tote, batch, sku, location. A pick
+ * at a face a claimed replenishment is filling is refused ("task PCK-1 waits: ..."). A refused
+ * check (location, product, lot, expiry, qty, tote) comes back as WCS_E_STATE and is counted in the
+ * KPI hash. */
 int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct ops_pick *p,
                      store_cb cb, void *arg);
 /* ---- receiving and returns (wcs/command/inbound.c; wcs/store/inbound.c) ----
@@ -416,5 +417,48 @@ int ops_transfer_receive(struct store *s, const struct store_ctx *ctx, const cha
  * ("" from the start): values, 5 per entry: id, op, subject, before JSON, after JSON. */
 int ops_journal_read(struct store *s, const struct store_ctx *ctx, const char *after_id,
                      uint32_t count, store_cb cb, void *arg);
+
+/* ---- replenishment (wcs/store/replen_ops.c; docs/redis.md "Replenishment") ---- */
+
+#define OPS_REPLEN_MOVES_MAX 32 /* source quants of one replenishment */
+
+/* One move the planner chose: qty units of (sku, from, lot) to the face. */
+struct ops_replen_move {
+    int64_t qty;
+    const char *lot, *expiry; /* "" none */
+    const char *from;         /* source location */
+    const char *reason;       /* the planner's sentence */
+};
+struct ops_replen {
+    const char *face, *sku;
+    uint32_t min;                 /* the rule's min: the face must still be below it */
+    int64_t first_task;           /* task counter as read + 1: the first RPL-<n> */
+    const char *trigger;          /* "pick" or "release" */
+    const char *const *face_keys; /* the face's quant keys of sku, as read */
+    size_t n_face_keys;           /* 0..OPS_READ_MAX */
+    const struct ops_replen_move *moves;
+    size_t n_moves; /* 1..OPS_REPLEN_MOVES_MAX */
+};
+/* Opens one RPL task per move, reserving its units on the source, if the face still has no
+ * open replenishment of sku and is still below min. values: the tasks JSON, the face level. */
+int ops_replen_create(struct store *s, const struct store_ctx *ctx, const struct ops_replen *r,
+                      store_cb cb, void *arg);
+/* user claims replenishment task_id (the face becomes busy). values: task, sku, lot, expiry,
+ * from, to, qty, moved, assignee before. */
+int ops_replen_claim(struct store *s, const struct store_ctx *ctx, const char *task_id,
+                     const char *user, store_cb cb, void *arg);
+/* A replenisher's scans; sku, source, face and task_lot are the task's as read. */
+struct ops_replen_scan {
+    const char *task, *user;
+    const char *sku, *source, *face, *task_lot;
+    const char *from_scanned, *to_scanned;
+    const char *gtin, *gtin_sku; /* 14 digits; the product owning it ("" none) */
+    const char *lot, *expiry;    /* NULL: the scan had none */
+    int64_t qty;
+};
+/* Moves c->qty units of the task from its source to its face after the scan checks. values:
+ * moved, remaining, task state, face, sku, source. */
+int ops_replen_confirm(struct store *s, const struct store_ctx *ctx,
+                       const struct ops_replen_scan *c, store_cb cb, void *arg);
 
 #endif

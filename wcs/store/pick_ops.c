@@ -389,6 +389,7 @@ static int next_confirm(struct pk *p)
     if (!(t = task_read(p, &rc)))
         return rc;
     rc = task_keys(p, t, &keys, p->in.v[7]);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:replen:faces", site(p));
     rc = rc ? rc : backorder_key(p, t[6], &keys);
     rc = rc ? rc : strv_push(&args, p->id);
     for (size_t i = 0; rc == 0 && i < p->in.n; i++)

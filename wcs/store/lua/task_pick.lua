@@ -9,14 +9,16 @@
 -- done when all its units are picked; order picked when its last task is done or short; batch
 -- done when its last task is.
 -- KEYS[4] task, KEYS[5] batch, KEYS[6] order, KEYS[7] order reservations, KEYS[8] quant,
--- KEYS[9] tote contents, KEYS[10] tote, KEYS[11] the backorder hash when the order is a
--- backorder's follow-up (its `backorder` field; the backorder becomes done with the order). ARGV[7] task id, ARGV[8] 'confirm', ARGV[9] scanned
+-- KEYS[9] tote contents, KEYS[10] tote, KEYS[11] the busy pick faces hash (replen_claim: a
+-- pick at a face being replenished waits, refused without counting a pick error), KEYS[12] the
+-- backorder hash when the order is a backorder's follow-up (its `backorder` field; the
+-- backorder becomes done with the order). ARGV[7] task id, ARGV[8] 'confirm', ARGV[9] scanned
 -- location, ARGV[10] GTIN, ARGV[11] the GTIN's product ('' none), ARGV[12] lot (US: none),
 -- ARGV[13] expiry YYYY-MM-DD ('' none), ARGV[14] qty, ARGV[15] tote.
 -- Returns {'ok', picked, remaining, order, order state, next task ('' none), task state, batch
--- state, tote, batch}.
-if (#KEYS ~= 10 and #KEYS ~= 11) or #ARGV ~= 15 then
-    return err('EARG', 'task_pick takes 10 or 11 keys and 15 arguments')
+-- state, tote, batch, sku, location}.
+if (#KEYS ~= 11 and #KEYS ~= 12) or #ARGV ~= 15 then
+    return err('EARG', 'task_pick takes 11 or 12 keys and 15 arguments')
 end
 local tid, q = ARGV[7], int_arg(ARGV[14])
 if not is_id(tid) or not q or q < 1 or not is_id(ARGV[15]) then
@@ -33,14 +35,23 @@ if t[2] ~= 'open' then
     return err('ESTATE', 'task ' .. tid .. ' is ' .. tostring(t[2]))
 end
 local order = t[3]
+if KEYS[11] ~= site_key('replen:faces') then
+    return err('EARG', 'KEYS[11] is not the busy faces hash')
+end
+-- The pick waits while a replenisher fills its face (docs/mqtt.md, "Replenishment").
+local busy = redis.call('HGET', KEYS[11], t[7])
+if busy then
+    return err('ESTATE', 'task ' .. tid .. ' waits: replenishment ' .. busy .. ' is filling ' ..
+        t[7] .. ', pick after its replen.confirm')
+end
 local bad = pick_check(t, q) or pick_held(t, q)
 if bad then
     return bad
 end
 local o = redis.call('HMGET', KEYS[6], 'state', 'tasks_open', 'backorder')
--- A follow-up order of a backorder: its backorder hash is KEYS[11] (read first by the C side).
+-- A follow-up order of a backorder: its backorder hash is KEYS[12] (read first by the C side).
 local bo = o[3] or ''
-if (bo ~= '' and KEYS[11] ~= site_key('backorder:' .. bo)) or (bo == '' and #KEYS == 11) then
+if (bo ~= '' and KEYS[12] ~= site_key('backorder:' .. bo)) or (bo == '' and #KEYS == 12) then
     return err('ESTATE', 'task ' .. tid .. ' changed meanwhile, retry')
 end
 local b = redis.call('HMGET', KEYS[5], 'state', 'open')
@@ -84,10 +95,10 @@ if ostate ~= o[1] then
     redis.call('HSET', KEYS[6], 'state', ostate, 'updated_ts', ARGV[4])
     journal('order_' .. ostate, order, {state = o[1]}, {state = ostate})
     if ostate == 'picked' and bo ~= '' then
-        redis.call('HSET', KEYS[11], 'state', 'done', 'done_ts', ARGV[4])
+        redis.call('HSET', KEYS[12], 'state', 'done', 'done_ts', ARGV[4])
         journal('backorder_done', bo, {state = 'reserved'}, {state = 'done', order = order})
     end
 end
 redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[6])
 return {'ok', tostring(picked), tostring(num(t[8]) - picked), order, ostate, open[1] or '', tstate,
-    bstate, ARGV[15], t[10]}
+    bstate, ARGV[15], t[10], t[4], t[7]}
