@@ -1651,6 +1651,21 @@ static void on_shipment(struct run *r, redisContext *c, const char *key)
         json_decref(j);
     }
     freeReplyObject(x);
+    /* A carton of the packing flow (pack_commit): `items` [{sku, lot, qty}], packed or shipped. */
+    x = cmd(c, "HGET %s items", key);
+    if (x && x->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loads(x->str, 0, NULL), *it;
+        size_t i;
+        json_array_foreach(j, i, it)
+        {
+            char sk[160];
+            snprintf(sk, sizeof(sk), "%s:%s", json_string_value(json_object_get(it, "sku")) ?: "",
+                     json_string_value(json_object_get(it, "lot")) ?: "");
+            key_add(CS.redis_stock, sk, json_integer_value(json_object_get(it, "qty")));
+        }
+        json_decref(j);
+    }
+    freeReplyObject(x);
 }
 
 /* Replays the journal: flows per sku:lot (imported, adjusted, received, shipped) and the last
@@ -1701,6 +1716,21 @@ static int journal_stock(redisContext *c, const char *site, json_t *flows, json_
                     key_add(final, item,
                             json_integer_value(json_object_get(a, "tote")) -
                                 json_integer_value(json_object_get(b, "tote")));
+            }
+            if (strcmp(op, "pack") == 0) {
+                /* A packed carton (pack_commit): its units leave the totes for the shipment,
+                 * shipped or still on its way to the carrier lane. */
+                json_t *it;
+                size_t k;
+                json_array_foreach(json_object_get(a, "items"), k, it)
+                {
+                    char sk[160];
+                    json_int_t n = json_integer_value(json_object_get(it, "qty"));
+                    snprintf(sk, sizeof(sk), "%s:%s",
+                             json_string_value(json_object_get(it, "sku")) ?: "",
+                             json_string_value(json_object_get(it, "lot")) ?: "");
+                    key_add(flows, sk, -n);
+                }
             }
             if (strcmp(op, "ship") == 0) {
                 const char *k;
