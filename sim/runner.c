@@ -65,9 +65,9 @@ struct order_gen {
 struct trip {
     char code[64]; /* tote id or carton SSCC */
     uint32_t track;
-    int plc;       /* index into run.plcs */
+    int plc; /* index into run.plcs */
     unsigned point;
-    int picker;    /* the picker whose tote it is; -1: a carton or a tote back from packing */
+    int picker; /* the picker whose tote it is; -1: a carton or a tote back from packing */
     unsigned tries;
     uint64_t retry_at; /* rejected: back on the belt at this time */
 };
@@ -142,9 +142,9 @@ struct run {
     uint64_t prn_seen[MAX_DEVS];
     json_t *sku_index; /* sku -> cfg product index */
     struct {
-        uint64_t totes_at_stations, totes_sorted, hand_carried, unstaffed, cartons_inducted, cartons_to_carrier, to_qa,
-            misrouted, rejected, reinducted, lost, labels, weight_qa, pack_refusals,
-            label_timeouts;
+        uint64_t totes_at_stations, totes_sorted, hand_carried, unstaffed, cartons_inducted,
+            cartons_to_carrier, to_qa, misrouted, rejected, reinducted, lost, labels, weight_qa,
+            pack_refusals, label_timeouts;
     } fl;
     struct sim_picker *pickers[16];
     const char *picker_user[16];
@@ -414,9 +414,8 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
                         (double)pp->belt_mm_s * (pp->actuation_ms + 100.0 * r->speed) / 1000.0;
                     if (need_mm > pp->scanner_to_divert_mm)
                         pp->scanner_to_divert_mm = (uint32_t)fmin(need_mm, 4e8);
-                    double travel_ms = 1000.0 *
-                                       (pp->scanner_pos_mm + pp->scanner_to_divert_mm) /
-                                       pp->belt_mm_s;
+                    double travel_ms =
+                        1000.0 * (pp->scanner_pos_mm + pp->scanner_to_divert_mm) / pp->belt_mm_s;
                     if (30000 + 2 * travel_ms > r->lost_timeout_ms)
                         r->lost_timeout_ms = (uint64_t)(30000 + 2 * travel_ms);
                 }
@@ -1025,7 +1024,8 @@ static void picker_tick(struct run *r, uint64_t t)
     }
 }
 
-/* ---- the floor between picking and shipping: totes and cartons on the sorter, pack stations ---- */
+/* ---- the floor between picking and shipping: totes and cartons on the sorter, pack stations ----
+ */
 
 /* Remembers an item the agents put on the belt until the PLC says where it went. */
 static void trip_start(struct run *r, const char *code, int picker, int plc, unsigned point,
@@ -1101,8 +1101,7 @@ static uint32_t product_weight_g(struct run *r, const char *sku)
 }
 
 /* A picker's tote reached a pack station's lane: the packer there takes it with its contents. */
-static void tote_at_station(struct run *r, const struct trip *tr, int32_t station,
-                            const char *via)
+static void tote_at_station(struct run *r, const struct trip *tr, int32_t station, const char *via)
 {
     struct pack_emu *pe = pack_of_station(r, station);
     char sku[64][64], gtin[64][16], lot[64][64];
@@ -1717,21 +1716,8 @@ static int journal_stock(redisContext *c, const char *site, json_t *flows, json_
                             json_integer_value(json_object_get(a, "tote")) -
                                 json_integer_value(json_object_get(b, "tote")));
             }
-            if (strcmp(op, "pack") == 0) {
-                /* A packed carton (pack_commit): its units leave the totes for the shipment,
-                 * shipped or still on its way to the carrier lane. */
-                json_t *it;
-                size_t k;
-                json_array_foreach(json_object_get(a, "items"), k, it)
-                {
-                    char sk[160];
-                    json_int_t n = json_integer_value(json_object_get(it, "qty"));
-                    snprintf(sk, sizeof(sk), "%s:%s",
-                             json_string_value(json_object_get(it, "sku")) ?: "",
-                             json_string_value(json_object_get(it, "lot")) ?: "");
-                    key_add(flows, sk, -n);
-                }
-            }
+            /* op `pack` (pack_commit) moves units from totes into a carton: both stay counted
+             * here (the picks put them in totes, the Redis side counts the shipment's items). */
             if (strcmp(op, "ship") == 0) {
                 const char *k;
                 json_t *v;
@@ -2048,8 +2034,7 @@ static void print_kpis(struct run *r)
            ", pack refusals %" PRIu64 ", label timeouts %" PRIu64 "\n",
            r->fl.totes_sorted, r->fl.hand_carried, r->fl.totes_at_stations, r->fl.labels,
            r->fl.cartons_inducted, r->fl.cartons_to_carrier, r->fl.to_qa, r->fl.misrouted,
-           r->fl.rejected, r->fl.reinducted, r->fl.lost, r->fl.pack_refusals,
-           r->fl.label_timeouts);
+           r->fl.rejected, r->fl.reinducted, r->fl.lost, r->fl.pack_refusals, r->fl.label_timeouts);
     printf("commands: sent %" PRIu64 " ok %" PRIu64 " refused %" PRIu64 " unanswered %zu\n",
            r->rep.cmds_sent, r->rep.cmds_ok, r->rep.cmds_refused, r->n_pend);
 }
@@ -2093,8 +2078,10 @@ static int setup_packs(struct run *r, char *err, size_t err_len)
             continue;
         if (st->scanner < 0 || st->scale < 0 || st->printer < 0 || !r->scanners[st->scanner] ||
             !r->scales[st->scale] || !r->printers[st->printer]) {
-            logf_(r, "pack station %s is not staffed: its scanner, scale or printer is missing "
-                     "or not emulated", st->id);
+            logf_(r,
+                  "pack station %s is not staffed: its scanner, scale or printer is missing "
+                  "or not emulated",
+                  st->id);
             continue;
         }
         if ((rc = sim_packer_new(&pe->k, &kc)) != 0) {
@@ -2108,8 +2095,9 @@ static int setup_packs(struct run *r, char *err, size_t err_len)
         logf_(r, "packer at station %s", st->id);
     }
     if (r->sc->agents.packers && r->n_packs == 0) {
-        wcs_errf(err, err_len, "agents.packers: no pack station of the site has an emulated "
-                               "scanner, scale and printer (sim.log lists the devices)");
+        wcs_errf(err, err_len,
+                 "agents.packers: no pack station of the site has an emulated "
+                 "scanner, scale and printer (sim.log lists the devices)");
         return WCS_E_CONFIG;
     }
     return 0;
