@@ -357,7 +357,7 @@ struct sim_packer {
     size_t head, n_queue;
     struct arrival cur;
     size_t item, unit; /* next unit to scan: items[item], its unit-th piece */
-    bool wrong_done;
+    bool wrong_done, weighed;
     char sscc[32];
     struct sim_packer_stats st_;
 };
@@ -425,7 +425,7 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
         p->head = (p->head + 1) % MAX_QUEUE;
         p->n_queue--;
         p->item = p->unit = 0;
-        p->wrong_done = false;
+        p->wrong_done = p->weighed = false;
         p->st = K_SCAN_TOTE;
         /* fall through to scanning the tote at once */
         /* FALLTHROUGH */
@@ -443,10 +443,17 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
             p->unit = 0;
         }
         if (p->item >= p->cur.n) {
+            p->st = K_LABEL;
+            return 0;
+        }
+        it = &p->cur.items[p->item];
+        /* The carton stands on the scale while units go in: before the last unit is scanned
+         * (wcs weighs once every unit is verified) the scale holds the whole carton. */
+        if (!p->weighed && p->item + 1 >= p->cur.n && p->unit + 1 >= it->qty) {
+            p->weighed = true;
             p->st = K_WEIGH;
             return sim_packer_next(p, now_ms, act);
         }
-        it = &p->cur.items[p->item];
         if (!p->wrong_done && unit(&p->rng) < p->cfg.err_wrong_item) {
             p->wrong_done = true;
             p->st_.wrong_scans++;
@@ -471,7 +478,8 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
         act->kind = SIM_ACT_SCALE;
         act->load_mg = mg + (int64_t)((double)mg * e);
         p->st_.cartons++;
-        p->st = K_LABEL;
+        p->st = K_SCAN_ITEMS;
+        p->next_at = now_ms + 1500; /* the scale settles */
         return 1;
     }
     case K_INDUCT:
@@ -489,6 +497,23 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
         return 0;
     }
     return 0;
+}
+
+int sim_packer_abort(struct sim_packer *p, uint64_t now_ms, char *tote, size_t cap)
+{
+    if (p->st == K_IDLE || p->st == K_CLEAR)
+        return 0;
+    if (cap)
+        snprintf(tote, cap, "%s", p->cur.tote);
+    p->st_.aborted++;
+    p->st = K_CLEAR;
+    p->next_at = now_ms + 5000; /* take the carton off the scale */
+    return 1;
+}
+
+bool sim_packer_awaiting_label(const struct sim_packer *p)
+{
+    return p->st == K_LABEL;
 }
 
 void sim_packer_stats(const struct sim_packer *p, struct sim_packer_stats *out)

@@ -61,6 +61,26 @@ struct order_gen {
     char *json; /* the order.upsert payload without request_id */
 };
 
+/* An item the agents put on the belt, followed until the PLC says where it went. */
+struct trip {
+    char code[64]; /* tote id or carton SSCC */
+    uint32_t track;
+    int plc; /* index into run.plcs */
+    unsigned point;
+    int picker; /* the picker whose tote it is; -1: a carton or a tote back from packing */
+    unsigned tries;
+    uint64_t retry_at; /* rejected: back on the belt at this time */
+};
+
+/* A staffed pack station: the packer agent and the station's emulated devices. */
+struct pack_emu {
+    uint32_t station; /* cfg station index */
+    struct sim_packer *k;
+    struct sim_scanner *scn;
+    struct sim_scale *scale;
+    uint64_t weighed_ms;
+};
+
 struct pending {
     char req[80];
     char cmd[32];
@@ -113,6 +133,19 @@ struct run {
         uint32_t carrier;
     } cutoffs[256];
     size_t n_cutoffs;
+    struct trip *trips;
+    size_t n_trips, cap_trips;
+    struct pack_emu packs[16];
+    unsigned n_packs;
+    int tote_plc, carton_plc;
+    unsigned tote_point, carton_point;
+    uint64_t prn_seen[MAX_DEVS];
+    json_t *sku_index; /* sku -> cfg product index */
+    struct {
+        uint64_t totes_at_stations, totes_sorted, hand_carried, unstaffed, cartons_inducted,
+            cartons_to_carrier, to_qa, misrouted, rejected, reinducted, lost, labels, weight_qa,
+            pack_refusals, label_timeouts;
+    } fl;
     struct sim_picker *pickers[16];
     const char *picker_user[16];
     unsigned n_pickers;
@@ -123,6 +156,7 @@ struct run {
     json_t *adjusted;   /* "sku:lot" -> applied delta (from our agents' replies) */
     json_t *initial;    /* "sku:lot" -> initial on_hand (stock file) */
     uint64_t last_progress_real_ms, last_sample_ms;
+    uint64_t lost_timeout_ms; /* wcs's --lost-timeout-ms: longer than a trip on the belt */
     FILE *log;
 };
 
@@ -231,7 +265,7 @@ static int wcs_wait_online(struct run *r, char *err, size_t err_len)
 
 static int wcs_start(struct run *r, char *err, size_t err_len)
 {
-    char speed[32], origin[32];
+    char speed[32], origin[32], lost[32];
     char *argv[] = {"wcs",
                     "run",
                     "--clock-speed",
@@ -240,6 +274,8 @@ static int wcs_start(struct run *r, char *err, size_t err_len)
                     origin,
                     "--kpi-interval-ms",
                     "10000",
+                    "--lost-timeout-ms",
+                    lost,
                     r->cfg_path,
                     NULL};
     posix_spawn_file_actions_t fa;
@@ -248,6 +284,7 @@ static int wcs_start(struct run *r, char *err, size_t err_len)
     int rc;
     snprintf(speed, sizeof(speed), "%.6f", r->speed);
     snprintf(origin, sizeof(origin), "%" PRId64, r->origin_ms);
+    snprintf(lost, sizeof(lost), "%" PRIu64, r->lost_timeout_ms ? r->lost_timeout_ms : 30000);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, r->wcs_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     setenv("NOTIFY_SOCKET", r->notify_path, 1);
@@ -328,6 +365,7 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
             /* The driver watches the heartbeat in real time: the emulator's period is in clock
              * time, so scale it to stay the same real period (docs/scenarios.md). */
             pc.heartbeat_ms = (uint32_t)fmin(6e7, dev->heartbeat_ms * r->speed);
+            pc.step_us = (uint32_t)fmax(1000, 10 * r->speed);
             pc.seed = r->sc->seed + d;
             pc.n_points = 0;
             for (uint32_t k = 0; k < s->n_scan_points && pc.n_points < SIM_PLC_MAX_POINTS; k++) {
@@ -368,6 +406,19 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
                     }
                 }
                 pp->n_lanes = maxlane;
+                /* Faster than real time the belt between scanner and divert is lengthened so
+                 * the decision window stays about 100 ms of real time (wcs polls the PLC in
+                 * real time); the model steps coarser to keep its thread's CPU bounded. */
+                {
+                    double need_mm =
+                        (double)pp->belt_mm_s * (pp->actuation_ms + 100.0 * r->speed) / 1000.0;
+                    if (need_mm > pp->scanner_to_divert_mm)
+                        pp->scanner_to_divert_mm = (uint32_t)fmin(need_mm, 4e8);
+                    double travel_ms =
+                        1000.0 * (pp->scanner_pos_mm + pp->scanner_to_divert_mm) / pp->belt_mm_s;
+                    if (30000 + 2 * travel_ms > r->lost_timeout_ms)
+                        r->lost_timeout_ms = (uint64_t)(30000 + 2 * travel_ms);
+                }
                 pp->max_recirc = sp->max_recirc;
                 pp->default_route = SIM_ROUTE_REJECT;
                 e->sp[pc.n_points] = k;
@@ -816,6 +867,8 @@ static void on_reply(struct run *r, const char *payload)
     json_decref(j);
 }
 
+static void on_pack_event(struct run *r, const char *type, const char *payload);
+
 static void on_observed(struct run *r, struct mqttc_msg *m)
 {
     char pre[128];
@@ -849,6 +902,8 @@ static void on_observed(struct run *r, struct mqttc_msg *m)
         json_decref(st);
     } else if (strcmp(t, "evt/ship") == 0) {
         r->rep.ship_events++;
+    } else if (strcmp(t, "evt/pack") == 0 || strcmp(t, "evt/weigh") == 0) {
+        on_pack_event(r, t + 4, m->payload);
     }
 }
 
@@ -948,7 +1003,11 @@ static void track_add(struct run *r, uint32_t track)
     r->tracks[r->n_tracks++] = track;
 }
 
-/* Pickers: their commands go out as their user; full totes go onto the first scan point. */
+static void trip_start(struct run *r, const char *code, int picker, int plc, unsigned point,
+                       unsigned tries);
+
+/* Pickers: their commands go out as their user; full totes go onto the scan point that sorts
+ * to the pack stations. */
 static void picker_tick(struct run *r, uint64_t t)
 {
     for (unsigned i = 0; i < r->n_pickers; i++) {
@@ -958,13 +1017,335 @@ static void picker_tick(struct run *r, uint64_t t)
         while (sim_picker_next(r->pickers[i], t, &a) == 1) {
             if (a.kind == SIM_ACT_COMMAND) {
                 send_cmd(r, r->picker_user[i], a.name, json_loads(a.payload, 0, NULL), arg);
-            } else if (a.kind == SIM_ACT_INDUCT && r->n_plcs) {
-                uint32_t track;
-                if (sim_plc_induct(r->plcs[0].p, 0, a.code, SIM_READ_BY_RATE, &track) == 0) {
-                    r->rep.inducted++;
-                    track_add(r, track);
+            } else if (a.kind == SIM_ACT_INDUCT) {
+                trip_start(r, a.code, (int)i, r->tote_plc, r->tote_point, 0);
+            }
+        }
+    }
+}
+
+/* ---- the floor between picking and shipping: totes and cartons on the sorter, pack stations ----
+ */
+
+/* Remembers an item the agents put on the belt until the PLC says where it went. */
+static void trip_start(struct run *r, const char *code, int picker, int plc, unsigned point,
+                       unsigned tries)
+{
+    struct trip *tr;
+    uint32_t track;
+    if (plc < 0 || (unsigned)plc >= r->n_plcs) {
+        logf_(r, "no scan point to induct %s on", code);
+        return;
+    }
+    if (r->n_trips == r->cap_trips) {
+        size_t cap = r->cap_trips ? r->cap_trips * 2 : 256;
+        struct trip *g = realloc(r->trips, cap * sizeof(*g));
+        if (!g)
+            return;
+        r->trips = g;
+        r->cap_trips = cap;
+    }
+    if (sim_plc_induct(r->plcs[plc].p, point, code, SIM_READ_BY_RATE, &track) != 0) {
+        logf_(r, "induct %s refused by the PLC emulator (queue full)", code);
+        return;
+    }
+    r->rep.inducted++;
+    track_add(r, track);
+    tr = &r->trips[r->n_trips++];
+    memset(tr, 0, sizeof(*tr));
+    snprintf(tr->code, sizeof(tr->code), "%s", code);
+    tr->track = track;
+    tr->plc = plc;
+    tr->point = point;
+    tr->picker = picker;
+    tr->tries = tries;
+}
+
+/* The first scan point (plc emulator, point) with a lane to `dest`, or false. */
+static bool point_with_dest(struct run *r, enum cfg_dest dest, int *plc, unsigned *point)
+{
+    for (unsigned i = 0; i < r->n_plcs; i++)
+        for (unsigned k = 0; k < r->plcs[i].n_points; k++) {
+            const struct cfg_scan_point *sp = &r->site->scan_points[r->plcs[i].sp[k]];
+            for (uint32_t l = 0; l < sp->n_lanes; l++)
+                if (r->site->lanes[sp->lanes[l]].dest == dest) {
+                    *plc = (int)i;
+                    *point = k;
+                    return true;
+                }
+        }
+    return false;
+}
+
+static const struct cfg_lane *lane_of(struct run *r, const struct trip *tr, uint16_t number)
+{
+    const struct cfg_scan_point *sp = &r->site->scan_points[r->plcs[tr->plc].sp[tr->point]];
+    for (uint32_t l = 0; l < sp->n_lanes; l++)
+        if (r->site->lanes[sp->lanes[l]].number == number)
+            return &r->site->lanes[sp->lanes[l]];
+    return NULL;
+}
+
+static struct pack_emu *pack_of_station(struct run *r, int32_t station)
+{
+    for (unsigned i = 0; i < r->n_packs; i++)
+        if ((int32_t)r->packs[i].station == station)
+            return &r->packs[i];
+    return NULL;
+}
+
+static uint32_t product_weight_g(struct run *r, const char *sku)
+{
+    json_t *v = json_object_get(r->sku_index, sku);
+    return v ? r->site->products[json_integer_value(v)].weight_g : 0;
+}
+
+/* A picker's tote reached a pack station's lane: the packer there takes it with its contents. */
+static void tote_at_station(struct run *r, const struct trip *tr, int32_t station, const char *via)
+{
+    struct pack_emu *pe = pack_of_station(r, station);
+    char sku[64][64], gtin[64][16], lot[64][64];
+    uint32_t qty[64];
+    struct sim_pack_item items[64];
+    size_t n;
+    if (!pe) {
+        logf_(r, "tote %s at %s: nobody packs there", tr->code, via);
+        r->fl.unstaffed++;
+        return;
+    }
+    n = tr->picker >= 0 && (unsigned)tr->picker < r->n_pickers
+            ? sim_picker_tote_contents(r->pickers[tr->picker], tr->code, sku, gtin, lot, qty, 64)
+            : 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&items[i], 0, sizeof(items[i]));
+        snprintf(items[i].gtin, sizeof(items[i].gtin), "%s", gtin[i]);
+        snprintf(items[i].lot, sizeof(items[i].lot), "%s", lot[i]);
+        items[i].qty = qty[i];
+        items[i].unit_weight_g = product_weight_g(r, sku[i]);
+    }
+    if (sim_packer_on_tote(pe->k, now_ms(r), tr->code, items, n) != 0)
+        logf_(r, "packer at %s: queue full, tote %s left there", via, tr->code);
+    else
+        r->fl.totes_at_stations++;
+}
+
+/* Follows every item on a trip: where the PLC put it decides what happens next. */
+static void trips_tick(struct run *r, uint64_t t)
+{
+    for (size_t i = 0; i < r->n_trips;) {
+        struct trip *tr = &r->trips[i];
+        struct sim_plc_item it;
+        bool done = false;
+        if (tr->retry_at) {
+            if (t >= tr->retry_at) {
+                struct trip c = *tr;
+                r->trips[i] = r->trips[--r->n_trips];
+                logf_(r, "%s taken off the reject lane and inducted again (try %u)", c.code,
+                      c.tries + 1);
+                r->fl.reinducted++;
+                trip_start(r, c.code, c.picker, c.plc, c.point, c.tries + 1);
+                continue;
+            }
+            i++;
+            continue;
+        }
+        if (sim_plc_item(r->plcs[tr->plc].p, tr->track, &it) != 0) {
+            i++;
+            continue;
+        }
+        if (it.state == SIM_ITEM_DIVERTED) {
+            const struct cfg_lane *ln = lane_of(r, tr, it.lane);
+            done = true;
+            if (!ln) {
+                logf_(r, "%s diverted to lane number %u of no lane", tr->code, it.lane);
+            } else if (ln->dest == CFG_DEST_STATION && tr->picker >= 0) {
+                r->fl.totes_sorted++;
+                tote_at_station(r, tr, ln->dest_index, ln->id);
+            } else if (ln->dest == CFG_DEST_CARRIER && tr->picker < 0) {
+                r->fl.cartons_to_carrier++;
+            } else if (ln->dest == CFG_DEST_QA) {
+                r->fl.to_qa++;
+                logf_(r, "%s sorted to QA (%s)", tr->code, ln->id);
+            } else {
+                r->fl.misrouted++;
+                logf_(r, "%s sorted to %s (%s), not where it should go", tr->code, ln->id,
+                      cfg_dest_name(ln->dest));
+            }
+        } else if (it.state == SIM_ITEM_REJECTED && tr->picker >= 0 && r->n_packs) {
+            /* A picked tote the sorter rejects (wcs does not know the totes its picking flow
+             * made until it restarts: docs/scenarios.md, findings) is carried by hand to a
+             * pack station, round robin. */
+            struct pack_emu *pe = &r->packs[r->fl.hand_carried++ % r->n_packs];
+            r->fl.rejected++;
+            logf_(r, "tote %s rejected by the sorter: carried by hand to %s", tr->code,
+                  r->site->stations[pe->station].id);
+            tote_at_station(r, tr, (int32_t)pe->station, "hand carry");
+            done = true;
+        } else if (it.state == SIM_ITEM_REJECTED) {
+            /* A person takes it off the reject lane and puts it back on the belt. */
+            r->fl.rejected++;
+            if (tr->tries < 3) {
+                tr->retry_at = t + 60000;
+                i++;
+                continue;
+            }
+            logf_(r, "%s rejected %u times: left at the reject lane", tr->code, tr->tries + 1);
+            done = true;
+        } else if (it.state == SIM_ITEM_LOST) {
+            r->fl.lost++;
+            logf_(r, "%s lost on the belt", tr->code);
+            done = true;
+        }
+        if (done)
+            r->trips[i] = r->trips[--r->n_trips];
+        else
+            i++;
+    }
+}
+
+/* "(01)GTIN(10)LOT" as a GS1-128 scanner sends it: "01GTIN10LOT" after ]C1 (the lot last, so no
+ * separator is needed); anything else is a plain Code 128 tote or carton label (]C0). */
+static void scan_code(struct run *r, struct pack_emu *pe, const char *code)
+{
+    char data[160];
+    const char *aim = "]C0";
+    if (strncmp(code, "(01)", 4) == 0) {
+        const char *lot = strstr(code, "(10)");
+        snprintf(data, sizeof(data), "01%.14s%s%s", code + 4, lot ? "10" : "", lot ? lot + 4 : "");
+        aim = "]C1";
+    } else {
+        snprintf(data, sizeof(data), "%s", code);
+    }
+    if (!pe->scn || sim_scanner_read(pe->scn, data, aim, NULL, NULL, 0) != 0)
+        logf_(r, "station %s: scan of %s not sent", r->site->stations[pe->station].id, code);
+}
+
+static void packers_tick(struct run *r, uint64_t t)
+{
+    for (unsigned i = 0; i < r->n_packs; i++) {
+        struct pack_emu *pe = &r->packs[i];
+        struct sim_action a;
+        while (sim_packer_next(pe->k, t, &a) == 1) {
+            if (a.kind == SIM_ACT_SCAN) {
+                scan_code(r, pe, a.code);
+            } else if (a.kind == SIM_ACT_SCALE) {
+                if (pe->scale)
+                    sim_scale_set_load(pe->scale, a.load_mg);
+                if (a.load_mg > 0)
+                    pe->weighed_ms = t;
+            } else if (a.kind == SIM_ACT_INDUCT) {
+                r->fl.cartons_inducted++;
+                trip_start(r, a.code, -1, r->carton_plc, r->carton_point, 0);
+            }
+        }
+    }
+}
+
+/* New labels on the printer emulators: the SSCC goes to the packer waiting at the station whose
+ * printer (or fallback printer) printed it. */
+static void labels_tick(struct run *r, uint64_t t)
+{
+    for (uint32_t d = 0; d < r->site->n_devices && d < MAX_DEVS; d++) {
+        struct sim_printer_counters pc;
+        if (!r->printers[d])
+            continue;
+        sim_printer_counters(r->printers[d], &pc);
+        while (r->prn_seen[d] < pc.labels_printed) {
+            struct sim_printer_label lb;
+            char sscc[19] = "";
+            bool given = false;
+            if (sim_printer_label(r->printers[d], ++r->prn_seen[d], &lb) != 0)
+                continue;
+            for (unsigned b = 0; b < lb.n_barcodes && b < SIM_PRN_BARCODES_MAX; b++) {
+                /* zint's GS1 input: AIs in square brackets ("[00]..."); the human-readable
+                 * text has them in round ones. */
+                const char *s = strstr(lb.barcodes[b].data, "[00]");
+                if (!s)
+                    s = strstr(lb.barcodes[b].data, "(00)");
+                if (s && strlen(s + 4) >= 18) {
+                    memcpy(sscc, s + 4, 18);
+                    sscc[18] = '\0';
+                    break;
                 }
             }
+            if (!sscc[0]) {
+                logf_(r, "printer %s label %u has no SSCC", r->site->devices[d].id, lb.index);
+                continue;
+            }
+            r->fl.labels++;
+            for (int pass = 0; pass < 2 && !given; pass++)
+                for (unsigned i = 0; i < r->n_packs && !given; i++) {
+                    struct pack_emu *pe = &r->packs[i];
+                    const struct cfg_station *st = &r->site->stations[pe->station];
+                    if ((pass == 0 ? st->printer : st->fallback_printer) == (int32_t)d &&
+                        sim_packer_on_label(pe->k, t, sscc) == 0)
+                        given = true;
+                }
+            if (!given)
+                logf_(r, "label %s from %s: no packer waits for it", sscc, r->site->devices[d].id);
+        }
+    }
+}
+
+/* The supervisor abandons a station's session the packer gave up (pack.reset). */
+static void pack_reset(struct run *r, const char *station)
+{
+    if (r->sc->agents.supervisor_user[0])
+        send_cmd(r, r->sc->agents.supervisor_user, "pack.reset",
+                 json_pack("{s:s}", "station", station), station);
+}
+
+/* evt/weigh and evt/pack of the pack stations: a carton out of tolerance goes to QA (the
+ * packer puts its tote back on the belt, wcs routes it to the QA lane); a reset session
+ * frees the packer. */
+static void on_pack_event(struct run *r, const char *type, const char *payload)
+{
+    json_t *j = json_loads(payload, 0, NULL);
+    const char *station = json_string_value(json_object_get(j, "station"));
+    struct pack_emu *pe = NULL;
+    char tote[64];
+    for (unsigned i = 0; station && i < r->n_packs; i++)
+        if (strcmp(r->site->stations[r->packs[i].station].id, station) == 0)
+            pe = &r->packs[i];
+    if (pe && strcmp(type, "weigh") == 0 && json_is_false(json_object_get(j, "ok"))) {
+        r->fl.weight_qa++;
+        if (sim_packer_abort(pe->k, now_ms(r), tote, sizeof(tote)) == 1) {
+            logf_(r, "station %s: carton of %s out of tolerance, tote back on the belt to QA",
+                  station, tote);
+            trip_start(r, tote, -1, r->tote_plc, r->tote_point, 0);
+        }
+    } else if (pe && strcmp(type, "pack") == 0) {
+        const char *e = json_string_value(json_object_get(j, "error"));
+        if (e)
+            r->fl.pack_refusals++;
+        if (e && strcmp(e, "wrong_item") != 0 && strcmp(e, "unknown_item") != 0) {
+            logf_(r, "station %s refused a scan: %s (%s)", station, e,
+                  json_string_value(json_object_get(j, "reason")) ?: "");
+            /* A refused tote: the packer sets it aside (it stays out of the run's flow). */
+            if (json_object_get(j, "subject") && strcmp(e, "busy") != 0 &&
+                strcmp(e, "no_session") != 0 && strcmp(e, "scale") != 0 &&
+                sim_packer_abort(pe->k, now_ms(r), tote, sizeof(tote)) == 1) {
+                logf_(r, "station %s: tote %s set aside", station, tote);
+                pack_reset(r, station);
+            }
+        }
+    }
+    json_decref(j);
+}
+
+/* A packer whose label never came (the session was lost or refused silently) gives up after
+ * 15 minutes of clock time. */
+static void label_timeouts(struct run *r, uint64_t t)
+{
+    for (unsigned i = 0; i < r->n_packs; i++) {
+        struct pack_emu *pe = &r->packs[i];
+        char tote[64];
+        if (sim_packer_awaiting_label(pe->k) && t > pe->weighed_ms + 15 * 60000 &&
+            sim_packer_abort(pe->k, t, tote, sizeof(tote)) == 1) {
+            r->fl.label_timeouts++;
+            logf_(r, "station %s: no label for tote %s within 15 min, set aside",
+                  r->site->stations[pe->station].id, tote);
+            pack_reset(r, r->site->stations[pe->station].id);
         }
     }
 }
@@ -1136,6 +1517,10 @@ static void loop(struct run *r)
         }
         supervisor_tick(r, t);
         picker_tick(r, t);
+        trips_tick(r, t);
+        labels_tick(r, t);
+        packers_tick(r, t);
+        label_timeouts(r, t);
         drain_mqtt(r);
         if (t >= r->last_sample_ms) {
             sample(r, t);
@@ -1265,6 +1650,21 @@ static void on_shipment(struct run *r, redisContext *c, const char *key)
         json_decref(j);
     }
     freeReplyObject(x);
+    /* A carton of the packing flow (pack_commit): `items` [{sku, lot, qty}], packed or shipped. */
+    x = cmd(c, "HGET %s items", key);
+    if (x && x->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loads(x->str, 0, NULL), *it;
+        size_t i;
+        json_array_foreach(j, i, it)
+        {
+            char sk[160];
+            snprintf(sk, sizeof(sk), "%s:%s", json_string_value(json_object_get(it, "sku")) ?: "",
+                     json_string_value(json_object_get(it, "lot")) ?: "");
+            key_add(CS.redis_stock, sk, json_integer_value(json_object_get(it, "qty")));
+        }
+        json_decref(j);
+    }
+    freeReplyObject(x);
 }
 
 /* Replays the journal: flows per sku:lot (imported, adjusted, received, shipped) and the last
@@ -1316,6 +1716,8 @@ static int journal_stock(redisContext *c, const char *site, json_t *flows, json_
                             json_integer_value(json_object_get(a, "tote")) -
                                 json_integer_value(json_object_get(b, "tote")));
             }
+            /* op `pack` (pack_commit) moves units from totes into a carton: both stay counted
+             * here (the picks put them in totes, the Redis side counts the shipment's items). */
             if (strcmp(op, "ship") == 0) {
                 const char *k;
                 json_t *v;
@@ -1625,11 +2027,81 @@ static void print_kpis(struct run *r)
             sim_report_plc(&r->rep, r->site->devices[r->plcs[i].dev].id, &c, r->site, r->plcs[i].sp,
                            r->plcs[i].n_points);
         }
+    printf("floor: totes sorted to stations %" PRIu64 ", hand-carried %" PRIu64
+           ", at stations %" PRIu64 "; labels %" PRIu64 ", cartons inducted %" PRIu64
+           ", sorted to carriers %" PRIu64 ", to QA %" PRIu64 ", misrouted %" PRIu64
+           ", rejected %" PRIu64 " (inducted again %" PRIu64 "), lost %" PRIu64
+           ", pack refusals %" PRIu64 ", label timeouts %" PRIu64 "\n",
+           r->fl.totes_sorted, r->fl.hand_carried, r->fl.totes_at_stations, r->fl.labels,
+           r->fl.cartons_inducted, r->fl.cartons_to_carrier, r->fl.to_qa, r->fl.misrouted,
+           r->fl.rejected, r->fl.reinducted, r->fl.lost, r->fl.pack_refusals, r->fl.label_timeouts);
     printf("commands: sent %" PRIu64 " ok %" PRIu64 " refused %" PRIu64 " unanswered %zu\n",
            r->rep.cmds_sent, r->rep.cmds_ok, r->rep.cmds_refused, r->n_pend);
 }
 
 /* ---- set-up ---- */
+
+/* Packers at the first `packers` pack stations whose scanner, scale and printer are emulated;
+ * the scan points the totes and cartons are inducted on. */
+static int setup_packs(struct run *r, char *err, size_t err_len)
+{
+    const struct cfg_site *s = r->site;
+    r->sku_index = json_object();
+    if (!r->sku_index)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < s->n_products; i++)
+        json_object_set_new(r->sku_index, s->products[i].sku, json_integer(i));
+    r->tote_plc = r->carton_plc = -1;
+    if (!point_with_dest(r, CFG_DEST_STATION, &r->tote_plc, &r->tote_point) && r->n_plcs) {
+        r->tote_plc = 0;
+        r->tote_point = 0;
+    }
+    if (!point_with_dest(r, CFG_DEST_CARRIER, &r->carton_plc, &r->carton_point)) {
+        r->carton_plc = r->tote_plc;
+        r->carton_point = r->tote_point;
+    }
+    for (uint32_t i = 0; i < s->n_stations && r->n_packs < r->sc->agents.packers &&
+                         r->n_packs < sizeof(r->packs) / sizeof(r->packs[0]);
+         i++) {
+        const struct cfg_station *st = &s->stations[i];
+        struct pack_emu *pe = &r->packs[r->n_packs];
+        struct sim_packer_cfg kc = {
+            .seconds_per_item = r->sc->agents.seconds_per_pack,
+            .err_wrong_item = 0.02,
+            .packaging_g = st->packaging_g,
+            /* well inside the station's tolerance: a real carton weighs what it holds */
+            .weight_error_pct = st->weight_tolerance_pct / 4,
+            .seed = r->sc->seed * 7919 + i,
+        };
+        int rc;
+        if (st->kind != CFG_STATION_PACK)
+            continue;
+        if (st->scanner < 0 || st->scale < 0 || st->printer < 0 || !r->scanners[st->scanner] ||
+            !r->scales[st->scale] || !r->printers[st->printer]) {
+            logf_(r,
+                  "pack station %s is not staffed: its scanner, scale or printer is missing "
+                  "or not emulated",
+                  st->id);
+            continue;
+        }
+        if ((rc = sim_packer_new(&pe->k, &kc)) != 0) {
+            wcs_errf(err, err_len, "packer at %s: %s", st->id, wcs_strerror(rc));
+            return rc;
+        }
+        pe->station = i;
+        pe->scn = r->scanners[st->scanner];
+        pe->scale = r->scales[st->scale];
+        r->n_packs++;
+        logf_(r, "packer at station %s", st->id);
+    }
+    if (r->sc->agents.packers && r->n_packs == 0) {
+        wcs_errf(err, err_len,
+                 "agents.packers: no pack station of the site has an emulated "
+                 "scanner, scale and printer (sim.log lists the devices)");
+        return WCS_E_CONFIG;
+    }
+    return 0;
+}
 
 static int setup(struct run *r, char *err, size_t err_len)
 {
@@ -1766,6 +2238,8 @@ static int setup(struct run *r, char *err, size_t err_len)
         return rc;
     if ((rc = open_emulators(r, devs, &n_devs, uris, err, err_len)) != 0)
         return rc;
+    if ((rc = setup_packs(r, err, err_len)) != 0)
+        return rc;
     snprintf(mqtt_uri, sizeof(mqtt_uri), "tcp://127.0.0.1:%d", harness_mqtt_port(r->mqtt));
     snprintf(client_id, sizeof(client_id), "wcs-sim-%s", r->site->id);
     so = (struct siteconf_opts){
@@ -1890,8 +2364,8 @@ static int setup(struct run *r, char *err, size_t err_len)
         const char *agent_users[5 + 8] = {"sim-observer", r->sc->agents.erp_user,
                                           r->sc->agents.supervisor_user,
                                           r->sc->agents.approver_user, r->sc->agents.counter_user};
-        char f[5][160];
-        const char *fs[5];
+        char f[7][160];
+        const char *fs[7];
         size_t n_agent_users = 5;
         /* Pickers (run only where wcs has the picking flow, docs/scenarios.md). */
         if (r->sc->agents.pickers && !r->sc->agents.n_picker_users) {
@@ -1939,20 +2413,24 @@ static int setup(struct run *r, char *err, size_t err_len)
                 return rc;
             }
         r->obs = r->users[0].c;
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < 7; i++)
             fs[i] = f[i];
         snprintf(f[0], sizeof(f[0]), "wcs/v1/%s/alarm/#", r->site->id);
         snprintf(f[1], sizeof(f[1]), "wcs/v1/%s/kpi", r->site->id);
         snprintf(f[2], sizeof(f[2]), "wcs/v1/%s/evt/ship", r->site->id);
         snprintf(f[3], sizeof(f[3]), "wcs/v1/%s/status", r->site->id);
-        if ((rc = mqttc_subscribe_many(r->obs, fs, 4)) != 0) {
+        snprintf(f[5], sizeof(f[5]), "wcs/v1/%s/evt/pack", r->site->id);
+        snprintf(f[6], sizeof(f[6]), "wcs/v1/%s/evt/weigh", r->site->id);
+        fs[4] = f[5];
+        fs[5] = f[6];
+        if ((rc = mqttc_subscribe_many(r->obs, fs, 6)) != 0) {
             wcs_errf(err, err_len, "observer subscriptions: %s", wcs_strerror(rc));
             return rc;
         }
         for (size_t i = 1; i < r->n_users; i++) {
             snprintf(f[4], sizeof(f[4]), "wcs/v1/%s/reply/%s/#", r->site->id, r->users[i].name);
-            fs[4] = f[4];
-            if ((rc = mqttc_subscribe_many(r->users[i].c, &fs[4], 1)) != 0) {
+            fs[6] = f[4];
+            if ((rc = mqttc_subscribe_many(r->users[i].c, &fs[6], 1)) != 0) {
                 wcs_errf(err, err_len, "subscribe %s: %s", f[4], wcs_strerror(rc));
                 return rc;
             }
@@ -1996,6 +2474,10 @@ static void teardown(struct run *r)
     free(r->cutoff_done);
     for (unsigned i = 0; i < r->n_pickers; i++)
         sim_picker_free(r->pickers[i]);
+    for (unsigned i = 0; i < r->n_packs; i++)
+        sim_packer_free(r->packs[i].k);
+    free(r->trips);
+    json_decref(r->sku_index);
     json_decref(r->kpi);
     json_decref(r->backorders);
     json_decref(r->adjusted);

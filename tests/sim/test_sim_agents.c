@@ -147,12 +147,18 @@ static void test_packer(void **state)
     assert_string_equal(a.code, "(01)04006381333931(10)L1");
     assert_int_equal(sim_packer_next(k, 5000, &a), 1);
     assert_string_equal(a.code, "(01)04006381333931(10)L1");
+    /* The carton stands on the scale with everything in it before the last unit is scanned
+     * (wcs weighs as soon as every unit is verified). */
     assert_int_equal(sim_packer_next(k, 7000, &a), 1);
-    assert_string_equal(a.code, "(01)04012345000016");
-    assert_int_equal(sim_packer_next(k, 9000, &a), 1);
     assert_int_equal(a.kind, SIM_ACT_SCALE);
     assert_int_equal(a.load_mg, (2 * 520 + 1010 + 150) * 1000);
+    assert_false(sim_packer_awaiting_label(k));
+    assert_int_equal(sim_packer_next(k, 7500, &a), 0); /* the scale settles */
+    assert_int_equal(sim_packer_next(k, 8500, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_SCAN);
+    assert_string_equal(a.code, "(01)04012345000016");
     assert_int_equal(sim_packer_next(k, 20000, &a), 0); /* waits for the label */
+    assert_true(sim_packer_awaiting_label(k));
     assert_int_equal(sim_packer_on_label(k, 21000, "001234567890123457"), 0);
     assert_int_equal(sim_packer_next(k, 26000, &a), 1);
     assert_int_equal(a.kind, SIM_ACT_INDUCT);
@@ -183,10 +189,26 @@ static void test_packer_wrong_item(void **state)
     assert_int_equal(sim_packer_next(k, 4000, &a), 1);
     assert_string_equal(a.code, "(01)04012345000016");
     assert_int_equal(sim_packer_next(k, 5000, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_SCALE);
+    assert_int_equal(a.load_mg, 200 * 1000);
+    assert_int_equal(sim_packer_next(k, 6500, &a), 1);
     assert_string_equal(a.code, "(01)04012345000016");
     sim_packer_stats(k, &st);
     assert_int_equal(st.wrong_scans, 1);
     assert_int_equal(st.units_scanned, 2);
+    /* wcs sends the carton to QA: the packer gives it up and clears the scale. */
+    {
+        char tote[64];
+        assert_int_equal(sim_packer_next(k, 8000, &a), 0);
+        assert_int_equal(sim_packer_abort(k, 8000, tote, sizeof(tote)), 1);
+        assert_string_equal(tote, "T9");
+        assert_int_equal(sim_packer_next(k, 13000, &a), 1);
+        assert_int_equal(a.kind, SIM_ACT_SCALE);
+        assert_int_equal(a.load_mg, 0);
+        assert_int_equal(sim_packer_abort(k, 13000, tote, sizeof(tote)), 0);
+        sim_packer_stats(k, &st);
+        assert_int_equal(st.aborted, 1);
+    }
     struct sim_packer_cfg bad = {.seconds_per_item = 0};
     struct sim_packer *x = NULL;
     assert_int_equal(sim_packer_new(&x, &bad), -EINVAL);

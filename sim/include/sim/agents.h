@@ -75,7 +75,7 @@ struct sim_packer_cfg {
 };
 
 struct sim_packer_stats {
-    uint64_t totes, units_scanned, wrong_scans, cartons, labels;
+    uint64_t totes, units_scanned, wrong_scans, cartons, labels, aborted;
 };
 
 struct sim_packer;
@@ -91,6 +91,13 @@ int sim_packer_on_label(struct sim_packer *p, uint64_t now_ms, const char *sscc)
 /* As sim_picker_next: scan the tote, scan each unit, weigh, (wait for the label), put the
  * carton on the conveyor, clear the scale. */
 int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *act);
+/* wcs refused the carton (weight out of tolerance: the totes go to QA) or the session was
+ * reset: the packer gives up the current carton and clears the scale next. Returns 1 with
+ * tote (cap bytes) set to the tote it was packing (to put back on the conveyor), 0 when it
+ * was not packing. */
+int sim_packer_abort(struct sim_packer *p, uint64_t now_ms, char *tote, size_t cap);
+/* True while the packer waits for its label (the carton was weighed). */
+bool sim_packer_awaiting_label(const struct sim_packer *p);
 void sim_packer_stats(const struct sim_packer *p, struct sim_packer_stats *out);
 
 #endif
