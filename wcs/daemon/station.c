@@ -1083,6 +1083,15 @@ static void dev_sig(const struct cfg_device *dev, char *sig, size_t cap)
              dev->multi_read ? dev->multi_read : "", (int)dev->terminator, dev->dpi);
 }
 
+/* A device's deadline in the loop clock's milliseconds for ms of real time: devices answer in
+ * real time, while the loop may run on a scaled clock (the simulator's shifts run faster), like
+ * the decision budgets (docs/daemon.md). */
+static uint32_t real_ms(const struct wcsd *d, uint32_t ms)
+{
+    double v = (double)ms * (d->speed > 0 ? d->speed : 1.0);
+    return v >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 static int dev_open(struct wcsd *d, const struct cfg_device *dev, struct devrt **out)
 {
     struct devrt *dv = calloc(1, sizeof(*dv));
@@ -1117,7 +1126,7 @@ static int dev_open(struct wcsd *d, const struct cfg_device *dev, struct devrt *
                                                                         : SCALE_MT_SICS,
                               .addr = addr,
                               .usb = um,
-                              .reply_timeout_ms = 4000};
+                              .reply_timeout_ms = real_ms(d, 4000)};
         struct scale_cbs cb = {on_reading, on_zero, on_scale_state};
         rc = scale_open(&dv->scl, d->loop, d->usb, &c, &cb, dv);
     } else if (rc == 0 && dev->kind == CFG_DEV_PRINTER) {
@@ -1125,8 +1134,8 @@ static int dev_open(struct wcsd *d, const struct cfg_device *dev, struct devrt *
                             .usb = usb,
                             .addr = addr,
                             .usbm = um,
-                            .status_timeout_ms = 1000,
-                            .retry_ms = 1000};
+                            .status_timeout_ms = real_ms(d, 1000),
+                            .retry_ms = real_ms(d, 1000)};
         struct prn_cbs cb = {on_job, on_prn_state};
         rc = prn_open(&dv->prn, d->loop, d->usb, &c, &cb, dv);
     }
