@@ -1124,6 +1124,7 @@ void wcsd_close(struct wcsd *d)
     free(d->plcs);
     conv_table_free(d->tab); /* every PLC is closed: no reader left */
     station_close_all(d);
+    ship_fini(d);
     /* Store before bus: store_close calls back every pending command, which is answered on
      * the bus. */
     command_fini(&d->cmds);

@@ -12,6 +12,8 @@
 #include "drivers/plc.h"
 #include "store/tote.h"
 
+struct wcs_tz;
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -182,6 +184,8 @@ struct wcsd {
     struct usb_host *usb; /* opened for the first usb:// station device */
     uint64_t prn_job_seq;
     uint64_t k_ship_on_time, k_ship_late;
+    struct wcs_tz *zone; /* the site's time zone for on-time checks (ship.c), loaded on use */
+    char *zone_name;
 
     /* cycle counting (counting.c) and the flow KPIs read from wcs:{s}:kpi (daemon.c) */
     struct counting *counting;
@@ -266,6 +270,10 @@ void ship_on_divert(struct wcsd *d, const struct wcsd_tote *t, int32_t lane);
 /* True when a carton leaving at minutes since local midnight makes the carrier's last cutoff of
  * the day (no carrier or no cutoffs: true). */
 bool ship_on_time(const struct cfg_carrier *c, int minutes);
+/* Minutes since local midnight at the instant utc_s in zone (base/tz), -1 when zone is NULL. */
+int ship_local_minutes(const struct wcs_tz *zone, int64_t utc_s);
+/* Frees the loaded time zone (wcsd_close); NULL-safe fields. */
+void ship_fini(struct wcsd *d);
 
 /* devmap.c */
 /* Fills a driver config for PLC device dev of site with its scan points (point_index[i] gets
