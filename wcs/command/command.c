@@ -81,19 +81,19 @@ static void job_free(struct job *j)
 }
 
 /* The answer goes to the bus, or to the local caller (fields borrowed during the call). */
-static void answer_ok(struct job *j, const json_t *fields, bool replayed)
+static void answer_ok(struct job *j, const json_t *fields, unsigned flags)
 {
     if (j->local)
-        j->local(j->local_arg, fields, NULL, replayed);
+        j->local(j->local_arg, fields, NULL, flags);
     else
         bus_reply_ok(j->cmd, fields);
     j->cmd = NULL;
 }
 
-static void answer_err(struct job *j, const char *error, bool replayed)
+static void answer_err(struct job *j, const char *error, unsigned flags)
 {
     if (j->local)
-        j->local(j->local_arg, NULL, error, replayed);
+        j->local(j->local_arg, NULL, error, flags);
     else
         bus_reply_err(j->cmd, error);
     j->cmd = NULL;
@@ -130,14 +130,14 @@ static void finish(struct job *j, json_t *fields, const char *error, bool store_
     c->stats.handled++;
     if (fields) {
         c->stats.executed++;
-        answer_ok(j, fields, false);
+        answer_ok(j, fields, 0);
         json_decref(fields);
     } else {
         if (store_error)
             c->stats.store_errors++;
         else
             c->stats.refused++;
-        answer_err(j, error, false);
+        answer_err(j, error, store_error ? CMD_LOCAL_STORE_ERROR : 0);
     }
 }
 
@@ -885,15 +885,15 @@ static void replay(struct job *j, const char *stored)
     j->c->stats.replayed++;
     if (!stored[0]) {
         snprintf(e, sizeof(e), "request_id \"%s\" is still being processed", j->request_id);
-        answer_err(j, e, true);
+        answer_err(j, e, CMD_LOCAL_REPLAYED);
     } else if (!json_is_boolean(ok)) {
-        answer_err(j, "stored reply of this request_id is unreadable", true);
+        answer_err(j, "stored reply of this request_id is unreadable", CMD_LOCAL_REPLAYED);
     } else if (json_is_true(ok)) {
         json_object_del(v, "ok");
-        answer_ok(j, v, true);
+        answer_ok(j, v, CMD_LOCAL_REPLAYED);
     } else {
         json_t *er = json_object_get(v, "error");
-        answer_err(j, json_is_string(er) ? json_string_value(er) : "refused", true);
+        answer_err(j, json_is_string(er) ? json_string_value(er) : "refused", CMD_LOCAL_REPLAYED);
     }
     json_decref(v);
     job_free(j);
@@ -915,7 +915,7 @@ static void on_claim(void *arg, const struct store_result *r)
                  r->message ? r->message : wcs_strerror(r->rc));
         c->stats.store_errors++;
         c->stats.handled++;
-        answer_err(j, e, false);
+        answer_err(j, e, CMD_LOCAL_STORE_ERROR);
         job_free(j);
         return;
     }
@@ -956,7 +956,7 @@ static int job_start(struct job *j)
         snprintf(e, sizeof(e), "store unavailable (%s): not executed", wcs_strerror(rc));
         c->stats.store_errors++;
         c->stats.handled++;
-        answer_err(j, e, false);
+        answer_err(j, e, CMD_LOCAL_STORE_ERROR);
         job_free(j);
     }
     return 0;

@@ -95,10 +95,11 @@ struct cmd_local {
     const json_t *body;     /* the command's fields as an object (borrowed; referenced) */
 };
 
+#define CMD_LOCAL_REPLAYED    1u /* the stored answer of an earlier run: nothing executed now */
+#define CMD_LOCAL_STORE_ERROR 2u /* Redis failed or was down: not executed */
 /* Called exactly once on the loop with the ok reply's fields (borrowed during the call) or the
- * error; replayed: the answer is the stored one of an earlier run of this request_id (nothing
- * was executed now). */
-typedef void (*cmd_local_fn)(void *arg, const json_t *fields, const char *error, bool replayed);
+ * error, and CMD_LOCAL_* flags. */
+typedef void (*cmd_local_fn)(void *arg, const json_t *fields, const char *error, unsigned flags);
 
 /* Runs l as described above. Returns 0 and calls done exactly once later (or at once when
  * Redis is not ready), or -EINVAL (a missing or bad field of l) / -ENOMEM without calling it.
