@@ -177,7 +177,7 @@ static void run_end(struct autowave *a)
             log_warnx("auto-release failed carrier=%s cutoff=%s released=%s error=\"%s\"",
                       a->carrier, a->iso, waves[0] ? waves : "-", first ? first : "");
             snprintf(text, sizeof(text),
-                     "Automatic wave release for carrier %s (cutoff %s) failed: %.200s. Plan and "
+                     "Automatic wave release for carrier %s (cutoff %s) failed: %.200s -- plan and "
                      "release its orders by hand (wave.plan, wave.release)",
                      a->carrier, a->iso, first ? first : "");
             daemon_alarm(d, alarm, true, "warning", text);
