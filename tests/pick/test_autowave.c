@@ -194,6 +194,15 @@ static int journaled(const char *actor, const char *cause, const char *op)
     return n;
 }
 
+/* True when the request key holds a stored ok reply. */
+static bool stored(const char *key)
+{
+    redisReply *r = redisCommand(RC, "GET %s", key);
+    bool ok = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "\"ok\":true");
+    freeReplyObject(r);
+    return ok;
+}
+
 static size_t wave_events(const char *needle)
 {
     size_t n = 0;
@@ -310,6 +319,10 @@ static void test_auto_release(void **state)
     assert_int_equal(auto_releases(d), 3);
     int journal_1600 = journaled("wcs", "auto-release DHL 2026-03-02T16:00Z", NULL);
     assert_true(journal_1600 > 0);
+    /* The stored replies are writes the daemon pipelines: let them land before the "crash". */
+    PUMP_UNTIL(d, stored(K("req:wcs:auto-DHL-202603021600-1")));
+    assert_true(stored(K("req:wcs:auto-DHL-202603021600")));
+    assert_true(stored(K("req:wcs:auto-DHL-202603021600-1")));
     wcsd_close(d);
 
     /* A restart inside the same window with a new DHL order: Redis answers the cutoff's

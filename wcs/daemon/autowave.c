@@ -156,8 +156,9 @@ static void run_end(struct autowave *a)
     if (!a->executed) {
         /* Every step was answered from Redis: an earlier run (before a restart) did it. */
         a->st.replayed++;
-        log_info("auto-release already done carrier=%s cutoff=%s waves=%s", a->carrier, a->iso,
-                 waves[0] ? waves : "-");
+        const char *e = json_string_value(json_object_get(json_array_get(a->errors, 0), "error"));
+        log_info("auto-release already done carrier=%s cutoff=%s waves=%s outcome=\"%s\"",
+                 a->carrier, a->iso, waves[0] ? waves : "-", e ? e : "ok");
     } else {
         const char *first =
             n_err ? json_string_value(json_object_get(json_array_get(a->errors, 0), "error"))
