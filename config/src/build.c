@@ -978,6 +978,7 @@ static void build_waves(struct loader *L, size_t fi, const struct raw_waves *r)
     w->orders_per_pack_station = r->orders_per_pack_station ? *r->orders_per_pack_station : 0;
     w->split_by_zone = r->split_by_zone && *r->split_by_zone;
     w->split_by_cutoff = r->split_by_cutoff && *r->split_by_cutoff;
+    w->auto_release = r->auto_release && *r->auto_release;
     if (r->cart) {
         w->cart_totes = r->cart->totes ? *r->cart->totes : 0;
         w->cart_weight_g = r->cart->weight_g ? *r->cart->weight_g : 0;
@@ -1038,6 +1039,11 @@ static void build_waves(struct loader *L, size_t fi, const struct raw_waves *r)
         }
         c->n_cutoffs = rc->cutoffs_count;
     }
+    /* Automatic release works from the carriers' cutoffs: without one it would never run. */
+    if (w->auto_release && r->carriers_count == 0)
+        lerr(L, &wo, "auto_release",
+             "automatic wave release needs carriers with cutoffs; list waves.carriers or set "
+             "auto_release: false");
 }
 
 /* ---- devices ---- */

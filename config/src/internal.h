@@ -162,7 +162,7 @@ struct raw_waves {
     struct raw_carrier *carriers;
     uint32_t carriers_count;
     uint32_t *pick_pack_ship_min, *max_lines, *max_units, *orders_per_pack_station;
-    bool *split_by_zone, *split_by_cutoff;
+    bool *split_by_zone, *split_by_cutoff, *auto_release;
     struct raw_cart *cart;
     char **priorities;
     uint32_t priorities_count;

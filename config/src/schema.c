@@ -170,6 +170,7 @@ static const cyaml_schema_field_t waves_fields[] = {
     CYAML_FIELD_UINT_PTR("orders_per_pack_station", OPT, struct raw_waves, orders_per_pack_station),
     CYAML_FIELD_BOOL_PTR("split_by_zone", OPT, struct raw_waves, split_by_zone),
     CYAML_FIELD_BOOL_PTR("split_by_cutoff", OPT, struct raw_waves, split_by_cutoff),
+    CYAML_FIELD_BOOL_PTR("auto_release", OPT, struct raw_waves, auto_release),
     CYAML_FIELD_MAPPING_PTR("cart", OPT, struct raw_waves, cart, cart_fields),
     CYAML_FIELD_SEQUENCE("priorities", PTR | OPT, struct raw_waves, priorities, &string_entry, 0,
                          16),

@@ -50,6 +50,10 @@ struct job {
     /* A second change a reply builder reports (told to the owner before the main one). */
     int extra_what;
     char extra_id[STORE_PATH_MAX], extra_state[STORE_ID_MAX];
+    /* A system-issued command (command_run_local) has no bus_cmd: its body and callback. */
+    json_t *body;
+    cmd_local_fn local;
+    void *local_arg;
 };
 
 static void extra_change(struct job *j, enum cmd_change what, const char *id, const char *state)
@@ -82,7 +86,27 @@ void command_request_key(const char *rid, char out[STORE_ID_MAX])
 static void job_free(struct job *j)
 {
     cmd_args_fini(&j->a);
+    json_decref(j->body);
     free(j);
+}
+
+/* The answer goes to the bus, or to the local caller (fields borrowed during the call). */
+static void answer_ok(struct job *j, const json_t *fields, unsigned flags)
+{
+    if (j->local)
+        j->local(j->local_arg, fields, NULL, flags);
+    else
+        bus_reply_ok(j->cmd, fields);
+    j->cmd = NULL;
+}
+
+static void answer_err(struct job *j, const char *error, unsigned flags)
+{
+    if (j->local)
+        j->local(j->local_arg, NULL, error, flags);
+    else
+        bus_reply_err(j->cmd, error);
+    j->cmd = NULL;
 }
 
 /* Stores the outcome for replays, journals a refusal, answers and frees the job. fields is
@@ -116,16 +140,15 @@ static void finish(struct job *j, json_t *fields, const char *error, bool store_
     c->stats.handled++;
     if (fields) {
         c->stats.executed++;
-        bus_reply_ok(j->cmd, fields);
+        answer_ok(j, fields, 0);
         json_decref(fields);
     } else {
         if (store_error)
             c->stats.store_errors++;
         else
             c->stats.refused++;
-        bus_reply_err(j->cmd, error);
+        answer_err(j, error, store_error ? CMD_LOCAL_STORE_ERROR : 0);
     }
-    j->cmd = NULL;
 }
 
 static void refuse(struct job *j, const char *error)
@@ -880,18 +903,17 @@ static void replay(struct job *j, const char *stored)
     j->c->stats.replayed++;
     if (!stored[0]) {
         snprintf(e, sizeof(e), "request_id \"%s\" is still being processed", j->request_id);
-        bus_reply_err(j->cmd, e);
+        answer_err(j, e, CMD_LOCAL_REPLAYED);
     } else if (!json_is_boolean(ok)) {
-        bus_reply_err(j->cmd, "stored reply of this request_id is unreadable");
+        answer_err(j, "stored reply of this request_id is unreadable", CMD_LOCAL_REPLAYED);
     } else if (json_is_true(ok)) {
         json_object_del(v, "ok");
-        bus_reply_ok(j->cmd, v);
+        answer_ok(j, v, CMD_LOCAL_REPLAYED);
     } else {
         json_t *er = json_object_get(v, "error");
-        bus_reply_err(j->cmd, json_is_string(er) ? json_string_value(er) : "refused");
+        answer_err(j, json_is_string(er) ? json_string_value(er) : "refused", CMD_LOCAL_REPLAYED);
     }
     json_decref(v);
-    j->cmd = NULL;
     job_free(j);
 }
 
@@ -911,7 +933,7 @@ static void on_claim(void *arg, const struct store_result *r)
                  r->message ? r->message : wcs_strerror(r->rc));
         c->stats.store_errors++;
         c->stats.handled++;
-        bus_reply_err(j->cmd, e);
+        answer_err(j, e, CMD_LOCAL_STORE_ERROR);
         job_free(j);
         return;
     }
@@ -920,11 +942,12 @@ static void on_claim(void *arg, const struct store_result *r)
         refuse(j, err);
         return;
     }
-    if (cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, NULL), err,
-                      sizeof(err)) != 0 ||
-        cmd_validate(j->command, j->cmd->body, c->site, &j->a, err, sizeof(err)) != 0 ||
-        cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, &j->a), err,
-                      sizeof(err)) != 0) {
+    /* A system-issued command has no role to check: wcs itself decided to run it. */
+    if ((!j->local && cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, NULL),
+                                    err, sizeof(err)) != 0) ||
+        cmd_validate(j->command, j->body, c->site, &j->a, err, sizeof(err)) != 0 ||
+        (!j->local && cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, &j->a),
+                                    err, sizeof(err)) != 0)) {
         refuse(j, err);
         return;
     }
@@ -933,23 +956,14 @@ static void on_claim(void *arg, const struct store_result *r)
         store_failed(j, rc, NULL);
 }
 
-int command_handle(struct cmd_ctx *c, struct bus_cmd *cmd)
+/* Claims the request_id of a filled job; the claim's answer runs the command. */
+static int job_start(struct job *j)
 {
-    struct job *j = calloc(1, sizeof(*j));
+    struct cmd_ctx *c = j->c;
     int rc;
-    if (!j) {
-        bus_reply_err(cmd, "out of memory");
-        return -ENOMEM;
-    }
-    j->c = c;
-    j->cmd = cmd;
-    snprintf(j->user, sizeof(j->user), "%s", cmd->user);
-    snprintf(j->command, sizeof(j->command), "%s", cmd->command);
-    snprintf(j->request_id, sizeof(j->request_id), "%s", cmd->request_id);
-    snprintf(j->cause, sizeof(j->cause), "%s %s", cmd->command, cmd->request_id);
-    command_request_key(cmd->request_id, j->key);
+    command_request_key(j->request_id, j->key);
     for (const struct entry *e = entries; e->name && !j->e; e++)
-        if (strcmp(e->name, cmd->command) == 0)
+        if (strcmp(e->name, j->command) == 0)
             j->e = e;
     j->sctx.actor = j->user;
     j->sctx.cause = j->cause;
@@ -960,10 +974,47 @@ int command_handle(struct cmd_ctx *c, struct bus_cmd *cmd)
         snprintf(e, sizeof(e), "store unavailable (%s): not executed", wcs_strerror(rc));
         c->stats.store_errors++;
         c->stats.handled++;
-        bus_reply_err(cmd, e);
+        answer_err(j, e, CMD_LOCAL_STORE_ERROR);
         job_free(j);
     }
     return 0;
+}
+
+int command_handle(struct cmd_ctx *c, struct bus_cmd *cmd)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        bus_reply_err(cmd, "out of memory");
+        return -ENOMEM;
+    }
+    j->c = c;
+    j->cmd = cmd;
+    j->body = json_incref(cmd->body);
+    snprintf(j->user, sizeof(j->user), "%s", cmd->user);
+    snprintf(j->command, sizeof(j->command), "%s", cmd->command);
+    snprintf(j->request_id, sizeof(j->request_id), "%s", cmd->request_id);
+    snprintf(j->cause, sizeof(j->cause), "%s %s", cmd->command, cmd->request_id);
+    return job_start(j);
+}
+
+int command_run_local(struct cmd_ctx *c, const struct cmd_local *l, cmd_local_fn done, void *arg)
+{
+    struct job *j;
+    if (!l->user || store_id_check(l->user) != 0 || !l->command || !l->request_id ||
+        !l->request_id[0] || strlen(l->request_id) > BUS_REQUEST_ID_MAX || !l->cause ||
+        !json_is_object(l->body) || !done)
+        return -EINVAL;
+    if (!(j = calloc(1, sizeof(*j))))
+        return -ENOMEM;
+    j->c = c;
+    j->body = json_incref((json_t *)l->body);
+    j->local = done;
+    j->local_arg = arg;
+    snprintf(j->user, sizeof(j->user), "%s", l->user);
+    snprintf(j->command, sizeof(j->command), "%s", l->command);
+    snprintf(j->request_id, sizeof(j->request_id), "%s", l->request_id);
+    snprintf(j->cause, sizeof(j->cause), "%s", l->cause);
+    return job_start(j);
 }
 
 void command_fini(struct cmd_ctx *c)

@@ -87,6 +87,30 @@ struct cmd_ctx {
  * -ENOMEM after answering it with an error. Never blocks. */
 int command_handle(struct cmd_ctx *c, struct bus_cmd *cmd);
 
+/* A command wcs issues itself (the daemon's automatic wave release): it goes the same way as
+ * one from the bus — request_id claimed in Redis (a replay is answered with the stored reply
+ * and not executed), fields validated, one store operation, reply stored, journaled with actor
+ * `user` and the given cause — except that no role is checked and the answer goes to a
+ * callback instead of the bus. */
+struct cmd_local {
+    const char *user;       /* the actor, a store identifier ("wcs") */
+    const char *command;    /* a command of the table, e.g. "wave.plan" */
+    const char *request_id; /* 1..64 characters; at most once per (user, request_id) */
+    const char *cause;      /* the journal's cause, e.g. "auto-release DHL 2026-11-27T14:00Z" */
+    const json_t *body;     /* the command's fields as an object (borrowed; referenced) */
+};
+
+#define CMD_LOCAL_REPLAYED    1u /* the stored answer of an earlier run: nothing executed now */
+#define CMD_LOCAL_STORE_ERROR 2u /* Redis failed or was down: not executed */
+/* Called exactly once on the loop with the ok reply's fields (borrowed during the call) or the
+ * error, and CMD_LOCAL_* flags. */
+typedef void (*cmd_local_fn)(void *arg, const json_t *fields, const char *error, unsigned flags);
+
+/* Runs l as described above. Returns 0 and calls done exactly once later (or at once when
+ * Redis is not ready), or -EINVAL (a missing or bad field of l) / -ENOMEM without calling it.
+ * Never blocks. */
+int command_run_local(struct cmd_ctx *c, const struct cmd_local *l, cmd_local_fn done, void *arg);
+
 /* Ends a running wave.plan (waits for its planner thread, at most one planner run, and answers
  * it with an error). Call before store_close. NULL-safe. */
 void command_fini(struct cmd_ctx *c);

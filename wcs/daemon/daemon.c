@@ -504,9 +504,12 @@ static void fill_kpi(struct wcsd *d)
     d->k.latency.max_us = d->lat.max_us;
 }
 
+static void fill_autowave(struct wcsd *d);
+
 void wcsd_get_kpi(struct wcsd *d, struct wcsd_kpi *out)
 {
     fill_kpi(d);
+    fill_autowave(d);
     *out = d->k;
 }
 
@@ -600,6 +603,14 @@ static void on_kpi_read(void *arg, const struct store_result *r)
     f->transfers_done = field_u64(r, "transfers_done", NULL);
     f->transfer_shipped_units = field_u64(r, "transfer_shipped_units", NULL);
     f->transfer_received_units = field_u64(r, "transfer_received_units", NULL);
+    f->replen_tasks = field_u64(r, "replen_tasks", NULL);
+    f->replen_tasks_pick = field_u64(r, "replen_tasks_pick", NULL);
+    f->replen_tasks_release = field_u64(r, "replen_tasks_release", NULL);
+    f->replen_planned_units = field_u64(r, "replen_planned_units", NULL);
+    f->replen_claims = field_u64(r, "replen_claims", NULL);
+    f->replen_confirms = field_u64(r, "replen_confirms", NULL);
+    f->replen_units = field_u64(r, "replen_units", NULL);
+    f->replen_done = field_u64(r, "replen_done", NULL);
     f->valid = true;
 }
 
@@ -644,12 +655,45 @@ static json_t *flow_json(const struct wcsd_kpi_flow *f)
         "counters_read", f->valid);
 }
 
+/* Replenishment and automatic release, added to flow_json's object (j may be NULL). */
+static void flow_json_more(json_t *j, const struct wcsd_kpi_flow *f)
+{
+    const struct {
+        const char *name;
+        uint64_t v;
+    } kv[] = {
+        {"replen_tasks", f->replen_tasks},
+        {"replen_tasks_pick", f->replen_tasks_pick},
+        {"replen_tasks_release", f->replen_tasks_release},
+        {"replen_planned_units", f->replen_planned_units},
+        {"replen_claims", f->replen_claims},
+        {"replen_confirms", f->replen_confirms},
+        {"replen_units", f->replen_units},
+        {"replen_done", f->replen_done},
+        {"auto_releases", f->auto_releases},
+        {"auto_release_waves", f->auto_release_waves},
+        {"auto_release_failed", f->auto_release_failed},
+    };
+    for (size_t i = 0; j && i < sizeof(kv) / sizeof(kv[0]); i++)
+        json_object_set_new(j, kv[i].name, json_integer((json_int_t)kv[i].v));
+}
+
+/* The automatic release's counters of this process (autowave.c). */
+static void fill_autowave(struct wcsd *d)
+{
+    struct autowave_stats st;
+    autowave_get_stats(d, &st);
+    d->k.flow.auto_releases = st.released;
+    d->k.flow.auto_release_waves = st.waves;
+    d->k.flow.auto_release_failed = st.failed;
+}
+
 /* Writes wcs:{s}:kpi:flow (HSET, like the sorter snapshot). */
 static void write_flow(struct wcsd *d)
 {
     const struct wcsd_kpi_flow *f = &d->k.flow;
-    struct store_field fl[20];
-    char v[20][32];
+    struct store_field fl[24];
+    char v[24][32];
     int n = 0;
 #define FV(nm, fmt, val)                                                                           \
     do {                                                                                           \
@@ -674,6 +718,10 @@ static void write_flow(struct wcsd *d)
     FV("counts_done", "%" PRIu64, f->counts_done);
     FV("count_variance_share", "%.4f", f->count_variance_share);
     FV("transfers", "%" PRIu64, f->transfers);
+    FV("replen_tasks", "%" PRIu64, f->replen_tasks);
+    FV("replen_confirms", "%" PRIu64, f->replen_confirms);
+    FV("replen_units", "%" PRIu64, f->replen_units);
+    FV("auto_releases", "%" PRIu64, f->auto_releases);
 #undef FV
     (void)store_kpi_write(d->store, "flow", fl, (size_t)n, NULL, NULL);
 }
@@ -692,6 +740,7 @@ static void publish_kpi(struct wcsd *d)
     d->kpi_last_us = now;
     fill_kpi(d);
     fill_backlog(d);
+    fill_autowave(d);
     noread_alarms(d);
     if (d->bus) {
         plcs = json_object();
@@ -728,6 +777,7 @@ static void publish_kpi(struct wcsd *d)
                                 tries ? json_real((double)cs->pick_confirms / (double)tries)
                                       : json_null());
             json_t *fj = flow_json(&k->flow);
+            flow_json_more(fj, &k->flow);
             if (fj)
                 json_object_update(j, fj); /* the flow KPIs at the top level, beside the sorter's */
             json_decref(fj);
@@ -985,6 +1035,8 @@ int wcsd_open(struct wcsd **out, const struct wcsd_opts *o)
                        COUNTING_PERIOD_MS);
     if (rc != 0)
         goto fail;
+    if ((rc = autowave_open(d)) != 0)
+        goto fail;
     d->kpi_last_us = loop_now_us(d->loop);
     d->kpi_flow_us = d->kpi_last_us;
     (void)loop_add_timer(d->loop, (uint64_t)d->o.kpi_interval_ms * 1000, on_kpi_timer, d,
@@ -1136,6 +1188,7 @@ int wcsd_reload(struct wcsd *d)
     if (station_sync(d, ns) != 0)
         log_warnx("reload: pack stations not updated (out of memory)");
     cfg_free(old);
+    autowave_kick(d);
     log_info("reloaded plcs=%zu added=%zu removed=%zu scan_points=%u lanes=%u", d->n_plcs, added,
              removed, ns->n_scan_points, ns->n_lanes);
     /* A new PLC must complete a good cycle before the watchdog is fed again (READY stays). */
@@ -1160,6 +1213,7 @@ void wcsd_close(struct wcsd *d)
     command_fini(&d->cmds);
     store_close(d->store);
     counting_close(d->counting); /* after the store: a pass in flight was answered */
+    autowave_close(d);           /* after the store: a release in flight was answered */
     alarms_fini(d);              /* after the store: its last callbacks look the alarms up */
     bus_close(d->bus);
     if (d->sfd >= 0) {

@@ -169,6 +169,13 @@ struct wcsd_kpi_flow {
     uint64_t counts_done, count_quants, count_variances;
     double count_variance_share; /* quants with a variance / quants counted */
     uint64_t transfers, transfers_done, transfer_shipped_units, transfer_received_units;
+    /* replenishment (wcs:{s}:kpi): tasks created (by trigger: a pick, a wave release), their
+     * planned units, claims, confirms, units moved, tasks done */
+    uint64_t replen_tasks, replen_tasks_pick, replen_tasks_release, replen_planned_units;
+    uint64_t replen_claims, replen_confirms, replen_units, replen_done;
+    /* automatic wave release (this process since start, docs/daemon.md): cutoffs released, waves
+     * released, cutoffs that failed (alarmed) */
+    uint64_t auto_releases, auto_release_waves, auto_release_failed;
 };
 
 struct wcsd_kpi {

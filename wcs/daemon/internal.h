@@ -192,6 +192,8 @@ struct wcsd {
     struct counting *counting;
     bool kpi_reading;
     uint64_t kpi_flow_us, kpi_flow_lines, kpi_flow_received;
+
+    struct autowave *autowave; /* automatic wave release (autowave.c) */
 };
 
 /* A retained alarm an earlier process left on the broker (alarms.c). */
@@ -295,6 +297,25 @@ bool ship_on_time(const struct cfg_carrier *c, int minutes);
 int ship_local_minutes(const struct wcs_tz *zone, int64_t utc_s);
 /* Frees the loaded time zone (wcsd_close); NULL-safe fields. */
 void ship_fini(struct wcsd *d);
+
+/* autowave.c: automatic wave release ahead of carrier cutoffs (docs/daemon.md). */
+struct autowave_stats {
+    uint64_t checks;   /* timer passes that looked at the carriers */
+    uint64_t started;  /* releases started (a carrier's cutoff with a confirmed order waiting) */
+    uint64_t released; /* cutoffs for which at least one wave was released now */
+    uint64_t waves;    /* waves released now */
+    uint64_t failed;   /* cutoffs whose plan or a release was refused or failed (alarmed) */
+    uint64_t replayed; /* cutoffs an earlier run had released already (Redis answered) */
+};
+/* Creates the release timer (d->autowave); it does nothing while the config's
+ * waves.auto_release is off. Returns 0 or -ENOMEM. */
+int autowave_open(struct wcsd *d);
+/* Looks at the carriers again now (after a reload). */
+void autowave_kick(struct wcsd *d);
+void autowave_get_stats(const struct wcsd *d, struct autowave_stats *out);
+/* Cancels the timer and frees it; call after store_close (a release in flight has been
+ * answered). NULL-safe. */
+void autowave_close(struct wcsd *d);
 
 /* devmap.c */
 /* Fills a driver config for PLC device dev of site with its scan points (point_index[i] gets

@@ -128,6 +128,7 @@ struct cfg_waves {
     uint32_t max_lines, max_units;    /* reserved lines and units per wave; 0 = no limit */
     uint32_t orders_per_pack_station; /* orders per wave = this x pack stations; 0 = no limit */
     bool split_by_zone, split_by_cutoff; /* a wave holds one zone / one cutoff only */
+    bool auto_release; /* the daemon plans and releases each carrier's wave before its cutoffs */
     uint32_t cart_totes, cart_weight_g, cart_volume_cm3; /* 0 = no limit */
     const char **priorities;                             /* order priority names, highest first */
     uint32_t n_priorities;
