@@ -9,7 +9,7 @@
 #include "flow.h"
 #include "store/ops.h"
 #include "pick.h"
-#include "pickscan.h"
+#include "scan.h"
 #include "short.h"
 #include "validate.h"
 #include "wave.h"
@@ -341,12 +341,16 @@ static int current_year(const struct cmd_ctx *c)
 
 static int x_pick(struct job *j)
 {
-    struct pick_scan sc = {0};
+    struct scan_data sc = {0};
     char err[CMD_ERR_MAX];
     const struct cfg_product *p = NULL;
     bool is_short = strcmp(j->command, "pick.short") == 0;
     if (j->a.scan) {
-        if (pick_scan_decode(j->a.scan, current_year(j->c), &sc, err, sizeof(err)) != 0) {
+        char why[CMD_ERR_MAX - 16]; /* room for the field prefix */
+        if (scan_parse_item(j->a.scan, strlen(j->a.scan), current_year(j->c), &sc, why,
+                            sizeof(why)) != 0) {
+            snprintf(err, sizeof(err), "field \"scan\": %s",
+                     strncmp(why, "scan: ", 6) == 0 ? why + 6 : why);
             refuse(j, err);
             return 0;
         }
@@ -356,8 +360,8 @@ static int x_pick(struct job *j)
                           .location = j->a.loc ? j->a.loc : "",
                           .gtin = sc.gtin,
                           .gtin_sku = p ? p->sku : "",
-                          .lot = sc.has_lot ? sc.lot : NULL,
-                          .expiry = sc.has_expiry ? sc.expiry : NULL,
+                          .lot = sc.lot[0] && !sc.serial ? sc.lot : NULL,
+                          .expiry = sc.expiry[0] ? sc.expiry : NULL,
                           .qty = j->a.qty,
                           .tote = j->a.tote ? j->a.tote : "",
                           .short_pick = is_short};
