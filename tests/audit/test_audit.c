@@ -30,7 +30,9 @@ static const struct store_ctx SCTX = {.actor = "test", .cause = "audit test"};
 static int setup(void **state)
 {
     (void)state;
-    return fx_open(SITE_YAML, USERS, sizeof(USERS) / sizeof(USERS[0]), NULL);
+    struct fx_opts o = {
+        .site_yaml = SITE_YAML, .users = USERS, .n_users = sizeof(USERS) / sizeof(USERS[0])};
+    return fx_open(&o);
 }
 
 static int teardown(void **state)
