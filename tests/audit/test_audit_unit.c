@@ -15,6 +15,19 @@
 #include <errno.h>
 #include <string.h>
 
+/* The last report. */
+static struct {
+    const struct audit_row *rows;
+    const struct audit_issue *is;
+    size_t n, ni;
+    uint64_t bad;
+} R;
+
+static bool report(struct audit *a)
+{
+    return audit_report(a, &R.rows, &R.n, &R.is, &R.ni, &R.bad);
+}
+
 static void test_classes(void **state)
 {
     (void)state;
@@ -55,11 +68,11 @@ static int entry(struct audit *a, const char *op, const char *subject, const cha
     return audit_entry(a, op, subject, b, f);
 }
 
-static const struct audit_row *row(const struct audit_row *rows, size_t n, const char *sku)
+static const struct audit_row *row(const char *sku)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(rows[i].sku, sku) == 0)
-            return &rows[i];
+    for (size_t i = 0; i < R.n; i++)
+        if (strcmp(R.rows[i].sku, sku) == 0)
+            return &R.rows[i];
     fail_msg("no row %s", sku);
     return NULL;
 }
@@ -145,10 +158,8 @@ static void now_balanced(struct audit *a)
 static void test_balance_every_flow(void **state)
 {
     struct audit *a;
-    const struct audit_row *rows, *r;
-    const struct audit_issue *is;
-    size_t n, ni, nk;
-    uint64_t bad;
+    const struct audit_row *r;
+    size_t nk;
     (void)state;
     assert_int_equal(audit_new(&a, place_of, NULL), 0);
     feed(a);
@@ -161,10 +172,10 @@ static void test_balance_every_flow(void **state)
     k = audit_journal_holders(a, AUDIT_SHIPMENT, &nk);
     assert_int_equal(nk, 1);
     assert_string_equal(k[0], "SH-1");
-    assert_true(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_int_equal(ni, 0);
-    assert_int_equal(n, 2);
-    r = row(rows, n, "P1");
+    assert_true(report(a));
+    assert_int_equal(R.ni, 0);
+    assert_int_equal(R.n, 2);
+    r = row("P1");
     assert_int_equal(r->by[AUDIT_INITIAL], 10);
     assert_int_equal(r->by[AUDIT_SHIPPED], -3);
     assert_int_equal(r->by[AUDIT_ADJUSTMENTS], -1);
@@ -176,7 +187,7 @@ static void test_balance_every_flow(void **state)
     assert_int_equal(r->actual_site, 5);
     assert_int_equal(r->hold, 1);
     assert_int_equal(r->missing, 1);
-    r = row(rows, n, "L1");
+    r = row("L1");
     assert_string_equal(r->lot, "LOT1");
     assert_int_equal(r->by[AUDIT_RECEIPTS], 4);
     assert_int_equal(r->by[AUDIT_SHIPPED], -1);
@@ -188,12 +199,12 @@ static void test_balance_every_flow(void **state)
                                     "[{\"sku\":\"P1\",\"lot\":\"\",\"qty\":2},"
                                     "{\"sku\":\"L1\",\"lot\":\"LOT1\",\"qty\":1}]"),
                      0);
-    assert_false(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_int_equal(ni, 2);
-    assert_int_equal(is[0].holder, AUDIT_SHIPMENT);
-    assert_string_equal(is[0].key, "SH-1");
-    assert_string_equal(is[0].why, "contents differ from the journal");
-    assert_int_equal(row(rows, n, "P1")->actual[AUDIT_CARTONS], 2);
+    assert_false(report(a));
+    assert_int_equal(R.ni, 2);
+    assert_int_equal(R.is[0].holder, AUDIT_SHIPMENT);
+    assert_string_equal(R.is[0].key, "SH-1");
+    assert_string_equal(R.is[0].why, "contents differ from the journal");
+    assert_int_equal(row("P1")->actual[AUDIT_CARTONS], 2);
     audit_free(a);
 
     /* Same history, the carton not shipped yet: it balances with the carton on site. */
@@ -209,28 +220,24 @@ static void test_balance_every_flow(void **state)
     assert_int_equal(audit_quant(a, QA, 2, 1, 1, 1), 0);
     assert_int_equal(
         audit_shipment(a, "SH-3", "packed", "[{\"sku\":\"P1\",\"lot\":\"\",\"qty\":1}]"), 0);
-    assert_true(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_int_equal(row(rows, n, "P1")->actual[AUDIT_CARTONS], 1);
-    assert_int_equal(row(rows, n, "P1")->actual_site, 5);
+    assert_true(report(a));
+    assert_int_equal(row("P1")->actual[AUDIT_CARTONS], 1);
+    assert_int_equal(row("P1")->actual_site, 5);
     /* A unit left in a tote the journal emptied. */
     assert_int_equal(audit_tote(a, "T3", "P1:", 1), 0);
-    assert_false(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_int_equal(ni, 1);
-    assert_int_equal(is[0].holder, AUDIT_TOTE);
-    assert_string_equal(is[0].key, "T3");
-    assert_string_equal(is[0].sku, "P1");
-    assert_false(row(rows, n, "P1")->balanced);
-    assert_true(row(rows, n, "L1")->balanced);
+    assert_false(report(a));
+    assert_int_equal(R.ni, 1);
+    assert_int_equal(R.is[0].holder, AUDIT_TOTE);
+    assert_string_equal(R.is[0].key, "T3");
+    assert_string_equal(R.is[0].sku, "P1");
+    assert_false(row("P1")->balanced);
+    assert_true(row("L1")->balanced);
     audit_free(a);
 }
 
 static void test_quant_checks(void **state)
 {
     struct audit *a;
-    const struct audit_row *rows;
-    const struct audit_issue *is;
-    size_t n, ni;
-    uint64_t bad;
     (void)state;
     assert_int_equal(audit_new(&a, NULL, NULL), 0);
     assert_int_equal(entry(a, "receipt_scan", "R1", "{\"quant\":\"" QA "\",\"on_hand\":0}",
@@ -251,22 +258,22 @@ static void test_quant_checks(void **state)
         assert_int_equal(audit_quant(a, QA, cases[c].on_hand, cases[c].reserved, cases[c].hold,
                                      cases[c].missing),
                          0);
-        bool ok = audit_report(a, &rows, &n, &is, &ni, &bad);
+        bool ok = report(a);
         if (!cases[c].why) {
             assert_true(ok);
             continue;
         }
         assert_false(ok);
-        assert_int_equal(ni, 1);
-        assert_string_equal(is[0].key, QA);
-        assert_string_equal(is[0].why, cases[c].why);
+        assert_int_equal(R.ni, 1);
+        assert_string_equal(R.is[0].key, QA);
+        assert_string_equal(R.is[0].why, cases[c].why);
     }
-    assert_int_equal(rows[0].by[AUDIT_RECEIPTS], 5);
+    assert_int_equal(R.rows[0].by[AUDIT_RECEIPTS], 5);
     /* A quant the journal never named, found with stock: unexplained units. */
     assert_int_equal(audit_quant(a, QB, 2, 0, 0, 0), 0);
-    assert_false(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_string_equal(is[0].key, QB);
-    assert_int_equal(is[0].expected, 0);
+    assert_false(report(a));
+    assert_string_equal(R.is[0].key, QB);
+    assert_int_equal(R.is[0].expected, 0);
     assert_int_equal(audit_quant(a, "nope", 1, 0, 0, 0), WCS_E_SYNTAX);
     audit_free(a);
     audit_free(NULL);
@@ -277,10 +284,6 @@ static void test_quant_checks(void **state)
 static void test_one_sided_move(void **state)
 {
     struct audit *a;
-    const struct audit_row *rows;
-    const struct audit_issue *is;
-    size_t n, ni;
-    uint64_t bad;
     (void)state;
     assert_int_equal(audit_new(&a, NULL, NULL), 0);
     assert_int_equal(entry(a, "import_stock", "P1", "{\"quant\":\"" QA "\",\"on_hand\":0}",
@@ -295,24 +298,20 @@ static void test_one_sided_move(void **state)
                      2);
     assert_int_equal(audit_quant(a, QA, 2, 0, 0, 0), 0);
     assert_int_equal(audit_shipment(a, "SH-1", "packed", "[{\"sku\":\"P1\",\"qty\":1}]"), 0);
-    assert_false(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_int_equal(ni, 0);
-    assert_int_equal(rows[0].by[AUDIT_MOVES], -1);
-    assert_false(rows[0].balanced);
+    assert_false(report(a));
+    assert_int_equal(R.ni, 0);
+    assert_int_equal(R.rows[0].by[AUDIT_MOVES], -1);
+    assert_false(R.rows[0].balanced);
     audit_free(a);
 }
 
 static void test_unreadable(void **state)
 {
     struct audit *a;
-    const struct audit_row *rows;
-    const struct audit_issue *is;
-    size_t n, ni;
-    uint64_t bad;
     (void)state;
     assert_int_equal(audit_new(&a, NULL, NULL), 0);
-    assert_true(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_int_equal(n, 0);
+    assert_true(report(a));
+    assert_int_equal(R.n, 0);
     assert_int_equal(entry(a, "adjust", "P1", "{\"quant\":", "{}"), WCS_E_SYNTAX);
     assert_int_equal(entry(a, "adjust", "P1", "{\"quant\":\"" QA "\",\"on_hand\":\"x\"}",
                            "{\"quant\":\"" QA "\",\"on_hand\":1}"),
@@ -331,8 +330,8 @@ static void test_unreadable(void **state)
     assert_int_equal(audit_tote(a, "T1", "P1", 1), WCS_E_SYNTAX);
     assert_int_equal(audit_shipment(a, "SH-1", "packed", "[{\"sku\":1}]"), WCS_E_SYNTAX);
     assert_int_equal(audit_shipment(a, "bad id", "packed", "[]"), WCS_E_SYNTAX);
-    assert_false(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_int_equal(bad, 7);
+    assert_false(report(a));
+    assert_int_equal(R.bad, 7);
     audit_free(a);
 }
 

@@ -226,14 +226,20 @@ long long fx_jint(const json_t *o, const char *k)
     return json_integer_value(v);
 }
 
+static redisReply *vredis(const char *fmt, va_list ap)
+{
+    redisReply *r = redisvCommand(FX.rc, fmt, ap);
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        fail_msg("redis %s: %s", fmt, r ? r->str : FX.rc->errstr);
+    return r;
+}
+
 redisReply *fx_redis(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(FX.rc, fmt, ap);
+    redisReply *r = vredis(fmt, ap);
     va_end(ap);
-    if (!r || r->type == REDIS_REPLY_ERROR)
-        fail_msg("redis %s: %s", fmt, r ? r->str : FX.rc->errstr);
     return r;
 }
 
@@ -241,11 +247,8 @@ void fx_exec(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(FX.rc, fmt, ap);
+    freeReplyObject(vredis(fmt, ap));
     va_end(ap);
-    if (!r || r->type == REDIS_REPLY_ERROR)
-        fail_msg("redis %s: %s", fmt, r ? r->str : FX.rc->errstr);
-    freeReplyObject(r);
 }
 
 long long fx_xlen(void)
