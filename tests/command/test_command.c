@@ -34,23 +34,7 @@ static const struct fx_user USERS[] = {
     {"sup", HARNESS_ROLE_SUPERVISOR}, {"lead1", HARNESS_ROLE_OPERATOR},
     {"lead2", HARNESS_ROLE_OPERATOR}, {"clerk1", HARNESS_ROLE_OPERATOR},
     {"erp", HARNESS_ROLE_OPERATOR},   {"mallory", HARNESS_ROLE_OPERATOR}};
-static struct tclient *WATCH; /* a supervisor's second client (alarms, events, states) */
-
-struct change {
-    int n;
-    enum cmd_change what;
-    char id[64], state[32];
-};
-static struct change CHG;
-
-static void on_change(void *arg, enum cmd_change what, const char *id, const char *state)
-{
-    struct change *c = arg;
-    c->n++;
-    c->what = what;
-    snprintf(c->id, sizeof(c->id), "%s", id);
-    snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
-}
+static const char *const WATCH_TOPICS[] = {"alarm/#", NULL};
 
 static int setup(void **state)
 {
@@ -58,19 +42,14 @@ static int setup(void **state)
     struct fx_opts o = {.site_yaml = SITE_YAML,
                         .users = USERS,
                         .n_users = sizeof(USERS) / sizeof(USERS[0]),
-                        .max_payload_bytes = MAX_BYTES};
-    if (fx_open(&o) != 0)
-        return -1;
-    FX.cmd.on_change = on_change;
-    FX.cmd.change_arg = &CHG;
-    WATCH = fx_client("watch", "sup");
-    return !WATCH || tc_sub(WATCH, P "alarm/#") != 0 ? -1 : 0;
+                        .max_payload_bytes = MAX_BYTES,
+                        .watch = WATCH_TOPICS};
+    return fx_open(&o);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    tc_close(WATCH);
     fx_close();
     return 0;
 }
@@ -99,8 +78,8 @@ static void test_order_and_wave_lifecycle(void **state)
     assert_string_equal(fx_jstr(r, "result"), "created");
     assert_string_equal(fx_jstr(r, "state"), "confirmed");
     json_decref(r);
-    assert_int_equal(CHG.what, CMD_CHANGED_ORDER);
-    assert_string_equal(CHG.id, "SO1");
+    assert_int_equal(FX.change.what, CMD_CHANGED_ORDER);
+    assert_string_equal(FX.change.id, "SO1");
     r = fx_ok("erp", "order.upsert", "o2",
               "\"order\":\"SO1\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P1\",\"qty\":10}]");
     assert_string_equal(fx_jstr(r, "result"), "unchanged");
@@ -276,7 +255,7 @@ static void test_segregation_of_duties(void **state)
     fx_ok0("lead1", "inventory.adjust", "d0",
            "\"sku\":\"L1\",\"location\":\"WH1/Stock/A/3\",\"lot\":\"LOT1\",\"qty\":5,"
            "\"reason\":\"initial\",\"unit_value_cents\":100");
-    size_t from = tc_count(WATCH);
+    size_t from = tc_count(FX.watch);
     r = fx_ok("lead1", "inventory.adjust", "d1",
               "\"sku\":\"L1\",\"location\":\"WH1/Stock/A/3\",\"lot\":\"LOT1\",\"qty\":25,"
               "\"reason\":\"found pallet\",\"unit_value_cents\":100");
@@ -290,8 +269,8 @@ static void test_segregation_of_duties(void **state)
     char alarm_topic[96], alarm_key[96], fields[96];
     snprintf(alarm_topic, sizeof(alarm_topic), P "alarm/approval-%s", approval);
     snprintf(alarm_key, sizeof(alarm_key), K("alarm:approval-%s"), approval);
-    FX_PUMP_UNTIL(tc_find(WATCH, from, alarm_topic, "requester") >= 0, 3000);
-    assert_true(tc_find(WATCH, from, alarm_topic, "\"requester\":\"lead1\"") >= 0);
+    FX_PUMP_UNTIL(tc_find(FX.watch, from, alarm_topic, "requester") >= 0, 3000);
+    assert_true(tc_find(FX.watch, from, alarm_topic, "\"requester\":\"lead1\"") >= 0);
     fx_hget_is(alarm_key, "state", "active");
 
     snprintf(fields, sizeof(fields), "\"approval\":\"%s\"", approval);
@@ -300,7 +279,7 @@ static void test_segregation_of_duties(void **state)
                "user \"clerk1\" (roles clerk) may not run \"adjust.approve\"");
     fx_refused("lead2", "adjust.approve", "d4", "\"approval\":\"ADJ-999\"",
                "unknown approval \"ADJ-999\"");
-    from = tc_count(WATCH);
+    from = tc_count(FX.watch);
     r = fx_ok("lead2", "adjust.approve", "d5", fields);
     assert_int_equal(fx_jint(r, "on_hand"), 30);
     assert_int_equal(fx_jint(r, "qty"), 25);
@@ -309,10 +288,10 @@ static void test_segregation_of_duties(void **state)
     fx_hget_is(K("quant:L1:WH1/Stock/A/3:LOT1"), "on_hand", "30");
     char *gone = fx_hget(alarm_key, "state");
     assert_null(gone);
-    FX_PUMP_UNTIL(tc_find(WATCH, from, alarm_topic, NULL) >= 0, 3000);
-    long i = tc_find(WATCH, from, alarm_topic, NULL);
+    FX_PUMP_UNTIL(tc_find(FX.watch, from, alarm_topic, NULL) >= 0, 3000);
+    long i = tc_find(FX.watch, from, alarm_topic, NULL);
     assert_true(i >= 0);
-    assert_int_equal(tc_msg(WATCH, (size_t)i)->len, 0); /* cleared */
+    assert_int_equal(tc_msg(FX.watch, (size_t)i)->len, 0); /* cleared */
     char *actor = fx_journal_last("after");
     assert_non_null(strstr(actor, "\"approver\":\"lead2\""));
     free(actor);
@@ -379,8 +358,8 @@ static void test_rma_device_count_label_alarm(void **state)
     r = fx_ok("lead1", "device.disable", "v2", "\"device\":\"prn1\",\"reason\":\"jammed\"");
     assert_string_equal(fx_jstr(r, "state"), "disabled");
     json_decref(r);
-    assert_int_equal(CHG.what, CMD_CHANGED_DEVICE);
-    assert_string_equal(CHG.state, "disabled");
+    assert_int_equal(FX.change.what, CMD_CHANGED_DEVICE);
+    assert_string_equal(FX.change.state, "disabled");
     fx_refused("lead1", "device.disable", "v3", "\"device\":\"prn1\"",
                "device prn1 is already disabled");
     fx_ok0("lead1", "device.enable", "v4", "\"device\":\"prn1\"");
@@ -412,7 +391,7 @@ static void test_rma_device_count_label_alarm(void **state)
     r = fx_ok("clerk1", "label.reprint", "l2", "\"shipment\":\"SH1\",\"printer\":\"prn1\"");
     assert_string_equal(fx_jstr(r, "tote"), "T7");
     json_decref(r);
-    assert_int_equal(CHG.what, CMD_CHANGED_TOTE);
+    assert_int_equal(FX.change.what, CMD_CHANGED_TOTE);
 
     fx_refused("lead1", "alarm.ack", "a1", "\"alarm\":\"jam-3\"", "unknown alarm \"jam-3\"");
     fx_exec("HSET %s state %s", K("alarm:jam-3"), "active");

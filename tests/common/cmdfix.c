@@ -25,6 +25,15 @@ static void on_cmd(struct bus *b, struct bus_cmd *cmd, void *arg)
     command_handle(arg, cmd);
 }
 
+static void on_change(void *arg, enum cmd_change what, const char *id, const char *state)
+{
+    struct fx_change *c = arg;
+    c->n++;
+    c->what = what;
+    snprintf(c->id, sizeof(c->id), "%s", id);
+    snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
+}
+
 static void on_store_state(void *arg, bool up, int reason, const char *detail)
 {
     (void)reason;
@@ -97,6 +106,8 @@ int fx_open(const struct fx_opts *o)
                               .site = FX.cfg,
                               .clock = o->clock ? o->clock : clock_system(),
                               .request_ttl_s = 600,
+                              .on_change = on_change,
+                              .change_arg = &FX.change,
                               .loop = FX.loop};
     if (bus_open(&FX.bus, FX.loop, &bo, on_cmd, &FX.cmd, err, sizeof(err)) != 0) {
         fprintf(stderr, "bus: %s\n", err);
@@ -110,6 +121,16 @@ int fx_open(const struct fx_opts *o)
         FX.tc[i] = fx_client(id, users[i].name);
         if (!FX.tc[i] || tc_sub(FX.tc[i], filter) != 0)
             return -1;
+    }
+    if (o->watch && n_users > 0) {
+        if (!(FX.watch = fx_client("watch", users[0].name)))
+            return -1;
+        for (size_t i = 0; o->watch[i]; i++) {
+            char filter[192];
+            snprintf(filter, sizeof(filter), "%s%s", FX.topic, o->watch[i]);
+            if (tc_sub(FX.watch, filter) != 0)
+                return -1;
+        }
     }
     struct bus_stats bs;
     uint64_t t0 = clock_real_mono_us();
@@ -133,6 +154,7 @@ void fx_close(void)
 {
     for (size_t i = 0; i < FX.n_users; i++)
         tc_close(FX.tc[i]);
+    tc_close(FX.watch);
     command_fini(&FX.cmd);
     store_close(FX.store);
     bus_close(FX.bus);

@@ -39,6 +39,16 @@ struct fx_opts {
     /* Keys fx_refused's snapshot leaves out besides the journal, request and op records (e.g.
      * the KPI hash where refusals count); NULL: none. */
     bool (*skip_key)(const char *key, void *arg);
+    /* Topic filters below "wcs/v1/<site>/" the watch client (a second client of the first user,
+     * who should be a supervisor) subscribes to; NULL-terminated, NULL: no watch client. */
+    const char *const *watch;
+};
+
+/* The command layer's last change notice (cmd_ctx.on_change), and how many came. */
+struct fx_change {
+    int n;
+    enum cmd_change what;
+    char id[64], state[32];
 };
 
 struct fx {
@@ -57,13 +67,15 @@ struct fx {
     size_t n_users;
     struct fx_user users[FX_USERS_MAX];
     struct tclient *tc[FX_USERS_MAX];
+    struct tclient *watch; /* opts.watch's client, or NULL */
+    struct fx_change change;
     bool store_up;
 };
 
 extern struct fx FX;
 
-/* Starts everything as o says. The command layer's on_change and a daemon part may be attached
- * to FX.cmd / FX.store / FX.bus afterwards. Returns 0 or -1 (printed). */
+/* Starts everything as o says; the command layer's change notices go to FX.change. A daemon part
+ * may be attached to FX.store / FX.bus afterwards. Returns 0 or -1 (printed). */
 int fx_open(const struct fx_opts *o);
 /* Stops everything (safe after a failed fx_open). */
 void fx_close(void);

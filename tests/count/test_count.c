@@ -35,7 +35,7 @@ static const struct fx_user USERS[] = {{"sup", HARNESS_ROLE_SUPERVISOR},
                                        {"counter2", HARNESS_ROLE_OPERATOR}};
 static struct clock_virtual VC;
 static struct counting *CNT;
-static struct tclient *WATCH; /* a supervisor reading alarms, events and states */
+static const char *const WATCH_TOPICS[] = {"alarm/#", "evt/#", "state/#", NULL};
 
 static int setup(void **state)
 {
@@ -47,15 +47,12 @@ static int setup(void **state)
                         .users = USERS,
                         .n_users = sizeof(USERS) / sizeof(USERS[0]),
                         .clock = &VC.base,
-                        .max_payload_bytes = 8192};
+                        .max_payload_bytes = 8192,
+                        .watch = WATCH_TOPICS};
     if (fx_open(&o) != 0)
         return -1;
     if (counting_open(&CNT, FX.loop, FX.store, FX.bus, (const struct cfg_site *const *)&FX.cfg,
                       &VC.base, 0, 0) != 0)
-        return -1;
-    WATCH = fx_client("watch", "sup");
-    if (!WATCH || tc_sub(WATCH, P "alarm/#") != 0 || tc_sub(WATCH, P "evt/#") != 0 ||
-        tc_sub(WATCH, P "state/#") != 0)
         return -1;
     return 0;
 }
@@ -63,7 +60,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    tc_close(WATCH);
     counting_close(CNT);
     fx_close();
     return 0;
@@ -203,9 +199,9 @@ static void test_scheduler_by_class(void **state)
     assert_int_equal(schedule_at(181), 1);
     task_is("CNT-8", "WH1/Stock/A/3", "C");
     /* The events. */
-    FX_PUMP_UNTIL(tc_find(WATCH, 0, P "evt/count", "\"CNT-8\"") >= 0, 2000);
-    assert_true(tc_find(WATCH, 0, P "evt/count", "\"scheduled\"") >= 0);
-    assert_true(tc_find(WATCH, 0, P "evt/count", "\"submitted\"") >= 0);
+    FX_PUMP_UNTIL(tc_find(FX.watch, 0, P "evt/count", "\"CNT-8\"") >= 0, 2000);
+    assert_true(tc_find(FX.watch, 0, P "evt/count", "\"scheduled\"") >= 0);
+    assert_true(tc_find(FX.watch, 0, P "evt/count", "\"submitted\"") >= 0);
 }
 
 static void test_count_small_variance_applied(void **state)
@@ -264,10 +260,10 @@ static void test_count_big_variance_needs_approval(void **state)
     fx_hget_is(K("quant:PB:WH1/Stock/B/2:"), "on_hand", "40"); /* nothing applied yet */
     fx_hget_is(K("approval:ADJ-1"), "requester", "counter1");
     fx_hget_is(K("approval:ADJ-1"), "reason", "count CNT-10");
-    FX_PUMP_UNTIL(tc_find_retained(WATCH, 0, P "alarm/approval-ADJ-1", NULL) >= 0 ||
-                      tc_find(WATCH, 0, P "alarm/approval-ADJ-1", NULL) >= 0,
+    FX_PUMP_UNTIL(tc_find_retained(FX.watch, 0, P "alarm/approval-ADJ-1", NULL) >= 0 ||
+                      tc_find(FX.watch, 0, P "alarm/approval-ADJ-1", NULL) >= 0,
                   2000);
-    assert_true(tc_find(WATCH, 0, P "alarm/approval-ADJ-1", "CNT-10") >= 0);
+    assert_true(tc_find(FX.watch, 0, P "alarm/approval-ADJ-1", "CNT-10") >= 0);
     /* The counter may not approve; a lead (a different user) does. */
     fx_refused("counter1", "adjust.approve", "a0", "\"approval\":\"ADJ-1\"",
                "user \"counter1\" (roles counter) may not run \"adjust.approve\"");
@@ -312,8 +308,8 @@ static void test_count_below_reserved_flagged(void **state)
     fx_hget_is(K("quant:PC:WH1/Stock/B/3:"), "on_hand", "10");
     fx_hget_is(K("quant:PN:WH1/Stock/B/3:"), "on_hand", "2");
     fx_hget_is(K("alarm:count.CNT-11.reserved"), "state", "active");
-    FX_PUMP_UNTIL(tc_find(WATCH, 0, P "alarm/count.CNT-11.reserved", NULL) >= 0, 2000);
-    assert_true(tc_find(WATCH, 0, P "alarm/count.CNT-11.reserved", "reservation") >= 0);
+    FX_PUMP_UNTIL(tc_find(FX.watch, 0, P "alarm/count.CNT-11.reserved", NULL) >= 0, 2000);
+    assert_true(tc_find(FX.watch, 0, P "alarm/count.CNT-11.reserved", "reservation") >= 0);
     /* The approval cannot apply while the reservation stands (adjust's rules). */
     fx_refused("lead2", "adjust.approve", "a2", "\"approval\":\"ADJ-2\"",
                "quant wcs:{t2}:quant:PC:WH1/Stock/B/3: has 8 reserved, adjust -5 would leave 5");
@@ -438,9 +434,9 @@ static void test_transfer_through_transit(void **state)
     fx_refused("lead1", "transfer.receive", "t5", "\"transfer\":\"T1\"",
                "transfer T1 is done: only a transfer in transit can be received");
     fx_refused("lead1", "transfer.ship", "t6", "\"transfer\":\"T9\"", "unknown transfer \"T9\"");
-    FX_PUMP_UNTIL(tc_find(WATCH, 0, P "state/transfer/T1", "\"done\"") >= 0, 2000);
-    assert_true(tc_find(WATCH, 0, P "state/transfer/T1", "\"done\"") >= 0);
-    assert_true(tc_find(WATCH, 0, P "evt/transfer", "\"shipped\"") >= 0);
+    FX_PUMP_UNTIL(tc_find(FX.watch, 0, P "state/transfer/T1", "\"done\"") >= 0, 2000);
+    assert_true(tc_find(FX.watch, 0, P "state/transfer/T1", "\"done\"") >= 0);
+    assert_true(tc_find(FX.watch, 0, P "evt/transfer", "\"shipped\"") >= 0);
 }
 
 /* Runs `wcs audit` on the site config pointing at the harness Redis. */

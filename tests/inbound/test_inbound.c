@@ -34,23 +34,7 @@ static const struct fx_user USERS[] = {{"sup", HARNESS_ROLE_SUPERVISOR},
                                        {"erp", HARNESS_ROLE_OPERATOR},
                                        {"rcv1", HARNESS_ROLE_OPERATOR},
                                        {"qa1", HARNESS_ROLE_OPERATOR}};
-static struct tclient *WATCH; /* a supervisor's second client (alarms, events, states) */
-
-struct change {
-    int n;
-    enum cmd_change what;
-    char id[64], state[32];
-};
-static struct change CHG;
-
-static void on_change(void *arg, enum cmd_change what, const char *id, const char *state)
-{
-    struct change *c = arg;
-    c->n++;
-    c->what = what;
-    snprintf(c->id, sizeof(c->id), "%s", id);
-    snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
-}
+static const char *const WATCH_TOPICS[] = {"evt/#", "state/#", NULL};
 
 static int setup(void **state)
 {
@@ -58,19 +42,14 @@ static int setup(void **state)
     struct fx_opts o = {.site_yaml = SITE_YAML,
                         .users = USERS,
                         .n_users = sizeof(USERS) / sizeof(USERS[0]),
-                        .max_payload_bytes = MAX_BYTES};
-    if (fx_open(&o) != 0)
-        return -1;
-    FX.cmd.on_change = on_change;
-    FX.cmd.change_arg = &CHG;
-    WATCH = fx_client("watch", "sup");
-    return !WATCH || tc_sub(WATCH, P "evt/#") != 0 || tc_sub(WATCH, P "state/#") != 0 ? -1 : 0;
+                        .max_payload_bytes = MAX_BYTES,
+                        .watch = WATCH_TOPICS};
+    return fx_open(&o);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    tc_close(WATCH);
     fx_close();
     return 0;
 }
@@ -107,11 +86,11 @@ static json_t *wait_event(const char *type, size_t from, const char *needle)
 {
     char topic[128];
     snprintf(topic, sizeof(topic), P "evt/%s", type);
-    FX_PUMP_UNTIL(tc_find(WATCH, from, topic, needle) >= 0, 5000);
-    long i = tc_find(WATCH, from, topic, needle);
+    FX_PUMP_UNTIL(tc_find(FX.watch, from, topic, needle) >= 0, 5000);
+    long i = tc_find(FX.watch, from, topic, needle);
     if (i < 0)
         fail_msg("no event on %s with %s", topic, needle);
-    json_t *j = json_loads(tc_msg(WATCH, (size_t)i)->payload, 0, NULL);
+    json_t *j = json_loads(tc_msg(FX.watch, (size_t)i)->payload, 0, NULL);
     assert_non_null(j);
     return j;
 }
@@ -150,7 +129,7 @@ static void test_receiving(void **state)
     json_t *r;
     (void)state;
     long long kpi0 = hint(K("kpi"), "received_units"), stock0 = stock_total();
-    size_t w0 = tc_count(WATCH);
+    size_t w0 = tc_count(FX.watch);
 
     r = fx_ok("erp", "receipt.expect", "e1",
               "\"receipt\":\"R1\",\"supplier\":\"ACME\",\"warehouse\":\"WH1\",\"lines\":["
@@ -274,7 +253,7 @@ static void test_receiving(void **state)
     assert_int_equal(stock_total() - stock0, 4 + 12 + 7 + 4);
 
     /* Partial close: L1 is 8 short; the ERP sees it on evt/receipt. */
-    size_t w1 = tc_count(WATCH);
+    size_t w1 = tc_count(FX.watch);
     r = fx_ok("rcv1", "receipt.close", "c1", "\"receipt\":\"R1\"");
     assert_string_equal(fx_jstr(r, "state"), "closed");
     json_t *sh = json_object_get(r, "short");
@@ -315,7 +294,7 @@ static void test_receiving(void **state)
     assert_int_equal(hint(K("kpi"), "scrapped_units") - scrapped0, 1);
 
     /* Putaway: a wrong location, the suggested one, twice; an alternative; a full location. */
-    size_t w2 = tc_count(WATCH);
+    size_t w2 = tc_count(FX.watch);
     fx_refused("rcv1", "putaway.confirm", "p1", "\"task\":\"PUT-1\",\"location\":\"WH1/Quality\"",
                "task PUT-1: WH1/Quality is not a putaway location for P1 (suggested WH1/Stock/A/1; "
                "allowed: the internal locations of the putaway rules for it)");
@@ -389,7 +368,7 @@ static void test_returns(void **state)
                "\"rma\":\"RMA1\",\"station\":\"RET1\",\"scan\":\"4012345000016\",\"qty\":1",
                "RMA RMA1 is received: nothing more can be received");
 
-    size_t w0 = tc_count(WATCH);
+    size_t w0 = tc_count(FX.watch);
     r = fx_ok("rcv1", "return.inspect", "i1",
               "\"rma\":\"RMA1\",\"sku\":\"P1\",\"qty\":1,\"decision\":\"restock\"");
     assert_string_equal(fx_jstr(r, "state"), "received");
@@ -419,8 +398,8 @@ static void test_returns(void **state)
                            "{\"decision\":\"restock\",\"qty\":1,\"sku\":\"L1\"}]");
     free(t);
     json_decref(e);
-    FX_PUMP_UNTIL(tc_find_retained(WATCH, 0, P "state/rma/RMA1", "inspected") >= 0, 3000);
-    assert_true(tc_find(WATCH, w0, P "state/rma/RMA1", "inspected") >= 0);
+    FX_PUMP_UNTIL(tc_find_retained(FX.watch, 0, P "state/rma/RMA1", "inspected") >= 0, 3000);
+    assert_true(tc_find(FX.watch, w0, P "state/rma/RMA1", "inspected") >= 0);
     fx_hget_is(K("rma:RMA1"), "state", "inspected");
     assert_int_equal(hint(K("kpi"), "scrapped_units") - sc0, 1);
     assert_int_equal(hint(K("kpi"), "returns_restocked"), 2);

@@ -34,7 +34,6 @@ static const struct fx_user USERS[] = {{"sup", HARNESS_ROLE_SUPERVISOR},
                                        {"picker2", HARNESS_ROLE_OPERATOR},
                                        {"clerk1", HARNESS_ROLE_OPERATOR},
                                        {"erp", HARNESS_ROLE_OPERATOR}};
-static struct tclient *WATCH; /* a supervisor's second client (alarms, events, states) */
 
 /* Refused pick checks count in the KPI hash: fx_refused leaves it out (compared on its own). */
 static bool skip_kpi(const char *key, void *arg)
@@ -43,21 +42,7 @@ static bool skip_kpi(const char *key, void *arg)
     return strcmp(key, "wcs:{" SITE "}:kpi") == 0;
 }
 
-struct change {
-    int n;
-    enum cmd_change what;
-    char id[64], state[32];
-};
-static struct change CHG;
-
-static void on_change(void *arg, enum cmd_change what, const char *id, const char *state)
-{
-    struct change *c = arg;
-    c->n++;
-    c->what = what;
-    snprintf(c->id, sizeof(c->id), "%s", id);
-    snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
-}
+static const char *const WATCH_TOPICS[] = {"evt/task", "state/batch/#", "evt/backorder", NULL};
 
 static int setup(void **state)
 {
@@ -66,22 +51,14 @@ static int setup(void **state)
                         .users = USERS,
                         .n_users = sizeof(USERS) / sizeof(USERS[0]),
                         .skip_key = skip_kpi,
-                        .max_payload_bytes = MAX_BYTES};
-    if (fx_open(&o) != 0)
-        return -1;
-    FX.cmd.on_change = on_change;
-    FX.cmd.change_arg = &CHG;
-    WATCH = fx_client("watch", "sup");
-    return !WATCH || tc_sub(WATCH, P "evt/task") != 0 || tc_sub(WATCH, P "state/batch/#") != 0 ||
-                   tc_sub(WATCH, P "evt/backorder") != 0
-               ? -1
-               : 0;
+                        .max_payload_bytes = MAX_BYTES,
+                        .watch = WATCH_TOPICS};
+    return fx_open(&o);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    tc_close(WATCH);
     fx_close();
     return 0;
 }
@@ -127,8 +104,8 @@ static void pick_refused(const char *user, const char *rid, const char *fields, 
 static size_t events_with(const char *topic, const char *needle)
 {
     size_t n = 0;
-    for (size_t i = 0; i < tc_count(WATCH); i++) {
-        const struct tmsg *m = tc_msg(WATCH, i);
+    for (size_t i = 0; i < tc_count(FX.watch); i++) {
+        const struct tmsg *m = tc_msg(FX.watch, i);
         if (strcmp(m->topic, topic) == 0 && strstr(m->payload, needle))
             n++;
     }
@@ -304,7 +281,7 @@ static void test_release_claim_confirm(void **state)
     fx_hget_is(K("quant:L1:WH1/Stock/A/2:LOT1"), "reserved", "0");
     fx_hget_is(K("tote:T1:contents"), "L1:LOT1", "2");
     /* The last unit of SO1: the order is picked (the sorter sends its totes to packing). */
-    CHG.n = 0;
+    FX.change.n = 0;
     /* ]E0 carries a GTIN-13: the 13 digits after the identifier. */
     snprintf(f, sizeof(f),
              "\"task\":\"%s\",\"location\":\"WH1/Stock/A/1\",\"scan\":\"]E09506000134352\","
@@ -318,10 +295,10 @@ static void test_release_claim_confirm(void **state)
     char so2_task[32];
     snprintf(so2_task, sizeof(so2_task), "%s", json_string_value(next));
     json_decref(r);
-    FX_PUMP_UNTIL(CHG.n > 0, 2000);
-    assert_int_equal(CHG.what, CMD_CHANGED_ORDER);
-    assert_string_equal(CHG.id, "SO1");
-    assert_string_equal(CHG.state, "picked");
+    FX_PUMP_UNTIL(FX.change.n > 0, 2000);
+    assert_int_equal(FX.change.what, CMD_CHANGED_ORDER);
+    assert_string_equal(FX.change.id, "SO1");
+    assert_string_equal(FX.change.state, "picked");
     fx_hget_is(K("order:SO1"), "state", "picked");
     fx_hget_is(K("quant:P1:WH1/Stock/A/1:"), "on_hand", "7");
     /* A done task refuses more picks (not a pick error). */
@@ -472,7 +449,7 @@ static void test_short_backorder_first(void **state)
     /* The replacement is short too, nothing found: no free stock is left (the first quant's
      * units are missing until counted), so the 2 units are backordered with a follow-up. */
     snprintf(f, sizeof(f), "\"task\":\"%s\",\"qty\":0", repl);
-    CHG.n = 0;
+    FX.change.n = 0;
     r = fx_ok("picker2", "pick.short", "s8", f);
     assert_int_equal(fx_jint(r, "picked"), 0);
     assert_int_equal(fx_jint(r, "short"), 2);
@@ -482,9 +459,9 @@ static void test_short_backorder_first(void **state)
     assert_string_equal(fx_jstr(r, "order_state"), "picked");
     assert_true(json_is_null(json_object_get(r, "next")));
     json_decref(r);
-    FX_PUMP_UNTIL(CHG.n > 0, 2000);
-    assert_string_equal(CHG.id, "SO3");
-    assert_string_equal(CHG.state, "picked");
+    FX_PUMP_UNTIL(FX.change.n > 0, 2000);
+    assert_string_equal(FX.change.id, "SO3");
+    assert_string_equal(FX.change.state, "picked");
     fx_hget_is(K("batch:W2-B1"), "state", "done");
     fx_hget_is(qb, "reserved", "0");
     fx_hget_is(qb, "missing", "2");
