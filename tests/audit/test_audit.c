@@ -35,13 +35,6 @@ static int setup(void **state)
     return fx_open(&o);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    fx_close();
-    return 0;
-}
-
 struct wait {
     bool done;
     int rc;
@@ -399,5 +392,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_flow_balances_then_tampering_fails),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -47,13 +47,6 @@ static int setup(void **state)
     return fx_open(&o);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    fx_close();
-    return 0;
-}
-
 #define K(x) "wcs:{" SITE "}:" x
 
 /* ---- tests ---- */
@@ -465,5 +458,5 @@ int main(void)
         cmocka_unit_test(test_bus_level_refusals),
         cmocka_unit_test(test_broker_refuses),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -167,6 +167,13 @@ void fx_close(void)
     memset(&FX, 0, sizeof(FX));
 }
 
+int fx_teardown(void **state)
+{
+    (void)state;
+    fx_close();
+    return 0;
+}
+
 struct tclient *fx_client(const char *client_id, const char *user)
 {
     return tc_open(FX.uri, client_id, user, harness_mqtt_password(FX.mqtt, user), 5, false);

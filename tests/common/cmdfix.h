@@ -79,6 +79,8 @@ extern struct fx FX;
 int fx_open(const struct fx_opts *o);
 /* Stops everything (safe after a failed fx_open). */
 void fx_close(void);
+/* fx_close as a cmocka group teardown. Returns 0. */
+int fx_teardown(void **state);
 
 /* Runs the loop for up to ms milliseconds or until *flag is true (flag NULL: the whole time). */
 void fx_pump(const bool *flag, int ms);

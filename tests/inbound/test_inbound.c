@@ -47,13 +47,6 @@ static int setup(void **state)
     return fx_open(&o);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    fx_close();
-    return 0;
-}
-
 #define K(x) "wcs:{" SITE "}:" x
 
 static long long hint(const char *key, const char *field)
@@ -415,5 +408,5 @@ int main(void)
         cmocka_unit_test(test_receiving),
         cmocka_unit_test(test_returns),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -56,13 +56,6 @@ static int setup(void **state)
     return fx_open(&o);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    fx_close();
-    return 0;
-}
-
 #define K(x) "wcs:{" SITE "}:" x
 
 static void quant(const char *sku, const char *loc, const char *lot, int on_hand,
@@ -566,5 +559,5 @@ int main(void)
         cmocka_unit_test(test_short_backorder_first),
         cmocka_unit_test(test_roles),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, fx_teardown);
 }
