@@ -488,6 +488,11 @@ int audit_shipment(struct audit *a, const char *shipment, const char *state, con
     return rc < 0 ? rc : 0;
 }
 
+static int str_cmp(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
 const char *const *audit_journal_holders(struct audit *a, enum audit_holder kind, size_t *n_out)
 {
     size_t n = 0;
@@ -497,22 +502,25 @@ const char *const *audit_journal_holders(struct audit *a, enum audit_holder kind
         return NULL;
     for (size_t i = 0; i < a->n; i++) {
         const struct ah *h = &a->h[i];
-        size_t len = key_len(h);
-        bool seen = false;
         if (!h->in_journal || h->holder != kind)
             continue;
-        /* A quant key names one product and lot; a tote or shipment can hold several. */
-        for (size_t j = 0; kind != AUDIT_QUANT && j < n && !seen; j++)
-            seen = strncmp(a->keys[j], h->key, len) == 0 && a->keys[j][len] == '\0';
-        if (seen)
-            continue;
-        if (!(a->keys[n] = strndup(h->key, len))) {
+        if (!(a->keys[n] = strndup(h->key, key_len(h)))) {
             free_keys(a);
             return NULL;
         }
         a->n_keys = ++n;
     }
-    *n_out = n;
+    /* A tote or shipment holds several products and lots: each id once, sorted. */
+    qsort(a->keys, n, sizeof(*a->keys), str_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (u > 0 && strcmp(a->keys[u - 1], a->keys[i]) == 0)
+            free(a->keys[i]);
+        else
+            a->keys[u++] = a->keys[i];
+    }
+    a->n_keys = u;
+    *n_out = u;
     return (const char *const *)a->keys;
 }
 

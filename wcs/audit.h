@@ -95,8 +95,8 @@ int audit_tote(struct audit *a, const char *tote, const char *item, int64_t qty)
  * items of a packed shipment) or -ENOMEM. */
 int audit_shipment(struct audit *a, const char *shipment, const char *state, const char *items);
 
-/* The distinct ids of holders of that kind the journal named (valid until the next call that
- * changes a); n_out: count. NULL (and 0) when out of memory. */
+/* The distinct ids of holders of that kind the journal named, sorted (valid until the next call
+ * that changes a); n_out: count. NULL (and 0) when out of memory. */
 const char *const *audit_journal_holders(struct audit *a, enum audit_holder kind, size_t *n_out);
 
 /* Computes the report: rows sorted by sku and lot (*rows valid until the next call or

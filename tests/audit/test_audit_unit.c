@@ -169,6 +169,7 @@ static void test_balance_every_flow(void **state)
     k = audit_journal_holders(a, AUDIT_TOTE, &nk);
     assert_int_equal(nk, 2); /* T1 and T2; the empty T9 moved nothing */
     assert_string_equal(k[0], "T1");
+    assert_string_equal(k[1], "T2");
     k = audit_journal_holders(a, AUDIT_SHIPMENT, &nk);
     assert_int_equal(nk, 1);
     assert_string_equal(k[0], "SH-1");
