@@ -1,8 +1,9 @@
 /* `wcs audit CONFIG [--json]`: proves stock conservation for the site's Redis (DESIGN.md §2,
- * scenario 6): reads the whole journal and every quant (of the config's products and of every
- * quant the journal names) read-only, and prints per product and lot what the journal says
- * moved (initial import, receipts, picks out, adjustments, transfers out and in, scrap, moves)
- * against what the quants hold. Exit 0 when it all balances, 1 when not (or on errors). */
+ * scenario 6): reads the whole journal, then, read-only, every quant (of the config's products
+ * and every quant the journal names), every tote and every shipment the journal names, and
+ * prints per product and lot: initial + receipts + returns - shipped +/- adjustments - scrapped
+ * as the journal records them, and per place (stock, transit, totes, cartons, scrap) what the
+ * journal says it holds against what it holds. Exit 0 when it all balances, 1 when not. */
 #include "cmds.h"
 
 #include "audit.h"
@@ -30,11 +31,12 @@ static void usage(FILE *out)
             "usage: wcs audit CONFIG [--json]\n"
             "\n"
             "Checks stock conservation in the site's Redis (the config's redis: section): for\n"
-            "every product and lot, initial (imported) + receipts - shipments (picked out)\n"
-            "+/- adjustments - transfers out + transfers in - scrap (+ moves, net 0) as the\n"
-            "journal records them must equal what the quants hold now, each quant must match\n"
-            "its own journal history, and no quant may have reserved > on_hand or a negative\n"
-            "number. Reads only. The journal must reach back to the first stock import\n"
+            "every product and lot, initial (imported) + receipts + returns - shipped +/-\n"
+            "adjustments - scrapped, as the journal records them, must equal what the site holds\n"
+            "in stock, in transit, in totes (picked) and in cartons (packed, not shipped); every\n"
+            "place must match its own journal history, moves inside the site must net to zero,\n"
+            "and no quant may have reserved, hold or missing above on_hand or a negative number.\n"
+            "Reads only. The journal must reach back to the first stock import\n"
             "(redis.journal_maxlen large enough).\n"
             "\n"
             "exit status: 0 balanced, 1 not balanced (or Redis unreachable, bad config),\n"
@@ -98,6 +100,22 @@ static void on_state(void *arg, bool up, int reason, const char *detail)
 
 static const struct store_ctx ctx = {.actor = "wcs-audit", .cause = "wcs audit"};
 
+static enum audit_place place_of(const char *loc, void *arg)
+{
+    const struct cfg_site *cfg = arg;
+    int32_t i = cfg_find_location(cfg, loc);
+    if (i < 0)
+        return AUDIT_STOCK;
+    switch (cfg->locations[i].type) {
+    case CFG_LOC_TRANSIT:
+        return AUDIT_TRANSIT;
+    case CFG_LOC_SCRAP:
+        return AUDIT_SCRAPPED;
+    default:
+        return AUDIT_STOCK;
+    }
+}
+
 static int read_journal(struct loop *l, struct store *st, struct audit *a, uint64_t *entries)
 {
     char last[64] = "";
@@ -111,7 +129,7 @@ static int read_journal(struct loop *l, struct store *st, struct audit *a, uint6
             return 1;
         }
         for (size_t i = 0; i + 4 < s.n; i += 5) {
-            rc = audit_entry(a, s.v[i + 1], s.v[i + 3], s.v[i + 4]);
+            rc = audit_entry(a, s.v[i + 1], s.v[i + 2], s.v[i + 3], s.v[i + 4]);
             if (rc == WCS_E_SYNTAX)
                 fprintf(stderr, "wcs audit: journal entry %s (%s) is unreadable\n", s.v[i],
                         s.v[i + 1]);
@@ -145,13 +163,119 @@ static int add_key(char ***keys, size_t *n, const char *k)
     return 0;
 }
 
-static int read_quants(struct loop *l, struct store *st, const struct cfg_site *cfg,
+#define READ_BATCH 64
+
+/* What read_hashes hands its callback: the audit and the site's key prefix "wcs:{site}:". */
+struct reader {
+    struct audit *a;
+    char prefix[96];
+};
+
+/* Reads the hashes <prefix><words[i]> (count_read 'all'), READ_BATCH at a time, and hands each
+ * one's field/value pairs to take. */
+static int read_hashes(struct loop *l, struct store *st, struct reader *rd, char **words, size_t n,
+                       int (*take)(struct reader *rd, const char *word, char **fv, size_t nfv))
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i += READ_BATCH) {
+        struct sync s[READ_BATCH];
+        size_t m = n - i < READ_BATCH ? n - i : READ_BATCH;
+        memset(s, 0, sizeof(s));
+        for (size_t j = 0; j < m; j++) {
+            int r = ops_read_hash(st, &ctx, words[i + j], on_sync, &s[j]);
+            if (r != 0) {
+                s[j].done = true;
+                s[j].rc = r;
+            }
+        }
+        for (size_t j = 0; j < m; j++) {
+            int r = wait_sync(l, &s[j], 0);
+            if (r == 0 && rc == 0)
+                r = take(rd, words[i + j], s[j].v, s[j].n);
+            if (r != 0 && rc == 0) {
+                fprintf(stderr, "wcs audit: reading %s%s failed: %s\n", rd->prefix, words[i + j],
+                        s[j].msg[0] ? s[j].msg : wcs_strerror(r));
+                rc = r;
+            }
+            sync_clear(&s[j]);
+        }
+    }
+    return rc;
+}
+
+/* The field's value in field/value pairs, or "". */
+static const char *field(char **fv, size_t n, const char *name)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        if (strcmp(fv[i], name) == 0)
+            return fv[i + 1];
+    return "";
+}
+
+static int64_t num(const char *s)
+{
+    return strtoll(s, NULL, 10);
+}
+
+/* word: "quant:<sku>:<loc>:<lot>". A quant that is gone holds nothing. */
+static int take_quant(struct reader *rd, const char *word, char **fv, size_t n)
+{
+    char key[512];
+    snprintf(key, sizeof(key), "%s%s", rd->prefix, word);
+    if (n == 0)
+        return audit_quant(rd->a, key, 0, 0, 0, 0);
+    return audit_quant(rd->a, key, num(field(fv, n, "on_hand")), num(field(fv, n, "reserved")),
+                       num(field(fv, n, "hold")), num(field(fv, n, "missing")));
+}
+
+/* word: "tote:<id>:contents", fields "<sku>:<lot>" -> units. */
+static int take_tote(struct reader *rd, const char *word, char **fv, size_t n)
+{
+    char id[STORE_ID_MAX];
+    const char *p = word + strlen("tote:");
+    size_t len = strlen(p) - strlen(":contents");
+    if (len >= sizeof(id))
+        return WCS_E_SYNTAX;
+    memcpy(id, p, len);
+    id[len] = '\0';
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        int rc = audit_tote(rd->a, id, fv[i], num(fv[i + 1]));
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* word: "shipment:<id>": its state and items. */
+static int take_shipment(struct reader *rd, const char *word, char **fv, size_t n)
+{
+    const char *items = field(fv, n, "items");
+    return audit_shipment(rd->a, word + strlen("shipment:"), field(fv, n, "state"),
+                          items[0] ? items : "[]");
+}
+
+static void free_words(char **w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(w[i]);
+    free(w);
+}
+
+/* Every quant the journal names and every quant of the config's products, every tote and every
+ * shipment the journal names: what they hold now. */
+static int read_places(struct loop *l, struct store *st, const struct cfg_site *cfg,
                        struct audit *a)
 {
-    char **keys = NULL;
-    size_t n = 0, jn = 0;
-    const char *const *jk = audit_journal_quants(a, &jn);
+    struct reader rd = {.a = a};
+    char **keys = NULL, **words = NULL;
+    size_t n = 0, jn = 0, nw = 0, pl;
+    const char *const *jk;
     int rc = 0;
+    snprintf(rd.prefix, sizeof(rd.prefix), "wcs:{%s}:", cfg->id);
+    pl = strlen(rd.prefix);
+    jk = audit_journal_holders(a, AUDIT_QUANT, &jn);
+    if (!jk)
+        rc = -ENOMEM;
     for (size_t i = 0; rc == 0 && i < jn; i++)
         rc = add_key(&keys, &n, jk[i]);
     for (uint32_t p = 0; rc == 0 && p < cfg->n_products; p += OPS_READ_MAX) {
@@ -168,75 +292,128 @@ static int read_quants(struct loop *l, struct store *st, const struct cfg_site *
         }
         sync_clear(&s);
     }
-    for (size_t i = 0; rc == 0 && i < n; i += OPS_READ_MAX) {
-        size_t m = n - i < OPS_READ_MAX ? n - i : OPS_READ_MAX;
-        struct sync s = {0};
-        rc = wait_sync(
-            l, &s, ops_wave_read_quants(st, &ctx, (const char *const *)keys + i, m, on_sync, &s));
-        for (size_t j = 0; rc == 0 && j < m && OPS_QUANT_VALUES * (j + 1) <= s.n; j++) {
-            const char *const *v = (const char *const *)s.v + OPS_QUANT_VALUES * j;
-            if (strcmp(v[0], "1") == 0)
-                rc = audit_quant(a, keys[i + j], strtoll(v[4], NULL, 10), strtoll(v[5], NULL, 10));
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (strncmp(keys[i], rd.prefix, pl) != 0 || add_key(&words, &nw, keys[i] + pl) != 0)
+            rc = WCS_E_SYNTAX;
+    if (rc == 0)
+        rc = read_hashes(l, st, &rd, words, nw, take_quant);
+    free_words(keys, n);
+    free_words(words, nw);
+    keys = words = NULL;
+    n = nw = 0;
+    static const struct {
+        enum audit_holder kind;
+        const char *pre, *post;
+        int (*take)(struct reader *, const char *, char **, size_t);
+    } kinds[] = {{AUDIT_TOTE, "tote:", ":contents", take_tote},
+                 {AUDIT_SHIPMENT, "shipment:", "", take_shipment}};
+    for (size_t k = 0; rc == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        jk = audit_journal_holders(a, kinds[k].kind, &jn);
+        if (!jk)
+            rc = -ENOMEM;
+        for (size_t i = 0; rc == 0 && i < jn; i++) {
+            char w[128];
+            snprintf(w, sizeof(w), "%s%s%s", kinds[k].pre, jk[i], kinds[k].post);
+            rc = add_key(&words, &nw, w);
         }
-        sync_clear(&s);
+        if (rc == 0)
+            rc = read_hashes(l, st, &rd, words, nw, kinds[k].take);
+        free_words(words, nw);
+        words = NULL;
+        nw = 0;
     }
-    for (size_t i = 0; i < n; i++)
-        free(keys[i]);
-    free(keys);
     if (rc != 0)
-        fprintf(stderr, "wcs audit: reading the quants failed: %s\n", wcs_strerror(rc));
+        fprintf(stderr, "wcs audit: reading the stock failed: %s\n", wcs_strerror(rc));
     return rc ? 1 : 0;
 }
 
-static void print_text(const struct audit_row *rows, size_t n, const struct audit_quant_issue *is,
+static void print_text(const struct audit_row *rows, size_t n, const struct audit_issue *is,
                        size_t ni, uint64_t unreadable, uint64_t entries, bool ok)
 {
-    printf("%-20s %-14s %8s %8s %9s %8s %8s %8s %6s %6s %8s %8s %8s  %s\n", "sku", "lot", "initial",
-           "receipts", "shipments", "adjust", "xfer_out", "xfer_in", "scrap", "moves", "expected",
-           "on_hand", "reserved", "status");
+    printf("%-16s %-12s %7s %8s %7s %7s %7s %7s %5s | %7s %7s %6s %7s | %8s %7s %8s %5s %7s  %s\n",
+           "sku", "lot", "initial", "receipts", "returns", "shipped", "adjust", "scrapped", "moves",
+           "stock", "transit", "totes", "cartons", "expected", "on_site", "reserved", "hold",
+           "missing", "status");
     for (size_t i = 0; i < n; i++) {
         const struct audit_row *r = &rows[i];
-        printf(
-            "%-20s %-14s %8" PRId64 " %8" PRId64 " %9" PRId64 " %+8" PRId64 " %8" PRId64
-            " %8" PRId64 " %6" PRId64 " %6" PRId64 " %8" PRId64 " %8" PRId64 " %8" PRId64 "  %s\n",
-            r->sku, r->lot[0] ? r->lot : "-", r->by[AUDIT_INITIAL], r->by[AUDIT_RECEIPTS],
-            -r->by[AUDIT_SHIPMENTS], r->by[AUDIT_ADJUSTMENTS], -r->by[AUDIT_TRANSFER_OUT],
-            r->by[AUDIT_TRANSFER_IN], -r->by[AUDIT_SCRAP], r->by[AUDIT_MOVES] + r->by[AUDIT_OTHER],
-            r->expected, r->on_hand, r->reserved, r->balanced ? "ok" : "MISMATCH");
+        printf("%-16s %-12s %7" PRId64 " %8" PRId64 " %7" PRId64 " %7" PRId64 " %+7" PRId64
+               " %7" PRId64 " %5" PRId64 " | %7" PRId64 " %7" PRId64 " %6" PRId64 " %7" PRId64
+               " | %8" PRId64 " %7" PRId64 " %8" PRId64 " %5" PRId64 " %7" PRId64 "  %s\n",
+               r->sku, r->lot[0] ? r->lot : "-", r->by[AUDIT_INITIAL], r->by[AUDIT_RECEIPTS],
+               r->by[AUDIT_RETURNS], -r->by[AUDIT_SHIPPED], r->by[AUDIT_ADJUSTMENTS],
+               r->expected[AUDIT_SCRAPPED], r->by[AUDIT_MOVES], r->actual[AUDIT_STOCK],
+               r->actual[AUDIT_TRANSIT], r->actual[AUDIT_TOTES], r->actual[AUDIT_CARTONS],
+               r->expected_site, r->actual_site, r->reserved, r->hold, r->missing,
+               r->balanced ? "ok" : "MISMATCH");
+        if (!r->balanced) {
+            for (int p = 0; p < AUDIT_PLACES; p++)
+                if (r->expected[p] != r->actual[p])
+                    printf("  %s %s: %s holds %" PRId64 ", the journal says %" PRId64 "\n", r->sku,
+                           r->lot[0] ? r->lot : "-", audit_place_name((enum audit_place)p),
+                           r->actual[p], r->expected[p]);
+            if (r->by[AUDIT_MOVES])
+                printf("  %s %s: moves inside the site net %+" PRId64 " (units %s)\n", r->sku,
+                       r->lot[0] ? r->lot : "-", r->by[AUDIT_MOVES],
+                       r->by[AUDIT_MOVES] > 0 ? "appeared" : "vanished");
+        }
     }
-    for (size_t i = 0; i < ni; i++)
-        printf("quant %s %s (journal %" PRId64 ", on_hand %" PRId64 ", reserved %" PRId64 ")\n",
-               is[i].key, is[i].why, is[i].expected, is[i].on_hand, is[i].reserved);
+    for (size_t i = 0; i < ni; i++) {
+        static const char *const kind[] = {"quant", "tote", "shipment"};
+        if (is[i].holder == AUDIT_QUANT)
+            printf("quant %s %s (journal %" PRId64 ", on_hand %" PRId64 ", reserved %" PRId64
+                   ", hold %" PRId64 ", missing %" PRId64 ")\n",
+                   is[i].key, is[i].why, is[i].expected, is[i].actual, is[i].reserved, is[i].hold,
+                   is[i].missing);
+        else
+            printf("%s %s %s:%s %s (journal %" PRId64 ", now %" PRId64 ")\n", kind[is[i].holder],
+                   is[i].key, is[i].sku, is[i].lot, is[i].why, is[i].expected, is[i].actual);
+    }
     if (unreadable)
         printf("%" PRIu64 " journal entries unreadable\n", unreadable);
     printf("%s: %zu product/lot rows, %" PRIu64 " journal entries\n",
            ok ? "balanced" : "NOT balanced", n, entries);
 }
 
-static void print_json(const struct audit_row *rows, size_t n, const struct audit_quant_issue *is,
+static json_t *places(const int64_t *v)
+{
+    json_t *o = json_object();
+    for (int p = 0; o && p < AUDIT_PLACES; p++)
+        json_object_set_new(o, audit_place_name((enum audit_place)p), json_integer(v[p]));
+    return o;
+}
+
+static void print_json(const struct audit_row *rows, size_t n, const struct audit_issue *is,
                        size_t ni, uint64_t unreadable, uint64_t entries, bool ok)
 {
+    static const char *const kind[] = {"quant", "tote", "shipment"};
     json_t *o = json_object(), *ra = json_array(), *ia = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct audit_row *r = &rows[i];
-        json_t *x = json_pack("{s:s,s:s,s:I,s:I,s:I,s:b}", "sku", r->sku, "lot", r->lot, "expected",
-                              (json_int_t)r->expected, "on_hand", (json_int_t)r->on_hand,
-                              "reserved", (json_int_t)r->reserved, "balanced", r->balanced);
+        json_t *x = json_pack(
+            "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:b}", "sku", r->sku, "lot", r->lot,
+            "expected", (json_int_t)r->expected_site, "on_hand", (json_int_t)r->actual_site,
+            "reserved", (json_int_t)r->reserved, "hold", (json_int_t)r->hold, "missing",
+            (json_int_t)r->missing, "scrapped", (json_int_t)r->expected[AUDIT_SCRAPPED],
+            "scrapped_now", (json_int_t)r->actual[AUDIT_SCRAPPED], "places_expected",
+            places(r->expected), "places", places(r->actual), "balanced", r->balanced);
         for (int c = 0; x && c < AUDIT_CLASSES; c++)
             json_object_set_new(x, audit_class_name((enum audit_class)c),
                                 json_integer((json_int_t)r->by[c]));
         json_array_append_new(ra, x);
     }
     for (size_t i = 0; i < ni; i++)
-        json_array_append_new(ia, json_pack("{s:s,s:s,s:I,s:I,s:I}", "quant", is[i].key, "why",
-                                            is[i].why, "expected", (json_int_t)is[i].expected,
-                                            "on_hand", (json_int_t)is[i].on_hand, "reserved",
-                                            (json_int_t)is[i].reserved));
+        json_array_append_new(
+            ia, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "holder",
+                          kind[is[i].holder], "key", is[i].key, "sku", is[i].sku, "lot", is[i].lot,
+                          "place", audit_place_name(is[i].place), "why", is[i].why, "expected",
+                          (json_int_t)is[i].expected, "on_hand", (json_int_t)is[i].actual,
+                          "reserved", (json_int_t)is[i].reserved, "hold", (json_int_t)is[i].hold,
+                          "missing", (json_int_t)is[i].missing));
     json_object_set_new(o, "balanced", json_boolean(ok));
     json_object_set_new(o, "journal_entries", json_integer((json_int_t)entries));
     json_object_set_new(o, "unreadable_entries", json_integer((json_int_t)unreadable));
     json_object_set_new(o, "rows", ra);
-    json_object_set_new(o, "quant_issues", ia);
+    json_object_set_new(o, "issues", ia);
     char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     if (t)
         printf("%s\n", t);
@@ -286,7 +463,7 @@ int cmd_audit(int argc, char **argv)
         fprintf(stderr, "wcs audit: redis.password_file is required\n");
         goto out;
     }
-    if (loop_new(&l, clock_system()) != 0 || audit_new(&a) != 0)
+    if (loop_new(&l, clock_system()) != 0 || audit_new(&a, place_of, cfg) != 0)
         goto out;
     struct store_opts o = {.host = cfg->redis.host,
                            .port = cfg->redis.port,
@@ -309,11 +486,11 @@ int cmd_audit(int argc, char **argv)
                 conn.down[0] ? conn.down : "timeout");
         goto out;
     }
-    if (read_journal(l, st, a, &entries) != 0 || read_quants(l, st, cfg, a) != 0)
+    if (read_journal(l, st, a, &entries) != 0 || read_places(l, st, cfg, a) != 0)
         goto out;
     {
         const struct audit_row *rows;
-        const struct audit_quant_issue *is;
+        const struct audit_issue *is;
         size_t n, ni;
         ok = audit_report(a, &rows, &n, &is, &ni, &unreadable);
         if (as_json)

@@ -1,14 +1,12 @@
-/* Unit tests of the pure parts of counting, transfers and the audit: the scheduler's due dates
- * by ABC class (wcs/daemon/counting.h), the validators of count.submit and transfer.*
- * (wcs/command/validate.c) with their canonical JSON and error texts, and the audit's journal
- * bookkeeping and report (wcs/audit.h). */
+/* Unit tests of the pure parts of counting and transfers: the scheduler's due dates by ABC class
+ * (wcs/daemon/counting.h) and the validators of count.submit and transfer.* (wcs/command/
+ * validate.c) with their canonical JSON and error texts. The audit's are in tests/audit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "audit.h"
 #include "base/err.h"
 #include "daemon/counting.h"
 #include "validate.h"
@@ -197,115 +195,12 @@ static void test_transfer_fields(void **state)
     assert_int_equal(cmd_need_of("transfer.create", NULL), CMD_NEED_ROLE);
 }
 
-/* ---- audit ---- */
-
-static void test_audit_classes(void **state)
-{
-    (void)state;
-    assert_int_equal(audit_class_of("import_stock", 5), AUDIT_INITIAL);
-    assert_int_equal(audit_class_of("receive", 5), AUDIT_RECEIPTS);
-    assert_int_equal(audit_class_of("pick", -5), AUDIT_SHIPMENTS);
-    assert_int_equal(audit_class_of("adjust", -5), AUDIT_ADJUSTMENTS);
-    assert_int_equal(audit_class_of("transfer_ship", -5), AUDIT_TRANSFER_OUT);
-    assert_int_equal(audit_class_of("transfer_ship", 5), AUDIT_TRANSFER_IN);
-    assert_int_equal(audit_class_of("return_scrap", -1), AUDIT_SCRAP);
-    assert_int_equal(audit_class_of("move", 1), AUDIT_MOVES);
-    assert_int_equal(audit_class_of("route", 1), AUDIT_OTHER);
-    assert_string_equal(audit_class_name(AUDIT_TRANSFER_IN), "transfer_in");
-}
-
-#define QA "wcs:{s}:quant:P1:WH1/A:"
-#define QB "wcs:{s}:quant:P1:WH1/B:"
-#define QL "wcs:{s}:quant:L1:WH1/A:LOT1"
-
-static void test_audit_balance(void **state)
-{
-    struct audit *a;
-    const struct audit_row *rows;
-    const struct audit_quant_issue *is;
-    size_t n, ni;
-    uint64_t bad;
-    (void)state;
-    assert_int_equal(audit_new(&a), 0);
-    assert_int_equal(audit_entry(a, "import_stock", "{\"quant\":\"" QA "\",\"on_hand\":0}",
-                                 "{\"quant\":\"" QA "\",\"on_hand\":10}"),
-                     1);
-    assert_int_equal(audit_entry(a, "receive", "{\"quant\":\"" QL "\",\"on_hand\":0}",
-                                 "{\"quant\":\"" QL "\",\"on_hand\":4,\"qty\":4}"),
-                     1);
-    assert_int_equal(audit_entry(a, "move",
-                                 "{\"from\":\"" QA "\",\"from_on_hand\":10,\"to\":\"" QB
-                                 "\",\"to_on_hand\":0}",
-                                 "{\"from\":\"" QA "\",\"from_on_hand\":7,\"to\":\"" QB
-                                 "\",\"to_on_hand\":3,\"qty\":3}"),
-                     2);
-    assert_int_equal(audit_entry(a, "pick", "{\"quant\":\"" QB "\",\"on_hand\":3,\"reserved\":3}",
-                                 "{\"quant\":\"" QB "\",\"on_hand\":1,\"reserved\":1}"),
-                     1);
-    assert_int_equal(audit_entry(a, "adjust", "{\"quant\":\"" QA "\",\"on_hand\":7}",
-                                 "{\"quant\":\"" QA "\",\"on_hand\":6,\"delta\":-1}"),
-                     1);
-    /* Entries without quant changes, and reservations (no on_hand). */
-    assert_int_equal(audit_entry(a, "reserve", "{\"" QA "\":0}", "{\"" QA "\":2}"), 0);
-    assert_int_equal(audit_entry(a, "wave_open", "{}", "{}"), 0);
-    /* Lua's cjson may print integers as floats. */
-    assert_int_equal(audit_entry(a, "adjust", "{\"quant\":\"" QL "\",\"on_hand\":4}",
-                                 "{\"quant\":\"" QL "\",\"on_hand\":5.0}"),
-                     1);
-    assert_int_equal(audit_quant(a, QA, 6, 2), 0);
-    assert_int_equal(audit_quant(a, QB, 1, 1), 0);
-    assert_int_equal(audit_quant(a, QL, 5, 0), 0);
-    size_t nk;
-    audit_journal_quants(a, &nk);
-    assert_int_equal(nk, 3);
-    assert_true(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_int_equal(n, 2);
-    assert_string_equal(rows[0].sku, "L1");
-    assert_string_equal(rows[0].lot, "LOT1");
-    assert_int_equal(rows[0].by[AUDIT_RECEIPTS], 4);
-    assert_int_equal(rows[0].by[AUDIT_ADJUSTMENTS], 1);
-    assert_string_equal(rows[1].sku, "P1");
-    assert_int_equal(rows[1].by[AUDIT_INITIAL], 10);
-    assert_int_equal(rows[1].by[AUDIT_SHIPMENTS], -2);
-    assert_int_equal(rows[1].by[AUDIT_ADJUSTMENTS], -1);
-    assert_int_equal(rows[1].by[AUDIT_MOVES], 0);
-    assert_int_equal(rows[1].expected, 7);
-    assert_int_equal(rows[1].on_hand, 7);
-    assert_int_equal(ni, 0);
-    /* Tampering: a quant that does not match its history. */
-    assert_int_equal(audit_quant(a, QB, 2, 1), 0);
-    assert_false(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_false(rows[1].balanced);
-    assert_int_equal(ni, 1);
-    assert_string_equal(is[0].key, QB);
-    assert_string_equal(is[0].why, "on_hand differs from the journal");
-    /* reserved > on_hand. */
-    assert_int_equal(audit_quant(a, QB, 1, 5), 0);
-    assert_false(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_string_equal(is[0].why, "reserved exceeds on_hand");
-    assert_int_equal(audit_quant(a, QB, 1, 1), 0);
-    assert_true(audit_report(a, &rows, &n, &is, &ni, &bad));
-    /* An unreadable entry spoils the balance. */
-    assert_int_equal(audit_entry(a, "adjust", "{\"quant\":", "{}"), WCS_E_SYNTAX);
-    assert_int_equal(audit_entry(a, "adjust", "{\"quant\":\"" QA "\",\"on_hand\":\"x\"}",
-                                 "{\"quant\":\"" QA "\",\"on_hand\":1}"),
-                     WCS_E_SYNTAX);
-    assert_int_equal(audit_entry(a, "adjust", "{\"quant\":\"nope\",\"on_hand\":1}",
-                                 "{\"quant\":\"nope\",\"on_hand\":2}"),
-                     WCS_E_SYNTAX);
-    assert_false(audit_report(a, &rows, &n, &is, &ni, &bad));
-    assert_int_equal(bad, 3);
-    audit_free(a);
-    audit_free(NULL);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_due_by_class),    cmocka_unit_test(test_day),
         cmocka_unit_test(test_config_counting), cmocka_unit_test(test_count_submit_fields),
-        cmocka_unit_test(test_transfer_fields), cmocka_unit_test(test_audit_classes),
-        cmocka_unit_test(test_audit_balance),
+        cmocka_unit_test(test_transfer_fields),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,8 +9,8 @@
 #include "flow.h"
 #include "store/ops.h"
 #include "pick.h"
-#include "pickscan.h"
 #include "replen.h"
+#include "scan.h"
 #include "short.h"
 #include "validate.h"
 #include "wave.h"
@@ -385,12 +385,16 @@ static int current_year(const struct cmd_ctx *c)
 
 static int x_pick(struct job *j)
 {
-    struct pick_scan sc = {0};
+    struct scan_data sc = {0};
     char err[CMD_ERR_MAX];
     const struct cfg_product *p = NULL;
     bool is_short = strcmp(j->command, "pick.short") == 0;
     if (j->a.scan) {
-        if (pick_scan_decode(j->a.scan, current_year(j->c), &sc, err, sizeof(err)) != 0) {
+        char why[CMD_ERR_MAX - 16]; /* room for the field prefix */
+        if (scan_parse_item(j->a.scan, strlen(j->a.scan), current_year(j->c), &sc, why,
+                            sizeof(why)) != 0) {
+            snprintf(err, sizeof(err), "field \"scan\": %s",
+                     strncmp(why, "scan: ", 6) == 0 ? why + 6 : why);
             refuse(j, err);
             return 0;
         }
@@ -400,8 +404,8 @@ static int x_pick(struct job *j)
                           .location = j->a.loc ? j->a.loc : "",
                           .gtin = sc.gtin,
                           .gtin_sku = p ? p->sku : "",
-                          .lot = sc.has_lot ? sc.lot : NULL,
-                          .expiry = sc.has_expiry ? sc.expiry : NULL,
+                          .lot = sc.lot[0] && !sc.serial ? sc.lot : NULL,
+                          .expiry = sc.expiry[0] ? sc.expiry : NULL,
                           .qty = j->a.qty,
                           .tote = j->a.tote ? j->a.tote : "",
                           .short_pick = is_short};
@@ -727,10 +731,13 @@ static int r_replen_claim(struct job *j, const struct store_result *r, json_t *f
 
 static int x_replen_confirm(struct job *j)
 {
-    struct pick_scan sc = {0};
-    char err[CMD_ERR_MAX];
+    struct scan_data sc = {0};
+    char err[CMD_ERR_MAX], why[CMD_ERR_MAX - 16]; /* room for the field prefix */
     const struct cfg_product *p;
-    if (pick_scan_decode(j->a.scan, current_year(j->c), &sc, err, sizeof(err)) != 0) {
+    if (scan_parse_item(j->a.scan, strlen(j->a.scan), current_year(j->c), &sc, why,
+                        sizeof(why)) != 0) {
+        snprintf(err, sizeof(err), "field \"scan\": %s",
+                 strncmp(why, "scan: ", 6) == 0 ? why + 6 : why);
         refuse(j, err);
         return 0;
     }
@@ -741,8 +748,8 @@ static int x_replen_confirm(struct job *j)
                                  .to_scanned = j->a.to,
                                  .gtin = sc.gtin,
                                  .gtin_sku = p ? p->sku : "",
-                                 .lot = sc.has_lot ? sc.lot : NULL,
-                                 .expiry = sc.has_expiry ? sc.expiry : NULL,
+                                 .lot = sc.lot[0] && !sc.serial ? sc.lot : NULL,
+                                 .expiry = sc.expiry[0] ? sc.expiry : NULL,
                                  .qty = j->a.qty};
     return replen_confirm_start(j->c, &j->sctx, &rs, on_exec, j);
 }

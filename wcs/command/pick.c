@@ -2,7 +2,7 @@
  * of the picking flow. */
 #include "pick.h"
 
-#include "pickscan.h"
+#include "scan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,7 @@ const struct cfg_product *pick_gtin_product(const struct cfg_site *site, const c
     char g[15];
     for (uint32_t i = 0; i < site->n_products; i++)
         for (uint32_t k = 0; k < site->products[i].n_gtins; k++)
-            if (pick_gtin14(site->products[i].gtins[k], g) && strcmp(g, gtin14) == 0)
+            if (scan_gtin14(site->products[i].gtins[k], g) && strcmp(g, gtin14) == 0)
                 return &site->products[i];
     return NULL;
 }
@@ -35,7 +35,7 @@ void pick_first_gtin(const struct cfg_site *site, const char *sku, char out[15])
     for (uint32_t i = 0; i < site->n_products; i++)
         if (strcmp(site->products[i].sku, sku) == 0) {
             for (uint32_t k = 0; k < site->products[i].n_gtins; k++)
-                if (pick_gtin14(site->products[i].gtins[k], out))
+                if (scan_gtin14(site->products[i].gtins[k], out))
                     return;
             out[0] = '\0';
             return;

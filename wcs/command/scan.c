@@ -1,6 +1,7 @@
-/* Receiving scans (scan.h): the scan text normalised (written-out GS), decoded by the GS1 codec
- * (drivers/codec/gs1.h), its elements picked (01/02, 10/21, 17, 30/37), the product looked up by
- * GTIN, the receipt line matched and the over-receipt and expiry rules applied. Pure. */
+/* Product scans (scan.h): the scan text normalised (written-out GS), decoded by the GS1 codec
+ * (drivers/codec/gs1.h), its elements picked (01/02, 10/21, 17, 30/37) for receiving, returns
+ * and picking; the product looked up by GTIN; the receipt line matched and the over-receipt and
+ * expiry rules applied. Pure. */
 #include "scan.h"
 
 #include "base/err.h"
@@ -13,7 +14,7 @@
 #include <strings.h>
 
 #define QTY_MAX      1073741824 /* 2^30, as the command layer */
-#define ELEMENTS_MAX 12
+#define ELEMENTS_MAX 16
 
 static void seterr(char *err, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -183,6 +184,33 @@ int scan_parse(const char *text, size_t len, int ref_year, struct scan_data *out
     }
     *out = d;
     return 0;
+}
+
+int scan_parse_item(const char *text, size_t len, int ref_year, struct scan_data *out, char *err,
+                    size_t err_len)
+{
+    struct scan_data d;
+    int rc = scan_parse(text, len, ref_year, &d, err, err_len);
+    if (rc != 0)
+        return rc;
+    if (d.contained) {
+        seterr(err, err_len,
+               "scan: AI (02) names the contents of a logistic unit: scan the item (AI 01)");
+        return WCS_E_SYNTAX;
+    }
+    *out = d;
+    return 0;
+}
+
+bool scan_gtin14(const char *gtin, char out[15])
+{
+    size_t n = gtin ? strlen(gtin) : 0;
+    if (n < 8 || n > 14 || !all_digits(gtin, n))
+        return false;
+    memset(out, '0', 14 - n);
+    memcpy(out + 14 - n, gtin, n);
+    out[14] = '\0';
+    return true;
 }
 
 const struct cfg_product *scan_find_product(const struct cfg_site *site, const char *gtin14)

@@ -1,7 +1,8 @@
-/* The pure part of receiving and returns (private to wcs_command, its tests and fuzz target): a
- * receiver's scan as read (AIM prefix, FNC1/GS, bracketed, `<GS>` or `\x1d` written out, or a
- * plain GTIN) turned into GTIN, lot, expiry and count through the GS1 codec; the product it
- * names in the site config; and the receipt line it adds to. No I/O, no clock, no allocation. */
+/* Product scans (private to wcs_command, its tests and fuzz target): the one decoder of the
+ * barcodes receivers, returns stations and pickers scan (AIM prefix, FNC1/GS, bracketed, `<GS>`
+ * or `\x1d` written out, or a plain GTIN) into GTIN, lot, expiry and count through the GS1 codec;
+ * the product it names in the site config; and, for receiving, the receipt line it adds to.
+ * No I/O, no clock, no allocation. */
 #ifndef WCS_COMMAND_SCAN_H
 #define WCS_COMMAND_SCAN_H
 
@@ -33,6 +34,16 @@ struct scan_data {
  * line in err (`scan: AI (01): check digit 2 expected, got 3`, `scan: no GTIN (AI 01 or 02)`). */
 int scan_parse(const char *text, size_t len, int ref_year, struct scan_data *out, char *err,
                size_t err_len);
+
+/* scan_parse for the scan of one item in hand (pick.confirm, pick.short): also refuses a GTIN
+ * from AI 02 (a logistic unit's contents) with `scan: AI (02) names the contents of a logistic
+ * unit: scan the item (AI 01)` (WCS_E_SYNTAX). A serial (AI 21) is no lot (out->serial). */
+int scan_parse_item(const char *text, size_t len, int ref_year, struct scan_data *out, char *err,
+                    size_t err_len);
+
+/* Pads a configured GTIN (8..14 digits) to its 14-digit form in out. Returns false when it is not
+ * 8..14 digits. */
+bool scan_gtin14(const char *gtin, char out[15]);
 
 /* The product of the site whose gtins list gtin14 (a GTIN-8/12/13 in the config matches its
  * 14-digit form padded with zeros), or NULL. A linear search. */

@@ -69,8 +69,11 @@ else
     redis.call('SADD', KEYS[8], KEYS[6])
     redis.call('HINCRBY', KEYS[3], 'returns_scrapped', q)
     redis.call('HINCRBY', KEYS[3], 'scrapped_units', q)
-    journal('scrap', ARGV[8], {from = KEYS[5], to = KEYS[6], to_on_hand = to_before},
-        {from = KEYS[5], to = KEYS[6], to_on_hand = to_before + q, qty = q, why = 'return'})
+    -- from_on_hand: the return_inspect entry below names no quant, so this one carries both
+    -- sides of the move (wcs audit).
+    journal('scrap', ARGV[8], {from = KEYS[5], from_on_hand = num(v[1]), to = KEYS[6],
+        to_on_hand = to_before}, {from = KEYS[5], from_on_hand = num(v[1]) - q, to = KEYS[6],
+        to_on_hand = to_before + q, qty = q, why = 'return'})
 end
 local outcome = cjson.decode(r[8] or '[]')
 if type(outcome) ~= 'table' or next(outcome) == nil then

@@ -33,9 +33,14 @@ if open <= 0 then
     nstate = 'shipped'
 end
 redis.call('HINCRBY', KEYS[3], 'shipments', 1)
+-- The units leaving the site, for wcs audit (the carton's items as pack_commit wrote them).
+local okj, items = pcall(cjson.decode, sh[6] or '[]')
+if not okj or type(items) ~= 'table' then
+    items = sh[6] or ''
+end
 redis.call('HINCRBY', KEYS[3], ARGV[10] == '1' and 'ship_on_time' or 'ship_late', 1)
 journal('ship_confirm', ARGV[7], {state = sh[3], order_state = ostate},
     {state = 'shipped', order = sh[1], order_state = nstate, sscc = ARGV[8], lane = ARGV[9],
-     on_time = ARGV[10] == '1'})
+     on_time = ARGV[10] == '1', items = items})
 redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[6])
 return {'ok', 'shipped', sh[1], nstate, sh[4] or '', sh[5] or '0', sh[6] or '[]'}
