@@ -173,7 +173,7 @@ static void run_end(struct autowave *a)
             a->st.waves += n_rel;
         }
         if (n_err) {
-            char text[400];
+            char text[640]; /* carrier (64) + cutoff + 200 of the error + the advice */
             a->st.failed++;
             log_warnx("auto-release failed carrier=%s cutoff=%s released=%s error=\"%s\"",
                       a->carrier, a->iso, waves[0] ? waves : "-", first ? first : "");
