@@ -33,6 +33,7 @@
 #define GTIN_A "09506000134352" /* SKU-A, 500 g */
 #define GTIN_B "4006381333931"  /* SKU-B, 250 g, lot-tracked */
 #define GTIN_C "5901234123457"  /* SKU-C, in no tote */
+#define GTIN_S "09506000134390" /* SKU-S, 200 g, serial-tracked */
 
 struct fx {
     char dir[128], cfg[192];
@@ -177,7 +178,8 @@ static void wait_mq(size_t from, const char *topic, const char *needle, bool ret
     if (!pump_until(mq_seen, &m, ms)) {
         size_t n = tc_count(F.mq);
         for (size_t i = n > 6 ? n - 6 : 0; i < n; i++)
-            fprintf(stderr, "seen %zu %s %s\n", i, tc_msg(F.mq, i)->topic, tc_msg(F.mq, i)->payload);
+            fprintf(stderr, "seen %zu %s %s\n", i, tc_msg(F.mq, i)->topic,
+                    tc_msg(F.mq, i)->payload);
         fail_msg("no message on %s with %s (from %zu of %zu)", topic, needle, from, n);
     }
 }
@@ -269,6 +271,7 @@ static void write_config(void)
             "  - {sku: SKU-A, name: A, gtins: [\"" GTIN_A "\"], weight_g: 500}\n"
             "  - {sku: SKU-B, name: B, gtins: [\"" GTIN_B "\"], weight_g: 250, tracking: lot}\n"
             "  - {sku: SKU-C, name: C, gtins: [\"" GTIN_C "\"], weight_g: 100}\n"
+            "  - {sku: SKU-S, name: S, gtins: [\"" GTIN_S "\"], weight_g: 200, tracking: serial}\n"
             "waves:\n"
             "  carriers: [{code: DHL, name: DHL, cutoffs: [\"23:59\"], lane: L2}]\n"
             "devices:\n"
@@ -434,8 +437,9 @@ static void test_good_pack_to_shipped(void **state)
     size_t m = mq_mark();
     uint32_t track = 0;
     (void)state;
-    seed_order("O1", "T1:SKU-A:-:2,T2:SKU-B:L7:1");
-    sim_scale_set_load(F.scale, 1350000); /* 2 x 500 + 250 + 100 packaging */
+    seed_order("O1", "T1:SKU-A:-:2,T2:SKU-B:L7:1,T2:SKU-S:SN7:1");
+    rcmd("SADD wcs:{" SITE "}:tote:T2:serials SKU-S:SN7"); /* as pick.confirm records it */
+    sim_scale_set_load(F.scale, 1550000);                  /* 2 x 500 + 250 + 200 + 100 packaging */
 
     scan_tote("T1");
     wait_field("station:P1", "step", "verify", 3000);
@@ -444,6 +448,10 @@ static void test_good_pack_to_shipped(void **state)
     scan_item(GTIN_A, NULL);
     scan_item(GTIN_A, NULL);
     scan_item(GTIN_B, "L7");
+    /* The serial-tracked unit: another serial than the tote's is a wrong item. */
+    scan("01" GTIN_S "21SN8", "]C1");
+    wait_field("station:P1", "wrong_items", "1", 3000);
+    scan("01" GTIN_S "21SN7", "]C1");
 
     struct label_cond lc = {F.pr1, 1};
     assert_true(pump_until(labels_at_least, &lc, 8000));
@@ -457,16 +465,26 @@ static void test_good_pack_to_shipped(void **state)
     hget("shipment:SH-1", "order", v, sizeof(v));
     assert_string_equal(v, "O1");
     hget("shipment:SH-1", "weight_mg", v, sizeof(v));
-    assert_string_equal(v, "1350000");
+    assert_string_equal(v, "1550000");
     hget("shipment:SH-1", "items", v, sizeof(v));
     assert_non_null(strstr(v, "\"sku\":\"SKU-A\""));
     assert_non_null(strstr(v, "\"lot\":\"L7\""));
+    assert_non_null(
+        strstr(v, "{\"sku\":\"SKU-S\",\"lot\":\"SN7\",\"qty\":1,\"serials\":[\"SN7\"]}"));
     wait_field("order:O1", "state", "packed", 2000);
     snprintf(carton, sizeof(carton), "tote:%s", sscc);
     hget(carton, "dest", v, sizeof(v));
     assert_string_equal(v, "carrier:DHL");
     assert_int_equal(hlen("tote:T1:contents"), 0);
     assert_int_equal(hlen("tote:T2:contents"), 0);
+    {
+        redisContext *c = rconn();
+        redisReply *x = c ? redisCommand(c, "EXISTS wcs:{" SITE "}:tote:T2:serials") : NULL;
+        assert_non_null(x);
+        assert_int_equal(x->integer, 0); /* emptied with the contents */
+        freeReplyObject(x);
+        redisFree(c);
+    }
     wait_field("station:P1", "step", "idle", 2000);
     wait_mq(m, "wcs/v1/" SITE "/evt/weigh", "\"ok\":true", false, 2000);
     wait_mq(m, "wcs/v1/" SITE "/evt/label", sscc, false, 2000);
@@ -487,6 +505,8 @@ static void test_good_pack_to_shipped(void **state)
         assert_non_null(strstr(msg->payload, "\"carrier\":\"DHL\""));
         assert_non_null(strstr(msg->payload, sscc));
         assert_non_null(strstr(msg->payload, "\"serials\":[]"));
+        assert_non_null(strstr(msg->payload, "{\"sku\":\"SKU-S\",\"lot\":\"SN7\",\"qty\":1,"
+                                             "\"serials\":[\"SN7\"]}"));
         assert_non_null(strstr(msg->payload, "\"on_time\":true"));
     }
     hget("kpi", "ship_on_time", v, sizeof(v));

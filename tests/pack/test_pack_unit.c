@@ -20,7 +20,8 @@ static const char yaml[] =
     "products:\n"
     "  - {sku: SKU-A, name: A, gtins: [\"09506000134352\"], weight_g: 500}\n"
     "  - {sku: SKU-B, name: B, gtins: [\"4006381333931\"], weight_g: 250, tracking: lot}\n"
-    "  - {sku: SKU-C, name: C, gtins: [\"5901234123457\"]}\n";
+    "  - {sku: SKU-C, name: C, gtins: [\"5901234123457\"]}\n"
+    "  - {sku: SKU-S, name: S, gtins: [\"09506000134390\"], tracking: serial}\n";
 
 static struct cfg_site *site;
 
@@ -120,6 +121,41 @@ static void test_verify(void **state)
     assert_int_equal(pack_verify_item(&s, site, &a, &line, why, sizeof(why)), WCS_E_STATE);
 }
 
+/* A serial-tracked product: AI 21 required, the line whose lot is the serial, once; items carry
+ * the serial; the station's scan parser reads AI 21. */
+static void test_serial_verify(void **state)
+{
+    struct pack_session s = {0};
+    struct pack_scan n = {.kind = PACK_SCAN_ITEM, .gtin = "09506000134390"};
+    struct pack_scan v;
+    char why[200], buf[512];
+    size_t line = 99;
+    const char scan[] = "]C10109506000134390\x1d"
+                        "21SN2";
+    (void)state;
+    assert_int_equal(pack_add_contents(&s, "SKU-S", "SN1", 1), 0);
+    assert_int_equal(pack_add_contents(&s, "SKU-S", "SN2", 1), 0);
+    assert_int_equal(pack_verify_item(&s, site, &n, &line, why, sizeof(why)), WCS_E_STATE);
+    assert_string_equal(why,
+                        "SKU-S is serial-tracked: scan the GS1 barcode with its serial (AI 21)");
+    snprintf(n.serial, sizeof(n.serial), "SN9");
+    assert_int_equal(pack_verify_item(&s, site, &n, &line, why, sizeof(why)), WCS_E_STATE);
+    assert_string_equal(why, "serial SN9 of SKU-S is not in this order's totes");
+    assert_int_equal(pack_scan_parse("", scan, strlen(scan), &v), 0);
+    assert_int_equal(v.kind, PACK_SCAN_ITEM);
+    assert_string_equal(v.serial, "SN2");
+    assert_string_equal(v.lot, "");
+    assert_int_equal(pack_verify_item(&s, site, &v, &line, why, sizeof(why)), 0);
+    assert_int_equal(line, 1);
+    assert_int_equal(pack_verify_item(&s, site, &v, &line, why, sizeof(why)), WCS_E_STATE);
+    assert_string_equal(why, "serial SN2 of SKU-S is already verified");
+    assert_false(pack_all_verified(&s));
+    assert_true(pack_items_to_json(&s, site, buf, sizeof(buf)) > 0);
+    assert_string_equal(buf,
+                        "[{\"sku\":\"SKU-S\",\"lot\":\"SN1\",\"qty\":1,\"serials\":[\"SN1\"]},"
+                        "{\"sku\":\"SKU-S\",\"lot\":\"SN2\",\"qty\":1,\"serials\":[\"SN2\"]}]");
+}
+
 static void test_weight(void **state)
 {
     struct pack_session s = {0};
@@ -187,9 +223,9 @@ static void test_json(void **state)
     assert_int_equal(pack_lines_from_json(&t, buf, strlen(buf)), 0);
     assert_int_equal(t.n_lines, 2);
     assert_int_equal(t.lines[0].verified, 1);
-    assert_true(pack_items_to_json(&s, buf, sizeof(buf)) > 0);
-    assert_string_equal(buf, "[{\"sku\":\"SKU-A\",\"lot\":\"\",\"qty\":2},"
-                             "{\"sku\":\"SKU-B\",\"lot\":\"L7\",\"qty\":1}]");
+    assert_true(pack_items_to_json(&s, site, buf, sizeof(buf)) > 0);
+    assert_string_equal(buf, "[{\"sku\":\"SKU-A\",\"lot\":\"\",\"qty\":2,\"serials\":[]},"
+                             "{\"sku\":\"SKU-B\",\"lot\":\"L7\",\"qty\":1,\"serials\":[]}]");
     assert_true(pack_totes_to_json(&s, buf, sizeof(buf)) > 0);
     assert_string_equal(buf, "[\"T1\",\"T2\"]");
     assert_int_equal(pack_totes_from_json(&t, buf, strlen(buf)), 0);
@@ -214,9 +250,9 @@ static void test_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scan_parse), cmocka_unit_test(test_verify),
-        cmocka_unit_test(test_weight),     cmocka_unit_test(test_sscc),
-        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_scan_parse),    cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_serial_verify), cmocka_unit_test(test_weight),
+        cmocka_unit_test(test_sscc),          cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

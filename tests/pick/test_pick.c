@@ -4,7 +4,9 @@
  * batch.claim (first by cutoff, by id, refusals); pick.confirm with every refused check (wrong
  * location, product, lot, expiry, quantity, tote) changing nothing but the pick error counters,
  * partial and full picks moving the stock into the tote, the order waved -> picking -> picked,
- * the batch done; replays; role refusals; the events on evt/task and state/batch. */
+ * the batch done; replays; role refusals; the events on evt/task and state/batch; the serial rule
+ * (a serial-tracked product: AI 21, one unit, the task's serial, not picked before; the serial
+ * recorded in the tote's serials set and the site's serials hash). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -552,12 +554,99 @@ static void test_roles(void **state)
                "field \"qty\": expected an integer in 1..1073741824");
 }
 
+/* A serial-tracked product: each refusal of the serial rule is a pick error of kind serial that
+ * changes nothing else; the pick records <sku>:<serial> in the tote's serials set and the site's
+ * serials hash; a serial found there already is refused. */
+static void test_serials(void **state)
+{
+    json_t *r, *t;
+    size_t i;
+    char sn1[32] = "", sn2[32] = "", f[512], want[256], loc[64] = "";
+    (void)state;
+    quant("S1", "WH1/Stock/A/4", "SN1", 1, "");
+    quant("S1", "WH1/Stock/A/4", "SN2", 1, "");
+    fx_ok0("erp", "order.upsert", "so1",
+           "\"order\":\"SO50\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"S1\",\"qty\":2}]");
+    json_decref(fx_ok("sup", "wave.plan", "sw1", "\"wave\":\"W50\""));
+    json_decref(fx_ok("sup", "wave.release", "sr1", "\"wave\":\"W50\""));
+    r = fx_ok("picker2", "batch.claim", "sc1", "\"batch\":\"W50-B1\"");
+    json_array_foreach(json_object_get(r, "tasks"), i, t)
+    {
+        if (strcmp(fx_jstr(t, "sku"), "S1") != 0)
+            continue;
+        snprintf(loc, sizeof(loc), "%s", fx_jstr(t, "location"));
+        if (strcmp(fx_jstr(t, "lot"), "SN1") == 0)
+            snprintf(sn1, sizeof(sn1), "%s", fx_jstr(t, "task"));
+        else if (strcmp(fx_jstr(t, "lot"), "SN2") == 0)
+            snprintf(sn2, sizeof(sn2), "%s", fx_jstr(t, "task"));
+    }
+    json_decref(r);
+    assert_true(sn1[0] && sn2[0]);
+    assert_string_equal(loc, "WH1/Stock/A/4");
+    long serial_errors = kpi("pick_errors_serial");
+    /* No AI 21. */
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"WH1/Stock/A/4\",\"scan\":\"]C10109506000134390\","
+             "\"qty\":1,\"tote\":\"T50\"",
+             sn1);
+    snprintf(want, sizeof(want),
+             "scan has no serial (AI 21), product S1 of task %s is serial-tracked", sn1);
+    pick_refused("picker2", "se1", f, "serial", want);
+    /* Two units on one scan. */
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"WH1/Stock/A/4\","
+             "\"scan\":\"(01)09506000134390(21)SN1\",\"qty\":2,\"tote\":\"T50\"",
+             sn1);
+    pick_refused("picker2", "se2", f, "serial",
+                 "serial-tracked product S1 is picked one unit per scan, qty 2");
+    /* Another serial than the task's. */
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"WH1/Stock/A/4\","
+             "\"scan\":\"(01)09506000134390(21)SN2\",\"qty\":1,\"tote\":\"T50\"",
+             sn1);
+    snprintf(want, sizeof(want), "scanned serial SN2, task %s is for serial SN1", sn1);
+    pick_refused("picker2", "se3", f, "serial", want);
+    assert_int_equal(kpi("pick_errors_serial"), serial_errors + 3);
+    /* The pick: the serial goes with the tote's contents. */
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"WH1/Stock/A/4\","
+             "\"scan\":\"]C10109506000134390\\u001d21SN1\",\"qty\":1,\"tote\":\"T50\"",
+             sn1);
+    r = fx_ok("picker2", "pick.confirm", "sp1", f);
+    assert_int_equal(fx_jint(r, "remaining"), 0);
+    json_decref(r);
+    fx_hget_is(K("tote:T50:contents"), "S1:SN1", "1");
+    redisReply *m = fx_redis("SMEMBERS " K("tote:T50:serials"));
+    assert_int_equal(m->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(m->elements, 1);
+    assert_string_equal(m->element[0]->str, "S1:SN1");
+    freeReplyObject(m);
+    snprintf(want, sizeof(want), "task %s, tote T50", sn1);
+    fx_hget_is(K("serials"), "S1:SN1", want);
+    /* A serial picked before (here: recorded by an earlier pick of a duplicated stock record). */
+    fx_exec("HSET %s %s %s", K("serials"), "S1:SN2", "task PCK-0, tote T0");
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"WH1/Stock/A/4\","
+             "\"scan\":\"(01)09506000134390(21)SN2\",\"qty\":1,\"tote\":\"T50\"",
+             sn2);
+    pick_refused("picker2", "se4", f, "serial",
+                 "serial SN2 of S1 is already picked (task PCK-0, tote T0)");
+    fx_exec("HDEL %s %s", K("serials"), "S1:SN2");
+    r = fx_ok("picker2", "pick.confirm", "sp2", f);
+    assert_string_equal(fx_jstr(r, "order_state"), "picked");
+    json_decref(r);
+    m = fx_redis("SCARD " K("tote:T50:serials"));
+    assert_int_equal(m->integer, 2);
+    freeReplyObject(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_release_claim_confirm),
         cmocka_unit_test(test_short_backorder_first),
         cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_serials),
     };
     return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -408,7 +408,9 @@ static int x_pick(struct job *j)
                           .expiry = sc.expiry[0] ? sc.expiry : NULL,
                           .qty = j->a.qty,
                           .tote = j->a.tote ? j->a.tote : "",
-                          .short_pick = is_short};
+                          .short_pick = is_short,
+                          .serial = sc.lot[0] && sc.serial ? sc.lot : NULL,
+                          .serial_tracked = p && p->tracking == CFG_TRACK_SERIAL};
     if (is_short)
         return short_start(j->c, &j->sctx, &pk, on_exec, j);
     return ops_pick_confirm(j->c->store, &j->sctx, &pk, on_exec, j);
@@ -734,8 +736,8 @@ static int x_replen_confirm(struct job *j)
     struct scan_data sc = {0};
     char err[CMD_ERR_MAX], why[CMD_ERR_MAX - 16]; /* room for the field prefix */
     const struct cfg_product *p;
-    if (scan_parse_item(j->a.scan, strlen(j->a.scan), current_year(j->c), &sc, why,
-                        sizeof(why)) != 0) {
+    if (scan_parse_item(j->a.scan, strlen(j->a.scan), current_year(j->c), &sc, why, sizeof(why)) !=
+        0) {
         snprintf(err, sizeof(err), "field \"scan\": %s",
                  strncmp(why, "scan: ", 6) == 0 ? why + 6 : why);
         refuse(j, err);

@@ -44,9 +44,18 @@ void pick_first_gtin(const struct cfg_site *site, const char *sku, char out[15])
 
 bool pick_is_check_refusal(const char *text)
 {
-    static const char *const prefixes[] = {
-        "scanned location ", "scanned GTIN ", "scan has no lot", "scanned lot ",
-        "scanned expiry ",   "qty ",          "tote ",           NULL};
+    static const char *const prefixes[] = {"scanned location ",
+                                           "scanned GTIN ",
+                                           "scan has no lot",
+                                           "scanned lot ",
+                                           "scanned expiry ",
+                                           "qty ",
+                                           "tote ",
+                                           "scan has no serial",
+                                           "serial-tracked product ",
+                                           "scanned serial ",
+                                           "serial ",
+                                           NULL};
     for (int i = 0; text && prefixes[i]; i++)
         if (strncmp(text, prefixes[i], strlen(prefixes[i])) == 0)
             return true;

@@ -52,12 +52,14 @@ int pack_scan_parse(const char *aim, const char *data, size_t len, struct pack_s
     if (gs1_parse_scan(buf, alen + len, &id, &is_gs1, el, 8, &n, NULL) != 0)
         return WCS_E_SYNTAX;
     if (is_gs1) {
-        const struct gs1_element *gtin = NULL, *lot = NULL, *sscc = NULL;
+        const struct gs1_element *gtin = NULL, *lot = NULL, *sscc = NULL, *ser = NULL;
         for (size_t i = 0; i < n; i++) {
             if (strcmp(el[i].ai, "01") == 0)
                 gtin = &el[i];
             else if (strcmp(el[i].ai, "10") == 0)
                 lot = &el[i];
+            else if (strcmp(el[i].ai, "21") == 0)
+                ser = &el[i];
             else if (strcmp(el[i].ai, "00") == 0)
                 sscc = &el[i];
         }
@@ -69,6 +71,12 @@ int pack_scan_parse(const char *aim, const char *data, size_t len, struct pack_s
                     memcpy(out->lot, lot->value, lot->value_len + 1);
                 else
                     out->lot_invalid = true;
+            }
+            if (ser) {
+                if (ser->value_len < sizeof(out->serial) && store_id_check(ser->value) == 0)
+                    memcpy(out->serial, ser->value, ser->value_len + 1);
+                else
+                    out->serial_invalid = true;
             }
             return 0;
         }
@@ -186,6 +194,42 @@ static const struct cfg_product *product_by_sku(const struct cfg_site *site, con
     return NULL;
 }
 
+/* A serial-tracked product's unit: the line of its serial (the line's lot), once. */
+static int verify_serial(struct pack_session *s, const struct cfg_product *p,
+                         const struct pack_scan *scan, size_t *line_out, char *why, size_t cap)
+{
+    bool in_carton = false;
+    if (scan->serial_invalid) {
+        snprintf(why, cap, "the serial of %s cannot be read as a serial number", p->sku);
+        return WCS_E_STATE;
+    }
+    if (!scan->serial[0]) {
+        snprintf(why, cap, "%s is serial-tracked: scan the GS1 barcode with its serial (AI 21)",
+                 p->sku);
+        return WCS_E_STATE;
+    }
+    for (size_t i = 0; i < s->n_lines; i++) {
+        struct pack_line *l = &s->lines[i];
+        if (strcmp(l->sku, p->sku) != 0)
+            continue;
+        in_carton = true;
+        if (strcmp(l->lot, scan->serial) != 0)
+            continue;
+        if (l->verified >= l->qty) {
+            snprintf(why, cap, "serial %s of %s is already verified", scan->serial, p->sku);
+            return WCS_E_STATE;
+        }
+        l->verified++;
+        *line_out = i;
+        return 0;
+    }
+    if (!in_carton)
+        snprintf(why, cap, "%s is not in this order's totes", p->sku);
+    else
+        snprintf(why, cap, "serial %s of %s is not in this order's totes", scan->serial, p->sku);
+    return WCS_E_STATE;
+}
+
 int pack_verify_item(struct pack_session *s, const struct cfg_site *site,
                      const struct pack_scan *scan, size_t *line_out, char *why, size_t cap)
 {
@@ -204,6 +248,8 @@ int pack_verify_item(struct pack_session *s, const struct cfg_site *site,
         snprintf(why, cap, "the lot of %s cannot be read as a lot number", p->sku);
         return WCS_E_STATE;
     }
+    if (p->tracking == CFG_TRACK_SERIAL)
+        return verify_serial(s, p, scan, line_out, why, cap);
     if (p->tracking != CFG_TRACK_NONE && !scan->lot[0]) {
         snprintf(why, cap, "%s is lot-tracked: scan the GS1 barcode with its lot (AI 10)", p->sku);
         return WCS_E_STATE;
@@ -306,16 +352,20 @@ static int dump(json_t *j, char *buf, size_t cap)
     return (int)n;
 }
 
-static int lines_json(const struct pack_session *s, bool with_verified, char *buf, size_t cap)
+/* with site: the shipment items (with serials); without: the persisted lines (with verified). */
+static int lines_json(const struct pack_session *s, const struct cfg_site *site, char *buf,
+                      size_t cap)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < s->n_lines; i++) {
         const struct pack_line *l = &s->lines[i];
-        json_t *o = with_verified
-                        ? json_pack("{s:s,s:s,s:I,s:I}", "sku", l->sku, "lot", l->lot, "qty",
-                                    (json_int_t)l->qty, "verified", (json_int_t)l->verified)
-                        : json_pack("{s:s,s:s,s:I}", "sku", l->sku, "lot", l->lot, "qty",
-                                    (json_int_t)l->qty);
+        const struct cfg_product *p = site ? product_by_sku(site, l->sku) : NULL;
+        bool serial = p && p->tracking == CFG_TRACK_SERIAL && l->lot[0];
+        json_t *o = !site ? json_pack("{s:s,s:s,s:I,s:I}", "sku", l->sku, "lot", l->lot, "qty",
+                                      (json_int_t)l->qty, "verified", (json_int_t)l->verified)
+                          : json_pack("{s:s,s:s,s:I,s:o}", "sku", l->sku, "lot", l->lot, "qty",
+                                      (json_int_t)l->qty, "serials",
+                                      serial ? json_pack("[s]", l->lot) : json_array());
         if (!o || json_array_append_new(a, o) != 0) {
             json_decref(a);
             return -ENOMEM;
@@ -326,12 +376,15 @@ static int lines_json(const struct pack_session *s, bool with_verified, char *bu
 
 int pack_lines_to_json(const struct pack_session *s, char *buf, size_t cap)
 {
-    return lines_json(s, true, buf, cap);
+    return lines_json(s, NULL, buf, cap);
 }
 
-int pack_items_to_json(const struct pack_session *s, char *buf, size_t cap)
+int pack_items_to_json(const struct pack_session *s, const struct cfg_site *site, char *buf,
+                       size_t cap)
 {
-    return lines_json(s, false, buf, cap);
+    if (!site)
+        return -EINVAL;
+    return lines_json(s, site, buf, cap);
 }
 
 int pack_lines_from_json(struct pack_session *s, const char *text, size_t len)

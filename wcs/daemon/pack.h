@@ -27,6 +27,8 @@ struct pack_scan {
     char gtin[PACK_GTIN_LEN + 1]; /* PACK_SCAN_ITEM: GTIN-14 (shorter GTINs zero-padded) */
     char lot[WCSD_ID_MAX];        /* PACK_SCAN_ITEM: AI 10, "" when not scanned */
     bool lot_invalid;             /* AI 10 was scanned but is not a store identifier */
+    char serial[WCSD_ID_MAX];     /* PACK_SCAN_ITEM: AI 21, "" when not scanned */
+    bool serial_invalid;          /* AI 21 was scanned but is not a store identifier */
 };
 
 /* Classifies one station scan: aim is the AIM identifier the scanner sent ("" none), data[0..len)
@@ -83,10 +85,12 @@ int pack_add_contents(struct pack_session *s, const char *sku, const char *lot, 
 /* Verifies one item scan against the session (step VERIFY): the GTIN names a product of site
  * (by its configured GTINs), and a line of that product with an unverified unit takes it. A
  * lot-tracked product needs its lot scanned and equal to the line's; a scanned lot of another
- * product is compared too. Returns 0 with *line_out the line index, or a refusal with why (a
- * short sentence for the operator, NUL-terminated in why[0..cap)): WCS_E_UNKNOWN (no product has
- * this GTIN), WCS_E_STATE (the product is not in the carton, or all its units are verified, or
- * the lot is missing or differs). The session is only changed on success. */
+ * product is compared too. A serial-tracked product needs its serial (AI 21) scanned and equal
+ * to the line's lot (a serial-tracked line's lot is the serial picked: pick.confirm). Returns 0
+ * with *line_out the line index, or a refusal with why (a short sentence for the operator,
+ * NUL-terminated in why[0..cap)): WCS_E_UNKNOWN (no product has this GTIN), WCS_E_STATE (the
+ * product is not in the carton, or all its units are verified, or the lot is missing or differs).
+ * The session is only changed on success. */
 int pack_verify_item(struct pack_session *s, const struct cfg_site *site,
                      const struct pack_scan *scan, size_t *line_out, char *why, size_t cap);
 /* True when the session has lines and every unit is verified. */
@@ -116,8 +120,11 @@ int pack_sscc(uint8_t extension_digit, const char *company_prefix, uint64_t seri
 /* Writes the session's lines as a compact JSON array [{"sku","lot","qty","verified"}] into
  * buf[0..cap). Returns the length, or WCS_E_EXHAUSTED. */
 int pack_lines_to_json(const struct pack_session *s, char *buf, size_t cap);
-/* Writes the shipment items [{"sku","lot","qty"}] of the session. As pack_lines_to_json. */
-int pack_items_to_json(const struct pack_session *s, char *buf, size_t cap);
+/* Writes the shipment items [{"sku","lot","qty","serials"}] of the session: serials is [lot] for a
+ * line of a product site tracks by serial (its lot is the serial picked), else []. As
+ * pack_lines_to_json. */
+int pack_items_to_json(const struct pack_session *s, const struct cfg_site *site, char *buf,
+                       size_t cap);
 /* Parses what pack_lines_to_json wrote into s->lines (replacing them). Returns 0, or
  * WCS_E_SYNTAX (not such an array; bad ids, qty 0, verified > qty, duplicates, too many) with
  * s->lines untouched. */

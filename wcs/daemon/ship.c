@@ -112,9 +112,12 @@ static void on_shipped(void *arg, const struct store_result *r)
     lines = json_array();
     json_array_foreach(items, i, it)
     {
-        json_t *l =
-            json_pack("{s:O,s:O,s:O,s:[]}", "sku", json_object_get(it, "sku"), "lot",
-                      json_object_get(it, "lot"), "qty", json_object_get(it, "qty"), "serials");
+        /* The serials pack_commit wrote with the item ([] for an untracked or lot line, or an
+         * item written before serial capture). */
+        json_t *ser = json_object_get(it, "serials");
+        json_t *l = json_pack("{s:O,s:O,s:O,s:o}", "sku", json_object_get(it, "sku"), "lot",
+                              json_object_get(it, "lot"), "qty", json_object_get(it, "qty"),
+                              "serials", json_is_array(ser) ? json_incref(ser) : json_array());
         if (l)
             json_array_append_new(lines, l);
     }

@@ -623,7 +623,7 @@ static void commit(struct stationrt *st, const char *printer)
     struct wcsd_tote carton = {0};
     int rc;
 
-    if (pack_items_to_json(&st->s, items, sizeof(items)) < 0)
+    if (pack_items_to_json(&st->s, st->d->site, items, sizeof(items)) < 0)
         snprintf(items, sizeof(items), "[]");
     snprintf(reset, sizeof(reset),
              "{\"state\":\"IDLE\",\"step\":\"idle\",\"order\":\"\",\"totes\":\"[]\","

@@ -188,13 +188,17 @@ struct ops_pick {
     int64_t qty;                 /* units picked now: confirm >= 1; short >= 0 */
     const char *tote;            /* required when qty > 0 */
     bool short_pick;             /* must be false for ops_pick_confirm (pick.short: below) */
+    const char *serial;          /* AI 21, NULL: the scan had none (pick.confirm only) */
+    bool serial_tracked;         /* gtin_sku is serial-tracked: the serial rule applies */
 };
 
 /* pick.confirm of p (short_pick false). values: picked, remaining, order, order state, next
  * open task of the batch ("" none), task state, batch state, tote, batch, sku, location. A pick
  * at a face a claimed replenishment is filling is refused ("task PCK-1 waits: ..."). A refused
- * check (location, product, lot, expiry, qty, tote) comes back as WCS_E_STATE and is counted in the
- * KPI hash. */
+ * check (location, product, lot, expiry, qty, tote; serial for a serial-tracked product: AI 21
+ * present, qty 1, the task's serial, not picked before) comes back as WCS_E_STATE and is counted
+ * in the KPI hash. A serial pick adds <sku>:<serial> to the tote's serials set and the site's
+ * serials hash. */
 int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct ops_pick *p,
                      store_cb cb, void *arg);
 /* ---- receiving and returns (wcs/command/inbound.c; wcs/store/inbound.c) ----

@@ -75,25 +75,26 @@ int packing_label(struct store *s, const struct store_ctx *ctx, const char *stat
 int packing_commit(struct store *s, const struct store_ctx *ctx, const struct packing_commit *c,
                    store_cb cb, void *arg)
 {
-    char kb[4 + 2 * PACKING_TOTES_MAX][STORE_KEY_MAX], w[24], e[24], u[24];
-    const char *keys[4 + 2 * PACKING_TOTES_MAX];
+    char kb[4 + 3 * PACKING_TOTES_MAX][STORE_KEY_MAX], w[24], e[24], u[24];
+    const char *keys[4 + 3 * PACKING_TOTES_MAX];
     if (!s || !c || c->n_totes == 0 || c->n_totes > PACKING_TOTES_MAX || !c->items_json ||
         !c->reset_json || !c->carrier || key(kb[0], s, "station", c->station, NULL) ||
         key(kb[1], s, "shipment", c->shipment, NULL) || key(kb[2], s, "tote", c->sscc, NULL) ||
         key(kb[3], s, "order", c->order, NULL))
         return -EINVAL;
     for (size_t i = 0; i < c->n_totes; i++)
-        if (key(kb[4 + 2 * i], s, "tote", c->totes[i], NULL) ||
-            key(kb[5 + 2 * i], s, "tote", c->totes[i], "contents"))
+        if (key(kb[4 + 3 * i], s, "tote", c->totes[i], NULL) ||
+            key(kb[5 + 3 * i], s, "tote", c->totes[i], "contents") ||
+            key(kb[6 + 3 * i], s, "tote", c->totes[i], "serials"))
             return -EINVAL;
-    for (size_t i = 0; i < 4 + 2 * c->n_totes; i++)
+    for (size_t i = 0; i < 4 + 3 * c->n_totes; i++)
         keys[i] = kb[i];
     snprintf(w, sizeof(w), "%" PRId64, c->weight_mg);
     snprintf(e, sizeof(e), "%" PRId64, c->expected_mg);
     snprintf(u, sizeof(u), "%" PRIu64, c->units);
     const char *args[] = {c->station, c->shipment, c->order,      c->sscc, c->carrier,
                           w,          e,           c->items_json, u,       c->reset_json};
-    return store_script_run(s, ctx, "pack_commit", true, keys, 4 + 2 * c->n_totes, args, 10, cb,
+    return store_script_run(s, ctx, "pack_commit", true, keys, 4 + 3 * c->n_totes, args, 10, cb,
                             arg);
 }
 

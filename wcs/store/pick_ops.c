@@ -378,7 +378,8 @@ static const char *const *task_read(struct pk *p, int *rc)
     return t;
 }
 
-/* in: mode, location, gtin, gtin sku, lot ("\x1f": none), expiry ("" none), qty, tote. */
+/* in: mode, location, gtin, gtin sku, lot ("\x1f": none), expiry ("" none), qty, tote, serial
+ * ("" none), "serial" when the product is serial-tracked. */
 static int next_confirm(struct pk *p)
 {
     struct strv keys = {0}, args = {0};
@@ -390,6 +391,8 @@ static int next_confirm(struct pk *p)
         return rc;
     rc = task_keys(p, t, &keys, p->in.v[7]);
     rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:replen:faces", site(p));
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:tote:%s:serials", site(p), p->in.v[7]);
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:serials", site(p));
     rc = rc ? rc : backorder_key(p, t[6], &keys);
     rc = rc ? rc : strv_push(&args, p->id);
     for (size_t i = 0; rc == 0 && i < p->in.n; i++)
@@ -574,7 +577,8 @@ int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct 
     int rc = 0;
     if (!s || !pk || store_id_check(pk->task) != 0 || !pk->location || !pk->gtin || !pk->gtin_sku ||
         pk->qty < 0 || (pk->qty > 0 && store_id_check(pk->tote) != 0) ||
-        (pk->lot && pk->lot[0] && store_id_check(pk->lot) != 0) || pk->short_pick || pk->qty < 1)
+        (pk->lot && pk->lot[0] && store_id_check(pk->lot) != 0) ||
+        (pk->serial && store_id_check(pk->serial) != 0) || pk->short_pick || pk->qty < 1)
         return -EINVAL;
     if (!(p = pk_new(s, ctx, PK_CONFIRM, pk->task, cb, arg)))
         return -ENOMEM;
@@ -586,7 +590,9 @@ int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct 
                         pk->lot ? pk->lot : "\x1f",
                         pk->expiry ? pk->expiry : "",
                         qty,
-                        pk->tote ? pk->tote : ""};
+                        pk->tote ? pk->tote : "",
+                        pk->serial ? pk->serial : "",
+                        pk->serial_tracked ? "serial" : ""};
     for (size_t i = 0; rc == 0 && i < sizeof(in) / sizeof(in[0]); i++)
         rc = strv_push(&p->in, in[i]);
     if (rc != 0) {

@@ -2,12 +2,13 @@
 -- a tote record under its SSCC (routed to its carrier), the session's totes are emptied and
 -- released (no order), the order is packed, the station back to idle: one step, all or nothing.
 -- KEYS[4] station, KEYS[5] shipment, KEYS[6] carton tote hash, KEYS[7] order,
--- KEYS[8..] per session tote: tote hash, tote contents hash.
+-- KEYS[8..] per session tote: tote hash, tote contents hash, tote serials set (emptied with the
+-- contents; the serials travel in the items JSON).
 -- ARGV[7] station, ARGV[8] shipment id, ARGV[9] order, ARGV[10] sscc, ARGV[11] carrier ('' none),
 -- ARGV[12] weight mg, ARGV[13] expected mg, ARGV[14] items JSON, ARGV[15] units,
 -- ARGV[16] station reset field/value pairs as a JSON object.
-if #KEYS < 9 or (#KEYS - 7) % 2 ~= 0 or #ARGV ~= 16 then
-    return err('EARG', 'pack_commit takes 7 + 2n keys and 16 arguments')
+if #KEYS < 10 or (#KEYS - 7) % 3 ~= 0 or #ARGV ~= 16 then
+    return err('EARG', 'pack_commit takes 7 + 3n keys and 16 arguments')
 end
 if not is_id(ARGV[7]) or not is_id(ARGV[8]) or not is_id(ARGV[9]) or
     not string.match(ARGV[10], '^%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$') or
@@ -34,7 +35,12 @@ if st[1] ~= ARGV[8] or st[2] ~= ARGV[9] then
 end
 local ostate = redis.call('HGET', KEYS[7], 'state')
 local totes, emptied = {}, {}
-for k = 8, #KEYS, 2 do
+for k = 8, #KEYS, 3 do
+    if KEYS[k + 2] ~= KEYS[k] .. ':serials' then
+        return err('EARG', 'KEYS[' .. (k + 2) .. '] is not the serials of ' .. KEYS[k])
+    end
+end
+for k = 8, #KEYS, 3 do
     local id = string.match(KEYS[k], ':tote:(.*)$')
     totes[#totes + 1] = id
     local flat = redis.call('HGETALL', KEYS[k + 1])
@@ -50,8 +56,8 @@ redis.call('HSET', KEYS[5], 'order', ARGV[9], 'sscc', ARGV[10], 'carrier', ARGV[
     'packed_ts', ARGV[4], 'ts', ARGV[4])
 redis.call('HSET', KEYS[6], 'order', ARGV[9], 'state', 'packed', 'shipment', ARGV[8],
     'dest', ARGV[11] ~= '' and ('carrier:' .. ARGV[11]) or '', 'sort_state', 'open', 'ts', ARGV[4])
-for k = 8, #KEYS, 2 do
-    redis.call('DEL', KEYS[k + 1])
+for k = 8, #KEYS, 3 do
+    redis.call('DEL', KEYS[k + 1], KEYS[k + 2])
     -- Released: the next pick may use the tote for any order (pick_confirm checks 'order').
     redis.call('HDEL', KEYS[k], 'order')
     redis.call('HSET', KEYS[k], 'state', 'released', 'shipment', ARGV[8], 'dest', '', 'ts', ARGV[4])

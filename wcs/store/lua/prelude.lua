@@ -180,8 +180,12 @@ end
 
 -- The scan checks of a pick of q units (1..) of task t (pick_task), in the contract's order;
 -- a failed check is counted (pick_errors, pick_errors_<kind>) and returned as the error reply;
--- Returns nil when all pass.
-local function pick_check(t, q)
+-- Returns nil when all pass. ser (task_pick; nil: no serial rule) is {tracked = the scanned
+-- product is serial-tracked, serial = the scan's AI 21 ('' none), taken = the serial's entry in
+-- the site's serials hash (nil: never picked)}: a serial-tracked product takes one unit per scan
+-- with AI 21, the task's serial when it names one (its lot), a serial not picked before; that
+-- check (kind serial) stands in for the lot check.
+local function pick_check(t, q, ser)
     local tid, order, sku, lot, expiry, loc = ARGV[7], t[3], t[4], t[5] or '', t[6] or '', t[7]
     local remaining = num(t[8]) - num(t[9])
     local function refuse(kind, msg)
@@ -201,12 +205,31 @@ local function pick_check(t, q)
         return refuse('product', 'scanned GTIN ' .. ARGV[10] .. ' is product ' .. ARGV[11] ..
             ', task ' .. tid .. ' is for ' .. sku)
     end
-    if lot ~= '' and ARGV[12] == '\31' then
-        return refuse('lot', 'scan has no lot (AI 10), task ' .. tid .. ' is for lot ' .. lot)
-    end
-    if lot ~= '' and ARGV[12] ~= lot then
-        return refuse('lot', 'scanned lot ' .. ARGV[12] .. ', task ' .. tid .. ' is for lot ' ..
-            lot)
+    if ser and ser.tracked then
+        if ser.serial == '' then
+            return refuse('serial', 'scan has no serial (AI 21), product ' .. sku ..
+                ' of task ' .. tid .. ' is serial-tracked')
+        end
+        if q ~= 1 then
+            return refuse('serial', 'serial-tracked product ' .. sku ..
+                ' is picked one unit per scan, qty ' .. q)
+        end
+        if lot ~= '' and ser.serial ~= lot then
+            return refuse('serial', 'scanned serial ' .. ser.serial .. ', task ' .. tid ..
+                ' is for serial ' .. lot)
+        end
+        if ser.taken then
+            return refuse('serial', 'serial ' .. ser.serial .. ' of ' .. sku ..
+                ' is already picked (' .. ser.taken .. ')')
+        end
+    else
+        if lot ~= '' and ARGV[12] == '\31' then
+            return refuse('lot', 'scan has no lot (AI 10), task ' .. tid .. ' is for lot ' .. lot)
+        end
+        if lot ~= '' and ARGV[12] ~= lot then
+            return refuse('lot', 'scanned lot ' .. ARGV[12] .. ', task ' .. tid ..
+                ' is for lot ' .. lot)
+        end
     end
     if ARGV[13] ~= '' and ARGV[13] ~= expiry then
         return refuse('expiry', 'scanned expiry ' .. ARGV[13] .. ', task ' .. tid .. ' is for ' ..

@@ -3,7 +3,9 @@
 -- hash (pick_errors and pick_errors_<kind>; the refusal writes nothing else): the scanned
 -- location is the task's (location), the scanned GTIN is the task's product (product), a task
 -- with a lot gets a scan with that lot (lot), an AI 17 expiry is the task's (expiry), qty is at
--- most what remains (qty), the tote holds no other open order (tote). Then the units move as
+-- most what remains (qty), the tote holds no other open order (tote); for a serial-tracked
+-- product (ARGV[17] 'serial') the lot check is the serial rule (serial: AI 21 present, qty 1, the
+-- task's serial, not picked before; prelude pick_check). Then the units move as
 -- pick_confirm moves them (quant on_hand and reserved, the order's reservation, tote contents),
 -- the task, its batch and its order advance: first pick of the order waved -> picking; task
 -- done when all its units are picked; order picked when its last task is done or short; batch
@@ -11,18 +13,25 @@
 -- KEYS[4] task, KEYS[5] batch, KEYS[6] order, KEYS[7] order reservations, KEYS[8] quant,
 -- KEYS[9] tote contents, KEYS[10] tote, KEYS[11] the busy pick faces hash (replen_claim: a
 -- pick at a face being replenished waits, refused without counting a pick error), KEYS[12] the
--- backorder hash when the order is a backorder's follow-up (its `backorder` field; the
--- backorder becomes done with the order). ARGV[7] task id, ARGV[8] 'confirm', ARGV[9] scanned
--- location, ARGV[10] GTIN, ARGV[11] the GTIN's product ('' none), ARGV[12] lot (US: none),
--- ARGV[13] expiry YYYY-MM-DD ('' none), ARGV[14] qty, ARGV[15] tote.
+-- tote's serials set (members <sku>:<serial>), KEYS[13] the site's serials hash (<sku>:<serial>
+-- -> where it was picked), KEYS[14] the backorder hash when the order is a backorder's
+-- follow-up (its `backorder` field; the backorder becomes done with the order). ARGV[7] task
+-- id, ARGV[8] 'confirm', ARGV[9] scanned location, ARGV[10] GTIN, ARGV[11] the GTIN's product
+-- ('' none), ARGV[12] lot (US: none), ARGV[13] expiry YYYY-MM-DD ('' none), ARGV[14] qty,
+-- ARGV[15] tote, ARGV[16] serial (AI 21, '' none), ARGV[17] 'serial' when the GTIN's product is
+-- serial-tracked, else ''.
 -- Returns {'ok', picked, remaining, order, order state, next task ('' none), task state, batch
 -- state, tote, batch, sku, location}.
-if (#KEYS ~= 11 and #KEYS ~= 12) or #ARGV ~= 15 then
-    return err('EARG', 'task_pick takes 11 or 12 keys and 15 arguments')
+if (#KEYS ~= 13 and #KEYS ~= 14) or #ARGV ~= 17 then
+    return err('EARG', 'task_pick takes 13 or 14 keys and 17 arguments')
 end
 local tid, q = ARGV[7], int_arg(ARGV[14])
-if not is_id(tid) or not q or q < 1 or not is_id(ARGV[15]) then
-    return err('EARG', 'bad task id, quantity or tote')
+if not is_id(tid) or not q or q < 1 or not is_id(ARGV[15]) or
+    (ARGV[16] ~= '' and not is_id(ARGV[16])) or (ARGV[17] ~= '' and ARGV[17] ~= 'serial') then
+    return err('EARG', 'bad task id, quantity, tote or serial')
+end
+if KEYS[12] ~= KEYS[10] .. ':serials' or KEYS[13] ~= site_key('serials') then
+    return err('EARG', 'KEYS[12], KEYS[13] are not the tote\'s and the site\'s serials')
 end
 if seen() then
     return {'dup'}
@@ -44,19 +53,29 @@ if busy then
     return err('ESTATE', 'task ' .. tid .. ' waits: replenishment ' .. busy .. ' is filling ' ..
         t[7] .. ', pick after its replen.confirm')
 end
-local bad = pick_check(t, q) or pick_held(t, q)
+local ser = {tracked = ARGV[17] == 'serial', serial = ARGV[16]}
+if ser.tracked and ser.serial ~= '' then
+    ser.taken = redis.call('HGET', KEYS[13], t[4] .. ':' .. ser.serial) or nil
+end
+local bad = pick_check(t, q, ser) or pick_held(t, q)
 if bad then
     return bad
 end
 local o = redis.call('HMGET', KEYS[6], 'state', 'tasks_open', 'backorder')
--- A follow-up order of a backorder: its backorder hash is KEYS[12] (read first by the C side).
+-- A follow-up order of a backorder: its backorder hash is KEYS[14] (read first by the C side).
 local bo = o[3] or ''
-if (bo ~= '' and KEYS[12] ~= site_key('backorder:' .. bo)) or (bo == '' and #KEYS == 12) then
+if (bo ~= '' and KEYS[14] ~= site_key('backorder:' .. bo)) or (bo == '' and #KEYS == 14) then
     return err('ESTATE', 'task ' .. tid .. ' changed meanwhile, retry')
 end
 local b = redis.call('HMGET', KEYS[5], 'state', 'open')
 -- Apply: the stock move (pick_confirm's rule).
 pick_apply(t, q)
+if ser.tracked then
+    local item = t[4] .. ':' .. ser.serial
+    redis.call('SADD', KEYS[12], item)
+    redis.call('HSET', KEYS[13], item, 'task ' .. tid .. ', tote ' .. ARGV[15])
+    journal('pick_serial', ARGV[15], {}, {item = item, task = tid, order = order})
+end
 -- The task, its order and its batch.
 local picked = num(t[9]) + q
 local tstate = picked == num(t[8]) and 'done' or 'open'
@@ -95,7 +114,7 @@ if ostate ~= o[1] then
     redis.call('HSET', KEYS[6], 'state', ostate, 'updated_ts', ARGV[4])
     journal('order_' .. ostate, order, {state = o[1]}, {state = ostate})
     if ostate == 'picked' and bo ~= '' then
-        redis.call('HSET', KEYS[12], 'state', 'done', 'done_ts', ARGV[4])
+        redis.call('HSET', KEYS[14], 'state', 'done', 'done_ts', ARGV[4])
         journal('backorder_done', bo, {state = 'reserved'}, {state = 'done', order = order})
     end
 end
