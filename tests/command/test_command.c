@@ -245,9 +245,16 @@ static void test_segregation_of_duties(void **state)
 {
     json_t *r;
     (void)state;
+    char *v0 = fx_hget(K("kpi"), "adjusted_value_cents");
+    long long value0 = v0 ? atoll(v0) : 0;
+    free(v0);
     fx_ok0("lead1", "inventory.adjust", "d0",
            "\"sku\":\"L1\",\"location\":\"WH1/Stock/A/3\",\"lot\":\"LOT1\",\"qty\":5,"
            "\"reason\":\"initial\",\"unit_value_cents\":100");
+    /* The value of an applied adjustment is counted (5 x 1.00). */
+    char vbuf[32];
+    snprintf(vbuf, sizeof(vbuf), "%lld", value0 + 500);
+    fx_hget_is(K("kpi"), "adjusted_value_cents", vbuf);
     size_t from = tc_count(FX.watch);
     r = fx_ok("lead1", "inventory.adjust", "d1",
               "\"sku\":\"L1\",\"location\":\"WH1/Stock/A/3\",\"lot\":\"LOT1\",\"qty\":25,"
@@ -279,6 +286,9 @@ static void test_segregation_of_duties(void **state)
     assert_string_equal(fx_jstr(r, "requester"), "lead1");
     json_decref(r);
     fx_hget_is(K("quant:L1:WH1/Stock/A/3:LOT1"), "on_hand", "30");
+    /* ... and an approved one's (25 x 1.00) when it is applied. */
+    snprintf(vbuf, sizeof(vbuf), "%lld", value0 + 3000);
+    fx_hget_is(K("kpi"), "adjusted_value_cents", vbuf);
     char *gone = fx_hget(alarm_key, "state");
     assert_null(gone);
     FX_PUMP_UNTIL(tc_find(FX.watch, from, alarm_topic, NULL) >= 0, 3000);

@@ -568,7 +568,10 @@ static int x_inventory_adjust(struct job *j)
             j->c->store, &j->sctx, &l, j->a.reason,
             j->a.has_value ? j->a.unit_value_cents * (j->a.qty < 0 ? -j->a.qty : j->a.qty) : -1,
             j->a.why, on_exec, j);
-    return store_adjust(j->c->store, &j->sctx, &l, j->a.reason, on_exec, j);
+    return store_adjust_valued(
+        j->c->store, &j->sctx, &l, j->a.reason,
+        j->a.has_value ? j->a.unit_value_cents * (j->a.qty < 0 ? -j->a.qty : j->a.qty) : -1,
+        on_exec, j);
 }
 
 static int r_inventory_adjust(struct job *j, const struct store_result *r, json_t *f,

@@ -1188,11 +1188,18 @@ int store_move(struct store *s, const struct store_ctx *ctx, const struct store_
 int store_adjust(struct store *s, const struct store_ctx *ctx, const struct store_line *line,
                  const char *reason, store_cb cb, void *arg)
 {
+    return store_adjust_valued(s, ctx, line, reason, -1, cb, arg);
+}
+
+int store_adjust_valued(struct store *s, const struct store_ctx *ctx, const struct store_line *line,
+                        const char *reason, int64_t value_cents, store_cb cb, void *arg)
+{
     struct cmd *c;
     int rc;
-    if (!s || !line_ok(line) || line->qty == 0 || !reason || !reason[0] || strlen(reason) > 256)
+    if (!s || !line_ok(line) || line->qty == 0 || !reason || !reason[0] || strlen(reason) > 256 ||
+        value_cents < -1)
         return -EINVAL;
-    rc = script_begin(s, ctx, "adjust", 3, 5, true, &c);
+    rc = script_begin(s, ctx, "adjust", 3, value_cents >= 0 ? 6 : 5, true, &c);
     if (rc)
         return rc;
     rc = arg_quant(c, line);
@@ -1204,6 +1211,8 @@ int store_adjust(struct store *s, const struct store_ctx *ctx, const struct stor
     rc = rc ? rc : arg_s(c, line->sku);
     rc = rc ? rc : arg_s(c, line->loc);
     rc = rc ? rc : arg_s(c, line->lot ? line->lot : "");
+    if (value_cents >= 0)
+        rc = rc ? rc : arg_i64(c, value_cents);
     return finish_build(s, c, rc, cb, arg);
 }
 

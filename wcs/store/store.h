@@ -185,6 +185,10 @@ int store_move(struct store *s, const struct store_ctx *ctx, const struct store_
  * result would be negative or below what is reserved. A positive adjust creates the quant. */
 int store_adjust(struct store *s, const struct store_ctx *ctx, const struct store_line *line,
                  const char *reason, store_cb cb, void *arg);
+/* As store_adjust, with the value in cents of the |line.qty| units (>= 0; -1 unknown), added to
+ * the KPI adjusted_value_cents and journaled. */
+int store_adjust_valued(struct store *s, const struct store_ctx *ctx, const struct store_line *line,
+                        const char *reason, int64_t value_cents, store_cb cb, void *arg);
 /* write. The tote's contents leave the site under shipment_id (a shipment record is written,
  * the contents emptied). Refused when the tote is empty or the shipment id exists. */
 int store_ship(struct store *s, const struct store_ctx *ctx, const char *shipment_id,

@@ -17,7 +17,8 @@ end
 if seen() then
     return {'dup'}
 end
-local a = redis.call('HMGET', KEYS[4], 'state', 'requester', 'sku', 'loc', 'lot', 'qty', 'reason')
+local a = redis.call('HMGET', KEYS[4], 'state', 'requester', 'sku', 'loc', 'lot', 'qty', 'reason',
+    'value_cents')
 if not a[1] then
     return err('EUNKNOWN', 'unknown approval "' .. id .. '"')
 end
@@ -53,6 +54,9 @@ if string.sub(a[7] or '', 1, 6) == 'count ' then
     redis.call('HDEL', q, 'missing')
 end
 redis.call('HINCRBY', KEYS[3], 'adjustments', 1)
+if tonumber(a[8] or '') and tonumber(a[8]) >= 0 then
+    redis.call('HINCRBY', KEYS[3], 'adjusted_value_cents', math.floor(tonumber(a[8])))
+end
 if d > 0 then
     redis.call('HINCRBY', KEYS[3], 'adjusted_units_in', d)
 else
