@@ -153,6 +153,7 @@ struct run {
     int64_t wcs_gen;    /* gen of the last birth */
     json_t *kpi;        /* the last KPI snapshot */
     json_t *backorders; /* order ids named in wave.plan backorders */
+    json_t *carried;    /* tote ids the sorter rejected as unknown, carried by hand */
     json_t *adjusted;   /* "sku:lot" -> applied delta (from our agents' replies) */
     json_t *initial;    /* "sku:lot" -> initial on_hand (stock file) */
     uint64_t last_progress_real_ms, last_sample_ms;
@@ -818,6 +819,18 @@ static void on_reply(struct run *r, const char *payload)
         json_t *w, *b;
         size_t k;
         r->rep.waves_planned++;
+        {
+            /* the plan in brief: its waves, what it skipped and the stock it could not use */
+            char *d = json_dumps(json_object_get(j, "snapshot"), JSON_COMPACT);
+            logf_(r, "wave.plan %s: %zu waves, %zu orders, %zu skipped, %zu backorders; snapshot %s%s%s",
+                  p.req, json_array_size(json_object_get(j, "waves")),
+                  json_array_size(json_object_get(j, "orders")),
+                  json_array_size(json_object_get(j, "skipped")),
+                  json_array_size(json_object_get(j, "backorders")), d ?: "-",
+                  json_object_get(j, "stock_rejected_first") ? "; first stock refused: " : "",
+                  json_string_value(json_object_get(j, "stock_rejected_first")) ?: "");
+            free(d);
+        }
         json_array_foreach(json_object_get(j, "backorders"), k, b)
         {
             const char *o = json_string_value(json_object_get(b, "order"));
@@ -1177,6 +1190,7 @@ static void trips_tick(struct run *r, uint64_t t)
              * pack station, round robin. */
             struct pack_emu *pe = &r->packs[r->fl.hand_carried++ % r->n_packs];
             r->fl.rejected++;
+            json_object_set_new(r->carried, tr->code, json_true());
             logf_(r, "tote %s rejected by the sorter: carried by hand to %s", tr->code,
                   r->site->stations[pe->station].id);
             tote_at_station(r, tr, (int32_t)pe->station, "hand carry");
@@ -1898,7 +1912,7 @@ static void run_checks(struct run *r)
               json_object_size(CS.quant_reserved), CS.over_reserved, mism);
     }
     if (sc->exp_totes_accounted >= 0) {
-        unsigned on_belt = 0, mismatched = 0, known = 0;
+        unsigned on_belt = 0, mismatched = 0, known = 0, carried = 0;
         uint64_t dropped = 0;
         struct sim_plc_counters pc;
         for (unsigned i = 0; i < r->n_plcs; i++)
@@ -1938,7 +1952,12 @@ static void run_checks(struct run *r)
             bool agree = (it.state == SIM_ITEM_DIVERTED && strcmp(s, "arrived") == 0) ||
                          (it.state == SIM_ITEM_REJECTED && strcmp(s, "rejected") == 0) ||
                          (it.state == SIM_ITEM_LOST && strcmp(s, "lost") == 0);
-            if (!agree) {
+            if (!agree && it.state == SIM_ITEM_REJECTED && !s[0] &&
+                json_object_get(r->carried, it.barcode)) {
+                /* Rejected as unknown and carried by hand (the sorter does not learn picked
+                 * totes yet: docs/scenarios.md, findings): counted apart, not a disagreement. */
+                carried++;
+            } else if (!agree) {
                 mismatched++;
                 logf_(r,
                       "tote %s track=%u: PLC %s lane=%u result=%u passes=%u, wcs sort_state "
@@ -1952,8 +1971,8 @@ static void run_checks(struct run *r)
         check(r, "totes_accounted", ok == (sc->exp_totes_accounted == 1),
               "%zu inducted: %u still on the belt, %u unread (rejected by the PLC); %u tote "
               "records checked against their last trip, %u disagreements (confirmations the "
-              "PLC dropped: %" PRIu64 ")",
-              r->n_tracks, on_belt, unread, known, mismatched, dropped);
+              "PLC dropped: %" PRIu64 "), %u unknown to the sorter and carried by hand",
+              r->n_tracks, on_belt, unread, known, mismatched, dropped, carried);
     }
 out:
     for (size_t i = 0; i < sc->n_alarms; i++) {
@@ -2263,6 +2282,7 @@ static int setup(struct run *r, char *err, size_t err_len)
     r->initial = json_object();
     r->adjusted = json_object();
     r->backorders = json_object();
+    r->carried = json_object();
     if (r->sc->orders_generate && (rc = gen_orders(r, err, err_len)) != 0)
         return rc;
     if (r->sc->orders_file[0]) {
@@ -2480,6 +2500,7 @@ static void teardown(struct run *r)
     json_decref(r->sku_index);
     json_decref(r->kpi);
     json_decref(r->backorders);
+    json_decref(r->carried);
     json_decref(r->adjusted);
     json_decref(r->initial);
     sim_report_fini(&r->rep);
