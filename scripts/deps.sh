@@ -6,7 +6,7 @@ PKGS="build-essential cmake pkg-config git clang libclang-rt-14-dev
 libyaml-dev libcyaml-dev libjansson-dev libmodbus-dev libusb-1.0-0-dev libpaho-mqtt-dev
 libhiredis-dev libsystemd-dev libcmocka-dev
 redis-server mosquitto mosquitto-clients redis-tools umockdev libumockdev-dev
-libzint-dev libpng-dev"
+libzint-dev libpng-dev tzdata"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

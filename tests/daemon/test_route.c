@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "base/tz.h"
+#include "daemon/internal.h"
 #include "daemon/route.h"
 
 #include <stdio.h>
@@ -372,12 +374,40 @@ static void test_hist(void **state)
     assert_true(hist_quantile(&h, 1.0) == UINT64_MAX / 2);
 }
 
+/* Shipping's on-time check reads local time from the zone file (base/tz), no TZ switch: a
+ * carton confirmed at 15:30 UTC in Berlin is 17:30 in summer and 16:30 in winter. */
+static void test_ship_local_minutes(void **state)
+{
+    struct wcs_tz *z = NULL;
+    char err[128];
+    struct cfg_carrier c = {0};
+    uint16_t cutoffs[] = {17 * 60};
+    (void)state;
+    assert_int_equal(tz_load(&z, "Europe/Berlin", err, sizeof(err)), 0);
+    int64_t summer = tz_days_from_civil(2026, 7, 1) * 86400 + 15 * 3600 + 30 * 60;
+    int64_t winter = tz_days_from_civil(2026, 12, 1) * 86400 + 15 * 3600 + 30 * 60;
+    assert_int_equal(ship_local_minutes(z, summer), 17 * 60 + 30);
+    assert_int_equal(ship_local_minutes(z, winter), 16 * 60 + 30);
+    assert_int_equal(ship_local_minutes(z, tz_days_from_civil(2026, 7, 1) * 86400 + 22 * 3600),
+                     0); /* local midnight */
+    assert_int_equal(ship_local_minutes(NULL, summer), -1);
+    c.cutoffs_min = cutoffs;
+    c.n_cutoffs = 1;
+    assert_false(ship_on_time(&c, ship_local_minutes(z, summer)));
+    assert_true(ship_on_time(&c, ship_local_minutes(z, winter)));
+    tz_free(z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tote_id),  cmocka_unit_test(test_destinations),
-        cmocka_unit_test(test_refusals), cmocka_unit_test(test_full_disabled_recirc_limit),
-        cmocka_unit_test(test_hist),     cmocka_unit_test(test_table_classes),
+        cmocka_unit_test(test_tote_id),
+        cmocka_unit_test(test_destinations),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_full_disabled_recirc_limit),
+        cmocka_unit_test(test_hist),
+        cmocka_unit_test(test_table_classes),
+        cmocka_unit_test(test_ship_local_minutes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

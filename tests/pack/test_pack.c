@@ -174,8 +174,12 @@ static bool mq_seen(void *arg)
 static void wait_mq(size_t from, const char *topic, const char *needle, bool retained, int ms)
 {
     struct mq_cond m = {from, topic, needle, retained};
-    if (!pump_until(mq_seen, &m, ms))
-        fail_msg("no message on %s with %s", topic, needle);
+    if (!pump_until(mq_seen, &m, ms)) {
+        size_t n = tc_count(F.mq);
+        for (size_t i = n > 6 ? n - 6 : 0; i < n; i++)
+            fprintf(stderr, "seen %zu %s %s\n", i, tc_msg(F.mq, i)->topic, tc_msg(F.mq, i)->payload);
+        fail_msg("no message on %s with %s (from %zu of %zu)", topic, needle, from, n);
+    }
 }
 
 static size_t mq_mark(void)
@@ -649,6 +653,62 @@ static void test_restart_resumes_session(void **state)
     assert_string_equal(v, "0");
 }
 
+static void send_cmd(const char *command, const char *rid, const char *fields)
+{
+    char body[512], topic[128];
+    snprintf(body, sizeof(body), "{\"request_id\":\"%s\",%s}", rid, fields);
+    snprintf(topic, sizeof(topic), "wcs/v1/" SITE "/cmd/sup/%s", command);
+    assert_int_equal(tc_pub(F.mq, topic, body, strlen(body), 1, false, NULL, NULL), 0);
+}
+
+/* label.reprint prints SH-1's SSCC label again on the station's printer, then on the one
+ * named; each once, through the printer job path (evt/label reprinted). */
+static void test_label_reprint_prints(void **state)
+{
+    char sscc[19];
+    size_t m = mq_mark();
+    unsigned n1 = labels(F.pr1), n2 = labels(F.pr2);
+    (void)state;
+    sscc_of(1, sscc);
+    send_cmd("label.reprint", "rp-1", "\"shipment\":\"SH-1\"");
+    wait_mq(m, "wcs/v1/" SITE "/reply/sup/rp-1", "\"ok\":true", false, 3000);
+    struct label_cond lc = {F.pr1, n1 + 1};
+    assert_true(pump_until(labels_at_least, &lc, 8000));
+    assert_label_sscc(F.pr1, n1 + 1, sscc);
+    wait_mq(m, "wcs/v1/" SITE "/evt/label", "\"reprinted\"", false, 3000);
+    send_cmd("label.reprint", "rp-2", "\"shipment\":\"SH-1\",\"printer\":\"pr2\"");
+    struct label_cond lc2 = {F.pr2, n2 + 1};
+    assert_true(pump_until(labels_at_least, &lc2, 8000));
+    assert_label_sscc(F.pr2, n2 + 1, sscc);
+    pump(500);
+    assert_int_equal(labels(F.pr1), n1 + 1); /* printed once each */
+    assert_int_equal(labels(F.pr2), n2 + 1);
+}
+
+/* A floor alarm (dev.pr2.link, the printer gone) is in the Redis registry, acknowledgeable with
+ * alarm.ack, republished with acked_by while it stays raised. */
+static void test_floor_alarm_ack(void **state)
+{
+    size_t m = mq_mark();
+    char v[64];
+    (void)state;
+    sim_printer_close(F.pr2);
+    F.pr2 = NULL;
+    wait_mq(m, "wcs/v1/" SITE "/alarm/dev.pr2.link", "\"id\":\"dev.pr2.link\"", true, 10000);
+    wait_field("alarm:dev.pr2.link", "state", "active", 3000);
+    send_cmd("alarm.ack", "ack-1", "\"alarm\":\"dev.pr2.link\",\"note\":\"cable\"");
+    wait_mq(m, "wcs/v1/" SITE "/reply/sup/ack-1", "\"ok\":true", false, 3000);
+    wait_field("alarm:dev.pr2.link", "acked_by", "sup", 3000);
+    wait_mq(m, "wcs/v1/" SITE "/alarm/dev.pr2.link", "\"acked_by\":\"sup\"", true, 3000);
+    hget("alarm:dev.pr2.link", "note", v, sizeof(v));
+    assert_string_equal(v, "cable");
+    /* Acknowledged once only; an unknown alarm is refused as before. */
+    send_cmd("alarm.ack", "ack-2", "\"alarm\":\"dev.pr2.link\"");
+    wait_mq(m, "wcs/v1/" SITE "/reply/sup/ack-2", "was acknowledged by sup", false, 3000);
+    send_cmd("alarm.ack", "ack-3", "\"alarm\":\"plc.none.link\"");
+    wait_mq(m, "wcs/v1/" SITE "/reply/sup/ack-3", "unknown alarm", false, 3000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -658,6 +718,8 @@ int main(void)
         cmocka_unit_test(test_unstable_then_stable),
         cmocka_unit_test(test_paper_out_fallback_once),
         cmocka_unit_test(test_both_printers_silent_held),
+        cmocka_unit_test(test_label_reprint_prints),
+        cmocka_unit_test(test_floor_alarm_ack),
         cmocka_unit_test(test_restart_resumes_session),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -869,6 +869,17 @@ bool bus_alarm_raised(const struct bus *b, const char *id)
     return r && r->body;
 }
 
+const json_t *bus_alarm_body(const struct bus *b, const char *id)
+{
+    char topic[TOPIC_MAX];
+    const struct retained *r;
+    if (!name_ok(id))
+        return NULL;
+    snprintf(topic, sizeof(topic), "%salarm/%s", b->prefix, id);
+    r = ret_find((struct bus *)b, topic);
+    return r ? r->body : NULL;
+}
+
 void bus_get_stats(const struct bus *b, struct bus_stats *out)
 {
     *out = b->st;

@@ -139,6 +139,9 @@ int bus_raise_alarm(struct bus *b, const char *id, const json_t *body);
 int bus_clear_alarm(struct bus *b, const char *id);
 /* True when alarm/<id> is raised by this bus (not cleared since). */
 bool bus_alarm_raised(const struct bus *b, const char *id);
+/* The body of alarm/<id> as this bus raised it (its own copy: valid until the alarm is raised
+ * again or cleared), or NULL when it is not raised by this bus. */
+const json_t *bus_alarm_body(const struct bus *b, const char *id);
 
 /* Answers cmd on reply/<user>/<request_id> (and on its MQTT 5 response topic) with
  * {"ok":true,"request_id","command",...fields,"ts","seq"} and frees cmd. fields is an object or

@@ -47,7 +47,17 @@ struct job {
     char user[BUS_NAME_MAX];
     char command[BUS_NAME_MAX];
     char request_id[BUS_REQUEST_ID_MAX + 1];
+    /* A second change a reply builder reports (told to the owner before the main one). */
+    int extra_what;
+    char extra_id[STORE_PATH_MAX], extra_state[STORE_ID_MAX];
 };
+
+static void extra_change(struct job *j, enum cmd_change what, const char *id, const char *state)
+{
+    j->extra_what = (int)what;
+    snprintf(j->extra_id, sizeof(j->extra_id), "%s", id ? id : "");
+    snprintf(j->extra_state, sizeof(j->extra_state), "%s", state ? state : "");
+}
 
 static uint32_t ttl(const struct cmd_ctx *c)
 {
@@ -164,6 +174,8 @@ static void on_exec(void *arg, const struct store_result *r)
     snprintf(id_copy, sizeof(id_copy), "%s", id ? id : "");
     snprintf(state_copy, sizeof(state_copy), "%s", state ? state : "");
     finish(j, fields, NULL, false);
+    if (what >= 0 && c->on_change && j->extra_id[0])
+        c->on_change(c->change_arg, (enum cmd_change)j->extra_what, j->extra_id, j->extra_state);
     if (what >= 0 && c->on_change && id)
         c->on_change(c->change_arg, (enum cmd_change)what, id_copy, state_copy);
     job_free(j);
@@ -413,6 +425,8 @@ static int r_pick_confirm(struct job *j, const struct store_result *r, json_t *f
     /* The pick may have taken its face below its replenishment min. */
     if (nvals(r, 11))
         (void)replen_check(j->c, r->values[10], r->values[9], "pick");
+    /* The tote now carries the order: the sorter routes it by the fresh record. */
+    extra_change(j, CMD_CHANGED_TOTE, r->values[7], "picking");
     *id = r->values[2];
     *state = r->values[3];
     return CMD_CHANGED_ORDER;
@@ -475,6 +489,8 @@ static int r_pick_short(struct job *j, const struct store_result *r, json_t *f, 
     json_decref(repl);
     if (strcmp(r->values[7], "done") == 0)
         publish_batch_done(j, r->values[6]);
+    if (r->values[11][0])
+        extra_change(j, CMD_CHANGED_TOTE, r->values[11], "picking");
     *id = r->values[4];
     *state = r->values[5];
     return CMD_CHANGED_ORDER;
@@ -493,6 +509,8 @@ static int r_label_reprint(struct job *j, const struct store_result *r, json_t *
     json_object_set_new(f, "shipment", json_string(j->a.id));
     json_object_set_new(f, "tote", json_string(r->values[0]));
     json_object_set_new(f, "printer", j->a.printer ? json_string(j->a.printer) : json_null());
+    /* The owner prints the label again (docs/daemon.md "Packing and shipping"). */
+    extra_change(j, CMD_CHANGED_REPRINT, j->a.id, j->a.printer ? j->a.printer : "");
     *id = r->values[0];
     *state = "reprint";
     return CMD_CHANGED_TOTE;

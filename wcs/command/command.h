@@ -20,7 +20,8 @@ enum cmd_change {
     CMD_CHANGED_ORDER,    /* id: order */
     CMD_CHANGED_WAVE,     /* id: wave */
     CMD_CHANGED_DEVICE,   /* id: device; state "enabled" or "disabled" */
-    CMD_CHANGED_TOTE,     /* id: tote (a label reprint for its shipment) */
+    CMD_CHANGED_TOTE,     /* id: tote whose record changed (pick.confirm/pick.short filled it;
+                             label.reprint: the shipment's carton); the owner re-reads it */
     CMD_CHANGED_STOCK,    /* id: sku (an adjustment applied) */
     CMD_CHANGED_APPROVAL, /* id: approval ("ADJ-<n>"); state "pending" or "approved" */
     CMD_CHANGED_ALARM,    /* id: alarm acknowledged */
@@ -30,9 +31,13 @@ enum cmd_change {
     CMD_CHANGED_RECEIPT,  /* id: receipt; state expected, receiving, received, closed */
     CMD_CHANGED_TASK,     /* id: putaway task ("PUT-<n>"); state open, done */
     CMD_CHANGED_TRANSFER, /* id: transfer; state "reserved", "in_transit" or "done" */
+    CMD_CHANGED_REPRINT,  /* id: shipment whose label is to be printed again; state: the printer
+                             named ("" = the packing station's); told before CMD_CHANGED_TOTE */
 };
 
-/* Called on the loop after the reply was sent; id and state are valid during the call. */
+/* Called on the loop after the reply was sent; id and state are valid during the call. A
+ * command may report two changes: the second (pick.confirm's tote, label.reprint's reprint)
+ * comes first, the command's main change last. */
 typedef void (*cmd_change_fn)(void *arg, enum cmd_change what, const char *id, const char *state);
 
 struct cmd_stats {

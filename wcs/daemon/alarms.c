@@ -1,4 +1,7 @@
-/* Alarms an earlier wcs process left retained on the broker (bus.h, on_foreign_alarm): nobody
+/* The daemon's alarm bookkeeping. The registry: every floor alarm raised or cleared through
+ * daemon_alarm is mirrored in wcs:{s}:alarm:<id>, so alarm.ack (a command-layer script) knows
+ * it, and an acknowledgement is republished on the retained alarm.
+ * Alarms an earlier wcs process left retained on the broker (bus.h, on_foreign_alarm): nobody
  * would ever clear them. Once the daemon has had time to raise its own (READY plus a grace
  * period, or at most FOREIGN_MAX_WAIT_US), each one is settled: a pending adjustment approval
  * (approval-<ADJ-n> whose Redis record is still pending) is adopted, so it is republished and
@@ -10,6 +13,8 @@
 #include "base/log.h"
 #include "store/hook.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +42,7 @@ static ssize_t find(const struct wcsd *d, const char *id)
 
 static void clear_stale(struct wcsd *d, const char *id, const char *why)
 {
+    alarms_registry_write(d, id, false, false, NULL, NULL, 0);
     if (bus_clear_alarm(d->bus, id) == 0)
         log_info("stale alarm cleared id=%s (left by an earlier run: %s)", id, why);
 }
@@ -166,4 +172,88 @@ void alarms_fini(struct wcsd *d)
     free(d->foreign);
     d->foreign = NULL;
     d->cap_foreign = 0;
+}
+
+/* ---- the alarm registry in Redis (docs/redis.md wcs:{s}:alarm:<id>) ---- */
+
+/* Alarms whose hash a command-layer script owns (approval_request/approval_apply,
+ * count_submit); the daemon writes every other one. */
+static bool registry_owned(const char *id)
+{
+    size_t n = strlen(id);
+    if (strncmp(id, "approval-", 9) == 0)
+        return false;
+    return !(strncmp(id, "count.", 6) == 0 && n > 15 && strcmp(id + n - 9, ".reserved") == 0);
+}
+
+void alarms_registry_write(struct wcsd *d, const char *id, bool on, bool fresh,
+                           const char *severity, const char *text, int64_t since_ms)
+{
+    char key[STORE_KEY_MAX], ts[24];
+    const char *del[2] = {"DEL", key};
+    if (!d->store || !registry_owned(id) ||
+        store_key(key, sizeof(key), d->site->id, "alarm", id) < 0)
+        return;
+    /* Writes are held while Redis is down and replayed in order, so a raise and its clear
+     * reach Redis in the order they happened. A fresh raise drops an acknowledgement of an
+     * earlier occurrence. */
+    if ((!on || fresh) && store_raw(d->store, true, 2, del, NULL, NULL) != 0)
+        log_warnx("alarm registry not written id=%s", id);
+    if (!on)
+        return;
+    snprintf(ts, sizeof(ts), "%" PRId64, since_ms);
+    const char *set[] = {"HSET",   key,    "state", "active", "severity",
+                         severity, "text", text,    "ts",     ts};
+    if (store_raw(d->store, true, fresh ? 10 : 8, set, NULL, NULL) != 0)
+        log_warnx("alarm registry not written id=%s", id);
+}
+
+struct ack_read {
+    struct wcsd *d;
+    char id[WCSD_ALARM_ID_MAX];
+};
+
+static void on_ack_read(void *arg, int rc, const char *msg, const struct store_item *items,
+                        size_t n)
+{
+    struct ack_read *q = arg;
+    struct wcsd *d = q->d;
+    const json_t *cur;
+    json_t *body;
+    if (rc != 0 || n < 3 || items[0].nil) {
+        log_warnx("alarm acknowledgement not published id=%s rc=%s %s", q->id, wcs_strerror(rc),
+                  msg ? msg : "");
+        free(q);
+        return;
+    }
+    /* Only an alarm this process still has raised is republished: a cleared one stays cleared. */
+    cur = d->bus ? bus_alarm_body(d->bus, q->id) : NULL;
+    if (cur && (body = json_deep_copy(cur)) != NULL) {
+        json_object_set_new(body, "acked_by", json_string(items[0].str));
+        json_object_set_new(body, "acked_ts",
+                            json_integer(items[1].nil ? 0 : strtoll(items[1].str, NULL, 10)));
+        json_object_set_new(body, "note", json_string(items[2].nil ? "" : items[2].str));
+        if (bus_raise_alarm(d->bus, q->id, body) == 0)
+            log_info("alarm acknowledged id=%s by=%s", q->id, items[0].str);
+        json_decref(body);
+    }
+    free(q);
+}
+
+void alarms_on_ack(struct wcsd *d, const char *id)
+{
+    char key[STORE_KEY_MAX];
+    const char *argv[] = {"HMGET", key, "acked_by", "acked_ts", "note"};
+    struct ack_read *q;
+    if (!d->store || strlen(id) >= WCSD_ALARM_ID_MAX ||
+        store_key(key, sizeof(key), d->site->id, "alarm", id) < 0)
+        return;
+    if (!(q = calloc(1, sizeof(*q))))
+        return;
+    q->d = d;
+    snprintf(q->id, sizeof(q->id), "%s", id);
+    if (store_raw(d->store, false, 5, argv, on_ack_read, q) != 0) {
+        log_warnx("alarm acknowledgement not published id=%s: redis not ready", id);
+        free(q);
+    }
 }

@@ -60,18 +60,32 @@ static void notify(struct wcsd *d, const char *text)
 
 void daemon_alarm(struct wcsd *d, const char *id, bool on, const char *severity, const char *text)
 {
+    const json_t *cur;
     json_t *body;
-    if (!d->bus)
-        return;
+    int64_t since = (int64_t)clock_wall_ms(d->clock);
+    const char *keep[] = {"acked_by", "acked_ts", "note"};
     if (!on) {
-        if (bus_clear_alarm(d->bus, id) == 0)
+        alarms_registry_write(d, id, false, false, NULL, NULL, 0);
+        if (d->bus && bus_clear_alarm(d->bus, id) == 0)
             log_info("alarm cleared id=%s", id);
         return;
     }
-    body = json_pack("{s:s,s:s,s:s,s:I}", "id", id, "severity", severity ? severity : "warning",
-                     "text", text ? text : "", "since", (json_int_t)clock_wall_ms(d->clock));
-    if (body && bus_raise_alarm(d->bus, id, body) == 0)
-        log_warnx("alarm raised id=%s text=\"%s\"", id, text ? text : "");
+    severity = severity ? severity : "warning";
+    text = text ? text : "";
+    /* Raised again while active (a new text): it keeps its start and its acknowledgement. */
+    cur = d->bus ? bus_alarm_body(d->bus, id) : NULL;
+    if (cur && json_integer_value(json_object_get(cur, "since")) > 0)
+        since = (int64_t)json_integer_value(json_object_get(cur, "since"));
+    alarms_registry_write(d, id, true, cur == NULL, severity, text, since);
+    if (!d->bus)
+        return;
+    body = json_pack("{s:s,s:s,s:s,s:I}", "id", id, "severity", severity, "text", text, "since",
+                     (json_int_t)since);
+    for (size_t i = 0; body && cur && i < sizeof(keep) / sizeof(*keep); i++)
+        if (json_object_get(cur, keep[i]))
+            json_object_set(body, keep[i], json_object_get(cur, keep[i]));
+    if (body && bus_raise_alarm(d->bus, id, body) == 0 && !cur)
+        log_warnx("alarm raised id=%s text=\"%s\"", id, text);
     json_decref(body);
 }
 
@@ -347,9 +361,25 @@ static void on_store_state(void *arg, bool up, int reason, const char *detail)
 static void on_cmd_change(void *arg, enum cmd_change what, const char *id, const char *state)
 {
     struct wcsd *d = arg;
-    (void)state;
-    if (what == CMD_CHANGED_ORDER)
+    switch (what) {
+    case CMD_CHANGED_ORDER:
         model_refresh_order(d, id);
+        break;
+    case CMD_CHANGED_TOTE:
+        model_refresh_tote(d, id);
+        break;
+    case CMD_CHANGED_WAVE:
+        model_refresh_wave(d, id);
+        break;
+    case CMD_CHANGED_ALARM:
+        alarms_on_ack(d, id);
+        break;
+    case CMD_CHANGED_REPRINT:
+        station_reprint(d, id, state);
+        break;
+    default:
+        break;
+    }
 }
 
 static int on_station_reset(void *arg, const char *station, const char *actor, const char *cause,
@@ -1124,6 +1154,7 @@ void wcsd_close(struct wcsd *d)
     free(d->plcs);
     conv_table_free(d->tab); /* every PLC is closed: no reader left */
     station_close_all(d);
+    ship_fini(d);
     /* Store before bus: store_close calls back every pending command, which is answered on
      * the bus. */
     command_fini(&d->cmds);

@@ -12,6 +12,8 @@
 #include "drivers/plc.h"
 #include "store/tote.h"
 
+struct wcs_tz;
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -181,7 +183,10 @@ struct wcsd {
     size_t n_stations;
     struct usb_host *usb; /* opened for the first usb:// station device */
     uint64_t prn_job_seq;
+    struct reprint *reprints; /* label reprints not yet confirmed (station.c) */
     uint64_t k_ship_on_time, k_ship_late;
+    struct wcs_tz *zone; /* the site's time zone for on-time checks (ship.c), loaded on use */
+    char *zone_name;
 
     /* cycle counting (counting.c) and the flow KPIs read from wcs:{s}:kpi (daemon.c) */
     struct counting *counting;
@@ -234,6 +239,11 @@ int model_load_start(struct wcsd *d);
 /* Re-reads one order from Redis into the in-memory model (after a command changed it). A
  * failed read is logged; the next change or restart loads it. */
 void model_refresh_order(struct wcsd *d, const char *id);
+/* Re-reads one tote (its order and dest; the sorting state stays the model's) and republishes
+ * its table entry, as model_refresh_order. */
+void model_refresh_tote(struct wcsd *d, const char *id);
+/* Re-reads every order listed in the wave's `orders`, as model_refresh_order. */
+void model_refresh_wave(struct wcsd *d, const char *id);
 void model_apply_lane_overrides(struct wcsd *d);
 enum wcsd_tote_state model_tote_state_parse(const char *s);
 const char *model_tote_state_name(enum wcsd_tote_state s);
@@ -244,6 +254,15 @@ const char *model_dest_text(const struct wcsd_tote *t, char *buf, size_t cap);
  * own (adopt a pending approval's, clear the rest). */
 void alarms_on_foreign(void *arg, const char *id, const json_t *body);
 void alarms_fini(struct wcsd *d);
+/* Writes the alarm registry hash wcs:{s}:alarm:<id> (docs/redis.md) for a floor alarm: on
+ * raises it (state active, severity, text; ts = since_ms when fresh, which also drops an earlier
+ * occurrence's acknowledgement), off deletes it. Alarms whose hash the command layer owns
+ * (approval-*, count.*.reserved) are left alone. A held write when Redis is down. */
+void alarms_registry_write(struct wcsd *d, const char *id, bool on, bool fresh,
+                           const char *severity, const char *text, int64_t since_ms);
+/* alarm.ack succeeded for id: reads the acknowledgement back and republishes the retained alarm
+ * with acked_by, acked_ts and note while this process has it raised. */
+void alarms_on_ack(struct wcsd *d, const char *id);
 
 /* station.c */
 /* Opens, keeps (same config) or closes the pack stations' scanners, scales and printers and
@@ -258,6 +277,12 @@ void station_load(struct wcsd *d);
 int station_reset(struct wcsd *d, const char *station, const char *actor, const char *cause,
                   char *why, size_t cap);
 void station_close_all(struct wcsd *d);
+/* label.reprint succeeded: reads shipment's carton (SSCC, order, weight, station) and the
+ * order's ship_to from Redis, renders its label again and prints it on printer (a printer
+ * device id; "" = the packing station's), the station's other printer as fallback. The job is
+ * kept until a printer confirms it (evt/label {event: reprinted}); while no printer takes it
+ * the alarm reprint.<shipment> is raised and it is retried from the 500 ms sweep. */
+void station_reprint(struct wcsd *d, const char *shipment, const char *printer);
 
 /* ship.c */
 /* The sorter confirmed tote t diverted into lane: a packed carton in its carrier's lane is
@@ -266,6 +291,10 @@ void ship_on_divert(struct wcsd *d, const struct wcsd_tote *t, int32_t lane);
 /* True when a carton leaving at minutes since local midnight makes the carrier's last cutoff of
  * the day (no carrier or no cutoffs: true). */
 bool ship_on_time(const struct cfg_carrier *c, int minutes);
+/* Minutes since local midnight at the instant utc_s in zone (base/tz), -1 when zone is NULL. */
+int ship_local_minutes(const struct wcs_tz *zone, int64_t utc_s);
+/* Frees the loaded time zone (wcsd_close); NULL-safe fields. */
+void ship_fini(struct wcsd *d);
 
 /* devmap.c */
 /* Fills a driver config for PLC device dev of site with its scan points (point_index[i] gets

@@ -313,9 +313,9 @@ static void on_order(void *arg, const char *id, const struct store_field *f, siz
         d->load_rc = -ENOMEM;
 }
 
-static void on_tote(void *arg, const char *id, const struct store_field *f, size_t n)
+static void tote_parse(struct wcsd *d, const char *id, const struct store_field *f, size_t n,
+                       struct wcsd_tote *out)
 {
-    struct wcsd *d = arg;
     struct wcsd_tote t = {0};
     snprintf(t.id, sizeof(t.id), "%s", id);
     t.last_point = -1;
@@ -347,6 +347,14 @@ static void on_tote(void *arg, const char *id, const struct store_field *f, size
             }
         }
     }
+    *out = t;
+}
+
+static void on_tote(void *arg, const char *id, const struct store_field *f, size_t n)
+{
+    struct wcsd *d = arg;
+    struct wcsd_tote t;
+    tote_parse(d, id, f, n, &t);
     if (wcsd_tote_put(d, &t) != 0 && d->load_rc == 0)
         d->load_rc = -ENOMEM;
 }
@@ -407,40 +415,104 @@ int model_load_start(struct wcsd *d)
 struct refresh {
     struct wcsd *d;
     char id[WCSD_ID_MAX];
+    char kind[8]; /* "order", "tote", "wave" */
 };
+
+static int refresh_start(struct wcsd *d, const char *kind, const char *id, store_raw_cb cb);
 
 static void on_refresh(void *arg, int rc, const char *msg, const struct store_item *items, size_t n)
 {
     struct refresh *r = arg;
+    struct wcsd *d = r->d;
     struct store_field f[32];
     size_t nf = 0;
     if (rc != 0) {
-        log_warnx("order not refreshed order=%s rc=%s %s", r->id, wcs_strerror(rc), msg ? msg : "");
+        log_warnx("%s not refreshed %s=%s rc=%s %s", r->kind, r->kind, r->id, wcs_strerror(rc),
+                  msg ? msg : "");
         free(r);
         return;
     }
     for (size_t i = 0; i + 1 < n && nf < sizeof(f) / sizeof(f[0]); i += 2)
         if (!items[i].nil && !items[i + 1].nil)
             f[nf++] = (struct store_field){items[i].str, items[i + 1].str};
-    if (nf > 0)
-        on_order(r->d, r->id, f, nf);
+    if (strcmp(r->kind, "order") == 0) {
+        if (nf > 0)
+            on_order(d, r->id, f, nf);
+    } else if (nf > 0) {
+        /* A tote: order and dest come from the record the command wrote; the sorting state
+         * stays the model's (Redis may lag it by the bookkeeping still queued). */
+        struct wcsd_tote t;
+        const struct wcsd_tote *cur = hmap_get(&d->totes, r->id);
+        tote_parse(d, r->id, f, nf, &t);
+        if (cur) {
+            t.state = cur->state;
+            t.recirc = cur->recirc;
+            t.last_point = cur->last_point;
+            t.last_lane = cur->last_lane;
+            t.diverted_at_ms = cur->diverted_at_ms;
+        }
+        if (wcsd_tote_put(d, &t) != 0)
+            log_warnx("tote not refreshed tote=%s: out of memory", r->id);
+    }
     free(r);
+}
+
+/* A wave's orders changed state together (plan, release, cancel): refresh each. */
+static void on_wave_orders(void *arg, int rc, const char *msg, const struct store_item *items,
+                           size_t n)
+{
+    struct refresh *r = arg;
+    json_t *orders, *v;
+    size_t i;
+    if (rc != 0 || n < 1 || items[0].nil) {
+        log_warnx("wave orders not refreshed wave=%s rc=%s %s", r->id, wcs_strerror(rc),
+                  msg ? msg : "");
+        free(r);
+        return;
+    }
+    orders = json_loadb(items[0].str, items[0].len, 0, NULL);
+    json_array_foreach(orders, i, v)
+    {
+        if (json_is_string(v))
+            model_refresh_order(r->d, json_string_value(v));
+    }
+    json_decref(orders);
+    free(r);
+}
+
+static int refresh_start(struct wcsd *d, const char *kind, const char *id, store_raw_cb cb)
+{
+    char key[256];
+    const char *argv[3] = {cb == on_wave_orders ? "HGET" : "HGETALL", key, "orders"};
+    struct refresh *r;
+    if (!d->store || store_id_check(id) != 0 ||
+        store_key(key, sizeof(key), d->site->id, kind, id) < 0)
+        return -EINVAL;
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    r->d = d;
+    snprintf(r->id, sizeof(r->id), "%s", id);
+    snprintf(r->kind, sizeof(r->kind), "%s", kind);
+    if (store_raw(d->store, false, cb == on_wave_orders ? 3 : 2, argv, cb, r) != 0) {
+        log_warnx("%s not refreshed %s=%s: redis not ready", kind, kind, id);
+        free(r);
+        return WCS_E_LINK;
+    }
+    return 0;
 }
 
 void model_refresh_order(struct wcsd *d, const char *id)
 {
-    char key[256];
-    const char *argv[2] = {"HGETALL", key};
-    struct refresh *r;
-    if (store_id_check(id) != 0 || store_key(key, sizeof(key), d->site->id, "order", id) < 0)
-        return;
-    r = calloc(1, sizeof(*r));
-    if (!r)
-        return;
-    r->d = d;
-    snprintf(r->id, sizeof(r->id), "%s", id);
-    if (store_raw(d->store, false, 2, argv, on_refresh, r) != 0) {
-        log_warnx("order not refreshed order=%s: redis not ready", id);
-        free(r);
-    }
+    (void)refresh_start(d, "order", id, on_refresh);
+}
+
+void model_refresh_tote(struct wcsd *d, const char *id)
+{
+    (void)refresh_start(d, "tote", id, on_refresh);
+}
+
+void model_refresh_wave(struct wcsd *d, const char *id)
+{
+    (void)refresh_start(d, "wave", id, on_wave_orders);
 }

@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/tz.h"
 #include "store/hook.h"
 #include "store/packing.h"
 
@@ -34,26 +35,42 @@ static bool is_sscc(const char *id)
     return true;
 }
 
-/* Minutes since local midnight in the site's time zone (TZ is switched for the call and put
- * back: the daemon's other threads never convert local times). */
-static int local_minutes(const char *tz, time_t now)
+/* The site's zone, loaded on first use and again when a reload changed the site's timezone
+ * (base/tz reads the zone file: no process-wide TZ switch while other threads run). NULL when
+ * the zone cannot be read (logged; the carton then counts as on time). */
+static const struct wcs_tz *site_zone(struct wcsd *d)
 {
-    const char *old = getenv("TZ");
-    char *saved = old ? strdup(old) : NULL;
-    struct tm tm;
-    int m = -1;
-    if (tz && setenv("TZ", tz, 1) == 0) {
-        tzset();
-        if (localtime_r(&now, &tm))
-            m = tm.tm_hour * 60 + tm.tm_min;
-        if (saved)
-            setenv("TZ", saved, 1);
-        else
-            unsetenv("TZ");
-        tzset();
+    char err[160];
+    const char *name = d->site->timezone;
+    if (d->zone && d->zone_name && strcmp(d->zone_name, name) == 0)
+        return d->zone;
+    ship_fini(d);
+    int rc = tz_load(&d->zone, name, err, sizeof(err));
+    if (rc < 0) {
+        log_warnx("time zone not loaded zone=%s rc=%s reason=\"%s\"", name, wcs_strerror(rc), err);
+        return NULL;
     }
-    free(saved);
-    return m;
+    if (!(d->zone_name = strdup(name))) {
+        ship_fini(d);
+        return NULL;
+    }
+    return d->zone;
+}
+
+void ship_fini(struct wcsd *d)
+{
+    tz_free(d->zone);
+    free(d->zone_name);
+    d->zone = NULL;
+    d->zone_name = NULL;
+}
+
+int ship_local_minutes(const struct wcs_tz *zone, int64_t utc_s)
+{
+    if (!zone)
+        return -1;
+    int64_t l = tz_local_s(zone, utc_s) % 86400;
+    return (int)((l < 0 ? l + 86400 : l) / 60);
 }
 
 bool ship_on_time(const struct cfg_carrier *c, int minutes)
@@ -164,8 +181,7 @@ void ship_on_divert(struct wcsd *d, const struct wcsd_tote *t, int32_t lane)
     snprintf(q->sscc, sizeof(q->sscc), "%s", t->id);
     snprintf(q->order, sizeof(q->order), "%s", t->order);
     snprintf(q->lane, sizeof(q->lane), "%s", l->id);
-    q->on_time =
-        ship_on_time(c, local_minutes(d->site->timezone, (time_t)(clock_wall_ms(d->clock) / 1000)));
+    q->on_time = ship_on_time(c, ship_local_minutes(site_zone(d), clock_wall_ms(d->clock) / 1000));
     if (store_raw(d->store, false, 3, argv, on_carton, q) != 0) {
         log_warnx("carton not shipped sscc=%s: redis not ready", t->id);
         free(q);

@@ -70,6 +70,12 @@ struct stationrt {
     bool alarm_printer, alarm_scale, alarm_weight;
 };
 
+static bool reprint_on_job(struct wcsd *d, struct devrt *dv, uint64_t job_id,
+                           enum prn_job_state state, int rc);
+static void reprint_retry(struct wcsd *d);
+static void reprint_printer_closed(struct wcsd *d, const char *printer);
+static void reprint_free_all(struct wcsd *d);
+
 /* ---- small helpers ---- */
 
 static struct stationrt *station_by_id(struct wcsd *d, const char *id)
@@ -434,28 +440,36 @@ static char *read_template(const char *path)
     return buf;
 }
 
-/* Renders the label of the session's carton (st->sscc set). Returns 0 or a negative code. */
-static int render_label(struct stationrt *st, const char **why)
+/* What a carton label shows. */
+struct label_data {
+    const char *sscc, *order, *shipment, *station, *carrier;
+    int64_t weight_mg;
+    const struct address *ship_to;
+};
+
+/* Renders a carton label into a new buffer (*zpl, freed by the caller). Returns 0 or a negative
+ * code with *why saying what a person must fix. */
+static int render_zpl(const struct cfg_labels *lb, const struct label_data *ld, char **zpl,
+                      size_t *zpl_len, const char **why)
 {
-    const struct cfg_labels *lb = &st->d->site->labels;
-    char kg[32], hri[40], *tmpl = NULL;
-    int64_t hundredths = (st->weight_mg + 5000) / 10000;
+    char kg[32], hri[40], *tmpl = NULL, *buf;
+    int64_t hundredths = (ld->weight_mg + 5000) / 10000;
     int n;
     snprintf(kg, sizeof(kg), "%" PRId64 ".%02" PRId64, hundredths / 100, hundredths % 100);
-    snprintf(hri, sizeof(hri), "(00) %s", st->sscc);
+    snprintf(hri, sizeof(hri), "(00) %s", ld->sscc);
     struct zpl_field f[] = {
-        {"sscc", st->sscc},
+        {"sscc", ld->sscc},
         {"sscc_hri", hri},
-        {"order", st->s.order},
-        {"shipment", st->shipment},
-        {"station", st->id},
-        {"carrier", st->carrier},
+        {"order", ld->order},
+        {"shipment", ld->shipment},
+        {"station", ld->station},
+        {"carrier", ld->carrier},
         {"weight_kg", kg},
-        {"ship_to_name", st->ship_to.name},
-        {"ship_to_street", st->ship_to.street},
-        {"ship_to_city", st->ship_to.city},
-        {"ship_to_postcode", st->ship_to.postcode},
-        {"ship_to_country", st->ship_to.country},
+        {"ship_to_name", ld->ship_to->name},
+        {"ship_to_street", ld->ship_to->street},
+        {"ship_to_city", ld->ship_to->city},
+        {"ship_to_postcode", ld->ship_to->postcode},
+        {"ship_to_country", ld->ship_to->country},
         {"ship_from_name", lb->ship_from.name ? lb->ship_from.name : ""},
         {"ship_from_street", lb->ship_from.street ? lb->ship_from.street : ""},
         {"ship_from_city", lb->ship_from.city ? lb->ship_from.city : ""},
@@ -466,23 +480,32 @@ static int render_label(struct stationrt *st, const char **why)
         *why = "the label template cannot be read";
         return -errno ? -errno : -EIO;
     }
-    free(st->zpl);
-    st->zpl = malloc(ZPL_MAX);
-    if (!st->zpl) {
+    buf = malloc(ZPL_MAX);
+    if (!buf) {
         free(tmpl);
         return -ENOMEM;
     }
-    n = zpl_render_template(tmpl ? tmpl : builtin_template, f, sizeof(f) / sizeof(f[0]), st->zpl,
+    n = zpl_render_template(tmpl ? tmpl : builtin_template, f, sizeof(f) / sizeof(f[0]), buf,
                             ZPL_MAX);
     free(tmpl);
     if (n < 0) {
         *why = "the label template does not render with this order's data";
-        free(st->zpl);
-        st->zpl = NULL;
+        free(buf);
         return n;
     }
-    st->zpl_len = (size_t)n;
+    *zpl = buf;
+    *zpl_len = (size_t)n;
     return 0;
+}
+
+/* Renders the label of the session's carton (st->sscc set). Returns 0 or a negative code. */
+static int render_label(struct stationrt *st, const char **why)
+{
+    struct label_data ld = {st->sscc,    st->s.order,   st->shipment, st->id,
+                            st->carrier, st->weight_mg, &st->ship_to};
+    free(st->zpl);
+    st->zpl = NULL;
+    return render_zpl(&st->d->site->labels, &ld, &st->zpl, &st->zpl_len, why);
 }
 
 static void set_held(struct stationrt *st, bool held, const char *text)
@@ -698,7 +721,8 @@ static void on_job(struct printer *p, uint64_t job_id, enum prn_job_state state,
         }
         return;
     }
-    log_warnx("printer job matches no station printer=%s job=%" PRIu64, dv->id, job_id);
+    if (!reprint_on_job(d, dv, job_id, state, rc))
+        log_warnx("printer job matches no station printer=%s job=%" PRIu64, dv->id, job_id);
 }
 
 /* ---- opening a session: the tote, its contents and its order, read from Redis ---- */
@@ -1159,6 +1183,8 @@ static void dev_close(struct wcsd *d, struct devrt *dv, bool publish)
     scan_close(dv->scn);
     scale_close(dv->scl);
     prn_close(dv->prn);
+    if (dv->prn)
+        reprint_printer_closed(d, dv->id);
     if (publish && dv->alarm_link) {
         snprintf(id, sizeof(id), "dev.%s.link", dv->id);
         daemon_alarm(d, id, false, NULL, NULL);
@@ -1282,6 +1308,7 @@ int station_sync(struct wcsd *d, const struct cfg_site *site)
 
 void station_close_all(struct wcsd *d)
 {
+    reprint_free_all(d);
     for (size_t i = 0; i < d->n_stations; i++) {
         if (d->stations[i]->scale_timer_armed && d->loop)
             (void)loop_cancel_timer(d->loop, d->stations[i]->scale_timer);
@@ -1387,6 +1414,7 @@ static void on_station_read(void *arg, int rc, const char *msg, const struct sto
 
 void station_load(struct wcsd *d)
 {
+    reprint_retry(d);
     for (size_t i = 0; i < d->n_stations; i++) {
         struct stationrt *st = d->stations[i];
         char key[STORE_KEY_MAX];
@@ -1437,4 +1465,248 @@ int station_reset(struct wcsd *d, const char *station, const char *actor, const 
     alarm_set(st, &st->alarm_scale, "scale", false, NULL, NULL);
     publish_state(st);
     return 0;
+}
+
+/* ---- label reprints (label.reprint, docs/mqtt.md) ---- */
+
+/* A reprint: the shipment's SSCC label rendered again from its Redis records and printed on
+ * the named printer (or its packing station's), with the station's other printer as fallback.
+ * Kept until a printer confirms it: never dropped, printed once. */
+struct reprint {
+    struct wcsd *d;
+    struct reprint *next;
+    char shipment[WCSD_ID_MAX], printer[WCSD_ID_MAX], station[WCSD_ID_MAX];
+    char sscc[19], order[WCSD_ID_MAX], carrier[WCSD_ID_MAX], on[WCSD_ID_MAX];
+    int64_t weight_mg;
+    struct address ship_to;
+    char *zpl;
+    size_t zpl_len;
+    uint64_t job_id;
+    bool out, alarm, reading;
+};
+
+static void reprint_alarm(struct reprint *r, bool on, const char *text)
+{
+    char id[WCSD_ID_MAX + 16];
+    if (r->alarm == on)
+        return;
+    r->alarm = on;
+    snprintf(id, sizeof(id), "reprint.%s", r->shipment);
+    daemon_alarm(r->d, id, on, "critical", text);
+}
+
+static void reprint_free(struct wcsd *d, struct reprint *r)
+{
+    for (struct reprint **pp = &d->reprints; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    free(r->zpl);
+    free(r);
+}
+
+static struct devrt *open_printer(struct wcsd *d, const char *id)
+{
+    struct devrt *dv = id && id[0] ? dev_find(d->devs, d->n_devs, id) : NULL;
+    return dv && dv->prn ? dv : NULL;
+}
+
+/* Hands a rendered reprint to its printer; one that no printer takes now is tried again from
+ * the 500 ms sweep (station_load). */
+static void reprint_submit(struct reprint *r)
+{
+    struct wcsd *d = r->d;
+    struct stationrt *st = r->station[0] ? station_by_id(d, r->station) : NULL;
+    struct devrt *p = open_printer(d, r->printer), *fb = NULL;
+    char text[320];
+    int rc;
+    if (r->out || !r->zpl)
+        return;
+    if (st) {
+        struct devrt *sp = st->printer && st->printer->prn ? st->printer : NULL;
+        struct devrt *sf = st->fallback && st->fallback->prn ? st->fallback : NULL;
+        if (!p) {
+            p = sp ? sp : sf;
+            fb = sp ? sf : NULL;
+        } else {
+            fb = sp && sp != p ? sp : sf && sf != p ? sf : NULL;
+        }
+    }
+    if (!p) {
+        snprintf(text, sizeof(text),
+                 "The label of shipment %s cannot be printed again: printer %s is not open; it "
+                 "is printed once one is",
+                 r->shipment, r->printer[0] ? r->printer : "of its station");
+        reprint_alarm(r, true, text);
+        return;
+    }
+    r->job_id = ++d->prn_job_seq;
+    rc = prn_submit(p->prn, r->job_id, r->zpl, r->zpl_len, fb ? fb->prn : NULL);
+    if (rc != 0) {
+        snprintf(text, sizeof(text),
+                 "The label of shipment %s was not taken by printer %s (%s); retried", r->shipment,
+                 p->id, wcs_strerror(rc));
+        reprint_alarm(r, true, text);
+        return;
+    }
+    r->out = true;
+    snprintf(r->on, sizeof(r->on), "%s", p->id);
+    log_info("label reprint submitted shipment=%s sscc=%s printer=%s fallback=%s job=%" PRIu64,
+             r->shipment, r->sscc, p->id, fb ? fb->id : "", r->job_id);
+}
+
+/* A printer job that is not a station's: a reprint's. Returns true when it was one. */
+static bool reprint_on_job(struct wcsd *d, struct devrt *dv, uint64_t job_id,
+                           enum prn_job_state state, int rc)
+{
+    char text[320];
+    struct reprint *r = d->reprints;
+    while (r && !(r->out && r->job_id == job_id))
+        r = r->next;
+    if (!r)
+        return false;
+    switch (state) {
+    case PRN_JOB_DONE:
+        log_info("label reprinted shipment=%s sscc=%s printer=%s", r->shipment, r->sscc, dv->id);
+        publish_event(d, "label",
+                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "event", "reprinted", "station",
+                                r->station, "order", r->order, "sscc", r->sscc, "shipment",
+                                r->shipment, "printer", dv->id));
+        reprint_alarm(r, false, NULL);
+        reprint_free(d, r);
+        break;
+    case PRN_JOB_FAILED_OVER:
+        log_warnx("label reprint failed over shipment=%s printer=%s rc=%s", r->shipment, dv->id,
+                  wcs_strerror(rc));
+        publish_event(d, "label",
+                      json_pack("{s:s,s:s,s:s,s:s,s:s}", "event", "failed_over", "station",
+                                r->station, "sscc", r->sscc, "shipment", r->shipment, "printer",
+                                dv->id));
+        break;
+    case PRN_JOB_RETRYING:
+        snprintf(text, sizeof(text),
+                 "No printer prints the label reprint of shipment %s (last: %s, %s): fix a "
+                 "printer; the label is kept and printed once",
+                 r->shipment, dv->id, wcs_strerror(rc));
+        reprint_alarm(r, true, text);
+        break;
+    }
+    return true;
+}
+
+static void on_reprint_order(void *arg, int rc, const char *msg, const struct store_item *items,
+                             size_t n)
+{
+    struct reprint *r = arg;
+    const char *why = "";
+    json_t *j;
+    r->reading = false;
+    if (rc != 0) {
+        log_warnx("label reprint not made shipment=%s rc=%s %s", r->shipment, wcs_strerror(rc),
+                  msg ? msg : "");
+        reprint_free(r->d, r);
+        return;
+    }
+    if (n >= 1 && !items[0].nil && (j = json_loadb(items[0].str, items[0].len, 0, NULL))) {
+        copy_addr(r->ship_to.name, sizeof(r->ship_to.name), j, "name");
+        copy_addr(r->ship_to.street, sizeof(r->ship_to.street), j, "street");
+        copy_addr(r->ship_to.city, sizeof(r->ship_to.city), j, "city");
+        copy_addr(r->ship_to.postcode, sizeof(r->ship_to.postcode), j, "postcode");
+        copy_addr(r->ship_to.country, sizeof(r->ship_to.country), j, "country");
+        json_decref(j);
+    }
+    struct label_data ld = {r->sscc,    r->order,     r->shipment, r->station,
+                            r->carrier, r->weight_mg, &r->ship_to};
+    if ((rc = render_zpl(&r->d->site->labels, &ld, &r->zpl, &r->zpl_len, &why)) != 0) {
+        char text[320];
+        snprintf(text, sizeof(text), "The label of shipment %s cannot be made again: %s",
+                 r->shipment, why);
+        log_warnx("label reprint not made shipment=%s rc=%s: %s", r->shipment, wcs_strerror(rc),
+                  why);
+        publish_event(r->d, "label",
+                      json_pack("{s:s,s:s,s:s}", "event", "reprint_failed", "shipment", r->shipment,
+                                "reason", why));
+        reprint_free(r->d, r);
+        return;
+    }
+    reprint_submit(r);
+}
+
+static void on_reprint_shipment(void *arg, int rc, const char *msg, const struct store_item *items,
+                                size_t n)
+{
+    struct reprint *r = arg;
+    struct wcsd *d = r->d;
+    char key[STORE_KEY_MAX];
+    const char *argv[3] = {"HGET", key, "ship_to"};
+    const char *sscc = item_get(items, n, "sscc"), *order = item_get(items, n, "order");
+    const char *v;
+    if (rc != 0 || !sscc || strlen(sscc) != 18 || !order) {
+        log_warnx("label reprint not made shipment=%s rc=%s %s", r->shipment, wcs_strerror(rc),
+                  rc ? (msg ? msg : "") : "the shipment has no SSCC carton (not packed here)");
+        publish_event(d, "label",
+                      json_pack("{s:s,s:s,s:s}", "event", "reprint_failed", "shipment", r->shipment,
+                                "reason", rc ? "redis" : "the shipment has no SSCC carton"));
+        reprint_free(d, r);
+        return;
+    }
+    snprintf(r->sscc, sizeof(r->sscc), "%s", sscc);
+    snprintf(r->order, sizeof(r->order), "%s", order);
+    if ((v = item_get(items, n, "carrier")))
+        snprintf(r->carrier, sizeof(r->carrier), "%s", v);
+    if ((v = item_get(items, n, "station")))
+        snprintf(r->station, sizeof(r->station), "%s", v);
+    if ((v = item_get(items, n, "weight_mg")))
+        r->weight_mg = strtoll(v, NULL, 10);
+    if (store_key(key, sizeof(key), d->site->id, "order", r->order) < 0 ||
+        store_raw(d->store, false, 3, argv, on_reprint_order, r) != 0) {
+        log_warnx("label reprint not made shipment=%s: order %s not readable", r->shipment,
+                  r->order);
+        reprint_free(d, r);
+    }
+}
+
+void station_reprint(struct wcsd *d, const char *shipment, const char *printer)
+{
+    char key[STORE_KEY_MAX];
+    const char *argv[2] = {"HGETALL", key};
+    struct reprint *r;
+    if (!d->store || store_key(key, sizeof(key), d->site->id, "shipment", shipment) < 0)
+        return;
+    if (!(r = calloc(1, sizeof(*r)))) {
+        log_warnx("label reprint not made shipment=%s: out of memory", shipment);
+        return;
+    }
+    r->d = d;
+    snprintf(r->shipment, sizeof(r->shipment), "%s", shipment);
+    snprintf(r->printer, sizeof(r->printer), "%s", printer ? printer : "");
+    r->next = d->reprints;
+    d->reprints = r;
+    r->reading = true;
+    if (store_raw(d->store, false, 2, argv, on_reprint_shipment, r) != 0) {
+        log_warnx("label reprint not made shipment=%s: redis not ready", shipment);
+        reprint_free(d, r);
+    }
+}
+
+/* Reprints no printer holds (none was open, or the one holding it was closed) go out again. */
+static void reprint_retry(struct wcsd *d)
+{
+    for (struct reprint *r = d->reprints; r; r = r->next)
+        if (!r->out && !r->reading)
+            reprint_submit(r);
+}
+
+static void reprint_printer_closed(struct wcsd *d, const char *printer)
+{
+    for (struct reprint *r = d->reprints; r; r = r->next)
+        if (r->out && strcmp(r->on, printer) == 0)
+            r->out = false;
+}
+
+static void reprint_free_all(struct wcsd *d)
+{
+    while (d->reprints)
+        reprint_free(d, d->reprints);
 }

@@ -6,6 +6,7 @@
 #include "plan.h"
 #include "planner/planner.h"
 #include "idmap.h"
+#include "base/tz.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@ struct plan_site {
     int64_t now_s, now_min;
     int32_t today; /* the site's local date at now, as a day number */
     const char *tz, *site_id;
+    struct wcs_tz *zone; /* the site's time zone (base/tz), loaded at open */
     struct idmap *skus, *locs, *zones, *carriers, *priorities, *pkg_types;
     struct pl_product *products;   /* per cfg product */
     struct pl_location *locations; /* per cfg location */
@@ -34,7 +36,7 @@ struct plan_site {
     struct pl_wave_rules wave;
     struct pl_cart cart;
     uint32_t cfg_n_products, cfg_n_locations, n_replen, n_carriers;
-    bool frozen; /* plan_site_freeze: no new day is computed (no TZ switch) */
+    bool frozen; /* plan_site_freeze: no new day is computed (the day cache stays as it is) */
 };
 
 struct plan_input {

@@ -58,10 +58,10 @@ void plan_site_close(struct plan_site *s);
 
 /* Computes now, on the calling thread, the carriers' cutoffs of today, tomorrow and each of
  * days[0..n) (day numbers, days since 1970-01-01), then freezes the site: from then on an order
- * whose cutoff needs another day is refused (WCS_E_STATE, field "ship_date") instead of
- * switching the process's TZ. A frozen site touches no process-wide state, so it may then be
- * used (with its inputs and results) by one other thread at a time. Returns 0, -ENOMEM, or
- * -errno from setenv. */
+ * whose cutoff needs another day is refused (WCS_E_STATE, field "ship_date"), so the day cache
+ * no longer changes. Local times come from the site's zone file (base/tz), never the process's
+ * TZ, so the site may then be used (with its inputs and results) by one other thread at a
+ * time. Returns 0 or -ENOMEM. */
 int plan_site_freeze(struct plan_site *s, const int32_t *days, size_t n);
 /* The first cutoff of config carrier `carrier` strictly after after_min (UTC epoch minutes),
  * from the site's day before today to a week ahead, in the site's time zone. Before

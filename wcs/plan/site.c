@@ -131,51 +131,12 @@ int plan_stages_parse(const char *text, unsigned *out, char *msg, size_t msg_len
 
 /* ---- time zone ----------------------------------------------------------------------------- */
 
-struct tz_save {
-    char *old;
-    bool had;
-};
-
-/* The C library converts local time only through the process's TZ; switch it for the span of
- * one conversion batch and put it back. */
-static int tz_enter(const char *tz, struct tz_save *sv)
+/* UTC epoch minute of a local wall time on a local day (base/tz: no process-wide TZ switch, so
+ * the planner may run beside the daemon's other threads). */
+static int64_t local_to_utc_min(const struct wcs_tz *zone, int32_t day, unsigned minute_of_day)
 {
-    const char *old = getenv("TZ");
-    sv->had = old != NULL;
-    sv->old = old ? strdup(old) : NULL;
-    if (old && !sv->old)
-        return -ENOMEM;
-    if (setenv("TZ", tz, 1) < 0) {
-        free(sv->old);
-        return -errno;
-    }
-    tzset();
-    return 0;
-}
-
-static void tz_leave(struct tz_save *sv)
-{
-    if (sv->had)
-        setenv("TZ", sv->old, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    free(sv->old);
-}
-
-static int64_t local_to_utc_min(int32_t day, unsigned minute_of_day)
-{
-    struct tm tm = {0};
-    int y, m, d;
-    plan_ymd(day, &y, &m, &d);
-    tm.tm_year = y - 1900;
-    tm.tm_mon = m - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = (int)(minute_of_day / 60);
-    tm.tm_min = (int)(minute_of_day % 60);
-    tm.tm_isdst = -1;
-    time_t t = mktime(&tm);
-    return (int64_t)t >= 0 ? (int64_t)t / 60 : ((int64_t)t - 59) / 60;
+    int64_t t = tz_utc_s(zone, (int64_t)day * 86400 + (int64_t)minute_of_day * 60);
+    return t >= 0 ? t / 60 : (t - 59) / 60;
 }
 
 int site_day_cutoffs(struct plan_site *s, uint32_t carrier, int32_t day, const int64_t **first,
@@ -191,7 +152,6 @@ int site_day_cutoffs(struct plan_site *s, uint32_t carrier, int32_t day, const i
         return WCS_E_STATE;
     }
     if (rc == 1) {
-        struct tz_save sv;
         if (id >= s->days_cap) {
             uint32_t cap = s->days_cap ? s->days_cap * 2 : 8;
             int64_t *t = realloc(s->day_cutoffs, (size_t)cap * (s->n_cutoffs + 1) * sizeof(*t));
@@ -202,17 +162,12 @@ int site_day_cutoffs(struct plan_site *s, uint32_t carrier, int32_t day, const i
             s->day_cutoffs = t;
             s->days_cap = cap;
         }
-        if ((rc = tz_enter(s->tz, &sv)) < 0) {
-            idmap_pop(s->days);
-            return rc;
-        }
         int64_t *row = s->day_cutoffs + (size_t)id * (s->n_cutoffs + 1);
         for (uint32_t k = 0; k < s->cfg->waves.n_carriers; k++) {
             const struct cfg_carrier *ck = &s->cfg->waves.carriers[k];
             for (uint32_t j = 0; j < ck->n_cutoffs; j++)
-                row[s->cutoff_first[k] + j] = local_to_utc_min(day, ck->cutoffs_min[j]);
+                row[s->cutoff_first[k] + j] = local_to_utc_min(s->zone, day, ck->cutoffs_min[j]);
         }
-        tz_leave(&sv);
     }
     *first = s->day_cutoffs + (size_t)id * (s->n_cutoffs + 1) + s->cutoff_first[carrier];
     *n = c->n_cutoffs;
@@ -618,6 +573,7 @@ void plan_site_close(struct plan_site *s)
     free(s->purchase_supplier);
     free(s->cutoff_first);
     free(s->day_cutoffs);
+    tz_free(s->zone);
     free(s);
 }
 
@@ -630,9 +586,9 @@ int plan_site_open(struct plan_site **out, const struct cfg_site *cfg, int64_t n
                    size_t msg_len)
 {
     struct plan_site *s;
-    struct tz_save sv;
-    struct tm tm;
-    time_t t = (time_t)now_s;
+    char tz_err[160];
+    int64_t y;
+    unsigned mon, mday;
     int rc;
     /* 2^40 minutes is the planner's cutoff limit; keep now well inside 1970..9999. */
     if (now_s < 0 || now_s > 253402300799LL)
@@ -662,15 +618,13 @@ int plan_site_open(struct plan_site **out, const struct cfg_site *cfg, int64_t n
         rc = -ENOMEM;
         goto fail_site;
     }
-    if ((rc = tz_enter(s->tz, &sv)) < 0)
-        goto fail_site;
-    if (!localtime_r(&t, &tm)) {
-        tz_leave(&sv);
-        rc = fail(msg, msg_len, WCS_E_RANGE, "time zone %s: cannot convert now", s->tz);
+    if ((rc = tz_load(&s->zone, s->tz, tz_err, sizeof(tz_err))) < 0) {
+        rc = fail(msg, msg_len, rc, "%s", tz_err);
         goto fail_site;
     }
-    tz_leave(&sv);
-    if (pl_day_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &s->today) < 0) {
+    int64_t local_s = tz_local_s(s->zone, now_s);
+    tz_civil_from_days(local_s >= 0 ? local_s / 86400 : (local_s - 86399) / 86400, &y, &mon, &mday);
+    if (pl_day_from_ymd((int)y, (int)mon, (int)mday, &s->today) < 0) {
         rc = fail(msg, msg_len, WCS_E_RANGE, "now: local date outside 1970..9999");
         goto fail_site;
     }
