@@ -86,7 +86,13 @@ struct pending {
     char cmd[32];
     uint64_t sent_ms;
     char arg[96]; /* wave id, approval, count index... */
+    char user[64];
+    char *payload;         /* kept to send again: a command lost with the broker has no reply */
+    uint64_t sent_real_ms; /* last (re)send, real time */
+    unsigned resends;
 };
+
+enum { RESEND_AFTER_REAL_MS = 3000, RESEND_MAX = 5 };
 
 struct run {
     const struct sim_run_opts *o;
@@ -766,13 +772,43 @@ static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *f
     json_decref(fields);
     snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, user, cmd);
     if (payload && mqttc_publish(c, topic, payload) == 0) {
+        snprintf(p->user, sizeof(p->user), "%s", user);
+        p->payload = payload;
+        p->sent_real_ms = real_ms();
+        p->resends = 0;
         r->n_pend++;
         r->rep.cmds_sent++;
-    } else {
-        r->rep.cmds_unsent++;
+        logf_(r, "cmd %s %s %s", user, cmd, payload);
+        return;
     }
+    r->rep.cmds_unsent++;
     logf_(r, "cmd %s %s %s", user, cmd, payload ? payload : "?");
     free(payload);
+}
+
+/* Commands without a reply for RESEND_AFTER_REAL_MS of real time while wcs is online are sent
+ * again with the same request_id (wcs answers a repeated request_id with the stored reply and
+ * executes nothing): a command published into a broker restart may be lost with it. */
+static void resend_tick(struct run *r)
+{
+    uint64_t now = real_ms();
+    if (!r->wcs_online)
+        return;
+    for (size_t i = 0; i < r->n_pend; i++) {
+        struct pending *p = &r->pend[i];
+        struct mqttc *c = user_client(r, p->user);
+        char topic[256];
+        if (!p->payload || !c || p->resends >= RESEND_MAX ||
+            now < p->sent_real_ms + RESEND_AFTER_REAL_MS)
+            continue;
+        snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, p->user, p->cmd);
+        p->sent_real_ms = now;
+        p->resends++;
+        if (mqttc_publish(c, topic, p->payload) == 0) {
+            r->rep.cmds_resent++;
+            logf_(r, "cmd %s %s sent again (%u): %s", p->user, p->cmd, p->resends, p->req);
+        }
+    }
 }
 
 static void on_reply(struct run *r, const char *payload)
@@ -792,8 +828,18 @@ static void on_reply(struct run *r, const char *payload)
         json_decref(j);
         return;
     }
+    {
+        /* the first send is still running in wcs: the answer to wait for comes later */
+        const char *e = json_string_value(json_object_get(j, "error"));
+        if (!ok && e && strstr(e, "is still being processed")) {
+            json_decref(j);
+            return;
+        }
+    }
     struct pending p = r->pend[i];
     r->pend[i] = r->pend[--r->n_pend];
+    free(p.payload);
+    p.payload = NULL;
     sim_report_latency(&r->rep, (double)(now_ms(r) - p.sent_ms));
     if (strncmp(p.arg, "picker:", 7) == 0) {
         unsigned k = (unsigned)atoi(p.arg + 7);
@@ -822,13 +868,15 @@ static void on_reply(struct run *r, const char *payload)
         {
             /* the plan in brief: its waves, what it skipped and the stock it could not use */
             char *d = json_dumps(json_object_get(j, "snapshot"), JSON_COMPACT);
-            logf_(r, "wave.plan %s: %zu waves, %zu orders, %zu skipped, %zu backorders; snapshot %s%s%s",
-                  p.req, json_array_size(json_object_get(j, "waves")),
-                  json_array_size(json_object_get(j, "orders")),
-                  json_array_size(json_object_get(j, "skipped")),
-                  json_array_size(json_object_get(j, "backorders")), d ?: "-",
-                  json_object_get(j, "stock_rejected_first") ? "; first stock refused: " : "",
-                  json_string_value(json_object_get(j, "stock_rejected_first")) ?: "");
+            logf_(
+                r,
+                "wave.plan %s: %zu waves, %zu orders, %zu skipped, %zu backorders; snapshot %s%s%s",
+                p.req, json_array_size(json_object_get(j, "waves")),
+                json_array_size(json_object_get(j, "orders")),
+                json_array_size(json_object_get(j, "skipped")),
+                json_array_size(json_object_get(j, "backorders")), d ?: "-",
+                json_object_get(j, "stock_rejected_first") ? "; first stock refused: " : "",
+                json_string_value(json_object_get(j, "stock_rejected_first")) ?: "");
             free(d);
         }
         json_array_foreach(json_object_get(j, "backorders"), k, b)
@@ -1507,6 +1555,7 @@ static void loop(struct run *r)
         fault_tick(r, t);
         induct_tick(r, t);
         drain_mqtt(r);
+        resend_tick(r);
         /* People and the ERP wait while wcs is not on the broker (a command published then
          * would reach nobody); what came due meanwhile is sent when it is back. */
         if (!r->wcs_online) {
@@ -2054,8 +2103,9 @@ static void print_kpis(struct run *r)
            r->fl.totes_sorted, r->fl.hand_carried, r->fl.totes_at_stations, r->fl.labels,
            r->fl.cartons_inducted, r->fl.cartons_to_carrier, r->fl.to_qa, r->fl.misrouted,
            r->fl.rejected, r->fl.reinducted, r->fl.lost, r->fl.pack_refusals, r->fl.label_timeouts);
-    printf("commands: sent %" PRIu64 " ok %" PRIu64 " refused %" PRIu64 " unanswered %zu\n",
-           r->rep.cmds_sent, r->rep.cmds_ok, r->rep.cmds_refused, r->n_pend);
+    printf("commands: sent %" PRIu64 " ok %" PRIu64 " refused %" PRIu64 " unanswered %zu"
+           " sent again %" PRIu64 "\n",
+           r->rep.cmds_sent, r->rep.cmds_ok, r->rep.cmds_refused, r->n_pend, r->rep.cmds_resent);
 }
 
 /* ---- set-up ---- */
@@ -2472,6 +2522,9 @@ static void teardown(struct run *r)
 {
     if (r->wcs > 0)
         wcs_stop(r, SIGKILL);
+    for (size_t i = 0; i < r->n_pend; i++)
+        free(r->pend[i].payload);
+    r->n_pend = 0;
     for (size_t i = 0; i < r->n_users; i++)
         mqttc_close(r->users[i].c); /* users[0] is the observer */
     for (unsigned i = 0; i < r->n_plcs; i++)
