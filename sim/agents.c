@@ -136,6 +136,14 @@ int sim_picker_next(struct sim_picker *p, uint64_t now_ms, struct sim_action *ac
         uint32_t qty = t->remaining;
         double x = unit(&p->rng);
         p->last_err = E_NONE;
+        for (size_t e = 0; e < p->cfg.n_empty; e++)
+            if (p->cfg.empty[e] && strcmp(p->cfg.empty[e], t->location) == 0) {
+                /* The shelf is empty: nothing to pick, the task is short of all it asks. */
+                p->last_short = true;
+                cmd(act, "pick.short", json_pack("{s:s,s:i}", "task", t->id, "qty", 0));
+                p->st = P_AWAIT;
+                return 1;
+            }
         /* At most one injected mistake per task, on its first attempt. */
         if (t->attempts++ > 0)
             x = 2;

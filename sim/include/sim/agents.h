@@ -34,6 +34,10 @@ struct sim_picker_cfg {
     uint64_t seed;
     const char *tote_prefix; /* totes are <prefix>-<n> */
     uint64_t retry_ms;       /* wait after "no released batch to claim" (default 60 s) */
+    /* Locations the picker finds empty whatever wcs's books say: a task there is reported at
+     * once with pick.short {task, qty: 0}. Borrowed, not copied (live while the picker is). */
+    const char *const *empty;
+    size_t n_empty;
 };
 
 struct sim_picker_stats {
