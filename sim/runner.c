@@ -1651,6 +1651,11 @@ static void flow_reply(struct run *r, const struct pending *p, json_t *j, bool o
         flow_fail(r, i, "%s refused: %s", c, json_string_value(json_object_get(j, "error")) ?: "?");
         return;
     }
+    {
+        char *d = json_dumps(j, JSON_COMPACT);
+        logf_(r, "%s %s ok: %.400s", c, p->req, d ? d : "?");
+        free(d);
+    }
     snprintf(key, sizeof(key), "%s:%s", json_string_value(json_object_get(j, "sku")) ?: "",
              json_string_value(json_object_get(j, "lot")) ?: "");
     if (strcmp(c, "receipt.expect") == 0 || strcmp(c, "transfer.create") == 0 ||
@@ -2842,8 +2847,8 @@ static int setup(struct run *r, char *err, size_t err_len)
                                           r->sc->agents.counter_user,
                                           r->sc->agents.receiver_user,
                                           r->sc->agents.qa_user};
-        char f[7][160];
-        const char *fs[7];
+        char f[8][160];
+        const char *fs[8];
         size_t n_agent_users = 7;
         static const char *empty[SIM_EMPTY_MAX];
         for (unsigned i = 0; i < r->sc->agents.n_empty; i++)
@@ -2898,7 +2903,7 @@ static int setup(struct run *r, char *err, size_t err_len)
                 return rc;
             }
         r->obs = r->users[0].c;
-        for (size_t i = 0; i < 7; i++)
+        for (size_t i = 0; i < 8; i++)
             fs[i] = f[i];
         snprintf(f[0], sizeof(f[0]), "wcs/v1/%s/alarm/#", r->site->id);
         snprintf(f[1], sizeof(f[1]), "wcs/v1/%s/kpi", r->site->id);
@@ -2906,9 +2911,12 @@ static int setup(struct run *r, char *err, size_t err_len)
         snprintf(f[3], sizeof(f[3]), "wcs/v1/%s/status", r->site->id);
         snprintf(f[5], sizeof(f[5]), "wcs/v1/%s/evt/pack", r->site->id);
         snprintf(f[6], sizeof(f[6]), "wcs/v1/%s/evt/weigh", r->site->id);
+        /* evt/credit: the ERP's trigger for a credit note (the observer reads it for the ERP) */
+        snprintf(f[7], sizeof(f[7]), "wcs/v1/%s/evt/credit", r->site->id);
         fs[4] = f[5];
         fs[5] = f[6];
-        if ((rc = mqttc_subscribe_many(r->obs, fs, 6)) != 0) {
+        fs[6] = f[7];
+        if ((rc = mqttc_subscribe_many(r->obs, fs, 7)) != 0) {
             wcs_errf(err, err_len, "observer subscriptions: %s", wcs_strerror(rc));
             return rc;
         }
