@@ -96,6 +96,14 @@ static const char *tote_for(struct sim_picker *p, const char *order)
     return p->totes[p->n_totes++];
 }
 
+static bool tote_has_contents(const struct sim_picker *p, const char *tote)
+{
+    for (size_t i = 0; i < p->n_contents; i++)
+        if (strcmp(p->contents[i].tote, tote) == 0 && p->contents[i].qty > 0)
+            return true;
+    return false;
+}
+
 static void cmd(struct sim_action *a, const char *name, json_t *payload)
 {
     char *s = json_dumps(payload, JSON_COMPACT);
@@ -171,6 +179,9 @@ int sim_picker_next(struct sim_picker *p, uint64_t now_ms, struct sim_action *ac
         return 1;
     }
     case P_INDUCT:
+        /* A tote nothing went into (its order's picks were all short) stays on the cart. */
+        while (p->next_induct < p->n_totes && !tote_has_contents(p, p->totes[p->next_induct]))
+            p->next_induct++;
         if (p->next_induct < p->n_totes) {
             memset(act, 0, sizeof(*act));
             act->kind = SIM_ACT_INDUCT;

@@ -182,6 +182,9 @@ struct run {
             pack_refusals, label_timeouts;
     } fl;
     struct flow_run *flows; /* one per sc->flows[] */
+    /* pickers.empty, shared with the pickers: a location is no longer empty once goods are put
+     * away there (its entry becomes NULL) */
+    const char *empty[SIM_EMPTY_MAX];
     struct side_task side[128];
     size_t n_side;
     struct {
@@ -1706,6 +1709,12 @@ static void flow_reply(struct run *r, const struct pending *p, json_t *j, bool o
         putaway_from(r, i, json_object_get(j, "putaway"));
     } else if (strcmp(c, "putaway.confirm") == 0) {
         const char *how = json_string_value(json_object_get(j, "how"));
+        const char *loc = json_string_value(json_object_get(j, "location"));
+        for (unsigned e = 0; loc && e < SIM_EMPTY_MAX; e++)
+            if (r->empty[e] && strcmp(r->empty[e], loc) == 0) {
+                logf_(r, "%s is no longer empty: goods were put away there", loc);
+                r->empty[e] = NULL;
+            }
         r->ib.putaways++;
         if (how && strcmp(how, "suggested") == 0)
             r->ib.put_suggested++;
@@ -2850,9 +2859,8 @@ static int setup(struct run *r, char *err, size_t err_len)
         char f[8][160];
         const char *fs[8];
         size_t n_agent_users = 7;
-        static const char *empty[SIM_EMPTY_MAX];
         for (unsigned i = 0; i < r->sc->agents.n_empty; i++)
-            empty[i] = r->sc->agents.empty[i];
+            r->empty[i] = r->sc->agents.empty[i];
         if (r->sc->n_flows && !(r->flows = calloc(r->sc->n_flows, sizeof(*r->flows))))
             return -ENOMEM;
         /* Pickers (run only where wcs has the picking flow, docs/scenarios.md). */
@@ -2868,7 +2876,7 @@ static int setup(struct run *r, char *err, size_t err_len)
                 .err_skipped_scan = r->sc->agents.err_skipped_scan,
                 .err_wrong_tote = r->sc->agents.err_wrong_tote,
                 .seed = r->sc->seed * 1000 + i,
-                .empty = empty,
+                .empty = r->empty,
                 .n_empty = r->sc->agents.n_empty,
             };
             char prefix[16];
