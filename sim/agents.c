@@ -96,6 +96,14 @@ static const char *tote_for(struct sim_picker *p, const char *order)
     return p->totes[p->n_totes++];
 }
 
+static bool tote_has_contents(const struct sim_picker *p, const char *tote)
+{
+    for (size_t i = 0; i < p->n_contents; i++)
+        if (strcmp(p->contents[i].tote, tote) == 0 && p->contents[i].qty > 0)
+            return true;
+    return false;
+}
+
 static void cmd(struct sim_action *a, const char *name, json_t *payload)
 {
     char *s = json_dumps(payload, JSON_COMPACT);
@@ -136,6 +144,14 @@ int sim_picker_next(struct sim_picker *p, uint64_t now_ms, struct sim_action *ac
         uint32_t qty = t->remaining;
         double x = unit(&p->rng);
         p->last_err = E_NONE;
+        for (size_t e = 0; e < p->cfg.n_empty; e++)
+            if (p->cfg.empty[e] && strcmp(p->cfg.empty[e], t->location) == 0) {
+                /* The shelf is empty: nothing to pick, the task is short of all it asks. */
+                p->last_short = true;
+                cmd(act, "pick.short", json_pack("{s:s,s:i}", "task", t->id, "qty", 0));
+                p->st = P_AWAIT;
+                return 1;
+            }
         /* At most one injected mistake per task, on its first attempt. */
         if (t->attempts++ > 0)
             x = 2;
@@ -163,6 +179,9 @@ int sim_picker_next(struct sim_picker *p, uint64_t now_ms, struct sim_action *ac
         return 1;
     }
     case P_INDUCT:
+        /* A tote nothing went into (its order's picks were all short) stays on the cart. */
+        while (p->next_induct < p->n_totes && !tote_has_contents(p, p->totes[p->next_induct]))
+            p->next_induct++;
         if (p->next_induct < p->n_totes) {
             memset(act, 0, sizeof(*act));
             act->kind = SIM_ACT_INDUCT;
@@ -357,7 +376,7 @@ struct sim_packer {
     size_t head, n_queue;
     struct arrival cur;
     size_t item, unit; /* next unit to scan: items[item], its unit-th piece */
-    bool wrong_done, weighed;
+    bool wrong_done, weighed, labelled;
     char sscc[32];
     struct sim_packer_stats st_;
 };
@@ -395,14 +414,33 @@ int sim_packer_on_tote(struct sim_packer *p, uint64_t now_ms, const char *tote,
     return 0;
 }
 
+/* True once the tote is scanned and the last unit with it: wcs prints when the last unit is
+ * verified, so the label may come out while the packer still holds that unit. */
+static bool last_unit_scanned(const struct sim_packer *p)
+{
+    size_t item = p->item, unit = p->unit;
+    if (p->st == K_LABEL)
+        return true;
+    if (p->st != K_SCAN_ITEMS || !p->weighed)
+        return false;
+    while (item < p->cur.n && unit >= p->cur.items[item].qty) {
+        item++;
+        unit = 0;
+    }
+    return item >= p->cur.n;
+}
+
 int sim_packer_on_label(struct sim_packer *p, uint64_t now_ms, const char *sscc)
 {
-    if (p->st != K_LABEL)
+    if (p->labelled || !last_unit_scanned(p))
         return WCS_E_STATE;
     snprintf(p->sscc, sizeof(p->sscc), "%s", sscc);
     p->st_.labels++;
-    p->st = K_INDUCT;
-    p->next_at = now_ms + 5000; /* apply the label, put the carton on the belt */
+    p->labelled = true;
+    if (p->st == K_LABEL) {
+        p->st = K_INDUCT;
+        p->next_at = now_ms + 5000; /* apply the label, put the carton on the belt */
+    }
     return 0;
 }
 
@@ -425,7 +463,7 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
         p->head = (p->head + 1) % MAX_QUEUE;
         p->n_queue--;
         p->item = p->unit = 0;
-        p->wrong_done = p->weighed = false;
+        p->wrong_done = p->weighed = p->labelled = false;
         p->st = K_SCAN_TOTE;
         /* fall through to scanning the tote at once */
         /* FALLTHROUGH */
@@ -443,6 +481,11 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
             p->unit = 0;
         }
         if (p->item >= p->cur.n) {
+            if (p->labelled) { /* the label came while the last unit went in */
+                p->st = K_INDUCT;
+                p->next_at = now_ms + 5000;
+                return sim_packer_next(p, now_ms, act);
+            }
             p->st = K_LABEL;
             return 0;
         }

@@ -86,6 +86,41 @@ struct pending {
     char cmd[32];
     uint64_t sent_ms;
     char arg[96]; /* wave id, approval, count index... */
+    char user[64];
+    char *payload;         /* kept to send again: a command lost with the broker has no reply */
+    uint64_t sent_real_ms; /* last (re)send, real time */
+    unsigned resends;
+};
+
+enum { RESEND_AFTER_REAL_MS = 3000, RESEND_MAX = 5 };
+
+/* Where a receipt, transfer or return is (scenario flows; docs/scenarios.md). */
+enum flow_state {
+    FL_IDLE,     /* before `at` */
+    FL_FIRST,    /* receipt.expect / transfer.create / rma.authorize sent */
+    FL_WAIT,     /* until next_ms */
+    FL_MANY,     /* the scans / returns received: `outstanding` replies to come */
+    FL_INSPECT,  /* return.inspect replies to come */
+    FL_WAIT_RCV, /* transfer in transit until last_ms */
+    FL_LAST,     /* receipt.close / transfer.ship / transfer.receive sent */
+    FL_DONE,
+};
+
+struct flow_run {
+    enum flow_state st;
+    unsigned outstanding;
+    bool failed, credit_expected, credit_seen;
+    char why[200];
+};
+
+/* A command one of the flows' people sends later: a putaway once walked to the location, a QA
+ * decision once the goods were inspected. */
+struct side_task {
+    uint64_t due_ms;
+    int flow;
+    const char *user;
+    char cmd[32];
+    json_t *fields;
 };
 
 struct run {
@@ -146,6 +181,17 @@ struct run {
             cartons_to_carrier, to_qa, misrouted, rejected, reinducted, lost, labels, weight_qa,
             pack_refusals, label_timeouts;
     } fl;
+    struct flow_run *flows; /* one per sc->flows[] */
+    /* pickers.empty, shared with the pickers: a location is no longer empty once goods are put
+     * away there (its entry becomes NULL) */
+    const char *empty[SIM_EMPTY_MAX];
+    struct side_task side[128];
+    size_t n_side;
+    struct {
+        uint64_t received, held, released, qa_scrapped, putaways_sent, putaways, put_suggested,
+            put_alternative, transfers_done, returned, restocked, ret_scrapped, credits,
+            receipts_closed, receipts_short;
+    } ib;
     struct sim_picker *pickers[16];
     const char *picker_user[16];
     unsigned n_pickers;
@@ -153,6 +199,7 @@ struct run {
     int64_t wcs_gen;    /* gen of the last birth */
     json_t *kpi;        /* the last KPI snapshot */
     json_t *backorders; /* order ids named in wave.plan backorders */
+    json_t *carried;    /* tote ids the sorter rejected as unknown, carried by hand */
     json_t *adjusted;   /* "sku:lot" -> applied delta (from our agents' replies) */
     json_t *initial;    /* "sku:lot" -> initial on_hand (stock file) */
     uint64_t last_progress_real_ms, last_sample_ms;
@@ -765,14 +812,46 @@ static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *f
     json_decref(fields);
     snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, user, cmd);
     if (payload && mqttc_publish(c, topic, payload) == 0) {
+        snprintf(p->user, sizeof(p->user), "%s", user);
+        p->payload = payload;
+        p->sent_real_ms = real_ms();
+        p->resends = 0;
         r->n_pend++;
         r->rep.cmds_sent++;
-    } else {
-        r->rep.cmds_unsent++;
+        logf_(r, "cmd %s %s %s", user, cmd, payload);
+        return;
     }
+    r->rep.cmds_unsent++;
     logf_(r, "cmd %s %s %s", user, cmd, payload ? payload : "?");
     free(payload);
 }
+
+/* Commands without a reply for RESEND_AFTER_REAL_MS of real time while wcs is online are sent
+ * again with the same request_id (wcs answers a repeated request_id with the stored reply and
+ * executes nothing): a command published into a broker restart may be lost with it. */
+static void resend_tick(struct run *r)
+{
+    uint64_t now = real_ms();
+    if (!r->wcs_online)
+        return;
+    for (size_t i = 0; i < r->n_pend; i++) {
+        struct pending *p = &r->pend[i];
+        struct mqttc *c = user_client(r, p->user);
+        char topic[256];
+        if (!p->payload || !c || p->resends >= RESEND_MAX ||
+            now < p->sent_real_ms + RESEND_AFTER_REAL_MS)
+            continue;
+        snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, p->user, p->cmd);
+        p->sent_real_ms = now;
+        p->resends++;
+        if (mqttc_publish(c, topic, p->payload) == 0) {
+            r->rep.cmds_resent++;
+            logf_(r, "cmd %s %s sent again (%u): %s", p->user, p->cmd, p->resends, p->req);
+        }
+    }
+}
+
+static void flow_reply(struct run *r, const struct pending *p, json_t *j, bool ok);
 
 static void on_reply(struct run *r, const char *payload)
 {
@@ -791,8 +870,18 @@ static void on_reply(struct run *r, const char *payload)
         json_decref(j);
         return;
     }
+    {
+        /* the first send is still running in wcs: the answer to wait for comes later */
+        const char *e = json_string_value(json_object_get(j, "error"));
+        if (!ok && e && strstr(e, "is still being processed")) {
+            json_decref(j);
+            return;
+        }
+    }
     struct pending p = r->pend[i];
     r->pend[i] = r->pend[--r->n_pend];
+    free(p.payload);
+    p.payload = NULL;
     sim_report_latency(&r->rep, (double)(now_ms(r) - p.sent_ms));
     if (strncmp(p.arg, "picker:", 7) == 0) {
         unsigned k = (unsigned)atoi(p.arg + 7);
@@ -812,12 +901,31 @@ static void on_reply(struct run *r, const char *payload)
     } else {
         r->rep.cmds_ok++;
     }
+    if (strncmp(p.arg, "flow:", 5) == 0) {
+        flow_reply(r, &p, j, ok);
+        json_decref(j);
+        return;
+    }
     if (ok && strcmp(p.cmd, "order.upsert") == 0) {
         r->rep.orders_accepted++;
     } else if (strcmp(p.cmd, "wave.plan") == 0 && ok) {
         json_t *w, *b;
         size_t k;
         r->rep.waves_planned++;
+        {
+            /* the plan in brief: its waves, what it skipped and the stock it could not use */
+            char *d = json_dumps(json_object_get(j, "snapshot"), JSON_COMPACT);
+            logf_(
+                r,
+                "wave.plan %s: %zu waves, %zu orders, %zu skipped, %zu backorders; snapshot %s%s%s",
+                p.req, json_array_size(json_object_get(j, "waves")),
+                json_array_size(json_object_get(j, "orders")),
+                json_array_size(json_object_get(j, "skipped")),
+                json_array_size(json_object_get(j, "backorders")), d ?: "-",
+                json_object_get(j, "stock_rejected_first") ? "; first stock refused: " : "",
+                json_string_value(json_object_get(j, "stock_rejected_first")) ?: "");
+            free(d);
+        }
         json_array_foreach(json_object_get(j, "backorders"), k, b)
         {
             const char *o = json_string_value(json_object_get(b, "order"));
@@ -902,6 +1010,16 @@ static void on_observed(struct run *r, struct mqttc_msg *m)
         json_decref(st);
     } else if (strcmp(t, "evt/ship") == 0) {
         r->rep.ship_events++;
+    } else if (strcmp(t, "evt/credit") == 0) {
+        /* the ERP's trigger for the credit note */
+        json_t *e = json_loads(m->payload, 0, NULL);
+        const char *rma = json_string_value(json_object_get(e, "rma"));
+        r->ib.credits++;
+        for (size_t i = 0; rma && i < r->sc->n_flows; i++)
+            if (r->sc->flows[i].kind == SIM_FLOW_RETURN && strcmp(r->sc->flows[i].id, rma) == 0)
+                r->flows[i].credit_seen = true;
+        logf_(r, "evt/credit %s", m->payload);
+        json_decref(e);
     } else if (strcmp(t, "evt/pack") == 0 || strcmp(t, "evt/weigh") == 0) {
         on_pack_event(r, t + 4, m->payload);
     }
@@ -1177,6 +1295,7 @@ static void trips_tick(struct run *r, uint64_t t)
              * pack station, round robin. */
             struct pack_emu *pe = &r->packs[r->fl.hand_carried++ % r->n_packs];
             r->fl.rejected++;
+            json_object_set_new(r->carried, tr->code, json_true());
             logf_(r, "tote %s rejected by the sorter: carried by hand to %s", tr->code,
                   r->site->stations[pe->station].id);
             tote_at_station(r, tr, (int32_t)pe->station, "hand carry");
@@ -1350,6 +1469,304 @@ static void label_timeouts(struct run *r, uint64_t t)
     }
 }
 
+/* ---- receipts, transfers and returns (scenario flows) ---- */
+
+static const struct cfg_product *product_of(struct run *r, const char *sku)
+{
+    json_t *v = json_object_get(r->sku_index, sku);
+    return v ? &r->site->products[json_integer_value(v)] : NULL;
+}
+
+/* The bracketed GS1 form a label carries: (01)GTIN[(17)YYMMDD][(10)LOT]. */
+static void gs1_scan(struct run *r, const struct sim_flow_line *l, char *out, size_t cap)
+{
+    const struct cfg_product *pr = product_of(r, l->sku);
+    const char *g = pr && pr->n_gtins ? pr->gtins[0] : "";
+    size_t n = strlen(g) < 14 ? 14 - strlen(g) : 0;
+    int k = snprintf(out, cap, "(01)%.*s%s", (int)n, "00000000000000", g);
+    if (l->expiry[0] && k > 0 && (size_t)k < cap)
+        k += snprintf(out + k, cap - (size_t)k, "(17)%.2s%.2s%.2s", l->expiry + 2, l->expiry + 5,
+                      l->expiry + 8);
+    if (l->lot[0] && k > 0 && (size_t)k < cap)
+        snprintf(out + k, cap - (size_t)k, "(10)%s", l->lot);
+}
+
+static void flow_fail(struct run *r, size_t i, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void flow_fail(struct run *r, size_t i, const char *fmt, ...)
+{
+    va_list ap;
+    struct flow_run *f = &r->flows[i];
+    if (!f->failed) {
+        va_start(ap, fmt);
+        vsnprintf(f->why, sizeof(f->why), fmt, ap);
+        va_end(ap);
+        logf_(r, "%s %s failed: %s",
+              r->sc->flows[i].kind == SIM_FLOW_RECEIPT    ? "receipt"
+              : r->sc->flows[i].kind == SIM_FLOW_TRANSFER ? "transfer"
+                                                          : "return",
+              r->sc->flows[i].id, f->why);
+    }
+    f->failed = true;
+    f->st = FL_DONE;
+}
+
+static void flow_send(struct run *r, size_t i, const char *user, const char *cmd, json_t *f)
+{
+    char arg[32];
+    snprintf(arg, sizeof(arg), "flow:%zu", i);
+    send_cmd(r, user, cmd, f, arg);
+}
+
+static void side_add(struct run *r, size_t i, uint64_t due, const char *user, const char *cmd,
+                     json_t *f)
+{
+    struct side_task *s;
+    if (r->n_side == sizeof(r->side) / sizeof(r->side[0])) {
+        json_decref(f);
+        flow_fail(r, i, "more than %zu later tasks at once", r->n_side);
+        return;
+    }
+    s = &r->side[r->n_side++];
+    s->due_ms = due;
+    s->flow = (int)i;
+    s->user = user;
+    snprintf(s->cmd, sizeof(s->cmd), "%s", cmd);
+    s->fields = f;
+    if (strcmp(cmd, "putaway.confirm") == 0)
+        r->ib.putaways_sent++;
+}
+
+/* A reply's putaway suggestion: the receiver walks there and confirms it (2 min). */
+static void putaway_from(struct run *r, size_t i, json_t *put)
+{
+    const char *task = json_string_value(json_object_get(put, "task"));
+    const char *loc = json_string_value(json_object_get(put, "location"));
+    if (!task)
+        return;
+    if (!loc) {
+        flow_fail(r, i, "putaway %s has no suggested location (%s)", task,
+                  json_string_value(json_object_get(put, "reason")) ?: "no reason");
+        return;
+    }
+    side_add(r, i, now_ms(r) + 120000, r->sc->agents.receiver_user, "putaway.confirm",
+             json_pack("{s:s,s:s}", "task", task, "location", loc));
+}
+
+static void flows_tick(struct run *r, uint64_t t)
+{
+    const struct sim_agents *a = &r->sc->agents;
+    for (size_t k = 0; k < r->n_side;) {
+        struct side_task s = r->side[k];
+        if (t < s.due_ms) {
+            k++;
+            continue;
+        }
+        r->side[k] = r->side[--r->n_side];
+        flow_send(r, (size_t)s.flow, s.user, s.cmd, s.fields);
+    }
+    for (size_t i = 0; i < r->sc->n_flows; i++) {
+        const struct sim_flow *f = &r->sc->flows[i];
+        struct flow_run *fr = &r->flows[i];
+        json_t *lines;
+        if (fr->st == FL_IDLE && t >= f->at_ms) {
+            lines = json_array();
+            for (size_t l = 0; l < f->n_lines; l++) {
+                json_t *o = json_pack("{s:s,s:I}", "sku", f->lines[l].sku, "qty",
+                                      (json_int_t)f->lines[l].qty);
+                if (f->lines[l].lot[0] && f->kind != SIM_FLOW_RETURN)
+                    json_object_set_new(o, "lot", json_string(f->lines[l].lot));
+                if (f->lines[l].expiry[0])
+                    json_object_set_new(o, "expiry", json_string(f->lines[l].expiry));
+                json_array_append_new(lines, o);
+            }
+            fr->st = FL_FIRST;
+            if (f->kind == SIM_FLOW_RECEIPT) {
+                json_t *o = json_pack("{s:s,s:o}", "receipt", f->id, "lines", lines);
+                if (f->supplier[0])
+                    json_object_set_new(o, "supplier", json_string(f->supplier));
+                if (f->warehouse[0])
+                    json_object_set_new(o, "warehouse", json_string(f->warehouse));
+                flow_send(r, i, a->erp_user, "receipt.expect", o);
+            } else if (f->kind == SIM_FLOW_TRANSFER) {
+                flow_send(r, i, a->supervisor_user, "transfer.create",
+                          json_pack("{s:s,s:s,s:s,s:o}", "transfer", f->id, "from_warehouse",
+                                    f->warehouse, "to_warehouse", f->to, "lines", lines));
+            } else {
+                flow_send(r, i, a->supervisor_user, "rma.authorize",
+                          json_pack("{s:s,s:s,s:o,s:b}", "rma", f->id, "order", f->order, "lines",
+                                    lines, "credit", f->credit));
+            }
+        } else if (fr->st == FL_WAIT && t >= f->next_ms) {
+            if (f->kind == SIM_FLOW_TRANSFER) {
+                fr->st = FL_LAST;
+                flow_send(r, i, a->supervisor_user, "transfer.ship",
+                          json_pack("{s:s}", "transfer", f->id));
+                continue;
+            }
+            fr->st = FL_MANY;
+            fr->outstanding = 0;
+            for (size_t l = 0; l < f->n_lines; l++) {
+                const struct sim_flow_line *ln = &f->lines[l];
+                char scan[160];
+                if (f->kind == SIM_FLOW_RECEIPT && ln->arrive == 0)
+                    continue;
+                gs1_scan(r, ln, scan, sizeof(scan));
+                fr->outstanding++;
+                if (f->kind == SIM_FLOW_RECEIPT)
+                    flow_send(r, i, a->receiver_user, "receipt.scan",
+                              json_pack("{s:s,s:s,s:s,s:I}", "receipt", f->id, "station",
+                                        a->receive_station, "scan", scan, "qty",
+                                        (json_int_t)ln->arrive));
+                else
+                    flow_send(r, i, a->receiver_user, "return.receive",
+                              json_pack("{s:s,s:s,s:s,s:I}", "rma", f->id, "station",
+                                        a->return_station, "scan", scan, "qty",
+                                        (json_int_t)ln->qty));
+            }
+            if (fr->outstanding == 0 && f->kind == SIM_FLOW_RECEIPT) {
+                fr->st = FL_LAST;
+                flow_send(r, i, a->receiver_user, "receipt.close",
+                          json_pack("{s:s}", "receipt", f->id));
+            }
+        } else if (fr->st == FL_WAIT_RCV && t >= f->last_ms) {
+            fr->st = FL_LAST;
+            flow_send(r, i, a->supervisor_user, "transfer.receive",
+                      json_pack("{s:s}", "transfer", f->id));
+        }
+    }
+}
+
+/* The reply to one of a flow's commands moves the flow on; a refusal ends it as failed. */
+static void flow_reply(struct run *r, const struct pending *p, json_t *j, bool ok)
+{
+    size_t i = (size_t)strtoul(p->arg + 5, NULL, 10);
+    const struct sim_agents *a = &r->sc->agents;
+    const struct sim_flow *f;
+    struct flow_run *fr;
+    const char *c = p->cmd;
+    char key[160];
+    if (i >= r->sc->n_flows)
+        return;
+    f = &r->sc->flows[i];
+    fr = &r->flows[i];
+    if (!ok) {
+        flow_fail(r, i, "%s refused: %s", c, json_string_value(json_object_get(j, "error")) ?: "?");
+        return;
+    }
+    {
+        char *d = json_dumps(j, JSON_COMPACT);
+        logf_(r, "%s %s ok: %.400s", c, p->req, d ? d : "?");
+        free(d);
+    }
+    snprintf(key, sizeof(key), "%s:%s", json_string_value(json_object_get(j, "sku")) ?: "",
+             json_string_value(json_object_get(j, "lot")) ?: "");
+    if (strcmp(c, "receipt.expect") == 0 || strcmp(c, "transfer.create") == 0 ||
+        strcmp(c, "rma.authorize") == 0) {
+        fr->st = FL_WAIT;
+    } else if (strcmp(c, "receipt.scan") == 0) {
+        json_int_t n = json_integer_value(json_object_get(j, "received"));
+        key_add(r->adjusted, key, n); /* stock came in */
+        r->ib.received += (uint64_t)n;
+        if (json_is_true(json_object_get(j, "held"))) {
+            r->ib.held += (uint64_t)n;
+            json_t *q = json_pack("{s:s,s:s,s:I,s:s}", "sku",
+                                  json_string_value(json_object_get(j, "sku")) ?: "", "location",
+                                  json_string_value(json_object_get(j, "location")) ?: "", "qty", n,
+                                  "decision", a->qa_scrap ? "scrap" : "release");
+            const char *lot = json_string_value(json_object_get(j, "lot"));
+            if (lot && lot[0])
+                json_object_set_new(q, "lot", json_string(lot));
+            if (!a->qa_user[0]) {
+                json_decref(q);
+                flow_fail(r, i, "units held in quality and no agents.qa to decide on them");
+            } else {
+                side_add(r, i, now_ms(r) + a->qa_after_ms, a->qa_user, "quality.release", q);
+            }
+        } else {
+            putaway_from(r, i, json_object_get(j, "putaway"));
+        }
+        if (fr->outstanding && --fr->outstanding == 0 && fr->st == FL_MANY) {
+            fr->st = FL_LAST;
+            flow_send(r, i, a->receiver_user, "receipt.close",
+                      json_pack("{s:s}", "receipt", f->id));
+        }
+    } else if (strcmp(c, "receipt.close") == 0) {
+        r->ib.receipts_closed++;
+        if (json_array_size(json_object_get(j, "short")))
+            r->ib.receipts_short++;
+        logf_(r, "receipt %s closed: %s, %lld of %lld units", f->id,
+              json_string_value(json_object_get(j, "state")) ?: "?",
+              (long long)json_integer_value(json_object_get(j, "received_units")),
+              (long long)json_integer_value(json_object_get(j, "units")));
+        fr->st = FL_DONE;
+    } else if (strcmp(c, "quality.release") == 0) {
+        json_int_t n = json_integer_value(json_object_get(j, "qty"));
+        if (a->qa_scrap)
+            r->ib.qa_scrapped += (uint64_t)n;
+        else
+            r->ib.released += (uint64_t)n;
+        putaway_from(r, i, json_object_get(j, "putaway"));
+    } else if (strcmp(c, "putaway.confirm") == 0) {
+        const char *how = json_string_value(json_object_get(j, "how"));
+        const char *loc = json_string_value(json_object_get(j, "location"));
+        for (unsigned e = 0; loc && e < SIM_EMPTY_MAX; e++)
+            if (r->empty[e] && strcmp(r->empty[e], loc) == 0) {
+                logf_(r, "%s is no longer empty: goods were put away there", loc);
+                r->empty[e] = NULL;
+            }
+        r->ib.putaways++;
+        if (how && strcmp(how, "suggested") == 0)
+            r->ib.put_suggested++;
+        else
+            r->ib.put_alternative++;
+    } else if (strcmp(c, "transfer.ship") == 0) {
+        fr->st = FL_WAIT_RCV;
+    } else if (strcmp(c, "transfer.receive") == 0) {
+        const char *st = json_string_value(json_object_get(j, "state"));
+        if (st && strcmp(st, "done") == 0) {
+            r->ib.transfers_done++;
+            fr->st = FL_DONE;
+        } else {
+            flow_fail(r, i, "transfer.receive left it %s", st ? st : "?");
+        }
+    } else if (strcmp(c, "return.receive") == 0) {
+        json_int_t n = json_integer_value(json_object_get(j, "qty"));
+        key_add(r->adjusted, key, n); /* the customer's units are back */
+        r->ib.returned += (uint64_t)n;
+        if (fr->outstanding && --fr->outstanding == 0 && fr->st == FL_MANY) {
+            fr->st = FL_INSPECT;
+            for (size_t l = 0; l < f->n_lines; l++) {
+                const struct sim_flow_line *ln = &f->lines[l];
+                for (int d = 0; d < 2; d++) {
+                    uint32_t q = d == 0 ? ln->qty - ln->scrap : ln->scrap;
+                    json_t *o;
+                    if (q == 0)
+                        continue;
+                    o = json_pack("{s:s,s:s,s:I,s:s}", "rma", f->id, "sku", ln->sku, "qty",
+                                  (json_int_t)q, "decision", d == 0 ? "restock" : "scrap");
+                    if (ln->lot[0])
+                        json_object_set_new(o, "lot", json_string(ln->lot));
+                    fr->outstanding++;
+                    flow_send(r, i, a->receiver_user, "return.inspect", o);
+                }
+            }
+        }
+    } else if (strcmp(c, "return.inspect") == 0) {
+        const char *d = json_string_value(json_object_get(j, "decision"));
+        json_int_t n = json_integer_value(json_object_get(j, "qty"));
+        if (d && strcmp(d, "scrap") == 0)
+            r->ib.ret_scrapped += (uint64_t)n;
+        else
+            r->ib.restocked += (uint64_t)n;
+        if (json_is_true(json_object_get(j, "credit_event")))
+            fr->credit_expected = true;
+        putaway_from(r, i, json_object_get(j, "putaway"));
+        if (fr->outstanding && --fr->outstanding == 0 && fr->st == FL_INSPECT)
+            fr->st = FL_DONE;
+    }
+}
+
 /* ---- the timeline ---- */
 
 static void induct_tick(struct run *r, uint64_t t)
@@ -1493,6 +1910,7 @@ static void loop(struct run *r)
         fault_tick(r, t);
         induct_tick(r, t);
         drain_mqtt(r);
+        resend_tick(r);
         /* People and the ERP wait while wcs is not on the broker (a command published then
          * would reach nobody); what came due meanwhile is sent when it is back. */
         if (!r->wcs_online) {
@@ -1516,6 +1934,7 @@ static void loop(struct run *r)
             r->next_count++;
         }
         supervisor_tick(r, t);
+        flows_tick(r, t);
         picker_tick(r, t);
         trips_tick(r, t);
         labels_tick(r, t);
@@ -1670,7 +2089,7 @@ static void on_shipment(struct run *r, redisContext *c, const char *key)
 /* Replays the journal: flows per sku:lot (imported, adjusted, received, shipped) and the last
  * on_hand per quant. */
 static int journal_stock(redisContext *c, const char *site, json_t *flows, json_t *final,
-                         uint64_t *entries)
+                         uint64_t *entries, uint64_t *partial_moves)
 {
     char start[64] = "-";
     json_t *last = json_object();
@@ -1703,7 +2122,15 @@ static int journal_stock(redisContext *c, const char *site, json_t *flows, json_
             const char *q = json_string_value(json_object_get(a, "quant"));
             if (q && json_object_get(a, "on_hand"))
                 json_object_set(last, q, json_object_get(a, "on_hand"));
-            if (strcmp(op, "move") == 0) {
+            /* a move between two quants (move, putaway, replenish, scrap, transfer_ship and
+             * transfer_receive: docs/redis.md, "Stock conservation") */
+            if (json_is_string(json_object_get(a, "from")) &&
+                json_is_string(json_object_get(a, "to")) &&
+                (!json_is_integer(json_object_get(a, "from_on_hand")) ||
+                 !json_is_integer(json_object_get(a, "to_on_hand")))) {
+                (*partial_moves)++; /* the quant's history cannot be followed */
+            } else if (json_is_string(json_object_get(a, "from")) &&
+                       json_is_string(json_object_get(a, "to"))) {
                 json_object_set(last, json_string_value(json_object_get(a, "from")) ?: "?",
                                 json_object_get(a, "from_on_hand"));
                 json_object_set(last, json_string_value(json_object_get(a, "to")) ?: "?",
@@ -1729,7 +2156,8 @@ static int journal_stock(redisContext *c, const char *site, json_t *flows, json_
                 }
             }
             if (q && (strcmp(op, "import_stock") == 0 || strcmp(op, "adjust") == 0 ||
-                      strcmp(op, "receive") == 0)) {
+                      strcmp(op, "receive") == 0 || strcmp(op, "receipt_scan") == 0 ||
+                      strcmp(op, "return_receive") == 0)) {
                 const char *rest = strstr(q, ":quant:");
                 if (rest) {
                     rest += 7;
@@ -1876,9 +2304,15 @@ static void run_checks(struct run *r)
         check(r, "stock_conserved (redis)", ok_redis == (sc->exp_stock_conserved == 1),
               "initial + adjustments vs on hand + in totes + shipped, %zu product/lots%s%s",
               json_object_size(expect), ok_redis ? "" : "; first difference ", diff);
-        bool ok_j = journal_stock(c, r->site->id, flows, final, &entries) == 0 &&
+        uint64_t partial = 0;
+        bool ok_j = journal_stock(c, r->site->id, flows, final, &entries, &partial) == 0 &&
                     same_counts(flows, final, diff, sizeof(diff)) &&
                     same_counts(final, CS.redis_stock, diff, sizeof(diff));
+        if (ok_j && partial) {
+            ok_j = false;
+            snprintf(diff, sizeof(diff),
+                     "%" PRIu64 " moves journaled without from_on_hand/to_on_hand", partial);
+        }
         check(r, "stock_conserved (journal)", ok_j == (sc->exp_stock_conserved == 1),
               "%" PRIu64 " journal entries: imported + received + adjusted - shipped = final "
               "on hand = Redis%s%s",
@@ -1886,6 +2320,54 @@ static void run_checks(struct run *r)
         json_decref(expect);
         json_decref(flows);
         json_decref(final);
+    }
+    if (sc->exp_stock_conserved >= 0) {
+        /* the third computation: `wcs audit --json` (docs/redis.md) on the run's Redis */
+        char path[PATH_MAX + 16], code_s[16];
+        char *argv[] = {"wcs", "audit", r->cfg_path, "--json", NULL};
+        json_t *au;
+        int rc;
+        snprintf(path, sizeof(path), "%s/audit.json", r->dir);
+        unlink(path);
+        rc = run_wait(r, argv, path, 120000);
+        au = json_load_file(path, JSON_DISABLE_EOF_CHECK, NULL);
+        snprintf(code_s, sizeof(code_s), "%d", rc);
+        bool ok_a = rc == 0 && json_is_true(json_object_get(au, "balanced"));
+        check(r, "stock_conserved (audit)", ok_a == (sc->exp_stock_conserved == 1),
+              "wcs audit --json: exit %s, balanced %s, %lld journal entries, %zu product/lots, "
+              "%zu quant issues (audit.json)",
+              code_s, json_is_true(json_object_get(au, "balanced")) ? "true" : "false",
+              (long long)json_integer_value(json_object_get(au, "journal_entries")),
+              json_array_size(json_object_get(au, "rows")),
+              json_array_size(json_object_get(au, "quant_issues")));
+        json_decref(au);
+    }
+    if (sc->exp_flows_completed >= 0) {
+        unsigned done = 0, failed = 0, open = 0, no_credit = 0;
+        char first[300] = "";
+        for (size_t i = 0; r->flows && i < sc->n_flows; i++) {
+            const struct flow_run *fr = &r->flows[i];
+            if (fr->failed) {
+                failed++;
+                if (!first[0])
+                    snprintf(first, sizeof(first), "; %.60s: %.180s", sc->flows[i].id, fr->why);
+            } else if (fr->st == FL_DONE) {
+                done++;
+            } else {
+                open++;
+            }
+            no_credit +=
+                sc->flows[i].kind == SIM_FLOW_RETURN && sc->flows[i].credit && !fr->credit_seen;
+        }
+        bool ok = failed == 0 && open == 0 && no_credit == 0 && r->n_side == 0 &&
+                  r->ib.putaways == r->ib.putaways_sent && r->ib.put_alternative == 0;
+        check(
+            r, "flows_completed", ok == (sc->exp_flows_completed == 1),
+            "%zu receipts/transfers/returns: %u done, %u failed, %u not finished; putaways %" PRIu64
+            " of %" PRIu64 " confirmed (%" PRIu64 " at the suggestion); %zu tasks left; "
+            "credited returns without evt/credit: %u%s",
+            sc->n_flows, done, failed, open, r->ib.putaways, r->ib.putaways_sent,
+            r->ib.put_suggested, r->n_side, no_credit, first);
     }
     if (sc->exp_no_over_reservation >= 0) {
         unsigned mism = 0;
@@ -1898,7 +2380,7 @@ static void run_checks(struct run *r)
               json_object_size(CS.quant_reserved), CS.over_reserved, mism);
     }
     if (sc->exp_totes_accounted >= 0) {
-        unsigned on_belt = 0, mismatched = 0, known = 0;
+        unsigned on_belt = 0, mismatched = 0, known = 0, carried = 0;
         uint64_t dropped = 0;
         struct sim_plc_counters pc;
         for (unsigned i = 0; i < r->n_plcs; i++)
@@ -1938,7 +2420,12 @@ static void run_checks(struct run *r)
             bool agree = (it.state == SIM_ITEM_DIVERTED && strcmp(s, "arrived") == 0) ||
                          (it.state == SIM_ITEM_REJECTED && strcmp(s, "rejected") == 0) ||
                          (it.state == SIM_ITEM_LOST && strcmp(s, "lost") == 0);
-            if (!agree) {
+            if (!agree && it.state == SIM_ITEM_REJECTED && !s[0] &&
+                json_object_get(r->carried, it.barcode)) {
+                /* Rejected as unknown and carried by hand (the sorter does not learn picked
+                 * totes yet: docs/scenarios.md, findings): counted apart, not a disagreement. */
+                carried++;
+            } else if (!agree) {
                 mismatched++;
                 logf_(r,
                       "tote %s track=%u: PLC %s lane=%u result=%u passes=%u, wcs sort_state "
@@ -1952,8 +2439,8 @@ static void run_checks(struct run *r)
         check(r, "totes_accounted", ok == (sc->exp_totes_accounted == 1),
               "%zu inducted: %u still on the belt, %u unread (rejected by the PLC); %u tote "
               "records checked against their last trip, %u disagreements (confirmations the "
-              "PLC dropped: %" PRIu64 ")",
-              r->n_tracks, on_belt, unread, known, mismatched, dropped);
+              "PLC dropped: %" PRIu64 "), %u unknown to the sorter and carried by hand",
+              r->n_tracks, on_belt, unread, known, mismatched, dropped, carried);
     }
 out:
     for (size_t i = 0; i < sc->n_alarms; i++) {
@@ -2035,8 +2522,19 @@ static void print_kpis(struct run *r)
            r->fl.totes_sorted, r->fl.hand_carried, r->fl.totes_at_stations, r->fl.labels,
            r->fl.cartons_inducted, r->fl.cartons_to_carrier, r->fl.to_qa, r->fl.misrouted,
            r->fl.rejected, r->fl.reinducted, r->fl.lost, r->fl.pack_refusals, r->fl.label_timeouts);
-    printf("commands: sent %" PRIu64 " ok %" PRIu64 " refused %" PRIu64 " unanswered %zu\n",
-           r->rep.cmds_sent, r->rep.cmds_ok, r->rep.cmds_refused, r->n_pend);
+    if (r->sc->n_flows)
+        printf("inbound: received %" PRIu64 " (held in quality %" PRIu64 ", released %" PRIu64
+               ", scrapped %" PRIu64 "), receipts closed %" PRIu64 " (short %" PRIu64
+               "), putaways %" PRIu64 "/%" PRIu64 " (at the suggestion %" PRIu64
+               "), transfers done %" PRIu64 ", returned %" PRIu64 " (restocked %" PRIu64
+               ", scrapped %" PRIu64 "), evt/credit %" PRIu64 "\n",
+               r->ib.received, r->ib.held, r->ib.released, r->ib.qa_scrapped, r->ib.receipts_closed,
+               r->ib.receipts_short, r->ib.putaways, r->ib.putaways_sent, r->ib.put_suggested,
+               r->ib.transfers_done, r->ib.returned, r->ib.restocked, r->ib.ret_scrapped,
+               r->ib.credits);
+    printf("commands: sent %" PRIu64 " ok %" PRIu64 " refused %" PRIu64 " unanswered %zu"
+           " sent again %" PRIu64 "\n",
+           r->rep.cmds_sent, r->rep.cmds_ok, r->rep.cmds_refused, r->n_pend, r->rep.cmds_resent);
 }
 
 /* ---- set-up ---- */
@@ -2263,6 +2761,7 @@ static int setup(struct run *r, char *err, size_t err_len)
     r->initial = json_object();
     r->adjusted = json_object();
     r->backorders = json_object();
+    r->carried = json_object();
     if (r->sc->orders_generate && (rc = gen_orders(r, err, err_len)) != 0)
         return rc;
     if (r->sc->orders_file[0]) {
@@ -2361,12 +2860,20 @@ static int setup(struct run *r, char *err, size_t err_len)
     /* MQTT: the observer, then one client per agent user. */
     logf_(r, "mqtt clients");
     {
-        const char *agent_users[5 + 8] = {"sim-observer", r->sc->agents.erp_user,
+        const char *agent_users[7 + 8] = {"sim-observer",
+                                          r->sc->agents.erp_user,
                                           r->sc->agents.supervisor_user,
-                                          r->sc->agents.approver_user, r->sc->agents.counter_user};
-        char f[7][160];
-        const char *fs[7];
-        size_t n_agent_users = 5;
+                                          r->sc->agents.approver_user,
+                                          r->sc->agents.counter_user,
+                                          r->sc->agents.receiver_user,
+                                          r->sc->agents.qa_user};
+        char f[8][160];
+        const char *fs[8];
+        size_t n_agent_users = 7;
+        for (unsigned i = 0; i < r->sc->agents.n_empty; i++)
+            r->empty[i] = r->sc->agents.empty[i];
+        if (r->sc->n_flows && !(r->flows = calloc(r->sc->n_flows, sizeof(*r->flows))))
+            return -ENOMEM;
         /* Pickers (run only where wcs has the picking flow, docs/scenarios.md). */
         if (r->sc->agents.pickers && !r->sc->agents.n_picker_users) {
             wcs_errf(err, err_len, "agents.pickers: give the users they pick as (users: [...])");
@@ -2380,6 +2887,8 @@ static int setup(struct run *r, char *err, size_t err_len)
                 .err_skipped_scan = r->sc->agents.err_skipped_scan,
                 .err_wrong_tote = r->sc->agents.err_wrong_tote,
                 .seed = r->sc->seed * 1000 + i,
+                .empty = r->empty,
+                .n_empty = r->sc->agents.n_empty,
             };
             char prefix[16];
             snprintf(prefix, sizeof(prefix), "PK%u", i + 1);
@@ -2389,7 +2898,7 @@ static int setup(struct run *r, char *err, size_t err_len)
             r->n_pickers++;
             r->picker_user[i] = r->sc->agents.picker_users[i % r->sc->agents.n_picker_users];
         }
-        for (unsigned i = 0; i < r->sc->agents.n_picker_users && n_agent_users < 13; i++)
+        for (unsigned i = 0; i < r->sc->agents.n_picker_users && n_agent_users < 15; i++)
             agent_users[n_agent_users++] = r->sc->agents.picker_users[i];
         /* Connect every client at once (paho's connect takes up to a second each). */
         for (size_t i = 0; i < n_agent_users; i++) {
@@ -2413,7 +2922,7 @@ static int setup(struct run *r, char *err, size_t err_len)
                 return rc;
             }
         r->obs = r->users[0].c;
-        for (size_t i = 0; i < 7; i++)
+        for (size_t i = 0; i < 8; i++)
             fs[i] = f[i];
         snprintf(f[0], sizeof(f[0]), "wcs/v1/%s/alarm/#", r->site->id);
         snprintf(f[1], sizeof(f[1]), "wcs/v1/%s/kpi", r->site->id);
@@ -2421,9 +2930,12 @@ static int setup(struct run *r, char *err, size_t err_len)
         snprintf(f[3], sizeof(f[3]), "wcs/v1/%s/status", r->site->id);
         snprintf(f[5], sizeof(f[5]), "wcs/v1/%s/evt/pack", r->site->id);
         snprintf(f[6], sizeof(f[6]), "wcs/v1/%s/evt/weigh", r->site->id);
+        /* evt/credit: the ERP's trigger for a credit note (the observer reads it for the ERP) */
+        snprintf(f[7], sizeof(f[7]), "wcs/v1/%s/evt/credit", r->site->id);
         fs[4] = f[5];
         fs[5] = f[6];
-        if ((rc = mqttc_subscribe_many(r->obs, fs, 6)) != 0) {
+        fs[6] = f[7];
+        if ((rc = mqttc_subscribe_many(r->obs, fs, 7)) != 0) {
             wcs_errf(err, err_len, "observer subscriptions: %s", wcs_strerror(rc));
             return rc;
         }
@@ -2452,6 +2964,14 @@ static void teardown(struct run *r)
 {
     if (r->wcs > 0)
         wcs_stop(r, SIGKILL);
+    for (size_t i = 0; i < r->n_pend; i++)
+        free(r->pend[i].payload);
+    r->n_pend = 0;
+    for (size_t i = 0; i < r->n_side; i++)
+        json_decref(r->side[i].fields);
+    r->n_side = 0;
+    free(r->flows);
+    r->flows = NULL;
     for (size_t i = 0; i < r->n_users; i++)
         mqttc_close(r->users[i].c); /* users[0] is the observer */
     for (unsigned i = 0; i < r->n_plcs; i++)
@@ -2480,6 +3000,7 @@ static void teardown(struct run *r)
     json_decref(r->sku_index);
     json_decref(r->kpi);
     json_decref(r->backorders);
+    json_decref(r->carried);
     json_decref(r->adjusted);
     json_decref(r->initial);
     sim_report_fini(&r->rep);

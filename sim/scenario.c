@@ -740,9 +740,9 @@ static void parse_counts(struct ctx *c, struct sim_agents *a, const struct ynode
 
 static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct ynode *m)
 {
-    static const char *const keys[] = {"erp",     "supervisor", "counters", "pickers",
-                                       "packers", "induction",  NULL};
-    const struct ynode *v[6];
+    static const char *const keys[] = {"erp",       "supervisor", "counters", "pickers", "packers",
+                                       "induction", "receiver",   "qa",       NULL};
+    const struct ynode *v[8];
     struct sim_agents *a = &s->agents;
     uint64_t u;
     if (!fields(c, m, "agents", keys, v))
@@ -793,9 +793,9 @@ static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct yno
         }
     }
     for (int w = 3; w <= 4; w++) {
-        static const char *const k[] = {"count",  "users", "seconds_per_pick", "seconds_per_pack",
-                                        "errors", NULL};
-        const struct ynode *e[5];
+        static const char *const k[] = {
+            "count", "users", "seconds_per_pick", "seconds_per_pack", "errors", "empty", NULL};
+        const struct ynode *e[6];
         const char *path = w == 3 ? "agents.pickers" : "agents.packers";
         char p[96];
         if (!v[w] || !fields(c, v[w], path, k, e))
@@ -812,6 +812,9 @@ static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct yno
                     a->n_picker_users++;
             }
         }
+        if (w == 4 && e[5])
+            err_add(c, e[5]->line, e[5]->col, "agents.packers.empty",
+                    "only pickers find locations empty (agents.pickers.empty)");
         sub(p, sizeof(p), path, "seconds_per_pick");
         if (e[2])
             rd_num(c, e[2], p, 0.1, 3600, &a->seconds_per_pick);
@@ -832,6 +835,57 @@ static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct yno
                         sub(pe, sizeof(pe), p, ek[i]);
                         rd_num(c, r[i], pe, 0, 1, dst[i]);
                     }
+        }
+    }
+    if (v[3] && v[3]->kind == Y_MAP) {
+        const struct ynode *em = NULL;
+        for (size_t i = 0; i + 1 < v[3]->n; i += 2)
+            if (strcmp(v[3]->kids[i]->text, "empty") == 0)
+                em = v[3]->kids[i + 1];
+        if (em && want(c, em, Y_SEQ, "agents.pickers.empty")) {
+            if (em->n > SIM_EMPTY_MAX)
+                err_add(c, em->line, em->col, "agents.pickers.empty", "at most %d locations",
+                        SIM_EMPTY_MAX);
+            for (size_t i = 0; i < em->n && a->n_empty < SIM_EMPTY_MAX; i++) {
+                char pi[64];
+                idx(pi, sizeof(pi), "agents.pickers.empty", i);
+                if (rd_str(c, em->kids[i], pi, a->empty[a->n_empty], sizeof(a->empty[0])))
+                    a->n_empty++;
+            }
+        }
+    }
+    if (v[6]) {
+        static const char *const k[] = {"user", "station", "return_station", NULL};
+        const struct ynode *e[3];
+        if (fields(c, v[6], "agents.receiver", k, e)) {
+            if (!e[0])
+                err_add(c, v[6]->line, v[6]->col, "agents.receiver", "missing key \"user\"");
+            else
+                rd_id(c, e[0], "agents.receiver.user", a->receiver_user);
+            if (e[1])
+                rd_id(c, e[1], "agents.receiver.station", a->receive_station);
+            if (e[2])
+                rd_id(c, e[2], "agents.receiver.return_station", a->return_station);
+        }
+    }
+    a->qa_after_ms = 600000;
+    if (v[7]) {
+        static const char *const k[] = {"user", "after", "decision", NULL};
+        const struct ynode *e[3];
+        if (fields(c, v[7], "agents.qa", k, e)) {
+            if (!e[0])
+                err_add(c, v[7]->line, v[7]->col, "agents.qa", "missing key \"user\"");
+            else
+                rd_id(c, e[0], "agents.qa.user", a->qa_user);
+            if (e[1])
+                rd_dur(c, e[1], "agents.qa.after", &a->qa_after_ms);
+            if (e[2] && want(c, e[2], Y_SCALAR, "agents.qa.decision")) {
+                if (strcmp(e[2]->text, "scrap") == 0)
+                    a->qa_scrap = true;
+                else if (strcmp(e[2]->text, "release") != 0)
+                    err_add(c, e[2]->line, e[2]->col, "agents.qa.decision",
+                            "expected \"release\" or \"scrap\"");
+            }
         }
     }
     if (!a->seconds_per_pick)
@@ -933,10 +987,15 @@ static void rd_count_expect(struct ctx *c, const struct ynode *n, const char *pa
 
 static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct ynode *m)
 {
-    static const char *const keys[] = {
-        "orders", "stock_conserved", "no_over_reservation", "totes_accounted", "alarms", "kpi",
-        NULL};
-    const struct ynode *v[6];
+    static const char *const keys[] = {"orders",
+                                       "stock_conserved",
+                                       "no_over_reservation",
+                                       "totes_accounted",
+                                       "alarms",
+                                       "kpi",
+                                       "flows_completed",
+                                       NULL};
+    const struct ynode *v[7];
     bool b;
     if (!fields(c, m, "expect", keys, v))
         return;
@@ -959,6 +1018,8 @@ static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct yno
         s->exp_no_over_reservation = b;
     if (v[3] && rd_bool(c, v[3], "expect.totes_accounted", &b))
         s->exp_totes_accounted = b;
+    if (v[6] && rd_bool(c, v[6], "expect.flows_completed", &b))
+        s->exp_flows_completed = b;
     if (v[4] && want(c, v[4], Y_SEQ, "expect.alarms")) {
         static const char *const k[] = {"id", "raised", "cleared", NULL};
         for (size_t i = 0; i < v[4]->n; i++) {
@@ -1022,6 +1083,243 @@ static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct yno
     }
 }
 
+/* "YYYY-MM-DD" with a real month and day (AI 17 needs a year 2000..2049 read as 20YY, so the
+ * scan the receiver makes must stay below 2050). */
+static bool is_date(const char *t)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strlen(t) != 10 || t[4] != '-' || t[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)t[i]))
+            return false;
+    int y = atoi(t), m = (t[5] - '0') * 10 + t[6] - '0', d = (t[8] - '0') * 10 + t[9] - '0';
+    if (y < 2000 || y > 2049 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return false;
+    return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+}
+
+static void parse_flow_lines(struct ctx *c, struct sim_flow *f, const struct ynode *q,
+                             const char *path)
+{
+    static const char *const keys[] = {"sku", "qty", "lot", "expiry", "arrive", "scrap", NULL};
+    if (!want(c, q, Y_SEQ, path))
+        return;
+    if (q->n == 0 || q->n > SIM_FLOW_LINES_MAX)
+        err_add(c, q->line, q->col, path, "expected 1..%d lines", SIM_FLOW_LINES_MAX);
+    for (size_t i = 0; i < q->n && f->n_lines < SIM_FLOW_LINES_MAX; i++) {
+        const struct ynode *v[6];
+        char p[96], pp[128];
+        struct sim_flow_line *l = &f->lines[f->n_lines];
+        uint64_t u;
+        idx(p, sizeof(p), path, i);
+        if (!fields(c, q->kids[i], p, keys, v))
+            continue;
+        f->n_lines++;
+        if (!v[0] || !v[1])
+            err_add(c, q->kids[i]->line, q->kids[i]->col, p, "missing key \"%s\"",
+                    !v[0] ? "sku" : "qty");
+        sub(pp, sizeof(pp), p, "sku");
+        if (v[0])
+            rd_id(c, v[0], pp, l->sku);
+        sub(pp, sizeof(pp), p, "qty");
+        if (v[1] && rd_uint(c, v[1], pp, 100000, &u)) {
+            l->qty = (uint32_t)u;
+            if (u == 0)
+                err_add(c, v[1]->line, v[1]->col, pp, "expected at least 1");
+        }
+        sub(pp, sizeof(pp), p, "lot");
+        if (v[2])
+            rd_id(c, v[2], pp, l->lot);
+        sub(pp, sizeof(pp), p, "expiry");
+        if (v[3] && f->kind != SIM_FLOW_RECEIPT)
+            err_add(c, v[3]->line, v[3]->col, pp, "only a receipt line has an expiry");
+        else if (v[3] && want(c, v[3], Y_SCALAR, pp)) {
+            if (!is_date(v[3]->text))
+                err_add(c, v[3]->line, v[3]->col, pp,
+                        "expected a date YYYY-MM-DD in 2000..2049 (AI 17 has a 2-digit year)");
+            else
+                memcpy(l->expiry, v[3]->text, 11);
+        }
+        l->arrive = l->qty;
+        sub(pp, sizeof(pp), p, "arrive");
+        if (v[4] && f->kind != SIM_FLOW_RECEIPT)
+            err_add(c, v[4]->line, v[4]->col, pp, "only a receipt line has \"arrive\"");
+        else if (v[4] && rd_uint(c, v[4], pp, 100000, &u)) {
+            l->arrive = (uint32_t)u;
+            if (u > l->qty)
+                err_add(c, v[4]->line, v[4]->col, pp,
+                        "%llu arrive, more than the %u expected (over-receipt is not simulated)",
+                        (unsigned long long)u, l->qty);
+        }
+        sub(pp, sizeof(pp), p, "scrap");
+        if (v[5] && f->kind != SIM_FLOW_RETURN)
+            err_add(c, v[5]->line, v[5]->col, pp, "only a return line has \"scrap\"");
+        else if (v[5] && rd_uint(c, v[5], pp, 100000, &u)) {
+            l->scrap = (uint32_t)u;
+            if (u > l->qty)
+                err_add(c, v[5]->line, v[5]->col, pp, "%llu scrapped, more than the %u returned",
+                        (unsigned long long)u, l->qty);
+        }
+    }
+}
+
+/* receipts: [{at, receipt, supplier?, warehouse?, arrive?, lines}]
+ * transfers: [{at, transfer, from, to, ship?, receive?, lines}]
+ * returns: [{at, rma, order, credit?, arrive?, lines}] */
+static void parse_flows(struct ctx *c, struct sim_scenario *s, const struct ynode *q,
+                        enum sim_flow_kind kind)
+{
+    static const char *const rk[] = {"at",     "receipt", "supplier", "warehouse",
+                                     "arrive", "lines",   NULL};
+    static const char *const tk[] = {"at",   "transfer", "from",  "to",
+                                     "ship", "receive",  "lines", NULL};
+    static const char *const nk[] = {"at", "rma", "order", "credit", "arrive", "lines", NULL};
+    const char *path = kind == SIM_FLOW_RECEIPT    ? "receipts"
+                       : kind == SIM_FLOW_TRANSFER ? "transfers"
+                                                   : "returns";
+    const char *const *keys = kind == SIM_FLOW_RECEIPT ? rk : kind == SIM_FLOW_TRANSFER ? tk : nk;
+    const char *idkey = keys[1];
+    if (!want(c, q, Y_SEQ, path))
+        return;
+    for (size_t i = 0; i < q->n; i++) {
+        const struct ynode *v[7] = {0}, *n = q->kids[i];
+        char p[64], pp[96];
+        struct sim_flow *f;
+        idx(p, sizeof(p), path, i);
+        if (!fields(c, n, p, keys, v))
+            continue;
+        if (!(f = grow_arr(c, s->flows, s->n_flows, sizeof(*f))))
+            return;
+        s->flows = f;
+        f += s->n_flows++;
+        f->kind = kind;
+        sub(pp, sizeof(pp), p, "at");
+        if (v[0])
+            rd_dur(c, v[0], pp, &f->at_ms);
+        sub(pp, sizeof(pp), p, idkey);
+        if (!v[1])
+            err_add(c, n->line, n->col, p, "missing key \"%s\"", idkey);
+        else
+            rd_id(c, v[1], pp, f->id);
+        for (size_t k = 0; k < s->n_flows - 1; k++)
+            if (v[1] && s->flows[k].kind == kind && strcmp(s->flows[k].id, f->id) == 0)
+                err_add(c, v[1]->line, v[1]->col, pp, "%s \"%s\" given twice", idkey, f->id);
+        if (kind == SIM_FLOW_RECEIPT) {
+            f->next_ms = f->at_ms + 600000;
+            if (v[2]) {
+                sub(pp, sizeof(pp), p, "supplier");
+                rd_id(c, v[2], pp, f->supplier);
+            }
+            sub(pp, sizeof(pp), p, "warehouse");
+            if (v[3])
+                rd_id(c, v[3], pp, f->warehouse);
+            sub(pp, sizeof(pp), p, "arrive");
+            if (v[4])
+                rd_dur(c, v[4], pp, &f->next_ms);
+            sub(pp, sizeof(pp), p, "lines");
+            if (v[5])
+                parse_flow_lines(c, f, v[5], pp);
+            else
+                err_add(c, n->line, n->col, p, "missing key \"lines\"");
+        } else if (kind == SIM_FLOW_TRANSFER) {
+            f->next_ms = f->at_ms + 600000;
+            sub(pp, sizeof(pp), p, "from");
+            if (v[2])
+                rd_id(c, v[2], pp, f->warehouse);
+            sub(pp, sizeof(pp), p, "to");
+            if (v[3])
+                rd_id(c, v[3], pp, f->to);
+            if (!v[2] || !v[3])
+                err_add(c, n->line, n->col, p, "missing key \"%s\"", !v[2] ? "from" : "to");
+            else if (strcmp(f->warehouse, f->to) == 0)
+                err_add(c, v[3]->line, v[3]->col, pp, "the same warehouse as from");
+            sub(pp, sizeof(pp), p, "ship");
+            if (v[4])
+                rd_dur(c, v[4], pp, &f->next_ms);
+            f->last_ms = f->next_ms + 1800000;
+            sub(pp, sizeof(pp), p, "receive");
+            if (v[5])
+                rd_dur(c, v[5], pp, &f->last_ms);
+            sub(pp, sizeof(pp), p, "lines");
+            if (v[6])
+                parse_flow_lines(c, f, v[6], pp);
+            else
+                err_add(c, n->line, n->col, p, "missing key \"lines\"");
+        } else {
+            f->next_ms = f->at_ms + 1800000;
+            sub(pp, sizeof(pp), p, "order");
+            if (!v[2])
+                err_add(c, n->line, n->col, p, "missing key \"order\"");
+            else
+                rd_id(c, v[2], pp, f->order);
+            sub(pp, sizeof(pp), p, "credit");
+            if (v[3])
+                rd_bool(c, v[3], pp, &f->credit);
+            sub(pp, sizeof(pp), p, "arrive");
+            if (v[4])
+                rd_dur(c, v[4], pp, &f->next_ms);
+            sub(pp, sizeof(pp), p, "lines");
+            if (v[5])
+                parse_flow_lines(c, f, v[5], pp);
+            else
+                err_add(c, n->line, n->col, p, "missing key \"lines\"");
+        }
+        /* the steps in time order */
+        if (f->next_ms <= f->at_ms || (kind == SIM_FLOW_TRANSFER && f->last_ms <= f->next_ms)) {
+            const struct ynode *w =
+                kind == SIM_FLOW_TRANSFER && f->last_ms <= f->next_ms && f->next_ms > f->at_ms
+                    ? v[5]
+                    : v[4];
+            err_add(c, w ? w->line : n->line, w ? w->col : n->col, p,
+                    kind == SIM_FLOW_TRANSFER && f->next_ms > f->at_ms
+                        ? "receive must come after ship"
+                        : "%s must come after at",
+                    kind == SIM_FLOW_TRANSFER ? "ship" : "arrive");
+        }
+    }
+}
+
+/* The agents the flows need, and each flow inside the run. */
+static void flows_cross_check(struct ctx *c, struct sim_scenario *s, const struct ynode **v)
+{
+    const struct sim_agents *a = &s->agents;
+    for (size_t i = 0; i < s->n_flows; i++) {
+        const struct sim_flow *f = &s->flows[i];
+        const struct ynode *q = v[14 + f->kind];
+        const char *path = f->kind == SIM_FLOW_RECEIPT    ? "receipts"
+                           : f->kind == SIM_FLOW_TRANSFER ? "transfers"
+                                                          : "returns";
+        char p[64];
+        size_t k = 0;
+        for (size_t j = 0; j < i; j++)
+            k += s->flows[j].kind == f->kind;
+        if (!q || k >= q->n)
+            continue;
+        snprintf(p, sizeof(p), "%s[%zu]", path, k);
+        q = q->kids[k];
+        if (f->at_ms > s->duration_ms && s->duration_ms > 0)
+            err_add(c, q->line, q->col, p,
+                    "at %llu ms is after the end of the run (duration %llu ms)",
+                    (unsigned long long)f->at_ms, (unsigned long long)s->duration_ms);
+        if (f->kind == SIM_FLOW_RECEIPT && !a->erp_user[0])
+            err_add(c, q->line, q->col, p,
+                    "receipt.expect is sent by the ERP agent: add agents.erp");
+        if (f->kind == SIM_FLOW_RECEIPT && (!a->receiver_user[0] || !a->receive_station[0]))
+            err_add(
+                c, q->line, q->col, p,
+                "a receipt is scanned by the receiver: add agents.receiver with user and station");
+        if (f->kind != SIM_FLOW_RECEIPT && !a->supervisor_user[0])
+            err_add(c, q->line, q->col, p, "%s by the supervisor: add agents.supervisor",
+                    f->kind == SIM_FLOW_TRANSFER ? "transfer.create/ship/receive are sent"
+                                                 : "rma.authorize is sent");
+        if (f->kind == SIM_FLOW_RETURN && (!a->receiver_user[0] || !a->return_station[0]))
+            err_add(c, q->line, q->col, p,
+                    "a return is received by the receiver: add agents.receiver with user and "
+                    "return_station");
+    }
+}
+
 /* "HH:MM" → minutes since midnight. */
 static bool parse_hhmm(const char *t, int *out)
 {
@@ -1037,10 +1335,11 @@ static bool parse_hhmm(const char *t, int *out)
 
 static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode *root)
 {
-    static const char *const keys[] = {"name",     "site",   "duration", "drain",  "speed",
-                                       "realtime", "seed",   "start",    "orders", "stock",
-                                       "totes",    "agents", "faults",   "expect", NULL};
-    const struct ynode *v[14];
+    static const char *const keys[] = {"name",      "site",    "duration", "drain",  "speed",
+                                       "realtime",  "seed",    "start",    "orders", "stock",
+                                       "totes",     "agents",  "faults",   "expect", "receipts",
+                                       "transfers", "returns", NULL};
+    const struct ynode *v[17];
     uint64_t u;
     if (!fields(c, root, "", keys, v))
         return;
@@ -1084,6 +1383,13 @@ static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode
         parse_faults(c, s, v[12]);
     if (v[13])
         parse_expect(c, s, v[13]);
+    if (v[14])
+        parse_flows(c, s, v[14], SIM_FLOW_RECEIPT);
+    if (v[15])
+        parse_flows(c, s, v[15], SIM_FLOW_TRANSFER);
+    if (v[16])
+        parse_flows(c, s, v[16], SIM_FLOW_RETURN);
+    flows_cross_check(c, s, v);
     /* Cross-checks. */
     if (s->orders_generate && s->orders_via == SIM_VIA_ERP && !s->agents.erp_user[0] && v[8])
         err_add(c, v[8]->line, v[8]->col, "orders",
@@ -1108,6 +1414,7 @@ void sim_scenario_free(struct sim_scenario *s)
     free(s->agents.counts);
     free(s->agents.inducts);
     free(s->faults);
+    free(s->flows);
     free(s->alarms);
     free(s->kpis);
     free(s);
@@ -1132,6 +1439,7 @@ int sim_scenario_parse(struct sim_scenario **out, const char *name, const char *
         return -ENOMEM;
     }
     s->exp_stock_conserved = s->exp_no_over_reservation = s->exp_totes_accounted = -1;
+    s->exp_flows_completed = -1;
     parse_root(&c, s, root);
     node_free(root);
     if (c.oom) {

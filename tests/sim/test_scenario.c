@@ -187,6 +187,73 @@ static void test_duration_glob(void **state)
 }
 
 /* Every bad file: no scenario, and the error lines of the .expect file, in order. */
+static const char FLOWS[] =
+    "site: s.yaml\n"
+    "duration: 2h\n"
+    "receipts:\n"
+    "  - {at: 5m, receipt: R1, supplier: Nordfood, warehouse: WH1,\n"
+    "     lines: [{sku: P1, qty: 20, arrive: 12}, {sku: P2, qty: 5, lot: L9, expiry: "
+    "\"2030-06-30\"}]}\n"
+    "transfers:\n"
+    "  - {at: 10m, transfer: T1, from: WH1, to: WH2, lines: [{sku: P1, qty: 3}]}\n"
+    "returns:\n"
+    "  - {at: 1h, rma: RMA1, order: SO1, credit: true, arrive: 70m,\n"
+    "     lines: [{sku: P1, qty: 2, scrap: 1}]}\n"
+    "agents:\n"
+    "  erp: {user: erp}\n"
+    "  supervisor: {user: lead}\n"
+    "  pickers: {count: 1, users: [p1], empty: [WH1/A/1, WH1/A/2]}\n"
+    "  receiver: {user: rcv, station: RCV1, return_station: RET1}\n"
+    "  qa: {user: qa1, after: 5m, decision: scrap}\n"
+    "expect: {flows_completed: true}\n";
+
+/* Receipts, transfers and returns parse to their values, with the defaults of the steps' times. */
+static void test_flows(void **state)
+{
+    struct sim_scenario *s = NULL;
+    struct sim_errors e = {0};
+    const struct sim_flow *f;
+    (void)state;
+    assert_int_equal(sim_scenario_parse(&s, "flows.yaml", FLOWS, strlen(FLOWS), &e), 0);
+    assert_int_equal(s->n_flows, 3);
+    f = &s->flows[0];
+    assert_int_equal(f->kind, SIM_FLOW_RECEIPT);
+    assert_string_equal(f->id, "R1");
+    assert_string_equal(f->supplier, "Nordfood");
+    assert_string_equal(f->warehouse, "WH1");
+    assert_int_equal(f->at_ms, 300000);
+    assert_int_equal(f->next_ms, 900000); /* arrives 10 min after receipt.expect */
+    assert_int_equal(f->n_lines, 2);
+    assert_int_equal(f->lines[0].qty, 20);
+    assert_int_equal(f->lines[0].arrive, 12);
+    assert_int_equal(f->lines[1].arrive, 5);
+    assert_string_equal(f->lines[1].lot, "L9");
+    assert_string_equal(f->lines[1].expiry, "2030-06-30");
+    f = &s->flows[1];
+    assert_int_equal(f->kind, SIM_FLOW_TRANSFER);
+    assert_string_equal(f->warehouse, "WH1");
+    assert_string_equal(f->to, "WH2");
+    assert_int_equal(f->next_ms, 1200000); /* shipped 10 min later */
+    assert_int_equal(f->last_ms, 3000000); /* received 30 min after that */
+    f = &s->flows[2];
+    assert_int_equal(f->kind, SIM_FLOW_RETURN);
+    assert_string_equal(f->order, "SO1");
+    assert_true(f->credit);
+    assert_int_equal(f->next_ms, 4200000);
+    assert_int_equal(f->lines[0].scrap, 1);
+    assert_int_equal(s->agents.n_empty, 2);
+    assert_string_equal(s->agents.empty[1], "WH1/A/2");
+    assert_string_equal(s->agents.receiver_user, "rcv");
+    assert_string_equal(s->agents.receive_station, "RCV1");
+    assert_string_equal(s->agents.return_station, "RET1");
+    assert_string_equal(s->agents.qa_user, "qa1");
+    assert_int_equal(s->agents.qa_after_ms, 300000);
+    assert_true(s->agents.qa_scrap);
+    assert_int_equal(s->exp_flows_completed, 1);
+    sim_scenario_free(s);
+    sim_errors_fini(&e);
+}
+
 static void test_bad_corpus(void **state)
 {
     DIR *d = opendir(SIM_BAD_DIR);
@@ -223,7 +290,7 @@ static void test_bad_corpus(void **state)
         n++;
     }
     closedir(d);
-    assert_true(n >= 40);
+    assert_true(n >= 46);
 }
 
 static void test_missing_file(void **state)
@@ -242,7 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),          cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_duration_glob), cmocka_unit_test(test_bad_corpus),
-        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_missing_file),  cmocka_unit_test(test_flows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,6 +216,67 @@ static void test_packer_wrong_item(void **state)
     sim_packer_free(k);
 }
 
+/* wcs prints the label as soon as the last unit is verified: the label may come while the packer
+ * still holds that unit; it is taken then (once), and the carton goes on the belt. */
+static void test_packer_label_early(void **state)
+{
+    struct sim_packer *k = NULL;
+    struct sim_packer_cfg c = {.seconds_per_item = 4, .packaging_g = 100, .seed = 1};
+    struct sim_pack_item items[1] = {{"4012345000016", "", 1, 500}};
+    struct sim_action a;
+    (void)state;
+    assert_int_equal(sim_packer_new(&k, &c), 0);
+    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", items, 1), 0);
+    assert_int_equal(sim_packer_next(k, 0, &a), 1); /* the tote */
+    assert_int_equal(sim_packer_on_label(k, 100, "001234567890123457"), WCS_E_STATE);
+    assert_int_equal(sim_packer_next(k, 3000, &a), 1); /* on the scale first */
+    assert_int_equal(a.kind, SIM_ACT_SCALE);
+    assert_int_equal(sim_packer_next(k, 4500, &a), 1); /* the only unit */
+    assert_string_equal(a.code, "(01)04012345000016");
+    assert_false(sim_packer_awaiting_label(k));
+    /* printed 1 s later, while the packer's 4 s per unit run */
+    assert_int_equal(sim_packer_on_label(k, 5500, "001234567890123457"), 0);
+    assert_int_equal(sim_packer_on_label(k, 5600, "001234567890123464"), WCS_E_STATE);
+    assert_int_equal(sim_packer_next(k, 8500, &a), 0); /* applies the label: 5 s */
+    assert_int_equal(sim_packer_next(k, 13500, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_INDUCT);
+    assert_string_equal(a.code, "001234567890123457");
+    sim_packer_free(k);
+}
+
+/* A location the picker finds empty: pick.short {qty 0} at once, and the tote nothing went into
+ * stays on the cart. */
+static void test_picker_empty_shelf(void **state)
+{
+    const char *empty[] = {"WH1/A/1"};
+    struct sim_picker *p = NULL;
+    struct sim_picker_cfg c = {
+        .seconds_per_pick = 8, .seed = 5, .tote_prefix = "PK1", .empty = empty, .n_empty = 1};
+    struct sim_action a;
+    struct sim_picker_stats st;
+    (void)state;
+    assert_int_equal(sim_picker_new(&p, &c), 0);
+    assert_int_equal(sim_picker_next(p, 0, &a), 1);
+    assert_int_equal(sim_picker_on_reply(p, 0, CLAIM_OK), 0);
+    assert_int_equal(sim_picker_next(p, 8000, &a), 1);
+    assert_string_equal(a.name, "pick.short");
+    assert_string_equal(a.payload, "{\"task\":\"PCK-1\",\"qty\":0}");
+    assert_int_equal(sim_picker_on_reply(p, 8100, "{\"ok\":true,\"short\":2}"), 0);
+    assert_int_equal(sim_picker_next(p, 16100, &a), 1);
+    assert_string_equal(a.name, "pick.confirm");
+    assert_non_null(strstr(a.payload, "\"tote\":\"PK1-2\""));
+    assert_int_equal(sim_picker_on_reply(p, 16200, "{\"ok\":true,\"remaining\":0}"), 0);
+    assert_int_equal(sim_picker_next(p, 26200, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_INDUCT);
+    assert_string_equal(a.code, "PK1-2"); /* PK1-1 is empty */
+    assert_int_equal(sim_picker_next(p, 31200, &a), 0);
+    sim_picker_stats(p, &st);
+    assert_int_equal(st.shorts, 1);
+    assert_int_equal(st.totes_inducted, 1);
+    empty[0] = NULL; /* goods were put away there: found from now on */
+    sim_picker_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +285,8 @@ int main(void)
         cmocka_unit_test(test_picker_mistake_then_short),
         cmocka_unit_test(test_packer),
         cmocka_unit_test(test_packer_wrong_item),
+        cmocka_unit_test(test_packer_label_early),
+        cmocka_unit_test(test_picker_empty_shelf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,10 @@ struct sim_picker_cfg {
     uint64_t seed;
     const char *tote_prefix; /* totes are <prefix>-<n> */
     uint64_t retry_ms;       /* wait after "no released batch to claim" (default 60 s) */
+    /* Locations the picker finds empty whatever wcs's books say: a task there is reported at
+     * once with pick.short {task, qty: 0}. Borrowed, not copied (live while the picker is). */
+    const char *const *empty;
+    size_t n_empty;
 };
 
 struct sim_picker_stats {
@@ -85,8 +89,9 @@ void sim_packer_free(struct sim_packer *p); /* NULL-safe */
 /* A tote arrived at the station with its contents (copied). Returns 0, WCS_E_FULL (64 queued). */
 int sim_packer_on_tote(struct sim_packer *p, uint64_t now_ms, const char *tote,
                        const struct sim_pack_item *items, size_t n);
-/* The station's printer printed a label carrying SSCC `sscc` (18 digits). Returns 0, or
- * WCS_E_STATE when the packer was not waiting for a label. */
+/* The station's printer printed a label carrying SSCC `sscc` (18 digits). Taken once the last
+ * unit of the carton is scanned (wcs may print before the packer's next step). Returns 0, or
+ * WCS_E_STATE when the packer has no carton waiting for a label (or already has its label). */
 int sim_packer_on_label(struct sim_packer *p, uint64_t now_ms, const char *sscc);
 /* As sim_picker_next: scan the tote, scan each unit, weigh, (wait for the label), put the
  * carton on the conveyor, clear the scale. */

@@ -96,6 +96,34 @@ struct sim_count_expect {
     uint64_t n;
 };
 
+/* Receipts, transfers and returns (docs/scenarios.md, "receipts, transfers, returns"). */
+enum { SIM_FLOW_LINES_MAX = 16, SIM_EMPTY_MAX = 8 };
+
+enum sim_flow_kind { SIM_FLOW_RECEIPT, SIM_FLOW_TRANSFER, SIM_FLOW_RETURN };
+
+struct sim_flow_line {
+    char sku[SIM_ID_MAX], lot[SIM_ID_MAX];
+    char expiry[11]; /* receipt: YYYY-MM-DD or "" */
+    uint32_t qty;    /* receipt: expected; transfer: moved; return: authorised */
+    uint32_t
+        arrive;     /* receipt: units the delivery brings (default qty; fewer: a partial receipt) */
+    uint32_t scrap; /* return: units inspected as scrap (the others are restocked) */
+};
+
+struct sim_flow {
+    enum sim_flow_kind kind;
+    char id[SIM_ID_MAX]; /* the receipt, transfer or RMA id */
+    uint64_t at_ms;      /* receipt.expect, transfer.create or rma.authorize */
+    uint64_t next_ms; /* receipt: the delivery is scanned; transfer: shipped; return: parcel in */
+    uint64_t last_ms; /* transfer: received (others 0) */
+    char supplier[SIM_ID_MAX], warehouse[SIM_ID_MAX]; /* receipt; transfer: warehouse = from */
+    char to[SIM_ID_MAX];                              /* transfer: the destination warehouse */
+    char order[SIM_ID_MAX];                           /* return: the shipped order */
+    bool credit;                                      /* return: authorised with a credit */
+    struct sim_flow_line lines[SIM_FLOW_LINES_MAX];
+    size_t n_lines;
+};
+
 struct sim_agents {
     char erp_user[SIM_ID_MAX];        /* "" no ERP agent */
     char supervisor_user[SIM_ID_MAX]; /* "" no supervisor */
@@ -115,6 +143,13 @@ struct sim_agents {
     double err_wrong_product, err_wrong_qty, err_skipped_scan, err_wrong_tote;
     struct sim_induct *inducts;
     size_t n_inducts;
+    char empty[SIM_EMPTY_MAX][SIM_PATH_MAX / 4]; /* pickers.empty: locations found empty */
+    unsigned n_empty;
+    /* receiver (receipt.scan/close, putaway.confirm, return.receive/inspect) and qa */
+    char receiver_user[SIM_ID_MAX], receive_station[SIM_ID_MAX], return_station[SIM_ID_MAX];
+    char qa_user[SIM_ID_MAX];
+    uint64_t qa_after_ms; /* held units are decided this long after they arrived (10 min) */
+    bool qa_scrap;        /* decision scrap instead of release */
 };
 
 struct sim_scenario {
@@ -142,9 +177,13 @@ struct sim_scenario {
     struct sim_agents agents;
     struct sim_fault *faults;
     size_t n_faults;
+    struct sim_flow *flows; /* receipts, transfers and returns, in file order */
+    size_t n_flows;
     /* expectations */
     struct sim_count_expect exp_shipped, exp_backordered, exp_cancelled, exp_waved;
     int exp_stock_conserved, exp_no_over_reservation, exp_totes_accounted; /* -1 unchecked */
+    /* every receipt, transfer and return went through all its steps (-1 unchecked) */
+    int exp_flows_completed;
     struct sim_alarm_expect *alarms;
     size_t n_alarms;
     struct sim_kpi_bound *kpis;
