@@ -162,6 +162,7 @@ static const char *opt_str(json_t *o, const char *k)
 /* Stock: records of one quant are summed first (a quant may be listed per package). */
 struct quant {
     char sku[STORE_ID_MAX], loc[STORE_PATH_MAX], lot[STORE_ID_MAX];
+    char expiry[16], in_date[48]; /* of the quant's first record */
     int64_t qty;
     unsigned line;
     const char *path;
@@ -189,6 +190,10 @@ static int add_stock(struct run *r, json_t *j, const char *path, unsigned no)
     snprintf(Q[NQ].sku, sizeof(Q[NQ].sku), "%s", sku);
     snprintf(Q[NQ].loc, sizeof(Q[NQ].loc), "%s", loc);
     snprintf(Q[NQ].lot, sizeof(Q[NQ].lot), "%s", lot);
+    snprintf(Q[NQ].expiry, sizeof(Q[NQ].expiry), "%s",
+             opt_str(j, "expiry") ? opt_str(j, "expiry") : "");
+    snprintf(Q[NQ].in_date, sizeof(Q[NQ].in_date), "%s",
+             opt_str(j, "in_date") ? opt_str(j, "in_date") : "");
     Q[NQ].qty = json_integer_value(json_object_get(j, "qty"));
     Q[NQ].line = no;
     Q[NQ].path = path;
@@ -260,7 +265,8 @@ static int send_stock(struct run *r)
         it->c = &r->stock;
         snprintf(it->where, sizeof(it->where), "%s:%u: stock", Q[i].path, Q[i].line);
         wait_room(r, IN_FLIGHT_MAX);
-        rc = ops_import_quant(r->s, import_ctx(), &line, on_done, it);
+        rc = ops_import_quant_dated(r->s, import_ctx(), &line, Q[i].expiry, Q[i].in_date, on_done,
+                                    it);
         if (rc != 0) {
             fprintf(stderr, "%s: %s\n", it->where, wcs_strerror(rc));
             free(it);

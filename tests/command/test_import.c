@@ -198,6 +198,10 @@ static void test_import_twice_is_idempotent(void **state)
     hget_is("wcs:{t1}:quant:P1:WH1/Stock/A/1:", "on_hand", "42");
     hget_is("wcs:{t1}:quant:L1:WH1/Stock/A/2:LA", "on_hand", "7");
     hget_is("wcs:{t1}:quant:L1:WH1/Stock/A/2:LA", "reserved", "0");
+    /* The record's dates reach the quant (FIFO/FEFO and wave.plan read them); the first record
+     * of a quant listed twice gives them. */
+    hget_is("wcs:{t1}:quant:P1:WH1/Stock/A/1:", "in_date", "2026-11-01T06:00Z");
+    hget_is("wcs:{t1}:quant:L1:WH1/Stock/A/2:LA", "in_date", "2026-11-01");
     hget_is("wcs:{t1}:order:SO-1", "state", "confirmed");
     hget_is("wcs:{t1}:order:SO-1", "priority", "urgent");
     hget_is("wcs:{t1}:order:SO-1:lines", "1", "{\"lot\":\"LA\",\"qty\":1,\"sku\":\"L1\"}");

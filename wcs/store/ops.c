@@ -3,7 +3,8 @@
  * script touches is passed in KEYS: where a key depends on stored data (an order's wave and
  * reserved quants, a wave's orders, an approval's quant, the next approval or task id) the
  * operation first reads that data (wave_read), then runs the script, which re-checks it and
- * refuses with "changed meanwhile, retry"; the operation then reads again and retries once. */
+ * refuses with "changed meanwhile, retry"; the operation then reads again and retries (up to
+ * OPS_RETRIES_MAX times). */
 #include "store/ops.h"
 
 #include "base/err.h"
@@ -184,7 +185,7 @@ static bool is_retry(const struct store_result *r)
 static void on_step_run(void *arg, const struct store_result *r)
 {
     struct step *st = arg;
-    if (is_retry(r) && st->attempt == 0) {
+    if (is_retry(r) && st->attempt < OPS_RETRIES_MAX) {
         int rc;
         st->attempt++;
         step_reset(st);
@@ -771,6 +772,13 @@ int ops_journal_note(struct store *s, const struct store_ctx *ctx, const char *o
 int ops_import_quant(struct store *s, const struct store_ctx *ctx, const struct store_line *line,
                      store_cb cb, void *arg)
 {
+    return ops_import_quant_dated(s, ctx, line, NULL, NULL, cb, arg);
+}
+
+int ops_import_quant_dated(struct store *s, const struct store_ctx *ctx,
+                           const struct store_line *line, const char *expiry, const char *in_date,
+                           store_cb cb, void *arg)
+{
     char k1[KEY_MAX], k2[KEY_MAX], k3[KEY_MAX], qty[24];
     const char *lot;
     int n;
@@ -785,6 +793,11 @@ int ops_import_quant(struct store *s, const struct store_ctx *ctx, const struct 
         return -EINVAL;
     snprintf(qty, sizeof(qty), "%" PRId64, line->qty);
     const char *keys[] = {k1, k2, k3};
+    if (expiry || in_date) {
+        const char *dargs[] = {
+            line->sku, line->loc, lot, qty, expiry ? expiry : "", in_date ? in_date : ""};
+        return RUN("import_quant", false, keys, dargs);
+    }
     const char *args[] = {line->sku, line->loc, lot, qty};
     return RUN("import_quant", false, keys, args);
 }

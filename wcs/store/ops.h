@@ -82,6 +82,11 @@ int ops_journal_note(struct store *s, const struct store_ctx *ctx, const char *o
  * values: "created"|"updated"|"unchanged". */
 int ops_import_quant(struct store *s, const struct store_ctx *ctx, const struct store_line *line,
                      store_cb cb, void *arg);
+/* As ops_import_quant, also setting the quant's expiry (YYYY-MM-DD) and in_date (ISO-8601) from
+ * the stock record (NULL or "": the field is removed), which FEFO/FIFO and wave.plan read. */
+int ops_import_quant_dated(struct store *s, const struct store_ctx *ctx,
+                           const struct store_line *line, const char *expiry, const char *in_date,
+                           store_cb cb, void *arg);
 
 #define OPS_MASTER_MAX        32 /* records per ops_import_master call */
 #define OPS_MASTER_FIELDS_MAX 16 /* fields per record */
@@ -124,6 +129,11 @@ int ops_wave_read_lines(struct store *s, const struct store_ctx *ctx, const char
 /* values per sku: n, then the n quant keys of its index set (sorted). */
 int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const char *const *skus,
                              size_t n, store_cb cb, void *arg);
+/* How often an operation that reads, then runs a script re-checking what it read, reads again
+ * when the script answers "changed meanwhile, retry" (another writer moved a counter or a record
+ * in between: several wave releases, picks and counts at once share the task counter). */
+#define OPS_RETRIES_MAX 16
+
 /* keys: quant keys of this site. values, OPS_QUANT_VALUES per quant: exists ("1"/"0"), sku, loc,
  * lot, on_hand, reserved (plus units on hold), expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or
  * ""), missing (units a short pick did not find, "" none). */

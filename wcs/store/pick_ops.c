@@ -2,8 +2,8 @@
  * batches, batch claims, scan-confirmed picks and short picks. Each reads what decides its keys
  * first (wave_read, read-only), then runs one script with every key it touches declared; the
  * script re-checks what was read and refuses with "changed meanwhile, retry", and the operation
- * then reads again and retries once (as ops.c does). Keys live on the heap: a wave release
- * declares one key per order, batch and task. */
+ * then reads again and retries, up to OPS_RETRIES_MAX times (as ops.c does). Keys live on the heap:
+ * a wave release declares one key per order, batch and task. */
 #include "store/ops.h"
 
 #include "base/err.h"
@@ -107,7 +107,7 @@ static void on_pk_run(void *arg, const struct store_result *r)
 {
     struct pk *p = arg;
     if (r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry") &&
-        p->attempt == 0) {
+        p->attempt < OPS_RETRIES_MAX) {
         int rc;
         p->attempt++;
         p->phase = 0;
