@@ -108,6 +108,11 @@ uint64_t loop_now_us(const struct loop *l)
     return clock_mono_us(l->clock);
 }
 
+double loop_speed(const struct loop *l)
+{
+    return l->speed;
+}
+
 void loop_set_speed(struct loop *l, double factor)
 {
     if (factor > 0) {

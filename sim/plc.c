@@ -63,6 +63,7 @@ struct point {
     struct sim_plc_point_cfg cfg;
     int64_t scan_um, decision_um, divert_um, space_um;
     uint64_t auto_period_us, next_auto_us;
+    uint64_t last_induct_real_us;    /* clock_real_mono_us() of the last induction */
     struct belt_item belt[BELT_MAX]; /* [0] is the oldest, furthest along */
     unsigned n_belt;
     struct loop_item loop[LOOP_MAX];
@@ -489,6 +490,9 @@ static void induct_one(struct sim_plc *p, struct point *pt)
         return;
     if (pt->n_belt > 0 && pt->belt[pt->n_belt - 1].pos_um < pt->space_um)
         return;
+    if (pt->cfg.min_pitch_real_us &&
+        clock_real_mono_us() - pt->last_induct_real_us < pt->cfg.min_pitch_real_us)
+        return;
     if (pt->merging.len > 0) {
         rec = ring_pop(&pt->merging);
     } else if (pt->waiting.len > 0) {
@@ -507,6 +511,7 @@ static void induct_one(struct sim_plc *p, struct point *pt)
     }
     bi = &pt->belt[pt->n_belt++];
     memset(bi, 0, sizeof(*bi));
+    pt->last_induct_real_us = clock_real_mono_us();
     bi->rec = rec;
     bi->pos_um = 0;
     bi->forced = forced;

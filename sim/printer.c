@@ -112,9 +112,12 @@ static void print_format(struct sim_printer *p, const char *zpl, size_t len)
     }
     lb->copies = p->scratch->pq;
     lb->n_fields = p->scratch->n_fields;
-    snprintf(lb->png_path, sizeof(lb->png_path), "%s/label-%06u.png", p->cfg.out_dir, lb->index);
+    if (!p->cfg.png_max || lb->index <= p->cfg.png_max)
+        snprintf(lb->png_path, sizeof(lb->png_path), "%s/label-%06u.png", p->cfg.out_dir,
+                 lb->index);
     if (render_label(p->scratch, p->scratch->pw ? p->scratch->pw : p->cfg.width_dots,
-                     p->scratch->ll ? p->scratch->ll : p->cfg.length_dots, lb->png_path, lb) < 0)
+                     p->scratch->ll ? p->scratch->ll : p->cfg.length_dots,
+                     lb->png_path[0] ? lb->png_path : NULL, lb) < 0)
         p->c.render_errors++;
     p->c.labels_printed += lb->copies;
 }

@@ -194,7 +194,7 @@ int render_label(const struct zpl_label *lb, int32_t width_dots, int32_t height_
             }
         }
     }
-    rc = write_png(&c, png_path);
+    rc = png_path ? write_png(&c, png_path) : 0;
     free(c.px);
     return rc < 0 ? rc : result;
 }

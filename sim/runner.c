@@ -41,7 +41,9 @@
 
 extern char **environ;
 
-enum { MAX_PLCS = 8, MAX_DEVS = 64, MAX_USERS = 32, READY_TIMEOUT_MS = 30000 };
+enum { MAX_PLCS = 8, MAX_DEVS = 256, MAX_USERS = 160, READY_TIMEOUT_MS = 30000 };
+/* Above this clock speed the PLCs are polled every PLC_FAST_POLL_MS (docs/scenarios.md). */
+enum { PLC_FAST_SPEED = 20, PLC_FAST_POLL_MS = 1 };
 
 struct plc_emu {
     uint32_t dev; /* cfg device index */
@@ -151,8 +153,8 @@ struct run {
     struct order_gen *orders;
     size_t n_orders, next_order;
     uint64_t req_seq;
-    struct pending pend[256];
-    size_t n_pend;
+    struct pending *pend; /* commands awaiting their reply (grows: wcs may fall behind) */
+    size_t n_pend, cap_pend;
     size_t next_fault;
     bool fault_active[64];
     uint64_t fault_end[64];
@@ -170,7 +172,7 @@ struct run {
     size_t n_cutoffs;
     struct trip *trips;
     size_t n_trips, cap_trips;
-    struct pack_emu packs[16];
+    struct pack_emu packs[SIM_AGENTS_MAX];
     unsigned n_packs;
     int tote_plc, carton_plc;
     unsigned tote_point, carton_point;
@@ -192,8 +194,8 @@ struct run {
             put_alternative, transfers_done, returned, restocked, ret_scrapped, credits,
             receipts_closed, receipts_short;
     } ib;
-    struct sim_picker *pickers[16];
-    const char *picker_user[16];
+    struct sim_picker *pickers[SIM_AGENTS_MAX];
+    const char *picker_user[SIM_AGENTS_MAX];
     unsigned n_pickers;
     bool wcs_online;    /* wcs's retained status says online (birth seen after the start) */
     int64_t wcs_gen;    /* gen of the last birth */
@@ -468,6 +470,11 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
                 }
                 pp->max_recirc = sp->max_recirc;
                 pp->default_route = SIM_ROUTE_REJECT;
+                /* Faster than real time wcs polls every PLC each millisecond (PLC_FAST_POLL_MS,
+                 * the derived config) and items are inducted at least two polls apart in real
+                 * time: one scan block per point cannot hold two scans of one poll. */
+                if (r->speed > PLC_FAST_SPEED)
+                    pp->min_pitch_real_us = 2000 * PLC_FAST_POLL_MS;
                 e->sp[pc.n_points] = k;
                 pc.n_points++;
             }
@@ -514,6 +521,9 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
                 return -ENAMETOOLONG;
             }
             memcpy(c.out_dir, sub, strlen(sub) + 1);
+            /* The report shows samples: PNG previews of each printer's first labels (every
+             * label's ZPL is kept and its barcodes are still encoded by libzint). */
+            c.png_max = 6;
             rc = sim_printer_open(&r->printers[d], &c);
             if (rc == 0)
                 port = sim_printer_port(r->printers[d]);
@@ -700,8 +710,19 @@ static void key_add(json_t *obj, const char *key, json_int_t d)
     json_object_set_new(obj, key, json_integer(json_integer_value(json_object_get(obj, key)) + d));
 }
 
+/* The UTC date `days` after the wall time ms, as YYYY-MM-DD. */
+static void day_text(char *out, size_t cap, int64_t ms, int days)
+{
+    time_t t = (time_t)(ms / 1000) + (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%d", &tm);
+}
+
 static int gen_stock(struct run *r)
 {
+    char in_date[16];
+    day_text(in_date, sizeof(in_date), r->start_wall_ms, -20);
     const struct cfg_site *s = r->site;
     json_t *demand = json_object();
     uint32_t *locs = calloc(s->n_locations + 1, sizeof(*locs)), n_locs = 0;
@@ -731,7 +752,7 @@ static int gen_stock(struct run *r)
     {
         int32_t pi = -1;
         json_int_t q;
-        char lot[32] = "";
+        char lot[32] = "", expiry[16] = "";
         for (uint32_t i = 0; i < s->n_products; i++)
             if (strcmp(s->products[i].sku, sku) == 0)
                 pi = (int32_t)i;
@@ -744,12 +765,16 @@ static int gen_stock(struct run *r)
             continue;
         if (s->products[pi].tracking == CFG_TRACK_LOT)
             snprintf(lot, sizeof(lot), "SIMLOT%04u", ++lotn);
+        /* Expiry 3 to 18 months after the shift (a GS1 AI 17 date is within 49 years of
+         * today, so a far-future sentinel would scan as last century). */
+        if (s->products[pi].expiry)
+            day_text(expiry, sizeof(expiry), r->start_wall_ms, (int)rnd_range(90, 540));
         fprintf(f,
-                "{\"sku\":\"%s\",\"location\":\"%s\",%s%s%s%s\"in_date\":"
-                "\"2026-11-01T06:00:00Z\",\"qty\":%lld}\n",
+                "{\"sku\":\"%s\",\"location\":\"%s\",%s%s%s%s%s%s\"in_date\":"
+                "\"%sT06:00:00Z\",\"qty\":%lld}\n",
                 sku, s->locations[locs[rnd() % n_locs]].path, lot[0] ? "\"lot\":\"" : "", lot,
-                lot[0] ? "\"," : "", s->products[pi].expiry ? "\"expiry\":\"2099-12-31\"," : "",
-                (long long)q);
+                lot[0] ? "\"," : "", expiry[0] ? "\"expiry\":\"" : "", expiry,
+                expiry[0] ? "\"," : "", in_date, (long long)q);
     }
     free(locs);
     json_decref(demand);
@@ -797,7 +822,15 @@ static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *f
     struct mqttc *c = user_client(r, user);
     char topic[256], *payload;
     struct pending *p;
-    if (!c || r->n_pend == sizeof(r->pend) / sizeof(r->pend[0])) {
+    if (r->n_pend == r->cap_pend) {
+        size_t ncap = r->cap_pend ? r->cap_pend * 2 : 256;
+        struct pending *np = realloc(r->pend, ncap * sizeof(*np));
+        if (np) {
+            r->pend = np;
+            r->cap_pend = ncap;
+        }
+    }
+    if (!c || r->n_pend == r->cap_pend) {
         json_decref(fields);
         r->rep.cmds_unsent++;
         return;
@@ -887,10 +920,13 @@ static void on_reply(struct run *r, const char *payload)
         unsigned k = (unsigned)atoi(p.arg + 7);
         if (k < r->n_pickers)
             sim_picker_on_reply(r->pickers[k], now_ms(r), payload);
-        if (ok)
+        if (ok) {
             r->rep.cmds_ok++;
-        else
+        } else {
             r->rep.cmds_refused++;
+            logf_(r, "refused %s %s (picker %u): %s", p.cmd, p.req, k,
+                  json_string_value(json_object_get(j, "error")) ?: "?");
+        }
         json_decref(j);
         return;
     }
@@ -2745,15 +2781,15 @@ static int setup(struct run *r, char *err, size_t err_len)
         .redis_port = harness_redis_port(r->redis),
         .redis_user = harness_redis_user(r->redis),
         .redis_password_file = harness_redis_password_file(r->redis),
-        /* wcs runs its Redis command timeout on the scaled clock: keep it about 1 s of real
-         * time (the config allows up to 60 s), or a fast run times out every command. */
-        .redis_timeout_ms = (unsigned)fmin(60000, 1000 * r->speed),
+        /* wcs measures its Redis command timeout in real time, whatever the clock's speed. */
+        .redis_timeout_ms = 1000,
         .mqtt_uri = mqtt_uri,
         .mqtt_user = "wcs",
         .mqtt_password_file = harness_mqtt_password_file(r->mqtt, "wcs"),
         .mqtt_client_id = client_id,
         .devs = devs,
         .n_devs = n_devs,
+        .plc_poll_ms = r->speed > PLC_FAST_SPEED ? PLC_FAST_POLL_MS : 0,
     };
     if ((rc = siteconf_derive(r->site_path, r->cfg_path, &so, err, err_len)) != 0)
         return rc;
@@ -2860,13 +2896,13 @@ static int setup(struct run *r, char *err, size_t err_len)
     /* MQTT: the observer, then one client per agent user. */
     logf_(r, "mqtt clients");
     {
-        const char *agent_users[7 + 8] = {"sim-observer",
-                                          r->sc->agents.erp_user,
-                                          r->sc->agents.supervisor_user,
-                                          r->sc->agents.approver_user,
-                                          r->sc->agents.counter_user,
-                                          r->sc->agents.receiver_user,
-                                          r->sc->agents.qa_user};
+        const char *agent_users[7 + SIM_AGENTS_MAX] = {"sim-observer",
+                                                       r->sc->agents.erp_user,
+                                                       r->sc->agents.supervisor_user,
+                                                       r->sc->agents.approver_user,
+                                                       r->sc->agents.counter_user,
+                                                       r->sc->agents.receiver_user,
+                                                       r->sc->agents.qa_user};
         char f[8][160];
         const char *fs[8];
         size_t n_agent_users = 7;
@@ -2875,11 +2911,14 @@ static int setup(struct run *r, char *err, size_t err_len)
         if (r->sc->n_flows && !(r->flows = calloc(r->sc->n_flows, sizeof(*r->flows))))
             return -ENOMEM;
         /* Pickers (run only where wcs has the picking flow, docs/scenarios.md). */
-        if (r->sc->agents.pickers && !r->sc->agents.n_picker_users) {
-            wcs_errf(err, err_len, "agents.pickers: give the users they pick as (users: [...])");
+        if (r->sc->agents.pickers > r->sc->agents.n_picker_users) {
+            wcs_errf(err, err_len,
+                     "agents.pickers: %u pickers need %u users, one each (a user holds one "
+                     "batch at a time; users: [...])",
+                     r->sc->agents.pickers, r->sc->agents.pickers);
             return WCS_E_CONFIG;
         }
-        for (unsigned i = 0; i < r->sc->agents.pickers && i < 16; i++) {
+        for (unsigned i = 0; i < r->sc->agents.pickers && i < SIM_AGENTS_MAX; i++) {
             struct sim_picker_cfg pc = {
                 .seconds_per_pick = r->sc->agents.seconds_per_pick,
                 .err_wrong_product = r->sc->agents.err_wrong_product,
@@ -2896,9 +2935,10 @@ static int setup(struct run *r, char *err, size_t err_len)
             if ((rc = sim_picker_new(&r->pickers[i], &pc)) != 0)
                 return rc;
             r->n_pickers++;
-            r->picker_user[i] = r->sc->agents.picker_users[i % r->sc->agents.n_picker_users];
+            r->picker_user[i] = r->sc->agents.picker_users[i];
         }
-        for (unsigned i = 0; i < r->sc->agents.n_picker_users && n_agent_users < 15; i++)
+        for (unsigned i = 0; i < r->sc->agents.n_picker_users && n_agent_users < 7 + SIM_AGENTS_MAX;
+             i++)
             agent_users[n_agent_users++] = r->sc->agents.picker_users[i];
         /* Connect every client at once (paho's connect takes up to a second each). */
         for (size_t i = 0; i < n_agent_users; i++) {
@@ -2967,6 +3007,9 @@ static void teardown(struct run *r)
     for (size_t i = 0; i < r->n_pend; i++)
         free(r->pend[i].payload);
     r->n_pend = 0;
+    free(r->pend);
+    r->pend = NULL;
+    r->cap_pend = 0;
     for (size_t i = 0; i < r->n_side; i++)
         json_decref(r->side[i].fields);
     r->n_side = 0;

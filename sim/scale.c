@@ -261,7 +261,7 @@ static void *scale_thread(void *arg)
     struct sim_scale *s = arg;
     while (!atomic_load(&s->stop)) {
         struct pollfd pfd[CONN_MAX + 1];
-        int idx[CONN_MAX + 1], n = 0;
+        int idx[CONN_MAX + 1], n = 0, wait_ms = 20;
         uint64_t now;
         pthread_mutex_lock(&s->mu);
         if (s->lfd >= 0) {
@@ -272,10 +272,15 @@ static void *scale_thread(void *arg)
             if (s->conns[i].fd >= 0) {
                 pfd[n] = (struct pollfd){.fd = s->conns[i].fd, .events = POLLIN};
                 idx[n++] = i;
+                /* A command waiting for stability is looked at every millisecond; otherwise
+                 * only client bytes (or the stop flag, within 20 ms) wake the thread: a floor
+                 * of idle scales must not cost a core in wake-ups. */
+                if (s->conns[i].pending)
+                    wait_ms = 1;
             }
         }
         pthread_mutex_unlock(&s->mu);
-        poll(pfd, (nfds_t)n, 1);
+        poll(pfd, (nfds_t)n, wait_ms);
         pthread_mutex_lock(&s->mu);
         now = clock_mono_us(s->clk);
         for (int k = 0; k < n; k++) {

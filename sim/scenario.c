@@ -801,11 +801,13 @@ static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct yno
         if (!v[w] || !fields(c, v[w], path, k, e))
             continue;
         sub(p, sizeof(p), path, "count");
-        if (e[0] && rd_uint(c, e[0], p, 64, &u))
+        if (e[0] && rd_uint(c, e[0], p, SIM_AGENTS_MAX, &u))
             *(w == 3 ? &a->pickers : &a->packers) = (uint32_t)u;
         sub(p, sizeof(p), path, "users");
         if (e[1] && want(c, e[1], Y_SEQ, p)) {
-            for (size_t i = 0; i < e[1]->n && a->n_picker_users < 8; i++) {
+            if (e[1]->n > SIM_AGENTS_MAX)
+                err_add(c, e[1]->line, e[1]->col, p, "at most %d users", SIM_AGENTS_MAX);
+            for (size_t i = 0; i < e[1]->n && a->n_picker_users < SIM_AGENTS_MAX; i++) {
                 char pi[128];
                 idx(pi, sizeof(pi), p, i);
                 if (rd_id(c, e[1]->kids[i], pi, a->picker_users[a->n_picker_users]))

@@ -142,18 +142,27 @@ static const char *dev_uri(const struct siteconf_opts *o, const char *id)
     return NULL;
 }
 
-/* A device mapping with its uri replaced when the device is emulated. */
+/* A device mapping with its uri replaced when the device is emulated (and, for an emulated PLC,
+ * its poll_ms when o->plc_poll_ms is set). */
 static int copy_device(struct derive *D, yaml_document_t *d, yaml_node_t *n)
 {
-    const char *id = NULL, *uri;
+    const char *id = NULL, *kind = NULL, *uri;
+    char poll[16];
+    bool plc_poll;
     int m;
     if (n->type != YAML_MAPPING_NODE)
         return copy(&D->out, d, n);
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
-        if (strcmp(scalar(d, yaml_document_get_node(d, p->key)) ?: "", "id") == 0)
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        const char *k = scalar(d, yaml_document_get_node(d, p->key)) ?: "";
+        if (strcmp(k, "id") == 0)
             id = scalar(d, yaml_document_get_node(d, p->value));
+        else if (strcmp(k, "kind") == 0)
+            kind = scalar(d, yaml_document_get_node(d, p->value));
+    }
     if (!(uri = dev_uri(D->o, id)))
         return copy(&D->out, d, n);
+    plc_poll = D->o->plc_poll_ms && kind && strcmp(kind, "plc") == 0;
+    snprintf(poll, sizeof(poll), "%u", D->o->plc_poll_ms);
     m = yaml_document_add_mapping(&D->out, NULL, YAML_FLOW_MAPPING_STYLE);
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; m && p < n->data.mapping.pairs.top;
          p++) {
@@ -161,11 +170,15 @@ static int copy_device(struct derive *D, yaml_document_t *d, yaml_node_t *n)
         int v;
         if (!k)
             return 0;
+        if (plc_poll && strcmp(k, "poll_ms") == 0)
+            continue; /* added below */
         v = strcmp(k, "uri") == 0 ? add_str(&D->out, uri)
                                   : copy(&D->out, d, yaml_document_get_node(d, p->value));
         if (add_pair(&D->out, m, k, v) != 0)
             return 0;
     }
+    if (m && plc_poll && add_pair(&D->out, m, "poll_ms", add_str(&D->out, poll)) != 0)
+        return 0;
     return m;
 }
 

@@ -19,6 +19,7 @@ struct siteconf_opts {
     const char *mqtt_uri, *mqtt_user, *mqtt_password_file, *mqtt_client_id;
     const struct siteconf_dev *devs;
     size_t n_devs;
+    unsigned plc_poll_ms; /* 0: as configured; else every emulated PLC's poll_ms */
 };
 
 /* Reads site_path (and its include: files, depth first), writes the merged, rewritten config to

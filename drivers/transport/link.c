@@ -287,8 +287,12 @@ static void attempt(struct fdlink *f)
         up(f);
         return;
     }
-    if (loop_add_timer(f->base.loop, (uint64_t)f->opts.connect_timeout_ms * 1000, on_conn_timeout,
-                       f, &f->conn_timer) == 0)
+    /* A connect timeout is a network deadline: real time, also on a loop whose clock runs
+     * faster than real time (the simulator's shifts). */
+    if (loop_add_timer(
+            f->base.loop,
+            (uint64_t)((double)f->opts.connect_timeout_ms * 1000 * loop_speed(f->base.loop)),
+            on_conn_timeout, f, &f->conn_timer) == 0)
         f->conn_armed = true;
     link_set_state(&f->base, LINK_CONNECTING, 0);
 }

@@ -50,15 +50,21 @@ static int connect_to(uint16_t port)
     return fd;
 }
 
-static void start(struct fx *f)
+static void start_png_max(struct fx *f, unsigned png_max)
 {
     struct sim_printer_cfg cfg;
     snprintf(f->dir, sizeof(f->dir), "/tmp/sim-printer-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     sim_printer_cfg_defaults(&cfg);
     snprintf(cfg.out_dir, sizeof(cfg.out_dir), "%s", f->dir);
+    cfg.png_max = png_max;
     assert_int_equal(sim_printer_open(&f->p, &cfg), 0);
     f->fd = connect_to(sim_printer_port(f->p));
+}
+
+static void start(struct fx *f)
+{
+    start_png_max(f, 0);
 }
 
 static void stop(struct fx *f)
@@ -314,6 +320,32 @@ static void test_check_digit_and_copies(void **state)
     stop(&f);
 }
 
+/* png_max 1: the first label gets its preview, the second none, but its barcode is still
+ * encoded and returned. */
+static void test_png_max(void **state)
+{
+    struct fx f;
+    struct sim_printer_label lb;
+    struct stat st;
+    char png2[300];
+    (void)state;
+    start_png_max(&f, 1);
+    send_str(f.fd, SSCC_LABEL);
+    send_str(f.fd, "^XA^BY2^FO10,10^BCN,100,N,N,N,D^FD(00)10614141123456789^FS^XZ");
+    wait_formats(f.p, 2);
+    assert_int_equal(sim_printer_label(f.p, 1, &lb), 0);
+    assert_int_equal(stat(lb.png_path, &st), 0);
+    assert_int_equal(sim_printer_label(f.p, 2, &lb), 0);
+    assert_int_equal(lb.errors, 0);
+    assert_string_equal(lb.png_path, "");
+    assert_int_equal(stat(lb.zpl_path, &st), 0);
+    assert_int_equal(lb.n_barcodes, 1);
+    assert_string_equal(lb.barcodes[0].text, "(00)106141411234567897");
+    snprintf(png2, sizeof(png2), "%s/label-000002.png", f.dir);
+    assert_int_equal(stat(png2, &st), -1);
+    stop(&f);
+}
+
 static void test_host_status(void **state)
 {
     struct fx f;
@@ -402,6 +434,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sscc_label_png),
         cmocka_unit_test(test_check_digit_and_copies),
+        cmocka_unit_test(test_png_max),
         cmocka_unit_test(test_host_status),
         cmocka_unit_test(test_split_across_writes),
     };

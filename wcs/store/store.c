@@ -426,13 +426,20 @@ static void schedule_reconnect(struct store *s)
 
 static void on_timeout_timer(struct loop *l, uint64_t id, void *arg);
 
+/* The command timeout is a network deadline, so it is real time: on a loop whose clock runs
+ * faster than real time (wcs run --clock-speed) it spans that many more loop microseconds. */
+static uint64_t timeout_loop_us(const struct store *s)
+{
+    return (uint64_t)((double)s->timeout_us * loop_speed(s->loop));
+}
+
 static void arm_timeout(struct store *s)
 {
     uint64_t now, deadline;
     if (s->timer_armed || !s->inflight.head)
         return;
     now = loop_now_us(s->loop);
-    deadline = s->inflight.head->sent_us + s->timeout_us;
+    deadline = s->inflight.head->sent_us + timeout_loop_us(s);
     if (loop_add_timer(s->loop, deadline > now ? deadline - now : 0, on_timeout_timer, s,
                        &s->timer_id) == 0)
         s->timer_armed = true;
@@ -445,7 +452,7 @@ static void on_timeout_timer(struct loop *l, uint64_t id, void *arg)
     s->timer_armed = false;
     if (!s->inflight.head || !s->ac)
         return;
-    if (loop_now_us(l) < s->inflight.head->sent_us + s->timeout_us) {
+    if (loop_now_us(l) < s->inflight.head->sent_us + timeout_loop_us(s)) {
         arm_timeout(s); /* the late one was answered; watch the new oldest */
         return;
     }

@@ -34,6 +34,8 @@ const struct wcs_clock *loop_clock(const struct loop *l);
 uint64_t loop_now_us(const struct loop *l);
 /* Clock units per real unit (1.0 for the system clock). Values <= 0 are ignored. */
 void loop_set_speed(struct loop *l, double factor);
+/* The factor of loop_set_speed (1.0 unless set). */
+double loop_speed(const struct loop *l);
 
 /* Watches fd for `events`; cb runs on the loop with the events that fired. One registration per
  * fd: -EEXIST if already watched. The fd stays owned by the caller; loop_del_fd before closing. */

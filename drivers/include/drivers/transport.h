@@ -55,10 +55,11 @@ struct link_cbs {
 };
 
 struct link_opts {
-    uint32_t backoff_min_ms;     /* first reconnect delay (default 100) */
-    uint32_t backoff_max_ms;     /* cap of the doubling delay (default 5000) */
-    uint32_t connect_timeout_ms; /* a TCP connect not done by then fails (default 2000) */
-    size_t out_cap;              /* bytes of output buffering (default 65536) */
+    uint32_t backoff_min_ms; /* first reconnect delay (default 100) */
+    uint32_t backoff_max_ms; /* cap of the doubling delay (default 5000) */
+    uint32_t
+        connect_timeout_ms; /* a TCP connect not done by then (real time) fails (default 2000) */
+    size_t out_cap;         /* bytes of output buffering (default 65536) */
 };
 
 /* Link counters, for the device's state report. */

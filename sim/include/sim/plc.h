@@ -74,6 +74,11 @@ struct sim_plc_point_cfg {
     unsigned max_recirc;       /* passes through the loop before an item is rejected instead */
     unsigned confirm_queue;    /* unacknowledged confirmations held (1..256, default 8) */
     uint16_t initial_scan_seq; /* scan_seq before the first item (0: none yet); for wrap tests */
+    /* At least this long in REAL time between two inductions (0: only the belt's spacing).
+     * On a clock S times faster than real time the belt's spacing shrinks S times, while wcs
+     * polls the PLC in real time: with one scan block per point, scans closer together than a
+     * poll period overwrite each other. */
+    uint32_t min_pitch_real_us;
 };
 
 struct sim_plc_cfg {

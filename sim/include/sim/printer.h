@@ -18,6 +18,8 @@ struct sim_printer_cfg {
     int32_t length_dots;  /* label length when a format has no ^LL (1218 = 6 in) */
     bool hs_when_faulted; /* answer ~HS (flags set) in paper-out/head-open; real: false */
     unsigned held_max;    /* formats held while faulted or paused (default 64) */
+    unsigned png_max;     /* PNG previews for the first png_max labels only; 0: every label
+                           * (the barcodes of every label are encoded and kept either way) */
 };
 
 /* Free port, out_dir ".", 812 x 1218 dots, silent when faulted, 64 held formats. */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 enum { SIM_ID_MAX = 64, SIM_PATH_MAX = 512, SIM_BARCODE_MAX_LEN = 100, SIM_ARRIVAL_MAX = 48 };
+/* Pickers and packers of a scenario at most (a picker is one user: one batch at a time). */
+enum { SIM_AGENTS_MAX = 64 };
 
 enum sim_fault_kind {
     SIM_FAULT_PLC_DISCONNECT,
@@ -137,7 +139,7 @@ struct sim_agents {
     size_t n_counts;
     /* pickers and packers: run only where the site's wcs has the picking and packing flows */
     uint32_t pickers, packers;
-    char picker_users[8][SIM_ID_MAX];
+    char picker_users[SIM_AGENTS_MAX][SIM_ID_MAX];
     unsigned n_picker_users;
     double seconds_per_pick, seconds_per_pack;
     double err_wrong_product, err_wrong_qty, err_skipped_scan, err_wrong_tote;
