@@ -1,6 +1,7 @@
 /* Integration tests of packing and shipping under faults (issue #6): a carton confirmed in its
  * carrier lane while Redis is down is shipped when Redis is back (one evt/ship, with the time of
- * the confirmation; a later confirmation ships nothing more); the bound of the kept confirmations
+ * the confirmation; a later confirmation ships nothing more; a ship_confirm resent with its op id
+ * answers as the first time and applies once); the bound of the kept confirmations
  * (alarm ship.backlog) and the restart that ships a carton from its tote record; a crash between
  * a label print and its confirm (the same SSCC printed again, marked recovered, one shipment);
  * and a pack station with its scanner, scale and printer added and removed by SIGHUP. The same
@@ -21,6 +22,7 @@
 #include "sim/printer.h"
 #include "sim/scale.h"
 #include "sim/scanner.h"
+#include "store/store.h"
 #include "tclient.h"
 
 #include <hiredis/hiredis.h>
@@ -743,6 +745,59 @@ static void test_label_recovered_after_crash(void **state)
     assert_int_equal(labels(F.pr2), b2 + 1);
 }
 
+/* Runs ship_confirm as the store does (EVAL of the embedded body, the common keys and arguments)
+ * with op id op; returns the status word ("shipped", "again") in out. */
+static void ship_confirm_eval(const char *shipment, const char *sscc, const char *order,
+                              const char *op, char *out, size_t cap)
+{
+    redisContext *c = rconn();
+    redisReply *r;
+    char opk[96], sk[96], tk[96], ok[96];
+    const char *body = store_script_body("ship_confirm");
+    assert_non_null(c);
+    assert_non_null(body);
+    snprintf(opk, sizeof(opk), "wcs:{" SITE "}:op:%s", op);
+    snprintf(sk, sizeof(sk), "wcs:{" SITE "}:shipment:%s", shipment);
+    snprintf(tk, sizeof(tk), "wcs:{" SITE "}:tote:%s", sscc);
+    snprintf(ok, sizeof(ok), "wcs:{" SITE "}:order:%s", order);
+    r = redisCommand(c,
+                     "EVAL %s 7 wcs:{" SITE "}:journal %s wcs:{" SITE "}:kpi %s %s %s "
+                     "wcs:{" SITE "}:orders:open tester test %s 1700000000000 1000 600 %s %s L2 1",
+                     body, opk, sk, tk, ok, op, shipment, sscc);
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("ship_confirm: %s", r->str);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_true(r->elements >= 2);
+    snprintf(out, cap, "%s", r->element[1]->str);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* ship_confirm resent with the same op id (the store does so when the link dropped before the
+ * reply) answers "shipped" again, so the daemon publishes its one evt/ship, and applies once;
+ * another confirmation answers "again". */
+static void test_ship_confirm_resend(void **state)
+{
+    char sscc[19], v[32];
+    long long before;
+    (void)state;
+    seed_carton("O-R1", "SH-R1", 900101u, sscc);
+    hget("kpi", "shipments", v, sizeof(v));
+    before = strtoll(v, NULL, 10);
+    ship_confirm_eval("SH-R1", sscc, "O-R1", "op-r1", v, sizeof(v));
+    assert_string_equal(v, "shipped");
+    ship_confirm_eval("SH-R1", sscc, "O-R1", "op-r1", v, sizeof(v));
+    assert_string_equal(v, "shipped");
+    ship_confirm_eval("SH-R1", sscc, "O-R1", "op-r2", v, sizeof(v));
+    assert_string_equal(v, "again");
+    hget("kpi", "shipments", v, sizeof(v));
+    assert_int_equal(strtoll(v, NULL, 10), before + 1);
+    assert_int_equal(journal_count("ship_confirm", "SH-R1"), 1);
+    hget("order:O-R1", "state", v, sizeof(v));
+    assert_string_equal(v, "shipped");
+}
+
 static bool p2_idle(void *arg)
 {
     (void)arg;
@@ -830,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_confirm_while_redis_down),
         cmocka_unit_test(test_backlog_bound_then_restart),
         cmocka_unit_test(test_label_recovered_after_crash),
+        cmocka_unit_test(test_ship_confirm_resend),
         cmocka_unit_test(test_sighup_adds_and_removes_station),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
