@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "config/config.h"
+#include "command/scan.h"
 #include "daemon/pack.h"
 
 #include <errno.h>
@@ -77,6 +78,46 @@ static void test_scan_parse(void **state)
     assert_int_equal(pack_scan_parse("]C0", "T 1", 3, &s), WCS_E_SYNTAX);
     assert_int_equal(pack_scan_parse("]C1", "0109506000134353", 16, &s), WCS_E_SYNTAX);
     assert_int_equal(pack_scan_parse("]C0", "", 0, &s), WCS_E_SYNTAX);
+}
+
+/* The station's readings of what the shared decoder (scan_decode) returns: GS written out as
+ * scan_parse takes it, a lot and a serial together (scan_parse refuses them), a lot that is no
+ * store identifier kept for the verification to refuse, and the same classification as
+ * scan_parse for a GTIN. */
+static void test_scan_shared_decoder(void **state)
+{
+    struct pack_scan s;
+    struct scan_data sd;
+    char err[160];
+    (void)state;
+    const char *ws = "0109506000134352<GS>10L7", *wx = "0109506000134352\\x1d21SN7";
+    const char *both = "0109506000134352\x1d"
+                       "10L7\x1d"
+                       "21SN7",
+               *bad = "010950600013435210L!7";
+    assert_int_equal(pack_scan_parse("]C1", ws, strlen(ws), &s), 0);
+    assert_int_equal(s.kind, PACK_SCAN_ITEM);
+    assert_string_equal(s.lot, "L7");
+    assert_int_equal(pack_scan_parse("]C1", wx, strlen(wx), &s), 0);
+    assert_string_equal(s.serial, "SN7");
+    assert_int_equal(pack_scan_parse("]C1", both, strlen(both), &s), 0);
+    assert_string_equal(s.lot, "L7");
+    assert_string_equal(s.serial, "SN7");
+    {
+        char t[64];
+        snprintf(t, sizeof(t), "]C1%s", both);
+        assert_int_equal(scan_parse(t, strlen(t), 2026, &sd, err, sizeof(err)), WCS_E_SYNTAX);
+    }
+    assert_int_equal(pack_scan_parse("]C1", bad, strlen(bad), &s), 0);
+    assert_int_equal(s.kind, PACK_SCAN_ITEM);
+    assert_true(s.lot_invalid);
+    assert_string_equal(s.lot, "");
+    /* A plain GTIN-8 is the same item for both readers. */
+    assert_int_equal(pack_scan_parse("", "12345670", 8, &s), 0);
+    assert_int_equal(scan_parse("12345670", 8, 2026, &sd, err, sizeof(err)), 0);
+    assert_string_equal(s.gtin, sd.gtin);
+    /* A reader's prefix that is no AIM identifier is no LPN either. */
+    assert_int_equal(pack_scan_parse("", "]!!T1", 5, &s), WCS_E_SYNTAX);
 }
 
 static void test_verify(void **state)
@@ -250,9 +291,10 @@ static void test_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scan_parse),    cmocka_unit_test(test_verify),
-        cmocka_unit_test(test_serial_verify), cmocka_unit_test(test_weight),
-        cmocka_unit_test(test_sscc),          cmocka_unit_test(test_json),
+        cmocka_unit_test(test_scan_parse), cmocka_unit_test(test_scan_shared_decoder),
+        cmocka_unit_test(test_verify),     cmocka_unit_test(test_serial_verify),
+        cmocka_unit_test(test_weight),     cmocka_unit_test(test_sscc),
+        cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

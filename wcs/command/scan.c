@@ -13,8 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define QTY_MAX      1073741824 /* 2^30, as the command layer */
-#define ELEMENTS_MAX 16
+#define QTY_MAX 1073741824 /* 2^30, as the command layer */
 
 static void seterr(char *err, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -77,18 +76,14 @@ static int64_t count_of(const char *v)
     return q;
 }
 
-int scan_parse(const char *text, size_t len, int ref_year, struct scan_data *out, char *err,
-               size_t err_len)
+int scan_decode(const char *text, size_t len, struct scan_decoded *out, char *err, size_t err_len)
 {
     char buf[SCAN_TEXT_MAX];
-    struct gs1_element el[ELEMENTS_MAX];
     struct gs1_error ge;
     struct aim_id aim;
-    struct scan_data d;
-    bool is_gs1 = false, has01 = false, has02 = false, has37 = false;
-    size_t n = 0, blen;
+    size_t blen;
     int rc;
-    memset(&d, 0, sizeof(d));
+    memset(out, 0, sizeof(*out));
     if (!text || len == 0) {
         seterr(err, err_len, "scan: empty");
         return WCS_E_SYNTAX;
@@ -99,30 +94,50 @@ int scan_parse(const char *text, size_t len, int ref_year, struct scan_data *out
     }
     blen = unescape(text, len, buf);
     memset(&ge, 0, sizeof(ge));
-    rc = gs1_parse_scan(buf, blen, &aim, &is_gs1, el, ELEMENTS_MAX, &n, &ge);
+    rc = gs1_parse_scan(buf, blen, &aim, &out->gs1, out->el, SCAN_ELEMENTS_MAX, &out->n, &ge);
     if (rc != 0) {
         seterr(err, err_len, "scan: %s", ge.msg[0] ? ge.msg : "not a GS1 element string");
         return rc;
     }
-    if (!is_gs1) {
+    if (!out->gs1 && out->n == 0) {
         /* Plain data: a GTIN as printed (8, 12, 13 or 14 digits), after any AIM identifier. */
-        const char *p = buf;
-        size_t m = blen;
-        if (m >= 3 && p[0] == ']') {
-            p += 3;
-            m -= 3;
-        }
+        const char *p = buf + aim.data_offset;
+        size_t m = blen - aim.data_offset;
+        memcpy(out->data, p, m);
+        out->data[m] = '\0';
+        out->data_len = m;
         if (!(m == 8 || m == 12 || m == 13 || m == 14) || !all_digits(p, m)) {
-            seterr(err, err_len,
-                   "scan: expected a GS1 element string or a GTIN of 8, 12, 13 or 14 digits");
-            return WCS_E_SYNTAX;
+            out->gtin_rc = WCS_E_SYNTAX;
+            snprintf(out->why, sizeof(out->why),
+                     "expected a GS1 element string or a GTIN of 8, 12, 13 or 14 digits");
+        } else if ((rc = gs1_gtin_element(p, m, &out->el[0], &ge)) != 0) {
+            out->gtin_rc = rc;
+            snprintf(out->why, sizeof(out->why), "%s", ge.msg);
+        } else {
+            out->n = 1;
         }
-        if ((rc = gs1_gtin_element(p, m, &el[0], &ge)) != 0) {
-            seterr(err, err_len, "scan: %s", ge.msg);
-            return rc;
-        }
-        n = 1;
     }
+    return 0;
+}
+
+int scan_parse(const char *text, size_t len, int ref_year, struct scan_data *out, char *err,
+               size_t err_len)
+{
+    struct scan_decoded sd;
+    const struct gs1_element *el = sd.el;
+    struct scan_data d;
+    bool has01 = false, has02 = false, has37 = false;
+    size_t n;
+    int rc;
+    memset(&d, 0, sizeof(d));
+    rc = scan_decode(text, len, &sd, err, err_len);
+    if (rc != 0)
+        return rc;
+    if (sd.n == 0 && !sd.gs1) {
+        seterr(err, err_len, "scan: %s", sd.why);
+        return sd.gtin_rc;
+    }
+    n = sd.n;
     for (size_t i = 0; i < n; i++) {
         const char *ai = el[i].ai, *v = el[i].value;
         if (strcmp(ai, "01") == 0 || strcmp(ai, "02") == 0) {

@@ -1,12 +1,14 @@
-/* Product scans (private to wcs_command, its tests and fuzz target): the one decoder of the
- * barcodes receivers, returns stations and pickers scan (AIM prefix, FNC1/GS, bracketed, `<GS>`
- * or `\x1d` written out, or a plain GTIN) into GTIN, lot, expiry and count through the GS1 codec;
- * the product it names in the site config; and, for receiving, the receipt line it adds to.
- * No I/O, no clock, no allocation. */
+/* Product scans (private to wcs_command, its tests and fuzz target, and the pack stations'
+ * classifier wcs/daemon/pack.c): the one decoder of the barcodes receivers, returns stations,
+ * pickers and packers scan (AIM prefix, FNC1/GS, bracketed, `<GS>` or `\x1d` written out, or a
+ * plain GTIN) into GTIN, lot, expiry and count through the GS1 codec; the product it names in
+ * the site config; and, for receiving, the receipt line it adds to. No I/O, no clock, no
+ * allocation. */
 #ifndef WCS_COMMAND_SCAN_H
 #define WCS_COMMAND_SCAN_H
 
 #include "config/config.h"
+#include "drivers/codec/gs1.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +42,27 @@ int scan_parse(const char *text, size_t len, int ref_year, struct scan_data *out
  * unit: scan the item (AI 01)` (WCS_E_SYNTAX). A serial (AI 21) is no lot (out->serial). */
 int scan_parse_item(const char *text, size_t len, int ref_year, struct scan_data *out, char *err,
                     size_t err_len);
+
+/* What a scan's text decodes to, before any reading of its elements (scan_decode). */
+#define SCAN_ELEMENTS_MAX 16
+struct scan_decoded {
+    bool gs1; /* a GS1 element string (GS1 AIM identifier, leading FNC1/GS or bracketed form) */
+    size_t n; /* el[0..n): the string's elements, or the one (01) of a plain GTIN; 0: neither */
+    struct gs1_element el[SCAN_ELEMENTS_MAX];
+    char data[SCAN_TEXT_MAX + 1]; /* !gs1: the data after any AIM identifier, NUL-terminated */
+    size_t data_len;
+    int gtin_rc;   /* !gs1 && n == 0: why the data is no GTIN (WCS_E_SYNTAX, WCS_E_CHECK) */
+    char why[160]; /* ... and in words (`AI (01): check digit 2 expected, got 3`) */
+};
+
+/* The one decoder of product and station scans (scan_parse here, the pack stations' scans in
+ * wcs/daemon/pack.c): text[0..len) with `<GS>` / `\x1d` written out turned into GS, decoded by
+ * the GS1 codec (AIM identifier, FNC1, bracketed form); plain data of 8, 12, 13 or 14 digits
+ * with a valid check digit becomes the element (01) padded to 14 digits. Plain data that is no
+ * GTIN is returned as data (n 0, gtin_rc and why say why). Returns 0, or WCS_E_SYNTAX (empty,
+ * longer than SCAN_TEXT_MAX) / the codec's code for a malformed GS1 string, with one line in
+ * err; *out is then undefined. Pure. */
+int scan_decode(const char *text, size_t len, struct scan_decoded *out, char *err, size_t err_len);
 
 /* Pads a configured GTIN (8..14 digits) to its 14-digit form in out. Returns false when it is not
  * 8..14 digits. */

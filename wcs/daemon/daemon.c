@@ -340,6 +340,7 @@ static void on_store_state(void *arg, bool up, int reason, const char *detail)
         if (!d->state_loaded && model_load_start(d) != 0)
             log_warnx("state load could not start");
         station_load(d);
+        ship_drain(d); /* carton confirmations kept while Redis was down */
     } else {
         struct store_stats st;
         char msg[320];
@@ -836,6 +837,7 @@ static void on_sweep_timer(struct loop *l, uint64_t id, void *arg)
     check_bus(d);
     sort_sweep(d);
     station_load(d); /* a station whose session could not be read yet */
+    ship_drain(d);   /* kept carton confirmations Redis refused until now */
     /* A state load refused at the Redis up report (reads wait for held writes to drain, e.g.
      * confirmations queued while Redis was connecting after a restart) is tried again here. */
     if (d->store_up && !d->state_loaded)
@@ -1068,7 +1070,8 @@ static void on_drain_timer(struct loop *l, uint64_t id, void *arg)
     if (d->bus)
         bus_get_stats(d->bus, &bs);
     store_done =
-        d->jlen == 0 && (!d->store || !d->store_up || (ss.in_flight == 0 && ss.queue_len == 0));
+        d->jlen == 0 && (!d->store || !d->store_up ||
+                         (ss.in_flight == 0 && ss.queue_len == 0 && ship_backlog_len(d) == 0));
     bus_done = !d->bus || !bs.connected || bs.offline_len == 0;
     if (store_done && bus_done) {
         log_info("drained");
@@ -1208,6 +1211,7 @@ void wcsd_close(struct wcsd *d)
     conv_table_free(d->tab); /* every PLC is closed: no reader left */
     station_close_all(d);
     ship_fini(d);
+    ship_close(d);
     /* Store before bus: store_close calls back every pending command, which is answered on
      * the bus. */
     command_fini(&d->cmds);

@@ -36,6 +36,7 @@ struct wcsd_opts {
     bool signals;                  /* true: take SIGTERM/SIGINT/SIGHUP through a signalfd */
     bool sd_notify;                /* true: talk to $NOTIFY_SOCKET (a no-op when it is unset) */
     const char *instance;          /* store op id prefix and bus client suffix; NULL: default */
+    uint32_t ship_backlog_max;     /* carton confirmations kept while Redis is down; 0: 4096 */
 };
 
 /* Loads the config (every error logged), creates the loop, and opens store, bus and PLCs (they
@@ -118,6 +119,8 @@ struct wcsd_tote {
     int32_t last_point;     /* scan point index, -1 none */
     int32_t last_lane;      /* lane index, -1 none */
     int64_t diverted_at_ms; /* wall ms of the last decision (0 none) */
+    /* A packed carton's shipment (SH-<n>, from pack_commit or its tote record), "" none. */
+    char shipment[WCSD_ID_MAX];
 };
 
 /* Copies the order or tote into *out. Returns 0 or WCS_E_UNKNOWN. */

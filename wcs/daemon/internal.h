@@ -187,6 +187,7 @@ struct wcsd {
     uint64_t k_ship_on_time, k_ship_late;
     struct wcs_tz *zone; /* the site's time zone for on-time checks (ship.c), loaded on use */
     char *zone_name;
+    struct ship_backlog *ship_q; /* carton confirmations not yet handed to Redis (ship.c) */
 
     /* cycle counting (counting.c) and the flow KPIs read from wcs:{s}:kpi (daemon.c) */
     struct counting *counting;
@@ -297,6 +298,16 @@ bool ship_on_time(const struct cfg_carrier *c, int minutes);
 int ship_local_minutes(const struct wcs_tz *zone, int64_t utc_s);
 /* Frees the loaded time zone (wcsd_close); NULL-safe fields. */
 void ship_fini(struct wcsd *d);
+/* Hands the kept carton confirmations to Redis, oldest first, while it is ready (called at
+ * Redis up, from the sweep and after each confirmation). Never blocks. */
+void ship_drain(struct wcsd *d);
+/* Carton confirmations kept, not yet handed to Redis. */
+size_t ship_backlog_len(const struct wcsd *d);
+/* State load: a carton tote record (id, its hash fields f[0..n)) that the sorter confirmed in
+ * its carrier's lane but that is not shipped (a restart lost its confirmation) is shipped now. */
+void ship_on_load(struct wcsd *d, const struct wcsd_tote *t, const struct store_field *f, size_t n);
+/* Logs every kept confirmation as not shipped and frees the backlog (wcsd_close). */
+void ship_close(struct wcsd *d);
 
 /* autowave.c: automatic wave release ahead of carrier cutoffs (docs/daemon.md). */
 struct autowave_stats {

@@ -332,6 +332,8 @@ static void tote_parse(struct wcsd *d, const char *id, const struct store_field 
             t.recirc = (uint32_t)strtoul(v, NULL, 10);
         else if (strcmp(k, "diverted_at") == 0)
             t.diverted_at_ms = strtoll(v, NULL, 10);
+        else if (strcmp(k, "shipment") == 0 && store_id_check(v) == 0)
+            snprintf(t.shipment, sizeof(t.shipment), "%s", v);
         else if (strcmp(k, "last_point") == 0 || strcmp(k, "last_lane") == 0) {
             int32_t idx = -1;
             if (k[5] == 'p') {
@@ -357,6 +359,7 @@ static void on_tote(void *arg, const char *id, const struct store_field *f, size
     tote_parse(d, id, f, n, &t);
     if (wcsd_tote_put(d, &t) != 0 && d->load_rc == 0)
         d->load_rc = -ENOMEM;
+    ship_on_load(d, &t, f, n); /* a carton whose shipping a restart interrupted */
 }
 
 static void on_lane(void *arg, const char *id, const struct store_field *f, size_t n)

@@ -1,10 +1,10 @@
-/* The pure parts of the packing flow (pack.h): scan classification over the GS1 codec, the
- * session's contents and item verification, the expected weight and the tolerance, the SSCC,
- * and the JSON of the persisted session. */
+/* The pure parts of the packing flow (pack.h): scan classification over the shared scan
+ * decoder (scan_decode, wcs/command/scan.h), the session's contents and item verification, the
+ * expected weight and the tolerance, the SSCC, and the JSON of the persisted session. */
 #include "daemon/pack.h"
 
 #include "base/err.h"
-#include "drivers/codec/aim.h"
+#include "command/scan.h"
 #include "drivers/codec/gs1.h"
 #include "store/store.h"
 
@@ -28,56 +28,58 @@ static bool all_digits(const char *s, size_t n)
 int pack_gtin14(const char *gtin, char out[PACK_GTIN_LEN + 1])
 {
     size_t n = gtin ? strlen(gtin) : 0;
-    if ((n != 8 && n != 12 && n != 13 && n != 14) || !all_digits(gtin, n))
+    /* The GTIN lengths of the config (scan_gtin14 pads any of 8..14). */
+    if ((n != 8 && n != 12 && n != 13 && n != 14) || !scan_gtin14(gtin, out))
         return WCS_E_SYNTAX;
-    memset(out, '0', PACK_GTIN_LEN - n);
-    memcpy(out + PACK_GTIN_LEN - n, gtin, n);
-    out[PACK_GTIN_LEN] = '\0';
     return 0;
+}
+
+/* Copies a lot or serial element into dst (cap bytes) when it is a store identifier; sets
+ * *invalid otherwise (the scan is then refused by the verification, not here). */
+static void take_id(const struct gs1_element *e, char *dst, size_t cap, bool *invalid)
+{
+    if (e->value_len < cap && store_id_check(e->value) == 0)
+        memcpy(dst, e->value, e->value_len + 1);
+    else
+        *invalid = true;
 }
 
 int pack_scan_parse(const char *aim, const char *data, size_t len, struct pack_scan *out)
 {
-    char buf[4 + 256];
-    struct gs1_element el[8];
-    struct aim_id id;
-    bool is_gs1 = false;
-    size_t n = 0, alen = aim ? strlen(aim) : 0;
+    char buf[SCAN_TEXT_MAX];
+    struct scan_decoded sd;
+    size_t alen = aim ? strlen(aim) : 0;
 
     memset(out, 0, sizeof(*out));
-    if (!data || len == 0 || alen > 3 || len > sizeof(buf) - 4 || memchr(data, '\0', len))
+    if (!data || len == 0 || alen > 3 || alen + len > sizeof(buf) || memchr(data, '\0', len))
         return WCS_E_SYNTAX;
     memcpy(buf, aim ? aim : "", alen);
     memcpy(buf + alen, data, len);
-    if (gs1_parse_scan(buf, alen + len, &id, &is_gs1, el, 8, &n, NULL) != 0)
+    /* The shared decoder (wcs/command/scan.h): GS1 strings, EAN/UPC and plain GTINs. */
+    if (scan_decode(buf, alen + len, &sd, NULL, 0) != 0)
         return WCS_E_SYNTAX;
-    if (is_gs1) {
+    if (sd.n > 0) {
+        /* Unlike a pick or receipt scan, a station scan may be a carton's SSCC (AI 00: a tote)
+         * and keeps an item whose lot or serial is no identifier, for the verification to
+         * refuse as a wrong item with the session counted. */
         const struct gs1_element *gtin = NULL, *lot = NULL, *sscc = NULL, *ser = NULL;
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(el[i].ai, "01") == 0)
-                gtin = &el[i];
-            else if (strcmp(el[i].ai, "10") == 0)
-                lot = &el[i];
-            else if (strcmp(el[i].ai, "21") == 0)
-                ser = &el[i];
-            else if (strcmp(el[i].ai, "00") == 0)
-                sscc = &el[i];
+        for (size_t i = 0; i < sd.n; i++) {
+            if (strcmp(sd.el[i].ai, "01") == 0)
+                gtin = &sd.el[i];
+            else if (strcmp(sd.el[i].ai, "10") == 0)
+                lot = &sd.el[i];
+            else if (strcmp(sd.el[i].ai, "21") == 0)
+                ser = &sd.el[i];
+            else if (strcmp(sd.el[i].ai, "00") == 0)
+                sscc = &sd.el[i];
         }
         if (gtin && gtin->value_len == PACK_GTIN_LEN) {
             out->kind = PACK_SCAN_ITEM;
             memcpy(out->gtin, gtin->value, PACK_GTIN_LEN + 1);
-            if (lot) {
-                if (lot->value_len < sizeof(out->lot) && store_id_check(lot->value) == 0)
-                    memcpy(out->lot, lot->value, lot->value_len + 1);
-                else
-                    out->lot_invalid = true;
-            }
-            if (ser) {
-                if (ser->value_len < sizeof(out->serial) && store_id_check(ser->value) == 0)
-                    memcpy(out->serial, ser->value, ser->value_len + 1);
-                else
-                    out->serial_invalid = true;
-            }
+            if (lot)
+                take_id(lot, out->lot, sizeof(out->lot), &out->lot_invalid);
+            if (ser)
+                take_id(ser, out->serial, sizeof(out->serial), &out->serial_invalid);
             return 0;
         }
         if (sscc) {
@@ -88,24 +90,11 @@ int pack_scan_parse(const char *aim, const char *data, size_t len, struct pack_s
         memset(out, 0, sizeof(*out));
         return WCS_E_SYNTAX;
     }
-    data = buf + id.data_offset;
-    len = alen + len - id.data_offset;
-    if ((len == 8 || len == 12 || len == 13 || len == 14) && all_digits(data, len)) {
-        struct gs1_element g;
-        if (gs1_gtin_element(data, len, &g, NULL) == 0) {
-            out->kind = PACK_SCAN_ITEM;
-            memcpy(out->gtin, g.value, PACK_GTIN_LEN + 1);
-            return 0;
-        }
-    }
-    if (len == 0 || len >= sizeof(out->tote))
+    if (sd.gs1 || sd.data_len == 0 || sd.data_len >= sizeof(out->tote) ||
+        store_id_check(sd.data) != 0)
         return WCS_E_SYNTAX;
-    memcpy(out->tote, data, len);
-    out->tote[len] = '\0';
-    if (store_id_check(out->tote) != 0) {
-        memset(out, 0, sizeof(*out));
-        return WCS_E_SYNTAX;
-    }
+    /* Plain data that is no GTIN: a tote's LPN. */
+    memcpy(out->tote, sd.data, sd.data_len + 1);
     out->kind = PACK_SCAN_TOTE;
     return 0;
 }

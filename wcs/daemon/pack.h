@@ -32,10 +32,11 @@ struct pack_scan {
 };
 
 /* Classifies one station scan: aim is the AIM identifier the scanner sent ("" none), data[0..len)
- * what followed it. A GS1 element string with AI 01 (lot from AI 10), an EAN/UPC symbol, or plain
- * data of 8, 12, 13 or 14 digits with a valid check digit is an item; a GS1 string with AI 00 or
- * plain data that is an identifier is a tote. Returns 0, or WCS_E_SYNTAX (neither; a GS1 error)
- * with *out zeroed. */
+ * what followed it (aim and data together at most SCAN_TEXT_MAX bytes), decoded by scan_decode
+ * (wcs/command/scan.h: GS also written out as `<GS>` or `\x1d`). A GS1 element string with
+ * AI 01 (lot from AI 10, serial from AI 21), an EAN/UPC symbol, or plain data of 8, 12, 13 or 14
+ * digits with a valid check digit is an item; a GS1 string with AI 00 or plain data that is an
+ * identifier is a tote. Returns 0, or WCS_E_SYNTAX (neither; a GS1 error) with *out zeroed. */
 int pack_scan_parse(const char *aim, const char *data, size_t len, struct pack_scan *out);
 
 /* Writes the GTIN-14 of a product's configured GTIN (8, 12, 13 or 14 digits, zero-padded).

@@ -18,10 +18,24 @@
 #include <string.h>
 #include <time.h>
 
+#define BACKLOG_DEFAULT 4096
+
+/* One carton confirmation on its way to Redis. */
 struct ship_req {
     struct wcsd *d;
     char sscc[WCSD_ID_MAX], order[WCSD_ID_MAX], lane[WCSD_ID_MAX], shipment[WCSD_ID_MAX];
-    bool on_time;
+    bool on_time, recovered;
+    int64_t confirmed_ms; /* wall ms of the sorter's confirmation */
+};
+
+/* The confirmations not yet handed to Redis, oldest first (a ring of cap entries). Only the head
+ * is ever being read (its shipment id), so the drain keeps the confirmations' order. */
+struct ship_backlog {
+    struct ship_req *q;
+    size_t cap, head, len;
+    bool reading;     /* the head's shipment id is being read */
+    uint64_t dropped; /* confirmations refused because the backlog was full */
+    bool alarm;
 };
 
 static bool is_sscc(const char *id)
@@ -126,67 +140,237 @@ static void on_shipped(void *arg, const struct store_result *r)
                   "weight_g", (double)strtoll(r->values[4], NULL, 10) / 1000.0, "weight_mg",
                   (json_int_t)strtoll(r->values[4], NULL, 10), "order_state", r->values[2],
                   "on_time", q->on_time, "lines", lines ? lines : json_array());
+    /* When the sorter confirmed it (later than ts after a Redis outage), and whether a restart
+     * recovered it from its tote record. */
+    if (e) {
+        json_object_set_new(e, "confirmed_ts", json_integer((json_int_t)q->confirmed_ms));
+        json_object_set_new(e, "recovered", json_boolean(q->recovered));
+    }
     if (e && d->bus)
         (void)bus_publish_event(d->bus, "ship", e);
     json_decref(e);
     json_decref(items);
-    log_info("shipped shipment=%s order=%s sscc=%s lane=%s on_time=%d", q->shipment, r->values[1],
-             q->sscc, q->lane, q->on_time);
+    log_info("shipped shipment=%s order=%s sscc=%s lane=%s on_time=%d recovered=%d", q->shipment,
+             r->values[1], q->sscc, q->lane, q->on_time, q->recovered);
     free(q);
+}
+
+/* ---- the backlog ---- */
+
+static struct ship_backlog *backlog(struct wcsd *d)
+{
+    struct ship_backlog *b = d->ship_q;
+    size_t cap = d->o.ship_backlog_max ? d->o.ship_backlog_max : BACKLOG_DEFAULT;
+    if (b)
+        return b;
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->q = calloc(cap, sizeof(*b->q));
+    if (!b->q) {
+        free(b);
+        return NULL;
+    }
+    b->cap = cap;
+    d->ship_q = b;
+    return b;
+}
+
+static struct ship_req *head(struct ship_backlog *b)
+{
+    return b->len ? &b->q[b->head] : NULL;
+}
+
+static void pop(struct ship_backlog *b)
+{
+    b->head = (b->head + 1) % b->cap;
+    b->len--;
+    b->reading = false;
+}
+
+/* Keeps a confirmation; a full backlog refuses it (logged with the SSCC, counted, alarmed). */
+static void push(struct wcsd *d, const struct ship_req *r)
+{
+    struct ship_backlog *b = backlog(d);
+    char msg[320];
+    if (!b || b->len == b->cap) {
+        if (b)
+            b->dropped++;
+        log_warnx("carton confirmation not kept sscc=%s shipment=%s order=%s lane=%s: the shipping "
+                  "backlog is full (%zu) while redis is down; the carton is shipped at its next "
+                  "confirmation or from its tote record at the next start",
+                  r->sscc, r->shipment[0] ? r->shipment : "?", r->order, r->lane,
+                  b ? b->cap : (size_t)0);
+        if (b && !b->alarm) {
+            b->alarm = true;
+            snprintf(msg, sizeof(msg),
+                     "Carton confirmations are being lost: %zu are waiting for Redis and more do "
+                     "not fit (first lost: %s). Bring Redis back; the log names every lost SSCC",
+                     b->cap, r->sscc);
+            daemon_alarm(d, "ship.backlog", true, "critical", msg);
+        }
+        return;
+    }
+    b->q[(b->head + b->len) % b->cap] = *r;
+    b->len++;
 }
 
 static void on_carton(void *arg, int rc, const char *msg, const struct store_item *items, size_t n)
 {
-    struct ship_req *q = arg;
-    struct store_ctx ctx = {.actor = "wcs", .cause = "carton in carrier lane"};
+    struct wcsd *d = arg;
+    struct ship_backlog *b;
+    struct ship_req *h;
     const char *sh = NULL;
+    /* wcsd_close: the store calls back what it held; the backlog is logged by ship_close. */
+    if (rc == -ECANCELED || !(b = d->ship_q) || !(h = head(b)) || !b->reading)
+        return;
+    b->reading = false;
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (!items[i].nil)
             sh = items[i].str;
-    if (rc != 0 || !sh || store_id_check(sh) != 0) {
-        if (rc != 0)
-            log_warnx("carton not shipped sscc=%s: redis rc=%s %s", q->sscc, wcs_strerror(rc),
-                      msg ? msg : "");
-        free(q);
+    if (rc != 0) {
+        /* Redis went away again: the head stays, read again when it is back. */
+        log_warnx("carton shipment not read sscc=%s: redis rc=%s %s; kept", h->sscc,
+                  wcs_strerror(rc), msg ? msg : "");
         return;
     }
-    snprintf(q->shipment, sizeof(q->shipment), "%s", sh);
-    rc = packing_ship(q->d->store, &ctx, q->shipment, q->sscc, q->order, q->lane, q->on_time,
-                      on_shipped, q);
-    if (rc != 0) {
-        log_warnx("carton not shipped sscc=%s shipment=%s rc=%s", q->sscc, q->shipment,
-                  wcs_strerror(rc));
-        free(q);
+    if (!sh || store_id_check(sh) != 0) {
+        log_warnx("carton not shipped sscc=%s order=%s: its tote record names no shipment", h->sscc,
+                  h->order);
+        pop(b);
+    } else {
+        snprintf(h->shipment, sizeof(h->shipment), "%s", sh);
     }
+    ship_drain(d);
+}
+
+/* Hands the head to Redis: its shipment read first when the model does not know it, then
+ * ship_confirm as a write (from then on the store resends it across link losses). Returns 0 when
+ * the head was handed over or dropped, 1 when it waits (a read out, or Redis refused it now). */
+static int send_head(struct wcsd *d, struct ship_backlog *b)
+{
+    struct ship_req *h = head(b), *q;
+    char key[STORE_KEY_MAX];
+    const char *argv[3] = {"HGET", key, "shipment"};
+    int rc;
+    if (!h->shipment[0]) {
+        if (store_key(key, sizeof(key), d->site->id, "tote", h->sscc) < 0) {
+            pop(b);
+            return 0;
+        }
+        if (store_raw(d->store, false, 3, argv, on_carton, d) != 0)
+            return 1;
+        b->reading = true;
+        return 1;
+    }
+    q = malloc(sizeof(*q));
+    if (!q)
+        return 1;
+    *q = *h;
+    struct store_ctx ctx = {.actor = "wcs",
+                            .cause = h->recovered ? "carton in carrier lane (recovered at start)"
+                                                  : "carton in carrier lane",
+                            .ts_ms = h->confirmed_ms};
+    rc = packing_ship(d->store, &ctx, q->shipment, q->sscc, q->order, q->lane, q->on_time,
+                      on_shipped, q);
+    if (rc == 0 || rc == -EINVAL) {
+        if (rc != 0) {
+            log_warnx("carton not shipped sscc=%s shipment=%s rc=%s", q->sscc, q->shipment,
+                      wcs_strerror(rc));
+            free(q);
+        }
+        pop(b);
+        return 0;
+    }
+    free(q); /* WCS_E_FULL, WCS_E_LINK, -ENOMEM: kept, sent again later */
+    return 1;
+}
+
+void ship_drain(struct wcsd *d)
+{
+    struct ship_backlog *b = d->ship_q;
+    while (b && b->len > 0 && !b->reading && d->store && store_is_ready(d->store))
+        if (send_head(d, b) != 0)
+            break;
+    if (b && b->len == 0 && b->alarm) {
+        b->alarm = false;
+        log_info("shipping backlog drained; confirmations lost while it was full=%" PRIu64,
+                 b->dropped);
+    }
+}
+
+size_t ship_backlog_len(const struct wcsd *d)
+{
+    return d->ship_q ? d->ship_q->len : 0;
+}
+
+void ship_close(struct wcsd *d)
+{
+    struct ship_backlog *b = d->ship_q;
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->len; i++) {
+        const struct ship_req *r = &b->q[(b->head + i) % b->cap];
+        log_warnx("carton confirmation not written at stop sscc=%s shipment=%s order=%s lane=%s "
+                  "confirmed_ms=%" PRId64 ": shipped from its tote record at the next start if "
+                  "its confirmation reached Redis, else at its next confirmation",
+                  r->sscc, r->shipment[0] ? r->shipment : "?", r->order, r->lane, r->confirmed_ms);
+    }
+    free(b->q);
+    free(b);
+    d->ship_q = NULL;
+}
+
+/* A confirmation of carton t (an SSCC with an order) in carrier lane index lane at wall ms ts. */
+static void confirm(struct wcsd *d, const struct wcsd_tote *t, uint32_t lane, int64_t ts_ms,
+                    bool recovered)
+{
+    const struct cfg_lane *l = &d->site->lanes[lane];
+    const struct cfg_carrier *c = NULL;
+    struct ship_req r = {.d = d, .recovered = recovered, .confirmed_ms = ts_ms};
+    if (l->dest_index >= 0 && (uint32_t)l->dest_index < d->site->waves.n_carriers)
+        c = &d->site->waves.carriers[l->dest_index];
+    snprintf(r.sscc, sizeof(r.sscc), "%s", t->id);
+    snprintf(r.order, sizeof(r.order), "%s", t->order);
+    snprintf(r.lane, sizeof(r.lane), "%s", l->id);
+    snprintf(r.shipment, sizeof(r.shipment), "%s", t->shipment);
+    r.on_time = ship_on_time(c, ship_local_minutes(site_zone(d), ts_ms / 1000));
+    if (!store_is_ready(d->store) && !recovered)
+        log_info("carton confirmation kept until redis is back sscc=%s shipment=%s lane=%s", r.sscc,
+                 r.shipment[0] ? r.shipment : "?", r.lane);
+    push(d, &r);
+    ship_drain(d);
 }
 
 void ship_on_divert(struct wcsd *d, const struct wcsd_tote *t, int32_t lane)
 {
-    const struct cfg_lane *l;
-    const struct cfg_carrier *c = NULL;
-    char key[STORE_KEY_MAX];
-    const char *argv[3] = {"HGET", key, "shipment"};
-    struct ship_req *q;
     if (!t || lane < 0 || (uint32_t)lane >= d->site->n_lanes || !d->store || !is_sscc(t->id) ||
-        !t->order[0])
+        !t->order[0] || d->site->lanes[lane].dest != CFG_DEST_CARRIER)
         return;
-    l = &d->site->lanes[lane];
-    if (l->dest != CFG_DEST_CARRIER)
+    confirm(d, t, (uint32_t)lane, clock_wall_ms(d->clock), false);
+}
+
+void ship_on_load(struct wcsd *d, const struct wcsd_tote *t, const struct store_field *f, size_t n)
+{
+    const char *state = NULL, *confirm_res = NULL;
+    if (!t || !d->store || !is_sscc(t->id) || !t->order[0] || t->last_lane < 0 ||
+        (uint32_t)t->last_lane >= d->site->n_lanes ||
+        d->site->lanes[t->last_lane].dest != CFG_DEST_CARRIER || t->state != WCSD_TOTE_ARRIVED)
         return;
-    if (l->dest_index >= 0 && (uint32_t)l->dest_index < d->site->waves.n_carriers)
-        c = &d->site->waves.carriers[l->dest_index];
-    if (store_key(key, sizeof(key), d->site->id, "tote", t->id) < 0)
-        return;
-    q = calloc(1, sizeof(*q));
-    if (!q)
-        return;
-    q->d = d;
-    snprintf(q->sscc, sizeof(q->sscc), "%s", t->id);
-    snprintf(q->order, sizeof(q->order), "%s", t->order);
-    snprintf(q->lane, sizeof(q->lane), "%s", l->id);
-    q->on_time = ship_on_time(c, ship_local_minutes(site_zone(d), clock_wall_ms(d->clock) / 1000));
-    if (store_raw(d->store, false, 3, argv, on_carton, q) != 0) {
-        log_warnx("carton not shipped sscc=%s: redis not ready", t->id);
-        free(q);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(f[i].name, "state") == 0)
+            state = f[i].value;
+        else if (strcmp(f[i].name, "confirm") == 0)
+            confirm_res = f[i].value;
     }
+    /* Packed (not shipped) and diverted into its carrier's lane: the sorter's confirmation was
+     * recorded, its ship step was not (a stop or crash while it waited for Redis). */
+    if (!state || strcmp(state, "packed") != 0 || !confirm_res ||
+        strcmp(confirm_res, "diverted") != 0)
+        return;
+    log_warnx("carton confirmed in its carrier lane but not shipped: shipping it now sscc=%s "
+              "shipment=%s lane=%s",
+              t->id, t->shipment[0] ? t->shipment : "?", d->site->lanes[t->last_lane].id);
+    confirm(d, t, (uint32_t)t->last_lane,
+            t->diverted_at_ms > 0 ? t->diverted_at_ms : clock_wall_ms(d->clock), true);
 }

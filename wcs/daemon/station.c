@@ -65,6 +65,7 @@ struct stationrt {
     uint64_t job_id;
     struct devrt *job_on; /* the printer holding the job */
     bool job_out, committing;
+    bool recovered; /* the label was resubmitted at a restart: it may print a second time */
     char *zpl;
     size_t zpl_len;
     bool alarm_printer, alarm_scale, alarm_weight;
@@ -242,6 +243,7 @@ static void session_clear(struct stationrt *st)
     st->job_id = 0;
     st->job_on = NULL;
     st->job_out = st->committing = false;
+    st->recovered = false;
     free(st->zpl);
     st->zpl = NULL;
     st->zpl_len = 0;
@@ -618,7 +620,11 @@ static void commit(struct stationrt *st, const char *printer)
     struct wcsd *d = st->d;
     char items[8192], reset[512];
     const char *tp[PACK_TOTES_MAX];
-    struct store_ctx ctx = {.actor = "wcs", .cause = "label printed"};
+    struct store_ctx ctx = {.actor = "wcs",
+                            .cause = st->recovered
+                                         ? "label printed (resubmitted after a restart: the "
+                                           "carton may carry two identical labels)"
+                                         : "label printed"};
     struct wcsd_order o;
     struct wcsd_tote carton = {0};
     int rc;
@@ -654,6 +660,7 @@ static void commit(struct stationrt *st, const char *printer)
     snprintf(carton.order, sizeof(carton.order), "%s", st->s.order);
     carton.dest = st->carrier[0] ? WCSD_DEST_CARRIER : WCSD_DEST_AUTO;
     snprintf(carton.dest_id, sizeof(carton.dest_id), "%s", st->carrier);
+    snprintf(carton.shipment, sizeof(carton.shipment), "%s", st->shipment);
     carton.last_point = carton.last_lane = -1;
     (void)wcsd_tote_put(d, &carton);
     for (size_t i = 0; i < st->s.n_totes; i++) {
@@ -669,8 +676,9 @@ static void commit(struct stationrt *st, const char *printer)
         (void)wcsd_order_put(d, &o);
     }
     publish_event(d, "label",
-                  json_pack("{s:s,s:s,s:s,s:s,s:s}", "station", st->id, "order", st->s.order,
-                            "sscc", st->sscc, "shipment", st->shipment, "printer", printer));
+                  json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "station", st->id, "order", st->s.order,
+                            "sscc", st->sscc, "shipment", st->shipment, "printer", printer,
+                            "recovered", st->recovered));
     publish_event(d, "pack",
                   json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "station", st->id, "event", "packed",
                             "order", st->s.order, "shipment", st->shipment, "sscc", st->sscc,
@@ -1382,6 +1390,20 @@ static void resume(struct stationrt *st, const struct store_item *items, size_t 
             /* The numbers were not recorded: weigh again. */
             st->s.step = PACK_STEP_WEIGH;
         } else if (label_prepare(st) == 0) {
+            /* The last process may have printed this label and died before its confirm was
+             * recorded: the label goes out again with the same SSCC and shipment (never new
+             * numbers: pack_label answers the recorded ones), made visible as a recovery. */
+            st->recovered = true;
+            log_warnx("label resubmitted after a restart station=%s order=%s sscc=%s shipment=%s: "
+                      "it may be printed a second time (same SSCC)",
+                      st->id, st->s.order, st->sscc, st->shipment);
+            persist(st, "pack_label_recovered", "pack_labels_recovered",
+                    "restart with a label at the printer: printed again with the same SSCC", NULL,
+                    0);
+            publish_event(st->d, "label",
+                          json_pack("{s:s,s:s,s:s,s:s,s:s}", "station", st->id, "order",
+                                    st->s.order, "sscc", st->sscc, "shipment", st->shipment,
+                                    "event", "recovered"));
             submit(st);
         }
     }

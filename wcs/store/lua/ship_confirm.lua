@@ -1,5 +1,6 @@
 -- ship_confirm: a packed carton was confirmed in its carrier's lane. Its shipment becomes
--- shipped (once: a repeat answers 'again'), the order shipped when none of its shipments is
+-- shipped (once: a later confirmation answers 'again'; a resend of the same op id, whose first
+-- reply was lost, answers 'shipped' again), the order shipped when none of its shipments is
 -- still open, the shipping KPIs counted.
 -- KEYS[4] shipment, KEYS[5] carton tote hash, KEYS[6] order, KEYS[7] open orders set.
 -- ARGV[7] shipment id, ARGV[8] sscc, ARGV[9] lane id, ARGV[10] '1' on time, '0' late.
@@ -19,7 +20,12 @@ if sh[2] ~= ARGV[8] then
     return err('ESTATE', 'shipment ' .. ARGV[7] .. ' has sscc ' .. tostring(sh[2]))
 end
 local ostate = redis.call('HGET', KEYS[6], 'state') or ''
-if sh[3] == 'shipped' or seen() then
+if seen() then
+    -- This very call was applied and its reply lost (the store resent it after a link loss):
+    -- answer as the first time, so that its caller publishes the one evt/ship.
+    return {'ok', 'shipped', sh[1], ostate, sh[4] or '', sh[5] or '0', sh[6] or '[]'}
+end
+if sh[3] == 'shipped' then
     return {'ok', 'again', sh[1], ostate, sh[4] or '', sh[5] or '0', sh[6] or '[]'}
 end
 redis.call('HSET', KEYS[4], 'state', 'shipped', 'shipped_ts', ARGV[4], 'lane', ARGV[9],
