@@ -729,6 +729,26 @@ static void test_floor_alarm_ack(void **state)
     wait_mq(m, "wcs/v1/" SITE "/reply/sup/ack-3", "unknown alarm", false, 3000);
 }
 
+/* A packer scanning faster than the station's Redis steps: the tote and both units read back to
+ * back, while the tote's contents are still being read. Every read is held and answered in
+ * order (no "busy" refusal), and the carton is verified, weighed and labelled. */
+static void test_burst_scans_held(void **state)
+{
+    size_t m = mq_mark();
+    struct label_cond lc = {F.pr1, labels(F.pr1) + 1};
+    (void)state;
+    seed_order("OB1", "TB1:SKU-A:-:2");
+    sim_scale_set_load(F.scale, 1100000); /* 2 x 500 + 100 packaging */
+    assert_true(pump_until(scanner_connected, NULL, 5000));
+    assert_int_equal(sim_scanner_read(F.scn, "TB1", "]C0", NULL, NULL, 0), 0);
+    assert_int_equal(sim_scanner_read(F.scn, "01" GTIN_A, "]C1", NULL, NULL, 0), 0);
+    assert_int_equal(sim_scanner_read(F.scn, "01" GTIN_A, "]C1", NULL, NULL, 0), 0);
+    assert_true(pump_until(labels_at_least, &lc, 8000));
+    wait_field("order:OB1", "state", "packed", 3000);
+    assert_int_equal(tc_find(F.mq, m, "wcs/v1/" SITE "/evt/pack", "\"busy\""), -1);
+    assert_int_equal(tc_find(F.mq, m, "wcs/v1/" SITE "/evt/pack", "\"error\""), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_label_reprint_prints),
         cmocka_unit_test(test_floor_alarm_ack),
         cmocka_unit_test(test_restart_resumes_session),
+        cmocka_unit_test(test_burst_scans_held),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -44,6 +44,9 @@ struct address {
     char name[65], street[65], city[65], postcode[17], country[3];
 };
 
+/* Scans a station holds while busy; one more is refused with "busy". */
+enum { STATION_QUEUE_MAX = 16 };
+
 struct stationrt {
     struct wcsd *d;
     char id[WCSD_ID_MAX];
@@ -69,6 +72,12 @@ struct stationrt {
     char *zpl;
     size_t zpl_len;
     bool alarm_printer, alarm_scale, alarm_weight;
+    /* Good reads that came while the station was busy (a Redis step in flight) or loading,
+     * answered in order once it is free: a packer scans at the pace of hands, not of Redis. */
+    struct pack_scan queue[STATION_QUEUE_MAX];
+    unsigned q_head, q_len;
+    uint64_t q_timer;
+    bool q_armed;
 };
 
 static bool reprint_on_job(struct wcsd *d, struct devrt *dv, uint64_t job_id,
@@ -254,6 +263,7 @@ static void session_clear(struct stationrt *st)
 /* ---- weighing ---- */
 
 static void weigh_start(struct stationrt *st);
+static void set_idle(struct stationrt *st);
 
 static void on_scale_timer(struct loop *l, uint64_t id, void *arg)
 {
@@ -577,7 +587,7 @@ static int label_prepare(struct stationrt *st)
 static void on_label_numbers(void *arg, const struct store_result *r)
 {
     struct stationrt *st = arg;
-    st->busy = false;
+    set_idle(st);
     if (r->rc != 0 || r->n_values < 2) {
         log_warnx("label numbers refused station=%s rc=%s msg=%s", st->id, wcs_strerror(r->rc),
                   r->message ? r->message : "");
@@ -769,7 +779,7 @@ static void open_done(struct open_req *q, const struct store_item *items, size_t
     char text[256];
     if (!st)
         return;
-    st->busy = false;
+    set_idle(st);
     if (!state || wcsd_order_state_parse(state, &os) != 0) {
         refuse(st, "unknown_order", "the tote's order is not known", q->tote);
         return;
@@ -843,7 +853,7 @@ static void on_open_read(void *arg, int rc, const char *msg, const struct store_
         return;
     }
     if (rc != 0) {
-        st->busy = false;
+        set_idle(st);
         log_warnx("pack read failed station=%s tote=%s rc=%s %s", st->id, q->tote, wcs_strerror(rc),
                   msg ? msg : "");
         refuse(st, "store", "Redis did not answer: scan the tote again", q->tote);
@@ -854,7 +864,7 @@ static void on_open_read(void *arg, int rc, const char *msg, const struct store_
     case 0: /* the tote hash */
         order = item_get(items, n, "order");
         if (!order || store_id_check(order) != 0) {
-            st->busy = false;
+            set_idle(st);
             refuse(st, "unknown_tote", n == 0 ? "no such tote" : "the tote belongs to no order",
                    q->tote);
             free(q);
@@ -876,7 +886,7 @@ static void on_open_read(void *arg, int rc, const char *msg, const struct store_
             (void)pack_add_contents(&q->add, sku, colon + 1, (uint32_t)qty);
         }
         if (q->add.n_lines == 0) {
-            st->busy = false;
+            set_idle(st);
             refuse(st, "empty_tote", "the tote is empty", q->tote);
             free(q);
             return;
@@ -908,7 +918,7 @@ static void open_next(struct open_req *q)
         rc = store_raw(q->d->store, false, 2, argv, on_open_read, q);
     if (rc != 0) {
         if (st) {
-            st->busy = false;
+            set_idle(st);
             refuse(st, "store", "Redis is not reachable: scan the tote again later", q->tote);
         }
         free(q);
@@ -986,6 +996,52 @@ static void scan_item(struct stationrt *st, const struct pack_scan *sc)
     weigh_start(st);
 }
 
+static void dispatch_scan(struct stationrt *st, const struct pack_scan *sc)
+{
+    if (sc->kind == PACK_SCAN_TOTE)
+        scan_tote(st, sc->tote);
+    else
+        scan_item(st, sc);
+}
+
+/* Answers the held scans in order while the station is free (a timer of the loop: never from
+ * inside the callback that freed it). */
+static void on_queue_timer(struct loop *l, uint64_t id, void *arg)
+{
+    struct stationrt *st = arg;
+    (void)l;
+    (void)id;
+    st->q_armed = false;
+    while (st->q_len > 0 && st->loaded && !st->busy) {
+        struct pack_scan sc = st->queue[st->q_head];
+        st->q_head = (st->q_head + 1) % STATION_QUEUE_MAX;
+        st->q_len--;
+        dispatch_scan(st, &sc);
+    }
+}
+
+static void queue_kick(struct stationrt *st)
+{
+    if (st->q_len == 0 || st->q_armed || !st->d->loop)
+        return;
+    if (loop_add_timer(st->d->loop, 0, on_queue_timer, st, &st->q_timer) == 0)
+        st->q_armed = true;
+}
+
+static void set_idle(struct stationrt *st)
+{
+    st->busy = false;
+    queue_kick(st);
+}
+
+static void queue_cancel(struct stationrt *st)
+{
+    if (st->q_armed && st->d->loop)
+        (void)loop_cancel_timer(st->d->loop, st->q_timer);
+    st->q_armed = false;
+    st->q_len = 0;
+}
+
 static void on_read(struct scanner *s, const struct scan_read *r, void *arg)
 {
     struct devrt *dv = arg;
@@ -1003,21 +1059,25 @@ static void on_read(struct scanner *s, const struct scan_read *r, void *arg)
                    "");
             return;
         }
-        if (!st->loaded || st->busy) {
-            refuse(st, "busy",
-                   st->loaded ? "the station is busy: scan again"
-                              : "the station is starting: scan again",
-                   "");
-            return;
-        }
         if (pack_scan_parse(r->aim, r->data, r->len, &sc) != 0) {
             refuse(st, "unreadable", "the barcode is neither a tote nor an item", "");
             return;
         }
-        if (sc.kind == PACK_SCAN_TOTE)
-            scan_tote(st, sc.tote);
-        else
-            scan_item(st, &sc);
+        if (!st->loaded || st->busy || st->q_len > 0) {
+            if (st->q_len == STATION_QUEUE_MAX) {
+                refuse(st, "busy",
+                       st->loaded ? "the station is busy: scan again"
+                                  : "the station is starting: scan again",
+                       "");
+                return;
+            }
+            st->queue[(st->q_head + st->q_len) % STATION_QUEUE_MAX] = sc;
+            st->q_len++;
+            if (st->loaded && !st->busy)
+                queue_kick(st);
+            return;
+        }
+        dispatch_scan(st, &sc);
         return;
     }
 }
@@ -1287,6 +1347,7 @@ int station_sync(struct wcsd *d, const struct cfg_site *site)
         log_info("pack station removed station=%s step=%s", st->id, pack_step_name(st->s.step));
         if (st->scale_timer_armed)
             (void)loop_cancel_timer(d->loop, st->scale_timer);
+        queue_cancel(st);
         if (d->bus)
             (void)bus_del_state(d->bus, "station", st->id);
         free(st->zpl);
@@ -1320,6 +1381,7 @@ void station_close_all(struct wcsd *d)
     for (size_t i = 0; i < d->n_stations; i++) {
         if (d->stations[i]->scale_timer_armed && d->loop)
             (void)loop_cancel_timer(d->loop, d->stations[i]->scale_timer);
+        queue_cancel(d->stations[i]);
         free(d->stations[i]->zpl);
         free(d->stations[i]);
     }
@@ -1429,6 +1491,7 @@ static void on_station_read(void *arg, int rc, const char *msg, const struct sto
             st->loaded = true;
             resume(st, items, n);
             publish_state(st);
+            queue_kick(st);
         }
     }
     free(q);
