@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +22,8 @@ struct mqttc {
     struct mqttc_msg *head, *tail;
     char *filters[MAX_FILTERS];
     size_t n_filters;
-    volatile int done; /* 1 success, -1 failure of the pending blocking call */
+    volatile int done;    /* 1 success, -1 failure of the pending blocking call */
+    atomic_uint connects; /* successful connects, first and automatic reconnects */
 };
 
 static void on_ok(void *ctx, MQTTAsync_successData *d)
@@ -79,6 +81,7 @@ static void on_connected(void *ctx, char *cause)
 {
     struct mqttc *c = ctx;
     (void)cause;
+    atomic_fetch_add(&c->connects, 1);
     for (size_t i = 0; i < c->n_filters; i++)
         MQTTAsync_subscribe(c->h, c->filters[i], 1, NULL);
 }
@@ -188,6 +191,11 @@ int mqttc_publish(struct mqttc *c, const char *topic, const char *payload)
     m.payloadlen = (int)strlen(payload);
     m.qos = 1;
     return MQTTAsync_sendMessage(c->h, topic, &m, NULL) == MQTTASYNC_SUCCESS ? 0 : WCS_E_LINK;
+}
+
+unsigned mqttc_connects(struct mqttc *c)
+{
+    return atomic_load(&c->connects);
 }
 
 bool mqttc_is_connected(struct mqttc *c)

@@ -38,6 +38,8 @@ int mqttc_publish(struct mqttc *c, const char *topic, const char *payload);
 struct mqttc_msg *mqttc_pop(struct mqttc *c);
 void mqttc_msg_free(struct mqttc_msg *m); /* NULL-safe */
 bool mqttc_is_connected(struct mqttc *c);
+/* How many times the client has connected (the first time and every automatic reconnect). */
+unsigned mqttc_connects(struct mqttc *c);
 void mqttc_close(struct mqttc *c); /* NULL-safe */
 
 #endif

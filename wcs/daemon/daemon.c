@@ -25,6 +25,10 @@
 #include <unistd.h>
 
 #define SWEEP_US      500000ull
+/* Under --clock-speed: the sweep at most every 20 ms and the KPI snapshot at most 4 times a
+ * second of real time (period_us). */
+#define SWEEP_MIN_REAL_US 20000ull
+#define KPI_MIN_REAL_US   250000ull
 #define DRAIN_POLL_US 10000ull
 /* The cycle-count scheduler's first pass and period (daemon clock; counting.c). */
 #define COUNTING_FIRST_MS  5000u
@@ -822,12 +826,26 @@ static void publish_kpi(struct wcsd *d)
     }
 }
 
+/* A housekeeping period of clock_us on the loop's clock, but at least min_real_us of real time:
+ * on a clock S times faster than real time (the simulator's shifts) a 500 ms sweep would run
+ * 1,200 times a real second, and a 10 s KPI snapshot 60 times, for nobody's benefit. */
+static uint64_t period_us(const struct wcsd *d, uint64_t clock_us, uint64_t min_real_us)
+{
+    double floor_us = (double)min_real_us * (d->speed > 0 ? d->speed : 1.0);
+    return (double)clock_us >= floor_us ? clock_us : (uint64_t)floor_us;
+}
+
+static uint64_t kpi_period_us(const struct wcsd *d)
+{
+    return period_us(d, (uint64_t)d->o.kpi_interval_ms * 1000, KPI_MIN_REAL_US);
+}
+
 static void on_kpi_timer(struct loop *l, uint64_t id, void *arg)
 {
     struct wcsd *d = arg;
     (void)id;
     publish_kpi(d);
-    (void)loop_add_timer(l, (uint64_t)d->o.kpi_interval_ms * 1000, on_kpi_timer, d, &d->kpi_timer);
+    (void)loop_add_timer(l, kpi_period_us(d), on_kpi_timer, d, &d->kpi_timer);
 }
 
 static void on_sweep_timer(struct loop *l, uint64_t id, void *arg)
@@ -843,7 +861,8 @@ static void on_sweep_timer(struct loop *l, uint64_t id, void *arg)
     if (d->store_up && !d->state_loaded)
         (void)model_load_start(d);
     daemon_update_status(d);
-    (void)loop_add_timer(l, SWEEP_US, on_sweep_timer, d, &d->sweep_timer);
+    (void)loop_add_timer(l, period_us(d, SWEEP_US, SWEEP_MIN_REAL_US), on_sweep_timer, d,
+                         &d->sweep_timer);
 }
 
 /* WATCHDOG=1 only while every link is healthy: a daemon that cannot sort or cannot record
@@ -1041,9 +1060,9 @@ int wcsd_open(struct wcsd **out, const struct wcsd_opts *o)
         goto fail;
     d->kpi_last_us = loop_now_us(d->loop);
     d->kpi_flow_us = d->kpi_last_us;
-    (void)loop_add_timer(d->loop, (uint64_t)d->o.kpi_interval_ms * 1000, on_kpi_timer, d,
-                         &d->kpi_timer);
-    (void)loop_add_timer(d->loop, SWEEP_US, on_sweep_timer, d, &d->sweep_timer);
+    (void)loop_add_timer(d->loop, kpi_period_us(d), on_kpi_timer, d, &d->kpi_timer);
+    (void)loop_add_timer(d->loop, period_us(d, SWEEP_US, SWEEP_MIN_REAL_US), on_sweep_timer, d,
+                         &d->sweep_timer);
     if (o->sd_notify && sd_watchdog_enabled(0, &wd) > 0 && wd > 0) {
         d->watchdog_usec = wd;
         log_info("watchdog enabled interval_us=%" PRIu64, wd);
