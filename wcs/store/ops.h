@@ -208,7 +208,8 @@ struct ops_pick {
  * check (location, product, lot, expiry, qty, tote; serial for a serial-tracked product: AI 21
  * present, qty 1, the task's serial, not picked before) comes back as WCS_E_STATE and is counted
  * in the KPI hash. A serial pick adds <sku>:<serial> to the tote's serials set and the site's
- * serials hash. */
+ * serials hash and marks its record wcs:{s}:serial:<sku>:<serial> picked (docs/redis.md,
+ * "Serials"). */
 int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct ops_pick *p,
                      store_cb cb, void *arg);
 /* ---- receiving and returns (wcs/command/inbound.c; wcs/store/inbound.c) ----

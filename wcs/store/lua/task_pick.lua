@@ -5,7 +5,7 @@
 -- with a lot gets a scan with that lot (lot), an AI 17 expiry is the task's (expiry), qty is at
 -- most what remains (qty), the tote holds no other open order (tote); for a serial-tracked
 -- product (ARGV[17] 'serial') the lot check is the serial rule (serial: AI 21 present, qty 1, the
--- task's serial, not picked before; prelude pick_check). Then the units move as
+-- task's serial, not out of stock; prelude pick_check). Then the units move as
 -- pick_confirm moves them (quant on_hand and reserved, the order's reservation, tote contents),
 -- the task, its batch and its order advance: first pick of the order waved -> picking; task
 -- done when all its units are picked; order picked when its last task is done or short; batch
