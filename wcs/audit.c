@@ -637,7 +637,8 @@ static bool check_serials(struct audit *a)
     bool *seen = a->n_marks ? calloc(a->n_marks, sizeof(*seen)) : NULL;
     if (a->n_marks && !seen)
         return false;
-    qsort(a->marks, a->n_marks, sizeof(*a->marks), mark_cmp);
+    if (a->n_marks)
+        qsort(a->marks, a->n_marks, sizeof(*a->marks), mark_cmp);
     for (size_t i = 0; i < a->n_rows; i++) {
         struct audit_row *r = &a->rows[i];
         char item[2 * STORE_ID_MAX];
