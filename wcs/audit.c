@@ -1,6 +1,7 @@
 /* Stock-conservation bookkeeping (audit.h): a hash table of holders (quant, tote or shipment,
  * per product and lot) with the journal's sum per class and what they hold now, reduced per
- * product and lot and place. Pure: jansson parses the entries' JSON; no I/O, no clock. */
+ * product and lot and place, and the serial checks over those rows and the site's serials
+ * hash. Pure: jansson parses the entries' JSON; no I/O, no clock. */
 #include "audit.h"
 
 #include "base/err.h"
@@ -38,6 +39,15 @@ struct audit {
     struct audit_issue *issues;
     size_t n_issues;
     uint64_t unreadable;
+    char **serial_skus; /* serial-tracked products */
+    size_t n_serial_skus;
+    struct mark *marks; /* the site's serials hash */
+    size_t n_marks, cap_marks;
+};
+
+/* An entry of the site's serials hash. */
+struct mark {
+    char *item, *value;
 };
 
 static const char *const class_names[AUDIT_CLASSES] = {"initial", "receipts",    "returns",
@@ -116,6 +126,14 @@ void audit_free(struct audit *a)
     free(a->slot);
     free_report(a);
     free_keys(a);
+    for (size_t i = 0; i < a->n_serial_skus; i++)
+        free(a->serial_skus[i]);
+    free(a->serial_skus);
+    for (size_t i = 0; i < a->n_marks; i++) {
+        free(a->marks[i].item);
+        free(a->marks[i].value);
+    }
+    free(a->marks);
     free(a);
 }
 
@@ -493,6 +511,183 @@ static int str_cmp(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+int audit_serial_product(struct audit *a, const char *sku)
+{
+    char **p;
+    if (!a || !sku)
+        return -EINVAL;
+    if (store_id_check(sku) != 0)
+        return WCS_E_SYNTAX;
+    if (!(p = realloc(a->serial_skus, (a->n_serial_skus + 1) * sizeof(*p))))
+        return -ENOMEM;
+    a->serial_skus = p;
+    if (!(p[a->n_serial_skus] = strdup(sku)))
+        return -ENOMEM;
+    a->n_serial_skus++;
+    return 0;
+}
+
+int audit_serial_mark(struct audit *a, const char *item, const char *value)
+{
+    char sku[STORE_ID_MAX], lot[STORE_ID_MAX];
+    if (!a || !item || !value)
+        return -EINVAL;
+    if (!split_item(item, sku, lot) || !lot[0])
+        return WCS_E_SYNTAX;
+    if (a->n_marks == a->cap_marks) {
+        size_t cap = a->cap_marks ? 2 * a->cap_marks : 64;
+        struct mark *m = realloc(a->marks, cap * sizeof(*m));
+        if (!m)
+            return -ENOMEM;
+        a->marks = m;
+        a->cap_marks = cap;
+    }
+    struct mark *m = &a->marks[a->n_marks];
+    m->item = strdup(item);
+    m->value = strdup(value);
+    if (!m->item || !m->value) {
+        free(m->item);
+        free(m->value);
+        return -ENOMEM;
+    }
+    a->n_marks++;
+    return 0;
+}
+
+static int mark_cmp(const void *x, const void *y)
+{
+    return strcmp(((const struct mark *)x)->item, ((const struct mark *)y)->item);
+}
+
+static bool is_serial_sku(const struct audit *a, const char *sku)
+{
+    for (size_t i = 0; i < a->n_serial_skus; i++)
+        if (strcmp(a->serial_skus[i], sku) == 0)
+            return true;
+    return false;
+}
+
+/* What a serials hash entry says (its text's first word, docs/redis.md "Serials"). */
+enum mark_kind { MARK_NONE, MARK_PICKED, MARK_RETURNED, MARK_SCRAPPED, MARK_OTHER };
+
+static enum mark_kind mark_kind(const char *v)
+{
+    if (!v)
+        return MARK_NONE;
+    if (starts(v, "task "))
+        return MARK_PICKED;
+    if (starts(v, "returned"))
+        return MARK_RETURNED;
+    if (starts(v, "scrapped"))
+        return MARK_SCRAPPED;
+    return MARK_OTHER;
+}
+
+/* Why serial row r (its mark kind k) is not conserved, or NULL; *units and *where: its units on
+ * site (scrap included) and the last place holding any. */
+static const char *serial_issue(const struct audit_row *r, enum mark_kind k, int64_t *units,
+                                enum audit_place *where)
+{
+    int places = 0;
+    bool negative = false;
+    *units = 0;
+    *where = AUDIT_STOCK;
+    for (int p = 0; p < AUDIT_PLACES; p++)
+        if (r->actual[p] != 0) {
+            *units += r->actual[p];
+            *where = (enum audit_place)p;
+            places++;
+            negative = negative || r->actual[p] < 0;
+        }
+    if (k == MARK_OTHER)
+        return "serial marked out of stock with an unknown entry";
+    if (negative || *units > 1 || places > 1)
+        return "serial held more than once: a serial is one unit in one place";
+    if (*units == 0) {
+        if (k == MARK_RETURNED || k == MARK_SCRAPPED)
+            return "serial marked returned or scrapped is not on site";
+        if (r->by[AUDIT_SHIPPED] < 0 && k != MARK_PICKED)
+            return "shipped serial is not marked picked: a return of it would be refused";
+        return NULL;
+    }
+    switch (*where) {
+    case AUDIT_STOCK:
+    case AUDIT_TRANSIT:
+        if (r->hold == 0 && k != MARK_NONE)
+            return "serial in stock is marked out of stock: it can never be picked";
+        if (r->hold > 0 && k != MARK_NONE && k != MARK_RETURNED)
+            return "serial on hold is marked picked or scrapped";
+        return NULL;
+    case AUDIT_TOTES:
+    case AUDIT_CARTONS:
+        return k == MARK_PICKED ? NULL : "picked serial is not marked picked";
+    case AUDIT_SCRAPPED:
+        return k == MARK_NONE || k == MARK_SCRAPPED
+                   ? NULL
+                   : "serial in a scrap location is marked picked or returned";
+    default:
+        return NULL;
+    }
+}
+
+/* The serial checks over the rows (after the per-place sums). Returns false when one fails. */
+static bool check_serials(struct audit *a)
+{
+    bool ok = true;
+    bool *seen = a->n_marks ? calloc(a->n_marks, sizeof(*seen)) : NULL;
+    if (a->n_marks && !seen)
+        return false;
+    if (a->n_marks)
+        qsort(a->marks, a->n_marks, sizeof(*a->marks), mark_cmp);
+    for (size_t i = 0; i < a->n_rows; i++) {
+        struct audit_row *r = &a->rows[i];
+        char item[2 * STORE_ID_MAX];
+        if (!r->lot[0] || !is_serial_sku(a, r->sku))
+            continue;
+        snprintf(item, sizeof(item), "%s:%s", r->sku, r->lot);
+        struct mark key = {.item = item}, *m = a->n_marks ? bsearch(&key, a->marks, a->n_marks,
+                                                                    sizeof(*a->marks), mark_cmp)
+                                                          : NULL;
+        if (m)
+            seen[m - a->marks] = true;
+        int64_t units;
+        enum audit_place where;
+        const char *why = serial_issue(r, mark_kind(m ? m->value : NULL), &units, &where);
+        if (!why)
+            continue;
+        struct audit_issue *is = &a->issues[a->n_issues++];
+        snprintf(is->key, sizeof(is->key), "%s", item);
+        snprintf(is->sku, sizeof(is->sku), "%s", r->sku);
+        snprintf(is->lot, sizeof(is->lot), "%s", r->lot);
+        is->holder = AUDIT_SERIAL;
+        is->place = where;
+        is->expected = r->expected_site + r->expected[AUDIT_SCRAPPED];
+        is->actual = units;
+        is->hold = r->hold;
+        is->why = why;
+        is->mark = m ? m->value : "";
+        r->balanced = false;
+        ok = false;
+    }
+    for (size_t i = 0; i < a->n_marks; i++) {
+        char sku[STORE_ID_MAX], lot[STORE_ID_MAX];
+        if (seen[i] || !split_item(a->marks[i].item, sku, lot))
+            continue;
+        struct audit_issue *is = &a->issues[a->n_issues++];
+        snprintf(is->key, sizeof(is->key), "%s", a->marks[i].item);
+        snprintf(is->sku, sizeof(is->sku), "%s", sku);
+        snprintf(is->lot, sizeof(is->lot), "%s", lot);
+        is->holder = AUDIT_SERIAL;
+        is->place = AUDIT_STOCK;
+        is->why = is_serial_sku(a, sku) ? "marked serial the journal never moved"
+                                        : "marked serial of a product not serial-tracked";
+        is->mark = a->marks[i].value;
+        ok = false;
+    }
+    free(seen);
+    return ok;
+}
+
 const char *const *audit_journal_holders(struct audit *a, enum audit_holder kind, size_t *n_out)
 {
     size_t n = 0;
@@ -555,7 +750,8 @@ bool audit_report(struct audit *a, const struct audit_row **rows, size_t *n_rows
     free_report(a);
     *unreadable = a->unreadable;
     a->rows = calloc(a->n ? a->n : 1, sizeof(*a->rows));
-    a->issues = calloc(a->n ? a->n : 1, sizeof(*a->issues));
+    /* A holder's issue, a serial row's and an unmatched serial mark's. */
+    a->issues = calloc(2 * a->n + a->n_marks + 1, sizeof(*a->issues));
     if (!a->rows || !a->issues) {
         *n_rows = *n_issues = 0;
         return false;
@@ -617,6 +813,7 @@ bool audit_report(struct audit *a, const struct audit_row **rows, size_t *n_rows
         }
         ok = ok && r->balanced;
     }
+    ok = check_serials(a) && ok;
     *rows = a->rows;
     *n_rows = a->n_rows;
     *issues = a->issues;

@@ -34,8 +34,9 @@ enum audit_place {
     AUDIT_PLACES
 };
 
-/* What holds units: a quant (by key), a tote (by id) or a shipment's carton (by id). */
-enum audit_holder { AUDIT_QUANT, AUDIT_TOTE, AUDIT_SHIPMENT };
+/* What holds units: a quant (by key), a tote (by id) or a shipment's carton (by id).
+ * AUDIT_SERIAL names no holder: an issue of a serial's conservation (key "<sku>:<serial>"). */
+enum audit_holder { AUDIT_QUANT, AUDIT_TOTE, AUDIT_SHIPMENT, AUDIT_SERIAL };
 
 const char *audit_class_name(enum audit_class c);
 const char *audit_place_name(enum audit_place p);
@@ -58,14 +59,17 @@ struct audit_row {
     bool balanced;
 };
 
-/* One holder whose numbers are wrong (for one product and lot). */
+/* One holder whose numbers are wrong (for one product and lot), or a serial not conserved
+ * (holder AUDIT_SERIAL: place where it is, actual its units on site including scrap, mark its
+ * entry in the site's serials hash or "", expected 1 or 0: what the journal says is on site). */
 struct audit_issue {
-    char key[384]; /* quant key, tote id or shipment id */
+    char key[384]; /* quant key, tote id, shipment id or "<sku>:<serial>" */
     char sku[64], lot[64];
     enum audit_holder holder;
     enum audit_place place;
     int64_t expected, actual, reserved, hold, missing;
     const char *why;
+    const char *mark; /* AUDIT_SERIAL: the serials hash's entry ("" none), else NULL */
 };
 
 struct audit;
@@ -95,13 +99,25 @@ int audit_tote(struct audit *a, const char *tote, const char *item, int64_t qty)
  * items of a packed shipment) or -ENOMEM. */
 int audit_shipment(struct audit *a, const char *shipment, const char *state, const char *items);
 
+/* Serial conservation (docs/redis.md, "Serials"): sku is serial-tracked (a lot of it is one
+ * serial number). Returns 0, WCS_E_SYNTAX (bad sku) or -ENOMEM. */
+int audit_serial_product(struct audit *a, const char *sku);
+
+/* Records one entry of the site's serials hash: item "<sku>:<serial>" is out of stock, value
+ * why ("task <id>, tote <id>": picked; "returned, RMA <id>"; "scrapped, RMA <id>"). Returns 0,
+ * WCS_E_SYNTAX (not an item) or -ENOMEM. */
+int audit_serial_mark(struct audit *a, const char *item, const char *value);
+
 /* The distinct ids of holders of that kind the journal named, sorted (valid until the next call
  * that changes a); n_out: count. NULL (and 0) when out of memory. */
 const char *const *audit_journal_holders(struct audit *a, enum audit_holder kind, size_t *n_out);
 
 /* Computes the report: rows sorted by sku and lot (*rows valid until the next call or
- * audit_free), issues per holder. Returns true when everything balances: every row and holder,
- * and no unreadable entry. */
+ * audit_free), issues per holder and per serial. Returns true when everything balances: every
+ * row and holder, no unreadable entry, and every serial of a serial-tracked product is in at
+ * most one place with one unit, marked in the serials hash as its place says: unmarked in
+ * stock (not held), marked picked in a tote, a carton or shipped, marked returned only while
+ * held on site, marked scrapped only in a scrap location. */
 bool audit_report(struct audit *a, const struct audit_row **rows, size_t *n_rows,
                   const struct audit_issue **issues, size_t *n_issues, uint64_t *unreadable);
 

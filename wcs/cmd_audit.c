@@ -3,7 +3,9 @@
  * and every quant the journal names), every tote and every shipment the journal names, and
  * prints per product and lot: initial + receipts + returns - shipped +/- adjustments - scrapped
  * as the journal records them, and per place (stock, transit, totes, cartons, scrap) what the
- * journal says it holds against what it holds. Exit 0 when it all balances, 1 when not. */
+ * journal says it holds against what it holds, and that every serial of a serial-tracked
+ * product is one unit in one place, marked as that place says in the site's serials hash.
+ * Exit 0 when it all balances, 1 when not. */
 #include "cmds.h"
 
 #include "audit.h"
@@ -36,6 +38,8 @@ static void usage(FILE *out)
             "in stock, in transit, in totes (picked) and in cartons (packed, not shipped); every\n"
             "place must match its own journal history, moves inside the site must net to zero,\n"
             "and no quant may have reserved, hold or missing above on_hand or a negative number.\n"
+            "Every serial of a serial-tracked product must be one unit in one place, marked in\n"
+            "the site's serials hash as that place says (docs/redis.md, \"Serials\").\n"
             "Reads only. The journal must reach back to the first stock import\n"
             "(redis.journal_maxlen large enough).\n"
             "\n"
@@ -327,6 +331,35 @@ static int read_places(struct loop *l, struct store *st, const struct cfg_site *
     return rc ? 1 : 0;
 }
 
+/* word: "serials", fields "<sku>:<serial>" -> why out of stock. */
+static int take_serials(struct reader *rd, const char *word, char **fv, size_t n)
+{
+    (void)word;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        int rc = audit_serial_mark(rd->a, fv[i], fv[i + 1]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Serial conservation: the config's serial-tracked products and the site's serials hash. */
+static int read_serials(struct loop *l, struct store *st, const struct cfg_site *cfg,
+                        struct audit *a)
+{
+    struct reader rd = {.a = a};
+    char *words[] = {"serials"};
+    int rc = 0;
+    snprintf(rd.prefix, sizeof(rd.prefix), "wcs:{%s}:", cfg->id);
+    for (uint32_t p = 0; rc == 0 && p < cfg->n_products; p++)
+        if (cfg->products[p].tracking == CFG_TRACK_SERIAL)
+            rc = audit_serial_product(a, cfg->products[p].sku);
+    rc = rc ? rc : read_hashes(l, st, &rd, words, 1, take_serials);
+    if (rc != 0)
+        fprintf(stderr, "wcs audit: reading the serials failed: %s\n", wcs_strerror(rc));
+    return rc ? 1 : 0;
+}
+
 static void print_text(const struct audit_row *rows, size_t n, const struct audit_issue *is,
                        size_t ni, uint64_t unreadable, uint64_t entries, bool ok)
 {
@@ -358,8 +391,13 @@ static void print_text(const struct audit_row *rows, size_t n, const struct audi
         }
     }
     for (size_t i = 0; i < ni; i++) {
-        static const char *const kind[] = {"quant", "tote", "shipment"};
-        if (is[i].holder == AUDIT_QUANT)
+        static const char *const kind[] = {"quant", "tote", "shipment", "serial"};
+        if (is[i].holder == AUDIT_SERIAL)
+            printf("serial %s %s (place %s, units on site %" PRId64 ", journal %" PRId64
+                   ", hold %" PRId64 ", marked \"%s\")\n",
+                   is[i].key, is[i].why, audit_place_name(is[i].place), is[i].actual,
+                   is[i].expected, is[i].hold, is[i].mark ? is[i].mark : "");
+        else if (is[i].holder == AUDIT_QUANT)
             printf("quant %s %s (journal %" PRId64 ", on_hand %" PRId64 ", reserved %" PRId64
                    ", hold %" PRId64 ", missing %" PRId64 ")\n",
                    is[i].key, is[i].why, is[i].expected, is[i].actual, is[i].reserved, is[i].hold,
@@ -385,7 +423,7 @@ static json_t *places(const int64_t *v)
 static void print_json(const struct audit_row *rows, size_t n, const struct audit_issue *is,
                        size_t ni, uint64_t unreadable, uint64_t entries, bool ok)
 {
-    static const char *const kind[] = {"quant", "tote", "shipment"};
+    static const char *const kind[] = {"quant", "tote", "shipment", "serial"};
     json_t *o = json_object(), *ra = json_array(), *ia = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct audit_row *r = &rows[i];
@@ -401,14 +439,17 @@ static void print_json(const struct audit_row *rows, size_t n, const struct audi
                                 json_integer((json_int_t)r->by[c]));
         json_array_append_new(ra, x);
     }
-    for (size_t i = 0; i < ni; i++)
-        json_array_append_new(
-            ia, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "holder",
-                          kind[is[i].holder], "key", is[i].key, "sku", is[i].sku, "lot", is[i].lot,
-                          "place", audit_place_name(is[i].place), "why", is[i].why, "expected",
-                          (json_int_t)is[i].expected, "on_hand", (json_int_t)is[i].actual,
-                          "reserved", (json_int_t)is[i].reserved, "hold", (json_int_t)is[i].hold,
-                          "missing", (json_int_t)is[i].missing));
+    for (size_t i = 0; i < ni; i++) {
+        json_t *x = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "holder",
+                              kind[is[i].holder], "key", is[i].key, "sku", is[i].sku, "lot",
+                              is[i].lot, "place", audit_place_name(is[i].place), "why", is[i].why,
+                              "expected", (json_int_t)is[i].expected, "on_hand",
+                              (json_int_t)is[i].actual, "reserved", (json_int_t)is[i].reserved,
+                              "hold", (json_int_t)is[i].hold, "missing", (json_int_t)is[i].missing);
+        if (x && is[i].mark) /* a serial's issue: its serials hash entry */
+            json_object_set_new(x, "mark", json_string(is[i].mark));
+        json_array_append_new(ia, x);
+    }
     json_object_set_new(o, "balanced", json_boolean(ok));
     json_object_set_new(o, "journal_entries", json_integer((json_int_t)entries));
     json_object_set_new(o, "unreadable_entries", json_integer((json_int_t)unreadable));
@@ -486,7 +527,8 @@ int cmd_audit(int argc, char **argv)
                 conn.down[0] ? conn.down : "timeout");
         goto out;
     }
-    if (read_journal(l, st, a, &entries) != 0 || read_places(l, st, cfg, a) != 0)
+    if (read_journal(l, st, a, &entries) != 0 || read_places(l, st, cfg, a) != 0 ||
+        read_serials(l, st, cfg, a) != 0)
         goto out;
     {
         const struct audit_row *rows;

@@ -1,8 +1,8 @@
 /* Unit tests of the stock-conservation audit's bookkeeping (wcs/audit.h): the op classes, every
  * journal shape the audit reads (quant, move, pick into a tote, pack into a carton, ship and
  * ship_confirm out, scrap into a scrap location, transfers through transit), the per-place
- * comparison, the quant checks (reserved, hold, missing), one-sided moves and unreadable
- * entries. */
+ * comparison, the quant checks (reserved, hold, missing), one-sided moves, unreadable
+ * entries and serial conservation (one unit in one place, marked as that place says). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include "base/err.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The last report. */
@@ -336,12 +337,135 @@ static void test_unreadable(void **state)
     audit_free(a);
 }
 
+#define QS(loc, sn) "wcs:{s}:quant:S1:WH1/" loc ":" sn
+
+/* A serial received into quant q (at 0 before). */
+static void receive_serial(struct audit *a, const char *q)
+{
+    char b[256], f[256];
+    snprintf(b, sizeof(b), "{\"quant\":\"%s\",\"on_hand\":0}", q);
+    snprintf(f, sizeof(f), "{\"quant\":\"%s\",\"on_hand\":1,\"qty\":1}", q);
+    assert_int_equal(entry(a, "receipt_scan", "R1", b, f), 1);
+}
+
+/* The issue of serial item, or NULL. */
+static const struct audit_issue *serial_issue(const char *item)
+{
+    for (size_t i = 0; i < R.ni; i++)
+        if (R.is[i].holder == AUDIT_SERIAL && strcmp(R.is[i].key, item) == 0)
+            return &R.is[i];
+    return NULL;
+}
+
+/* Serial conservation: SN1 received, picked, packed and shipped (marked picked), SN2 in stock
+ * (unmarked), SN7 returned and on hold (marked returned), SN8 scrapped (marked scrapped) balance;
+ * then SN3 in stock but still marked picked (the restock bug: it could never be picked), SN4 in
+ * two quants, SN5 in a tote unmarked, SN6 shipped unmarked and a mark for SN9 that the journal
+ * never moved each make an issue of holder serial, and the audit does not balance. */
+static void test_serials(void **state)
+{
+    struct audit *a;
+    (void)state;
+    assert_int_equal(audit_new(&a, place_of, NULL), 0);
+    assert_int_equal(audit_serial_product(a, "S1"), 0);
+    assert_int_equal(audit_serial_product(a, "bad id"), WCS_E_SYNTAX);
+    receive_serial(a, QS("A", "SN1"));
+    assert_int_equal(entry(a, "pick", "T1",
+                           "{\"quant\":\"" QS("A", "SN1") "\",\"on_hand\":1,"
+                                                          "\"tote\":0}",
+                           "{\"quant\":\"" QS("A", "SN1") "\",\"on_hand\":0,\"tote\":1,"
+                                                          "\"item\":\"S1:SN1\"}"),
+                     2);
+    assert_int_equal(entry(a, "pack", "SH-1", "{\"totes\":{\"T1\":{\"S1:SN1\":1}}}",
+                           "{\"items\":[{\"sku\":\"S1\",\"lot\":\"SN1\",\"qty\":1,"
+                           "\"serials\":[\"SN1\"]}]}"),
+                     2);
+    assert_int_equal(entry(a, "ship_confirm", "SH-1", "{\"state\":\"packed\"}",
+                           "{\"state\":\"shipped\",\"items\":[{\"sku\":\"S1\",\"lot\":\"SN1\","
+                           "\"qty\":1}]}"),
+                     1);
+    receive_serial(a, QS("A", "SN2"));
+    receive_serial(a, QS("Returns", "SN7"));
+    receive_serial(a, QS("Scrap", "SN8"));
+    assert_int_equal(audit_quant(a, QS("A", "SN1"), 0, 0, 0, 0), 0);
+    assert_int_equal(audit_quant(a, QS("A", "SN2"), 1, 0, 0, 0), 0);
+    assert_int_equal(audit_quant(a, QS("Returns", "SN7"), 1, 0, 1, 0), 0);
+    assert_int_equal(audit_quant(a, QS("Scrap", "SN8"), 1, 0, 0, 0), 0);
+    assert_int_equal(audit_shipment(a, "SH-1", "shipped", "[]"), 0);
+    assert_int_equal(audit_serial_mark(a, "S1:SN1", "task PCK-1, tote T1"), 0);
+    assert_int_equal(audit_serial_mark(a, "S1:SN7", "returned, RMA R1"), 0);
+    assert_int_equal(audit_serial_mark(a, "S1:SN8", "scrapped, RMA R1"), 0);
+    assert_int_equal(audit_serial_mark(a, "nocolon", "x"), WCS_E_SYNTAX);
+    assert_true(report(a));
+    assert_int_equal(R.ni, 0);
+
+    /* SN3: restocked but still marked. */
+    receive_serial(a, QS("A", "SN3"));
+    assert_int_equal(audit_quant(a, QS("A", "SN3"), 1, 0, 0, 0), 0);
+    assert_int_equal(audit_serial_mark(a, "S1:SN3", "task PCK-2, tote T2"), 0);
+    /* SN4: in two quants. */
+    receive_serial(a, QS("A", "SN4"));
+    receive_serial(a, QS("B", "SN4"));
+    assert_int_equal(audit_quant(a, QS("A", "SN4"), 1, 0, 0, 0), 0);
+    assert_int_equal(audit_quant(a, QS("B", "SN4"), 1, 0, 0, 0), 0);
+    /* SN5: picked into T5 without a mark. */
+    receive_serial(a, QS("A", "SN5"));
+    assert_int_equal(entry(a, "pick", "T5",
+                           "{\"quant\":\"" QS("A", "SN5") "\",\"on_hand\":1,"
+                                                          "\"tote\":0}",
+                           "{\"quant\":\"" QS("A", "SN5") "\",\"on_hand\":0,\"tote\":1,"
+                                                          "\"item\":\"S1:SN5\"}"),
+                     2);
+    assert_int_equal(audit_quant(a, QS("A", "SN5"), 0, 0, 0, 0), 0);
+    assert_int_equal(audit_tote(a, "T5", "S1:SN5", 1), 0);
+    /* SN6: shipped with `ship`, no mark. */
+    receive_serial(a, QS("A", "SN6"));
+    assert_int_equal(entry(a, "pick", "T6",
+                           "{\"quant\":\"" QS("A", "SN6") "\",\"on_hand\":1,"
+                                                          "\"tote\":0}",
+                           "{\"quant\":\"" QS("A", "SN6") "\",\"on_hand\":0,\"tote\":1,"
+                                                          "\"item\":\"S1:SN6\"}"),
+                     2);
+    assert_int_equal(entry(a, "ship", "SH-6", "{\"tote\":\"T6\",\"contents\":{\"S1:SN6\":1}}",
+                           "{\"shipment\":\"SH-6\",\"units\":1}"),
+                     1);
+    assert_int_equal(audit_quant(a, QS("A", "SN6"), 0, 0, 0, 0), 0);
+    assert_int_equal(audit_serial_mark(a, "S1:SN9", "task PCK-9, tote T9"), 0);
+    assert_false(report(a));
+    assert_int_equal(R.ni, 5);
+    const struct audit_issue *is = serial_issue("S1:SN3");
+    assert_non_null(is);
+    assert_string_equal(is->why, "serial in stock is marked out of stock: it can never be picked");
+    assert_string_equal(is->mark, "task PCK-2, tote T2");
+    assert_int_equal(is->actual, 1);
+    assert_int_equal(is->place, AUDIT_STOCK);
+    is = serial_issue("S1:SN4");
+    assert_non_null(is);
+    assert_string_equal(is->why, "serial held more than once: a serial is one unit in one place");
+    assert_int_equal(is->actual, 2);
+    is = serial_issue("S1:SN5");
+    assert_non_null(is);
+    assert_string_equal(is->why, "picked serial is not marked picked");
+    assert_int_equal(is->place, AUDIT_TOTES);
+    is = serial_issue("S1:SN6");
+    assert_non_null(is);
+    assert_string_equal(is->why,
+                        "shipped serial is not marked picked: a return of it would be refused");
+    is = serial_issue("S1:SN9");
+    assert_non_null(is);
+    assert_string_equal(is->why, "marked serial the journal never moved");
+    for (size_t i = 0; i < R.n; i++)
+        if (strcmp(R.rows[i].lot, "SN3") == 0)
+            assert_false(R.rows[i].balanced); /* its stock matches the journal: the mark fails it */
+    audit_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classes),      cmocka_unit_test(test_balance_every_flow),
         cmocka_unit_test(test_quant_checks), cmocka_unit_test(test_one_sided_move),
-        cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_unreadable),   cmocka_unit_test(test_serials),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * GTIN, over-receipt refused then taken within the tolerance), a partial close with its short
  * lines, a quality hold that a reservation cannot take, quality release and scrap, putaway
  * confirmation at the suggested, an alternative, a wrong and a full location, stock
- * conservation, and a customer return through inspection to the credit event. Every refusal
+ * conservation, and a customer return through inspection to the credit event; the serials of
+ * returned units (only a serial shipped with the RMA's order comes back; restocked it is picked
+ * and shipped again, scrapped it is refused) and `wcs audit`'s serial checks. Every refusal
  * leaves the site's keys as they were (journal and request records aside). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include "base/loop.h"
 #include "bus/bus.h"
 #include "command/command.h"
+#include "store/packing.h"
 #include "store/store.h"
 
 #include <hiredis/hiredis.h>
@@ -402,11 +405,292 @@ static void test_returns(void **state)
                "RMA RMA1 is inspected");
 }
 
+/* ---- serials of returned units ---- */
+
+#define SCAN_S1(sn) "(01)09506000134390(21)" sn
+
+static const struct store_ctx PCTX = {.actor = "packer", .cause = "test pack"};
+
+static void on_res(void *arg, const struct store_result *r)
+{
+    struct res *x = arg;
+    x->done = true;
+    x->rc = r->rc;
+}
+
+/* Receives serial sn of S1 on receipt and puts it away where the planner suggests. */
+static void receive_serial(const char *receipt, const char *sn, const char *rid)
+{
+    char f[256], r2[48];
+    json_t *r;
+    snprintf(f, sizeof(f),
+             "\"receipt\":\"%s\",\"station\":\"RCV1\",\"scan\":\"" SCAN_S1("%s") "\",\"qty\":1",
+             receipt, sn);
+    r = fx_ok("rcv1", "receipt.scan", rid, f);
+    assert_string_equal(fx_jstr(r, "lot"), sn);
+    const json_t *put = json_object_get(r, "putaway");
+    snprintf(f, sizeof(f), "\"task\":\"%s\",\"location\":\"%s\"",
+             json_string_value(json_object_get(put, "task")), putaway_loc(r));
+    json_decref(r);
+    snprintf(r2, sizeof(r2), "%s-p", rid);
+    json_decref(fx_ok("rcv1", "putaway.confirm", r2, f));
+}
+
+/* Waves, releases and picks order (one line of S1 per serial in sns, n of them) into tote. */
+static void pick_serials(const char *order, const char *wave, const char *tote,
+                         const char *const *sns, size_t n, const char *rid)
+{
+    char f[512], r2[64];
+    json_t *r, *b, *t;
+    size_t i, k, picked = 0;
+    snprintf(f, sizeof(f), "\"wave\":\"%s\"", wave);
+    snprintf(r2, sizeof(r2), "%s-w", rid);
+    json_decref(fx_ok("sup", "wave.plan", r2, f));
+    snprintf(r2, sizeof(r2), "%s-r", rid);
+    json_t *rel = fx_ok("sup", "wave.release", r2, f);
+    json_array_foreach(json_object_get(rel, "batches"), i, b)
+    {
+        snprintf(f, sizeof(f), "\"batch\":\"%s\"", json_string_value(b));
+        snprintf(r2, sizeof(r2), "%s-c%zu", rid, i);
+        r = fx_ok("sup", "batch.claim", r2, f);
+        json_array_foreach(json_object_get(r, "tasks"), k, t)
+        {
+            if (strcmp(fx_jstr(t, "order"), order) != 0)
+                continue;
+            const char *sn = fx_jstr(t, "lot");
+            bool wanted = false;
+            for (size_t j = 0; j < n; j++)
+                wanted = wanted || strcmp(sns[j], sn) == 0;
+            assert_true(wanted);
+            snprintf(f, sizeof(f),
+                     "\"task\":\"%s\",\"location\":\"%s\",\"scan\":\"" SCAN_S1(
+                         "%s") "\",\"qty\":1,\"tote\":\"%s\"",
+                     fx_jstr(t, "task"), fx_jstr(t, "location"), sn, tote);
+            snprintf(r2, sizeof(r2), "%s-%s", rid, sn);
+            json_decref(fx_ok("sup", "pick.confirm", r2, f));
+            picked++;
+        }
+        json_decref(r);
+    }
+    json_decref(rel);
+    assert_int_equal(picked, n);
+}
+
+/* Packs tote into shipment (the pack station's label step written as the daemon writes it) and
+ * confirms it shipped in the carrier lane: the order is shipped. */
+static void pack_ship(const char *order, const char *tote, const char *shipment, const char *sscc,
+                      const char *const *sns, size_t n)
+{
+    char items[512] = "[";
+    struct res x = {0};
+    for (size_t i = 0; i < n; i++)
+        snprintf(items + strlen(items), sizeof(items) - strlen(items),
+                 "%s{\"sku\":\"S1\",\"lot\":\"%s\",\"qty\":1,\"serials\":[\"%s\"]}", i ? "," : "",
+                 sns[i], sns[i]);
+    strcat(items, "]");
+    fx_exec("HSET %s shipment %s order %s step label", K("station:PK9"), shipment, order);
+    struct packing_commit c = {.station = "PK9",
+                               .shipment = shipment,
+                               .order = order,
+                               .sscc = sscc,
+                               .carrier = "DHL",
+                               .weight_mg = 1000,
+                               .expected_mg = 1000,
+                               .units = n,
+                               .items_json = items,
+                               .reset_json = "{\"step\":\"idle\"}",
+                               .totes = &tote,
+                               .n_totes = 1};
+    assert_int_equal(packing_commit(FX.store, &PCTX, &c, on_res, &x), 0);
+    FX_PUMP_UNTIL(x.done, 3000);
+    assert_true(x.done);
+    assert_int_equal(x.rc, 0);
+    x = (struct res){0};
+    assert_int_equal(packing_ship(FX.store, &PCTX, shipment, sscc, order, "L1", true, on_res, &x),
+                     0);
+    FX_PUMP_UNTIL(x.done, 3000);
+    assert_int_equal(x.rc, 0);
+    char k[96];
+    snprintf(k, sizeof(k), K("order:%s"), order);
+    fx_hget_is(k, "state", "shipped");
+}
+
+/* The serial issues of `wcs audit --json` (holder serial), as "key why" lines joined by '|'. */
+static void serial_issues(char *out, size_t cap)
+{
+    static char text[1 << 20];
+    json_t *j, *is;
+    size_t i;
+    int rc = fx_audit(WCS_BIN, "--json", text, sizeof(text));
+    assert_true(rc == 0 || rc == 1); /* the earlier tests' made-up stock does not balance */
+    assert_non_null(j = json_loads(text, 0, NULL));
+    out[0] = '\0';
+    json_array_foreach(json_object_get(j, "issues"), i, is)
+    {
+        if (strcmp(fx_jstr(is, "holder"), "serial") != 0)
+            continue;
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s %s", out[0] ? "|" : "",
+                 fx_jstr(is, "key"), fx_jstr(is, "why"));
+    }
+    json_decref(j);
+}
+
+/* Serials of returned units: SR1 and SR2 are received, picked, packed and shipped with SO20;
+ * the return of a serial never shipped (SR3, in stock), of one shipped with another order and a
+ * second receipt of a returned one are refused with the reason; SR1 is restocked (released:
+ * picked again in a later wave and shipped with SO22, and returned once more) and SR2 scrapped
+ * (marked: its return and, once found stock again, its pick are refused as scrapped). Each
+ * serial's record keeps its life; `wcs audit` finds every serial in one place, as marked, until
+ * adjustments book the scrapped SR2 back into stock (still marked scrapped). */
+static void test_serial_returns(void **state)
+{
+    static const char *const both[] = {"SR1", "SR2"}, *const sr1[] = {"SR1"};
+    char issues[4096];
+    json_t *r;
+    (void)state;
+    fx_ok0("erp", "receipt.expect", "x1",
+           "\"receipt\":\"R5\",\"lines\":[{\"sku\":\"S1\",\"qty\":3}]");
+    receive_serial("R5", "SR1", "x2");
+    receive_serial("R5", "SR2", "x3");
+    receive_serial("R5", "SR3", "x4");
+    fx_ok0("erp", "order.upsert", "x5",
+           "\"order\":\"SO20\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"S1\",\"qty\":1,"
+           "\"lot\":\"SR1\"},{\"sku\":\"S1\",\"qty\":1,\"lot\":\"SR2\"}]");
+    pick_serials("SO20", "W20", "T20", both, 2, "x6");
+    pack_ship("SO20", "T20", "SH-T20", "006141410000000201", both, 2);
+    fx_hget_is(K("serial:S1:SR1"), "state", "picked");
+    fx_hget_is(K("serial:S1:SR1"), "order", "SO20");
+    serial_issues(issues, sizeof(issues));
+    assert_string_equal(issues, "");
+
+    fx_ok0("sup", "rma.authorize", "x7",
+           "\"rma\":\"RMA5\",\"order\":\"SO20\",\"lines\":[{\"sku\":\"S1\",\"qty\":2}]");
+    fx_refused("rcv1", "return.receive", "x8",
+               "\"rma\":\"RMA5\",\"station\":\"RET1\",\"scan\":\"" SCAN_S1("SR3") "\",\"qty\":1",
+               "serial SR3 of S1 was never shipped from this site: RMA RMA5 cannot take it");
+    fx_refused("rcv1", "return.receive", "x9",
+               "\"rma\":\"RMA5\",\"station\":\"RET1\",\"scan\":\"" SCAN_S1("SR9") "\",\"qty\":1",
+               "serial SR9 of S1 was never shipped from this site: RMA RMA5 cannot take it");
+    /* Shipped, but with another order (its record as a pick for SO99 writes it). */
+    fx_exec("HSET %s state picked order SO99", K("serial:S1:SR8"));
+    fx_exec("HSET %s S1:SR8 %s", K("serials"), "task PCK-99, tote T99");
+    fx_refused("rcv1", "return.receive", "x10",
+               "\"rma\":\"RMA5\",\"station\":\"RET1\",\"scan\":\"" SCAN_S1("SR8") "\",\"qty\":1",
+               "serial SR8 of S1 was shipped with order SO99, RMA RMA5 is for order SO20");
+    fx_exec("DEL %s", K("serial:S1:SR8"));
+    fx_exec("HDEL %s S1:SR8", K("serials"));
+    r = fx_ok("rcv1", "return.receive", "x11",
+              "\"rma\":\"RMA5\",\"station\":\"RET1\",\"scan\":\"" SCAN_S1("SR1") "\",\"qty\":1");
+    assert_string_equal(fx_jstr(r, "lot"), "SR1");
+    json_decref(r);
+    fx_hget_is(K("serials"), "S1:SR1", "returned, RMA RMA5");
+    fx_hget_is(K("serial:S1:SR1"), "state", "returned");
+    fx_hget_is(K("serial:S1:SR1"), "rma", "RMA5");
+    fx_refused("rcv1", "return.receive", "x12",
+               "\"rma\":\"RMA5\",\"station\":\"RET1\",\"scan\":\"" SCAN_S1("SR1") "\",\"qty\":1",
+               "serial SR1 of S1 is already returned (RMA RMA5), not yet inspected");
+    json_decref(
+        fx_ok("rcv1", "return.receive", "x13",
+              "\"rma\":\"RMA5\",\"station\":\"RET1\",\"scan\":\"" SCAN_S1("SR2") "\","
+                                                                                 "\"qty\":1"));
+    serial_issues(issues, sizeof(issues));
+    assert_string_equal(issues, "");
+
+    /* SR2 scrapped: marked; SR1 restocked: released and put away. */
+    json_decref(fx_ok("rcv1", "return.inspect", "x14",
+                      "\"rma\":\"RMA5\",\"sku\":\"S1\",\"lot\":\"SR2\",\"qty\":1,"
+                      "\"decision\":\"scrap\",\"note\":\"cracked\""));
+    fx_hget_is(K("serials"), "S1:SR2", "scrapped, RMA RMA5");
+    fx_hget_is(K("serial:S1:SR2"), "state", "scrapped");
+    fx_hget_is(K("quant:S1:WH1/Scrap:SR2"), "on_hand", "1");
+    r = fx_ok("rcv1", "return.inspect", "x15",
+              "\"rma\":\"RMA5\",\"sku\":\"S1\",\"lot\":\"SR1\",\"qty\":1,\"decision\":\"restock\"");
+    char put[256];
+    snprintf(put, sizeof(put), "\"task\":\"%s\",\"location\":\"%s\"",
+             json_string_value(json_object_get(json_object_get(r, "putaway"), "task")),
+             putaway_loc(r));
+    json_decref(r);
+    fx_hget_is(K("serials"), "S1:SR1", NULL);
+    fx_hget_is(K("serial:S1:SR1"), "state", "stock");
+    json_decref(fx_ok("rcv1", "putaway.confirm", "x16", put));
+
+    /* The restocked SR1 is picked again in a later wave and shipped. */
+    fx_ok0("erp", "order.upsert", "x17",
+           "\"order\":\"SO22\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"S1\",\"qty\":1,"
+           "\"lot\":\"SR1\"}]");
+    pick_serials("SO22", "W22", "T22", sr1, 1, "x18");
+    pack_ship("SO22", "T22", "SH-T22", "006141410000000222", sr1, 1);
+    fx_hget_is(K("serial:S1:SR1"), "state", "picked");
+    fx_hget_is(K("serial:S1:SR1"), "order", "SO22");
+    fx_hget_is(K("serial:S1:SR1"), "picks", "2");
+    fx_hget_is(K("serial:S1:SR1"), "returns", "1");
+    char *life = fx_hget(K("serial:S1:SR1"), "life");
+    assert_non_null(life);
+    json_t *lj = json_loads(life, 0, NULL);
+    free(life);
+    assert_int_equal(json_array_size(lj), 4);
+    static const char *const evs[] = {"pick", "return", "restock", "pick"};
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(fx_jstr(json_array_get(lj, i), "ev"), evs[i]);
+    json_decref(lj);
+
+    /* The scrapped SR2 comes back on no RMA; the twice-shipped SR1 is returned again. */
+    fx_ok0("sup", "rma.authorize", "x19",
+           "\"rma\":\"RMA6\",\"order\":\"SO22\",\"lines\":[{\"sku\":\"S1\",\"qty\":1}]");
+    fx_refused("rcv1", "return.receive", "x20",
+               "\"rma\":\"RMA6\",\"station\":\"RET1\",\"scan\":\"" SCAN_S1("SR2") "\",\"qty\":1",
+               "serial SR2 of S1 was scrapped (RMA RMA5): it cannot be returned again");
+    json_decref(
+        fx_ok("rcv1", "return.receive", "x21",
+              "\"rma\":\"RMA6\",\"station\":\"RET1\",\"scan\":\"" SCAN_S1("SR1") "\","
+                                                                                 "\"qty\":1"));
+    serial_issues(issues, sizeof(issues));
+    assert_string_equal(issues, "");
+
+    /* SR2 repaired and booked back into stock by two adjustments: still marked scrapped, its
+     * pick is refused as scrapped, and the audit sees a serial in stock that is marked. */
+    json_decref(fx_ok("sup", "inventory.adjust", "x22a",
+                      "\"sku\":\"S1\",\"location\":\"WH1/Scrap\",\"lot\":\"SR2\",\"qty\":-1,"
+                      "\"reason\":\"repaired\""));
+    json_decref(fx_ok("sup", "inventory.adjust", "x22",
+                      "\"sku\":\"S1\",\"location\":\"WH1/Stock/B/2\",\"lot\":\"SR2\",\"qty\":1,"
+                      "\"reason\":\"found\""));
+    fx_ok0("erp", "order.upsert", "x23",
+           "\"order\":\"SO23\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"S1\",\"qty\":1,"
+           "\"lot\":\"SR2\"}]");
+    json_decref(fx_ok("sup", "wave.plan", "x24", "\"wave\":\"W23\""));
+    r = fx_ok("sup", "wave.release", "x25", "\"wave\":\"W23\"");
+    const char *batch = json_string_value(json_array_get(json_object_get(r, "batches"), 0));
+    char f[512];
+    snprintf(f, sizeof(f), "\"batch\":\"%s\"", batch);
+    json_decref(r);
+    r = fx_ok("sup", "batch.claim", "x26", f);
+    json_t *t = json_array_get(json_object_get(r, "tasks"), 0);
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"WH1/Stock/B/2\",\"scan\":\"" SCAN_S1(
+                 "SR2") "\",\"qty\":1,\"tote\":\"T23\"",
+             fx_jstr(t, "task"));
+    json_decref(r);
+    /* A refused pick check counts in the KPI hash (pick_errors_serial), so no fx_refused. */
+    long long serial_errors = hint(K("kpi"), "pick_errors_serial");
+    r = fx_send("sup", "pick.confirm", "x27", f);
+    assert_false(json_is_true(json_object_get(r, "ok")));
+    assert_string_equal(fx_jstr(r, "error"),
+                        "serial SR2 of S1 is scrapped (RMA RMA5): a scrapped unit is never picked");
+    json_decref(r);
+    assert_int_equal(hint(K("kpi"), "pick_errors_serial"), serial_errors + 1);
+    fx_hget_is(K("tote:T23:contents"), "S1:SR2", NULL);
+    serial_issues(issues, sizeof(issues));
+    assert_string_equal(issues,
+                        "S1:SR2 serial in stock is marked out of stock: it can never be picked");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_receiving),
         cmocka_unit_test(test_returns),
+        cmocka_unit_test(test_serial_returns),
     };
     return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -6,7 +6,9 @@
  * partial and full picks moving the stock into the tote, the order waved -> picking -> picked,
  * the batch done; replays; role refusals; the events on evt/task and state/batch; the serial rule
  * (a serial-tracked product: AI 21, one unit, the task's serial, not picked before; the serial
- * recorded in the tote's serials set and the site's serials hash). */
+ * recorded in the tote's serials set and the site's serials hash); pick.short of a serial-tracked
+ * line (the serial rule on the found part, the missing serial released and counted, another
+ * serial re-reserved, a backorder when none is free). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -640,6 +642,178 @@ static void test_serials(void **state)
     freeReplyObject(m);
 }
 
+/* The S1 pick tasks of order in the batches of a released wave (claimed by user), in path order:
+ * ids, serials (lots) and locations; returns how many (at most 4). */
+static size_t serial_tasks(const char *user, const char *rid, json_t *release, const char *order,
+                           char ids[4][32], char lots[4][32], char locs[4][64])
+{
+    json_t *b;
+    size_t i, n = 0;
+    json_array_foreach(json_object_get(release, "batches"), i, b)
+    {
+        char f[96], r2[48];
+        json_t *r, *t;
+        size_t k;
+        snprintf(f, sizeof(f), "\"batch\":\"%s\"", json_string_value(b));
+        snprintf(r2, sizeof(r2), "%s-%zu", rid, i);
+        r = fx_ok(user, "batch.claim", r2, f);
+        json_array_foreach(json_object_get(r, "tasks"), k, t)
+        {
+            if (n == 4 || strcmp(fx_jstr(t, "sku"), "S1") != 0 ||
+                strcmp(fx_jstr(t, "order"), order) != 0)
+                continue;
+            snprintf(ids[n], 32, "%s", fx_jstr(t, "task"));
+            snprintf(lots[n], 32, "%s", fx_jstr(t, "lot"));
+            snprintf(locs[n], 64, "%s", fx_jstr(t, "location"));
+            n++;
+        }
+        json_decref(r);
+    }
+    return n;
+}
+
+/* pick.short of a serial-tracked line (its task's lot is the reserved serial): the found part
+ * takes the serial rule (a one-unit task shorted with qty 1 is refused for its qty, a wrong
+ * serial as a serial error, never as a missing lot); nothing found releases the serial's quant
+ * (reserved 0, missing 1, a count) and re-reserves another serial with a replacement task, which
+ * takes that serial and not the missing one; the picked units keep their serials in the tote
+ * and their records. With no free serial left the unit is backordered, and the follow-up takes
+ * the next serial to arrive before any other order. */
+static void test_short_serial(void **state)
+{
+    char ids[4][32], lots[4][32], locs[4][64], f[512], want[256], k[128], free_sn[8] = "";
+    json_t *r, *rel;
+    (void)state;
+    quant("S1", "WH1/Stock/A/1", "SN21", 1, "");
+    quant("S1", "WH1/Stock/A/2", "SN22", 1, "");
+    quant("S1", "WH1/Stock/A/3", "SN23", 1, "");
+    fx_ok0("erp", "order.upsert", "ss1",
+           "\"order\":\"SO60\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"S1\",\"qty\":2}]");
+    json_decref(fx_ok("sup", "wave.plan", "ss2", "\"wave\":\"W60\""));
+    rel = fx_ok("sup", "wave.release", "ss3", "\"wave\":\"W60\"");
+    assert_int_equal(serial_tasks("picker1", "ss4", rel, "SO60", ids, lots, locs), 2);
+    json_decref(rel);
+    for (int i = 21; i <= 23; i++) {
+        char sn[8];
+        snprintf(sn, sizeof(sn), "SN%d", i);
+        if (strcmp(sn, lots[0]) != 0 && strcmp(sn, lots[1]) != 0)
+            snprintf(free_sn, sizeof(free_sn), "%s", sn);
+    }
+    assert_true(free_sn[0] != '\0');
+
+    /* The found part of a serial-tracked task takes the serial rule. */
+    long qty_errors = kpi("pick_errors_qty"), serial_errors = kpi("pick_errors_serial"),
+         lot_errors = kpi("pick_errors_lot");
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"%s\",\"scan\":\"(01)09506000134390(21)%s\","
+             "\"qty\":1,\"tote\":\"T60\"",
+             ids[0], locs[0], lots[0]);
+    snprintf(want, sizeof(want),
+             "qty 1 is not less than the 1 remaining on task %s: a short pick leaves units "
+             "missing",
+             ids[0]);
+    fx_refused("picker1", "pick.short", "ss5", f, want);
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"%s\",\"scan\":\"(01)09506000134390(21)%s\","
+             "\"qty\":1,\"tote\":\"T60\"",
+             ids[0], locs[0], lots[1]);
+    snprintf(want, sizeof(want), "scanned serial %s, task %s is for serial %s", lots[1], ids[0],
+             lots[0]);
+    fx_refused("picker1", "pick.short", "ss6", f, want);
+    assert_int_equal(kpi("pick_errors_qty"), qty_errors + 1);
+    assert_int_equal(kpi("pick_errors_serial"), serial_errors + 1);
+    assert_int_equal(kpi("pick_errors_lot"), lot_errors);
+
+    /* Nothing found: the serial's quant is released and counted, another serial re-reserved. */
+    snprintf(f, sizeof(f), "\"task\":\"%s\",\"qty\":0", ids[0]);
+    r = fx_ok("picker1", "pick.short", "ss7", f);
+    assert_int_equal(fx_jint(r, "short"), 1);
+    assert_true(json_is_null(json_object_get(r, "backorder")));
+    char repl[32];
+    snprintf(repl, sizeof(repl), "%s", fx_jstr(r, "replacement"));
+    json_decref(r);
+    snprintf(k, sizeof(k), K("quant:S1:%s:%s"), locs[0], lots[0]);
+    fx_hget_is(k, "on_hand", "1");
+    fx_hget_is(k, "reserved", "0");
+    fx_hget_is(k, "missing", "1");
+    snprintf(k, sizeof(k), "S1:%s", lots[0]);
+    fx_hget_is(K("serials"), k, NULL); /* a missing serial is not picked */
+    snprintf(k, sizeof(k), K("task:%s"), repl);
+    fx_hget_is(k, "lot", free_sn);
+    fx_hget_is(k, "qty", "1");
+    fx_hget_is(k, "replaces", ids[0]);
+    char *rloc = fx_hget(k, "location");
+    assert_non_null(rloc);
+    snprintf(k, sizeof(k), K("quant:S1:%s:%s"), rloc, free_sn);
+    fx_hget_is(k, "reserved", "1");
+
+    /* The other task is picked; the replacement takes its own serial, not the missing one. */
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"%s\",\"scan\":\"(01)09506000134390(21)%s\","
+             "\"qty\":1,\"tote\":\"T60\"",
+             ids[1], locs[1], lots[1]);
+    json_decref(fx_ok("picker1", "pick.confirm", "ss8", f));
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"%s\",\"scan\":\"(01)09506000134390(21)%s\","
+             "\"qty\":1,\"tote\":\"T60\"",
+             repl, rloc, lots[0]);
+    snprintf(want, sizeof(want), "scanned serial %s, task %s is for serial %s", lots[0], repl,
+             free_sn);
+    pick_refused("picker1", "ss9", f, "serial", want);
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"%s\",\"scan\":\"(01)09506000134390(21)%s\","
+             "\"qty\":1,\"tote\":\"T60\"",
+             repl, rloc, free_sn);
+    free(rloc);
+    r = fx_ok("picker1", "pick.confirm", "ss10", f);
+    assert_string_equal(fx_jstr(r, "order_state"), "picked");
+    json_decref(r);
+    redisReply *m = fx_redis("SMEMBERS " K("tote:T60:serials"));
+    assert_int_equal(m->elements, 2);
+    freeReplyObject(m);
+    snprintf(k, sizeof(k), "S1:%s", lots[1]);
+    fx_hget_is(K("tote:T60:contents"), k, "1");
+    snprintf(k, sizeof(k), "S1:%s", free_sn);
+    fx_hget_is(K("tote:T60:contents"), k, "1");
+    snprintf(k, sizeof(k), K("serial:S1:%s"), free_sn);
+    fx_hget_is(k, "state", "picked");
+    fx_hget_is(k, "order", "SO60");
+    fx_hget_is(k, "task", repl);
+    fx_hget_is(k, "picks", "1");
+
+    /* No free serial left for a second short: backordered, and the follow-up takes the next
+     * serial to arrive. */
+    quant("S1", "WH1/Stock/A/4", "SN24", 1, "");
+    fx_ok0("erp", "order.upsert", "ss11",
+           "\"order\":\"SO61\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"S1\",\"qty\":1}]");
+    json_decref(fx_ok("sup", "wave.plan", "ss12", "\"wave\":\"W61\""));
+    rel = fx_ok("sup", "wave.release", "ss13", "\"wave\":\"W61\"");
+    assert_int_equal(serial_tasks("picker1", "ss14", rel, "SO61", ids, lots, locs), 1);
+    json_decref(rel);
+    assert_string_equal(lots[0], "SN24");
+    snprintf(f, sizeof(f), "\"task\":\"%s\",\"qty\":0", ids[0]);
+    r = fx_ok("picker1", "pick.short", "ss15", f);
+    assert_true(json_is_null(json_object_get(r, "replacement")));
+    char bo[32], fo[64];
+    snprintf(bo, sizeof(bo), "%s", fx_jstr(r, "backorder"));
+    snprintf(fo, sizeof(fo), "%s", fx_jstr(r, "follow_up"));
+    json_decref(r);
+    snprintf(k, sizeof(k), K("backorder:%s"), bo);
+    fx_hget_is(k, "sku", "S1");
+    fx_hget_is(k, "qty", "1");
+    quant("S1", "WH1/Stock/A/1", "SN25", 1, "");
+    r = fx_ok("sup", "wave.plan", "ss16", "\"wave\":\"W62\"");
+    bool planned = false;
+    json_t *o;
+    size_t i;
+    json_array_foreach(json_object_get(r, "orders"), i, o) planned =
+        planned || strcmp(json_string_value(o), fo) == 0;
+    json_decref(r);
+    assert_true(planned);
+    fx_hget_is(K("quant:S1:WH1/Stock/A/1:SN25"), "reserved", "1");
+    fx_hget_is(k, "state", "reserved");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_short_backorder_first),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_serials),
+        cmocka_unit_test(test_short_serial),
     };
     return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -1059,7 +1059,8 @@ static void return_start(struct flow *f)
         return;
     snprintf(f->location, sizeof(f->location), "%s", site->locations[f->station->location].path);
     int rc = ops_return_receive(f->c->store, &f->ctx, f->a->id, f->sku, f->lot, f->qty, f->location,
-                                f->station->id, f->today, on_return_done, f);
+                                f->station->id, f->today, f->p->tracking == CFG_TRACK_SERIAL,
+                                on_return_done, f);
     if (rc != 0) {
         struct store_result r = {.rc = rc};
         pass(f, &r);
@@ -1165,6 +1166,7 @@ static void inspect_run(struct flow *f)
                             .scrap_location = f->scrap,
                             .qty = f->qty,
                             .scrap = f->hold,
+                            .serial = f->p && f->p->tracking == CFG_TRACK_SERIAL,
                             .task = f->task,
                             .target = f->target,
                             .reason_code = f->reason_code,

@@ -163,8 +163,8 @@ struct sjob {
     store_cb done;
     void *arg;
     char task[STORE_ID_MAX], loc[STORE_PATH_MAX], gtin[15], gsku[STORE_ID_MAX], lot[64];
-    char expiry[16], tote[STORE_ID_MAX];
-    bool has_lot, has_expiry;
+    char expiry[16], tote[STORE_ID_MAX], serial[STORE_ID_MAX];
+    bool has_lot, has_expiry, has_serial, serial_tracked;
     int64_t qty;
     int attempt;
 };
@@ -285,7 +285,9 @@ static void on_read(void *arg, const struct store_result *r)
                  .lot = s->has_lot ? s->lot : NULL,
                  .expiry = s->has_expiry ? s->expiry : NULL,
                  .qty = s->qty,
-                 .tote = s->tote},
+                 .tote = s->tote,
+                 .serial = s->has_serial ? s->serial : NULL,
+                 .serial_tracked = s->serial_tracked},
         .order = t[2],
         .batch = t[3],
         .sku = t[4],
@@ -339,6 +341,9 @@ int short_start(struct cmd_ctx *c, const struct store_ctx *ctx, const struct ops
     s->has_expiry = pk->expiry != NULL;
     snprintf(s->lot, sizeof(s->lot), "%s", pk->lot ? pk->lot : "");
     snprintf(s->expiry, sizeof(s->expiry), "%s", pk->expiry ? pk->expiry : "");
+    s->has_serial = pk->serial != NULL;
+    snprintf(s->serial, sizeof(s->serial), "%s", pk->serial ? pk->serial : "");
+    s->serial_tracked = pk->serial_tracked;
     s->qty = pk->qty;
     if ((rc = read_start(s)) != 0)
         free(s);

@@ -51,6 +51,22 @@ static int task_keys(char *seq, char *task, char *open, const struct store *s, c
     return key(task, s, "task", id, false, NULL);
 }
 
+/* The record of a serial, wcs:{site}:serial:<sku>:<serial> (docs/redis.md, "Serials"), when
+ * serial; else a copy of stand_in (a declared key the script leaves alone). */
+static int serial_record(char *buf, const struct store *s, bool serial, const char *sku,
+                         const char *lot, const char *stand_in)
+{
+    int n;
+    if (!serial) {
+        snprintf(buf, KEY_MAX, "%s", stand_in);
+        return 0;
+    }
+    if (!sku || !lot || store_id_check(sku) != 0 || store_id_check(lot) != 0)
+        return -EINVAL;
+    n = snprintf(buf, KEY_MAX, "wcs:{%s}:serial:%s:%s", store_site(s), sku, lot);
+    return n > 0 && n < KEY_MAX ? 0 : -EINVAL;
+}
+
 #define RUN(name, keys, args)                                                                      \
     store_script_run(s, ctx, name, false, keys, sizeof(keys) / sizeof(keys[0]), args,              \
                      sizeof(args) / sizeof(args[0]), cb, arg)
@@ -216,16 +232,18 @@ int ops_putaway_confirm(struct store *s, const struct store_ctx *ctx, const stru
 
 int ops_return_receive(struct store *s, const struct store_ctx *ctx, const char *rma_id,
                        const char *sku, const char *lot, int64_t qty, const char *location,
-                       const char *station, const char *today, store_cb cb, void *arg)
+                       const char *station, const char *today, bool serial, store_cb cb, void *arg)
 {
-    char k1[KEY_MAX], k2[KEY_MAX], k3[KEY_MAX], k4[KEY_MAX], q[24];
+    char k1[KEY_MAX], k2[KEY_MAX], k3[KEY_MAX], k4[KEY_MAX], k5[KEY_MAX], k6[KEY_MAX], q[24];
     if (!s || qty < 1 || key(k1, s, "rma", rma_id, false, NULL) ||
         quant(k2, s, sku, location, lot) || key(k3, s, "loc", location, true, "quants") ||
-        key(k4, s, "sku", sku, false, "quants"))
+        key(k4, s, "sku", sku, false, "quants") || key0(k5, s, "serials") ||
+        serial_record(k6, s, serial, sku, lot, k1))
         return -EINVAL;
     snprintf(q, sizeof(q), "%" PRId64, qty);
-    const char *keys[] = {k1, k2, k3, k4};
-    const char *args[] = {rma_id, sku, z(lot), q, location, z(station), z(today)};
+    const char *keys[] = {k1, k2, k3, k4, k5, k6};
+    const char *args[] = {rma_id,   sku,        z(lot),   q,
+                          location, z(station), z(today), serial ? "serial" : ""};
     return RUN("return_receive", keys, args);
 }
 
@@ -233,16 +251,17 @@ int ops_return_inspect(struct store *s, const struct store_ctx *ctx, const struc
                        store_cb cb, void *arg)
 {
     char k1[KEY_MAX], k2[KEY_MAX], k3[KEY_MAX], k4[KEY_MAX], k5[KEY_MAX], k6[KEY_MAX], k7[KEY_MAX],
-        k8[KEY_MAX], qty[24];
+        k8[KEY_MAX], k9[KEY_MAX], k10[KEY_MAX], qty[24];
     if (!s || !a || a->qty < 1 || key(k1, s, "rma", a->rma, false, NULL) ||
         quant(k2, s, a->sku, a->location, a->lot) ||
         quant(k3, s, a->sku, a->scrap_location, a->lot) ||
         key(k4, s, "loc", a->scrap_location, true, "quants") ||
         key(k5, s, "sku", a->sku, false, "quants") ||
-        task_keys(k6, k7, k8, s, a->scrap ? "" : a->task))
+        task_keys(k6, k7, k8, s, a->scrap ? "" : a->task) || key0(k9, s, "serials") ||
+        serial_record(k10, s, a->serial, a->sku, a->lot, k1))
         return -EINVAL;
     snprintf(qty, sizeof(qty), "%" PRId64, a->qty);
-    const char *keys[] = {k1, k2, k3, k4, k5, k6, k7, k8};
+    const char *keys[] = {k1, k2, k3, k4, k5, k6, k7, k8, k9, k10};
     const char *args[] = {a->rma,
                           a->sku,
                           z(a->lot),
@@ -254,6 +273,7 @@ int ops_return_inspect(struct store *s, const struct store_ctx *ctx, const struc
                           a->scrap ? "" : z(a->task),
                           z(a->target),
                           z(a->reason_code),
-                          z(a->reason)};
+                          z(a->reason),
+                          a->serial ? "serial" : ""};
     return RUN("return_inspect", keys, args);
 }

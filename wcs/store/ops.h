@@ -208,7 +208,8 @@ struct ops_pick {
  * check (location, product, lot, expiry, qty, tote; serial for a serial-tracked product: AI 21
  * present, qty 1, the task's serial, not picked before) comes back as WCS_E_STATE and is counted
  * in the KPI hash. A serial pick adds <sku>:<serial> to the tote's serials set and the site's
- * serials hash. */
+ * serials hash and marks its record wcs:{s}:serial:<sku>:<serial> picked (docs/redis.md,
+ * "Serials"). */
 int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct ops_pick *p,
                      store_cb cb, void *arg);
 /* ---- receiving and returns (wcs/command/inbound.c; wcs/store/inbound.c) ----
@@ -282,20 +283,25 @@ struct ops_putaway {
 int ops_putaway_confirm(struct store *s, const struct store_ctx *ctx, const struct ops_putaway *a,
                         store_cb cb, void *arg);
 
-/* values: RMA state, received of the sku, authorised of the sku, received units, units. */
+/* values: RMA state, received of the sku, authorised of the sku, received units, units. serial:
+ * the product is serial-tracked (lot is the serial, qty 1): the serial must be one the site
+ * shipped with the RMA's order, else WCS_E_STATE with the reason (docs/mqtt.md, "Serials of
+ * returned units"); received, it is marked returned. */
 int ops_return_receive(struct store *s, const struct store_ctx *ctx, const char *rma_id,
                        const char *sku, const char *lot, int64_t qty, const char *location,
-                       const char *station, const char *today, store_cb cb, void *arg);
+                       const char *station, const char *today, bool serial, store_cb cb, void *arg);
 
 /* An inspection decision on returned units held at location (the RMA's, as read). */
 struct ops_inspect {
     const char *rma, *sku, *lot, *note, *location, *scrap_location;
     int64_t qty;
     bool scrap;
+    bool serial; /* serial-tracked: lot is the serial, released (restock) or marked scrapped */
     const char *task, *target, *reason_code, *reason; /* restock */
 };
 /* values: RMA state, inspected units, units, credit ("0"|"1"), order, outcome JSON
- * [{sku, lot, qty, decision, note}], task id ("" for scrap). */
+ * [{sku, lot, qty, decision, note}], task id ("" for scrap). A restocked serial becomes
+ * pickable again; a scrapped one is refused by every later pick or return. */
 int ops_return_inspect(struct store *s, const struct store_ctx *ctx, const struct ops_inspect *a,
                        store_cb cb, void *arg);
 

@@ -393,6 +393,11 @@ static int next_confirm(struct pk *p)
     rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:replen:faces", site(p));
     rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:tote:%s:serials", site(p), p->in.v[7]);
     rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:serials", site(p));
+    /* The scanned serial's record (docs/redis.md, "Serials"); a stand-in, the task, without. */
+    if (rc == 0 && strcmp(p->in.v[9], "serial") == 0 && p->in.v[8][0] && p->in.v[3][0])
+        rc = strv_pushf(&keys, "wcs:{%s}:serial:%s:%s", site(p), p->in.v[3], p->in.v[8]);
+    else if (rc == 0)
+        rc = strv_pushf(&keys, "wcs:{%s}:task:%s", site(p), p->id);
     rc = rc ? rc : backorder_key(p, t[6], &keys);
     rc = rc ? rc : strv_push(&args, p->id);
     for (size_t i = 0; rc == 0 && i < p->in.n; i++)
@@ -627,10 +632,11 @@ int ops_pick_short(struct store *s, const struct store_ctx *ctx, const struct op
     if (!s || !sh || store_id_check(pk->task) != 0 || pk->qty < 0 ||
         (pk->qty > 0 &&
          (store_id_check(pk->tote) != 0 || !pk->location || !pk->gtin || !pk->gtin_sku)) ||
-        (pk->lot && pk->lot[0] && store_id_check(pk->lot) != 0) || !sh->order || !sh->batch ||
-        !sh->sku || !sh->location || !sh->line || !sh->own_backorder || !sh->follow_up ||
-        !sh->priority || store_id_check(sh->order) || store_id_check(sh->batch) ||
-        store_id_check(sh->follow_up) || (sh->priority[0] && store_id_check(sh->priority)) ||
+        (pk->lot && pk->lot[0] && store_id_check(pk->lot) != 0) ||
+        (pk->serial && store_id_check(pk->serial) != 0) || !sh->order || !sh->batch || !sh->sku ||
+        !sh->location || !sh->line || !sh->own_backorder || !sh->follow_up || !sh->priority ||
+        store_id_check(sh->order) || store_id_check(sh->batch) || store_id_check(sh->follow_up) ||
+        (sh->priority[0] && store_id_check(sh->priority)) ||
         (sh->own_backorder[0] && store_id_check(sh->own_backorder)) ||
         sh->n_repl > OPS_SHORT_REPL_MAX || (sh->n_repl && !sh->repl) ||
         store_key_quant(q, sizeof(q), store_site(s), sh->sku, sh->location, sh->lot) < 0)
@@ -660,6 +666,16 @@ int ops_pick_short(struct store *s, const struct store_ctx *ctx, const struct op
             : (sh->own_backorder[0]
                    ? strv_pushf(&keys, "wcs:{%s}:backorder:%s", st, sh->own_backorder)
                    : strv_pushf(&keys, "wcs:{%s}:task:%s", st, pk->task));
+    /* The found unit's serial (a serial-tracked product): the tote's serials, the site's, its
+     * record; stand-ins (the task) otherwise. */
+    bool ser = pk->qty > 0 && pk->serial_tracked && pk->serial && pk->gtin_sku[0];
+    rc = rc ? rc
+            : (ser ? strv_pushf(&keys, "wcs:{%s}:tote:%s:serials", st, pk->tote)
+                   : strv_pushf(&keys, "wcs:{%s}:task:%s", st, pk->task));
+    rc = rc ? rc : strv_pushf(&keys, "wcs:{%s}:serials", st);
+    rc = rc ? rc
+            : (ser ? strv_pushf(&keys, "wcs:{%s}:serial:%s:%s", st, pk->gtin_sku, pk->serial)
+                   : strv_pushf(&keys, "wcs:{%s}:task:%s", st, pk->task));
     for (size_t i = 0; rc == 0 && i < sh->n_repl; i++) {
         const struct store_line *l = &sh->repl[i];
         rc = store_key_quant(q, sizeof(q), st, l->sku, l->loc, l->lot) < 0 || l->qty < 1
@@ -677,7 +693,9 @@ int ops_pick_short(struct store *s, const struct store_ctx *ctx, const struct op
                         pk->lot ? pk->lot : "\x1f",
                         pk->expiry ? pk->expiry : "",
                         NULL,
-                        pk->qty > 0 ? pk->tote : ""};
+                        pk->qty > 0 ? pk->tote : "",
+                        pk->qty > 0 && pk->serial ? pk->serial : "",
+                        pk->qty > 0 && pk->serial_tracked ? "serial" : ""};
     for (size_t i = 0; rc == 0 && i < sizeof(in) / sizeof(in[0]); i++) {
         if (!in[i]) {
             snprintf(num, sizeof(num), "%" PRId64, pk->qty);

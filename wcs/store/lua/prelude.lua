@@ -182,8 +182,9 @@ end
 -- a failed check is counted (pick_errors, pick_errors_<kind>) and returned as the error reply;
 -- Returns nil when all pass. ser (task_pick; nil: no serial rule) is {tracked = the scanned
 -- product is serial-tracked, serial = the scan's AI 21 ('' none), taken = the serial's entry in
--- the site's serials hash (nil: never picked)}: a serial-tracked product takes one unit per scan
--- with AI 21, the task's serial when it names one (its lot), a serial not picked before; that
+-- the site's serials hash (nil: never picked), state and rma = its record's (serial_read)}: a
+-- serial-tracked product takes one unit per scan with AI 21, the task's serial when it names one
+-- (its lot), a serial not out of stock (picked, returned and not inspected, or scrapped); that
 -- check (kind serial) stands in for the lot check.
 local function pick_check(t, q, ser)
     local tid, order, sku, lot, expiry, loc = ARGV[7], t[3], t[4], t[5] or '', t[6] or '', t[7]
@@ -219,8 +220,16 @@ local function pick_check(t, q, ser)
                 ' is for serial ' .. lot)
         end
         if ser.taken then
-            return refuse('serial', 'serial ' .. ser.serial .. ' of ' .. sku ..
-                ' is already picked (' .. ser.taken .. ')')
+            local tag = 'serial ' .. ser.serial .. ' of ' .. sku
+            if ser.state == 'scrapped' then
+                return refuse('serial', tag .. ' is scrapped (RMA ' .. tostring(ser.rma) ..
+                    '): a scrapped unit is never picked')
+            end
+            if ser.state == 'returned' then
+                return refuse('serial', tag .. ' is returned (RMA ' .. tostring(ser.rma) ..
+                    ') and awaits inspection')
+            end
+            return refuse('serial', tag .. ' is already picked (' .. ser.taken .. ')')
         end
     else
         if lot ~= '' and ARGV[12] == '\31' then
@@ -283,4 +292,56 @@ local function pick_apply(t, q)
          tote = in_tote},
         {quant = KEYS[8], on_hand = on_hand - q, reserved = reserved - q, order_held = held - q,
          tote = in_tote + q, item = item, order = order, task = tid})
+end
+
+-- Serials (docs/redis.md, "Serials"). The site's serials hash (<sku>:<serial> -> why the unit is
+-- out of stock) and a record per serial, wcs:{s}:serial:<sku>:<serial>: state (picked,
+-- returned, stock, scrapped), the last pick's order, task and tote, the last return's rma, counts
+-- and 'life', a JSON list of its events (the last SERIAL_LIFE_MAX).
+local SERIAL_LIFE_MAX = 64
+
+local function serial_key(sku, serial)
+    return site_key('serial:' .. sku .. ':' .. serial)
+end
+
+-- The serial rule's view of a serial: {tracked, serial, taken (the serials hash's entry or nil),
+-- state and rma (its record's, nil when none)}. tracked false: nothing read.
+local function serial_read(tracked, sku, serial, serials_key, record_key)
+    local ser = {tracked = tracked, serial = serial}
+    if tracked and serial ~= '' then
+        ser.taken = redis.call('HGET', serials_key, sku .. ':' .. serial) or nil
+        local r = redis.call('HMGET', record_key, 'state', 'rma')
+        ser.state, ser.rma = r[1] or nil, r[2] or nil
+    end
+    return ser
+end
+
+-- Writes a serial's record: state, the fields kv (flat list) and the event ev (a table; ts and
+-- state added) appended to its life.
+local function serial_note(record_key, sku, serial, state, ev, kv)
+    local ok, life = pcall(cjson.decode, redis.call('HGET', record_key, 'life') or '[]')
+    if not ok or type(life) ~= 'table' then
+        life = {}
+    end
+    ev.ts = tonumber(ARGV[4])
+    ev.state = state
+    life[#life + 1] = ev
+    while #life > SERIAL_LIFE_MAX do
+        table.remove(life, 1)
+    end
+    redis.call('HSET', record_key, 'sku', sku, 'serial', serial, 'state', state, 'updated_ts',
+        ARGV[4], 'life', cjson.encode(life), unpack(kv))
+end
+
+-- A serial-tracked unit of task t picked into tote (after pick_apply): into the tote's serials
+-- set, out of stock in the site's serials hash, its record 'picked' (journal op pick_serial).
+local function serial_picked(t, serial, tote, tote_serials_key, serials_key, record_key)
+    local tid, order, sku = ARGV[7], t[3], t[4]
+    local item = sku .. ':' .. serial
+    redis.call('SADD', tote_serials_key, item)
+    redis.call('HSET', serials_key, item, 'task ' .. tid .. ', tote ' .. tote)
+    redis.call('HINCRBY', record_key, 'picks', 1)
+    serial_note(record_key, sku, serial, 'picked', {ev = 'pick', order = order, task = tid,
+        tote = tote}, {'order', order, 'task', tid, 'tote', tote, 'picked_ts', ARGV[4]})
+    journal('pick_serial', tote, {}, {item = item, task = tid, order = order})
 end

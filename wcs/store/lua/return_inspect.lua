@@ -4,20 +4,28 @@
 -- command layer then emits the credit event when the RMA has credit).
 -- KEYS[4] RMA hash, KEYS[5] held quant at the return location, KEYS[6] scrap quant, KEYS[7]
 -- scrap location index set, KEYS[8] sku index set, KEYS[9] task counter, KEYS[10] the new task
--- hash, KEYS[11] open putaway tasks set.
+-- hash, KEYS[11] open putaway tasks set, KEYS[12] the site's serials hash, KEYS[13] the serial's
+-- record (a stand-in, the RMA hash, unless ARGV[19] is 'serial').
 -- ARGV[7] RMA id, ARGV[8] sku, ARGV[9] lot, ARGV[10] qty, ARGV[11] decision
 -- ('restock'|'scrap'), ARGV[12] note, ARGV[13] return location (as read), ARGV[14] scrap
 -- location, ARGV[15] task id ('' for scrap), ARGV[16] suggested location, ARGV[17] reason code,
--- ARGV[18] reason text.
+-- ARGV[18] reason text, ARGV[19] 'serial' for a serial-tracked product (the lot is the serial),
+-- else ''. A restocked serial leaves the site's serials hash (pickable again; record 'stock',
+-- journal op serial_restock); a scrapped one stays there as 'scrapped, RMA <id>' (record
+-- 'scrapped', journal op serial_scrap): a later pick or return of it is refused.
 -- Returns {'ok', state, inspected units, units, credit '0'|'1', order, outcome JSON, task}.
-if #KEYS ~= 11 or #ARGV ~= 18 then
-    return err('EARG', 'return_inspect takes 11 keys and 18 arguments')
+if #KEYS ~= 13 or #ARGV ~= 19 then
+    return err('EARG', 'return_inspect takes 13 keys and 19 arguments')
 end
-local q, restock = int_arg(ARGV[10]), ARGV[11] == 'restock'
+local q, restock, serial = int_arg(ARGV[10]), ARGV[11] == 'restock', ARGV[19] == 'serial'
 if not is_id(ARGV[7]) or not is_id(ARGV[8]) or not is_lot(ARGV[9]) or not q or q <= 0 or
     (not restock and ARGV[11] ~= 'scrap') or not is_path(ARGV[13]) or not is_path(ARGV[14]) or
-    (restock and not is_id(ARGV[15])) or #ARGV[12] > 256 then
-    return err('EARG', 'bad RMA id, sku, lot, quantity, decision, note, location or task')
+    (restock and not is_id(ARGV[15])) or #ARGV[12] > 256 or (ARGV[19] ~= '' and not serial) or
+    (serial and ARGV[9] == '') then
+    return err('EARG', 'bad RMA id, sku, lot, quantity, decision, note, location, task or serial')
+end
+if KEYS[12] ~= site_key('serials') or (serial and KEYS[13] ~= serial_key(ARGV[8], ARGV[9])) then
+    return err('EARG', 'KEYS[12], KEYS[13] are not the site\'s serials and the serial\'s record')
 end
 if seen() then
     return {'dup'}
@@ -74,6 +82,21 @@ else
     journal('scrap', ARGV[8], {from = KEYS[5], from_on_hand = num(v[1]), to = KEYS[6],
         to_on_hand = to_before}, {from = KEYS[5], from_on_hand = num(v[1]) - q, to = KEYS[6],
         to_on_hand = to_before + q, qty = q, why = 'return'})
+end
+if serial then
+    -- A serial received before serial records were kept has none: its inspection still
+    -- releases or marks it.
+    local item, was = ARGV[8] .. ':' .. ARGV[9], redis.call('HGET', KEYS[13], 'state')
+    local st = restock and 'stock' or 'scrapped'
+    if restock then
+        redis.call('HDEL', KEYS[12], item)
+    else
+        redis.call('HSET', KEYS[12], item, 'scrapped, RMA ' .. ARGV[7])
+    end
+    serial_note(KEYS[13], ARGV[8], ARGV[9], st, {ev = ARGV[11], rma = ARGV[7], task = task,
+        note = ARGV[12]}, {'rma', ARGV[7], 'inspected_ts', ARGV[4]})
+    journal(restock and 'serial_restock' or 'serial_scrap', item, {state = was or cjson.null},
+        {state = st, rma = ARGV[7], task = task})
 end
 local outcome = cjson.decode(r[8] or '[]')
 if type(outcome) ~= 'table' or next(outcome) == nil then

@@ -5,7 +5,7 @@
 -- with a lot gets a scan with that lot (lot), an AI 17 expiry is the task's (expiry), qty is at
 -- most what remains (qty), the tote holds no other open order (tote); for a serial-tracked
 -- product (ARGV[17] 'serial') the lot check is the serial rule (serial: AI 21 present, qty 1, the
--- task's serial, not picked before; prelude pick_check). Then the units move as
+-- task's serial, not out of stock; prelude pick_check). Then the units move as
 -- pick_confirm moves them (quant on_hand and reserved, the order's reservation, tote contents),
 -- the task, its batch and its order advance: first pick of the order waved -> picking; task
 -- done when all its units are picked; order picked when its last task is done or short; batch
@@ -14,24 +14,28 @@
 -- KEYS[9] tote contents, KEYS[10] tote, KEYS[11] the busy pick faces hash (replen_claim: a
 -- pick at a face being replenished waits, refused without counting a pick error), KEYS[12] the
 -- tote's serials set (members <sku>:<serial>), KEYS[13] the site's serials hash (<sku>:<serial>
--- -> where it was picked), KEYS[14] the backorder hash when the order is a backorder's
--- follow-up (its `backorder` field; the backorder becomes done with the order). ARGV[7] task
+-- -> why it is out of stock), KEYS[14] the scanned serial's record serial:<sku>:<serial> (a
+-- stand-in, the task key, unless the product is serial-tracked and the scan has AI 21), KEYS[15]
+-- the backorder hash when the order is a backorder's follow-up (its `backorder` field; the
+-- backorder becomes done with the order). ARGV[7] task
 -- id, ARGV[8] 'confirm', ARGV[9] scanned location, ARGV[10] GTIN, ARGV[11] the GTIN's product
 -- ('' none), ARGV[12] lot (US: none), ARGV[13] expiry YYYY-MM-DD ('' none), ARGV[14] qty,
 -- ARGV[15] tote, ARGV[16] serial (AI 21, '' none), ARGV[17] 'serial' when the GTIN's product is
 -- serial-tracked, else ''.
 -- Returns {'ok', picked, remaining, order, order state, next task ('' none), task state, batch
 -- state, tote, batch, sku, location}.
-if (#KEYS ~= 13 and #KEYS ~= 14) or #ARGV ~= 17 then
-    return err('EARG', 'task_pick takes 13 or 14 keys and 17 arguments')
+if (#KEYS ~= 14 and #KEYS ~= 15) or #ARGV ~= 17 then
+    return err('EARG', 'task_pick takes 14 or 15 keys and 17 arguments')
 end
 local tid, q = ARGV[7], int_arg(ARGV[14])
 if not is_id(tid) or not q or q < 1 or not is_id(ARGV[15]) or
     (ARGV[16] ~= '' and not is_id(ARGV[16])) or (ARGV[17] ~= '' and ARGV[17] ~= 'serial') then
     return err('EARG', 'bad task id, quantity, tote or serial')
 end
-if KEYS[12] ~= KEYS[10] .. ':serials' or KEYS[13] ~= site_key('serials') then
-    return err('EARG', 'KEYS[12], KEYS[13] are not the tote\'s and the site\'s serials')
+if KEYS[12] ~= KEYS[10] .. ':serials' or KEYS[13] ~= site_key('serials') or
+    (ARGV[17] == 'serial' and ARGV[16] ~= '' and ARGV[11] ~= '' and
+     KEYS[14] ~= serial_key(ARGV[11], ARGV[16])) then
+    return err('EARG', 'KEYS[12..14] are not the tote\'s and the site\'s serials and the record')
 end
 if seen() then
     return {'dup'}
@@ -53,28 +57,24 @@ if busy then
     return err('ESTATE', 'task ' .. tid .. ' waits: replenishment ' .. busy .. ' is filling ' ..
         t[7] .. ', pick after its replen.confirm')
 end
-local ser = {tracked = ARGV[17] == 'serial', serial = ARGV[16]}
-if ser.tracked and ser.serial ~= '' then
-    ser.taken = redis.call('HGET', KEYS[13], t[4] .. ':' .. ser.serial) or nil
-end
+local ser = serial_read(ARGV[17] == 'serial' and ARGV[11] == t[4], t[4], ARGV[16], KEYS[13],
+    KEYS[14])
+ser.tracked = ARGV[17] == 'serial'
 local bad = pick_check(t, q, ser) or pick_held(t, q)
 if bad then
     return bad
 end
 local o = redis.call('HMGET', KEYS[6], 'state', 'tasks_open', 'backorder')
--- A follow-up order of a backorder: its backorder hash is KEYS[14] (read first by the C side).
+-- A follow-up order of a backorder: its backorder hash is KEYS[15] (read first by the C side).
 local bo = o[3] or ''
-if (bo ~= '' and KEYS[14] ~= site_key('backorder:' .. bo)) or (bo == '' and #KEYS == 14) then
+if (bo ~= '' and KEYS[15] ~= site_key('backorder:' .. bo)) or (bo == '' and #KEYS == 15) then
     return err('ESTATE', 'task ' .. tid .. ' changed meanwhile, retry')
 end
 local b = redis.call('HMGET', KEYS[5], 'state', 'open')
 -- Apply: the stock move (pick_confirm's rule).
 pick_apply(t, q)
 if ser.tracked then
-    local item = t[4] .. ':' .. ser.serial
-    redis.call('SADD', KEYS[12], item)
-    redis.call('HSET', KEYS[13], item, 'task ' .. tid .. ', tote ' .. ARGV[15])
-    journal('pick_serial', ARGV[15], {}, {item = item, task = tid, order = order})
+    serial_picked(t, ser.serial, ARGV[15], KEYS[12], KEYS[13], KEYS[14])
 end
 -- The task, its order and its batch.
 local picked = num(t[9]) + q
@@ -114,7 +114,7 @@ if ostate ~= o[1] then
     redis.call('HSET', KEYS[6], 'state', ostate, 'updated_ts', ARGV[4])
     journal('order_' .. ostate, order, {state = o[1]}, {state = ostate})
     if ostate == 'picked' and bo ~= '' then
-        redis.call('HSET', KEYS[14], 'state', 'done', 'done_ts', ARGV[4])
+        redis.call('HSET', KEYS[15], 'state', 'done', 'done_ts', ARGV[4])
         journal('backorder_done', bo, {state = 'reserved'}, {state = 'done', order = order})
     end
 end

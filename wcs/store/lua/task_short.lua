@@ -10,28 +10,43 @@
 -- KEYS[11] task counter, KEYS[12] open counts, KEYS[13] count task CNT-<ctr+1>, KEYS[14]
 -- backorder counter, KEYS[15] backorders zset, KEYS[16] backorder BO-<bctr+1>, KEYS[17] the
 -- follow-up order, KEYS[18] its lines, KEYS[19] open orders set, KEYS[20] the order's lines,
--- KEYS[21] the order's own backorder hash (stand-in: the task key), KEYS[22..21+k] replacement
--- quants, KEYS[22+k..21+2k] their new tasks (PCK-<n> after the count task's number).
--- ARGV[7..15] as task_pick (ARGV[8] 'short', ARGV[14] qty found 0..remaining-1, ARGV[15] tote
--- or ''), ARGV[16] the task counter as read, ARGV[17] the backorder counter as read, ARGV[18]
--- the follow-up order id, ARGV[19] its priority ('' none), ARGV[20] k, ARGV[20+i] the qty of
--- replacement i. A counter, count or quant that moved since the read: 'changed meanwhile,
--- retry' (the C side reads and plans again).
+-- KEYS[21] the order's own backorder hash (stand-in: the task key), KEYS[22] the tote's serials
+-- set, KEYS[23] the site's serials hash, KEYS[24] the scanned serial's record (KEYS[22] and
+-- KEYS[24] are stand-ins, the task key, unless units are found and the product is
+-- serial-tracked: then the found unit's serial is recorded as task_pick records it),
+-- KEYS[25..24+k] replacement quants, KEYS[25+k..24+2k] their new tasks (PCK-<n> after the count
+-- task's number). ARGV[7..17] as task_pick (ARGV[8] 'short', ARGV[14] qty found
+-- 0..remaining-1, ARGV[15] tote or '', ARGV[16] serial, ARGV[17] 'serial' for a serial-tracked
+-- product: the found part takes the serial rule of pick.confirm, not the lot rule), ARGV[18]
+-- the task counter as read, ARGV[19] the backorder counter as read, ARGV[20] the follow-up order
+-- id, ARGV[21] its priority ('' none), ARGV[22] k, ARGV[22+i] the qty of replacement i. A
+-- counter, count or quant that moved since the read: 'changed meanwhile, retry' (the C side
+-- reads and plans again). A replacement takes only free units (on_hand - reserved - hold).
 -- Returns {'ok', picked, short, replacements JSON [{task, location, lot, qty}], backorder id
 -- ('' none), order, order state, batch, batch state, count task ('' none), follow-up order ('' none),
 -- next open task ('' none), tote ('' none)}.
-if #KEYS < 21 or #ARGV < 20 then
-    return err('EARG', 'task_short takes 21 or more keys and 20 or more arguments')
+if #KEYS < 24 or #ARGV < 22 then
+    return err('EARG', 'task_short takes 24 or more keys and 22 or more arguments')
 end
-local tid, q, k = ARGV[7], int_arg(ARGV[14]), int_arg(ARGV[20])
-if not is_id(tid) or not q or q < 0 or not k or k < 0 or #KEYS ~= 21 + 2 * k or
-    #ARGV ~= 20 + k or (q > 0 and not is_id(ARGV[15])) or not is_id(ARGV[18]) or
-    (ARGV[19] ~= '' and not is_id(ARGV[19])) or not int_arg(ARGV[16]) or not int_arg(ARGV[17]) then
-    return err('EARG', 'bad task id, quantity, tote, counters, follow-up order or replacements')
+local KR, AR = 24, 22 -- replacements: KEYS[KR + i], KEYS[KR + k + i], ARGV[AR + i]
+local tid, q, k = ARGV[7], int_arg(ARGV[14]), int_arg(ARGV[22])
+if not is_id(tid) or not q or q < 0 or not k or k < 0 or #KEYS ~= KR + 2 * k or
+    #ARGV ~= AR + k or (q > 0 and not is_id(ARGV[15])) or not is_id(ARGV[20]) or
+    (ARGV[21] ~= '' and not is_id(ARGV[21])) or not int_arg(ARGV[18]) or
+    not int_arg(ARGV[19]) or (ARGV[16] ~= '' and not is_id(ARGV[16])) or
+    (ARGV[17] ~= '' and ARGV[17] ~= 'serial') then
+    return err('EARG', 'bad task id, quantity, tote, serial, counters, follow-up order or ' ..
+        'replacements')
+end
+local ser_found = q > 0 and ARGV[17] == 'serial' and ARGV[16] ~= '' and ARGV[11] ~= ''
+if KEYS[23] ~= site_key('serials') or
+    (ser_found and (KEYS[22] ~= KEYS[10] .. ':serials' or
+                    KEYS[24] ~= serial_key(ARGV[11], ARGV[16]))) then
+    return err('EARG', 'KEYS[22..24] are not the tote\'s and the site\'s serials and the record')
 end
 local rq = {}
 for i = 1, k do
-    rq[i] = int_arg(ARGV[20 + i])
+    rq[i] = int_arg(ARGV[AR + i])
     if not rq[i] or rq[i] < 1 then
         return err('EARG', 'replacement quantity must be a positive integer')
     end
@@ -48,7 +63,12 @@ if t[2] ~= 'open' then
 end
 local order, sku, loc = t[3], t[4], t[7]
 local remaining = num(t[8]) - num(t[9])
-local bad = q > 0 and pick_check(t, q) or nil
+local ser = nil
+if q > 0 then
+    ser = serial_read(ser_found and ARGV[11] == sku, sku, ARGV[16], KEYS[23], KEYS[24])
+    ser.tracked = ARGV[17] == 'serial'
+end
+local bad = q > 0 and pick_check(t, q, ser) or nil
 if bad then
     return bad
 end
@@ -67,7 +87,7 @@ local function changed()
     return err('ESTATE', 'task ' .. tid .. ' changed meanwhile, retry')
 end
 local ctr, bctr = num(redis.call('GET', KEYS[11])), num(redis.call('GET', KEYS[14]))
-if tostring(ctr) ~= ARGV[16] or tostring(bctr) ~= ARGV[17] then
+if tostring(ctr) ~= ARGV[18] or tostring(bctr) ~= ARGV[19] then
     return changed()
 end
 local open_cnt = redis.call('HGET', KEYS[12], loc)
@@ -88,12 +108,12 @@ end
 local b = redis.call('HMGET', KEYS[5], 'state', 'open', 'tasks', 'assignee')
 local reps, sum = {}, 0
 for i = 1, k do
-    local qk, tk = KEYS[21 + i], KEYS[21 + k + i]
-    local v = redis.call('HMGET', qk, 'sku', 'loc', 'lot', 'on_hand', 'reserved', 'expiry')
+    local qk, tk = KEYS[KR + i], KEYS[KR + k + i]
+    local v = redis.call('HMGET', qk, 'sku', 'loc', 'lot', 'on_hand', 'reserved', 'expiry', 'hold')
     if qk == KEYS[8] or v[1] ~= sku then
         return err('EARG', 'replacement ' .. qk .. ' is not another quant of ' .. sku)
     end
-    if num(v[4]) - num(v[5]) < rq[i] then
+    if num(v[4]) - num(v[5]) - num(v[7]) < rq[i] then
         return changed()
     end
     n = n + 1
@@ -113,7 +133,7 @@ local okl, line = pcall(cjson.decode, redis.call('HGET', KEYS[20], t[11] or '') 
 if not okl or type(line) ~= 'table' then
     line = {}
 end
-local bo_id, fo = nil, ARGV[18]
+local bo_id, fo = nil, ARGV[20]
 if short_bo > 0 then
     bo_id = 'BO-' .. (bctr + 1)
     if KEYS[16] ~= site_key('backorder:' .. bo_id) or KEYS[17] ~= site_key('order:' .. fo) or
@@ -128,6 +148,9 @@ end
 -- Apply. The found units, then the missing units' reservation.
 if q > 0 then
     pick_apply(t, q)
+    if ser.tracked then
+        serial_picked(t, ser.serial, ARGV[15], KEYS[22], KEYS[23], KEYS[24])
+    end
 end
 local held = num(redis.call('HGET', KEYS[7], KEYS[8]))
 local r0 = num(redis.call('HGET', KEYS[8], 'reserved'))
@@ -168,7 +191,7 @@ for i, r in ipairs(reps) do
     local qk = r.quant
     redis.call('HINCRBY', qk, 'reserved', r.qty)
     redis.call('HINCRBY', KEYS[7], qk, r.qty)
-    redis.call('HSET', KEYS[22 + k + i - 1], 'kind', 'pick', 'state', 'open', 'batch', t[10],
+    redis.call('HSET', KEYS[KR + k + i], 'kind', 'pick', 'state', 'open', 'batch', t[10],
         'wave', t[12] or '', 'order', order, 'line', t[11] or '', 'sku', sku, 'lot', r.lot,
         'expiry', r.exp, 'location', r.loc, 'qty', r.qty, 'picked', 0, 'tote', '', 'assignee',
         b[4] or '', 'seq', #tasks + 1, 'ts', ARGV[4], 'replaces', tid, 'backorder', own_bo)
@@ -218,13 +241,13 @@ if bo_id then
     local lot = type(line.lot) == 'string' and line.lot or ''
     redis.call('INCR', KEYS[14])
     redis.call('HSET', KEYS[16], 'order', order, 'line', t[11] or '', 'sku', sku, 'lot', lot,
-        'qty', short_bo, 'priority', ARGV[19], 'ts', ARGV[4], 'state', 'open', 'follow_up', fo,
+        'qty', short_bo, 'priority', ARGV[21], 'ts', ARGV[4], 'state', 'open', 'follow_up', fo,
         'task', tid)
     redis.call('ZADD', KEYS[15], ARGV[4], bo_id)
     local lj = '{' .. (lot ~= '' and ('"lot":' .. cjson.encode(lot) .. ',') or '') .. '"qty":' ..
         string.format('%d', short_bo) .. ',"sku":' .. cjson.encode(sku) .. '}'
     redis.call('HSET', KEYS[17], 'state', 'confirmed', 'hold', 0, 'carrier', o[4] or '',
-        'priority', ARGV[19], 'ship_date', '', 'zone', o[5] or '', 'ship_to', o[6] or '', 'lines',
+        'priority', ARGV[21], 'ship_date', '', 'zone', o[5] or '', 'ship_to', o[6] or '', 'lines',
         1, 'units', short_bo, 'spec', '', 'created_ts', ARGV[4], 'updated_ts', ARGV[4], 'by',
         ARGV[1], 'backorder', bo_id, 'parent', order)
     redis.call('HSET', KEYS[18], '0', lj)
