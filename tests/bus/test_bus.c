@@ -472,6 +472,42 @@ static void test_command_round_trip(void **state)
     loop_free(l);
 }
 
+/* A loop behind its commands: 40 arrive while the loop does not run and its queue holds 4. None
+ * is lost: paho keeps what the queue cannot take and delivers it again (before, 36 were dropped
+ * after paho had acknowledged them to the broker). */
+static void test_full_queue_loses_nothing(void **state)
+{
+    struct loop *l;
+    struct rec r = {0};
+    struct bus_opts o = {.msg_queue_capacity = 4};
+    struct bus_stats st;
+    size_t from = tc_count(ALICE);
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-full", 104, &o, &r);
+    PUMP_UNTIL(l, ready(b), WAIT_MS);
+    assert_true(ready(b));
+    for (int i = 0; i < 40; i++) {
+        char p[64];
+        snprintf(p, sizeof(p), "{\"request_id\":\"q%d\",\"qty\":1}", i);
+        assert_int_equal(
+            tc_pub(ALICE, P "cmd/alice/order.upsert", p, strlen(p), 1, false, NULL, NULL), 0);
+    }
+    usleep(500000); /* all of them reach paho's thread while the loop sleeps */
+    PUMP_UNTIL(l, r.n >= 40, 3 * WAIT_MS);
+    assert_int_equal(r.n, 40);
+    for (int i = 0; i < 40; i++) {
+        char t[96];
+        snprintf(t, sizeof(t), P "reply/alice/q%d", i);
+        PUMP_UNTIL(l, tc_find(ALICE, from, t, NULL) >= 0, WAIT_MS);
+        assert_true(tc_find(ALICE, from, t, NULL) >= 0);
+    }
+    bus_get_stats(b, &st);
+    assert_true(st.queue_dropped > 0); /* the queue really was full */
+    bus_close(b);
+    loop_free(l);
+}
+
 static void expect_invalid(struct loop *l, struct tclient *c, size_t from, const char *topic,
                            const char *error_prefix)
 {
@@ -908,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_retained_state_and_alarms),
         cmocka_unit_test(test_foreign_alarms),
         cmocka_unit_test(test_command_round_trip),
+        cmocka_unit_test(test_full_queue_loses_nothing),
         cmocka_unit_test(test_command_refusals),
         cmocka_unit_test(test_mqtt5_response_topic),
         cmocka_unit_test(test_acl_keeps_users_apart),

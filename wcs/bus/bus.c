@@ -982,7 +982,7 @@ int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd
         .client_id = o->client_id,
         .mqtt_version = b->mqtt_version,
         .max_buffered = o->paho_max_buffered ? o->paho_max_buffered : 4096,
-        .msg_queue_capacity = MSG_QUEUE_CAPACITY,
+        .msg_queue_capacity = o->msg_queue_capacity ? o->msg_queue_capacity : MSG_QUEUE_CAPACITY,
     };
     rc = mqlink_open(&b->link, &lo);
     if (rc < 0) {

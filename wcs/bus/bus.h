@@ -37,6 +37,8 @@ struct bus_opts {
     size_t max_payload_bytes;  /* largest command payload accepted; default 65536 */
     size_t max_retained;       /* retained topics tracked (state, kpi, alarms); default 65536 */
     int paho_max_buffered;     /* paho's own queue (it applies while connected); default 4096 */
+    size_t msg_queue_capacity; /* received messages waiting for the loop; default 4096 (when
+                                * full, paho keeps the message and delivers it again later) */
     bool events_qos0;          /* false (default): evt/ at QoS 1; true: QoS 0 (lossy, faster) */
     uint32_t expiry_s;         /* MQTT 5 message expiry of events and replies; 0: none */
     uint32_t reconnect_min_ms; /* first retry delay after a failure; default 250 */
@@ -95,7 +97,8 @@ struct bus_stats {
     uint64_t cmds_rejected;     /* commands answered with an error by the bus itself */
     uint64_t cmds_unanswerable; /* command messages whose topic names no valid user: dropped */
     uint64_t response_topics_refused; /* MQTT 5 response topics outside reply/<user>/ */
-    uint64_t queue_dropped;     /* messages lost between paho's thread and the loop (queue full) */
+    uint64_t queue_dropped;     /* times the loop's queue was full: the message stayed with paho
+                                 * and was delivered again later (none is lost) */
     uint64_t send_failures;     /* events/replies given up: refused by paho, or failed 4 times */
     uint64_t retained_failures; /* retained QoS 1 messages paho failed: not resent, the next
                                    reconnect republishes all retained state */

@@ -222,8 +222,14 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
                 c->correlation_len = (size_t)p->value.data.len;
             }
         }
-        if (!c->topic || !c->payload || bq_push(k->msgq, &c) != 0)
-            mqlink_msg_free(c); /* counted by the queue, or an allocation failure */
+        if (!c->topic || !c->payload || bq_push(k->msgq, &c) != 0) {
+            /* The loop is behind (the queue is full, counted by it) or memory is short: paho
+             * keeps the message and delivers it again later, so a command is late, not lost. */
+            mqlink_msg_free(c);
+            return 0;
+        }
+    } else {
+        return 0;
     }
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(topic);

@@ -92,7 +92,7 @@ void mqlink_msg_fd_drain(struct mqlink *k);
 int mqlink_next_ev(struct mqlink *k, struct mqlink_ev *ev);
 int mqlink_next_msg(struct mqlink *k, struct mqlink_msg **msg);
 void mqlink_msg_free(struct mqlink_msg *m);
-/* Messages dropped because the loop's queue was full. */
+/* Times a message found the loop's queue full (it stayed with paho and came again later). */
 uint64_t mqlink_msgs_dropped(struct mqlink *k);
 
 /* Starts a connect attempt; its outcome arrives as MQLINK_EV_CONNECTED or _CONNECT_FAILED.
