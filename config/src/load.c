@@ -344,6 +344,8 @@ static int run(struct cfg_site **out, const char *path, char *text, size_t len,
         rc = build_finish(&L);
     if (rc == 0 && L.oom)
         rc = -ENOMEM;
+    if (rc == 0 && !loader_failed(&L))
+        rc = cfg_index_products(site);
 out:
     loader_fini(&L);
     if (rc == 0 && loader_failed(&L))
@@ -389,6 +391,7 @@ void cfg_free(struct cfg_site *site)
 {
     if (!site)
         return;
+    cfg_index_free(site);
     free(site->warehouses);
     free(site->locations);
     free(site->products);

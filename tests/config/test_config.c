@@ -453,6 +453,50 @@ static void test_aisles_and_purchase_rules(void **state)
     cfg_errors_fini(&e);
 }
 
+/* Products by SKU and by GTIN through the loaded site's indexes, agreeing with a linear search
+ * (the same site without its indexes). */
+static void test_product_index(void **state)
+{
+    static const char text[] = "site: {id: t, name: T, timezone: UTC}\n"
+                               "products:\n"
+                               "  - {sku: Z9, name: Z, gtins: [\"4006381333931\"]}\n"
+                               "  - {sku: A1, name: A, gtins: [\"09506000134352\", \"96385074\"]}\n"
+                               "  - {sku: M5, name: M}\n"
+                               "  - {sku: B2, name: B, gtins: [\"5901234123457\"]}\n";
+    struct cfg_errors e;
+    struct cfg_site *s = NULL;
+    const char *skus[] = {"Z9", "A1", "M5", "B2", "A0", "ZZ", ""};
+    const char *gtins[] = {"04006381333931", "09506000134352", "00000096385074",
+                           "05901234123457", "04006381333930", "00000000000000"};
+    int32_t want_sku[7], want_gtin[6];
+    (void)state;
+    cfg_errors_init(&e);
+    assert_int_equal(cfg_load_mem(&s, "mem.yaml", text, strlen(text), &e), 0);
+    assert_non_null(s->sku_index_);
+    assert_int_equal(s->n_gtin_index_, 4);
+    assert_int_equal(cfg_find_product(s, "A1"), 1);
+    assert_int_equal(cfg_find_product(s, "B2"), 3);
+    assert_int_equal(cfg_find_product(s, "Z9"), 0);
+    assert_int_equal(cfg_find_product(s, "A0"), -1);
+    assert_int_equal(cfg_find_product_gtin(s, "00000096385074"), 1); /* an EAN-8, padded */
+    assert_int_equal(cfg_find_product_gtin(s, "05901234123457"), 3);
+    assert_int_equal(cfg_find_product_gtin(s, "04006381333930"), -1);
+    for (int i = 0; i < 7; i++)
+        want_sku[i] = cfg_find_product(s, skus[i]);
+    for (int i = 0; i < 6; i++)
+        want_gtin[i] = cfg_find_product_gtin(s, gtins[i]);
+    cfg_index_free(s); /* now linear */
+    assert_null(s->sku_index_);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(cfg_find_product(s, skus[i]), want_sku[i]);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(cfg_find_product_gtin(s, gtins[i]), want_gtin[i]);
+    assert_int_equal(cfg_index_products(s), 0);
+    assert_int_equal(cfg_find_product(s, "M5"), 2);
+    cfg_free(s);
+    cfg_errors_fini(&e);
+}
+
 static void test_register_checks(void **state)
 {
     const char *base = "site: {id: t, name: T, timezone: UTC}\n"
@@ -499,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_path_and_id),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_load_mem),
+        cmocka_unit_test(test_product_index),
         cmocka_unit_test(test_errors_collected),
         cmocka_unit_test(test_register_checks),
         cmocka_unit_test(test_aisles_and_purchase_rules),

@@ -151,10 +151,8 @@ static const struct cfg_station *station_of(const struct cfg_site *site, const c
 
 static const struct cfg_product *product_of(const struct cfg_site *site, const char *sku)
 {
-    for (uint32_t i = 0; sku && i < site->n_products; i++)
-        if (strcmp(site->products[i].sku, sku) == 0)
-            return &site->products[i];
-    return NULL;
+    int32_t i = sku ? cfg_find_product(site, sku) : -1;
+    return i >= 0 ? &site->products[i] : NULL;
 }
 
 /* The first location of type t in warehouse wh, or -1. */

@@ -21,25 +21,20 @@ char *pick_stations_json(const struct cfg_site *site)
 
 const struct cfg_product *pick_gtin_product(const struct cfg_site *site, const char *gtin14)
 {
-    char g[15];
-    for (uint32_t i = 0; i < site->n_products; i++)
-        for (uint32_t k = 0; k < site->products[i].n_gtins; k++)
-            if (scan_gtin14(site->products[i].gtins[k], g) && strcmp(g, gtin14) == 0)
-                return &site->products[i];
-    return NULL;
+    int32_t i = cfg_find_product_gtin(site, gtin14);
+    return i >= 0 ? &site->products[i] : NULL;
 }
 
 void pick_first_gtin(const struct cfg_site *site, const char *sku, char out[15])
 {
+    int32_t i = cfg_find_product(site, sku);
     out[0] = '\0';
-    for (uint32_t i = 0; i < site->n_products; i++)
-        if (strcmp(site->products[i].sku, sku) == 0) {
-            for (uint32_t k = 0; k < site->products[i].n_gtins; k++)
-                if (scan_gtin14(site->products[i].gtins[k], out))
-                    return;
-            out[0] = '\0';
+    if (i < 0)
+        return;
+    for (uint32_t k = 0; k < site->products[i].n_gtins; k++)
+        if (scan_gtin14(site->products[i].gtins[k], out))
             return;
-        }
+    out[0] = '\0';
 }
 
 bool pick_is_check_refusal(const char *text)

@@ -230,24 +230,11 @@ bool scan_gtin14(const char *gtin, char out[15])
 
 const struct cfg_product *scan_find_product(const struct cfg_site *site, const char *gtin14)
 {
+    int32_t i;
     if (!site || !gtin14 || strlen(gtin14) != 14)
         return NULL;
-    for (uint32_t i = 0; i < site->n_products; i++) {
-        const struct cfg_product *p = &site->products[i];
-        for (uint32_t g = 0; g < p->n_gtins; g++) {
-            const char *s = p->gtins[g];
-            size_t m = strlen(s);
-            size_t pad = 14 - m;
-            if (m > 14 || !all_digits(s, m))
-                continue;
-            bool zeros = true;
-            for (size_t k = 0; k < pad && zeros; k++)
-                zeros = gtin14[k] == '0';
-            if (zeros && strcmp(gtin14 + pad, s) == 0)
-                return p;
-        }
-    }
-    return NULL;
+    i = cfg_find_product_gtin(site, gtin14);
+    return i >= 0 ? &site->products[i] : NULL;
 }
 
 int scan_match_line(const struct scan_line *lines, size_t n, const char *sku, const char *lot)

@@ -68,10 +68,8 @@ static int field_id(const json_t *o, const char *name, unsigned flags, const cha
 
 static const struct cfg_product *find_product(const struct cfg_site *site, const char *sku)
 {
-    for (uint32_t i = 0; i < site->n_products; i++)
-        if (strcmp(site->products[i].sku, sku) == 0)
-            return &site->products[i];
-    return NULL;
+    int32_t i = cfg_find_product(site, sku);
+    return i >= 0 ? &site->products[i] : NULL;
 }
 
 static int field_product(const json_t *o, const char *name, unsigned flags,

@@ -167,20 +167,14 @@ int pack_add_contents(struct pack_session *s, const char *sku, const char *lot, 
 
 static const struct cfg_product *product_by_gtin(const struct cfg_site *site, const char *gtin14)
 {
-    char g[PACK_GTIN_LEN + 1];
-    for (uint32_t i = 0; i < site->n_products; i++)
-        for (uint32_t k = 0; k < site->products[i].n_gtins; k++)
-            if (pack_gtin14(site->products[i].gtins[k], g) == 0 && strcmp(g, gtin14) == 0)
-                return &site->products[i];
-    return NULL;
+    int32_t i = cfg_find_product_gtin(site, gtin14);
+    return i >= 0 ? &site->products[i] : NULL;
 }
 
 static const struct cfg_product *product_by_sku(const struct cfg_site *site, const char *sku)
 {
-    for (uint32_t i = 0; i < site->n_products; i++)
-        if (strcmp(site->products[i].sku, sku) == 0)
-            return &site->products[i];
-    return NULL;
+    int32_t i = cfg_find_product(site, sku);
+    return i >= 0 ? &site->products[i] : NULL;
 }
 
 /* A serial-tracked product's unit: the line of its serial (the line's lot), once. */

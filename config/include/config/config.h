@@ -297,6 +297,8 @@ struct cfg_counting {
     uint32_t daily_max; /* scheduled count tasks per (UTC) day, 1..100000; default 50 */
 };
 
+struct cfg_gtin_entry; /* private: see cfg_find_product_gtin */
+
 struct cfg_site {
     const char *id, *name, *timezone;
     struct cfg_warehouse *warehouses;
@@ -334,6 +336,11 @@ struct cfg_site {
     struct cfg_mqtt mqtt;
     struct cfg_labels labels;
     struct cfg_files *files_; /* private: the strings and arrays above */
+    /* private: the product indexes of cfg_find_product / cfg_find_product_gtin (cfg_load builds
+     * them; NULL on a site assembled by hand, which is searched linearly) */
+    uint32_t *sku_index_;
+    struct cfg_gtin_entry *gtin_index_;
+    uint32_t n_gtin_index_;
 };
 
 /* Collected error lines. Fill with cfg_load(); each line is "file:line:col: path: message". */
@@ -373,5 +380,15 @@ const char *cfg_dest_name(enum cfg_dest d);
 int32_t cfg_find_location(const struct cfg_site *site, const char *path);
 /* Index of the device with this id, or -1. A linear search. */
 int32_t cfg_find_device(const struct cfg_site *site, const char *id);
+/* Index of the product with this SKU, or -1 (a binary search on a loaded site). */
+int32_t cfg_find_product(const struct cfg_site *site, const char *sku);
+/* Index of the product with this GTIN, given as 14 digits (shorter GTINs zero-padded), or -1;
+ * with a GTIN given to two products, the first. A binary search on a loaded site. */
+int32_t cfg_find_product_gtin(const struct cfg_site *site, const char *gtin14);
+/* (Re)builds the product indexes of site: cfg_load does; so must code that changes products
+ * after loading. Returns 0 or -ENOMEM (the old indexes stay). */
+int cfg_index_products(struct cfg_site *site);
+/* Frees the indexes (cfg_free does). */
+void cfg_index_free(struct cfg_site *site);
 
 #endif
