@@ -69,6 +69,12 @@ struct plc_modbus {
     bool hb_stalled;
     bool data_fault;
     bool scan_posted; /* a scan went to the loop in this poll: its decision is imminent */
+    /* Burst polling: a poll that finds a new scan or confirmation (found_work) is followed at
+     * once by another (poll_now), up to cfg.burst_polls of them per poll period (burst_left,
+     * refilled by each periodic poll). A poll that finds nothing ends the burst. */
+    bool found_work;
+    bool poll_now;
+    uint32_t burst_left;
     /* points whose scan the table answered in this poll: written before anything else */
     uint16_t decided[CONV_MAX_POINTS];
     size_t n_decided;
@@ -339,6 +345,7 @@ static void on_block(struct plc_modbus *m, size_t i, const struct plc_read_block
         ev.track_id = b->track_id;
         ev.status = b->status;
         memcpy(ev.barcode, b->barcode, sizeof(ev.barcode));
+        m->found_work = true;
         if (conv_table_answer(m->p, i, b->read_result, b->barcode, &r, &version)) {
             /* Answered here: the write goes out right after this poll, the report after it. */
             ps->w.resp_seq = b->scan_seq;
@@ -362,6 +369,7 @@ static void on_block(struct plc_modbus *m, size_t i, const struct plc_read_block
     }
     if (b->confirm_seq != 0 && b->confirm_seq != ps->last_confirm_seq) {
         ps->last_confirm_seq = b->confirm_seq;
+        m->found_work = true;
         memset(ev.barcode, 0, sizeof(ev.barcode));
         ev.kind = CONV_EVT_CONFIRM;
         ev.seq = b->confirm_seq;
@@ -383,6 +391,7 @@ static void poll_plc(struct plc_modbus *m)
     uint64_t t;
 
     atomic_fetch_add(&m->p->st.polls, 1);
+    m->found_work = false;
     for (int r = 0; r < m->n_reads; r++) {
         if (modbus_read_registers(m->ctx, m->reads[r].addr, m->reads[r].count, regs[r]) < 0) {
             request_failed(m, errno);
@@ -484,6 +493,7 @@ static void *worker(void *arg)
                 continue;
             }
             next_poll = next_hb = now_us();
+            m->poll_now = false;
         }
         take_decisions(m);
         write_dirty(m);
@@ -496,14 +506,28 @@ static void *worker(void *arg)
             if (next_hb <= t)
                 next_hb = t + (uint64_t)c->heartbeat_ms * 1000;
         }
-        if (m->connected && t >= next_poll) {
+        if (m->connected && (t >= next_poll || m->poll_now)) {
+            bool periodic = t >= next_poll;
+            if (!periodic)
+                atomic_fetch_add(&m->p->st.burst_polls, 1);
+            m->poll_now = false;
             poll_plc(m);
             /* Nothing to write first: the loop gets the poll's events now. */
             if (!m->n_decided)
                 flush_events(m);
-            next_poll += (uint64_t)c->poll_ms * 1000;
-            if (next_poll <= t)
-                next_poll = t + (uint64_t)c->poll_ms * 1000;
+            if (periodic) {
+                next_poll += (uint64_t)c->poll_ms * 1000;
+                if (next_poll <= t)
+                    next_poll = t + (uint64_t)c->poll_ms * 1000;
+                m->burst_left = c->burst_polls;
+            }
+            /* Work found: the next scan or confirmation (here or at another point of this PLC)
+             * is looked for right after this poll's writes instead of a period later. The
+             * periodic schedule is unchanged, so an idle PLC is read once per period. */
+            if (m->found_work && m->burst_left > 0) {
+                m->burst_left--;
+                m->poll_now = true;
+            }
         }
         if (m->n_decided) {
             /* Table decisions first, then the poll's reports: the PLC never waits for the loop.
@@ -538,7 +562,7 @@ static void *worker(void *arg)
         take_decisions(m);
         write_dirty(m);
         flush_events(m);
-        if (m->connected)
+        if (m->connected && !m->poll_now)
             sleep_until(m, next_poll < next_hb ? next_poll : next_hb);
     }
     if (m->connected)
