@@ -108,7 +108,9 @@ static void on_event(struct conv_plc *p, const struct conv_event *ev, void *arg)
         return;
     }
     if (ev->kind == CONV_EVT_SCAN) {
-        if (r->n_post < r->cap)
+        /* A table run keeps no post_us: a scan the worker saw before conv_plc_set_table
+         * (it starts polling in conv_plc_open) comes here and is decided by the loop. */
+        if (r->post_us && r->n_post < r->cap)
             r->post_us[r->n_post++] = clock_real_mono_us() - ev->at_us;
         struct conv_decision d = {.point = ev->point, .seq = ev->seq, .dest_lane = 3};
         (void)conv_plc_decide(p, &d);
