@@ -1,11 +1,12 @@
 /* Modbus TCP/RTU conveyor PLC: the one file that wraps libmodbus. A worker thread per PLC owns
  * its modbus_t (error recovery off, short response timeout), polls every scan point's read
- * block each poll_ms, posts scans, confirmations and link changes to the loop, and writes a
- * point's whole write block in one FC16 request whenever it changes: a decision, an ack, or
- * the heartbeat tick. It reconnects by itself with bounded backoff. A scan the attached decision
- * table answers is written at once and reported afterwards, with every other event of that poll;
- * any other scan goes to the loop at once, and the worker waits awake, for a bounded time, for
- * its decision (the loop wakes it only if asleep). */
+ * block each poll_ms (and at once again after a poll that found work, a bounded burst), posts
+ * scans, confirmations and link changes to the loop, and writes a point's whole write block in
+ * one FC16 request whenever it changes: a decision, an ack, or the heartbeat tick. It reconnects by
+ * itself with bounded backoff. A scan the attached decision table answers is written at once and
+ * reported afterwards, with every other event of that poll; any other scan goes to the loop at
+ * once, and the worker waits awake, for a bounded time, for its decision (the loop wakes it only if
+ * asleep). */
 #include "plc_private.h"
 
 #include "base/clock.h"
