@@ -650,8 +650,9 @@ static uint64_t idle_reads(struct fx *f, uint32_t ms, uint32_t poll_ms, uint64_t
 
 /* Burst polling: idle, the PLC is read once per period (heartbeat changes are not work); items
  * back to back are answered faster than one per period, with at most 1 + burst_polls reads per
- * period; a confirmation alone causes exactly one burst poll; afterwards the period is kept
- * again. Timing bounds are one-sided: a loaded machine only makes the driver poll less. */
+ * period, and all reported in order; a confirmation alone causes exactly one burst poll;
+ * afterwards the period is kept again. Timing bounds are one-sided: a loaded machine only makes the
+ * driver poll less. */
 static void test_burst_poll(void **state)
 {
     enum { POLL_MS = 250, BURST = 3, ITEMS = 12 };
@@ -681,6 +682,14 @@ static void test_burst_poll(void **state)
     assert_true(st.burst_polls > 0);
     assert_int_equal(plcsim_get(f->sim, W_BASE + W_RESP), ITEMS);
     assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 5);
+    /* Every item reaches the loop, decided, in order: a burst holds its reports until its last
+     * poll, it never drops them. */
+    for (unsigned k = 1; k <= ITEMS; k++) {
+        int i = wait_event(f, &at, CONV_EVT_SCAN, k, WAIT_MS);
+        assert_true(i >= 0);
+        assert_true(f->ev[i].decided);
+        assert_int_equal(f->ev[i].dest_lane, 5);
+    }
 
     /* A confirmation is work too: the poll that sees it is followed by one burst poll, which
      * finds nothing and ends the burst. */
