@@ -22,6 +22,12 @@
  * callback stores the answer, the worker waits awake for it as the driver does), with the
  * same ~1 ms of sleep between cycles as the driver's poll period.
  *
+ * The driver polls again at once after a poll that found a scan (burst polling, at most 4 in
+ * a row per period), and this server publishes the next item as soon as the decision is
+ * written, so most table cycles follow the previous one back to back like the bare client's;
+ * table_b2b_* and table_slept_* split them by the gap from the previous write's answer to
+ * their read (under BURST_GAP_US or not). What is timed is the same for both.
+ *
  * Run: build/bench/bench-modbus [CYCLES [ROUNDS]] (default 4000 10). The last line is
  * cycle_us_p50=A baseline_us_p50=B cycle_us_p99=C baseline_us_p99=D ratio=A/B, A and C the
  * table path. */
