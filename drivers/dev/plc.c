@@ -21,6 +21,7 @@ void conv_plc_cfg_init(struct conv_plc_cfg *cfg, enum conv_proto proto, const st
     cfg->addr = *addr;
     cfg->unit_id = 1;
     cfg->poll_ms = 10;
+    cfg->burst_polls = 4;
     cfg->heartbeat_ms = 250;
     cfg->timeout_ms = 50;
     cfg->backoff_min_ms = 100;
@@ -222,6 +223,7 @@ void conv_plc_get_stats(const struct conv_plc *p, struct conv_plc_stats *o)
     o->decisions_dropped = atomic_load(&s->decisions_dropped);
     o->table_decisions = atomic_load(&s->table_decisions);
     o->table_asks = atomic_load(&s->table_asks);
+    o->burst_polls = atomic_load(&s->burst_polls);
 }
 
 const char *conv_link_name(enum conv_link l)

@@ -21,7 +21,7 @@ struct conv_plc_astats {
     _Atomic uint64_t timeouts, exceptions, connect_failures, reconnects;
     _Atomic uint64_t hb_stalls, decode_errors, frame_errors;
     _Atomic uint64_t stale_decisions, events_dropped, decisions_dropped;
-    _Atomic uint64_t table_decisions, table_asks;
+    _Atomic uint64_t table_decisions, table_asks, burst_polls;
 };
 
 /* A decision table attached to a PLC (conv_plc_set_table): replaced whole, never changed. */

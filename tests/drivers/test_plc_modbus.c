@@ -2,8 +2,9 @@
  * whose registers the test writes by hand: normal divert with confirmation and ack, a late
  * decision that must not be written, a stalled PLC heartbeat, a server restart, exception
  * replies, silent server (timeouts, then DOWN without flapping while it stays silent), the
- * 65535 -> 1 sequence wrap, two scan points, and table decisions written before anything of
- * their poll is reported. */
+ * 65535 -> 1 sequence wrap, two scan points, table decisions written before anything of
+ * their poll is reported, and burst polling (extra polls only after work, bounded per period,
+ * none when idle or with burst_polls 0), counted by the server's read requests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "base/loop.h"
 #include "drivers/plc.h"
 
+#include <modbus.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +100,8 @@ enum { REPLY_TIMEOUT_MS = 1000, WAIT_MS = 10000 };
  * runs, but on a loaded machine it may wait its turn for far longer than the driver's 50 ms
  * default; a timeout before the first answer drops the connection, so tests that count
  * connections use a generous one and only the timeout test the short default. */
-static struct fx *fx_open(size_t points, uint32_t heartbeat_ms, uint32_t timeout_ms)
+static struct fx *fx_open_poll(size_t points, uint32_t heartbeat_ms, uint32_t timeout_ms,
+                               uint32_t poll_ms, uint32_t burst_polls)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct conv_plc_cfg cfg;
@@ -114,6 +117,8 @@ static struct fx *fx_open(size_t points, uint32_t heartbeat_ms, uint32_t timeout
     cfg.id = "plc1";
     cfg.heartbeat_ms = heartbeat_ms;
     cfg.timeout_ms = timeout_ms;
+    cfg.poll_ms = poll_ms;
+    cfg.burst_polls = burst_polls;
     cfg.backoff_min_ms = 20;
     cfg.backoff_max_ms = 100;
     cfg.n_points = points;
@@ -122,6 +127,12 @@ static struct fx *fx_open(size_t points, uint32_t heartbeat_ms, uint32_t timeout
         map_at(&cfg.points[1], P2_READ, P2_WRITE);
     assert_int_equal(conv_plc_open(&f->plc, f->loop, &cfg, on_event, f), 0);
     return f;
+}
+
+/* The driver's default poll period and burst. */
+static struct fx *fx_open(size_t points, uint32_t heartbeat_ms, uint32_t timeout_ms)
+{
+    return fx_open_poll(points, heartbeat_ms, timeout_ms, 10, 4);
 }
 
 static void fx_close(struct fx *f)
@@ -560,6 +571,178 @@ static void test_two_points(void **state)
     fx_close(f);
 }
 
+/* A busy floor stand-in: every decision written for the current item publishes the next one
+ * (server thread, under the bank's lock), until `want` items were answered. */
+struct feeder {
+    uint16_t seq;
+    unsigned decided, want;
+};
+
+static void feed_hook(struct plcsim *s, int fn, uint16_t addr, const uint16_t *regs, int n,
+                      void *arg)
+{
+    struct feeder *fd = arg;
+    (void)n;
+
+    if (fn != MODBUS_FC_WRITE_MULTIPLE_REGISTERS || addr != W_BASE || regs[W_RESP] != fd->seq ||
+        fd->decided >= fd->want)
+        return;
+    if (++fd->decided < fd->want) {
+        fd->seq++;
+        plcsim_set_locked(s, R_SEQ, fd->seq);
+    }
+}
+
+static unsigned fed(struct fx *f, struct feeder *fd)
+{
+    unsigned n;
+    plcsim_set_hook(f->sim, NULL, NULL); /* takes the bank's lock: the hook is not running */
+    n = fd->decided;
+    plcsim_set_hook(f->sim, feed_hook, fd);
+    return n;
+}
+
+/* A table answering "TOTE1" (lane 5) attached to point 0. */
+static struct conv_table *attach_table(struct fx *f)
+{
+    static struct conv_class_rule cls[] = {{"c1", {CONV_RULE_WRITE, 5, 0, -1}}};
+    struct conv_ruleset rs = {.n_classes = 1, .classes = cls};
+    struct conv_table *t;
+    uint32_t set0 = 0;
+
+    assert_int_equal(conv_table_new(&t, NULL), 0);
+    assert_int_equal(conv_table_put(t, "TOTE1", "c1"), 0);
+    assert_int_equal(conv_table_set_rules(t, &rs, 1), 0);
+    assert_int_equal(conv_table_publish(t), 1);
+    assert_int_equal(conv_plc_set_table(f->plc, t, &set0), 0);
+    return t;
+}
+
+/* Runs the loop until `want` items were answered through fd or WAIT_MS * 3 pass; returns the
+ * time taken in microseconds. */
+static uint64_t feed_items(struct fx *f, struct feeder *fd, unsigned want)
+{
+    uint64_t t0 = clock_real_mono_us(), end = t0 + (uint64_t)WAIT_MS * 3000;
+
+    fd->want = want;
+    fd->decided = 0;
+    fd->seq = 1;
+    plcsim_set_hook(f->sim, feed_hook, fd);
+    new_item(f, 0, 1, "TOTE1", 1);
+    while (fed(f, fd) < want && clock_real_mono_us() < end)
+        loop_run_once(f->loop, 5);
+    assert_int_equal(fed(f, fd), want);
+    plcsim_set_hook(f->sim, NULL, NULL);
+    return clock_real_mono_us() - t0;
+}
+
+/* Reads the server answered during ms of an idle PLC (heartbeats move; no scan, no
+ * confirmation), and the number of whole periods that fit in the time actually measured. */
+static uint64_t idle_reads(struct fx *f, uint32_t ms, uint32_t poll_ms, uint64_t *periods)
+{
+    uint64_t r0 = plcsim_reads(f->sim), t0 = clock_real_mono_us(), r1;
+
+    run_ms(f, ms);
+    r1 = plcsim_reads(f->sim);
+    *periods = (clock_real_mono_us() - t0) / ((uint64_t)poll_ms * 1000);
+    return r1 - r0;
+}
+
+/* Burst polling: idle, the PLC is read once per period (heartbeat changes are not work); items
+ * back to back are answered faster than one per period, with at most 1 + burst_polls reads per
+ * period, and all reported in order; a confirmation alone causes exactly one burst poll;
+ * afterwards the period is kept again. Timing bounds are one-sided: a loaded machine only makes the
+ * driver poll less. */
+static void test_burst_poll(void **state)
+{
+    enum { POLL_MS = 250, BURST = 3, ITEMS = 12 };
+    struct fx *f = fx_open_poll(1, 100, REPLY_TIMEOUT_MS, POLL_MS, BURST);
+    struct conv_table *t = attach_table(f);
+    struct feeder fd = {0};
+    struct conv_plc_stats st;
+    uint64_t periods, reads, r0, us;
+    size_t at = 0;
+    (void)state;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, WAIT_MS) >= 0);
+    /* Idle: one read per period (+1: a poll due at the very start of the window). */
+    reads = idle_reads(f, 4 * POLL_MS, POLL_MS, &periods);
+    assert_true(reads <= periods + 1);
+    conv_plc_get_stats(f->plc, &st);
+    assert_int_equal(st.burst_polls, 0);
+
+    /* Busy: ITEMS back to back. Strictly periodic polling needs ITEMS - 1 periods for them (one
+     * new scan_seq per poll); bursts answer up to 1 + BURST per period. */
+    r0 = plcsim_reads(f->sim);
+    us = feed_items(f, &fd, ITEMS);
+    reads = plcsim_reads(f->sim) - r0;
+    assert_true(us < (uint64_t)(ITEMS - 1) * POLL_MS * 1000);
+    assert_true(reads <= (us / (POLL_MS * 1000) + 2) * (1 + BURST));
+    conv_plc_get_stats(f->plc, &st);
+    assert_true(st.burst_polls > 0);
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_RESP), ITEMS);
+    assert_int_equal(plcsim_get(f->sim, W_BASE + W_LANE), 5);
+    /* Every item reaches the loop, decided, in order: a burst holds its reports until its last
+     * poll, it never drops them. */
+    for (unsigned k = 1; k <= ITEMS; k++) {
+        int i = wait_event(f, &at, CONV_EVT_SCAN, k, WAIT_MS);
+        assert_true(i >= 0);
+        assert_true(f->ev[i].decided);
+        assert_int_equal(f->ev[i].dest_lane, 5);
+    }
+
+    /* A confirmation is work too: the poll that sees it is followed by one burst poll, which
+     * finds nothing and ends the burst. */
+    run_ms(f, 2 * POLL_MS); /* any burst of the last item is over */
+    conv_plc_get_stats(f->plc, &st);
+    r0 = st.burst_polls;
+    plcsim_set(f->sim, R_CRES, 1);
+    plcsim_set(f->sim, R_CLANE, 5);
+    plcsim_set(f->sim, R_CSEQ, ITEMS);
+    assert_true(wait_reg(f, W_BASE + W_ACK, ITEMS, WAIT_MS));
+    us = clock_real_mono_us() + (uint64_t)WAIT_MS * 1000;
+    do {
+        run_ms(f, 10);
+        conv_plc_get_stats(f->plc, &st);
+    } while (st.burst_polls == r0 && clock_real_mono_us() < us);
+    run_ms(f, 2 * POLL_MS);
+    conv_plc_get_stats(f->plc, &st);
+    assert_int_equal(st.burst_polls - r0, 1);
+
+    /* Idle again: back to the period. */
+    reads = idle_reads(f, 4 * POLL_MS, POLL_MS, &periods);
+    assert_true(reads <= periods + 1);
+    conv_plc_get_stats(f->plc, &st);
+    assert_int_equal(st.burst_polls - r0, 1);
+    fx_close(f);
+    conv_table_free(t);
+}
+
+/* burst_polls 0: strictly periodic even with items back to back, one new scan_seq per poll. */
+static void test_no_burst(void **state)
+{
+    enum { POLL_MS = 100, ITEMS = 6 };
+    struct fx *f = fx_open_poll(1, 100, REPLY_TIMEOUT_MS, POLL_MS, 0);
+    struct conv_table *t = attach_table(f);
+    struct feeder fd = {0};
+    struct conv_plc_stats st;
+    size_t at = 0;
+    uint64_t us;
+    (void)state;
+
+    assert_true(wait_event(f, &at, CONV_EVT_LINK, CONV_LINK_UP, WAIT_MS) >= 0);
+    us = feed_items(f, &fd, ITEMS);
+    /* Each item after the first waits for the next periodic poll: ITEMS - 1 periods of the
+     * schedule. A late poll can shorten the first of them (the schedule does not shift with
+     * it), so the floor allows one period less; with bursts (default 4) all ITEMS would be
+     * answered within about one period. A loaded machine only makes it slower. */
+    assert_true(us >= (uint64_t)(ITEMS - 2) * POLL_MS * 1000);
+    conv_plc_get_stats(f->plc, &st);
+    assert_int_equal(st.burst_polls, 0);
+    fx_close(f);
+    conv_table_free(t);
+}
+
 static void test_bad_config(void **state)
 {
     struct conv_plc_cfg cfg;
@@ -593,6 +776,8 @@ int main(void)
         cmocka_unit_test(test_silent_server_times_out),
         cmocka_unit_test(test_seq_wrap),
         cmocka_unit_test(test_two_points),
+        cmocka_unit_test(test_burst_poll),
+        cmocka_unit_test(test_no_burst),
         cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

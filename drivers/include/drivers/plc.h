@@ -29,6 +29,9 @@ struct conv_plc_cfg {
     struct tr_addr addr;
     uint8_t unit_id;         /* Modbus slave id (1..247) */
     uint32_t poll_ms;        /* read period, default 10 */
+    uint32_t burst_polls;    /* Modbus: extra polls at once after a poll that found a new scan
+                                or confirmation, at most this many per period; 0 = strictly
+                                periodic. Default 4 (docs/plc.md "Polling") */
     uint32_t heartbeat_ms;   /* wcs_heartbeat period and PLC heartbeat watch, default 250 */
     uint32_t timeout_ms;     /* Modbus response timeout, default 50 (well below a decision) */
     uint32_t backoff_min_ms; /* reconnect delay, doubling, default 100 */
@@ -105,6 +108,7 @@ struct conv_plc_stats {
     uint64_t decisions_dropped; /* the decision queue was full (conv_plc_decide failed) */
     uint64_t table_decisions;   /* scans the worker answered from the decision table */
     uint64_t table_asks;        /* scans the table could not answer (posted to the owner) */
+    uint64_t burst_polls;       /* polls made at once after one that found work (in polls) */
 };
 
 /* Validates cfg (every map with plc_regmap_validate, non-overlapping write blocks, periods),
