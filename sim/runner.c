@@ -204,6 +204,7 @@ struct run {
     json_t *initial;    /* "sku:lot" -> initial on_hand (stock file) */
     uint64_t last_progress_real_ms, last_sample_ms;
     uint64_t lost_timeout_ms; /* wcs's --lost-timeout-ms: longer than a trip on the belt */
+    bool settling;            /* the run is over: nobody puts an item on the belt any more */
     FILE *log;
 };
 
@@ -1255,7 +1256,7 @@ static void trips_tick(struct run *r, uint64_t t)
         struct sim_plc_item it;
         bool done = false;
         if (tr->retry_at) {
-            if (t >= tr->retry_at) {
+            if (t >= tr->retry_at && !r->settling) {
                 struct trip c = *tr;
                 r->trips[i] = r->trips[--r->n_trips];
                 logf_(r, "%s taken off the reject lane and inducted again (try %u)", c.code,
@@ -1946,6 +1947,46 @@ static void loop(struct run *r)
             r->last_sample_ms =
                 t + (r->sc->duration_ms / 200 > 1000 ? r->sc->duration_ms / 200 : 1000);
         }
+        progress(r, t, false);
+        usleep(2000);
+    }
+}
+
+/* True when every PLC emulator's belt is empty (nothing waiting, on the belt or in the loop)
+ * and every confirmation it published was acknowledged by wcs. */
+static bool floor_quiet(struct run *r)
+{
+    for (unsigned i = 0; i < r->n_plcs; i++) {
+        struct sim_plc_counters c;
+        if (sim_plc_counters(r->plcs[i].p, SIM_PLC_MAX_POINTS, &c) != 0)
+            return false;
+        if (c.waiting || c.on_belt || c.in_loop || c.confirms_acked != c.confirms_published)
+            return false;
+    }
+    return true;
+}
+
+/* After the scenario's time: the people stop (no picks, packs or inductions, a rejected item
+ * stays at the reject lane) while wcs still runs, until the items already on the belt left it
+ * and wcs acknowledged every confirmation, or lost_timeout_ms (longer than any trip) passed.
+ * Without this wcs was stopped with items still travelling: the PLC finished their trips
+ * alone and totes_accounted compared wcs's records with outcomes wcs never saw. */
+static void settle(struct run *r)
+{
+    uint64_t wait_ms = r->lost_timeout_ms ? r->lost_timeout_ms : 30000, until = now_ms(r) + wait_ms;
+    r->settling = true;
+    for (;;) {
+        uint64_t t = now_ms(r);
+        if (floor_quiet(r)) {
+            logf_(r, "floor quiet: belts empty, every confirmation acknowledged");
+            return;
+        }
+        if (t >= until) {
+            logf_(r, "floor not quiet after %" PRIu64 " ms: stopping wcs anyway", wait_ms);
+            return;
+        }
+        drain_mqtt(r);
+        trips_tick(r, t);
         progress(r, t, false);
         usleep(2000);
     }
@@ -3038,6 +3079,7 @@ int sim_run(const struct sim_run_opts *o, struct sim_run_result *res)
         fprintf(stderr, "wcs sim: %s on %s at %gx; run folder %s\n",
                 r->sc->name[0] ? r->sc->name : o->scenario, r->site->id, r->speed, r->dir);
     loop(r);
+    settle(r);
     sample(r, now_ms(r));
     progress(r, now_ms(r), true);
     code = wcs_stop(r, SIGTERM);
