@@ -26,7 +26,8 @@ struct mqlink_connect {
     const char *password; /* NULL: none */
     int keepalive_s;
     bool clean_start;
-    const char *will_topic; /* NULL: no Will */
+    uint32_t session_expiry_s; /* MQTT 5 without clean_start: kept this long after a disconnect */
+    const char *will_topic;    /* NULL: no Will */
     const void *will_payload;
     size_t will_len;
 };
