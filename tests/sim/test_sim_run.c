@@ -103,11 +103,13 @@ static void test_last_tote_settles(void **state)
     rc = run_sim(dir, SIM_SCEN_DIR "/last-tote.yaml", out, sizeof(out));
     if (rc != 0)
         fail_msg("wcs sim exited %d:\n%s", rc, out);
-    assert_non_null(strstr(out, "PASS  totes_accounted              1 inducted: 0 still on the "
-                                "belt, 0 unread (rejected by the PLC); 1 tote records checked "
-                                "against their last trip, 0 disagreements"));
-    assert_non_null(strstr(out, "diverted=1 "));
-    assert_non_null(strstr(out, "confirms=1/1 "));
+    /* Diverted, or rejected when a loaded machine made the decision late: either way wcs
+     * acknowledged the confirmation before it was stopped and its record agrees. */
+    if (!strstr(out, "PASS  totes_accounted              1 inducted: 0 still on the belt, 0 "
+                     "unread (rejected by the PLC); 1 tote records checked against their last "
+                     "trip, 0 disagreements") ||
+        !strstr(out, "confirms=1/1 "))
+        fail_msg("the tote on the belt at the end:\n%s", out);
 }
 
 static void test_failing_expectation(void **state)
