@@ -208,6 +208,7 @@ struct run {
     json_t *initial;     /* "sku:lot" -> initial on_hand (stock file) */
     uint64_t last_progress_real_ms, last_sample_ms;
     uint64_t lost_timeout_ms; /* wcs's --lost-timeout-ms: longer than a trip on the belt */
+    bool settling;            /* the run is over: nobody puts an item on the belt any more */
     FILE *log;
 };
 
@@ -1313,7 +1314,7 @@ static void trips_tick(struct run *r, uint64_t t)
         struct sim_plc_item it;
         bool done = false;
         if (tr->retry_at) {
-            if (t >= tr->retry_at) {
+            if (t >= tr->retry_at && !r->settling) {
                 struct trip c = *tr;
                 r->trips[i] = r->trips[--r->n_trips];
                 logf_(r, "%s taken off the reject lane and inducted again (try %u)", c.code,
@@ -2009,6 +2010,46 @@ static void loop(struct run *r)
     }
 }
 
+/* True when every PLC emulator's belt is empty (nothing waiting, on the belt or in the loop)
+ * and every confirmation it published was acknowledged by wcs. */
+static bool floor_quiet(struct run *r)
+{
+    for (unsigned i = 0; i < r->n_plcs; i++) {
+        struct sim_plc_counters c;
+        if (sim_plc_counters(r->plcs[i].p, SIM_PLC_MAX_POINTS, &c) != 0)
+            return false;
+        if (c.waiting || c.on_belt || c.in_loop || c.confirms_acked != c.confirms_published)
+            return false;
+    }
+    return true;
+}
+
+/* After the scenario's time: the people stop (no picks, packs or inductions, a rejected item
+ * stays at the reject lane) while wcs still runs, until the items already on the belt left it
+ * and wcs acknowledged every confirmation, or lost_timeout_ms (longer than any trip) passed.
+ * Without this wcs was stopped with items still travelling: the PLC finished their trips
+ * alone and totes_accounted compared wcs's records with outcomes wcs never saw. */
+static void settle(struct run *r)
+{
+    uint64_t wait_ms = r->lost_timeout_ms ? r->lost_timeout_ms : 30000, until = now_ms(r) + wait_ms;
+    r->settling = true;
+    for (;;) {
+        uint64_t t = now_ms(r);
+        if (floor_quiet(r)) {
+            logf_(r, "floor quiet: belts empty, every confirmation acknowledged");
+            return;
+        }
+        if (t >= until) {
+            logf_(r, "floor not quiet after %" PRIu64 " ms: stopping wcs anyway", wait_ms);
+            return;
+        }
+        drain_mqtt(r);
+        trips_tick(r, t);
+        progress(r, t, false);
+        usleep(2000);
+    }
+}
+
 /* ---- checks (read-only Redis user) ---- */
 
 static redisReply *cmd(redisContext *c, const char *fmt, ...)
@@ -2045,6 +2086,7 @@ struct checkstate {
     json_t *quant_reserved; /* quant key -> reserved */
     json_t *resv_sum;       /* quant key -> sum of order resv */
     json_t *totes;          /* tote id -> sort_state */
+    json_t *tote_seqs;      /* tote id -> scan_seq of the last scan wcs saw of it (0: none) */
     unsigned over_reserved;
     char prefix[128];
 };
@@ -2109,9 +2151,15 @@ static void on_tote(struct run *r, redisContext *c, const char *key)
         freeReplyObject(x);
         return;
     }
-    x = cmd(c, "HGET %s sort_state", key);
-    json_object_set_new(CS.totes, id,
-                        json_string(x && x->type == REDIS_REPLY_STRING ? x->str : ""));
+    x = cmd(c, "HMGET %s sort_state scan_seq", key);
+    bool ok = x && x->type == REDIS_REPLY_ARRAY && x->elements == 2;
+    json_object_set_new(
+        CS.totes, id,
+        json_string(ok && x->element[0]->type == REDIS_REPLY_STRING ? x->element[0]->str : ""));
+    json_object_set_new(CS.tote_seqs, id,
+                        json_integer(ok && x->element[1]->type == REDIS_REPLY_STRING
+                                         ? atoll(x->element[1]->str)
+                                         : 0));
     freeReplyObject(x);
 }
 
@@ -2142,6 +2190,34 @@ static void on_shipment(struct run *r, redisContext *c, const char *key)
         json_decref(j);
     }
     freeReplyObject(x);
+}
+
+/* Counts the journal entries with op `op` (XRANGE of the whole stream); -1 on a Redis error. */
+static long journal_count_op(redisContext *c, const char *site, const char *op)
+{
+    char start[64] = "-";
+    long n = 0;
+    for (;;) {
+        redisReply *x = cmd(c, "XRANGE wcs:{%s}:journal %s + COUNT 1000", site, start);
+        if (!x || x->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(x);
+            return -1;
+        }
+        if (x->elements == 0) {
+            freeReplyObject(x);
+            return n;
+        }
+        for (size_t i = 0; i < x->elements; i++) {
+            redisReply *f = x->element[i]->element[1];
+            for (size_t k = 0; k + 1 < f->elements; k += 2)
+                if (strcmp(f->element[k]->str, "op") == 0 &&
+                    strcmp(f->element[k + 1]->str, op) == 0)
+                    n++;
+        }
+        /* The next page starts after the last id ("(" makes the bound exclusive). */
+        snprintf(start, sizeof(start), "(%s", x->element[x->elements - 1]->element[0]->str);
+        freeReplyObject(x);
+    }
 }
 
 /* Replays the journal: flows per sku:lot (imported, adjusted, received, shipped) and the last
@@ -2323,6 +2399,7 @@ static void run_checks(struct run *r)
     CS.quant_reserved = json_object();
     CS.resv_sum = json_object();
     CS.totes = json_object();
+    CS.tote_seqs = json_object();
     snprintf(CS.prefix, sizeof(CS.prefix), "wcs:{%s}:", r->site->id);
     if (!c || c->err) {
         check(r, "redis", false, "cannot connect for the checks");
@@ -2438,7 +2515,7 @@ static void run_checks(struct run *r)
               json_object_size(CS.quant_reserved), CS.over_reserved, mism);
     }
     if (sc->exp_totes_accounted >= 0) {
-        unsigned on_belt = 0, mismatched = 0, known = 0, carried = 0;
+        unsigned on_belt = 0, mismatched = 0, known = 0, carried = 0, unseen = 0;
         uint64_t dropped = 0;
         struct sim_plc_counters pc;
         for (unsigned i = 0; i < r->n_plcs; i++)
@@ -2478,8 +2555,21 @@ static void run_checks(struct run *r)
             bool agree = (it.state == SIM_ITEM_DIVERTED && strcmp(s, "arrived") == 0) ||
                          (it.state == SIM_ITEM_REJECTED && strcmp(s, "rejected") == 0) ||
                          (it.state == SIM_ITEM_LOST && strcmp(s, "lost") == 0);
-            if (!agree && it.state == SIM_ITEM_REJECTED && !s[0] &&
-                json_object_get(r->carried, it.barcode)) {
+            json_int_t seq = json_integer_value(json_object_get(CS.tote_seqs, it.barcode));
+            if (!agree && it.state == SIM_ITEM_REJECTED &&
+                it.confirm_result == SIM_CONF_LATE_DEFAULT && seq != it.scan_seq) {
+                /* wcs never saw this scan (its record's scan_seq is of an earlier trip, or
+                 * none): the next item's scan replaced it in the PLC's one scan block before
+                 * wcs polled (consecutive scans less than poll_ms of real time apart, see
+                 * docs/scenarios.md, findings). Nobody decided it and the PLC's fail-safe
+                 * rejected it, which is all wcs can be asked for: counted apart. */
+                unseen++;
+                logf_(r,
+                      "tote %s track=%u: scan_seq %u never seen by wcs (its record has %lld), "
+                      "rejected by default",
+                      it.barcode, it.track_id, it.scan_seq, (long long)seq);
+            } else if (!agree && it.state == SIM_ITEM_REJECTED && !s[0] &&
+                       json_object_get(r->carried, it.barcode)) {
                 /* Rejected as unknown and carried by hand (the sorter does not learn picked
                  * totes yet: docs/scenarios.md, findings): counted apart, not a disagreement. */
                 carried++;
@@ -2493,12 +2583,17 @@ static void run_checks(struct run *r)
             }
         }
         json_decref(seen);
-        bool ok = on_belt == 0 && mismatched <= dropped;
+        /* Each scan wcs never saw left a confirmation that matched no decision, which wcs
+         * journals (op confirm_unmatched on the sorter): wcs must have noticed every one. */
+        long unmatched = unseen ? journal_count_op(c, r->site->id, "confirm_unmatched") : 0;
+        bool ok = on_belt == 0 && mismatched <= dropped && unmatched >= (long)unseen;
         check(r, "totes_accounted", ok == (sc->exp_totes_accounted == 1),
               "%zu inducted: %u still on the belt, %u unread (rejected by the PLC); %u tote "
               "records checked against their last trip, %u disagreements (confirmations the "
-              "PLC dropped: %" PRIu64 "), %u unknown to the sorter and carried by hand",
-              r->n_tracks, on_belt, unread, known, mismatched, dropped, carried);
+              "PLC dropped: %" PRIu64 "), %u unknown to the sorter and carried by hand, %u "
+              "whose scan wcs never saw (rejected by default; unmatched confirmations "
+              "journaled: %ld)",
+              r->n_tracks, on_belt, unread, known, mismatched, dropped, carried, unseen, unmatched);
     }
 out:
     for (size_t i = 0; i < sc->n_alarms; i++) {
@@ -2539,6 +2634,7 @@ out:
     json_decref(CS.quant_reserved);
     json_decref(CS.resv_sum);
     json_decref(CS.totes);
+    json_decref(CS.tote_seqs);
 }
 
 static void print_kpis(struct run *r)
@@ -3103,6 +3199,7 @@ int sim_run(const struct sim_run_opts *o, struct sim_run_result *res)
         fprintf(stderr, "wcs sim: %s on %s at %gx; run folder %s\n",
                 r->sc->name[0] ? r->sc->name : o->scenario, r->site->id, r->speed, r->dir);
     loop(r);
+    settle(r);
     sample(r, now_ms(r));
     progress(r, now_ms(r), true);
     code = wcs_stop(r, SIGTERM);

@@ -68,6 +68,7 @@ struct bus {
     uint64_t gen;
     int mqtt_version, keepalive_s, event_qos;
     bool clean_start;
+    uint32_t session_expiry_s;
     size_t max_payload, max_retained;
     uint32_t expiry_s, reconnect_min_ms, reconnect_max_ms, retry_ms;
 
@@ -488,6 +489,7 @@ static void do_connect(struct bus *b)
         .user = b->user,
         .keepalive_s = b->keepalive_s,
         .clean_start = b->clean_start,
+        .session_expiry_s = b->session_expiry_s,
         .will_topic = topic,
         .will_payload = b->will_payload,
         .will_len = b->will_len,
@@ -955,6 +957,7 @@ int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd
     b->keepalive_s = o->keepalive_s ? o->keepalive_s : 30;
     b->event_qos = o->events_qos0 ? 0 : 1;
     b->clean_start = !o->persistent_session;
+    b->session_expiry_s = o->session_expiry_s ? o->session_expiry_s : 600;
     b->max_payload = o->max_payload_bytes ? o->max_payload_bytes : 65536;
     b->max_retained = o->max_retained ? o->max_retained : 65536;
     b->expiry_s = o->expiry_s;

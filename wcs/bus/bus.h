@@ -32,6 +32,9 @@ struct bus_opts {
     int mqtt_version;          /* 5 (default) or 4 (MQTT 3.1.1) */
     int keepalive_s;           /* default 30 */
     bool persistent_session;   /* false (default): clean start on every connect */
+    uint32_t session_expiry_s; /* MQTT 5, persistent_session: the broker keeps the session (its
+                                  subscriptions and the QoS 1 messages for them) this long after
+                                  a disconnect; default 600 */
     const char *share_group;   /* non-NULL (MQTT 5): subscribe $share/<group>/.../cmd/+/+ */
     size_t offline_capacity;   /* messages held while paho cannot take them; default 10000 */
     size_t max_payload_bytes;  /* largest command payload accepted; default 65536 */

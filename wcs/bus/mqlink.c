@@ -729,10 +729,24 @@ int mqlink_connect(struct mqlink *k, const struct mqlink_connect *c)
     MQTTAsync_connectOptions o5 = MQTTAsync_connectOptions_initializer5;
     MQTTAsync_connectOptions *o = k->mqtt_version == 5 ? &o5 : &o3;
     MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+    MQTTProperties props = MQTTProperties_initializer;
+    int rc;
 
     o->keepAliveInterval = c->keepalive_s;
     if (k->mqtt_version == 5) {
         o->cleanstart = c->clean_start;
+        if (!c->clean_start && c->session_expiry_s) {
+            /* MQTT 5 ends a session at the disconnect unless CONNECT asks it to be kept
+             * (3.1.2.11.2): without this, clean start off would queue nothing while the client is
+             * away. */
+            MQTTProperty p;
+            memset(&p, 0, sizeof(p));
+            p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+            p.value.integer4 = c->session_expiry_s;
+            if (MQTTProperties_add(&props, &p) != 0)
+                return -ENOMEM;
+            o->connectProperties = &props;
+        }
         o->onSuccess5 = on_connect_ok5;
         o->onFailure5 = on_connect_fail5;
     } else {
@@ -755,7 +769,9 @@ int mqlink_connect(struct mqlink *k, const struct mqlink_connect *c)
         will.qos = 1;
         o->will = &will;
     }
-    return translate(MQTTAsync_connect(k->h, o));
+    rc = translate(MQTTAsync_connect(k->h, o));
+    MQTTProperties_free(&props); /* paho copied what it sends */
+    return rc;
 }
 
 int mqlink_subscribe(struct mqlink *k, const char *filter, int qos)

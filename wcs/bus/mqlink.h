@@ -26,7 +26,8 @@ struct mqlink_connect {
     const char *password; /* NULL: none */
     int keepalive_s;
     bool clean_start;
-    const char *will_topic; /* NULL: no Will */
+    uint32_t session_expiry_s; /* MQTT 5 without clean_start: kept this long after a disconnect */
+    const char *will_topic;    /* NULL: no Will */
     const void *will_payload;
     size_t will_len;
 };
@@ -96,7 +97,8 @@ void mqlink_msg_free(struct mqlink_msg *m);
 uint64_t mqlink_msgs_dropped(struct mqlink *k);
 
 /* Starts a connect attempt; its outcome arrives as MQLINK_EV_CONNECTED or _CONNECT_FAILED.
- * Returns 0, or WCS_E_LINK / -EINVAL when paho refused to start (no event follows). */
+ * Returns 0, or WCS_E_LINK / -EINVAL when paho refused to start, -ENOMEM when the CONNECT
+ * properties could not be built (no event follows). */
 int mqlink_connect(struct mqlink *k, const struct mqlink_connect *c);
 /* Subscribes; the outcome arrives as MQLINK_EV_SUBSCRIBED or _SUBSCRIBE_FAILED. */
 int mqlink_subscribe(struct mqlink *k, const char *filter, int qos);

@@ -946,6 +946,9 @@ static int open_links(struct wcsd *d)
     bo.keepalive_s = (int)s->mqtt.keepalive_s;
     bo.events_qos0 = s->mqtt.qos == 0;
     bo.offline_capacity = 100000;
+    /* The broker keeps wcs's subscriptions while it restarts and queues the QoS 1 commands sent
+     * meanwhile (docs/reliability.md); request_id idempotency makes a redelivery harmless. */
+    bo.persistent_session = true;
     bo.on_refused = on_bus_refused;
     bo.on_refused_arg = d;
     bo.on_foreign_alarm = alarms_on_foreign;
