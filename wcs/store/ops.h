@@ -150,6 +150,15 @@ bool ops_quant_row(const struct store_result *r, size_t i, struct ops_quant_row 
 int64_t ops_quant_free(const struct ops_quant_row *q);
 int ops_wave_read_quants(struct store *s, const struct store_ctx *ctx, const char *const *keys,
                          size_t n, store_cb cb, void *arg);
+/* Called by ops_read_quant_rows for quant i of its keys, in order; row is valid during the call. */
+typedef void (*ops_quant_row_fn)(void *arg, size_t i, const struct ops_quant_row *row);
+/* Reads the quants keys[0..n) (n >= 1, any number; the keys are copied) with
+ * ops_wave_read_quants, OPS_READ_MAX at a time, calling row for each quant in key order, then
+ * done exactly once: rc 0 after the last row; or a failed read's result (no more rows); or
+ * WCS_E_PROTOCOL "unexpected script reply" when a reply lacks a quant. ctx's strings must live
+ * until done. Returns 0, or -EINVAL (a bad key) / -ENOMEM without calling row or done. */
+int ops_read_quant_rows(struct store *s, const struct store_ctx *ctx, const char *const *keys,
+                        size_t n, ops_quant_row_fn row, store_cb done, void *arg);
 
 /* Creates waves wave_ids[0..n) in state "planning" (empty), or none when any exists
  * (WCS_E_STATE "wave W exists"). No values. */
