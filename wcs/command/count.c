@@ -107,8 +107,7 @@ static void on_submit(void *arg, const struct store_result *r)
     size_t adjusted = 0, variances = 0, i;
     json_t *x;
     bool flagged;
-    if (r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry") &&
-        f->attempt++ == 0) {
+    if (ops_retry_due(r, &f->attempt)) {
         int rc = read_task(f);
         if (rc != 0)
             fail_rc(f, rc, NULL);

@@ -1,7 +1,8 @@
 /* The multi-step commands of wcs/command (count.c: count.submit; transfer.c: transfer.create,
  * transfer.ship, transfer.receive): each reads from Redis first, decides in C with the site
  * config, then runs one store script that re-checks what was read (a "changed meanwhile"
- * refusal is retried once from the first read). Private to wcs/command: command.c starts them. */
+ * refusal is retried from the first read, up to OPS_RETRIES_MAX times). Private to wcs/command:
+ * command.c starts them. */
 #ifndef WCS_COMMAND_FLOW_H
 #define WCS_COMMAND_FLOW_H
 

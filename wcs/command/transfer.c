@@ -88,11 +88,6 @@ static void fail_rc(struct tflow *f, int rc, const char *msg)
     fail(f, e, true);
 }
 
-static bool is_retry(const struct store_result *r)
-{
-    return r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry");
-}
-
 /* The retained state and the event of a step; consumes nothing. */
 static void publish(struct tflow *f, const char *event, const char *state, json_t *extra)
 {
@@ -324,7 +319,7 @@ static void on_shipped(void *arg, const struct store_result *r)
 {
     struct tflow *f = arg;
     json_t *fields;
-    if (is_retry(r) && f->attempt++ == 0) {
+    if (ops_retry_due(r, &f->attempt)) {
         int rc = read_transfer(f);
         if (rc != 0)
             fail_rc(f, rc, NULL);
@@ -353,7 +348,7 @@ static void on_received(void *arg, const struct store_result *r)
     json_t *fields, *lines;
     const char *state;
     int64_t now, left;
-    if (is_retry(r) && f->attempt++ == 0) {
+    if (ops_retry_due(r, &f->attempt)) {
         int rc = read_transfer(f);
         if (rc != 0)
             fail_rc(f, rc, NULL);

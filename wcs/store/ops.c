@@ -177,17 +177,20 @@ static int read_run(struct step *st, const char *mode, const char *const *keys, 
                             st);
 }
 
-static bool is_retry(const struct store_result *r)
+bool ops_retry_due(const struct store_result *r, int *attempt)
 {
-    return r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry");
+    if (!r || r->rc != WCS_E_STATE || !r->message ||
+        !strstr(r->message, "changed meanwhile, retry") || *attempt >= OPS_RETRIES_MAX)
+        return false;
+    (*attempt)++;
+    return true;
 }
 
 static void on_step_run(void *arg, const struct store_result *r)
 {
     struct step *st = arg;
-    if (is_retry(r) && st->attempt < OPS_RETRIES_MAX) {
+    if (ops_retry_due(r, &st->attempt)) {
         int rc;
-        st->attempt++;
         step_reset(st);
         if ((rc = step_next(st)) != 0)
             step_fail(st, rc, NULL);

@@ -31,7 +31,8 @@ int ops_order_upsert(struct store *s, const struct store_ctx *ctx, const char *o
 
 /* action "hold", "release" or "cancel". values: state, hold ("0"|"1"), units unreserved.
  * Cancel first reads the order's wave and reserved quants (declared to the script, which
- * re-checks them; a change in between is retried once, then refused "changed meanwhile"). */
+ * re-checks them; a change in between is retried up to OPS_RETRIES_MAX times, then refused
+ * "changed meanwhile"). */
 int ops_order_action(struct store *s, const struct store_ctx *ctx, const char *order_id,
                      const char *action, store_cb cb, void *arg);
 
@@ -133,6 +134,10 @@ int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const
  * when the script answers "changed meanwhile, retry" (another writer moved a counter or a record
  * in between: several wave releases, picks and counts at once share the task counter). */
 #define OPS_RETRIES_MAX 16
+/* True when r is a script's "changed meanwhile, retry" refusal and *attempt (the retries made
+ * so far) is below OPS_RETRIES_MAX: counts the retry in *attempt, and the caller reads again and
+ * reruns its script. False otherwise: the caller ends with r. */
+bool ops_retry_due(const struct store_result *r, int *attempt);
 
 /* keys: quant keys of this site. values, OPS_QUANT_VALUES per quant: exists ("1"/"0"), sku, loc,
  * lot, on_hand, reserved (plus units on hold), expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or
@@ -224,7 +229,7 @@ int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct 
 /* ---- receiving and returns (wcs/command/inbound.c; wcs/store/inbound.c) ----
  * Every operation below is a decision. The command layer reads what a script re-checks (the
  * receipt's line counts, the task counter, a task, a location's quants), runs the script and,
- * on "ESTATE ... changed meanwhile, retry", reads again and retries once. */
+ * on "ESTATE ... changed meanwhile, retry", reads again and retries (ops_retry_due). */
 
 /* values: the fields[0..n) (1..OPS_READ_MAX) of hash wcs:{s}:<kind>:<id> ("" when absent); kind
  * is "receipt", "rma" or "task". */
