@@ -55,14 +55,8 @@ static void fail(struct csub *f, const char *error, bool store_error)
 
 static void fail_rc(struct csub *f, int rc, const char *msg)
 {
-    char e[CMD_ERR_MAX];
-    if (rc == WCS_E_STATE || rc == WCS_E_UNKNOWN || rc == -EINVAL) {
-        fail(f, ops_refusal_text(msg), false);
-        return;
-    }
-    snprintf(e, sizeof(e), "store unavailable (%s): not executed; retry with a new request_id",
-             msg && msg[0] ? msg : wcs_strerror(rc));
-    fail(f, e, true);
+    flow_fail_rc(f->done, f->arg, rc, msg);
+    csub_free(f);
 }
 
 static int read_task(struct csub *f);

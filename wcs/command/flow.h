@@ -26,4 +26,10 @@ int count_submit_start(struct cmd_ctx *c, const struct store_ctx *ctx, const str
 int transfer_start(struct cmd_ctx *c, const struct store_ctx *ctx, const char *command,
                    const struct cmd_args *a, flow_done_fn done, void *arg);
 
+/* Calls done once with the error of a failed store call or script (rc, and the store's msg or
+ * NULL): a refusal (WCS_E_STATE, WCS_E_UNKNOWN, -EINVAL) as the script's text without its code;
+ * anything else as "store unavailable (...): not executed; retry with a new request_id", a store
+ * error. */
+void flow_fail_rc(flow_done_fn done, void *arg, int rc, const char *msg);
+
 #endif
