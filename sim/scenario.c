@@ -475,6 +475,111 @@ static void *grow_arr(struct ctx *c, void *arr, size_t n, size_t elem)
     return g;
 }
 
+/* ---- records: a mapping's known keys, read by key index with the value's own path ---- */
+
+struct rec {
+    struct ctx *c;
+    const struct ynode *m;   /* the mapping */
+    const char *path;        /* its path */
+    const char *const *keys; /* NULL-terminated */
+    const struct ynode **v;  /* the value of each key (NULL: missing) */
+    char pp[192];            /* path.key of the value read last */
+};
+
+enum { OPT = false, REQ = true };
+
+/* fields() of m into v, remembered in r for the rec_ readers below (path and keys must outlive
+ * r). Returns false when m is not a mapping (an error is added). */
+static bool rec_open(struct rec *r, struct ctx *c, const struct ynode *m, const char *path,
+                     const char *const *keys, const struct ynode **v)
+{
+    r->c = c;
+    r->m = m;
+    r->path = path;
+    r->keys = keys;
+    r->v = v;
+    r->pp[0] = '\0';
+    return fields(c, m, path, keys, v);
+}
+
+/* The value of keys[k], NULL when missing (an error at the mapping when required); r->pp
+ * becomes its path. */
+static const struct ynode *rec_val(struct rec *r, size_t k, bool required)
+{
+    sub(r->pp, sizeof(r->pp), r->path, r->keys[k]);
+    if (!r->v[k] && required)
+        err_add(r->c, r->m->line, r->m->col, r->path, "missing key \"%s\"", r->keys[k]);
+    return r->v[k];
+}
+
+/* Typed reads of keys[k]: true when the value is there and good (then stored), false when it
+ * is missing (an error only when required) or bad (an error at the value). */
+static bool rec_str(struct rec *r, size_t k, bool required, char *out, size_t cap)
+{
+    const struct ynode *n = rec_val(r, k, required);
+    return n && rd_str(r->c, n, r->pp, out, cap);
+}
+
+static bool rec_id(struct rec *r, size_t k, bool required, char *out)
+{
+    const struct ynode *n = rec_val(r, k, required);
+    return n && rd_id(r->c, n, r->pp, out);
+}
+
+static bool rec_uint(struct rec *r, size_t k, bool required, uint64_t max, uint64_t *out)
+{
+    const struct ynode *n = rec_val(r, k, required);
+    return n && rd_uint(r->c, n, r->pp, max, out);
+}
+
+static bool rec_int(struct rec *r, size_t k, int64_t *out)
+{
+    const struct ynode *n = rec_val(r, k, OPT);
+    return n && rd_int(r->c, n, r->pp, out);
+}
+
+static bool rec_num(struct rec *r, size_t k, double lo, double hi, double *out)
+{
+    const struct ynode *n = rec_val(r, k, OPT);
+    return n && rd_num(r->c, n, r->pp, lo, hi, out);
+}
+
+static bool rec_bool(struct rec *r, size_t k, bool *out)
+{
+    const struct ynode *n = rec_val(r, k, OPT);
+    return n && rd_bool(r->c, n, r->pp, out);
+}
+
+static bool rec_dur(struct rec *r, size_t k, bool required, uint64_t *out)
+{
+    const struct ynode *n = rec_val(r, k, required);
+    return n && rd_dur(r->c, n, r->pp, out);
+}
+
+/* An error at the value of keys[k] (present), under r->pp as the last rec_ call left it. */
+#define REC_ERR(r, k, ...) err_add((r)->c, (r)->v[k]->line, (r)->v[k]->col, (r)->pp, __VA_ARGS__)
+
+/* The value of keys[k] as one of names[0..n) (its index in *out); else an error "expected one
+ * of "a", "b"". False when missing or bad. */
+static bool rec_choice(struct rec *r, size_t k, const char *const *names, size_t n, size_t *out)
+{
+    const struct ynode *v = rec_val(r, k, OPT);
+    char allowed[256] = "";
+    if (!v || !want(r->c, v, Y_SCALAR, r->pp))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v->text, names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(allowed);
+        snprintf(allowed + len, sizeof(allowed) - len, "%s\"%s\"", i ? ", " : "", names[i]);
+    }
+    REC_ERR(r, k, "expected one of %s", allowed);
+    return false;
+}
+
 static void parse_weights(struct ctx *c, const struct ynode *m, const char *path,
                           struct sim_weight **out, size_t *n)
 {
@@ -503,47 +608,40 @@ static void parse_orders(struct ctx *c, struct sim_scenario *s, const struct yno
     static const char *const keys[] = {"file", "generate", "via", NULL};
     static const char *const gkeys[] = {"count",    "lines_per_order", "qty", "arrival",
                                         "carriers", "priorities",      NULL};
+    static const char *const via[] = {"erp", "import"};
     const struct ynode *v[4], *g[7];
+    struct rec r, rg, rl;
     uint64_t u;
-    if (!fields(c, m, "orders", keys, v))
+    size_t k;
+    if (!rec_open(&r, c, m, "orders", keys, v))
         return;
     if (v[0] && v[1])
         err_add(c, m->line, m->col, "orders", "give either file or generate, not both");
     if (!v[0] && !v[1])
         err_add(c, m->line, m->col, "orders", "expected file or generate");
-    if (v[0])
-        rd_str(c, v[0], "orders.file", s->orders_file, sizeof(s->orders_file));
+    rec_str(&r, 0, OPT, s->orders_file, sizeof(s->orders_file));
     s->orders_via = v[0] ? SIM_VIA_IMPORT : SIM_VIA_ERP;
-    if (v[2] && want(c, v[2], Y_SCALAR, "orders.via")) {
-        if (strcmp(v[2]->text, "erp") == 0)
-            s->orders_via = SIM_VIA_ERP;
-        else if (strcmp(v[2]->text, "import") == 0)
-            s->orders_via = SIM_VIA_IMPORT;
-        else
-            err_add(c, v[2]->line, v[2]->col, "orders.via", "expected one of \"erp\", \"import\"");
-    }
-    if (!v[1] || !fields(c, v[1], "orders.generate", gkeys, g))
+    if (rec_choice(&r, 2, via, 2, &k))
+        s->orders_via = k == 0 ? SIM_VIA_ERP : SIM_VIA_IMPORT;
+    if (!v[1] || !rec_open(&rg, c, v[1], "orders.generate", gkeys, g))
         return;
     s->orders_generate = true;
     s->gen.lines_min = s->gen.lines_max = 1;
     s->gen.qty_min = s->gen.qty_max = 1;
-    if (!g[0])
-        err_add(c, v[1]->line, v[1]->col, "orders.generate", "missing key \"count\"");
-    else if (rd_uint(c, g[0], "orders.generate.count", 1000000, &u))
+    if (rec_uint(&rg, 0, REQ, 1000000, &u))
         s->gen.count = (uint32_t)u;
     if (g[1] && want(c, g[1], Y_MAP, "orders.generate.lines_per_order")) {
         static const char *const lk[] = {"min", "max", "mean", NULL};
         const struct ynode *l[3];
-        fields(c, g[1], "orders.generate.lines_per_order", lk, l);
+        rec_open(&rl, c, g[1], "orders.generate.lines_per_order", lk, l);
         if (l[2] && (l[0] || l[1]))
             err_add(c, g[1]->line, g[1]->col, "orders.generate.lines_per_order",
                     "give min/max or mean, not both");
-        if (l[0] && rd_uint(c, l[0], "orders.generate.lines_per_order.min", 1000, &u))
+        if (rec_uint(&rl, 0, OPT, 1000, &u))
             s->gen.lines_min = (uint32_t)u;
-        if (l[1] && rd_uint(c, l[1], "orders.generate.lines_per_order.max", 1000, &u))
+        if (rec_uint(&rl, 1, OPT, 1000, &u))
             s->gen.lines_max = (uint32_t)u;
-        if (l[2])
-            rd_num(c, l[2], "orders.generate.lines_per_order.mean", 1, 1000, &s->gen.lines_mean);
+        rec_num(&rl, 2, 1, 1000, &s->gen.lines_mean);
         if (!l[2] && (s->gen.lines_min == 0 || s->gen.lines_min > s->gen.lines_max))
             err_add(c, g[1]->line, g[1]->col, "orders.generate.lines_per_order",
                     "expected 1 <= min <= max");
@@ -551,10 +649,10 @@ static void parse_orders(struct ctx *c, struct sim_scenario *s, const struct yno
     if (g[2] && want(c, g[2], Y_MAP, "orders.generate.qty")) {
         static const char *const qk[] = {"min", "max", NULL};
         const struct ynode *q[2];
-        fields(c, g[2], "orders.generate.qty", qk, q);
-        if (q[0] && rd_uint(c, q[0], "orders.generate.qty.min", 100000, &u))
+        rec_open(&rl, c, g[2], "orders.generate.qty", qk, q);
+        if (rec_uint(&rl, 0, OPT, 100000, &u))
             s->gen.qty_min = (uint32_t)u;
-        if (q[1] && rd_uint(c, q[1], "orders.generate.qty.max", 100000, &u))
+        if (rec_uint(&rl, 1, OPT, 100000, &u))
             s->gen.qty_max = (uint32_t)u;
         if (s->gen.qty_min == 0 || s->gen.qty_min > s->gen.qty_max)
             err_add(c, g[2]->line, g[2]->col, "orders.generate.qty", "expected 1 <= min <= max");
@@ -587,19 +685,17 @@ static void parse_stock(struct ctx *c, struct sim_scenario *s, const struct ynod
     static const char *const keys[] = {"file", "generate", NULL};
     static const char *const gk[] = {"cover", "shortage", NULL};
     const struct ynode *v[2], *g[2];
-    if (!fields(c, m, "stock", keys, v))
+    struct rec r, rg;
+    if (!rec_open(&r, c, m, "stock", keys, v))
         return;
     if (!!v[0] == !!v[1])
         err_add(c, m->line, m->col, "stock", "expected either file or generate");
-    if (v[0])
-        rd_str(c, v[0], "stock.file", s->stock_file, sizeof(s->stock_file));
+    rec_str(&r, 0, OPT, s->stock_file, sizeof(s->stock_file));
     s->stock_cover = 1.0;
-    if (v[1] && fields(c, v[1], "stock.generate", gk, g)) {
+    if (v[1] && rec_open(&rg, c, v[1], "stock.generate", gk, g)) {
         s->stock_generate = true;
-        if (g[0])
-            rd_num(c, g[0], "stock.generate.cover", 0, 1000, &s->stock_cover);
-        if (g[1])
-            rd_num(c, g[1], "stock.generate.shortage", 0, 1, &s->stock_shortage);
+        rec_num(&rg, 0, 0, 1000, &s->stock_cover);
+        rec_num(&rg, 1, 0, 1, &s->stock_shortage);
     }
 }
 
@@ -610,29 +706,22 @@ static void parse_totes(struct ctx *c, struct sim_scenario *s, const struct ynod
         return;
     for (size_t i = 0; i < q->n; i++) {
         const struct ynode *v[3];
-        char p[64], pp[96];
+        char p[64];
+        struct rec r;
         struct sim_tote *g;
         idx(p, sizeof(p), "totes", i);
-        if (!fields(c, q->kids[i], p, keys, v))
+        if (!rec_open(&r, c, q->kids[i], p, keys, v))
             continue;
         if (!(g = grow_arr(c, s->totes, s->n_totes, sizeof(*g))))
             return;
         s->totes = g;
         g += s->n_totes++;
-        sub(pp, sizeof(pp), p, "tote");
-        if (!v[0])
-            err_add(c, q->kids[i]->line, q->kids[i]->col, p, "missing key \"tote\"");
-        else
-            rd_id(c, v[0], pp, g->tote);
-        sub(pp, sizeof(pp), p, "order");
-        if (v[1])
-            rd_id(c, v[1], pp, g->order);
-        sub(pp, sizeof(pp), p, "dest");
-        if (v[2] && rd_str(c, v[2], pp, g->dest, sizeof(g->dest)) &&
+        rec_id(&r, 0, REQ, g->tote);
+        rec_id(&r, 1, OPT, g->order);
+        if (rec_str(&r, 2, OPT, g->dest, sizeof(g->dest)) &&
             !(strncmp(g->dest, "station:", 8) == 0 || strncmp(g->dest, "carrier:", 8) == 0 ||
               strcmp(g->dest, "qa") == 0 || strcmp(g->dest, "reject") == 0))
-            err_add(c, v[2]->line, v[2]->col, pp,
-                    "expected station:<id>, carrier:<code>, qa or reject");
+            REC_ERR(&r, 2, "expected station:<id>, carrier:<code>, qa or reject");
         if (!v[1] && !v[2])
             err_add(c, q->kids[i]->line, q->kids[i]->col, p, "expected order or dest");
     }
@@ -645,12 +734,15 @@ static void parse_inducts(struct ctx *c, struct sim_agents *a, const struct ynod
     if (!want(c, q, Y_SEQ, path))
         return;
     for (size_t i = 0; i < q->n; i++) {
+        static const char *const rn[] = {"rate", "good", "noread", "multiread"};
         const struct ynode *v[6];
-        char p[64], pp[96];
+        char p[64];
+        struct rec r;
         struct sim_induct *g;
         uint64_t u;
+        size_t k;
         idx(p, sizeof(p), path, i);
-        if (!fields(c, q->kids[i], p, keys, v))
+        if (!rec_open(&r, c, q->kids[i], p, keys, v))
             continue;
         if (!(g = grow_arr(c, a->inducts, a->n_inducts, sizeof(*g))))
             return;
@@ -658,45 +750,23 @@ static void parse_inducts(struct ctx *c, struct sim_agents *a, const struct ynod
         g += a->n_inducts++;
         g->count = 1;
         g->every_ms = 1000;
-        sub(pp, sizeof(pp), p, "at");
-        if (v[0])
-            rd_dur(c, v[0], pp, &g->at_ms);
-        sub(pp, sizeof(pp), p, "point");
-        if (!v[1])
-            err_add(c, q->kids[i]->line, q->kids[i]->col, p, "missing key \"point\"");
-        else
-            rd_id(c, v[1], pp, g->point);
-        sub(pp, sizeof(pp), p, "barcode");
-        if (v[2]) {
-            if (rd_str(c, v[2], pp, g->barcode, sizeof(g->barcode)))
-                for (const char *b = g->barcode; *b; b++)
-                    if ((unsigned char)*b < 0x20 && *b != 0x1d) {
-                        err_add(c, v[2]->line, v[2]->col, pp, "expected printable ASCII (or GS)");
-                        break;
-                    }
-        }
-        sub(pp, sizeof(pp), p, "count");
-        if (v[3] && rd_uint(c, v[3], pp, 1000000, &u)) {
+        rec_dur(&r, 0, OPT, &g->at_ms);
+        rec_id(&r, 1, REQ, g->point);
+        if (rec_str(&r, 2, OPT, g->barcode, sizeof(g->barcode)))
+            for (const char *b = g->barcode; *b; b++)
+                if ((unsigned char)*b < 0x20 && *b != 0x1d) {
+                    REC_ERR(&r, 2, "expected printable ASCII (or GS)");
+                    break;
+                }
+        if (rec_uint(&r, 3, OPT, 1000000, &u)) {
             g->count = (uint32_t)u;
             if (u == 0)
-                err_add(c, v[3]->line, v[3]->col, pp, "expected at least 1");
+                REC_ERR(&r, 3, "expected at least 1");
         }
-        sub(pp, sizeof(pp), p, "every");
-        if (v[4] && rd_dur(c, v[4], pp, &g->every_ms) && g->every_ms == 0)
-            err_add(c, v[4]->line, v[4]->col, pp, "expected more than 0");
-        sub(pp, sizeof(pp), p, "read");
-        if (v[5] && want(c, v[5], Y_SCALAR, pp)) {
-            static const char *const rn[] = {"rate", "good", "noread", "multiread"};
-            size_t k;
-            for (k = 0; k < 4; k++)
-                if (strcmp(v[5]->text, rn[k]) == 0)
-                    break;
-            if (k == 4)
-                err_add(c, v[5]->line, v[5]->col, pp,
-                        "expected one of \"rate\", \"good\", \"noread\", \"multiread\"");
-            else
-                g->read = (enum sim_induct_read)k;
-        }
+        if (rec_dur(&r, 4, OPT, &g->every_ms) && g->every_ms == 0)
+            REC_ERR(&r, 4, "expected more than 0");
+        if (rec_choice(&r, 5, rn, 4, &k))
+            g->read = (enum sim_induct_read)k;
     }
 }
 
@@ -708,33 +778,24 @@ static void parse_counts(struct ctx *c, struct sim_agents *a, const struct ynode
         return;
     for (size_t i = 0; i < q->n; i++) {
         const struct ynode *v[5];
-        char p[96], pp[128];
+        char p[96];
+        struct rec r;
         struct sim_count *g;
         idx(p, sizeof(p), path, i);
-        if (!fields(c, q->kids[i], p, keys, v))
+        if (!rec_open(&r, c, q->kids[i], p, keys, v))
             continue;
         if (!(g = grow_arr(c, a->counts, a->n_counts, sizeof(*g))))
             return;
         a->counts = g;
         g += a->n_counts++;
-        sub(pp, sizeof(pp), p, "at");
-        if (v[0])
-            rd_dur(c, v[0], pp, &g->at_ms);
-        sub(pp, sizeof(pp), p, "location");
-        if (!v[1] || !v[2])
+        rec_dur(&r, 0, OPT, &g->at_ms);
+        if (!v[1] || !v[2]) /* one error for the two */
             err_add(c, q->kids[i]->line, q->kids[i]->col, p, "missing key \"%s\"",
                     !v[1] ? "location" : "sku");
-        if (v[1])
-            rd_str(c, v[1], pp, g->location, sizeof(g->location));
-        sub(pp, sizeof(pp), p, "sku");
-        if (v[2])
-            rd_id(c, v[2], pp, g->sku);
-        sub(pp, sizeof(pp), p, "lot");
-        if (v[3])
-            rd_id(c, v[3], pp, g->lot);
-        sub(pp, sizeof(pp), p, "delta");
-        if (v[4])
-            rd_int(c, v[4], pp, &g->delta);
+        rec_str(&r, 1, OPT, g->location, sizeof(g->location));
+        rec_id(&r, 2, OPT, g->sku);
+        rec_id(&r, 3, OPT, g->lot);
+        rec_int(&r, 4, &g->delta);
     }
 }
 
@@ -744,16 +805,15 @@ static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct yno
                                        "induction", "receiver",   "qa",       NULL};
     const struct ynode *v[8];
     struct sim_agents *a = &s->agents;
+    struct rec r;
     uint64_t u;
     if (!fields(c, m, "agents", keys, v))
         return;
     if (v[0]) {
         static const char *const k[] = {"user", NULL};
         const struct ynode *e[1];
-        if (fields(c, v[0], "agents.erp", k, e) && e[0])
-            rd_id(c, e[0], "agents.erp.user", a->erp_user);
-        else if (v[0]->kind == Y_MAP)
-            err_add(c, v[0]->line, v[0]->col, "agents.erp", "missing key \"user\"");
+        if (rec_open(&r, c, v[0], "agents.erp", k, e))
+            rec_id(&r, 0, REQ, a->erp_user);
     }
     if (v[1]) {
         static const char *const k[] = {"user",       "approver", "wave_lead",  "wave_max_orders",
@@ -761,35 +821,25 @@ static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct yno
         const struct ynode *e[7];
         a->release_waves = true;
         a->ack_alarms = true;
-        if (fields(c, v[1], "agents.supervisor", k, e)) {
-            if (!e[0])
-                err_add(c, v[1]->line, v[1]->col, "agents.supervisor", "missing key \"user\"");
-            else
-                rd_id(c, e[0], "agents.supervisor.user", a->supervisor_user);
-            if (e[1])
-                rd_id(c, e[1], "agents.supervisor.approver", a->approver_user);
-            if (e[2] && rd_dur(c, e[2], "agents.supervisor.wave_lead", &u))
+        if (rec_open(&r, c, v[1], "agents.supervisor", k, e)) {
+            rec_id(&r, 0, REQ, a->supervisor_user);
+            rec_id(&r, 1, OPT, a->approver_user);
+            if (rec_dur(&r, 2, OPT, &u))
                 a->wave_lead_min = (uint32_t)(u / 60000);
-            if (e[3] && rd_uint(c, e[3], "agents.supervisor.wave_max_orders", 10000, &u))
+            if (rec_uint(&r, 3, OPT, 10000, &u))
                 a->wave_max_orders = (uint32_t)u;
-            if (e[4])
-                rd_dur(c, e[4], "agents.supervisor.wave_every", &a->wave_every_ms);
-            if (e[5])
-                rd_bool(c, e[5], "agents.supervisor.release", &a->release_waves);
-            if (e[6])
-                rd_bool(c, e[6], "agents.supervisor.ack_alarms", &a->ack_alarms);
+            rec_dur(&r, 4, OPT, &a->wave_every_ms);
+            rec_bool(&r, 5, &a->release_waves);
+            rec_bool(&r, 6, &a->ack_alarms);
         }
     }
     if (v[2]) {
         static const char *const k[] = {"user", "counts", NULL};
         const struct ynode *e[2];
-        if (fields(c, v[2], "agents.counters", k, e)) {
-            if (!e[0])
-                err_add(c, v[2]->line, v[2]->col, "agents.counters", "missing key \"user\"");
-            else
-                rd_id(c, e[0], "agents.counters.user", a->counter_user);
-            if (e[1])
-                parse_counts(c, a, e[1], "agents.counters.counts");
+        if (rec_open(&r, c, v[2], "agents.counters", k, e)) {
+            rec_id(&r, 0, REQ, a->counter_user);
+            if (rec_val(&r, 1, OPT))
+                parse_counts(c, a, e[1], r.pp);
         }
     }
     for (int w = 3; w <= 4; w++) {
@@ -797,19 +847,16 @@ static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct yno
             "count", "users", "seconds_per_pick", "seconds_per_pack", "errors", "empty", NULL};
         const struct ynode *e[6];
         const char *path = w == 3 ? "agents.pickers" : "agents.packers";
-        char p[96];
-        if (!v[w] || !fields(c, v[w], path, k, e))
+        if (!v[w] || !rec_open(&r, c, v[w], path, k, e))
             continue;
-        sub(p, sizeof(p), path, "count");
-        if (e[0] && rd_uint(c, e[0], p, SIM_AGENTS_MAX, &u))
+        if (rec_uint(&r, 0, OPT, SIM_AGENTS_MAX, &u))
             *(w == 3 ? &a->pickers : &a->packers) = (uint32_t)u;
-        sub(p, sizeof(p), path, "users");
-        if (e[1] && want(c, e[1], Y_SEQ, p)) {
+        if (rec_val(&r, 1, OPT) && want(c, e[1], Y_SEQ, r.pp)) {
             if (e[1]->n > SIM_AGENTS_MAX)
-                err_add(c, e[1]->line, e[1]->col, p, "at most %d users", SIM_AGENTS_MAX);
+                REC_ERR(&r, 1, "at most %d users", SIM_AGENTS_MAX);
             for (size_t i = 0; i < e[1]->n && a->n_picker_users < SIM_AGENTS_MAX; i++) {
                 char pi[128];
-                idx(pi, sizeof(pi), p, i);
+                idx(pi, sizeof(pi), r.pp, i);
                 if (rd_id(c, e[1]->kids[i], pi, a->picker_users[a->n_picker_users]))
                     a->n_picker_users++;
             }
@@ -817,26 +864,18 @@ static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct yno
         if (w == 4 && e[5])
             err_add(c, e[5]->line, e[5]->col, "agents.packers.empty",
                     "only pickers find locations empty (agents.pickers.empty)");
-        sub(p, sizeof(p), path, "seconds_per_pick");
-        if (e[2])
-            rd_num(c, e[2], p, 0.1, 3600, &a->seconds_per_pick);
-        sub(p, sizeof(p), path, "seconds_per_pack");
-        if (e[3])
-            rd_num(c, e[3], p, 0.1, 3600, &a->seconds_per_pack);
-        if (e[4]) {
+        rec_num(&r, 2, 0.1, 3600, &a->seconds_per_pick);
+        rec_num(&r, 3, 0.1, 3600, &a->seconds_per_pack);
+        if (rec_val(&r, 4, OPT)) {
             static const char *const ek[] = {"wrong_product", "wrong_qty", "skipped_scan",
                                              "wrong_tote", NULL};
-            const struct ynode *r[4];
+            const struct ynode *ev[4];
             double *dst[4] = {&a->err_wrong_product, &a->err_wrong_qty, &a->err_skipped_scan,
                               &a->err_wrong_tote};
-            sub(p, sizeof(p), path, "errors");
-            if (fields(c, e[4], p, ek, r))
-                for (int i = 0; i < 4; i++)
-                    if (r[i]) {
-                        char pe[128];
-                        sub(pe, sizeof(pe), p, ek[i]);
-                        rd_num(c, r[i], pe, 0, 1, dst[i]);
-                    }
+            struct rec re;
+            if (rec_open(&re, c, e[4], r.pp, ek, ev))
+                for (size_t i = 0; i < 4; i++)
+                    rec_num(&re, i, 0, 1, dst[i]);
         }
     }
     if (v[3] && v[3]->kind == Y_MAP) {
@@ -859,34 +898,24 @@ static void parse_agents(struct ctx *c, struct sim_scenario *s, const struct yno
     if (v[6]) {
         static const char *const k[] = {"user", "station", "return_station", NULL};
         const struct ynode *e[3];
-        if (fields(c, v[6], "agents.receiver", k, e)) {
-            if (!e[0])
-                err_add(c, v[6]->line, v[6]->col, "agents.receiver", "missing key \"user\"");
-            else
-                rd_id(c, e[0], "agents.receiver.user", a->receiver_user);
-            if (e[1])
-                rd_id(c, e[1], "agents.receiver.station", a->receive_station);
-            if (e[2])
-                rd_id(c, e[2], "agents.receiver.return_station", a->return_station);
+        if (rec_open(&r, c, v[6], "agents.receiver", k, e)) {
+            rec_id(&r, 0, REQ, a->receiver_user);
+            rec_id(&r, 1, OPT, a->receive_station);
+            rec_id(&r, 2, OPT, a->return_station);
         }
     }
     a->qa_after_ms = 600000;
     if (v[7]) {
         static const char *const k[] = {"user", "after", "decision", NULL};
         const struct ynode *e[3];
-        if (fields(c, v[7], "agents.qa", k, e)) {
-            if (!e[0])
-                err_add(c, v[7]->line, v[7]->col, "agents.qa", "missing key \"user\"");
-            else
-                rd_id(c, e[0], "agents.qa.user", a->qa_user);
-            if (e[1])
-                rd_dur(c, e[1], "agents.qa.after", &a->qa_after_ms);
-            if (e[2] && want(c, e[2], Y_SCALAR, "agents.qa.decision")) {
+        if (rec_open(&r, c, v[7], "agents.qa", k, e)) {
+            rec_id(&r, 0, REQ, a->qa_user);
+            rec_dur(&r, 1, OPT, &a->qa_after_ms);
+            if (rec_val(&r, 2, OPT) && want(c, e[2], Y_SCALAR, r.pp)) {
                 if (strcmp(e[2]->text, "scrap") == 0)
                     a->qa_scrap = true;
                 else if (strcmp(e[2]->text, "release") != 0)
-                    err_add(c, e[2]->line, e[2]->col, "agents.qa.decision",
-                            "expected \"release\" or \"scrap\"");
+                    REC_ERR(&r, 2, "expected \"release\" or \"scrap\"");
             }
         }
     }
@@ -905,59 +934,47 @@ static void parse_faults(struct ctx *c, struct sim_scenario *s, const struct yno
         return;
     for (size_t i = 0; i < q->n; i++) {
         const struct ynode *v[4];
-        char p[64], pp[96];
+        char p[64];
+        struct rec r;
         struct sim_fault *g;
         size_t k;
         idx(p, sizeof(p), "faults", i);
-        if (!fields(c, q->kids[i], p, keys, v))
+        if (!rec_open(&r, c, q->kids[i], p, keys, v))
             continue;
         if (!(g = grow_arr(c, s->faults, s->n_faults, sizeof(*g))))
             return;
         s->faults = g;
         g += s->n_faults++;
-        sub(pp, sizeof(pp), p, "at");
-        if (!v[0])
-            err_add(c, q->kids[i]->line, q->kids[i]->col, p, "missing key \"at\"");
-        else
-            rd_dur(c, v[0], pp, &g->at_ms);
-        sub(pp, sizeof(pp), p, "kind");
-        if (!v[1]) {
-            err_add(c, q->kids[i]->line, q->kids[i]->col, p, "missing key \"kind\"");
-            continue;
-        }
-        if (!want(c, v[1], Y_SCALAR, pp))
+        rec_dur(&r, 0, REQ, &g->at_ms);
+        if (!rec_val(&r, 1, REQ) || !want(c, v[1], Y_SCALAR, r.pp))
             continue;
         for (k = 0; k <= SIM_FAULT_JAM; k++)
             if (strcmp(v[1]->text, sim_fault_kind_name((enum sim_fault_kind)k)) == 0)
                 break;
         if (k > SIM_FAULT_JAM) {
-            err_add(c, v[1]->line, v[1]->col, pp,
+            REC_ERR(&r, 1,
                     "expected one of plc_disconnect, broker_restart, redis_restart, wcs_kill, "
                     "printer_paper_out, scale_unstable, jam");
             continue;
         }
         g->kind = (enum sim_fault_kind)k;
-        sub(pp, sizeof(pp), p, "target");
-        if (v[2]) {
+        if (rec_val(&r, 2, OPT)) {
             if (k == SIM_FAULT_BROKER_RESTART || k == SIM_FAULT_REDIS_RESTART ||
                 k == SIM_FAULT_WCS_KILL)
-                err_add(c, v[2]->line, v[2]->col, pp, "a %s takes no target",
-                        sim_fault_kind_name(g->kind));
+                REC_ERR(&r, 2, "a %s takes no target", sim_fault_kind_name(g->kind));
             else
-                rd_id(c, v[2], pp, g->target);
+                rd_id(c, v[2], r.pp, g->target);
         } else if (k == SIM_FAULT_PLC_DISCONNECT || k == SIM_FAULT_PRINTER_PAPER_OUT ||
                    k == SIM_FAULT_SCALE_UNSTABLE || k == SIM_FAULT_JAM) {
             err_add(c, q->kids[i]->line, q->kids[i]->col, p,
                     "missing key \"target\" (a %s needs the device or scan point)",
                     sim_fault_kind_name(g->kind));
         }
-        sub(pp, sizeof(pp), p, "duration");
-        if (v[3]) {
+        if (rec_val(&r, 3, OPT)) {
             if (k == SIM_FAULT_WCS_KILL)
-                err_add(c, v[3]->line, v[3]->col, pp,
-                        "wcs_kill takes no duration: wcs is restarted at once");
+                REC_ERR(&r, 3, "wcs_kill takes no duration: wcs is restarted at once");
             else
-                rd_dur(c, v[3], pp, &g->duration_ms);
+                rd_dur(c, v[3], r.pp, &g->duration_ms);
         } else if (k != SIM_FAULT_WCS_KILL) {
             err_add(c, q->kids[i]->line, q->kids[i]->col, p, "missing key \"duration\"");
         }
@@ -998,54 +1015,46 @@ static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct yno
                                        "flows_completed",
                                        NULL};
     const struct ynode *v[7];
+    struct rec r, ri;
     bool b;
-    if (!fields(c, m, "expect", keys, v))
+    if (!rec_open(&r, c, m, "expect", keys, v))
         return;
     if (v[0]) {
         static const char *const k[] = {"shipped", "backordered", "cancelled", "waved", NULL};
         const struct ynode *o[4];
         struct sim_count_expect *dst[4] = {&s->exp_shipped, &s->exp_backordered, &s->exp_cancelled,
                                            &s->exp_waved};
-        if (fields(c, v[0], "expect.orders", k, o))
-            for (int i = 0; i < 4; i++)
-                if (o[i]) {
-                    char p[64];
-                    sub(p, sizeof(p), "expect.orders", k[i]);
-                    rd_count_expect(c, o[i], p, dst[i]);
-                }
+        if (rec_open(&ri, c, v[0], "expect.orders", k, o))
+            for (size_t i = 0; i < 4; i++)
+                if (rec_val(&ri, i, OPT))
+                    rd_count_expect(c, o[i], ri.pp, dst[i]);
     }
-    if (v[1] && rd_bool(c, v[1], "expect.stock_conserved", &b))
+    if (rec_bool(&r, 1, &b))
         s->exp_stock_conserved = b;
-    if (v[2] && rd_bool(c, v[2], "expect.no_over_reservation", &b))
+    if (rec_bool(&r, 2, &b))
         s->exp_no_over_reservation = b;
-    if (v[3] && rd_bool(c, v[3], "expect.totes_accounted", &b))
+    if (rec_bool(&r, 3, &b))
         s->exp_totes_accounted = b;
-    if (v[6] && rd_bool(c, v[6], "expect.flows_completed", &b))
+    if (rec_bool(&r, 6, &b))
         s->exp_flows_completed = b;
     if (v[4] && want(c, v[4], Y_SEQ, "expect.alarms")) {
         static const char *const k[] = {"id", "raised", "cleared", NULL};
         for (size_t i = 0; i < v[4]->n; i++) {
             const struct ynode *a[3];
-            char p[64], pp[96];
+            char p[64];
             struct sim_alarm_expect *g;
             idx(p, sizeof(p), "expect.alarms", i);
-            if (!fields(c, v[4]->kids[i], p, k, a))
+            if (!rec_open(&ri, c, v[4]->kids[i], p, k, a))
                 continue;
             if (!(g = grow_arr(c, s->alarms, s->n_alarms, sizeof(*g))))
                 return;
             s->alarms = g;
             g += s->n_alarms++;
             g->raised = g->cleared = -1;
-            sub(pp, sizeof(pp), p, "id");
-            if (!a[0])
-                err_add(c, v[4]->kids[i]->line, v[4]->kids[i]->col, p, "missing key \"id\"");
-            else
-                rd_str(c, a[0], pp, g->pattern, sizeof(g->pattern));
-            sub(pp, sizeof(pp), p, "raised");
-            if (a[1] && rd_bool(c, a[1], pp, &b))
+            rec_str(&ri, 0, REQ, g->pattern, sizeof(g->pattern));
+            if (rec_bool(&ri, 1, &b))
                 g->raised = b;
-            sub(pp, sizeof(pp), p, "cleared");
-            if (a[2] && rd_bool(c, a[2], pp, &b))
+            if (rec_bool(&ri, 2, &b))
                 g->cleared = b;
         }
     }
@@ -1053,14 +1062,14 @@ static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct yno
         static const char *const k[] = {"min", "max", NULL};
         for (size_t i = 0; i + 1 < v[5]->n; i += 2) {
             const struct ynode *key = v[5]->kids[i], *b2[2];
-            char p[128], pp[160];
+            char p[128];
             struct sim_kpi_bound *g;
             sub(p, sizeof(p), "expect.kpi", key->text);
             if (!is_id(key->text)) {
                 err_add(c, key->line, key->col, p, "expected a KPI name as the key");
                 continue;
             }
-            if (!fields(c, v[5]->kids[i + 1], p, k, b2))
+            if (!rec_open(&ri, c, v[5]->kids[i + 1], p, k, b2))
                 continue;
             if (!b2[0] && !b2[1]) {
                 err_add(c, v[5]->kids[i + 1]->line, v[5]->kids[i + 1]->col, p,
@@ -1072,12 +1081,8 @@ static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct yno
             s->kpis = g;
             g += s->n_kpis++;
             strcpy(g->name, key->text);
-            sub(pp, sizeof(pp), p, "min");
-            if (b2[0])
-                g->has_min = rd_num(c, b2[0], pp, -1e15, 1e15, &g->min);
-            sub(pp, sizeof(pp), p, "max");
-            if (b2[1])
-                g->has_max = rd_num(c, b2[1], pp, -1e15, 1e15, &g->max);
+            g->has_min = rec_num(&ri, 0, -1e15, 1e15, &g->min);
+            g->has_max = rec_num(&ri, 1, -1e15, 1e15, &g->max);
             if (g->has_min && g->has_max && g->min > g->max)
                 err_add(c, v[5]->kids[i + 1]->line, v[5]->kids[i + 1]->col, p,
                         "min %g is above max %g", g->min, g->max);
@@ -1111,57 +1116,50 @@ static void parse_flow_lines(struct ctx *c, struct sim_flow *f, const struct yno
         err_add(c, q->line, q->col, path, "expected 1..%d lines", SIM_FLOW_LINES_MAX);
     for (size_t i = 0; i < q->n && f->n_lines < SIM_FLOW_LINES_MAX; i++) {
         const struct ynode *v[6];
-        char p[96], pp[128];
+        char p[96];
+        struct rec r;
         struct sim_flow_line *l = &f->lines[f->n_lines];
         uint64_t u;
         idx(p, sizeof(p), path, i);
-        if (!fields(c, q->kids[i], p, keys, v))
+        if (!rec_open(&r, c, q->kids[i], p, keys, v))
             continue;
         f->n_lines++;
-        if (!v[0] || !v[1])
+        if (!v[0] || !v[1]) /* one error for the two */
             err_add(c, q->kids[i]->line, q->kids[i]->col, p, "missing key \"%s\"",
                     !v[0] ? "sku" : "qty");
-        sub(pp, sizeof(pp), p, "sku");
-        if (v[0])
-            rd_id(c, v[0], pp, l->sku);
-        sub(pp, sizeof(pp), p, "qty");
-        if (v[1] && rd_uint(c, v[1], pp, 100000, &u)) {
+        rec_id(&r, 0, OPT, l->sku);
+        if (rec_uint(&r, 1, OPT, 100000, &u)) {
             l->qty = (uint32_t)u;
             if (u == 0)
-                err_add(c, v[1]->line, v[1]->col, pp, "expected at least 1");
+                REC_ERR(&r, 1, "expected at least 1");
         }
-        sub(pp, sizeof(pp), p, "lot");
-        if (v[2])
-            rd_id(c, v[2], pp, l->lot);
-        sub(pp, sizeof(pp), p, "expiry");
-        if (v[3] && f->kind != SIM_FLOW_RECEIPT)
-            err_add(c, v[3]->line, v[3]->col, pp, "only a receipt line has an expiry");
-        else if (v[3] && want(c, v[3], Y_SCALAR, pp)) {
+        rec_id(&r, 2, OPT, l->lot);
+        if (rec_val(&r, 3, OPT) && f->kind != SIM_FLOW_RECEIPT)
+            REC_ERR(&r, 3, "only a receipt line has an expiry");
+        else if (v[3] && want(c, v[3], Y_SCALAR, r.pp)) {
             if (!is_date(v[3]->text))
-                err_add(c, v[3]->line, v[3]->col, pp,
+                REC_ERR(&r, 3,
                         "expected a date YYYY-MM-DD in 2000..2049 (AI 17 has a 2-digit year)");
             else
                 memcpy(l->expiry, v[3]->text, 11);
         }
         l->arrive = l->qty;
-        sub(pp, sizeof(pp), p, "arrive");
-        if (v[4] && f->kind != SIM_FLOW_RECEIPT)
-            err_add(c, v[4]->line, v[4]->col, pp, "only a receipt line has \"arrive\"");
-        else if (v[4] && rd_uint(c, v[4], pp, 100000, &u)) {
+        if (rec_val(&r, 4, OPT) && f->kind != SIM_FLOW_RECEIPT)
+            REC_ERR(&r, 4, "only a receipt line has \"arrive\"");
+        else if (v[4] && rd_uint(c, v[4], r.pp, 100000, &u)) {
             l->arrive = (uint32_t)u;
             if (u > l->qty)
-                err_add(c, v[4]->line, v[4]->col, pp,
+                REC_ERR(&r, 4,
                         "%llu arrive, more than the %u expected (over-receipt is not simulated)",
                         (unsigned long long)u, l->qty);
         }
-        sub(pp, sizeof(pp), p, "scrap");
-        if (v[5] && f->kind != SIM_FLOW_RETURN)
-            err_add(c, v[5]->line, v[5]->col, pp, "only a return line has \"scrap\"");
-        else if (v[5] && rd_uint(c, v[5], pp, 100000, &u)) {
+        if (rec_val(&r, 5, OPT) && f->kind != SIM_FLOW_RETURN)
+            REC_ERR(&r, 5, "only a return line has \"scrap\"");
+        else if (v[5] && rd_uint(c, v[5], r.pp, 100000, &u)) {
             l->scrap = (uint32_t)u;
             if (u > l->qty)
-                err_add(c, v[5]->line, v[5]->col, pp, "%llu scrapped, more than the %u returned",
-                        (unsigned long long)u, l->qty);
+                REC_ERR(&r, 5, "%llu scrapped, more than the %u returned", (unsigned long long)u,
+                        l->qty);
         }
     }
 }
@@ -1186,87 +1184,47 @@ static void parse_flows(struct ctx *c, struct sim_scenario *s, const struct ynod
         return;
     for (size_t i = 0; i < q->n; i++) {
         const struct ynode *v[7] = {0}, *n = q->kids[i];
-        char p[64], pp[96];
+        char p[64];
+        struct rec r;
         struct sim_flow *f;
+        size_t lines = kind == SIM_FLOW_TRANSFER ? 6 : 5;
         idx(p, sizeof(p), path, i);
-        if (!fields(c, n, p, keys, v))
+        if (!rec_open(&r, c, n, p, keys, v))
             continue;
         if (!(f = grow_arr(c, s->flows, s->n_flows, sizeof(*f))))
             return;
         s->flows = f;
         f += s->n_flows++;
         f->kind = kind;
-        sub(pp, sizeof(pp), p, "at");
-        if (v[0])
-            rd_dur(c, v[0], pp, &f->at_ms);
-        sub(pp, sizeof(pp), p, idkey);
-        if (!v[1])
-            err_add(c, n->line, n->col, p, "missing key \"%s\"", idkey);
-        else
-            rd_id(c, v[1], pp, f->id);
+        rec_dur(&r, 0, OPT, &f->at_ms);
+        rec_id(&r, 1, REQ, f->id);
         for (size_t k = 0; k < s->n_flows - 1; k++)
             if (v[1] && s->flows[k].kind == kind && strcmp(s->flows[k].id, f->id) == 0)
-                err_add(c, v[1]->line, v[1]->col, pp, "%s \"%s\" given twice", idkey, f->id);
+                REC_ERR(&r, 1, "%s \"%s\" given twice", idkey, f->id);
         if (kind == SIM_FLOW_RECEIPT) {
             f->next_ms = f->at_ms + 600000;
-            if (v[2]) {
-                sub(pp, sizeof(pp), p, "supplier");
-                rd_id(c, v[2], pp, f->supplier);
-            }
-            sub(pp, sizeof(pp), p, "warehouse");
-            if (v[3])
-                rd_id(c, v[3], pp, f->warehouse);
-            sub(pp, sizeof(pp), p, "arrive");
-            if (v[4])
-                rd_dur(c, v[4], pp, &f->next_ms);
-            sub(pp, sizeof(pp), p, "lines");
-            if (v[5])
-                parse_flow_lines(c, f, v[5], pp);
-            else
-                err_add(c, n->line, n->col, p, "missing key \"lines\"");
+            rec_id(&r, 2, OPT, f->supplier);
+            rec_id(&r, 3, OPT, f->warehouse);
+            rec_dur(&r, 4, OPT, &f->next_ms);
         } else if (kind == SIM_FLOW_TRANSFER) {
             f->next_ms = f->at_ms + 600000;
-            sub(pp, sizeof(pp), p, "from");
-            if (v[2])
-                rd_id(c, v[2], pp, f->warehouse);
-            sub(pp, sizeof(pp), p, "to");
-            if (v[3])
-                rd_id(c, v[3], pp, f->to);
-            if (!v[2] || !v[3])
+            rec_id(&r, 2, OPT, f->warehouse);
+            rec_id(&r, 3, OPT, f->to);
+            if (!v[2] || !v[3]) /* one error for the two */
                 err_add(c, n->line, n->col, p, "missing key \"%s\"", !v[2] ? "from" : "to");
             else if (strcmp(f->warehouse, f->to) == 0)
-                err_add(c, v[3]->line, v[3]->col, pp, "the same warehouse as from");
-            sub(pp, sizeof(pp), p, "ship");
-            if (v[4])
-                rd_dur(c, v[4], pp, &f->next_ms);
+                REC_ERR(&r, 3, "the same warehouse as from");
+            rec_dur(&r, 4, OPT, &f->next_ms);
             f->last_ms = f->next_ms + 1800000;
-            sub(pp, sizeof(pp), p, "receive");
-            if (v[5])
-                rd_dur(c, v[5], pp, &f->last_ms);
-            sub(pp, sizeof(pp), p, "lines");
-            if (v[6])
-                parse_flow_lines(c, f, v[6], pp);
-            else
-                err_add(c, n->line, n->col, p, "missing key \"lines\"");
+            rec_dur(&r, 5, OPT, &f->last_ms);
         } else {
             f->next_ms = f->at_ms + 1800000;
-            sub(pp, sizeof(pp), p, "order");
-            if (!v[2])
-                err_add(c, n->line, n->col, p, "missing key \"order\"");
-            else
-                rd_id(c, v[2], pp, f->order);
-            sub(pp, sizeof(pp), p, "credit");
-            if (v[3])
-                rd_bool(c, v[3], pp, &f->credit);
-            sub(pp, sizeof(pp), p, "arrive");
-            if (v[4])
-                rd_dur(c, v[4], pp, &f->next_ms);
-            sub(pp, sizeof(pp), p, "lines");
-            if (v[5])
-                parse_flow_lines(c, f, v[5], pp);
-            else
-                err_add(c, n->line, n->col, p, "missing key \"lines\"");
+            rec_id(&r, 2, REQ, f->order);
+            rec_bool(&r, 3, &f->credit);
+            rec_dur(&r, 4, OPT, &f->next_ms);
         }
+        if (rec_val(&r, lines, REQ))
+            parse_flow_lines(c, f, v[lines], r.pp);
         /* the steps in time order */
         if (f->next_ms <= f->at_ms || (kind == SIM_FLOW_TRANSFER && f->last_ms <= f->next_ms)) {
             const struct ynode *w =
@@ -1342,30 +1300,24 @@ static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode
                                        "totes",     "agents",  "faults",   "expect", "receipts",
                                        "transfers", "returns", NULL};
     const struct ynode *v[17];
+    struct rec r;
     uint64_t u;
-    if (!fields(c, root, "", keys, v))
+    if (!rec_open(&r, c, root, "", keys, v))
         return;
-    if (v[0])
-        rd_str(c, v[0], "name", s->name, sizeof(s->name));
+    rec_str(&r, 0, OPT, s->name, sizeof(s->name));
     if (!v[1])
         err_add(c, root->line, root->col, "", "missing key \"site\" (the site config path)");
-    else
-        rd_str(c, v[1], "site", s->site, sizeof(s->site));
-    if (!v[2])
-        err_add(c, root->line, root->col, "", "missing key \"duration\"");
-    else if (rd_dur(c, v[2], "duration", &s->duration_ms) && s->duration_ms == 0)
-        err_add(c, v[2]->line, v[2]->col, "duration", "expected more than 0");
-    if (v[3])
-        rd_dur(c, v[3], "drain", &s->drain_ms);
+    rec_str(&r, 1, OPT, s->site, sizeof(s->site));
+    if (rec_dur(&r, 2, REQ, &s->duration_ms) && s->duration_ms == 0)
+        REC_ERR(&r, 2, "expected more than 0");
+    rec_dur(&r, 3, OPT, &s->drain_ms);
     s->speed = 1;
-    if (v[4])
-        rd_num(c, v[4], "speed", 0.1, 10000, &s->speed);
-    if (v[5])
-        rd_bool(c, v[5], "realtime", &s->realtime);
+    rec_num(&r, 4, 0.1, 10000, &s->speed);
+    rec_bool(&r, 5, &s->realtime);
     if (s->realtime && v[4] && s->speed != 1)
         err_add(c, v[4]->line, v[4]->col, "speed", "realtime: true runs at speed 1");
     s->seed = 1;
-    if (v[6] && rd_uint(c, v[6], "seed", UINT64_MAX, &u))
+    if (rec_uint(&r, 6, OPT, UINT64_MAX, &u))
         s->seed = u;
     s->start_local_min = -1;
     if (v[7] && want(c, v[7], Y_SCALAR, "start") && !parse_hhmm(v[7]->text, &s->start_local_min))

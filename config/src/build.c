@@ -81,26 +81,40 @@ static struct cfg_origin origin_of(const struct org *o)
 }
 
 /* Registers an id in a map; reports a duplicate with the first place. Returns false on dup. */
-static bool unique_id(struct loader *L, struct strmap *m, const struct orgs *orgs,
-                      const struct org *o, const char *field, const char *id, uint32_t idx,
-                      const char *what)
+/* Adds an entity of a list, named id (its key field; what names it in errors): refuses an
+ * invalid or duplicate name (an error at o), else appends a zeroed element to the site array
+ * (grow) and maps the name's arena copy (*name, which outlives the raw structs) to its index.
+ * Returns the index; -1 when the name is refused (skip the item); -2 out of memory (stop). */
+static int add_named(struct loader *L, struct strmap *m, struct orgs *orgs, const struct org *o,
+                     const char *field, const char *id, const char *what, void **arr, uint32_t *n,
+                     size_t *cap, size_t elem, const char **name)
 {
     uint32_t first;
     const char *why;
+    int i;
     if (cfg_id_check(id, &why) < 0) {
         lerr(L, o, field, "invalid %s '%s': %s", what, id, why);
-        return false;
+        return -1;
     }
     if (strmap_get(m, id, &first)) {
         char at[600];
         where(&orgs->v[first], field, at, sizeof(at));
         lerr(L, o, field, "duplicate %s '%s' (first defined at %s)", what, id, at);
-        return false;
+        return -1;
     }
-    if (strmap_put(m, id, idx) < 0)
+    if ((i = grow(L, arr, n, cap, elem, orgs, o)) < 0)
+        return -2;
+    if (!(*name = dup_str(L, id)) || strmap_put(m, *name, (uint32_t)i) < 0) {
         L->oom = 1;
-    return true;
+        return -2;
+    }
+    return i;
 }
+
+/* add_named on the site array arr (n elements, cap) and its orgs. */
+#define ADD_NAMED(L, m, orgs, o, field, id, what, arr, n, cap, name)                               \
+    add_named((L), (m), &(orgs), (o), (field), (id), (what), (void **)&(arr), &(n), &(cap),        \
+              sizeof(*(arr)), (name))
 
 static bool once(struct loader *L, int slot, size_t fi, const char *key)
 {
@@ -359,7 +373,7 @@ static void build_warehouses(struct loader *L, size_t fi, const struct raw_file 
         const struct raw_warehouse *rw = &r->warehouses[i];
         struct org o = item_org(L, root, L->files[fi].path, "", "warehouses", i);
         struct cfg_warehouse *w;
-        const char *why;
+        const char *why, *name;
         int wi, root_loc;
         if (cfg_path_check(rw->code, &why) < 0 || strchr(rw->code, '/')) {
             lerr(L, &o, "code",
@@ -368,14 +382,14 @@ static void build_warehouses(struct loader *L, size_t fi, const struct raw_file 
                  rw->code);
             continue;
         }
-        if (!unique_id(L, &L->m_wh, &L->o_wh, &o, "code", rw->code, s->n_warehouses,
-                       "warehouse code"))
+        wi = ADD_NAMED(L, &L->m_wh, L->o_wh, &o, "code", rw->code, "warehouse code", s->warehouses,
+                       s->n_warehouses, L->cap_wh, &name);
+        if (wi == -1)
             continue;
-        wi = GROW(L, s->warehouses, s->n_warehouses, L->cap_wh, L->o_wh, &o);
         if (wi < 0)
             return;
         w = &s->warehouses[wi];
-        w->code = dup_str(L, rw->code);
+        w->code = name;
         w->name = dup_str(L, rw->name);
         w->origin = origin_of(&o);
         w->receipt_steps = rw->receipt_steps ? *rw->receipt_steps : 1;
@@ -875,18 +889,16 @@ static void build_categories(struct loader *L, size_t fi, const struct raw_file 
     struct cfg_site *s = L->site;
     for (uint32_t i = 0; i < r->categories_count; i++) {
         struct org o = item_org(L, L->files[fi].tree.root, L->files[fi].path, "", "categories", i);
-        int ci;
-        if (!unique_id(L, &L->m_cat, &L->o_cat, &o, "name", r->categories[i].name, s->n_categories,
-                       "category"))
+        const char *name;
+        int ci = ADD_NAMED(L, &L->m_cat, L->o_cat, &o, "name", r->categories[i].name, "category",
+                           s->categories, s->n_categories, L->cap_cat, &name);
+        if (ci == -1)
             continue;
-        ci = GROW(L, s->categories, s->n_categories, L->cap_cat, L->o_cat, &o);
         if (ci < 0)
             return;
-        s->categories[ci].name = dup_str(L, r->categories[i].name);
+        s->categories[ci].name = name;
         s->categories[ci].removal = (enum cfg_removal)r->categories[i].removal;
         s->categories[ci].origin = origin_of(&o);
-        /* The map key must outlive the raw structs. */
-        strmap_put(&L->m_cat, s->categories[ci].name, (uint32_t)ci);
     }
 }
 
@@ -1007,19 +1019,18 @@ static void build_waves(struct loader *L, size_t fi, const struct raw_waves *r)
         const struct raw_carrier *rc = &r->carriers[i];
         struct org o = item_org(L, wo.node, wo.file, "waves", "carriers", i);
         struct cfg_carrier *c;
-        int ci;
-        if (!unique_id(L, &L->m_car, &L->o_car, &o, "code", rc->code, w->n_carriers,
-                       "carrier code"))
+        const char *name;
+        int ci = ADD_NAMED(L, &L->m_car, L->o_car, &o, "code", rc->code, "carrier code",
+                           w->carriers, w->n_carriers, L->cap_car, &name);
+        if (ci == -1)
             continue;
-        ci = GROW(L, w->carriers, w->n_carriers, L->cap_car, L->o_car, &o);
         if (ci < 0)
             return;
         c = &w->carriers[ci];
-        c->code = dup_str(L, rc->code);
+        c->code = name;
         c->name = dup_str(L, rc->name);
         c->lane = -1;
         c->origin = origin_of(&o);
-        strmap_put(&L->m_car, c->code, (uint32_t)ci);
         c->cutoffs_min = arena_alloc(L->mem, (rc->cutoffs_count + 1) * sizeof(uint16_t));
         if (!c->cutoffs_min) {
             L->oom = 1;
@@ -1106,21 +1117,20 @@ static void build_devices(struct loader *L, size_t fi, const struct raw_file *r)
         struct org o = item_org(L, L->files[fi].tree.root, L->files[fi].path, "", "devices", i);
         const struct model_info *mi = NULL;
         struct cfg_device *d;
-        const char *why;
+        const char *why, *name;
         char list[200];
-        int di;
         enum cfg_dev_kind kind = (enum cfg_dev_kind)rd->kind;
-        if (!unique_id(L, &L->m_dev, &L->o_dev, &o, "id", rd->id, s->n_devices, "device id"))
+        int di = ADD_NAMED(L, &L->m_dev, L->o_dev, &o, "id", rd->id, "device id", s->devices,
+                           s->n_devices, L->cap_dev, &name);
+        if (di == -1)
             continue;
-        di = GROW(L, s->devices, s->n_devices, L->cap_dev, L->o_dev, &o);
         if (di < 0)
             return;
         d = &s->devices[di];
-        d->id = dup_str(L, rd->id);
+        d->id = name;
         d->kind = kind;
         d->origin = origin_of(&o);
         d->uri_text = dup_str(L, rd->uri);
-        strmap_put(&L->m_dev, d->id, (uint32_t)di);
         for (size_t m = 0; m < N_MODELS; m++)
             if (strcmp(models[m].name, rd->model) == 0 && (models[m].kinds & K(kind)))
                 mi = &models[m];
@@ -1180,15 +1190,15 @@ static void build_conveyor(struct loader *L, size_t fi, const struct raw_conveyo
         const struct raw_lane *rl = &r->lanes[i];
         struct org o = item_org(L, co.node, co.file, "conveyor", "lanes", i);
         struct cfg_lane *l;
-        int li;
-        if (!unique_id(L, &L->m_lane, &L->o_lane, &o, "id", rl->id, s->n_lanes, "lane id"))
+        const char *name;
+        int li = ADD_NAMED(L, &L->m_lane, L->o_lane, &o, "id", rl->id, "lane id", s->lanes,
+                           s->n_lanes, L->cap_lane, &name);
+        if (li == -1)
             continue;
-        li = GROW(L, s->lanes, s->n_lanes, L->cap_lane, L->o_lane, &o);
         if (li < 0)
             return;
         l = &s->lanes[li];
-        l->id = dup_str(L, rl->id);
-        strmap_put(&L->m_lane, l->id, (uint32_t)li);
+        l->id = name;
         l->number = rl->number;
         if (rl->number == 0)
             lerr(L, &o, "number", "lane number 0 means 'no decision' to the PLC; use 1..65535");
@@ -1201,15 +1211,15 @@ static void build_conveyor(struct loader *L, size_t fi, const struct raw_conveyo
         const struct raw_scan_point *rs = &r->scan_points[i];
         struct org o = item_org(L, co.node, co.file, "conveyor", "scan_points", i);
         struct cfg_scan_point *sp;
-        int si;
-        if (!unique_id(L, &L->m_sp, &L->o_sp, &o, "id", rs->id, s->n_scan_points, "scan point id"))
+        const char *name;
+        int si = ADD_NAMED(L, &L->m_sp, L->o_sp, &o, "id", rs->id, "scan point id", s->scan_points,
+                           s->n_scan_points, L->cap_sp, &name);
+        if (si == -1)
             continue;
-        si = GROW(L, s->scan_points, s->n_scan_points, L->cap_sp, L->o_sp, &o);
         if (si < 0)
             return;
         sp = &s->scan_points[si];
-        sp->id = dup_str(L, rs->id);
-        strmap_put(&L->m_sp, sp->id, (uint32_t)si);
+        sp->id = name;
         sp->scanner = -1;
         sp->reject_lane = -1;
         sp->recirc_lane = -1;
@@ -1239,15 +1249,15 @@ static void build_stations(struct loader *L, size_t fi, const struct raw_file *r
         const struct raw_station *rs = &r->stations[i];
         struct org o = item_org(L, L->files[fi].tree.root, L->files[fi].path, "", "stations", i);
         struct cfg_station *st;
-        int si;
-        if (!unique_id(L, &L->m_st, &L->o_st, &o, "id", rs->id, s->n_stations, "station id"))
+        const char *name;
+        int si = ADD_NAMED(L, &L->m_st, L->o_st, &o, "id", rs->id, "station id", s->stations,
+                           s->n_stations, L->cap_st, &name);
+        if (si == -1)
             continue;
-        si = GROW(L, s->stations, s->n_stations, L->cap_st, L->o_st, &o);
         if (si < 0)
             return;
         st = &s->stations[si];
-        st->id = dup_str(L, rs->id);
-        strmap_put(&L->m_st, st->id, (uint32_t)si);
+        st->id = name;
         st->kind = (enum cfg_station_kind)rs->kind;
         st->location = st->scanner = st->scale = st->printer = st->fallback_printer = -1;
         st->weight_tolerance_pct = rs->weight_tolerance_pct ? *rs->weight_tolerance_pct : 2.0;
@@ -1331,15 +1341,15 @@ static void build_people(struct loader *L, size_t fi, const struct raw_file *r)
         const struct raw_role *rr = &r->roles[i];
         struct org o = item_org(L, L->files[fi].tree.root, L->files[fi].path, "", "roles", i);
         struct cfg_role *ro;
-        int ri;
-        if (!unique_id(L, &L->m_role, &L->o_role, &o, "name", rr->name, s->n_roles, "role"))
+        const char *name;
+        int ri = ADD_NAMED(L, &L->m_role, L->o_role, &o, "name", rr->name, "role", s->roles,
+                           s->n_roles, L->cap_role, &name);
+        if (ri == -1)
             continue;
-        ri = GROW(L, s->roles, s->n_roles, L->cap_role, L->o_role, &o);
         if (ri < 0)
             return;
         ro = &s->roles[ri];
-        ro->name = dup_str(L, rr->name);
-        strmap_put(&L->m_role, ro->name, (uint32_t)ri);
+        ro->name = name;
         ro->approve = rr->approve && *rr->approve;
         ro->origin = origin_of(&o);
         ro->commands = arena_alloc(L->mem, (rr->commands_count + 1) * sizeof(*ro->commands));
@@ -1377,15 +1387,15 @@ static void build_people(struct loader *L, size_t fi, const struct raw_file *r)
         const struct raw_user *ru = &r->users[i];
         struct org o = item_org(L, L->files[fi].tree.root, L->files[fi].path, "", "users", i);
         struct cfg_user *u;
-        int ui;
-        if (!unique_id(L, &L->m_user, &L->o_user, &o, "name", ru->name, s->n_users, "user name"))
+        const char *name;
+        int ui = ADD_NAMED(L, &L->m_user, L->o_user, &o, "name", ru->name, "user name", s->users,
+                           s->n_users, L->cap_user, &name);
+        if (ui == -1)
             continue;
-        ui = GROW(L, s->users, s->n_users, L->cap_user, L->o_user, &o);
         if (ui < 0)
             return;
         u = &s->users[ui];
-        u->name = dup_str(L, ru->name);
-        strmap_put(&L->m_user, u->name, (uint32_t)ui);
+        u->name = name;
         u->origin = origin_of(&o);
         u->roles = arena_alloc(L->mem, (ru->roles_count + 1) * sizeof(*u->roles));
         if (!u->roles) {

@@ -280,6 +280,37 @@ void fx_exec(const char *fmt, ...)
     va_end(ap);
 }
 
+void fx_quant(const char *sku, const char *loc, const char *lot, int on_hand, const char *expiry)
+{
+    char k[256];
+    snprintf(k, sizeof(k), "wcs:{%s}:quant:%s:%s:%s", FX.site, sku, loc, lot);
+    fx_exec("HSET %s sku %s loc %s lot %s on_hand %d reserved 0 expiry %s in_date %s", k, sku, loc,
+            lot, on_hand, expiry, "2024-01-01");
+    fx_exec("SADD wcs:{%s}:sku:%s:quants %s", FX.site, sku, k);
+}
+
+long fx_kpi(const char *field)
+{
+    char key[96], *v;
+    long n;
+    snprintf(key, sizeof(key), "wcs:{%s}:kpi", FX.site);
+    v = fx_hget(key, field);
+    n = v ? atol(v) : 0;
+    free(v);
+    return n;
+}
+
+size_t fx_events_with(const char *topic, const char *needle)
+{
+    size_t n = 0;
+    for (size_t i = 0; FX.watch && i < tc_count(FX.watch); i++) {
+        const struct tmsg *m = tc_msg(FX.watch, i);
+        if (strcmp(m->topic, topic) == 0 && strstr(m->payload, needle))
+            n++;
+    }
+    return n;
+}
+
 long long fx_xlen(void)
 {
     redisReply *r = redisCommand(FX.rc, "XLEN wcs:{%s}:journal", FX.site);

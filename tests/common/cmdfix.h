@@ -129,6 +129,14 @@ void fx_exec(const char *fmt, ...);
 /* HGET (NULL when absent; the caller frees) and an exact-value check (want NULL: absent). */
 char *fx_hget(const char *key, const char *field);
 void fx_hget_is(const char *key, const char *field, const char *want);
+/* Seeds quant <sku>:<loc>:<lot> (lot "" none) with on_hand units, nothing reserved, expiry
+ * (YYYY-MM-DD or "") and in_date 2024-01-01, and adds it to the product's quant index: stock as
+ * the store keeps it, written directly (not journaled). */
+void fx_quant(const char *sku, const char *loc, const char *lot, int on_hand, const char *expiry);
+/* The site's KPI counter field (0 when absent). */
+long fx_kpi(const char *field);
+/* How many messages the watch client has on topic whose payload contains needle. */
+size_t fx_events_with(const char *topic, const char *needle);
 /* The journal's length. */
 long long fx_xlen(void);
 /* The last journal entry's field (the caller frees); fails the test without one. */

@@ -3,9 +3,9 @@
  * clock opening due tasks by ABC class up to the daily maximum; count.submit with zero, small
  * (applied), large (approval by another user) and reserved-short variances and found stock;
  * refusals that change nothing; transfers created, shipped (stock in transit is not
- * reservable), received in part and in full; and `wcs audit` balanced after all of it, then
- * failing on a quant changed behind wcs's back. Tests run in order on one fixture
- * (tests/common/cmdfix.h). */
+ * reservable), received in part and in full; a transfer and a count over more quants than one
+ * read takes; and `wcs audit` balanced after all of it, then failing on a quant changed behind
+ * wcs's back. Tests run in order on one fixture (tests/common/cmdfix.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -446,6 +446,53 @@ static void test_transfer_through_transit(void **state)
     assert_true(tc_find(FX.watch, 0, P "evt/transfer", "\"shipped\"") >= 0);
 }
 
+/* A product and a location with more quants than one read takes (OPS_READ_MAX, 64): the flows
+ * read them a chunk at a time, and the stock in the last chunk is seen. */
+static void test_many_quants_read_in_chunks(void **state)
+{
+    char lot[8], task[32], f[256];
+    json_t *r, *res;
+    size_t i;
+    bool l000 = false, l069 = false;
+    (void)state;
+    for (int k = 0; k < 70; k++) {
+        snprintf(lot, sizeof(lot), "L%03d", k);
+        import("LT", "WH2/Stock/A/1", lot, k == 0 ? 2 : k == 69 ? 4 : 0);
+    }
+    /* LT's quants, sorted: WH1/Stock/A/5 L1, then L000..L069 here; L069 is the 71st. */
+    r = fx_ok("lead1", "transfer.create", "m1",
+              "\"transfer\":\"T2\",\"from_warehouse\":\"WH2\",\"to_warehouse\":\"WH1\","
+              "\"lines\":[{\"sku\":\"LT\",\"lot\":\"L069\",\"qty\":3}]");
+    assert_int_equal(fx_jint(r, "units"), 3);
+    res = json_array_get(json_object_get(r, "reserved"), 0);
+    assert_non_null(res);
+    assert_string_equal(fx_jstr(res, "lot"), "L069");
+    assert_string_equal(fx_jstr(res, "location"), "WH2/Stock/A/1");
+    json_decref(r);
+    json_decref(fx_ok("lead1", "transfer.ship", "m2", "\"transfer\":\"T2\""));
+    json_decref(fx_ok("lead1", "transfer.receive", "m3", "\"transfer\":\"T2\""));
+    fx_hget_is(K("quant:LT:WH2/Stock/A/1:L069"), "on_hand", "1");
+    fx_hget_is(K("quant:LT:WH1/In:L069"), "on_hand", "3");
+    /* An empty count of the location: both lots holding stock count 0, L069 from the second
+     * read (the 70th of the location's quants). */
+    r = fx_ok("lead1", "count.request", "m4", "\"location\":\"WH2/Stock/A/1\"");
+    snprintf(task, sizeof(task), "%s", fx_jstr(r, "task"));
+    json_decref(r);
+    snprintf(f, sizeof(f), "\"task\":\"%s\",\"location\":\"WH2/Stock/A/1\",\"counts\":[]", task);
+    r = fx_ok("counter1", "count.submit", "m5", f);
+    assert_int_equal(json_array_size(json_object_get(r, "results")), 2);
+    json_array_foreach(json_object_get(r, "results"), i, res)
+    {
+        const char *l = fx_jstr(res, "lot");
+        l000 = l000 || (!strcmp(l, "L000") && fx_jint(res, "variance") == -2);
+        l069 = l069 || (!strcmp(l, "L069") && fx_jint(res, "variance") == -1);
+    }
+    json_decref(r);
+    assert_true(l000);
+    assert_true(l069);
+    fx_hget_is(K("quant:LT:WH2/Stock/A/1:L069"), "on_hand", "0");
+}
+
 /* Runs `wcs audit` on the site config pointing at the harness Redis. */
 static int audit(const char *flags, char *out, size_t cap)
 {
@@ -515,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_count_below_reserved_flagged),
         cmocka_unit_test(test_count_refusals),
         cmocka_unit_test(test_transfer_through_transit),
+        cmocka_unit_test(test_many_quants_read_in_chunks),
         cmocka_unit_test(test_audit_balances_then_catches_tampering),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
+#include "daemonfix.h"
 #include "harness/harness.h"
 #include "sim/plc.h"
 #include "tclient.h"
@@ -50,10 +51,14 @@ static struct fx F;
 
 /* ---- helpers ---- */
 
-static uint64_t now_ms(void)
-{
-    return clock_real_mono_us() / 1000;
-}
+/* The in-process daemon helpers (tests/common/daemonfix.h) under this suite's names; each loop
+ * turn drains the sd_notify socket (dfx_bind in setup). */
+#define now_ms     dfx_now_ms
+#define pump       dfx_pump
+#define pump_until dfx_pump_until
+#define rconn      dfx_rconn
+#define rcmd       dfx_rcmd
+#define is_ready   dfx_is_ready
 
 static void notes_drain(void)
 {
@@ -78,71 +83,12 @@ static size_t notes_count(size_t from, const char *text)
     return c;
 }
 
-static void pump(int ms)
-{
-    uint64_t end = now_ms() + (uint64_t)ms;
-    while (now_ms() < end) {
-        (void)loop_run_once(wcsd_loop(F.d), 5);
-        notes_drain();
-    }
-}
-
-typedef bool (*cond_fn)(void *arg);
-
-static bool pump_until(cond_fn c, void *arg, int ms)
-{
-    uint64_t end = now_ms() + (uint64_t)ms;
-    while (now_ms() < end) {
-        if (c(arg))
-            return true;
-        (void)loop_run_once(wcsd_loop(F.d), 5);
-        notes_drain();
-    }
-    return c(arg);
-}
-
-static redisContext *rconn(void)
-{
-    redisContext *c = redisConnect("127.0.0.1", harness_redis_port(F.redis));
-    redisReply *r;
-    if (!c || c->err)
-        return NULL;
-    r = redisCommand(c, "AUTH %s %s", harness_redis_user(F.redis), harness_redis_password(F.redis));
-    if (r)
-        freeReplyObject(r);
-    return c;
-}
-
-static void rcmd(const char *fmt, ...)
-{
-    redisContext *c = rconn();
-    va_list ap;
-    redisReply *r;
-    assert_non_null(c);
-    va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR)
-        fail_msg("redis: %s", r->str);
-    freeReplyObject(r);
-    redisFree(c);
-}
-
 /* HGET of a tote field into out ("" when absent). */
 static void tote_field(const char *tote, const char *field, char *out, size_t cap)
 {
-    redisContext *c = rconn();
-    redisReply *r;
-    out[0] = '\0';
-    if (!c)
-        return;
-    r = redisCommand(c, "HGET wcs:{" SITE "}:tote:%s %s", tote, field);
-    if (r && r->type == REDIS_REPLY_STRING)
-        snprintf(out, cap, "%s", r->str);
-    if (r)
-        freeReplyObject(r);
-    redisFree(c);
+    char k[160];
+    snprintf(k, sizeof(k), "wcs:{" SITE "}:tote:%s", tote);
+    dfx_hget(k, field, out, cap);
 }
 
 struct field_cond {
@@ -196,12 +142,6 @@ static bool item_is(void *arg)
     struct sim_plc_item it;
     return sim_plc_item(ic->sim, ic->track, &it) == 0 && it.state == ic->state &&
            it.confirm_result != 0;
-}
-
-static bool is_ready(void *arg)
-{
-    (void)arg;
-    return wcsd_is_ready(F.d);
 }
 
 struct mq_cond {
@@ -311,11 +251,8 @@ static uint32_t induct(struct sim_plc *sim, const char *barcode, enum sim_read_r
 
 static int setup(void **state)
 {
-    struct harness_user users[2] = {{"wcs", "", HARNESS_ROLE_SERVICE},
-                                    {"sup", "", HARNESS_ROLE_SUPERVISOR}};
-    struct harness_mqtt_opts mo = {.users = users, .n_users = 2, .site = SITE};
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    char err[HARNESS_ERR_MAX], env[32];
+    char env[32];
     struct wcsd_opts o = {0};
     (void)state;
 
@@ -328,16 +265,12 @@ static int setup(void **state)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     log_init(NULL, LOGL_INFO);
+    dfx_bind(&F.d, &F.redis, notes_drain);
     snprintf(F.dir, sizeof(F.dir), "/tmp/wcs-daemon-XXXXXX");
-    if (!mkdtemp(F.dir))
+    if (dfx_start(F.dir, SITE, &F.redis, &F.mqtt) != 0)
         return -1;
     snprintf(F.cfg, sizeof(F.cfg), "%s/site.yaml", F.dir);
     snprintf(F.notify_path, sizeof(F.notify_path), "%s/notify", F.dir);
-    if (harness_redis_start(&F.redis, NULL, err, sizeof(err)) != 0 ||
-        harness_mqtt_start(&F.mqtt, &mo, err, sizeof(err)) != 0) {
-        fprintf(stderr, "harness: %s\n", err);
-        return -1;
-    }
     if (open_sim(&F.sim, 0) != 0 || open_sim(&F.sim2, 1) != 0)
         return -1;
     write_config(false, false);
@@ -364,12 +297,7 @@ static int setup(void **state)
     snprintf(env, sizeof(env), "%d", (int)getpid());
     setenv("WATCHDOG_PID", env, 1);
 
-    {
-        char uri[64];
-        snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", harness_mqtt_port(F.mqtt));
-        F.mq = tc_open(uri, "t-sup", "sup", harness_mqtt_password(F.mqtt, "sup"), 5, false);
-    }
-    if (!F.mq || tc_sub(F.mq, "wcs/v1/" SITE "/#") != 0)
+    if (!(F.mq = dfx_sup_client(F.mqtt, SITE)))
         return -1;
 
     /* The PLC is unreachable for the first 1.5 s: READY must wait for its first good cycle. */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "plcfix.h"
 #include "plcsim.h"
 
 #include "base/clock.h"
@@ -24,26 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The PLC side's layout, written out by hand (not through plc_regmap_init). */
+/* The second scan point's blocks (the first's: plcfix.h). */
 enum {
-    R_HB = 0,
-    R_STATUS = 1,
-    R_SEQ = 2,
-    R_RESULT = 3,
-    R_TRACK = 4,
-    R_CSEQ = 6,
-    R_CRES = 7,
-    R_CLANE = 8,
-    R_CODE = 9,
-    CODE_REGS = 10,
-    READ_REGS = 19,
-    W_BASE = 100,
-    W_HB = 0,
-    W_RESP = 1,
-    W_LANE = 2,
-    W_FLAGS = 3,
-    W_ACK = 4,
-    WRITE_REGS = 5,
     P2_READ = 40,
     P2_WRITE = 120,
 };
@@ -66,29 +49,7 @@ static void on_event(struct conv_plc *p, const struct conv_event *ev, void *arg)
     }
 }
 
-static void map_at(struct plc_regmap *m, uint16_t rbase, uint16_t wbase)
-{
-    memset(m, 0, sizeof(*m));
-    m->read_base = rbase;
-    m->read_regs = READ_REGS;
-    m->write_base = wbase;
-    m->write_regs = WRITE_REGS;
-    m->barcode_regs = CODE_REGS;
-    m->plc_heartbeat = R_HB;
-    m->plc_status = R_STATUS;
-    m->scan_seq = R_SEQ;
-    m->read_result = R_RESULT;
-    m->track_id = R_TRACK;
-    m->confirm_seq = R_CSEQ;
-    m->confirm_result = R_CRES;
-    m->confirm_lane = R_CLANE;
-    m->barcode = R_CODE;
-    m->wcs_heartbeat = W_HB;
-    m->resp_seq = W_RESP;
-    m->dest_lane = W_LANE;
-    m->cmd_flags = W_FLAGS;
-    m->confirm_ack_seq = W_ACK;
-}
+#define map_at plcfix_map /* the layout of plcfix.h at a read and a write base */
 
 /* WAIT_MS bounds every wait for something that must happen: it ends as soon as the condition
  * holds, so only a failing run pays for it; a loaded machine may not run the server, driver
@@ -148,26 +109,12 @@ static void fx_close(struct fx *f)
 static int wait_event(struct fx *f, size_t *from, enum conv_evt_kind kind, uint32_t val,
                       uint32_t timeout_ms)
 {
-    uint64_t end = clock_real_mono_us() + (uint64_t)timeout_ms * 1000;
-    do {
-        for (; *from < f->n_ev; (*from)++) {
-            const struct conv_event *e = &f->ev[*from];
-            if (e->kind != kind)
-                continue;
-            if (kind == CONV_EVT_LINK ? e->link == (enum conv_link)val
-                                      : (kind == CONV_EVT_STATUS || e->seq == val))
-                return (int)(*from)++;
-        }
-        loop_run_once(f->loop, 5);
-    } while (clock_real_mono_us() < end);
-    return -1;
+    return plcfix_wait_event(f->loop, f->ev, &f->n_ev, from, kind, val, timeout_ms);
 }
 
 static void run_ms(struct fx *f, uint32_t ms)
 {
-    uint64_t end = clock_real_mono_us() + (uint64_t)ms * 1000;
-    while (clock_real_mono_us() < end)
-        loop_run_once(f->loop, 5);
+    plcfix_run_ms(f->loop, ms);
 }
 
 /* Waits until the PLC holds value at addr. */

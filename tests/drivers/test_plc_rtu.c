@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/loop.h"
 #include "drivers/plc.h"
+#include "plcfix.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,26 +28,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-/* The PLC side's layout, written out by hand (as in test_plc_modbus.c). */
+/* The server's bank, unit id and heartbeat period (the layout: plcfix.h). */
 enum {
-    R_HB = 0,
-    R_STATUS = 1,
-    R_SEQ = 2,
-    R_RESULT = 3,
-    R_TRACK = 4,
-    R_CSEQ = 6,
-    R_CRES = 7,
-    R_CLANE = 8,
-    R_CODE = 9,
-    CODE_REGS = 10,
-    READ_REGS = 19,
-    W_BASE = 100,
-    W_HB = 0,
-    W_RESP = 1,
-    W_LANE = 2,
-    W_FLAGS = 3,
-    W_ACK = 4,
-    WRITE_REGS = 5,
     N_REGS = 128,
     UNIT = 17,
     HB_EVERY_MS = 20,
@@ -258,30 +241,6 @@ static void on_event(struct conv_plc *p, const struct conv_event *ev, void *arg)
         f->ev[f->n_ev++] = *ev;
 }
 
-static void map_default(struct plc_regmap *m)
-{
-    memset(m, 0, sizeof(*m));
-    m->read_base = 0;
-    m->read_regs = READ_REGS;
-    m->write_base = W_BASE;
-    m->write_regs = WRITE_REGS;
-    m->barcode_regs = CODE_REGS;
-    m->plc_heartbeat = R_HB;
-    m->plc_status = R_STATUS;
-    m->scan_seq = R_SEQ;
-    m->read_result = R_RESULT;
-    m->track_id = R_TRACK;
-    m->confirm_seq = R_CSEQ;
-    m->confirm_result = R_CRES;
-    m->confirm_lane = R_CLANE;
-    m->barcode = R_CODE;
-    m->wcs_heartbeat = W_HB;
-    m->resp_seq = W_RESP;
-    m->dest_lane = W_LANE;
-    m->cmd_flags = W_FLAGS;
-    m->confirm_ack_seq = W_ACK;
-}
-
 static struct fx *fx_open(void)
 {
     struct fx *f = calloc(1, sizeof(*f));
@@ -313,7 +272,7 @@ static struct fx *fx_open(void)
     cfg.backoff_min_ms = 20;
     cfg.backoff_max_ms = 100;
     cfg.n_points = 1;
-    map_default(&cfg.points[0]);
+    plcfix_map(&cfg.points[0], 0, W_BASE);
     assert_int_equal(conv_plc_open(&f->plc, f->loop, &cfg, on_event, f), 0);
     return f;
 }
@@ -345,19 +304,7 @@ enum { PTY_WAIT_MS = 10000 };
 static int wait_event(struct fx *f, size_t *from, enum conv_evt_kind kind, uint32_t val,
                       uint32_t timeout_ms)
 {
-    uint64_t end = clock_real_mono_us() + (uint64_t)timeout_ms * 1000;
-    do {
-        for (; *from < f->n_ev; (*from)++) {
-            const struct conv_event *e = &f->ev[*from];
-            if (e->kind != kind)
-                continue;
-            if (kind == CONV_EVT_LINK ? e->link == (enum conv_link)val
-                                      : (kind == CONV_EVT_STATUS || e->seq == val))
-                return (int)(*from)++;
-        }
-        loop_run_once(f->loop, 5);
-    } while (clock_real_mono_us() < end);
-    return -1;
+    return plcfix_wait_event(f->loop, f->ev, &f->n_ev, from, kind, val, timeout_ms);
 }
 
 /* Like wait_event for a LINK FAULT event with the given fault (a slow machine may show
@@ -376,9 +323,7 @@ static int wait_fault(struct fx *f, size_t *from, enum conv_fault fault, uint32_
 
 static void run_ms(struct fx *f, uint32_t ms)
 {
-    uint64_t end = clock_real_mono_us() + (uint64_t)ms * 1000;
-    while (clock_real_mono_us() < end)
-        loop_run_once(f->loop, 5);
+    plcfix_run_ms(f->loop, ms);
 }
 
 static bool wait_reg(struct fx *f, uint16_t addr, uint16_t value, uint32_t timeout_ms)

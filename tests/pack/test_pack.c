@@ -12,6 +12,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "daemonfix.h"
 #include "daemon/daemon.h"
 #include "daemon/pack.h"
 #include "drivers/codec/gs1.h"
@@ -51,89 +52,26 @@ static struct fx F;
 
 /* ---- helpers ---- */
 
-static uint64_t now_ms(void)
-{
-    return clock_real_mono_us() / 1000;
-}
-
-static void pump(int ms)
-{
-    uint64_t end = now_ms() + (uint64_t)ms;
-    while (now_ms() < end)
-        (void)loop_run_once(wcsd_loop(F.d), 5);
-}
-
-typedef bool (*cond_fn)(void *arg);
-
-static bool pump_until(cond_fn c, void *arg, int ms)
-{
-    uint64_t end = now_ms() + (uint64_t)ms;
-    while (now_ms() < end) {
-        if (c(arg))
-            return true;
-        (void)loop_run_once(wcsd_loop(F.d), 5);
-    }
-    return c(arg);
-}
-
-static redisContext *rconn(void)
-{
-    redisContext *c = redisConnect("127.0.0.1", harness_redis_port(F.redis));
-    redisReply *r;
-    if (!c || c->err)
-        return NULL;
-    r = redisCommand(c, "AUTH %s %s", harness_redis_user(F.redis), harness_redis_password(F.redis));
-    if (r)
-        freeReplyObject(r);
-    return c;
-}
-
-static void rcmd(const char *fmt, ...)
-{
-    redisContext *c = rconn();
-    va_list ap;
-    redisReply *r;
-    assert_non_null(c);
-    va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR)
-        fail_msg("redis: %s", r->str);
-    freeReplyObject(r);
-    redisFree(c);
-}
+/* The in-process daemon helpers (tests/common/daemonfix.h) under this suite's names. */
+#define pump       dfx_pump
+#define pump_until dfx_pump_until
+#define rconn      dfx_rconn
+#define rcmd       dfx_rcmd
+#define is_ready   dfx_is_ready
 
 /* HGET wcs:{t}:<key> field into out ("" when absent). */
 static void hget(const char *key, const char *field, char *out, size_t cap)
 {
-    redisContext *c = rconn();
-    redisReply *r;
-    out[0] = '\0';
-    if (!c)
-        return;
-    r = redisCommand(c, "HGET wcs:{" SITE "}:%s %s", key, field);
-    if (r && r->type == REDIS_REPLY_STRING)
-        snprintf(out, cap, "%s", r->str);
-    if (r)
-        freeReplyObject(r);
-    redisFree(c);
+    char k[160];
+    snprintf(k, sizeof(k), "wcs:{" SITE "}:%s", key);
+    dfx_hget(k, field, out, cap);
 }
 
 static long long hlen(const char *key)
 {
-    redisContext *c = rconn();
-    redisReply *r;
-    long long n = -1;
-    if (!c)
-        return -1;
-    r = redisCommand(c, "HLEN wcs:{" SITE "}:%s", key);
-    if (r && r->type == REDIS_REPLY_INTEGER)
-        n = r->integer;
-    if (r)
-        freeReplyObject(r);
-    redisFree(c);
-    return n;
+    char k[160];
+    snprintf(k, sizeof(k), "wcs:{" SITE "}:%s", key);
+    return dfx_hlen(k);
 }
 
 struct hcond {
@@ -342,12 +280,6 @@ static int open_daemon(void)
     return wcsd_open(&F.d, &o);
 }
 
-static bool is_ready(void *arg)
-{
-    (void)arg;
-    return wcsd_is_ready(F.d);
-}
-
 static bool station_loaded(void *arg)
 {
     (void)arg;
@@ -358,26 +290,18 @@ static bool station_loaded(void *arg)
 
 static int setup(void **state)
 {
-    struct harness_user users[2] = {{"wcs", "", HARNESS_ROLE_SERVICE},
-                                    {"sup", "", HARNESS_ROLE_SUPERVISOR}};
-    struct harness_mqtt_opts mo = {.users = users, .n_users = 2, .site = SITE};
     struct sim_plc_cfg pc;
     struct sim_scanner_cfg sc;
     struct sim_scale_cfg kc;
     struct sim_printer_cfg prc;
-    char err[HARNESS_ERR_MAX], uri[64];
     (void)state;
 
     log_init(NULL, LOGL_INFO);
+    dfx_bind(&F.d, &F.redis, NULL);
     snprintf(F.dir, sizeof(F.dir), "/tmp/wcs-pack-XXXXXX");
-    if (!mkdtemp(F.dir))
+    if (dfx_start(F.dir, SITE, &F.redis, &F.mqtt) != 0)
         return -1;
     snprintf(F.cfg, sizeof(F.cfg), "%s/site.yaml", F.dir);
-    if (harness_redis_start(&F.redis, NULL, err, sizeof(err)) != 0 ||
-        harness_mqtt_start(&F.mqtt, &mo, err, sizeof(err)) != 0) {
-        fprintf(stderr, "harness: %s\n", err);
-        return -1;
-    }
     sim_plc_cfg_defaults(&pc);
     pc.heartbeat_ms = 250;
     pc.n_points = 1;
@@ -403,9 +327,7 @@ static int setup(void **state)
         sim_printer_open(&F.pr2, &prc) != 0)
         return -1;
     write_config();
-    snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", harness_mqtt_port(F.mqtt));
-    F.mq = tc_open(uri, "t-sup", "sup", harness_mqtt_password(F.mqtt, "sup"), 5, false);
-    if (!F.mq || tc_sub(F.mq, "wcs/v1/" SITE "/#") != 0)
+    if (!(F.mq = dfx_sup_client(F.mqtt, SITE)))
         return -1;
     if (open_daemon() != 0)
         return -1;

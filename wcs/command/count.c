@@ -34,7 +34,7 @@ struct csub {
     char only[STORE_ID_MAX]; /* the task's product ("" all) */
     uint64_t seq, set_size;
     struct quant *q; /* the set's members as read */
-    size_t n_q, next;
+    size_t n_q;
     json_t *counts; /* the listed counts (canonical) */
 };
 
@@ -55,14 +55,8 @@ static void fail(struct csub *f, const char *error, bool store_error)
 
 static void fail_rc(struct csub *f, int rc, const char *msg)
 {
-    char e[CMD_ERR_MAX];
-    if (rc == WCS_E_STATE || rc == WCS_E_UNKNOWN || rc == -EINVAL) {
-        fail(f, ops_refusal_text(msg), false);
-        return;
-    }
-    snprintf(e, sizeof(e), "store unavailable (%s): not executed; retry with a new request_id",
-             msg && msg[0] ? msg : wcs_strerror(rc));
-    fail(f, e, true);
+    flow_fail_rc(f->done, f->arg, rc, msg);
+    csub_free(f);
 }
 
 static int read_task(struct csub *f);
@@ -107,8 +101,7 @@ static void on_submit(void *arg, const struct store_result *r)
     size_t adjusted = 0, variances = 0, i;
     json_t *x;
     bool flagged;
-    if (r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry") &&
-        f->attempt++ == 0) {
+    if (ops_retry_due(r, &f->attempt)) {
         int rc = read_task(f);
         if (rc != 0)
             fail_rc(f, rc, NULL);
@@ -241,53 +234,32 @@ too_many:
     fail(f, e, false);
 }
 
-static int read_quants(struct csub *f);
+/* One quant of the location's set as read; a quant in the set but gone keeps its key's name. */
+static void on_quant(void *arg, size_t i, const struct ops_quant_row *row)
+{
+    struct csub *f = arg;
+    struct quant *m = &f->q[i];
+    snprintf(m->sku, sizeof(m->sku), "%s", row->sku);
+    snprintf(m->lot, sizeof(m->lot), "%s", row->lot);
+    m->on_hand = row->on_hand;
+    m->reserved = row->reserved;
+    if (!row->exists) {
+        struct store_quant_ref ref;
+        if (store_key_parse_quant(m->key, strlen(m->key), &ref) == 0) {
+            snprintf(m->sku, sizeof(m->sku), "%s", ref.sku);
+            snprintf(m->lot, sizeof(m->lot), "%s", ref.lot);
+        }
+    }
+}
 
 static void on_quants(void *arg, const struct store_result *r)
 {
     struct csub *f = arg;
-    size_t base = f->next, n;
     if (r->rc != 0) {
         fail_rc(f, r->rc, r->message);
         return;
     }
-    n = f->n_q - base < OPS_READ_MAX ? f->n_q - base : OPS_READ_MAX;
-    for (size_t i = 0; i < n; i++) {
-        struct ops_quant_row row;
-        struct quant *m = &f->q[base + i];
-        if (!ops_quant_row(r, i, &row)) {
-            fail(f, "store unavailable (unexpected script reply): not executed", true);
-            return;
-        }
-        snprintf(m->sku, sizeof(m->sku), "%s", row.sku);
-        snprintf(m->lot, sizeof(m->lot), "%s", row.lot);
-        m->on_hand = row.on_hand;
-        m->reserved = row.reserved;
-        if (!row.exists) { /* in the set but gone: take its name from the key */
-            struct store_quant_ref ref;
-            if (store_key_parse_quant(m->key, strlen(m->key), &ref) == 0) {
-                snprintf(m->sku, sizeof(m->sku), "%s", ref.sku);
-                snprintf(m->lot, sizeof(m->lot), "%s", ref.lot);
-            }
-        }
-    }
-    f->next = base + n;
-    if (f->next < f->n_q) {
-        int rc = read_quants(f);
-        if (rc != 0)
-            fail_rc(f, rc, NULL);
-        return;
-    }
     submit(f);
-}
-
-static int read_quants(struct csub *f)
-{
-    const char *keys[OPS_READ_MAX];
-    size_t n = f->n_q - f->next < OPS_READ_MAX ? f->n_q - f->next : OPS_READ_MAX;
-    for (size_t i = 0; i < n; i++)
-        keys[i] = f->q[f->next + i].key;
-    return ops_wave_read_quants(f->c->store, &f->ctx, keys, n, on_quants, f);
 }
 
 static void on_task(void *arg, const struct store_result *r)
@@ -342,14 +314,13 @@ static void on_task(void *arg, const struct store_result *r)
         return;
     }
     f->n_q = n;
-    f->next = 0;
     for (size_t i = 0; i < n; i++)
         snprintf(f->q[i].key, sizeof(f->q[i].key), "%s", r->values[6 + i]);
     if (n == 0) {
         submit(f);
         return;
     }
-    int rc = read_quants(f);
+    int rc = ops_read_quant_rows(f->c->store, &f->ctx, r->values + 6, n, on_quant, on_quants, f);
     if (rc != 0)
         fail_rc(f, rc, NULL);
 }

@@ -1,7 +1,8 @@
 /* The multi-step commands of wcs/command (count.c: count.submit; transfer.c: transfer.create,
  * transfer.ship, transfer.receive): each reads from Redis first, decides in C with the site
  * config, then runs one store script that re-checks what was read (a "changed meanwhile"
- * refusal is retried once from the first read). Private to wcs/command: command.c starts them. */
+ * refusal is retried from the first read, up to OPS_RETRIES_MAX times). Private to wcs/command:
+ * command.c starts them. */
 #ifndef WCS_COMMAND_FLOW_H
 #define WCS_COMMAND_FLOW_H
 
@@ -24,5 +25,11 @@ int count_submit_start(struct cmd_ctx *c, const struct store_ctx *ctx, const str
                        const char *user, flow_done_fn done, void *arg);
 int transfer_start(struct cmd_ctx *c, const struct store_ctx *ctx, const char *command,
                    const struct cmd_args *a, flow_done_fn done, void *arg);
+
+/* Calls done once with the error of a failed store call or script (rc, and the store's msg or
+ * NULL): a refusal (WCS_E_STATE, WCS_E_UNKNOWN, -EINVAL) as the script's text without its code;
+ * anything else as "store unavailable (...): not executed; retry with a new request_id", a store
+ * error. */
+void flow_fail_rc(flow_done_fn done, void *arg, int rc, const char *msg);
 
 #endif

@@ -2,7 +2,7 @@
  * (the receipt or RMA or task, the task counter, the stock of the candidate putaway locations),
  * the pure decisions of scan.c, a planner run for the putaway suggestion (wcs/plan over a
  * cached, frozen site), then one script that re-checks what was read. A script refusing with
- * "changed meanwhile, retry" restarts the flow once. */
+ * "changed meanwhile, retry" restarts the flow (up to OPS_RETRIES_MAX times). */
 #include "inbound.h"
 
 #include "base/err.h"
@@ -136,9 +136,14 @@ static void pass(struct flow *f, const struct store_result *r)
     flow_free(f);
 }
 
-static bool is_retry(const struct store_result *r)
+/* A script's "changed meanwhile, retry": true when the flow starts again from reread (up to
+ * OPS_RETRIES_MAX times); false when r is the flow's answer. */
+static bool retried(struct flow *f, const struct store_result *r, step_fn reread)
 {
-    return r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry");
+    if (!ops_retry_due(r, &f->attempt))
+        return false;
+    reread(f);
+    return true;
 }
 
 static const struct cfg_station *station_of(const struct cfg_site *site, const char *id)
@@ -692,10 +697,8 @@ static void scan_after_seq(struct flow *f)
 static void on_scan_done(void *arg, const struct store_result *r)
 {
     struct flow *f = arg;
-    if (is_retry(r) && f->attempt++ == 0) {
-        scan_read(f);
+    if (retried(f, r, scan_read))
         return;
-    }
     if (r->rc != 0 || r->n_values < 4) {
         pass(f, r);
         return;
@@ -836,10 +839,8 @@ static void quality_run(struct flow *f)
 static void on_quality_done(void *arg, const struct store_result *r)
 {
     struct flow *f = arg;
-    if (is_retry(r) && f->attempt++ == 0) {
-        quality_read(f);
+    if (retried(f, r, quality_read))
         return;
-    }
     if (r->rc != 0 || r->n_values < 3) {
         pass(f, r);
         return;
@@ -877,10 +878,8 @@ static void putaway_read(struct flow *f);
 static void on_putaway_done(void *arg, const struct store_result *r)
 {
     struct flow *f = arg;
-    if (is_retry(r) && f->attempt++ == 0) {
-        putaway_read(f);
+    if (retried(f, r, putaway_read))
         return;
-    }
     if (r->rc != 0 || r->n_values < 4) {
         pass(f, r);
         return;
@@ -1105,10 +1104,8 @@ static json_t *credit_lines(const json_t *outcome)
 static void on_inspect_done(void *arg, const struct store_result *r)
 {
     struct flow *f = arg;
-    if (is_retry(r) && f->attempt++ == 0) {
-        inspect_read(f);
+    if (retried(f, r, inspect_read))
         return;
-    }
     if (r->rc != 0 || r->n_values < 7) {
         pass(f, r);
         return;

@@ -187,9 +187,7 @@ static void on_commit(void *arg, const struct store_result *r)
 {
     struct sjob *s = arg;
     int rc;
-    if (r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry") &&
-        s->attempt == 0) {
-        s->attempt++;
+    if (ops_retry_due(r, &s->attempt)) {
         if ((rc = read_start(s)) != 0)
             end_rc(s, rc, NULL);
         return;

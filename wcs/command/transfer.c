@@ -48,7 +48,7 @@ struct tflow {
     char **skus;
     size_t n_skus;
     struct cand *cand;
-    size_t n_cand, next;
+    size_t n_cand;
     /* ship, receive: the transfer as read */
     char state[24], from[STORE_ID_MAX], to[STORE_ID_MAX];
     char transit[STORE_PATH_MAX], dest[STORE_PATH_MAX];
@@ -78,19 +78,8 @@ static void fail(struct tflow *f, const char *error, bool store_error)
 
 static void fail_rc(struct tflow *f, int rc, const char *msg)
 {
-    char e[CMD_ERR_MAX];
-    if (rc == WCS_E_STATE || rc == WCS_E_UNKNOWN || rc == -EINVAL) {
-        fail(f, ops_refusal_text(msg), false);
-        return;
-    }
-    snprintf(e, sizeof(e), "store unavailable (%s): not executed; retry with a new request_id",
-             msg && msg[0] ? msg : wcs_strerror(rc));
-    fail(f, e, true);
-}
-
-static bool is_retry(const struct store_result *r)
-{
-    return r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry");
+    flow_fail_rc(f->done, f->arg, rc, msg);
+    tflow_free(f);
 }
 
 /* The retained state and the event of a step; consumes nothing. */
@@ -220,48 +209,26 @@ static void choose(struct tflow *f)
         fail_rc(f, rc, NULL);
 }
 
-static int read_cands(struct tflow *f);
+static void on_cand(void *arg, size_t i, const struct ops_quant_row *row)
+{
+    struct tflow *f = arg;
+    struct cand *q = &f->cand[i];
+    snprintf(q->sku, sizeof(q->sku), "%s", row->sku);
+    snprintf(q->loc, sizeof(q->loc), "%s", row->loc);
+    snprintf(q->lot, sizeof(q->lot), "%s", row->lot);
+    q->avail = ops_quant_free(row); /* not what is held, reserved or reported missing */
+    snprintf(q->expiry, sizeof(q->expiry), "%s", row->expiry);
+    snprintf(q->in_date, sizeof(q->in_date), "%s", row->in_date);
+}
 
 static void on_cands(void *arg, const struct store_result *r)
 {
     struct tflow *f = arg;
-    size_t base = f->next, n;
     if (r->rc != 0) {
         fail_rc(f, r->rc, r->message);
         return;
     }
-    n = f->n_cand - base < OPS_READ_MAX ? f->n_cand - base : OPS_READ_MAX;
-    for (size_t i = 0; i < n; i++) {
-        struct ops_quant_row row;
-        struct cand *q = &f->cand[base + i];
-        if (!ops_quant_row(r, i, &row)) {
-            fail(f, "store unavailable (unexpected script reply): not executed", true);
-            return;
-        }
-        snprintf(q->sku, sizeof(q->sku), "%s", row.sku);
-        snprintf(q->loc, sizeof(q->loc), "%s", row.loc);
-        snprintf(q->lot, sizeof(q->lot), "%s", row.lot);
-        q->avail = ops_quant_free(&row); /* not what is held, reserved or reported missing */
-        snprintf(q->expiry, sizeof(q->expiry), "%s", row.expiry);
-        snprintf(q->in_date, sizeof(q->in_date), "%s", row.in_date);
-    }
-    f->next = base + n;
-    if (f->next < f->n_cand) {
-        int rc = read_cands(f);
-        if (rc != 0)
-            fail_rc(f, rc, NULL);
-        return;
-    }
     choose(f);
-}
-
-static int read_cands(struct tflow *f)
-{
-    const char *keys[OPS_READ_MAX];
-    size_t n = f->n_cand - f->next < OPS_READ_MAX ? f->n_cand - f->next : OPS_READ_MAX;
-    for (size_t i = 0; i < n; i++)
-        keys[i] = f->cand[f->next + i].key;
-    return ops_wave_read_quants(f->c->store, &f->ctx, keys, n, on_cands, f);
 }
 
 static void on_sets(void *arg, const struct store_result *r)
@@ -292,12 +259,19 @@ static void on_sets(void *arg, const struct store_result *r)
         for (size_t k = 0; k < n && i < r->n_values; k++)
             snprintf(f->cand[f->n_cand++].key, STORE_KEY_MAX, "%s", r->values[i++]);
     }
-    f->next = 0;
     if (f->n_cand == 0) {
         choose(f);
         return;
     }
-    int rc = read_cands(f);
+    const char **keys = calloc(f->n_cand, sizeof(*keys));
+    if (!keys) {
+        fail(f, "out of memory", true);
+        return;
+    }
+    for (i = 0; i < f->n_cand; i++)
+        keys[i] = f->cand[i].key;
+    int rc = ops_read_quant_rows(f->c->store, &f->ctx, keys, f->n_cand, on_cand, on_cands, f);
+    free(keys);
     if (rc != 0)
         fail_rc(f, rc, NULL);
 }
@@ -339,7 +313,7 @@ static void on_shipped(void *arg, const struct store_result *r)
 {
     struct tflow *f = arg;
     json_t *fields;
-    if (is_retry(r) && f->attempt++ == 0) {
+    if (ops_retry_due(r, &f->attempt)) {
         int rc = read_transfer(f);
         if (rc != 0)
             fail_rc(f, rc, NULL);
@@ -368,7 +342,7 @@ static void on_received(void *arg, const struct store_result *r)
     json_t *fields, *lines;
     const char *state;
     int64_t now, left;
-    if (is_retry(r) && f->attempt++ == 0) {
+    if (ops_retry_due(r, &f->attempt)) {
         int rc = read_transfer(f);
         if (rc != 0)
             fail_rc(f, rc, NULL);

@@ -147,6 +147,29 @@ static void nest_err(char *err, size_t len, const char *arr, size_t i)
     seterr(err, len, "field \"%s[%zu].%s", arr, i, tail);
 }
 
+/* Element i of an array "lines" of {sku, qty, lot?}: a product the site has, 1..QTY_MAX units,
+ * and a lot only for a product tracked by lot or serial. Returns the lot's field_id code (0
+ * given, 1 absent: *lot stays NULL), or the error (err names lines[i]). */
+static int field_sku_line(const json_t *l, size_t i, const struct cfg_site *site, const char **sku,
+                          int64_t *qty, const char **lot, char *err, size_t len)
+{
+    const struct cfg_product *p = NULL;
+    int rc;
+    *lot = NULL;
+    if ((rc = field_product(l, "sku", 0, site, sku, &p, err, len)) < 0 ||
+        (rc = bus_field_int(l, "qty", 0, 1, QTY_MAX, qty, err, len)) < 0 ||
+        (rc = field_id(l, "lot", BUS_FIELD_OPTIONAL, lot, err, len)) < 0) {
+        nest_err(err, len, "lines", i);
+        return rc;
+    }
+    if (rc == 0 && p->tracking == CFG_TRACK_NONE) {
+        seterr(err, len, "field \"lines[%zu].lot\": product %s is not tracked by lot or serial", i,
+               *sku);
+        return WCS_E_RANGE;
+    }
+    return rc;
+}
+
 /* Refuses keys of o outside `allowed` (", "-separated; "request_id" allowed when top). */
 static int check_keys(const json_t *o, const char *allowed, bool top, const char *where, char *err,
                       size_t len)
@@ -365,23 +388,12 @@ static int v_order_upsert(const json_t *b, const struct cfg_site *site, struct c
     lines = json_array();
     json_array_foreach(arr, i, l)
     {
-        const struct cfg_product *p = NULL;
-        const char *sku, *lot = NULL;
+        const char *sku, *lot;
         int64_t qty;
-        if ((rc = field_product(l, "sku", 0, site, &sku, &p, err, len)) < 0 ||
-            (rc = bus_field_int(l, "qty", 0, 1, QTY_MAX, &qty, err, len)) < 0 ||
-            (rc = field_id(l, "lot", BUS_FIELD_OPTIONAL, &lot, err, len)) < 0) {
-            nest_err(err, len, "lines", i);
+        if ((rc = field_sku_line(l, i, site, &sku, &qty, &lot, err, len)) < 0) {
             json_decref(lines);
             json_decref(ship_to);
             return rc;
-        }
-        if (rc == 0 && p->tracking == CFG_TRACK_NONE) {
-            seterr(err, len, "field \"lines[%zu].lot\": product %s is not tracked by lot or serial",
-                   i, sku);
-            json_decref(lines);
-            json_decref(ship_to);
-            return WCS_E_RANGE;
         }
         json_array_append_new(
             lines, rc == 0
@@ -983,21 +995,11 @@ static int transfer_lines(const json_t *b, const struct cfg_site *site, bool req
     out = json_array();
     json_array_foreach(arr, i, l)
     {
-        const struct cfg_product *p = NULL;
-        const char *sku, *lot = NULL;
+        const char *sku, *lot;
         int64_t qty;
-        if ((rc = field_product(l, "sku", 0, site, &sku, &p, err, len)) < 0 ||
-            (rc = bus_field_int(l, "qty", 0, 1, QTY_MAX, &qty, err, len)) < 0 ||
-            (rc = field_id(l, "lot", BUS_FIELD_OPTIONAL, &lot, err, len)) < 0) {
-            nest_err(err, len, "lines", i);
+        if ((rc = field_sku_line(l, i, site, &sku, &qty, &lot, err, len)) < 0) {
             json_decref(out);
             return rc;
-        }
-        if (rc == 0 && p->tracking == CFG_TRACK_NONE) {
-            seterr(err, len, "field \"lines[%zu].lot\": product %s is not tracked by lot or serial",
-                   i, sku);
-            json_decref(out);
-            return WCS_E_RANGE;
         }
         json_array_append_new(out, json_pack("{s:s,s:s,s:I}", "sku", sku, "lot", lot ? lot : "",
                                              "qty", (json_int_t)qty));

@@ -8,12 +8,14 @@
 #include "daemon/counting.h"
 #include "store/ops.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -693,42 +695,53 @@ static void fill_autowave(struct wcsd *d)
     d->k.flow.auto_release_failed = st.failed;
 }
 
+/* The fields of a KPI hash being written (store_kpi_write): names and formatted values. */
+struct kpi_fields {
+    struct store_field f[24];
+    char v[24][32];
+    size_t n;
+};
+
+static void kpi_field(struct kpi_fields *kf, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void kpi_field(struct kpi_fields *kf, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    assert(kf->n < sizeof(kf->f) / sizeof(kf->f[0]));
+    va_start(ap, fmt);
+    vsnprintf(kf->v[kf->n], sizeof(kf->v[kf->n]), fmt, ap);
+    va_end(ap);
+    kf->f[kf->n].name = name;
+    kf->f[kf->n].value = kf->v[kf->n];
+    kf->n++;
+}
+
 /* Writes wcs:{s}:kpi:flow (HSET, like the sorter snapshot). */
 static void write_flow(struct wcsd *d)
 {
     const struct wcsd_kpi_flow *f = &d->k.flow;
-    struct store_field fl[24];
-    char v[24][32];
-    int n = 0;
-#define FV(nm, fmt, val)                                                                           \
-    do {                                                                                           \
-        snprintf(v[n], sizeof(v[n]), fmt, val);                                                    \
-        fl[n].name = nm;                                                                           \
-        fl[n].value = v[n];                                                                        \
-        n++;                                                                                       \
-    } while (0)
-    FV("backlog_confirmed", "%" PRIu64, f->backlog_confirmed);
-    FV("backlog_waved", "%" PRIu64, f->backlog_waved);
-    FV("backlog_picking", "%" PRIu64, f->backlog_picking);
-    FV("backlog_picked", "%" PRIu64, f->backlog_picked);
-    FV("backlog_total", "%" PRIu64, f->backlog_total);
-    FV("lines_picked_per_hour", "%.1f", f->lines_picked_per_hour);
-    FV("pick_accuracy", "%.4f", f->pick_accuracy);
-    FV("ship_on_time", "%" PRIu64, f->ship_on_time);
-    FV("ship_late", "%" PRIu64, f->ship_late);
-    FV("ship_on_time_rate", "%.4f", f->ship_on_time_rate);
-    FV("received_units_per_hour", "%.1f", f->received_units_per_hour);
-    FV("adjustments", "%" PRIu64, f->adjustments);
-    FV("adjusted_value_cents", "%" PRIu64, f->adjusted_value_cents);
-    FV("counts_done", "%" PRIu64, f->counts_done);
-    FV("count_variance_share", "%.4f", f->count_variance_share);
-    FV("transfers", "%" PRIu64, f->transfers);
-    FV("replen_tasks", "%" PRIu64, f->replen_tasks);
-    FV("replen_confirms", "%" PRIu64, f->replen_confirms);
-    FV("replen_units", "%" PRIu64, f->replen_units);
-    FV("auto_releases", "%" PRIu64, f->auto_releases);
-#undef FV
-    (void)store_kpi_write(d->store, "flow", fl, (size_t)n, NULL, NULL);
+    struct kpi_fields kf = {.n = 0};
+    kpi_field(&kf, "backlog_confirmed", "%" PRIu64, f->backlog_confirmed);
+    kpi_field(&kf, "backlog_waved", "%" PRIu64, f->backlog_waved);
+    kpi_field(&kf, "backlog_picking", "%" PRIu64, f->backlog_picking);
+    kpi_field(&kf, "backlog_picked", "%" PRIu64, f->backlog_picked);
+    kpi_field(&kf, "backlog_total", "%" PRIu64, f->backlog_total);
+    kpi_field(&kf, "lines_picked_per_hour", "%.1f", f->lines_picked_per_hour);
+    kpi_field(&kf, "pick_accuracy", "%.4f", f->pick_accuracy);
+    kpi_field(&kf, "ship_on_time", "%" PRIu64, f->ship_on_time);
+    kpi_field(&kf, "ship_late", "%" PRIu64, f->ship_late);
+    kpi_field(&kf, "ship_on_time_rate", "%.4f", f->ship_on_time_rate);
+    kpi_field(&kf, "received_units_per_hour", "%.1f", f->received_units_per_hour);
+    kpi_field(&kf, "adjustments", "%" PRIu64, f->adjustments);
+    kpi_field(&kf, "adjusted_value_cents", "%" PRIu64, f->adjusted_value_cents);
+    kpi_field(&kf, "counts_done", "%" PRIu64, f->counts_done);
+    kpi_field(&kf, "count_variance_share", "%.4f", f->count_variance_share);
+    kpi_field(&kf, "transfers", "%" PRIu64, f->transfers);
+    kpi_field(&kf, "replen_tasks", "%" PRIu64, f->replen_tasks);
+    kpi_field(&kf, "replen_confirms", "%" PRIu64, f->replen_confirms);
+    kpi_field(&kf, "replen_units", "%" PRIu64, f->replen_units);
+    kpi_field(&kf, "auto_releases", "%" PRIu64, f->auto_releases);
+    (void)store_kpi_write(d->store, "flow", kf.f, kf.n, NULL, NULL);
 }
 
 static void publish_kpi(struct wcsd *d)
@@ -736,9 +749,7 @@ static void publish_kpi(struct wcsd *d)
     uint64_t now = loop_now_us(d->loop);
     double mins = (double)(now - d->kpi_last_us) / 60e6;
     struct wcsd_kpi *k = &d->k;
-    char v[16][32];
     json_t *j, *plcs;
-    int n = 0;
 
     k->throughput_per_min = mins > 0 ? (double)(k->confirms - d->kpi_last_confirms) / mins : 0;
     d->kpi_last_confirms = k->confirms;
@@ -791,32 +802,24 @@ static void publish_kpi(struct wcsd *d)
         json_decref(j);
     }
     if (d->store && d->store_up) {
-        struct store_field f[16];
-#define KV(nm, fmt, val)                                                                           \
-    do {                                                                                           \
-        snprintf(v[n], sizeof(v[n]), fmt, val);                                                    \
-        f[n].name = nm;                                                                            \
-        f[n].value = v[n];                                                                         \
-        n++;                                                                                       \
-    } while (0)
-        KV("scans", "%" PRIu64, k->scans);
-        KV("decisions", "%" PRIu64, k->decisions);
-        KV("no_reads", "%" PRIu64, k->no_reads);
-        KV("diverts", "%" PRIu64, k->diverts);
-        KV("recirculations", "%" PRIu64, k->recirc_decisions);
-        KV("rejects", "%" PRIu64, k->reject_decisions);
-        KV("late", "%" PRIu64, k->late);
-        KV("confirms_diverted", "%" PRIu64, k->confirms_diverted);
-        KV("throughput_per_min", "%.1f", k->throughput_per_min);
-        KV("noread_rate", "%.4f", k->noread_rate);
-        KV("divert_confirm_rate", "%.4f", k->divert_confirm_rate);
-        KV("device_availability", "%.4f", k->device_availability);
-        KV("latency_p50_us", "%" PRIu64, k->latency.p50_us);
-        KV("latency_p99_us", "%" PRIu64, k->latency.p99_us);
-        KV("latency_p999_us", "%" PRIu64, k->latency.p999_us);
-        KV("latency_max_us", "%" PRIu64, k->latency.max_us);
-#undef KV
-        (void)store_kpi_write(d->store, "sorter", f, (size_t)n, NULL, NULL);
+        struct kpi_fields kf = {.n = 0};
+        kpi_field(&kf, "scans", "%" PRIu64, k->scans);
+        kpi_field(&kf, "decisions", "%" PRIu64, k->decisions);
+        kpi_field(&kf, "no_reads", "%" PRIu64, k->no_reads);
+        kpi_field(&kf, "diverts", "%" PRIu64, k->diverts);
+        kpi_field(&kf, "recirculations", "%" PRIu64, k->recirc_decisions);
+        kpi_field(&kf, "rejects", "%" PRIu64, k->reject_decisions);
+        kpi_field(&kf, "late", "%" PRIu64, k->late);
+        kpi_field(&kf, "confirms_diverted", "%" PRIu64, k->confirms_diverted);
+        kpi_field(&kf, "throughput_per_min", "%.1f", k->throughput_per_min);
+        kpi_field(&kf, "noread_rate", "%.4f", k->noread_rate);
+        kpi_field(&kf, "divert_confirm_rate", "%.4f", k->divert_confirm_rate);
+        kpi_field(&kf, "device_availability", "%.4f", k->device_availability);
+        kpi_field(&kf, "latency_p50_us", "%" PRIu64, k->latency.p50_us);
+        kpi_field(&kf, "latency_p99_us", "%" PRIu64, k->latency.p99_us);
+        kpi_field(&kf, "latency_p999_us", "%" PRIu64, k->latency.p999_us);
+        kpi_field(&kf, "latency_max_us", "%" PRIu64, k->latency.max_us);
+        (void)store_kpi_write(d->store, "sorter", kf.f, kf.n, NULL, NULL);
         write_flow(d);
         if (!d->kpi_reading) {
             struct store_ctx ctx = {.actor = "wcs", .cause = "kpi"};

@@ -177,17 +177,20 @@ static int read_run(struct step *st, const char *mode, const char *const *keys, 
                             st);
 }
 
-static bool is_retry(const struct store_result *r)
+bool ops_retry_due(const struct store_result *r, int *attempt)
 {
-    return r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry");
+    if (!r || r->rc != WCS_E_STATE || !r->message ||
+        !strstr(r->message, "changed meanwhile, retry") || *attempt >= OPS_RETRIES_MAX)
+        return false;
+    (*attempt)++;
+    return true;
 }
 
 static void on_step_run(void *arg, const struct store_result *r)
 {
     struct step *st = arg;
-    if (is_retry(r) && st->attempt < OPS_RETRIES_MAX) {
+    if (ops_retry_due(r, &st->attempt)) {
         int rc;
-        st->attempt++;
         step_reset(st);
         if ((rc = step_next(st)) != 0)
             step_fail(st, rc, NULL);
@@ -862,4 +865,104 @@ int64_t ops_quant_free(const struct ops_quant_row *q)
 {
     int64_t f = q->exists ? q->on_hand - q->reserved - q->missing : 0;
     return f > 0 ? f : 0;
+}
+
+/* ---- reading any number of quants, a chunk per wave_read ---- */
+
+/* One ops_read_quant_rows in flight: its own copy of the keys and where the reads are. */
+struct qrows {
+    struct store *s;
+    struct store_ctx ctx;
+    char (*keys)[KEY_MAX];
+    size_t n, next;
+    ops_quant_row_fn row;
+    store_cb done;
+    void *arg;
+};
+
+static int qrows_read(struct qrows *q);
+
+static void qrows_end(struct qrows *q, const struct store_result *r)
+{
+    store_cb done = q->done;
+    void *arg = q->arg;
+    free(q->keys);
+    free(q);
+    done(arg, r);
+}
+
+static void on_qrows(void *arg, const struct store_result *r)
+{
+    struct qrows *q = arg;
+    size_t n = q->n - q->next < OPS_READ_MAX ? q->n - q->next : OPS_READ_MAX;
+    int rc;
+    if (r->rc != 0) {
+        qrows_end(q, r);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct ops_quant_row row;
+        if (!ops_quant_row(r, i, &row)) {
+            struct store_result e = {.rc = WCS_E_PROTOCOL, .message = "unexpected script reply"};
+            qrows_end(q, &e);
+            return;
+        }
+        q->row(q->arg, q->next + i, &row);
+    }
+    q->next += n;
+    if (q->next < q->n) {
+        if ((rc = qrows_read(q)) != 0) {
+            struct store_result e = {.rc = rc};
+            qrows_end(q, &e);
+        }
+        return;
+    }
+    struct store_result ok = {.rc = 0};
+    qrows_end(q, &ok);
+}
+
+static int qrows_read(struct qrows *q)
+{
+    const char *keys[OPS_READ_MAX];
+    size_t n = q->n - q->next < OPS_READ_MAX ? q->n - q->next : OPS_READ_MAX;
+    for (size_t i = 0; i < n; i++)
+        keys[i] = q->keys[q->next + i];
+    return ops_wave_read_quants(q->s, &q->ctx, keys, n, on_qrows, q);
+}
+
+int ops_read_quant_rows(struct store *s, const struct store_ctx *ctx, const char *const *keys,
+                        size_t n, ops_quant_row_fn row, store_cb done, void *arg)
+{
+    struct qrows *q;
+    int rc;
+    if (!s || !ctx || !keys || n < 1 || !row || !done)
+        return -EINVAL;
+    if (!(q = calloc(1, sizeof(*q))))
+        return -ENOMEM;
+    if (!(q->keys = calloc(n, sizeof(*q->keys)))) {
+        free(q);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct store_quant_ref ref;
+        int len = keys[i] ? snprintf(q->keys[i], KEY_MAX, "%s", keys[i]) : -1;
+        if (len < 0 || len >= KEY_MAX ||
+            store_key_parse_quant(q->keys[i], (size_t)len, &ref) != 0 ||
+            strcmp(ref.site, store_site(s)) != 0) {
+            free(q->keys);
+            free(q);
+            return -EINVAL;
+        }
+    }
+    q->s = s;
+    q->ctx = *ctx;
+    q->n = n;
+    q->row = row;
+    q->done = done;
+    q->arg = arg;
+    if ((rc = qrows_read(q)) != 0) {
+        free(q->keys);
+        free(q);
+    }
+    return rc;
 }

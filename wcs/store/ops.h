@@ -31,7 +31,8 @@ int ops_order_upsert(struct store *s, const struct store_ctx *ctx, const char *o
 
 /* action "hold", "release" or "cancel". values: state, hold ("0"|"1"), units unreserved.
  * Cancel first reads the order's wave and reserved quants (declared to the script, which
- * re-checks them; a change in between is retried once, then refused "changed meanwhile"). */
+ * re-checks them; a change in between is retried up to OPS_RETRIES_MAX times, then refused
+ * "changed meanwhile"). */
 int ops_order_action(struct store *s, const struct store_ctx *ctx, const char *order_id,
                      const char *action, store_cb cb, void *arg);
 
@@ -133,6 +134,10 @@ int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const
  * when the script answers "changed meanwhile, retry" (another writer moved a counter or a record
  * in between: several wave releases, picks and counts at once share the task counter). */
 #define OPS_RETRIES_MAX 16
+/* True when r is a script's "changed meanwhile, retry" refusal and *attempt (the retries made
+ * so far) is below OPS_RETRIES_MAX: counts the retry in *attempt, and the caller reads again and
+ * reruns its script. False otherwise: the caller ends with r. */
+bool ops_retry_due(const struct store_result *r, int *attempt);
 
 /* keys: quant keys of this site. values, OPS_QUANT_VALUES per quant: exists ("1"/"0"), sku, loc,
  * lot, on_hand, reserved (plus units on hold), expiry (YYYY-MM-DD or ""), in_date (ISO-8601 or
@@ -150,6 +155,15 @@ bool ops_quant_row(const struct store_result *r, size_t i, struct ops_quant_row 
 int64_t ops_quant_free(const struct ops_quant_row *q);
 int ops_wave_read_quants(struct store *s, const struct store_ctx *ctx, const char *const *keys,
                          size_t n, store_cb cb, void *arg);
+/* Called by ops_read_quant_rows for quant i of its keys, in order; row is valid during the call. */
+typedef void (*ops_quant_row_fn)(void *arg, size_t i, const struct ops_quant_row *row);
+/* Reads the quants keys[0..n) (n >= 1, any number; the keys are copied) with
+ * ops_wave_read_quants, OPS_READ_MAX at a time, calling row for each quant in key order, then
+ * done exactly once: rc 0 after the last row; or a failed read's result (no more rows); or
+ * WCS_E_PROTOCOL "unexpected script reply" when a reply lacks a quant. ctx's strings must live
+ * until done. Returns 0, or -EINVAL (a bad key) / -ENOMEM without calling row or done. */
+int ops_read_quant_rows(struct store *s, const struct store_ctx *ctx, const char *const *keys,
+                        size_t n, ops_quant_row_fn row, store_cb done, void *arg);
 
 /* Creates waves wave_ids[0..n) in state "planning" (empty), or none when any exists
  * (WCS_E_STATE "wave W exists"). No values. */
@@ -215,7 +229,7 @@ int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct 
 /* ---- receiving and returns (wcs/command/inbound.c; wcs/store/inbound.c) ----
  * Every operation below is a decision. The command layer reads what a script re-checks (the
  * receipt's line counts, the task counter, a task, a location's quants), runs the script and,
- * on "ESTATE ... changed meanwhile, retry", reads again and retries once. */
+ * on "ESTATE ... changed meanwhile, retry", reads again and retries (ops_retry_due). */
 
 /* values: the fields[0..n) (1..OPS_READ_MAX) of hash wcs:{s}:<kind>:<id> ("" when absent); kind
  * is "receipt", "rma" or "task". */

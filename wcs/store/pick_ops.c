@@ -106,10 +106,8 @@ static int pk_next(struct pk *p);
 static void on_pk_run(void *arg, const struct store_result *r)
 {
     struct pk *p = arg;
-    if (r->rc == WCS_E_STATE && r->message && strstr(r->message, "changed meanwhile, retry") &&
-        p->attempt < OPS_RETRIES_MAX) {
+    if (ops_retry_due(r, &p->attempt)) {
         int rc;
-        p->attempt++;
         p->phase = 0;
         strv_clear(&p->read);
         if ((rc = pk_next(p)) != 0)

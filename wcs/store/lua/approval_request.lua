@@ -3,7 +3,7 @@
 -- stock cannot take now is refused at once (adjust's rules).
 -- The id is the counter's next value: the C side reads the counter, names the approval and
 -- alarm keys of that id, and the script refuses with 'changed meanwhile, retry' when another
--- request took the id first (the C side then reads again and retries once).
+-- request took the id first (the C side then reads again and retries, OPS_RETRIES_MAX times).
 -- KEYS[4] approval counter, KEYS[5] quant, KEYS[6] the new approval hash, KEYS[7] its alarm.
 -- ARGV[7] the expected id (ADJ-<n>), ARGV[8] sku, ARGV[9] location, ARGV[10] lot, ARGV[11] delta,
 -- ARGV[12] reason, ARGV[13] value in cents ('' unknown), ARGV[14] why it needs approval.

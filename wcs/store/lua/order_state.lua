@@ -3,7 +3,7 @@
 -- back every reservation and leaves the order's wave. Cancelled and shipped orders refuse all.
 -- Every key it touches is declared: the C side reads the order's wave and the quants it holds
 -- first and passes them; the script re-checks both and refuses with 'changed meanwhile, retry'
--- when they moved (the C side then reads again and retries once).
+-- when they moved (the C side then reads again and retries, OPS_RETRIES_MAX times).
 -- KEYS[4] order hash, KEYS[5] order reservations hash, KEYS[6] open orders set, then for cancel
 -- KEYS[7] the order's wave hash when ARGV[9] names one, then the quants the order holds.
 -- ARGV[7] order id, ARGV[8] 'hold'|'release'|'cancel', ARGV[9] the order's wave id as read

@@ -5,7 +5,7 @@
 -- cancel the C side reads the wave's order list and each order's reserved quants first and
 -- passes their keys; the script refuses
 -- with 'changed meanwhile, retry' when the list or a reservation set moved (the C side then
--- reads again and retries once).
+-- reads again and retries, OPS_RETRIES_MAX times).
 -- KEYS[4] wave hash; for cancel then per order (in list order) its hash and reservations hash,
 -- then the quants of each order in turn. ARGV[7] wave id, ARGV[8] 'release' or 'cancel',
 -- ARGV[9] the order list JSON as read, ARGV[10] JSON array of each order's quant count; for a
