@@ -154,3 +154,48 @@ long long dfx_hlen(const char *key)
     redisFree(c);
     return n;
 }
+
+struct hcond {
+    const char *key, *field, *want;
+};
+
+static bool hfield_is(void *arg)
+{
+    struct hcond *h = arg;
+    char v[256];
+    dfx_hget(h->key, h->field, v, sizeof(v));
+    return strcmp(v, h->want) == 0;
+}
+
+void dfx_wait_field(const char *key, const char *field, const char *want, int ms)
+{
+    struct hcond h = {key, field, want};
+    char v[256];
+    if (!dfx_pump_until(hfield_is, &h, ms)) {
+        dfx_hget(key, field, v, sizeof(v));
+        fail_msg("%s.%s is \"%s\", want \"%s\"", key, field, v, want);
+    }
+}
+
+struct mq_cond {
+    struct tclient *c;
+    size_t from;
+    const char *topic, *needle;
+};
+
+static bool mq_seen(void *arg)
+{
+    struct mq_cond *m = arg;
+    return tc_find(m->c, m->from, m->topic, m->needle) >= 0;
+}
+
+void dfx_wait_mq(struct tclient *c, size_t from, const char *topic, const char *needle, int ms)
+{
+    struct mq_cond m = {c, from, topic, needle};
+    if (!dfx_pump_until(mq_seen, &m, ms)) {
+        size_t n = tc_count(c);
+        for (size_t i = n > 6 ? n - 6 : 0; i < n; i++)
+            fprintf(stderr, "seen %zu %s %s\n", i, tc_msg(c, i)->topic, tc_msg(c, i)->payload);
+        fail_msg("no message on %s with %s (from %zu of %zu)", topic, needle, from, n);
+    }
+}

@@ -50,5 +50,11 @@ void dfx_rcmd(const char *fmt, ...);
 void dfx_hget(const char *key, const char *field, char *out, size_t cap);
 /* HLEN key, or -1 when Redis is unreachable. */
 long long dfx_hlen(const char *key);
+/* Pumps until HGET key field is want, at most ms; fails the test with the value found. */
+void dfx_wait_field(const char *key, const char *field, const char *want, int ms);
+/* Pumps until c received, from its message index `from` on, a message on topic whose payload
+ * contains needle (NULL: any), at most ms; fails the test listing the last messages seen. A
+ * retained message published while subscribed arrives without the retain flag. */
+void dfx_wait_mq(struct tclient *c, size_t from, const char *topic, const char *needle, int ms);
 
 #endif

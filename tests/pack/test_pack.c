@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "daemonfix.h"
+#include "packfix.h"
 #include "daemon/daemon.h"
 #include "daemon/pack.h"
 #include "drivers/codec/gs1.h"
@@ -74,52 +75,18 @@ static long long hlen(const char *key)
     return dfx_hlen(k);
 }
 
-struct hcond {
-    const char *key, *field, *want;
-};
-
-static bool hfield_is(void *arg)
-{
-    struct hcond *h = arg;
-    char v[256];
-    hget(h->key, h->field, v, sizeof(v));
-    return strcmp(v, h->want) == 0;
-}
-
 static void wait_field(const char *key, const char *field, const char *want, int ms)
 {
-    struct hcond h = {key, field, want};
-    char v[256];
-    if (!pump_until(hfield_is, &h, ms)) {
-        hget(key, field, v, sizeof(v));
-        fail_msg("%s.%s is \"%s\", want \"%s\"", key, field, v, want);
-    }
+    char k[160];
+    snprintf(k, sizeof(k), "wcs:{" SITE "}:%s", key);
+    dfx_wait_field(k, field, want, ms);
 }
 
-struct mq_cond {
-    size_t from;
-    const char *topic, *needle;
-    bool retained;
-};
-
-static bool mq_seen(void *arg)
-{
-    struct mq_cond *m = arg;
-    /* A retained message published while subscribed arrives without the retain flag. */
-    (void)m->retained;
-    return tc_find(F.mq, m->from, m->topic, m->needle) >= 0;
-}
-
+/* retained: documents the message's kind; it arrives without the flag while subscribed. */
 static void wait_mq(size_t from, const char *topic, const char *needle, bool retained, int ms)
 {
-    struct mq_cond m = {from, topic, needle, retained};
-    if (!pump_until(mq_seen, &m, ms)) {
-        size_t n = tc_count(F.mq);
-        for (size_t i = n > 6 ? n - 6 : 0; i < n; i++)
-            fprintf(stderr, "seen %zu %s %s\n", i, tc_msg(F.mq, i)->topic,
-                    tc_msg(F.mq, i)->payload);
-        fail_msg("no message on %s with %s (from %zu of %zu)", topic, needle, from, n);
-    }
+    (void)retained;
+    dfx_wait_mq(F.mq, from, topic, needle, ms);
 }
 
 static size_t mq_mark(void)
@@ -153,48 +120,6 @@ static void scan_item(const char *gtin, const char *lot)
     snprintf(b, sizeof(b), "01%s%s%s%s", strlen(gtin) == 13 ? "0" : "", gtin, lot ? "10" : "",
              lot ? lot : "");
     scan(b, "]C1");
-}
-
-static unsigned labels(struct sim_printer *p)
-{
-    struct sim_printer_counters c;
-    sim_printer_counters(p, &c);
-    return (unsigned)c.labels_printed;
-}
-
-struct label_cond {
-    struct sim_printer *p;
-    unsigned n;
-};
-
-static bool labels_at_least(void *arg)
-{
-    struct label_cond *l = arg;
-    return labels(l->p) >= l->n;
-}
-
-/* The SSCC a label of serial carries: extension 0, prefix 0614141, 9-digit serial, check. */
-static void sscc_of(uint64_t serial, char out[19])
-{
-    assert_int_equal(pack_sscc(0, "0614141", serial, out), 0);
-}
-
-/* Asserts the ^BC field of label index on p carries (00)+sscc. */
-static void assert_label_sscc(struct sim_printer *p, unsigned index, const char *sscc)
-{
-    struct sim_printer_label l;
-    char want[32];
-    bool found = false;
-    assert_int_equal(sim_printer_label(p, index, &l), 0);
-    /* zint's GS1 input form: the AI in square brackets. */
-    snprintf(want, sizeof(want), "[00]%s", sscc);
-    for (unsigned i = 0; i < l.n_barcodes; i++)
-        if (strcmp(l.barcodes[i].data, want) == 0 &&
-            strcmp(l.barcodes[i].symbology, "GS1-128") == 0)
-            found = true;
-    if (!found)
-        fail_msg("label %u has no GS1-128 %s (first barcode: %s)", index, want,
-                 l.n_barcodes ? l.barcodes[0].data : "none");
 }
 
 static void write_config(void)

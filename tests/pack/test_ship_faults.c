@@ -15,6 +15,8 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "daemonfix.h"
+#include "packfix.h"
 #include "daemon/daemon.h"
 #include "daemon/pack.h"
 #include "harness/harness.h"
@@ -56,121 +58,34 @@ static struct fx F;
 
 /* ---- helpers ---- */
 
-static uint64_t now_ms(void)
-{
-    return clock_real_mono_us() / 1000;
-}
-
-static void pump(int ms)
-{
-    uint64_t end = now_ms() + (uint64_t)ms;
-    while (now_ms() < end)
-        (void)loop_run_once(wcsd_loop(F.d), 5);
-}
-
-typedef bool (*cond_fn)(void *arg);
-
-static bool pump_until(cond_fn c, void *arg, int ms)
-{
-    uint64_t end = now_ms() + (uint64_t)ms;
-    while (now_ms() < end) {
-        if (c(arg))
-            return true;
-        (void)loop_run_once(wcsd_loop(F.d), 5);
-    }
-    return c(arg);
-}
-
-static redisContext *rconn(void)
-{
-    redisContext *c = redisConnect("127.0.0.1", harness_redis_port(F.redis));
-    redisReply *r;
-    if (!c || c->err)
-        return NULL;
-    r = redisCommand(c, "AUTH %s %s", harness_redis_user(F.redis), harness_redis_password(F.redis));
-    if (r)
-        freeReplyObject(r);
-    return c;
-}
-
-static void rcmd(const char *fmt, ...)
-{
-    redisContext *c = rconn();
-    va_list ap;
-    redisReply *r;
-    assert_non_null(c);
-    va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR)
-        fail_msg("redis: %s", r->str);
-    freeReplyObject(r);
-    redisFree(c);
-}
+/* The in-process daemon helpers (tests/common/daemonfix.h) under this suite's names. */
+#define now_ms     dfx_now_ms
+#define pump       dfx_pump
+#define pump_until dfx_pump_until
+#define rconn      dfx_rconn
+#define rcmd       dfx_rcmd
+#define is_ready   dfx_is_ready
 
 /* HGET wcs:{t}:<key> field into out ("" when absent). */
 static void hget(const char *key, const char *field, char *out, size_t cap)
 {
-    redisContext *c = rconn();
-    redisReply *r;
-    out[0] = '\0';
-    if (!c)
-        return;
-    r = redisCommand(c, "HGET wcs:{" SITE "}:%s %s", key, field);
-    if (r && r->type == REDIS_REPLY_STRING)
-        snprintf(out, cap, "%s", r->str);
-    if (r)
-        freeReplyObject(r);
-    redisFree(c);
-}
-
-struct hcond {
-    const char *key, *field, *want;
-};
-
-static bool hfield_is(void *arg)
-{
-    struct hcond *h = arg;
-    char v[256];
-    hget(h->key, h->field, v, sizeof(v));
-    return strcmp(v, h->want) == 0;
+    char k[160];
+    snprintf(k, sizeof(k), "wcs:{" SITE "}:%s", key);
+    dfx_hget(k, field, out, cap);
 }
 
 static void wait_field(const char *key, const char *field, const char *want, int ms)
 {
-    struct hcond h = {key, field, want};
-    char v[256];
-    if (!pump_until(hfield_is, &h, ms)) {
-        hget(key, field, v, sizeof(v));
-        fail_msg("%s.%s is \"%s\", want \"%s\"", key, field, v, want);
-    }
+    char k[160];
+    snprintf(k, sizeof(k), "wcs:{" SITE "}:%s", key);
+    dfx_wait_field(k, field, want, ms);
 }
 
-struct mq_cond {
-    size_t from;
-    const char *topic, *needle;
-    bool retained;
-};
-
-static bool mq_seen(void *arg)
-{
-    struct mq_cond *m = arg;
-    /* A retained message published while subscribed arrives without the retain flag. */
-    (void)m->retained;
-    return tc_find(F.mq, m->from, m->topic, m->needle) >= 0;
-}
-
+/* retained: documents the message's kind; it arrives without the flag while subscribed. */
 static void wait_mq(size_t from, const char *topic, const char *needle, bool retained, int ms)
 {
-    struct mq_cond m = {from, topic, needle, retained};
-    if (!pump_until(mq_seen, &m, ms)) {
-        size_t n = tc_count(F.mq);
-        for (size_t i = n > 6 ? n - 6 : 0; i < n; i++)
-            fprintf(stderr, "seen %zu %s %s\n", i, tc_msg(F.mq, i)->topic,
-                    tc_msg(F.mq, i)->payload);
-        fail_msg("no message on %s with %s (from %zu of %zu)", topic, needle, from, n);
-    }
+    (void)retained;
+    dfx_wait_mq(F.mq, from, topic, needle, ms);
 }
 
 static size_t mq_mark(void)
@@ -186,48 +101,6 @@ static void scan(struct sim_scanner *s, const char *barcode, const char *aim)
     assert_true(sim_scanner_clients(s) >= 1);
     assert_int_equal(sim_scanner_read(s, barcode, aim, NULL, NULL, 0), 0);
     pump(150);
-}
-
-static unsigned labels(struct sim_printer *p)
-{
-    struct sim_printer_counters c;
-    sim_printer_counters(p, &c);
-    return (unsigned)c.labels_printed;
-}
-
-struct label_cond {
-    struct sim_printer *p;
-    unsigned n;
-};
-
-static bool labels_at_least(void *arg)
-{
-    struct label_cond *l = arg;
-    return labels(l->p) >= l->n;
-}
-
-/* The SSCC a label of serial carries: extension 0, prefix 0614141, 9-digit serial, check. */
-static void sscc_of(uint64_t serial, char out[19])
-{
-    assert_int_equal(pack_sscc(0, "0614141", serial, out), 0);
-}
-
-/* Asserts the ^BC field of label index on p carries (00)+sscc. */
-static void assert_label_sscc(struct sim_printer *p, unsigned index, const char *sscc)
-{
-    struct sim_printer_label l;
-    char want[32];
-    bool found = false;
-    assert_int_equal(sim_printer_label(p, index, &l), 0);
-    /* zint's GS1 input form: the AI in square brackets. */
-    snprintf(want, sizeof(want), "[00]%s", sscc);
-    for (unsigned i = 0; i < l.n_barcodes; i++)
-        if (strcmp(l.barcodes[i].data, want) == 0 &&
-            strcmp(l.barcodes[i].symbology, "GS1-128") == 0)
-            found = true;
-    if (!found)
-        fail_msg("label %u has no GS1-128 %s (first barcode: %s)", index, want,
-                 l.n_barcodes ? l.barcodes[0].data : "none");
 }
 
 /* Counts the messages on topic from index `from` whose payload contains needle. */
@@ -426,12 +299,6 @@ static int open_daemon(void)
     return wcsd_open(&F.d, &o);
 }
 
-static bool is_ready(void *arg)
-{
-    (void)arg;
-    return wcsd_is_ready(F.d);
-}
-
 static bool station_loaded(void *arg)
 {
     (void)arg;
@@ -462,14 +329,10 @@ static void redis_restart(void)
 
 static int setup(void **state)
 {
-    struct harness_user users[2] = {{"wcs", "", HARNESS_ROLE_SERVICE},
-                                    {"sup", "", HARNESS_ROLE_SUPERVISOR}};
-    struct harness_mqtt_opts mo = {.users = users, .n_users = 2, .site = SITE};
     struct sim_plc_cfg pc;
     struct sim_scanner_cfg sc;
     struct sim_scale_cfg kc;
     struct sim_printer_cfg prc;
-    char err[HARNESS_ERR_MAX], uri[64];
     sigset_t set;
     (void)state;
 
@@ -481,15 +344,11 @@ static int setup(void **state)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     log_init(NULL, LOGL_INFO);
+    dfx_bind(&F.d, &F.redis, NULL);
     snprintf(F.dir, sizeof(F.dir), "/tmp/wcs-shipf-XXXXXX");
-    if (!mkdtemp(F.dir))
+    if (dfx_start(F.dir, SITE, &F.redis, &F.mqtt) != 0)
         return -1;
     snprintf(F.cfg, sizeof(F.cfg), "%s/site.yaml", F.dir);
-    if (harness_redis_start(&F.redis, NULL, err, sizeof(err)) != 0 ||
-        harness_mqtt_start(&F.mqtt, &mo, err, sizeof(err)) != 0) {
-        fprintf(stderr, "harness: %s\n", err);
-        return -1;
-    }
     sim_plc_cfg_defaults(&pc);
     pc.heartbeat_ms = 250;
     pc.n_points = 1;
@@ -523,9 +382,7 @@ static int setup(void **state)
         snprintf(sh, sizeof(sh), "SH-B%d", i + 1);
         seed_carton(order, sh, 900001u + (uint64_t)i, F.b_sscc[i]);
     }
-    snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", harness_mqtt_port(F.mqtt));
-    F.mq = tc_open(uri, "t-sup", "sup", harness_mqtt_password(F.mqtt, "sup"), 5, false);
-    if (!F.mq || tc_sub(F.mq, "wcs/v1/" SITE "/#") != 0)
+    if (!(F.mq = dfx_sup_client(F.mqtt, SITE)))
         return -1;
     if (open_daemon() != 0)
         return -1;
