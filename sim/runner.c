@@ -2908,6 +2908,11 @@ static int setup(struct run *r, char *err, size_t err_len)
         .devs = devs,
         .n_devs = n_devs,
         .plc_poll_ms = r->speed > PLC_FAST_SPEED ? PLC_FAST_POLL_MS : 0,
+        /* The emulated belt gives a decision about 100 ms of real time (open_emulators); wcs
+         * measures its budget in clock time, so give it that window, as far as the config's
+         * 10 s allows (67 ms of real time at 150x, 17 ms at 600x). */
+        .decision_budget_ms =
+            r->speed > PLC_FAST_SPEED ? (unsigned)fmin(10000, 100.0 * r->speed) : 0,
     };
     if ((rc = siteconf_derive(r->site_path, r->cfg_path, &so, err, err_len)) != 0)
         return rc;

@@ -182,6 +182,63 @@ static int copy_device(struct derive *D, yaml_document_t *d, yaml_node_t *n)
     return m;
 }
 
+/* A mapping copied with key k's value replaced by (or, when absent, given) the scalar v. */
+static int copy_with(struct derive *D, yaml_document_t *d, yaml_node_t *n, const char *k,
+                     const char *v)
+{
+    int m = yaml_document_add_mapping(&D->out, NULL, YAML_FLOW_MAPPING_STYLE);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; m && p < n->data.mapping.pairs.top;
+         p++) {
+        const char *pk = scalar(d, yaml_document_get_node(d, p->key));
+        if (!pk)
+            return 0;
+        if (strcmp(pk, k) == 0)
+            continue;
+        if (add_pair(&D->out, m, pk, copy(&D->out, d, yaml_document_get_node(d, p->value))))
+            return 0;
+    }
+    if (m && add_pair(&D->out, m, k, add_str(&D->out, v)) != 0)
+        return 0;
+    return m;
+}
+
+/* The conveyor section, with every scan point's decision_budget_ms set when
+ * o->decision_budget_ms is. */
+static int copy_conveyor(struct derive *D, yaml_document_t *d, yaml_node_t *n)
+{
+    char budget[16];
+    int m;
+    if (!D->o->decision_budget_ms || n->type != YAML_MAPPING_NODE)
+        return copy(&D->out, d, n);
+    snprintf(budget, sizeof(budget), "%u", D->o->decision_budget_ms);
+    m = yaml_document_add_mapping(&D->out, NULL, YAML_BLOCK_MAPPING_STYLE);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; m && p < n->data.mapping.pairs.top;
+         p++) {
+        const char *k = scalar(d, yaml_document_get_node(d, p->key));
+        yaml_node_t *v = yaml_document_get_node(d, p->value);
+        int c;
+        if (!k)
+            return 0;
+        if (strcmp(k, "scan_points") == 0 && v->type == YAML_SEQUENCE_NODE) {
+            c = yaml_document_add_sequence(&D->out, NULL, YAML_BLOCK_SEQUENCE_STYLE);
+            for (yaml_node_item_t *i = v->data.sequence.items.start;
+                 c && i < v->data.sequence.items.top; i++) {
+                yaml_node_t *it = yaml_document_get_node(d, *i);
+                int x = it->type == YAML_MAPPING_NODE
+                            ? copy_with(D, d, it, "decision_budget_ms", budget)
+                            : copy(&D->out, d, it);
+                if (!x || !yaml_document_append_sequence_item(&D->out, c, x))
+                    return 0;
+            }
+        } else {
+            c = copy(&D->out, d, v);
+        }
+        if (!c || add_pair(&D->out, m, k, c) != 0)
+            return 0;
+    }
+    return m;
+}
+
 static int conn_section(struct derive *D, bool redis)
 {
     const struct siteconf_opts *o = D->o;
@@ -270,7 +327,9 @@ static int merge(struct derive *D, size_t fi, int root, struct merged *lists, si
                 if (!c || !yaml_document_append_sequence_item(&D->out, lists[li].node, c))
                     return -ENOMEM;
             }
-        } else if (add_pair(&D->out, root, k, copy(&D->out, d, v))) {
+        } else if (add_pair(&D->out, root, k,
+                            strcmp(k, "conveyor") == 0 ? copy_conveyor(D, d, v)
+                                                       : copy(&D->out, d, v))) {
             return -ENOMEM;
         }
     }

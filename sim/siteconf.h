@@ -20,6 +20,7 @@ struct siteconf_opts {
     const struct siteconf_dev *devs;
     size_t n_devs;
     unsigned plc_poll_ms; /* 0: as configured; else every emulated PLC's poll_ms */
+    unsigned decision_budget_ms; /* 0: as configured; else every scan point's budget */
 };
 
 /* Reads site_path (and its include: files, depth first), writes the merged, rewritten config to
