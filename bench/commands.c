@@ -511,8 +511,9 @@ static int run_upserts(struct cli *erp, struct meter *mt, unsigned n, const char
  * released or -1. */
 static int plan_release(struct cli *sup)
 {
+    static int w = 0;
     int released = 0;
-    for (int w = 1;; w++) {
+    for (w++;; w++) {
         char body[160];
         json_t *r, *waves;
         size_t i;
@@ -524,6 +525,7 @@ static int plan_release(struct cli *sup)
         if (!r)
             return -1;
         if (!json_is_true(json_object_get(r, "ok"))) {
+            printf("wave.plan W%d: %s\n", w, json_string_value(json_object_get(r, "error")));
             json_decref(r);
             return released;
         }
@@ -548,7 +550,8 @@ static int plan_release(struct cli *sup)
 
 /* Claims batches as picker1 and confirms every task of each, until m confirms were sent or no
  * batch is left. Only the confirms are metered. */
-static int run_picks(struct cli *pk, struct meter *mt, unsigned m, struct phase *p)
+static int run_picks(struct cli *pk, struct cli *sup, struct meter *mt, unsigned m,
+                     struct phase *p, int *waves)
 {
     char topic[] = TOPIC "cmd/picker1/pick.confirm";
     unsigned sent = 0, claims = 0;
@@ -561,8 +564,13 @@ static int run_picks(struct cli *pk, struct meter *mt, unsigned m, struct phase 
         if (!r)
             return -1;
         if (!json_is_true(json_object_get(r, "ok"))) {
+            int w;
             json_decref(r);
-            break;
+            /* All released batches picked: plan and release the next orders. */
+            if ((w = plan_release(sup)) <= 0)
+                break;
+            *waves += w;
+            continue;
         }
         tasks = json_object_get(r, "tasks");
         from = cli_count(pk);
@@ -792,7 +800,7 @@ int main(int argc, char **argv)
     struct echo echo = {0};
     double bare_m, bare_r, load[1] = {0};
     pid_t wcs = -1;
-    int rc = 1, waves;
+    int rc = 1, waves = 0;
 
     if (getenv("BENCH_MQTT_VERSION"))
         cli_version = atoi(getenv("BENCH_MQTT_VERSION"));
@@ -834,13 +842,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-commands: wcs run did not come online; see %s\n", log);
         goto out;
     }
-    /* Orders to pick: M picks need about M/5 orders (5 lines each; a line is one task). */
-    if (run_upserts(erp, NULL, m / 5 + WAVE_SIZE, "SO", "DHL", NULL) != 0 ||
+    /* Orders to pick: M picks need about M/5 orders (5 lines each, a line one task or fewer
+     * when the planner merges), with room to spare; planned as the picks need them. */
+    if (run_upserts(erp, NULL, m / 2 + WAVE_SIZE, "SO", "DHL", NULL) != 0 ||
         (waves = plan_release(sup)) <= 0) {
         fprintf(stderr, "bench-commands: setup of the pick phase failed; see %s\n", log);
         goto out;
     }
-    if (run_upserts(erp, &mt, n, "UO", "UPS", &up) != 0 || run_picks(pk, &mt, m, &pick) != 0) {
+    if (run_upserts(erp, &mt, n, "UO", "UPS", &up) != 0 || run_picks(pk, sup, &mt, m, &pick, &waves) != 0) {
         fprintf(stderr, "bench-commands: a phase did not finish; see %s\n", log);
         goto out;
     }
