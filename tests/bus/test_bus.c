@@ -508,6 +508,53 @@ static void test_full_queue_loses_nothing(void **state)
     loop_free(l);
 }
 
+/* A burst of QoS 1 events larger than the broker's receive maximum (mosquitto's default 20) is
+ * not throttled: paho 1.3.12, at that limit, waits up to 1 s for its next wake-up instead of the
+ * PUBACK, so 400 events took ~20 s before the link kept its own window below the limit
+ * (mqlink.c, send_window). The waker is stopped for the test: its publishes every 10 ms would
+ * wake paho's shared send thread and hide the stall. The bound is a ceiling far above the real
+ * time (well under 1 s) and far below the throttled one. */
+static void test_qos1_burst_not_throttled(void **state)
+{
+    struct loop *l;
+    size_t from, got = 0;
+    uint64_t t0, took_ms;
+    enum { N = 400 };
+    (void)state;
+    tc_waker_stop(WAKER);
+    WAKER = NULL;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-burst", 108, NULL, NULL);
+    PUMP_UNTIL(l, ready(b), WAIT_MS);
+    assert_true(ready(b));
+    sleep_ms(1100); /* paho's threads idle, as between bursts of commands */
+    from = tc_count(SUP);
+    t0 = clock_real_mono_us();
+    for (int i = 0; i < N; i++) {
+        json_t *e = json_pack("{s:i}", "i", i);
+        assert_int_equal(bus_publish_event(b, "burst", e), 0);
+        json_decref(e);
+    }
+    for (;;) {
+        size_t n = tc_count(SUP);
+        for (; from < n; from++)
+            if (strcmp(tc_msg(SUP, from)->topic, P "evt/burst") == 0)
+                got++;
+        if (got >= N || clock_real_mono_us() - t0 > (uint64_t)3 * WAIT_MS * 1000)
+            break;
+        loop_run_once(l, 5);
+    }
+    took_ms = (clock_real_mono_us() - t0) / 1000;
+    assert_int_equal(got, N);
+    printf("burst: %d events in %llu ms\n", N, (unsigned long long)took_ms);
+    if (took_ms > 6000)
+        fail_msg("%d QoS 1 events took %llu ms", N, (unsigned long long)took_ms);
+    bus_close(b);
+    loop_free(l);
+    WAKER = tc_waker_start(URI, "sup", harness_mqtt_password(M, "sup"), P "_wake", 10);
+    assert_non_null(WAKER);
+}
+
 static void expect_invalid(struct loop *l, struct tclient *c, size_t from, const char *topic,
                            const char *error_prefix)
 {
@@ -945,6 +992,7 @@ int main(void)
         cmocka_unit_test(test_foreign_alarms),
         cmocka_unit_test(test_command_round_trip),
         cmocka_unit_test(test_full_queue_loses_nothing),
+        cmocka_unit_test(test_qos1_burst_not_throttled),
         cmocka_unit_test(test_command_refusals),
         cmocka_unit_test(test_mqtt5_response_topic),
         cmocka_unit_test(test_acl_keeps_users_apart),

@@ -25,6 +25,13 @@
 
 #define SEND_ATTEMPTS 4 /* a tracked message paho fails this often is given up and counted */
 
+/* The send window when the broker names no receive maximum (MQTT 3.1.1, or MQTT 5 without the
+ * property): paho's own maxInflight (mqlink_open sets 65535), less one (see sender_main). */
+#define SEND_WINDOW_DEFAULT 65534
+/* How long the sender waits for an acknowledgement when the window is full before it hands the
+ * message over anyway (a lost callback must not stop the link). */
+#define SEND_WINDOW_WAIT_MS 200
+
 /* A message on its way to paho: one allocation holding the topic, payload and correlation.
  * Events and replies (QoS 1, not retained) are "tracked": after paho took them they stay on the
  * link's in-flight list until the PUBACK (freed) or paho's failure report (queued for a resend
@@ -130,6 +137,14 @@ struct mqlink {
     pthread_mutex_t fmu;
     struct out inflight, retry;
     atomic_size_t n_retry;
+    /* QoS 1 messages handed to paho and not yet acknowledged or failed, and how many may be:
+     * the broker's receive maximum less one (set at each connect). paho 1.3.12's send thread,
+     * once it holds the broker's receive maximum in flight, sleeps up to 1 s instead of waking on
+     * the next PUBACK (fixed upstream by eclipse-paho/paho.mqtt.c#1457, paho 1.3.14), so the
+     * sender never lets it reach that limit: mosquitto's default is 20, and replies stalled for
+     * ~1 s every 20 under a burst of commands. */
+    atomic_int acks_pending;
+    atomic_int send_window;
 };
 
 static void list_init(struct out *head)
@@ -242,9 +257,20 @@ static int denied_v5(enum MQTTReasonCodes rc)
            rc == MQTTREASONCODE_BANNED;
 }
 
+/* A new connection: nothing of it is in flight yet (paho failed what the old one had), and the
+ * broker's receive maximum (MQTT 5 CONNACK; 0 absent) sets the send window. */
+static void window_reset(struct mqlink *k, int receive_max)
+{
+    atomic_store(&k->send_window, receive_max > 1    ? receive_max - 1
+                                  : receive_max == 1 ? 1
+                                                     : SEND_WINDOW_DEFAULT);
+    atomic_store(&k->acks_pending, 0);
+}
+
 static void on_connect_ok(void *ctx, MQTTAsync_successData *d)
 {
     (void)d;
+    window_reset(ctx, 0);
     push_ev(ctx, MQLINK_EV_CONNECTED, 0);
 }
 
@@ -257,7 +283,9 @@ static void on_connect_fail(void *ctx, MQTTAsync_failureData *d)
 
 static void on_connect_ok5(void *ctx, MQTTAsync_successData5 *d)
 {
-    (void)d;
+    int rm =
+        d ? MQTTProperties_getNumericValue(&d->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM) : 0;
+    window_reset(ctx, rm > 0 ? rm : 0); /* absent: paho returns a negative sentinel */
     push_ev(ctx, MQLINK_EV_CONNECTED, 0);
 }
 
@@ -289,10 +317,24 @@ static void on_sub_fail5(void *ctx, MQTTAsync_failureData5 *d)
     push_ev(ctx, MQLINK_EV_SUBSCRIBE_FAILED, WCS_E_DENIED);
 }
 
+/* A QoS 1 message handed to paho was acknowledged or failed: one more may go. Wakes the sender
+ * when it may be waiting for this (a spurious wake-up is harmless). */
+static void ack_done(struct mqlink *k)
+{
+    int was = atomic_fetch_sub(&k->acks_pending, 1);
+    if (was <= 0)
+        atomic_fetch_add(&k->acks_pending, 1); /* a callback of a connection already reset */
+    else if (was >= atomic_load(&k->send_window)) {
+        uint64_t one = 1;
+        (void)!write(k->outq.efd, &one, sizeof(one));
+    }
+}
+
 /* paho acknowledged a tracked message: it is done. */
 static void track_ok(struct out *o)
 {
     struct mqlink *k = o->k;
+    ack_done(k);
     pthread_mutex_lock(&k->fmu);
     list_del(o);
     pthread_mutex_unlock(&k->fmu);
@@ -305,6 +347,7 @@ static void track_fail(struct out *o)
 {
     struct mqlink *k = o->k;
     bool again = o->attempts < SEND_ATTEMPTS;
+    ack_done(k);
     pthread_mutex_lock(&k->fmu);
     list_del(o);
     if (again) {
@@ -344,15 +387,29 @@ static void on_track_fail5(void *ctx, MQTTAsync_failureData5 *d)
     track_fail(ctx);
 }
 
+static void on_send_ok(void *ctx, MQTTAsync_successData *d)
+{
+    (void)d;
+    ack_done(ctx);
+}
+
+static void on_send_ok5(void *ctx, MQTTAsync_successData5 *d)
+{
+    (void)d;
+    ack_done(ctx);
+}
+
 static void on_send_fail(void *ctx, MQTTAsync_failureData *d)
 {
     (void)d;
+    ack_done(ctx);
     push_ev(ctx, MQLINK_EV_RETAINED_FAILED, WCS_E_LINK);
 }
 
 static void on_send_fail5(void *ctx, MQTTAsync_failureData5 *d)
 {
     (void)d;
+    ack_done(ctx);
     push_ev(ctx, MQLINK_EV_RETAINED_FAILED, WCS_E_LINK);
 }
 
@@ -458,13 +515,21 @@ static int send_now(struct mqlink *k, struct out *o)
         pthread_mutex_unlock(&k->fmu);
     } else {
         r.context = k; /* only retained messages are QoS 1 and untracked */
-        if (k->mqtt_version == 5)
+        if (k->mqtt_version == 5) {
+            r.onSuccess5 = on_send_ok5;
             r.onFailure5 = on_send_fail5;
-        else
+        } else {
+            r.onSuccess = on_send_ok;
             r.onFailure = on_send_fail;
+        }
     }
+    /* Counted before the hand-over: paho may call back before sendMessage returns. */
+    if (o->qos > 0)
+        atomic_fetch_add(&k->acks_pending, 1);
     rc = MQTTAsync_sendMessage(k->h, o->topic, &m, o->qos > 0 ? &r : NULL);
     MQTTProperties_free(&m.properties); /* paho keeps its own copy */
+    if (rc != MQTTASYNC_SUCCESS && o->qos > 0)
+        atomic_fetch_sub(&k->acks_pending, 1);
     if (rc != MQTTASYNC_SUCCESS && o->tracked) {
         /* No callback follows a refused call: the sender still owns the message. */
         pthread_mutex_lock(&k->fmu);
@@ -476,6 +541,13 @@ static int send_now(struct mqlink *k, struct out *o)
 fail_props:
     MQTTProperties_free(&m.properties);
     return -ENOMEM;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void nap_us(long us)
@@ -492,6 +564,7 @@ static void *sender_main(void *arg)
     struct mqlink *k = arg;
     struct out *o = NULL;
     struct pollfd pfd = {k->outq.efd, POLLIN, 0};
+    bool window_waited = false; /* o already waited for the window once */
 
     while (!atomic_load(&k->stop)) {
         if (!o && atomic_load(&k->n_retry) > 0) {
@@ -511,6 +584,21 @@ static void *sender_main(void *arg)
             ring_drain_fd(&k->outq);
             continue;
         }
+        if (o->qos > 0 && atomic_load(&k->acks_pending) >= atomic_load(&k->send_window) &&
+            !window_waited) {
+            /* The window is full: wait for an acknowledgement (ack_done wakes us) rather than
+             * let paho reach the broker's receive maximum. Bounded, so a lost callback costs
+             * one wait, not the link. */
+            uint64_t t0 = mono_ms();
+            while (atomic_load(&k->acks_pending) >= atomic_load(&k->send_window) &&
+                   !atomic_load(&k->stop) && mono_ms() - t0 < SEND_WINDOW_WAIT_MS) {
+                (void)poll(&pfd, 1, 10);
+                ring_drain_fd(&k->outq);
+            }
+            window_waited = true;
+            continue;
+        }
+        window_waited = false;
         o->attempts++;
         /* Read before the hand-over: once paho has a tracked message its callback thread may
          * free it at any moment. */
@@ -565,6 +653,8 @@ int mqlink_open(struct mqlink **out, const struct mqlink_opts *o)
     list_init(&k->inflight);
     list_init(&k->retry);
     atomic_init(&k->n_retry, 0);
+    atomic_init(&k->acks_pending, 0);
+    atomic_init(&k->send_window, SEND_WINDOW_DEFAULT);
 
     co.MQTTVersion = o->mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
     co.maxBufferedMessages = o->max_buffered;
