@@ -85,6 +85,8 @@ struct pack_emu {
 
 struct pending {
     char req[80];
+    uint64_t seq;         /* the request_id's number: the key of run.pend_ix */
+    struct mqttc *client; /* the user's client (user_client(user)) */
     char cmd[32];
     uint64_t sent_ms;
     char arg[96]; /* wave id, approval, count index... */
@@ -156,6 +158,12 @@ struct run {
     uint64_t req_seq;
     struct pending *pend; /* commands awaiting their reply (grows: wcs may fall behind) */
     size_t n_pend, cap_pend;
+    /* seq -> index into pend, open addressing with linear probing (key 0: empty slot); a
+     * reply finds its command without a scan of thousands of pending ones when wcs is behind */
+    uint64_t *pix_key;
+    uint32_t *pix_val;
+    size_t pix_cap;              /* a power of two, at least twice cap_pend */
+    uint64_t resend_clean_epoch; /* link_epoch() when no pending command was from an older one */
     size_t next_fault;
     bool fault_active[64];
     uint64_t fault_end[64];
@@ -820,6 +828,95 @@ static struct mqttc *user_client(struct run *r, const char *user)
 
 static uint64_t link_epoch(const struct run *r);
 
+/* ---- the index of pending commands by request number ---- */
+
+static size_t pix_slot(const struct run *r, uint64_t seq)
+{
+    return (size_t)((seq * 0x9e3779b97f4a7c15ull) >> 20) & (r->pix_cap - 1);
+}
+
+static void pix_put(struct run *r, uint64_t seq, size_t index)
+{
+    size_t s = pix_slot(r, seq);
+    while (r->pix_key[s] != 0 && r->pix_key[s] != seq)
+        s = (s + 1) & (r->pix_cap - 1);
+    r->pix_key[s] = seq;
+    r->pix_val[s] = (uint32_t)index;
+}
+
+/* The pending index of seq, or SIZE_MAX. */
+static size_t pix_get(const struct run *r, uint64_t seq)
+{
+    if (!r->pix_cap || seq == 0)
+        return SIZE_MAX;
+    for (size_t s = pix_slot(r, seq); r->pix_key[s] != 0; s = (s + 1) & (r->pix_cap - 1))
+        if (r->pix_key[s] == seq)
+            return r->pix_val[s];
+    return SIZE_MAX;
+}
+
+/* Removes seq, shifting back the entries of its probe run (no tombstones). */
+static void pix_del(struct run *r, uint64_t seq)
+{
+    size_t s = pix_slot(r, seq), m = r->pix_cap - 1;
+    while (r->pix_key[s] != seq) {
+        if (r->pix_key[s] == 0)
+            return;
+        s = (s + 1) & m;
+    }
+    for (size_t n = (s + 1) & m; r->pix_key[n] != 0; n = (n + 1) & m) {
+        size_t home = pix_slot(r, r->pix_key[n]);
+        /* the entry at n may move to the hole at s unless its home lies in (s, n] */
+        if (((n - home) & m) >= ((n - s) & m)) {
+            r->pix_key[s] = r->pix_key[n];
+            r->pix_val[s] = r->pix_val[n];
+            s = n;
+        }
+    }
+    r->pix_key[s] = 0;
+}
+
+/* Makes room for one more pending command (array and index); false when out of memory. */
+static bool pend_reserve(struct run *r)
+{
+    size_t ncap, icap;
+    struct pending *np;
+    uint64_t *k;
+    uint32_t *v;
+    if (r->n_pend < r->cap_pend)
+        return true;
+    ncap = r->cap_pend ? r->cap_pend * 2 : 256;
+    if (ncap > UINT32_MAX || !(np = realloc(r->pend, ncap * sizeof(*np))))
+        return false;
+    r->pend = np;
+    icap = ncap * 2;
+    k = calloc(icap, sizeof(*k));
+    v = calloc(icap, sizeof(*v));
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return false;
+    }
+    free(r->pix_key);
+    free(r->pix_val);
+    r->pix_key = k;
+    r->pix_val = v;
+    r->pix_cap = icap;
+    r->cap_pend = ncap;
+    for (size_t i = 0; i < r->n_pend; i++)
+        pix_put(r, r->pend[i].seq, i);
+    return true;
+}
+
+/* Removes pend[i] (the last one takes its place) from the array and the index. */
+static void pend_remove(struct run *r, size_t i)
+{
+    pix_del(r, r->pend[i].seq);
+    r->pend[i] = r->pend[--r->n_pend];
+    if (i < r->n_pend)
+        pix_put(r, r->pend[i].seq, i);
+}
+
 /* Publishes a command as user; fields is a JSON object (consumed). */
 static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *fields,
                      const char *arg)
@@ -827,21 +924,15 @@ static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *f
     struct mqttc *c = user_client(r, user);
     char topic[256], *payload;
     struct pending *p;
-    if (r->n_pend == r->cap_pend) {
-        size_t ncap = r->cap_pend ? r->cap_pend * 2 : 256;
-        struct pending *np = realloc(r->pend, ncap * sizeof(*np));
-        if (np) {
-            r->pend = np;
-            r->cap_pend = ncap;
-        }
-    }
-    if (!c || r->n_pend == r->cap_pend) {
+    if (!c || !pend_reserve(r)) {
         json_decref(fields);
         r->rep.cmds_unsent++;
         return;
     }
     p = &r->pend[r->n_pend];
-    snprintf(p->req, sizeof(p->req), "sim-%" PRIu64 "-%" PRIu64, r->sc->seed, ++r->req_seq);
+    p->seq = ++r->req_seq;
+    p->client = c;
+    snprintf(p->req, sizeof(p->req), "sim-%" PRIu64 "-%" PRIu64, r->sc->seed, p->seq);
     snprintf(p->cmd, sizeof(p->cmd), "%s", cmd);
     snprintf(p->arg, sizeof(p->arg), "%s", arg ? arg : "");
     p->sent_ms = now_ms(r);
@@ -855,6 +946,7 @@ static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *f
         p->sent_real_ms = real_ms();
         p->resends = 0;
         p->epoch = link_epoch(r);
+        pix_put(r, p->seq, r->n_pend);
         r->n_pend++;
         r->rep.cmds_sent++;
         logf_(r, "cmd %s %s %s", user, cmd, payload);
@@ -884,25 +976,32 @@ static uint64_t link_epoch(const struct run *r)
 static void resend_tick(struct run *r)
 {
     uint64_t now = real_ms(), epoch;
+    bool stale = false;
     if (!r->wcs_online)
         return;
     epoch = link_epoch(r);
+    /* nothing was sent before the last link change: no scan of the pending commands */
+    if (epoch == r->resend_clean_epoch)
+        return;
     for (size_t i = 0; i < r->n_pend; i++) {
         struct pending *p = &r->pend[i];
-        struct mqttc *c = user_client(r, p->user);
         char topic[256];
-        if (!p->payload || !c || p->resends >= RESEND_MAX || p->epoch == epoch ||
-            now < p->sent_real_ms + RESEND_AFTER_REAL_MS)
+        if (p->epoch == epoch || !p->payload || p->resends >= RESEND_MAX)
+            continue;
+        stale = true;
+        if (now < p->sent_real_ms + RESEND_AFTER_REAL_MS)
             continue;
         snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, p->user, p->cmd);
         p->sent_real_ms = now;
         p->epoch = epoch;
         p->resends++;
-        if (mqttc_publish(c, topic, p->payload) == 0) {
+        if (mqttc_publish(p->client, topic, p->payload) == 0) {
             r->rep.cmds_resent++;
             logf_(r, "cmd %s %s sent again (%u): %s", p->user, p->cmd, p->resends, p->req);
         }
     }
+    if (!stale)
+        r->resend_clean_epoch = epoch;
 }
 
 static void flow_reply(struct run *r, const struct pending *p, json_t *j, bool ok);
@@ -917,10 +1016,12 @@ static void on_reply(struct run *r, const char *payload)
         json_decref(j);
         return;
     }
-    for (i = 0; i < r->n_pend; i++)
-        if (strcmp(r->pend[i].req, req) == 0)
-            break;
-    if (i == r->n_pend) {
+    {
+        /* "sim-SEED-SEQ": the index by SEQ, then the whole id compared */
+        const char *dash = strrchr(req, '-');
+        i = dash ? pix_get(r, strtoull(dash + 1, NULL, 10)) : SIZE_MAX;
+    }
+    if (i >= r->n_pend || strcmp(r->pend[i].req, req) != 0) {
         json_decref(j);
         return;
     }
@@ -933,7 +1034,7 @@ static void on_reply(struct run *r, const char *payload)
         }
     }
     struct pending p = r->pend[i];
-    r->pend[i] = r->pend[--r->n_pend];
+    pend_remove(r, i);
     free(p.payload);
     p.payload = NULL;
     sim_report_latency(&r->rep, (double)(now_ms(r) - p.sent_ms));
@@ -1190,9 +1291,9 @@ static void picker_tick(struct run *r, uint64_t t)
     for (unsigned i = 0; i < r->n_pickers; i++) {
         struct sim_action a;
         char arg[24];
-        snprintf(arg, sizeof(arg), "picker:%u", i);
         while (sim_picker_next(r->pickers[i], t, &a) == 1) {
             if (a.kind == SIM_ACT_COMMAND) {
+                snprintf(arg, sizeof(arg), "picker:%u", i);
                 send_cmd(r, r->picker_user[i], a.name, json_loads(a.payload, 0, NULL), arg);
             } else if (a.kind == SIM_ACT_INDUCT) {
                 trip_start(r, a.code, (int)i, r->tote_plc, r->tote_point, 0);
@@ -3128,6 +3229,11 @@ static void teardown(struct run *r)
     free(r->pend);
     r->pend = NULL;
     r->cap_pend = 0;
+    free(r->pix_key);
+    free(r->pix_val);
+    r->pix_key = NULL;
+    r->pix_val = NULL;
+    r->pix_cap = 0;
     for (size_t i = 0; i < r->n_side; i++)
         json_decref(r->side[i].fields);
     r->n_side = 0;
