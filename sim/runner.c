@@ -233,6 +233,17 @@ static uint64_t now_ms(struct run *r)
     return w > 0 ? (uint64_t)w : 0;
 }
 
+/* sim.log is written in 64 KiB blocks (a write per line was a syscall per command): flushed
+ * from the loop and after a line once 0.5 s of real time passed, so it lags at most that. */
+static void log_flush_due(struct run *r)
+{
+    uint64_t now = real_ms();
+    if (r->log && now - r->log_flushed_real_ms >= 500) {
+        fflush(r->log);
+        r->log_flushed_real_ms = now;
+    }
+}
+
 static void logf_(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct run *r, const char *fmt, ...)
 {
@@ -244,11 +255,7 @@ static void logf_(struct run *r, const char *fmt, ...)
     vfprintf(r->log, fmt, ap);
     va_end(ap);
     fputc('\n', r->log);
-    /* One write per line was a syscall per command; a crash loses at most half a second. */
-    if (real_ms() - r->log_flushed_real_ms >= 500) {
-        fflush(r->log);
-        r->log_flushed_real_ms = real_ms();
-    }
+    log_flush_due(r);
 }
 
 /* ---- seeded randomness (splitmix64) ---- */
@@ -2080,6 +2087,7 @@ static void loop(struct run *r)
          * would reach nobody); what came due meanwhile is sent when it is back. */
         if (!r->wcs_online) {
             progress(r, t, false);
+            log_flush_due(r);
             usleep(2000);
             continue;
         }
@@ -2112,6 +2120,7 @@ static void loop(struct run *r)
                 t + (r->sc->duration_ms / 200 > 1000 ? r->sc->duration_ms / 200 : 1000);
         }
         progress(r, t, false);
+        log_flush_due(r);
         usleep(2000);
     }
 }
@@ -2152,6 +2161,7 @@ static void settle(struct run *r)
         drain_mqtt(r);
         trips_tick(r, t);
         progress(r, t, false);
+        log_flush_due(r);
         usleep(2000);
     }
 }
