@@ -48,6 +48,7 @@ enum { PLC_FAST_SPEED = 20, PLC_FAST_POLL_MS = 1 };
 struct plc_emu {
     uint32_t dev; /* cfg device index */
     struct sim_plc *p;
+    uint64_t changes_seen; /* sim_plc_item_changes when trips_tick last looked at its items */
     unsigned n_points;
     uint32_t sp[SIM_PLC_MAX_POINTS]; /* cfg scan point index per emulator point */
 };
@@ -1422,6 +1423,11 @@ static void tote_at_station(struct run *r, const struct trip *tr, int32_t statio
 /* Follows every item on a trip: where the PLC put it decides what happens next. */
 static void trips_tick(struct run *r, uint64_t t)
 {
+    uint64_t changes[MAX_PLCS];
+    /* An item whose PLC changed no item's state since the last look is where it was then:
+     * only the reject-lane retries are due by time. */
+    for (unsigned k = 0; k < r->n_plcs; k++)
+        changes[k] = sim_plc_item_changes(r->plcs[k].p);
     for (size_t i = 0; i < r->n_trips;) {
         struct trip *tr = &r->trips[i];
         struct sim_plc_item it;
@@ -1439,7 +1445,8 @@ static void trips_tick(struct run *r, uint64_t t)
             i++;
             continue;
         }
-        if (sim_plc_item(r->plcs[tr->plc].p, tr->track, &it) != 0) {
+        if (changes[tr->plc] == r->plcs[tr->plc].changes_seen ||
+            sim_plc_item(r->plcs[tr->plc].p, tr->track, &it) != 0) {
             i++;
             continue;
         }
@@ -1492,6 +1499,9 @@ static void trips_tick(struct run *r, uint64_t t)
         else
             i++;
     }
+    /* the values read before the look: a change made meanwhile is looked at next time */
+    for (unsigned k = 0; k < r->n_plcs; k++)
+        r->plcs[k].changes_seen = changes[k];
 }
 
 /* "(01)GTIN(10)LOT" as a GS1-128 scanner sends it: "01GTIN10LOT" after ]C1 (the lot last, so no
