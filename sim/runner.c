@@ -930,17 +930,13 @@ static void pend_remove(struct run *r, size_t i)
         pix_put(r, r->pend[i].seq, i);
 }
 
-/* Publishes a command as user; fields is a JSON object (consumed). */
-static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *fields,
-                     const char *arg)
+/* A pending entry for a command of user (its client c), or NULL (counted unsent). */
+static struct pending *pend_new(struct run *r, struct mqttc *c, const char *cmd, const char *arg)
 {
-    struct mqttc *c = user_client(r, user);
-    char topic[256], *payload;
     struct pending *p;
     if (!c || !pend_reserve(r)) {
-        json_decref(fields);
         r->rep.cmds_unsent++;
-        return;
+        return NULL;
     }
     p = &r->pend[r->n_pend];
     p->seq = ++r->req_seq;
@@ -949,11 +945,17 @@ static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *f
     snprintf(p->cmd, sizeof(p->cmd), "%s", cmd);
     snprintf(p->arg, sizeof(p->arg), "%s", arg ? arg : "");
     p->sent_ms = now_ms(r);
-    json_object_set_new(fields, "request_id", json_string(p->req));
-    payload = json_dumps(fields, JSON_COMPACT);
-    json_decref(fields);
+    return p;
+}
+
+/* Publishes payload (malloc'd, consumed; NULL: out of memory) for pend_new's entry p and keeps
+ * the entry until its reply. */
+static void pend_send(struct run *r, struct pending *p, const char *user, const char *cmd,
+                      char *payload)
+{
+    char topic[256];
     snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, user, cmd);
-    if (payload && mqttc_publish(c, topic, payload) == 0) {
+    if (payload && mqttc_publish(p->client, topic, payload) == 0) {
         snprintf(p->user, sizeof(p->user), "%s", user);
         p->payload = payload;
         p->sent_real_ms = real_ms();
@@ -968,6 +970,49 @@ static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *f
     r->rep.cmds_unsent++;
     logf_(r, "cmd %s %s %s", user, cmd, payload ? payload : "?");
     free(payload);
+}
+
+/* Publishes a command as user; fields is a JSON object (consumed). */
+static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *fields,
+                     const char *arg)
+{
+    struct pending *p = pend_new(r, user_client(r, user), cmd, arg);
+    char *payload;
+    if (!p) {
+        json_decref(fields);
+        return;
+    }
+    json_object_set_new(fields, "request_id", json_string(p->req));
+    payload = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    pend_send(r, p, user, cmd, payload);
+}
+
+/* send_cmd for fields already in compact JSON text without a request_id (the agents' actions,
+ * the generated orders): request_id is appended to the text as json_dumps would have put it,
+ * instead of parsing and dumping the object again. Text that is not an object goes through
+ * the parser (and is refused there). */
+static void send_cmd_text(struct run *r, const char *user, const char *cmd, const char *fields,
+                          const char *arg)
+{
+    size_t n = fields ? strlen(fields) : 0, cap;
+    struct pending *p;
+    char *payload;
+    if (!fields) {
+        send_cmd(r, user, cmd, NULL, arg);
+        return;
+    }
+    if (n < 2 || fields[0] != '{' || fields[n - 1] != '}') {
+        send_cmd(r, user, cmd, json_loads(fields, 0, NULL), arg);
+        return;
+    }
+    if (!(p = pend_new(r, user_client(r, user), cmd, arg)))
+        return;
+    cap = n + strlen(p->req) + 20;
+    if ((payload = malloc(cap)))
+        snprintf(payload, cap, "%.*s%s\"request_id\":\"%s\"}", (int)(n - 1), fields,
+                 n > 2 ? "," : "", p->req);
+    pend_send(r, p, user, cmd, payload);
 }
 
 /* Counts what can lose a command or its reply: wcs coming online (after a restart, with a clean
@@ -1307,7 +1352,7 @@ static void picker_tick(struct run *r, uint64_t t)
         while (sim_picker_next(r->pickers[i], t, &a) == 1) {
             if (a.kind == SIM_ACT_COMMAND) {
                 snprintf(arg, sizeof(arg), "picker:%u", i);
-                send_cmd(r, r->picker_user[i], a.name, json_loads(a.payload, 0, NULL), arg);
+                send_cmd_text(r, r->picker_user[i], a.name, a.payload, arg);
             } else if (a.kind == SIM_ACT_INDUCT) {
                 trip_start(r, a.code, (int)i, r->tote_plc, r->tote_point, 0);
             }
@@ -2103,8 +2148,8 @@ static void loop(struct run *r)
         }
         while (r->next_order < r->n_orders && r->sc->orders_via == SIM_VIA_ERP &&
                r->orders[r->next_order].at_ms <= t) {
-            json_t *f = json_loads(r->orders[r->next_order].json, 0, NULL);
-            send_cmd(r, r->sc->agents.erp_user, "order.upsert", f, r->orders[r->next_order].id);
+            send_cmd_text(r, r->sc->agents.erp_user, "order.upsert", r->orders[r->next_order].json,
+                          r->orders[r->next_order].id);
             r->next_order++;
         }
         while (r->next_count < r->sc->agents.n_counts &&
