@@ -86,7 +86,7 @@ struct pack_emu {
 
 struct pending {
     char req[80];
-    uint64_t seq;         /* the request_id's number: the key of run.pend_ix */
+    uint64_t seq;         /* the request_id's number: the key of run.pix_key */
     struct mqttc *client; /* the user's client (user_client(user)) */
     char cmd[32];
     uint64_t sent_ms;
