@@ -57,6 +57,9 @@ struct sim_picker {
     bool pending_short; /* a pick.short is the next action */
     struct content contents[MAX_CONTENTS];
     size_t n_contents;
+    /* contents[round_first..] are those of the current cart's totes: tote ids are never reused
+     * (tote_seq), so the lookups of a round need not scan the whole shift's contents */
+    size_t round_first;
     struct sim_picker_stats st_;
 };
 
@@ -90,15 +93,18 @@ static const char *tote_for(struct sim_picker *p, const char *order)
             return p->totes[i];
     if (p->n_totes == MAX_TOTES)
         return p->totes[MAX_TOTES - 1];
+    if (p->n_totes == 0)
+        p->round_first = p->n_contents;
     snprintf(p->totes[p->n_totes], sizeof(p->totes[0]), "%s-%llu", p->prefix,
              (unsigned long long)++p->tote_seq);
     snprintf(p->tote_order[p->n_totes], sizeof(p->tote_order[0]), "%s", order);
     return p->totes[p->n_totes++];
 }
 
+/* Of a tote of the current cart (tote_for). */
 static bool tote_has_contents(const struct sim_picker *p, const char *tote)
 {
-    for (size_t i = 0; i < p->n_contents; i++)
+    for (size_t i = p->round_first; i < p->n_contents; i++)
         if (strcmp(p->contents[i].tote, tote) == 0 && p->contents[i].qty > 0)
             return true;
     return false;
@@ -222,9 +228,10 @@ static void cpy(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* tote: one of the current cart (tote_for). */
 static void add_content(struct sim_picker *p, const char *tote, const struct task *t, uint32_t qty)
 {
-    for (size_t i = 0; i < p->n_contents; i++) {
+    for (size_t i = p->round_first; i < p->n_contents; i++) {
         struct content *c = &p->contents[i];
         if (strcmp(c->tote, tote) == 0 && strcmp(c->sku, t->sku) == 0 &&
             strcmp(c->lot, t->lot) == 0) {

@@ -24,6 +24,7 @@ struct mqttc {
     size_t n_filters;
     volatile int done;    /* 1 success, -1 failure of the pending blocking call */
     atomic_uint connects; /* successful connects, first and automatic reconnects */
+    atomic_size_t queued; /* messages in the queue: mqttc_pop of an empty one takes no lock */
 };
 
 static void on_ok(void *ctx, MQTTAsync_successData *d)
@@ -69,6 +70,7 @@ static int on_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
         else
             c->head = x;
         c->tail = x;
+        atomic_fetch_add(&c->queued, 1);
         pthread_mutex_unlock(&c->mu);
     }
     MQTTAsync_freeMessage(&m);
@@ -93,6 +95,7 @@ int mqttc_connect_start(struct mqttc **out, const char *uri, const char *client_
     MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
     if (!c)
         return -ENOMEM;
+    atomic_init(&c->queued, 0);
     pthread_mutex_init(&c->mu, NULL);
     if (MQTTAsync_create(&c->h, uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL) !=
         MQTTASYNC_SUCCESS) {
@@ -206,9 +209,13 @@ bool mqttc_is_connected(struct mqttc *c)
 struct mqttc_msg *mqttc_pop(struct mqttc *c)
 {
     struct mqttc_msg *m;
+    /* the runner polls every client each tick, nearly all of them with nothing queued */
+    if (atomic_load(&c->queued) == 0)
+        return NULL;
     pthread_mutex_lock(&c->mu);
     m = c->head;
     if (m) {
+        atomic_fetch_sub(&c->queued, 1);
         c->head = m->next;
         if (!c->head)
             c->tail = NULL;

@@ -16,6 +16,14 @@ int net_accept(int lfd);
  * Returns 0 or a negative errno. */
 int net_write_all(int fd, const void *buf, size_t len);
 
+/* A wake-up for an emulator thread blocked in poll without a timeout (an eventfd, non-blocking,
+ * CLOEXEC): the thread polls the fd for POLLIN; net_wake makes it readable (stop, or a client
+ * closed by an API call), net_wake_clear reads it empty. net_wake_open returns the fd or a
+ * negative errno. */
+int net_wake_open(void);
+void net_wake(int fd);
+void net_wake_clear(int fd);
+
 /* Opens a pty pair for a serial emulator: the master (non-blocking, kept by the emulator) and
  * the slave path the device driver opens. The slave is put in raw mode and the emulator keeps
  * one slave fd open so the master never sees a hang-up while the client reopens it.

@@ -108,6 +108,7 @@ struct sim_plc {
     struct sim_rng rng;
     struct sim_plc_item *items;
     uint32_t n_items, first_track_id;
+    uint64_t item_changes; /* every change of an item's state (sim_plc_item_changes) */
     struct point pt[SIM_PLC_MAX_POINTS];
 };
 
@@ -298,6 +299,7 @@ static int new_record(struct sim_plc *p, unsigned point, const char *barcode, si
                  (unsigned)it->track_id);
     }
     it->state = SIM_ITEM_WAITING;
+    p->item_changes++;
     *rec = p->n_items++;
     return 0;
 }
@@ -399,10 +401,12 @@ static void to_reject_or_loop(struct sim_plc *p, struct point *pt, struct belt_i
             (struct loop_item){bi->rec, (int64_t)pt->cfg.recirc_loop_mm * 1000};
         it->recirculations++;
         it->state = SIM_ITEM_IN_LOOP;
+        p->item_changes++;
         pt->c.recirculated++;
         lane = pt->cfg.recirc_lane_id;
     } else {
         it->state = SIM_ITEM_REJECTED;
+        p->item_changes++;
         pt->c.rejected++;
     }
     it->confirm_result = result;
@@ -415,6 +419,7 @@ static void divert(struct sim_plc *p, struct point *pt, struct belt_item *bi)
     struct sim_plc_item *it = &p->items[bi->rec];
     if (bi->lose) {
         it->state = SIM_ITEM_LOST;
+        p->item_changes++;
         it->confirm_result = SIM_CONF_LOST;
         it->lane = 0;
         pt->c.lost++;
@@ -453,6 +458,7 @@ static void divert(struct sim_plc *p, struct point *pt, struct belt_item *bi)
         pt->c.diverted[l]++;
         pt->c.diverted_total++;
         it->state = SIM_ITEM_DIVERTED;
+        p->item_changes++;
         it->confirm_result = SIM_CONF_DIVERTED;
         it->lane = (uint16_t)l;
         confirm(p, pt, bi->scan_seq, SIM_CONF_DIVERTED, (uint16_t)l);
@@ -516,6 +522,7 @@ static void induct_one(struct sim_plc *p, struct point *pt)
     bi->pos_um = 0;
     bi->forced = forced;
     p->items[rec].state = SIM_ITEM_ON_BELT;
+    p->item_changes++;
 }
 
 static void step_point(struct sim_plc *p, struct point *pt)
@@ -1076,6 +1083,16 @@ int sim_plc_item(struct sim_plc *p, uint32_t track_id, struct sim_plc_item *out)
         *out = p->items[track_id - p->first_track_id];
     pthread_mutex_unlock(&p->mu);
     return rc;
+}
+
+uint64_t sim_plc_item_changes(struct sim_plc *p)
+{
+    uint64_t n;
+    pthread_mutex_lock(&p->mu);
+    advance(p);
+    n = p->item_changes;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 int sim_plc_peek(struct sim_plc *p, uint16_t addr, uint16_t n, uint16_t *out)

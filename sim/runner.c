@@ -48,6 +48,7 @@ enum { PLC_FAST_SPEED = 20, PLC_FAST_POLL_MS = 1 };
 struct plc_emu {
     uint32_t dev; /* cfg device index */
     struct sim_plc *p;
+    uint64_t changes_seen; /* sim_plc_item_changes when trips_tick last looked at its items */
     unsigned n_points;
     uint32_t sp[SIM_PLC_MAX_POINTS]; /* cfg scan point index per emulator point */
 };
@@ -85,6 +86,8 @@ struct pack_emu {
 
 struct pending {
     char req[80];
+    uint64_t seq;         /* the request_id's number: the key of run.pix_key */
+    struct mqttc *client; /* the user's client (user_client(user)) */
     char cmd[32];
     uint64_t sent_ms;
     char arg[96]; /* wave id, approval, count index... */
@@ -156,6 +159,12 @@ struct run {
     uint64_t req_seq;
     struct pending *pend; /* commands awaiting their reply (grows: wcs may fall behind) */
     size_t n_pend, cap_pend;
+    /* seq -> index into pend, open addressing with linear probing (key 0: empty slot); a
+     * reply finds its command without a scan of thousands of pending ones when wcs is behind */
+    uint64_t *pix_key;
+    uint32_t *pix_val;
+    size_t pix_cap;              /* a power of two, at least twice cap_pend */
+    uint64_t resend_clean_epoch; /* link_epoch() when no pending command was from an older one */
     size_t next_fault;
     bool fault_active[64];
     uint64_t fault_end[64];
@@ -210,6 +219,7 @@ struct run {
     uint64_t lost_timeout_ms; /* wcs's --lost-timeout-ms: longer than a trip on the belt */
     bool settling;            /* the run is over: nobody puts an item on the belt any more */
     FILE *log;
+    uint64_t log_flushed_real_ms; /* sim.log is written in blocks, flushed at most 0.5 s late */
 };
 
 static uint64_t real_ms(void)
@@ -224,6 +234,17 @@ static uint64_t now_ms(struct run *r)
     return w > 0 ? (uint64_t)w : 0;
 }
 
+/* sim.log is written in 64 KiB blocks (a write per line was a syscall per command): flushed
+ * from the loop and after a line once 0.5 s of real time passed, so it lags at most that. */
+static void log_flush_due(struct run *r)
+{
+    uint64_t now = real_ms();
+    if (r->log && now - r->log_flushed_real_ms >= 500) {
+        fflush(r->log);
+        r->log_flushed_real_ms = now;
+    }
+}
+
 static void logf_(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct run *r, const char *fmt, ...)
 {
@@ -235,7 +256,7 @@ static void logf_(struct run *r, const char *fmt, ...)
     vfprintf(r->log, fmt, ap);
     va_end(ap);
     fputc('\n', r->log);
-    fflush(r->log);
+    log_flush_due(r);
 }
 
 /* ---- seeded randomness (splitmix64) ---- */
@@ -820,41 +841,127 @@ static struct mqttc *user_client(struct run *r, const char *user)
 
 static uint64_t link_epoch(const struct run *r);
 
-/* Publishes a command as user; fields is a JSON object (consumed). */
-static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *fields,
-                     const char *arg)
+/* ---- the index of pending commands by request number ---- */
+
+static size_t pix_slot(const struct run *r, uint64_t seq)
 {
-    struct mqttc *c = user_client(r, user);
-    char topic[256], *payload;
-    struct pending *p;
-    if (r->n_pend == r->cap_pend) {
-        size_t ncap = r->cap_pend ? r->cap_pend * 2 : 256;
-        struct pending *np = realloc(r->pend, ncap * sizeof(*np));
-        if (np) {
-            r->pend = np;
-            r->cap_pend = ncap;
+    return (size_t)((seq * 0x9e3779b97f4a7c15ull) >> 20) & (r->pix_cap - 1);
+}
+
+static void pix_put(struct run *r, uint64_t seq, size_t index)
+{
+    size_t s = pix_slot(r, seq);
+    while (r->pix_key[s] != 0 && r->pix_key[s] != seq)
+        s = (s + 1) & (r->pix_cap - 1);
+    r->pix_key[s] = seq;
+    r->pix_val[s] = (uint32_t)index;
+}
+
+/* The pending index of seq, or SIZE_MAX. */
+static size_t pix_get(const struct run *r, uint64_t seq)
+{
+    if (!r->pix_cap || seq == 0)
+        return SIZE_MAX;
+    for (size_t s = pix_slot(r, seq); r->pix_key[s] != 0; s = (s + 1) & (r->pix_cap - 1))
+        if (r->pix_key[s] == seq)
+            return r->pix_val[s];
+    return SIZE_MAX;
+}
+
+/* Removes seq, shifting back the entries of its probe run (no tombstones). */
+static void pix_del(struct run *r, uint64_t seq)
+{
+    size_t s = pix_slot(r, seq), m = r->pix_cap - 1;
+    while (r->pix_key[s] != seq) {
+        if (r->pix_key[s] == 0)
+            return;
+        s = (s + 1) & m;
+    }
+    for (size_t n = (s + 1) & m; r->pix_key[n] != 0; n = (n + 1) & m) {
+        size_t home = pix_slot(r, r->pix_key[n]);
+        /* the entry at n may move to the hole at s unless its home lies in (s, n] */
+        if (((n - home) & m) >= ((n - s) & m)) {
+            r->pix_key[s] = r->pix_key[n];
+            r->pix_val[s] = r->pix_val[n];
+            s = n;
         }
     }
-    if (!c || r->n_pend == r->cap_pend) {
-        json_decref(fields);
+    r->pix_key[s] = 0;
+}
+
+/* Makes room for one more pending command (array and index); false when out of memory. */
+static bool pend_reserve(struct run *r)
+{
+    size_t ncap, icap;
+    struct pending *np;
+    uint64_t *k;
+    uint32_t *v;
+    if (r->n_pend < r->cap_pend)
+        return true;
+    ncap = r->cap_pend ? r->cap_pend * 2 : 256;
+    if (ncap > UINT32_MAX || !(np = realloc(r->pend, ncap * sizeof(*np))))
+        return false;
+    r->pend = np;
+    icap = ncap * 2;
+    k = calloc(icap, sizeof(*k));
+    v = calloc(icap, sizeof(*v));
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return false;
+    }
+    free(r->pix_key);
+    free(r->pix_val);
+    r->pix_key = k;
+    r->pix_val = v;
+    r->pix_cap = icap;
+    r->cap_pend = ncap;
+    for (size_t i = 0; i < r->n_pend; i++)
+        pix_put(r, r->pend[i].seq, i);
+    return true;
+}
+
+/* Removes pend[i] (the last one takes its place) from the array and the index. */
+static void pend_remove(struct run *r, size_t i)
+{
+    pix_del(r, r->pend[i].seq);
+    r->pend[i] = r->pend[--r->n_pend];
+    if (i < r->n_pend)
+        pix_put(r, r->pend[i].seq, i);
+}
+
+/* A pending entry for a command of user (its client c), or NULL (counted unsent). */
+static struct pending *pend_new(struct run *r, struct mqttc *c, const char *cmd, const char *arg)
+{
+    struct pending *p;
+    if (!c || !pend_reserve(r)) {
         r->rep.cmds_unsent++;
-        return;
+        return NULL;
     }
     p = &r->pend[r->n_pend];
-    snprintf(p->req, sizeof(p->req), "sim-%" PRIu64 "-%" PRIu64, r->sc->seed, ++r->req_seq);
+    p->seq = ++r->req_seq;
+    p->client = c;
+    snprintf(p->req, sizeof(p->req), "sim-%" PRIu64 "-%" PRIu64, r->sc->seed, p->seq);
     snprintf(p->cmd, sizeof(p->cmd), "%s", cmd);
     snprintf(p->arg, sizeof(p->arg), "%s", arg ? arg : "");
     p->sent_ms = now_ms(r);
-    json_object_set_new(fields, "request_id", json_string(p->req));
-    payload = json_dumps(fields, JSON_COMPACT);
-    json_decref(fields);
+    return p;
+}
+
+/* Publishes payload (malloc'd, consumed; NULL: out of memory) for pend_new's entry p and keeps
+ * the entry until its reply. */
+static void pend_send(struct run *r, struct pending *p, const char *user, const char *cmd,
+                      char *payload)
+{
+    char topic[256];
     snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, user, cmd);
-    if (payload && mqttc_publish(c, topic, payload) == 0) {
+    if (payload && mqttc_publish(p->client, topic, payload) == 0) {
         snprintf(p->user, sizeof(p->user), "%s", user);
         p->payload = payload;
         p->sent_real_ms = real_ms();
         p->resends = 0;
         p->epoch = link_epoch(r);
+        pix_put(r, p->seq, r->n_pend);
         r->n_pend++;
         r->rep.cmds_sent++;
         logf_(r, "cmd %s %s %s", user, cmd, payload);
@@ -863,6 +970,49 @@ static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *f
     r->rep.cmds_unsent++;
     logf_(r, "cmd %s %s %s", user, cmd, payload ? payload : "?");
     free(payload);
+}
+
+/* Publishes a command as user; fields is a JSON object (consumed). */
+static void send_cmd(struct run *r, const char *user, const char *cmd, json_t *fields,
+                     const char *arg)
+{
+    struct pending *p = pend_new(r, user_client(r, user), cmd, arg);
+    char *payload;
+    if (!p) {
+        json_decref(fields);
+        return;
+    }
+    json_object_set_new(fields, "request_id", json_string(p->req));
+    payload = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    pend_send(r, p, user, cmd, payload);
+}
+
+/* send_cmd for fields already in compact JSON text without a request_id (the agents' actions,
+ * the generated orders): request_id is appended to the text as json_dumps would have put it,
+ * instead of parsing and dumping the object again. Text that is not an object goes through
+ * the parser (and is refused there). */
+static void send_cmd_text(struct run *r, const char *user, const char *cmd, const char *fields,
+                          const char *arg)
+{
+    size_t n = fields ? strlen(fields) : 0, cap;
+    struct pending *p;
+    char *payload;
+    if (!fields) {
+        send_cmd(r, user, cmd, NULL, arg);
+        return;
+    }
+    if (n < 2 || fields[0] != '{' || fields[n - 1] != '}') {
+        send_cmd(r, user, cmd, json_loads(fields, 0, NULL), arg);
+        return;
+    }
+    if (!(p = pend_new(r, user_client(r, user), cmd, arg)))
+        return;
+    cap = n + strlen(p->req) + 20;
+    if ((payload = malloc(cap)))
+        snprintf(payload, cap, "%.*s%s\"request_id\":\"%s\"}", (int)(n - 1), fields,
+                 n > 2 ? "," : "", p->req);
+    pend_send(r, p, user, cmd, payload);
 }
 
 /* Counts what can lose a command or its reply: wcs coming online (after a restart, with a clean
@@ -884,25 +1034,32 @@ static uint64_t link_epoch(const struct run *r)
 static void resend_tick(struct run *r)
 {
     uint64_t now = real_ms(), epoch;
+    bool stale = false;
     if (!r->wcs_online)
         return;
     epoch = link_epoch(r);
+    /* nothing was sent before the last link change: no scan of the pending commands */
+    if (epoch == r->resend_clean_epoch)
+        return;
     for (size_t i = 0; i < r->n_pend; i++) {
         struct pending *p = &r->pend[i];
-        struct mqttc *c = user_client(r, p->user);
         char topic[256];
-        if (!p->payload || !c || p->resends >= RESEND_MAX || p->epoch == epoch ||
-            now < p->sent_real_ms + RESEND_AFTER_REAL_MS)
+        if (p->epoch == epoch || !p->payload || p->resends >= RESEND_MAX)
+            continue;
+        stale = true;
+        if (now < p->sent_real_ms + RESEND_AFTER_REAL_MS)
             continue;
         snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, p->user, p->cmd);
         p->sent_real_ms = now;
         p->epoch = epoch;
         p->resends++;
-        if (mqttc_publish(c, topic, p->payload) == 0) {
+        if (mqttc_publish(p->client, topic, p->payload) == 0) {
             r->rep.cmds_resent++;
             logf_(r, "cmd %s %s sent again (%u): %s", p->user, p->cmd, p->resends, p->req);
         }
     }
+    if (!stale)
+        r->resend_clean_epoch = epoch;
 }
 
 static void flow_reply(struct run *r, const struct pending *p, json_t *j, bool ok);
@@ -917,10 +1074,12 @@ static void on_reply(struct run *r, const char *payload)
         json_decref(j);
         return;
     }
-    for (i = 0; i < r->n_pend; i++)
-        if (strcmp(r->pend[i].req, req) == 0)
-            break;
-    if (i == r->n_pend) {
+    {
+        /* "sim-SEED-SEQ": the index by SEQ, then the whole id compared */
+        const char *dash = strrchr(req, '-');
+        i = dash ? pix_get(r, strtoull(dash + 1, NULL, 10)) : SIZE_MAX;
+    }
+    if (i >= r->n_pend || strcmp(r->pend[i].req, req) != 0) {
         json_decref(j);
         return;
     }
@@ -933,7 +1092,7 @@ static void on_reply(struct run *r, const char *payload)
         }
     }
     struct pending p = r->pend[i];
-    r->pend[i] = r->pend[--r->n_pend];
+    pend_remove(r, i);
     free(p.payload);
     p.payload = NULL;
     sim_report_latency(&r->rep, (double)(now_ms(r) - p.sent_ms));
@@ -1190,10 +1349,10 @@ static void picker_tick(struct run *r, uint64_t t)
     for (unsigned i = 0; i < r->n_pickers; i++) {
         struct sim_action a;
         char arg[24];
-        snprintf(arg, sizeof(arg), "picker:%u", i);
         while (sim_picker_next(r->pickers[i], t, &a) == 1) {
             if (a.kind == SIM_ACT_COMMAND) {
-                send_cmd(r, r->picker_user[i], a.name, json_loads(a.payload, 0, NULL), arg);
+                snprintf(arg, sizeof(arg), "picker:%u", i);
+                send_cmd_text(r, r->picker_user[i], a.name, a.payload, arg);
             } else if (a.kind == SIM_ACT_INDUCT) {
                 trip_start(r, a.code, (int)i, r->tote_plc, r->tote_point, 0);
             }
@@ -1309,6 +1468,11 @@ static void tote_at_station(struct run *r, const struct trip *tr, int32_t statio
 /* Follows every item on a trip: where the PLC put it decides what happens next. */
 static void trips_tick(struct run *r, uint64_t t)
 {
+    uint64_t changes[MAX_PLCS];
+    /* An item whose PLC changed no item's state since the last look is where it was then:
+     * only the reject-lane retries are due by time. */
+    for (unsigned k = 0; k < r->n_plcs; k++)
+        changes[k] = sim_plc_item_changes(r->plcs[k].p);
     for (size_t i = 0; i < r->n_trips;) {
         struct trip *tr = &r->trips[i];
         struct sim_plc_item it;
@@ -1326,7 +1490,8 @@ static void trips_tick(struct run *r, uint64_t t)
             i++;
             continue;
         }
-        if (sim_plc_item(r->plcs[tr->plc].p, tr->track, &it) != 0) {
+        if (changes[tr->plc] == r->plcs[tr->plc].changes_seen ||
+            sim_plc_item(r->plcs[tr->plc].p, tr->track, &it) != 0) {
             i++;
             continue;
         }
@@ -1379,6 +1544,9 @@ static void trips_tick(struct run *r, uint64_t t)
         else
             i++;
     }
+    /* the values read before the look: a change made meanwhile is looked at next time */
+    for (unsigned k = 0; k < r->n_plcs; k++)
+        r->plcs[k].changes_seen = changes[k];
 }
 
 /* "(01)GTIN(10)LOT" as a GS1-128 scanner sends it: "01GTIN10LOT" after ]C1 (the lot last, so no
@@ -1974,13 +2142,14 @@ static void loop(struct run *r)
          * would reach nobody); what came due meanwhile is sent when it is back. */
         if (!r->wcs_online) {
             progress(r, t, false);
+            log_flush_due(r);
             usleep(2000);
             continue;
         }
         while (r->next_order < r->n_orders && r->sc->orders_via == SIM_VIA_ERP &&
                r->orders[r->next_order].at_ms <= t) {
-            json_t *f = json_loads(r->orders[r->next_order].json, 0, NULL);
-            send_cmd(r, r->sc->agents.erp_user, "order.upsert", f, r->orders[r->next_order].id);
+            send_cmd_text(r, r->sc->agents.erp_user, "order.upsert", r->orders[r->next_order].json,
+                          r->orders[r->next_order].id);
             r->next_order++;
         }
         while (r->next_count < r->sc->agents.n_counts &&
@@ -2006,6 +2175,7 @@ static void loop(struct run *r)
                 t + (r->sc->duration_ms / 200 > 1000 ? r->sc->duration_ms / 200 : 1000);
         }
         progress(r, t, false);
+        log_flush_due(r);
         usleep(2000);
     }
 }
@@ -2046,6 +2216,7 @@ static void settle(struct run *r)
         drain_mqtt(r);
         trips_tick(r, t);
         progress(r, t, false);
+        log_flush_due(r);
         usleep(2000);
     }
 }
@@ -2809,6 +2980,8 @@ static int setup(struct run *r, char *err, size_t err_len)
     snprintf(r->notify_path, sizeof(r->notify_path), "%s/notify", r->dir);
     snprintf(tmp, sizeof(tmp), "%s/sim.log", r->dir);
     r->log = fopen(tmp, "w");
+    if (r->log)
+        setvbuf(r->log, NULL, _IOFBF, 1 << 16);
     unlink(r->wcs_log);
     /* The site, loaded from a first derived copy with placeholder connections (its own
      * secrets files need not exist: the run's servers replace them). */
@@ -3133,6 +3306,11 @@ static void teardown(struct run *r)
     free(r->pend);
     r->pend = NULL;
     r->cap_pend = 0;
+    free(r->pix_key);
+    free(r->pix_val);
+    r->pix_key = NULL;
+    r->pix_val = NULL;
+    r->pix_cap = 0;
     for (size_t i = 0; i < r->n_side; i++)
         json_decref(r->side[i].fields);
     r->n_side = 0;

@@ -34,6 +34,7 @@ struct sim_scale {
     pthread_mutex_t mu;
     pthread_t thread;
     atomic_bool stop;
+    int wake; /* net_wake_open: stop */
     int lfd, pty_keep;
     uint16_t port;
     char pty_path[64];
@@ -260,10 +261,12 @@ static void *scale_thread(void *arg)
 {
     struct sim_scale *s = arg;
     while (!atomic_load(&s->stop)) {
-        struct pollfd pfd[CONN_MAX + 1];
-        int idx[CONN_MAX + 1], n = 0, wait_ms = 20;
+        struct pollfd pfd[CONN_MAX + 2];
+        int idx[CONN_MAX + 2], n = 0, wait_ms = -1;
         uint64_t now;
         pthread_mutex_lock(&s->mu);
+        pfd[n] = (struct pollfd){.fd = s->wake, .events = POLLIN};
+        idx[n++] = -2;
         if (s->lfd >= 0) {
             pfd[n] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
             idx[n++] = -1;
@@ -273,8 +276,8 @@ static void *scale_thread(void *arg)
                 pfd[n] = (struct pollfd){.fd = s->conns[i].fd, .events = POLLIN};
                 idx[n++] = i;
                 /* A command waiting for stability is looked at every millisecond; otherwise
-                 * only client bytes (or the stop flag, within 20 ms) wake the thread: a floor
-                 * of idle scales must not cost a core in wake-ups. */
+                 * only client bytes or the wake fd (stop) wake the thread: a floor of idle
+                 * scales must not cost a core in wake-ups. */
                 if (s->conns[i].pending)
                     wait_ms = 1;
             }
@@ -286,7 +289,9 @@ static void *scale_thread(void *arg)
         for (int k = 0; k < n; k++) {
             if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            if (idx[k] < 0) {
+            if (idx[k] == -2) {
+                net_wake_clear(s->wake);
+            } else if (idx[k] < 0) {
                 int fd;
                 while ((fd = net_accept(s->lfd)) >= 0) {
                     int i = s->cfg.serial ? 1 : 0;
@@ -332,7 +337,7 @@ int sim_scale_open(struct sim_scale **out, const struct sim_scale_cfg *cfg)
         return -ENOMEM;
     s->cfg = *cfg;
     s->clk = cfg->clock;
-    s->lfd = s->pty_keep = -1;
+    s->lfd = s->pty_keep = s->wake = -1;
     for (int i = 0; i < CONN_MAX; i++)
         s->conns[i].fd = -1;
     rng_seed(&s->rng, cfg->seed);
@@ -348,6 +353,9 @@ int sim_scale_open(struct sim_scale **out, const struct sim_scale_cfg *cfg)
         s->conns[0].fd = m;
         s->conns[0].is_pty = true;
     }
+    if ((rc = net_wake_open()) < 0)
+        goto fail_mutex;
+    s->wake = rc;
     if ((rc = -pthread_mutex_init(&s->mu, NULL)) < 0)
         goto fail_mutex;
     atomic_init(&s->stop, false);
@@ -358,6 +366,8 @@ int sim_scale_open(struct sim_scale **out, const struct sim_scale_cfg *cfg)
 fail_thread:
     pthread_mutex_destroy(&s->mu);
 fail_mutex:
+    if (s->wake >= 0)
+        close(s->wake);
     if (cfg->serial) {
         close(s->conns[0].fd);
         close(s->pty_keep);
@@ -375,7 +385,9 @@ void sim_scale_close(struct sim_scale *s)
     if (!s)
         return;
     atomic_store(&s->stop, true);
+    net_wake(s->wake);
     pthread_join(s->thread, NULL);
+    close(s->wake);
     for (int i = 0; i < CONN_MAX; i++)
         if (s->conns[i].fd >= 0)
             close(s->conns[i].fd);

@@ -78,6 +78,30 @@ static void test_picker_batch(void **state)
     assert_int_equal(st.units, 3);
     assert_int_equal(st.totes_inducted, 2);
     assert_int_equal(st.batches, 1);
+    /* A second cart: the same order gets a new tote, a task picked in two confirmations is one
+     * content line of that tote, and the first cart's totes keep theirs. */
+    assert_int_equal(sim_picker_on_reply(p, 67300, CLAIM_OK), 0);
+    assert_int_equal(sim_picker_next(p, 75300, &a), 1);
+    assert_non_null(strstr(a.payload, "\"tote\":\"PK1-3\""));
+    assert_int_equal(sim_picker_on_reply(p, 75400, "{\"ok\":true,\"remaining\":1}"), 0);
+    assert_int_equal(sim_picker_next(p, 77400, &a), 1);
+    assert_non_null(strstr(a.payload, "\"qty\":1"));
+    assert_non_null(strstr(a.payload, "\"tote\":\"PK1-3\""));
+    assert_int_equal(sim_picker_on_reply(p, 77500, "{\"ok\":true,\"remaining\":0}"), 0);
+    assert_int_equal(sim_picker_next(p, 85500, &a), 1);
+    assert_non_null(strstr(a.payload, "\"tote\":\"PK1-4\""));
+    assert_int_equal(sim_picker_on_reply(p, 85600, "{\"ok\":true,\"remaining\":0}"), 0);
+    assert_int_equal(sim_picker_next(p, 95600, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_INDUCT);
+    assert_string_equal(a.code, "PK1-3");
+    assert_int_equal(sim_picker_tote_contents(p, "PK1-3", sku, gtin, lot, qty, 4), 1);
+    assert_string_equal(sku[0], "P1");
+    assert_int_equal(qty[0], 2);
+    assert_int_equal(sim_picker_tote_contents(p, "PK1-4", sku, gtin, lot, qty, 4), 1);
+    assert_string_equal(sku[0], "P2");
+    assert_int_equal(qty[0], 1);
+    assert_int_equal(sim_picker_tote_contents(p, "PK1-1", sku, gtin, lot, qty, 4), 1);
+    assert_int_equal(qty[0], 2);
     sim_picker_free(p);
 }
 

@@ -131,16 +131,22 @@ static void test_scan_decision_divert(void **state)
     struct sim_plc_item it;
     struct fx f;
     uint32_t tid;
+    uint64_t ch0, ch1;
     char bc[64];
     (void)state;
     sim_plc_cfg_defaults(&cfg);
     start(&f, &cfg);
     run_ms(&f, 50);
+    ch0 = sim_plc_item_changes(f.p);
+    assert_int_equal(sim_plc_item_changes(f.p), ch0); /* nothing moves: no change */
     assert_int_equal(sim_plc_induct(f.p, 0, "TOTE-0001", SIM_READ_BY_RATE, &tid), 0);
     /* The scanner is 500 mm from induction at 2000 mm/s: 250 ms. */
     run_ms(&f, 200);
     rd(&f);
     assert_int_equal(f.rb[2], 0);
+    /* queued, then on the belt */
+    ch1 = sim_plc_item_changes(f.p);
+    assert_int_equal(ch1, ch0 + 2);
     run_ms(&f, 100);
     rd(&f);
     assert_int_equal(f.rb[2], 1);
@@ -154,9 +160,12 @@ static void test_scan_decision_divert(void **state)
     run_ms(&f, 1000);
     rd(&f);
     assert_int_equal(f.rb[6], 0); /* not at the divert yet (1500 ms after the scan) */
+    /* the scan and the decision leave the item on the belt: no state change */
+    assert_int_equal(sim_plc_item_changes(f.p), ch1);
     run_ms(&f, 600);
     rd(&f);
     assert_int_equal(f.rb[6], 1);
+    assert_int_equal(sim_plc_item_changes(f.p), ch1 + 1); /* diverted */
     assert_int_equal(f.rb[7], SIM_CONF_DIVERTED);
     assert_int_equal(f.rb[8], 2);
     assert_int_equal(sim_plc_counters(f.p, 0, &c), 0);

@@ -68,6 +68,31 @@ static size_t read_lines(int fd, char *buf, size_t cap, int lines, char term)
     return n;
 }
 
+/* The thread waits in poll without a timeout: a client that hangs up still wakes it (the
+ * scanner forgets it), another client keeps its lines, and close returns (the wake fd). */
+static void test_client_hangs_up(void **state)
+{
+    struct sim_scanner_cfg cfg;
+    struct sim_scanner *s;
+    char buf[256];
+    int a, b;
+    (void)state;
+    sim_scanner_cfg_defaults(&cfg);
+    assert_int_equal(sim_scanner_open(&s, &cfg), 0);
+    a = connect_to(sim_scanner_port(s));
+    b = connect_to(sim_scanner_port(s));
+    wait_clients(s, 2);
+    close(a);
+    for (int i = 0; i < WAIT_MS / 5 && sim_scanner_clients(s) > 1; i++)
+        usleep(5000);
+    assert_int_equal(sim_scanner_clients(s), 1);
+    assert_int_equal(sim_scanner_read(s, DATA, CODE, NULL, NULL, 0), 0);
+    read_lines(b, buf, sizeof(buf), 1, '\n');
+    assert_non_null(strstr(buf, DATA));
+    sim_scanner_close(s);
+    close(b);
+}
+
 static void test_rates_over_tcp(void **state)
 {
     struct sim_scanner_cfg cfg;
@@ -218,6 +243,7 @@ static void test_serial_pty_and_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_hangs_up),
         cmocka_unit_test(test_rates_over_tcp),
         cmocka_unit_test(test_seeded_determinism),
         cmocka_unit_test(test_serial_pty_and_bad_input),

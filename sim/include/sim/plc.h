@@ -177,6 +177,10 @@ struct sim_plc_item {
 
 /* Copies the record of an item (brought up to now). Returns 0 or WCS_E_UNKNOWN. */
 int sim_plc_item(struct sim_plc *p, uint32_t track_id, struct sim_plc_item *out);
+/* Brings the model up to now and returns how many times an item's state changed so far
+ * (queued, on the belt, diverted, rejected, in the loop, lost): who follows items with
+ * sim_plc_item need look at them again only when this changed. */
+uint64_t sim_plc_item_changes(struct sim_plc *p);
 
 /* Reads holding registers straight from the emulator's map (no Modbus), for assertions.
  * Returns 0 or WCS_E_RANGE. */
