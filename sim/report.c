@@ -22,7 +22,7 @@ enum {
     MAX_LABELS = 12,
     MAX_CUTOFFS = 64,
     MAX_FAULTS = 128,
-    LAT_BUCKETS = 16
+    LAT_BUCKETS = 22
 };
 
 struct sample {
