@@ -1,5 +1,5 @@
 /* bench/shift: the issue's full 8-hour shift on config/examples/dc-mid (scenarios/shift-full.yaml:
- * 20,000 orders, about 100,000 lines, 48 pickers, 24 pack stations) through the scenario runner of
+ * 20,000 orders, about 100,000 lines, 64 pickers, 24 pack stations) through the scenario runner of
  * `wcs sim`: redis-server, mosquitto, the emulated floor, `wcs import` and `wcs run` (the wcs
  * binary built beside it) on a clock SPEED times faster than real time (default: the scenario's).
  * Goal: under 60 s wall. Reproduce: build/bench/bench-shift [SPEED [REPORT_DIR [SCENARIO]]]
