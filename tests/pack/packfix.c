@@ -46,3 +46,28 @@ void assert_label_sscc(struct sim_printer *p, unsigned index, const char *sscc)
         fail_msg("label %u has no GS1-128 %s (first barcode: %s)", index, want,
                  l.n_barcodes ? l.barcodes[0].data : "none");
 }
+
+void pf_emulator_cfgs(const char *dir, struct sim_plc_cfg *pc, struct sim_scanner_cfg *sc,
+                      struct sim_scale_cfg *kc, struct sim_printer_cfg *prc)
+{
+    sim_plc_cfg_defaults(pc);
+    pc->heartbeat_ms = 250;
+    pc->n_points = 1;
+    pc->points[0].scanner_to_divert_mm = 1000;
+    pc->points[0].actuation_ms = 100;
+    pc->points[0].n_lanes = 3;
+    pc->points[0].reject_lane_id = 9;
+    pc->points[0].recirc_lane_id = 99;
+    pc->points[0].recirc_loop_mm = 1000;
+    for (int i = 0; i < 3; i++) {
+        pc->points[0].lane_capacity[i] = 0;
+        pc->points[0].lane_drain_per_min[i] = 0;
+    }
+    sim_scanner_cfg_defaults(sc);
+    sim_scale_cfg_defaults(kc);
+    kc->settle_ms = 200;
+    kc->stable_timeout_ms = 400;
+    kc->noise_mg = 0;
+    sim_printer_cfg_defaults(prc);
+    snprintf(prc->out_dir, sizeof(prc->out_dir), "%s", dir);
+}

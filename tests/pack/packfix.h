@@ -4,7 +4,10 @@
 #ifndef TESTS_PACKFIX_H
 #define TESTS_PACKFIX_H
 
+#include "sim/plc.h"
 #include "sim/printer.h"
+#include "sim/scale.h"
+#include "sim/scanner.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,5 +27,11 @@ void sscc_of(uint64_t serial, char out[19]);
 
 /* Asserts that label index (1-based) on p has a GS1-128 barcode of (00)+sscc. */
 void assert_label_sscc(struct sim_printer *p, unsigned index, const char *sscc);
+
+/* The suites' emulated floor: one PLC scan point (1 m to the divert, 100 ms actuation, lanes 1-3
+ * unbounded, reject 9, recirculation 99), a default scanner, a scale settling in 200 ms without
+ * noise, printers writing their labels into dir. */
+void pf_emulator_cfgs(const char *dir, struct sim_plc_cfg *pc, struct sim_scanner_cfg *sc,
+                      struct sim_scale_cfg *kc, struct sim_printer_cfg *prc);
 
 #endif

@@ -349,26 +349,7 @@ static int setup(void **state)
     if (dfx_start(F.dir, SITE, &F.redis, &F.mqtt) != 0)
         return -1;
     snprintf(F.cfg, sizeof(F.cfg), "%s/site.yaml", F.dir);
-    sim_plc_cfg_defaults(&pc);
-    pc.heartbeat_ms = 250;
-    pc.n_points = 1;
-    pc.points[0].scanner_to_divert_mm = 1000;
-    pc.points[0].actuation_ms = 100;
-    pc.points[0].n_lanes = 3;
-    pc.points[0].reject_lane_id = 9;
-    pc.points[0].recirc_lane_id = 99;
-    pc.points[0].recirc_loop_mm = 1000;
-    for (int i = 0; i < 3; i++) {
-        pc.points[0].lane_capacity[i] = 0;
-        pc.points[0].lane_drain_per_min[i] = 0;
-    }
-    sim_scanner_cfg_defaults(&sc);
-    sim_scale_cfg_defaults(&kc);
-    kc.settle_ms = 200;
-    kc.stable_timeout_ms = 400;
-    kc.noise_mg = 0;
-    sim_printer_cfg_defaults(&prc);
-    snprintf(prc.out_dir, sizeof(prc.out_dir), "%s", F.dir);
+    pf_emulator_cfgs(F.dir, &pc, &sc, &kc, &prc);
     if (sim_plc_open(&F.plc, &pc) != 0 || sim_scanner_open(&F.scn, &sc) != 0 ||
         sim_scanner_open(&F.scn2, &sc) != 0 || sim_scale_open(&F.scale, &kc) != 0 ||
         sim_scale_open(&F.scale2, &kc) != 0 || sim_printer_open(&F.pr1, &prc) != 0 ||
