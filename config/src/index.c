@@ -15,12 +15,10 @@ struct cfg_gtin_entry {
     uint32_t product;
 };
 
-static const struct cfg_site *sort_site; /* qsort has no context argument; the loader's only */
-
-static int by_sku(const void *a, const void *b)
+static int by_sku(const void *a, const void *b, void *site)
 {
-    return strcmp(sort_site->products[*(const uint32_t *)a].sku,
-                  sort_site->products[*(const uint32_t *)b].sku);
+    const struct cfg_site *s = site;
+    return strcmp(s->products[*(const uint32_t *)a].sku, s->products[*(const uint32_t *)b].sku);
 }
 
 static int by_gtin(const void *a, const void *b)
@@ -49,12 +47,10 @@ int cfg_index_products(struct cfg_site *site)
             if (cfg_gtin_check(site->products[i].gtins[k], g[n_g].gtin14, NULL) == 0)
                 g[n_g++].product = i;
     }
-    sort_site = site;
     if (sku)
-        qsort(sku, site->n_products, sizeof(*sku), by_sku);
+        qsort_r(sku, site->n_products, sizeof(*sku), by_sku, site);
     if (g)
         qsort(g, n_g, sizeof(*g), by_gtin);
-    sort_site = NULL;
     free(site->sku_index_);
     free(site->gtin_index_);
     site->sku_index_ = sku;
