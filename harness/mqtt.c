@@ -53,6 +53,8 @@ static int write_conf(const struct harness_mqtt *m)
                  "%s"
                  "%s"
                  "set_tcp_nodelay true\n"
+                 "max_inflight_messages 1000\n"
+                 "max_queued_messages 100000\n"
                  "log_dest file %s\n"
                  "log_type error\n"
                  "log_type warning\n"

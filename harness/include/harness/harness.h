@@ -128,6 +128,8 @@ struct harness_mqtt_opts {
 
 /* Starts mosquitto with allow_anonymous false, a password file (made by mosquitto_passwd), the
  * ACL, a TCP listener and a websockets listener, both on 127.0.0.1 only, set_tcp_nodelay true,
+ * max_inflight_messages 1000 and max_queued_messages 100000 (as deploy/mosquitto.conf, which
+ * queues 10000),
  * and `user <current user>` when run as root. Each user's password is also written to
  * <dir>/mqtt/users/<name>.password (0600). Blocks until the broker answers an MQTT CONNECT on the
  * TCP port and accepts a connection on the websockets port. o must not be NULL. Returns and
