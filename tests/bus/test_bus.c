@@ -856,6 +856,10 @@ static void test_broker_kill_resends_in_flight(void **state)
     bus_get_stats(b, &st);
     print_message("resent %llu, send failures %llu, received %zu\n", (unsigned long long)st.resent,
                   (unsigned long long)st.send_failures, tc_count(sup));
+    /* The loss was seen (paho failing hundreds of messages at once once hid it) and the bus
+     * came back on its own. */
+    assert_true(st.disconnects >= 1);
+    assert_true(st.connects >= 2);
     assert_int_equal(st.inflight, 0);
     assert_int_equal(st.send_failures, 0);
     assert_int_equal(st.offline_dropped, 0);

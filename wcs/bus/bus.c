@@ -575,15 +575,6 @@ static void on_ev_fd(struct loop *l, int fd, unsigned events, void *arg)
         case MQLINK_EV_SUBSCRIBE_FAILED:
             b->st.subscribed = false;
             break;
-        case MQLINK_EV_SEND_FAILED:
-            b->st.send_failures++;
-            break;
-        case MQLINK_EV_SEND_RETRIED:
-            b->st.resent++;
-            break;
-        case MQLINK_EV_RETAINED_FAILED:
-            b->st.retained_failures++;
-            break;
         }
     }
 }
@@ -889,6 +880,11 @@ void bus_get_stats(const struct bus *b, struct bus_stats *out)
     out->offline_len = b->ring_len;
     out->queue_dropped = mqlink_msgs_dropped(b->link);
     out->inflight = mqlink_inflight(b->link);
+    struct mqlink_counts c;
+    mqlink_counts(b->link, &c);
+    out->send_failures = c.send_failed;
+    out->resent = c.resent;
+    out->retained_failures = c.retained_failed;
 }
 
 /* ---- open / close ---- */

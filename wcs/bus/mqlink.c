@@ -145,6 +145,8 @@ struct mqlink {
      * ~1 s every 20 under a burst of commands. */
     atomic_int acks_pending;
     atomic_int send_window;
+    /* mqlink_counts */
+    atomic_uint_least64_t send_failed, resent, retained_failed;
 };
 
 static void list_init(struct out *head)
@@ -355,7 +357,7 @@ static void track_fail(struct out *o)
         atomic_fetch_add(&k->n_retry, 1);
     }
     pthread_mutex_unlock(&k->fmu);
-    push_ev(k, again ? MQLINK_EV_SEND_RETRIED : MQLINK_EV_SEND_FAILED, WCS_E_LINK);
+    atomic_fetch_add(again ? &k->resent : &k->send_failed, 1);
     if (!again)
         free(o);
 }
@@ -399,18 +401,22 @@ static void on_send_ok5(void *ctx, MQTTAsync_successData5 *d)
     ack_done(ctx);
 }
 
+static void retained_fail(struct mqlink *k)
+{
+    ack_done(k);
+    atomic_fetch_add(&k->retained_failed, 1);
+}
+
 static void on_send_fail(void *ctx, MQTTAsync_failureData *d)
 {
     (void)d;
-    ack_done(ctx);
-    push_ev(ctx, MQLINK_EV_RETAINED_FAILED, WCS_E_LINK);
+    retained_fail(ctx);
 }
 
 static void on_send_fail5(void *ctx, MQTTAsync_failureData5 *d)
 {
     (void)d;
-    ack_done(ctx);
-    push_ev(ctx, MQLINK_EV_RETAINED_FAILED, WCS_E_LINK);
+    retained_fail(ctx);
 }
 
 static void on_disc_done(void *ctx)
@@ -615,7 +621,7 @@ static void *sender_main(void *arg)
             continue;
         }
         if (rc < 0)
-            push_ev(k, MQLINK_EV_SEND_FAILED, rc); /* refused for good (-EINVAL, -ENOMEM) */
+            atomic_fetch_add(&k->send_failed, 1); /* refused for good (-EINVAL, -ENOMEM) */
         if (rc < 0 || !tracked)
             free(o); /* else paho's callback owns it now */
         o = NULL;
@@ -655,6 +661,9 @@ int mqlink_open(struct mqlink **out, const struct mqlink_opts *o)
     atomic_init(&k->n_retry, 0);
     atomic_init(&k->acks_pending, 0);
     atomic_init(&k->send_window, SEND_WINDOW_DEFAULT);
+    atomic_init(&k->send_failed, 0);
+    atomic_init(&k->resent, 0);
+    atomic_init(&k->retained_failed, 0);
 
     co.MQTTVersion = o->mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
     co.maxBufferedMessages = o->max_buffered;
@@ -811,6 +820,13 @@ void mqlink_msg_free(struct mqlink_msg *m)
 uint64_t mqlink_msgs_dropped(struct mqlink *k)
 {
     return bq_dropped(k->msgq);
+}
+
+void mqlink_counts(struct mqlink *k, struct mqlink_counts *out)
+{
+    out->send_failed = atomic_load(&k->send_failed);
+    out->resent = atomic_load(&k->resent);
+    out->retained_failed = atomic_load(&k->retained_failed);
 }
 
 int mqlink_connect(struct mqlink *k, const struct mqlink_connect *c)

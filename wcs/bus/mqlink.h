@@ -38,10 +38,12 @@ enum mqlink_ev_kind {
     MQLINK_EV_LOST,
     MQLINK_EV_SUBSCRIBED,
     MQLINK_EV_SUBSCRIBE_FAILED,
-    MQLINK_EV_SEND_FAILED,     /* a message was given up (refused, or failed 4 times) */
-    MQLINK_EV_SEND_RETRIED,    /* a QoS 1 event/reply paho failed is queued to be sent again */
-    MQLINK_EV_RETAINED_FAILED, /* a retained QoS 1 message failed (republished on reconnect) */
 };
+/* Only changes of the link's state are events: a few per connect attempt, so the event queue
+ * never fills. What happens to single messages is counted (mqlink_counts): with a broker
+ * Receive Maximum of 1,000, a lost connection fails up to 1,000 messages at once, and an event
+ * for each once filled the queue and dropped the MQLINK_EV_LOST behind them (the bus never
+ * reconnected). */
 
 struct mqlink_ev {
     enum mqlink_ev_kind kind;
@@ -96,6 +98,14 @@ void mqlink_msg_free(struct mqlink_msg *m);
 /* Times a message found the loop's queue full (it stayed with paho and came again later). */
 uint64_t mqlink_msgs_dropped(struct mqlink *k);
 
+/* What became of single messages since mqlink_open. Any thread. */
+struct mqlink_counts {
+    uint64_t send_failed;     /* given up: refused by paho for good, or failed 4 times */
+    uint64_t resent;          /* QoS 1 events/replies paho failed, queued to be sent again */
+    uint64_t retained_failed; /* retained QoS 1 messages paho failed (republished on reconnect) */
+};
+void mqlink_counts(struct mqlink *k, struct mqlink_counts *out);
+
 /* Starts a connect attempt; its outcome arrives as MQLINK_EV_CONNECTED or _CONNECT_FAILED.
  * Returns 0, or WCS_E_LINK / -EINVAL when paho refused to start, -ENOMEM when the CONNECT
  * properties could not be built (no event follows). */
@@ -105,7 +115,7 @@ int mqlink_subscribe(struct mqlink *k, const char *filter, int qos);
 /* Queues a copy of the message for the sender thread, which hands it to paho in order (holding
  * it while paho's buffer is full or the link is down). Returns 0 (queued), -EAGAIN (the queue of
  * max_buffered messages is full: keep it and retry later), -EINVAL or -ENOMEM. Never blocks on
- * paho. A message paho later refuses for good is reported as MQLINK_EV_SEND_FAILED. */
+ * paho. A message paho later refuses for good is counted (mqlink_counts send_failed). */
 int mqlink_send(struct mqlink *k, const char *topic, const void *payload, size_t len, int qos,
                 bool retain, const struct mqlink_props *props);
 
