@@ -202,21 +202,37 @@ json_t *fx_wait_reply(const char *user, const char *rid, size_t from)
     return j;
 }
 
-json_t *fx_send_raw(const char *user, const char *command, const char *rid, const char *body)
+static void publish_cmd(const char *user, const char *command, const char *body)
 {
     char topic[192];
-    struct tclient *c = fx_tc(user);
-    size_t from = tc_count(c);
     snprintf(topic, sizeof(topic), "%scmd/%s/%s", FX.topic, user, command);
-    assert_int_equal(tc_pub(c, topic, body, strlen(body), 1, false, NULL, NULL), 0);
+    assert_int_equal(tc_pub(fx_tc(user), topic, body, strlen(body), 1, false, NULL, NULL), 0);
+}
+
+json_t *fx_send_raw(const char *user, const char *command, const char *rid, const char *body)
+{
+    size_t from = tc_count(fx_tc(user));
+    publish_cmd(user, command, body);
     return fx_wait_reply(user, rid, from);
+}
+
+static void cmd_body(char *body, size_t cap, const char *rid, const char *fields)
+{
+    snprintf(body, cap, "{\"request_id\":\"%s\"%s%s}", rid, fields[0] ? "," : "", fields);
 }
 
 json_t *fx_send(const char *user, const char *command, const char *rid, const char *fields)
 {
     char body[8192];
-    snprintf(body, sizeof(body), "{\"request_id\":\"%s\"%s%s}", rid, fields[0] ? "," : "", fields);
+    cmd_body(body, sizeof(body), rid, fields);
     return fx_send_raw(user, command, rid, body);
+}
+
+void fx_send_async(const char *user, const char *command, const char *rid, const char *fields)
+{
+    char body[8192];
+    cmd_body(body, sizeof(body), rid, fields);
+    publish_cmd(user, command, body);
 }
 
 json_t *fx_ok(const char *user, const char *command, const char *rid, const char *fields)

@@ -105,6 +105,9 @@ json_t *fx_send_raw(const char *user, const char *command, const char *rid, cons
 /* Publishes command with fields (a JSON object's members without braces, "" none) as user and
  * returns its reply (the caller json_decrefs); fails the test on no reply within 5 s. */
 json_t *fx_send(const char *user, const char *command, const char *rid, const char *fields);
+/* Publishes as fx_send and returns at once: wait with fx_wait_reply(user, rid, from), from the
+ * client's tc_count before this call. */
+void fx_send_async(const char *user, const char *command, const char *rid, const char *fields);
 /* fx_send, failing the test unless the reply is ok and names command and rid. */
 json_t *fx_ok(const char *user, const char *command, const char *rid, const char *fields);
 /* fx_ok, the reply dropped. */

@@ -814,6 +814,52 @@ static void test_short_serial(void **state)
     fx_hget_is(k, "state", "reserved");
 }
 
+/* Two pickers asking for the next batch at the same moment get one batch each: the claim that
+ * loses the race for the first released batch takes the next one instead of being refused. */
+static void test_claim_race(void **state)
+{
+    (void)state;
+    quant("P2", "WH1/Stock/A/3", "", 20, "");
+    for (int k = 0; k < 4; k++) {
+        char rid[16], f[160];
+        snprintf(rid, sizeof(rid), "cr%d", k);
+        snprintf(f, sizeof(f),
+                 "\"order\":\"SO7%d\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P2\",\"qty\":1}]",
+                 k);
+        fx_ok0("erp", "order.upsert", rid, f);
+    }
+    /* One order per wave: W70, W70.2, ... each with its batch. */
+    json_t *r = fx_ok("sup", "wave.plan", "crp", "\"wave\":\"W70\",\"max_orders\":1");
+    size_t n_waves = json_array_size(json_object_get(r, "waves"));
+    assert_true(n_waves >= 2);
+    json_t *w;
+    size_t i;
+    json_array_foreach(json_object_get(r, "waves"), i, w)
+    {
+        char rid[32], f[64];
+        snprintf(rid, sizeof(rid), "crr%zu", i);
+        snprintf(f, sizeof(f), "\"wave\":\"%s\"", fx_jstr(w, "wave"));
+        fx_ok0("sup", "wave.release", rid, f);
+    }
+    json_decref(r);
+    for (int round = 0; round < 2; round++) {
+        const char *rid1 = round ? "crc3" : "crc1", *rid2 = round ? "crc4" : "crc2";
+        size_t from1 = tc_count(fx_tc("picker1")), from2 = tc_count(fx_tc("picker2"));
+        char b1[64];
+        /* Both published before either is answered. */
+        fx_send_async("picker1", "batch.claim", rid1, "");
+        fx_send_async("picker2", "batch.claim", rid2, "");
+        json_t *r1 = fx_wait_reply("picker1", rid1, from1),
+               *r2 = fx_wait_reply("picker2", rid2, from2);
+        assert_true(json_is_true(json_object_get(r1, "ok")));
+        assert_true(json_is_true(json_object_get(r2, "ok")));
+        snprintf(b1, sizeof(b1), "%s", fx_jstr(r1, "batch"));
+        assert_string_not_equal(b1, fx_jstr(r2, "batch"));
+        json_decref(r1);
+        json_decref(r2);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -822,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_serials),
         cmocka_unit_test(test_short_serial),
+        cmocka_unit_test(test_claim_race),
     };
     return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

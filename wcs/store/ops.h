@@ -196,7 +196,8 @@ int ops_wave_release(struct store *s, const struct store_ctx *ctx, const char *w
                      const char *stations_json, store_cb cb, void *arg);
 
 /* picker claims batch_id (NULL or "": the released batch with the earliest cutoff, then the
- * oldest; WCS_E_STATE "no released batch to claim" when none). values: batch, wave, orders
+ * oldest; one another claim takes first is passed over for the next, up to OPS_RETRIES_MAX
+ * times; WCS_E_STATE "no released batch to claim" when none). values: batch, wave, orders
  * JSON, tasks JSON [{task, seq, location, sku, lot, expiry, qty, picked, order, state}], the
  * batch's state before. */
 int ops_batch_claim(struct store *s, const struct store_ctx *ctx, const char *batch_id,

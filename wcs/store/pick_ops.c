@@ -69,6 +69,7 @@ struct pk {
     struct store_ctx ctx;
     enum pk_kind kind;
     int phase, attempt;
+    bool any_batch; /* a claim of "the next released batch" (no batch named) */
     store_cb cb;
     void *arg;
     char actor[129], cause[257];
@@ -103,10 +104,24 @@ static void pk_refuse(struct pk *p, int rc, const char *msg)
 
 static int pk_next(struct pk *p);
 
+/* A claim of the next released batch found it taken between its read and its script (another
+ * picker's claim of the same first batch ran first): it goes for the next one instead of
+ * refusing the picker. */
+static bool claim_lost_race(struct pk *p, const struct store_result *r)
+{
+    if (p->kind != PK_CLAIM || !p->any_batch || !r || r->rc != WCS_E_STATE || !r->message ||
+        (!strstr(r->message, " is assigned to ") && !strstr(r->message, " is done")) ||
+        p->attempt >= OPS_RETRIES_MAX)
+        return false;
+    p->attempt++;
+    p->id[0] = '\0';
+    return true;
+}
+
 static void on_pk_run(void *arg, const struct store_result *r)
 {
     struct pk *p = arg;
-    if (ops_retry_due(r, &p->attempt)) {
+    if (ops_retry_due(r, &p->attempt) || claim_lost_race(p, r)) {
         int rc;
         p->phase = 0;
         strv_clear(&p->read);
@@ -568,6 +583,7 @@ int ops_batch_claim(struct store *s, const struct store_ctx *ctx, const char *ba
         return -EINVAL;
     if (!(p = pk_new(s, ctx, PK_CLAIM, batch_id, cb, arg)))
         return -ENOMEM;
+    p->any_batch = !batch_id || !batch_id[0];
     snprintf(p->user, sizeof(p->user), "%s", picker);
     return pk_start(p);
 }
