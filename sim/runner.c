@@ -608,6 +608,14 @@ static bool is_storage(const struct cfg_site *s, uint32_t i)
     return true;
 }
 
+static int order_gen_cmp(const void *a, const void *b)
+{
+    const struct order_gen *x = a, *y = b;
+    if (x->at_ms != y->at_ms)
+        return x->at_ms < y->at_ms ? -1 : 1;
+    return strcmp(x->id, y->id); /* ids follow generation order */
+}
+
 static int gen_orders(struct run *r, char *err, size_t err_len)
 {
     const struct sim_order_gen *g = &r->sc->gen;
@@ -671,10 +679,22 @@ static int gen_orders(struct run *r, char *err, size_t err_len)
         uint32_t first = (uint32_t)(rnd() % n_usable), step = 1 + (uint32_t)(rnd() % 7);
         while (n_usable % step == 0 && step > 1)
             step--; /* coprime with n_usable: the lines name distinct products */
+        uint64_t cap_g = g->max_kg > 0 ? (uint64_t)(g->max_kg * 1000) : UINT64_MAX, w_g = 0;
         for (uint32_t k = 0; k < nl; k++) {
             uint32_t pi = usable[(uint32_t)(((uint64_t)first + (uint64_t)k * step) % n_usable)];
-            json_array_append_new(lines, json_pack("{s:s,s:i}", "sku", s->products[pi].sku, "qty",
-                                                   (json_int_t)rnd_range(g->qty_min, g->qty_max)));
+            uint64_t qty = rnd_range(g->qty_min, g->qty_max), unit_g = s->products[pi].weight_g;
+            /* One parcel: fewer units of a line that would make the order too heavy, or none
+             * (the first line keeps one unit whatever it weighs). */
+            if (unit_g && w_g + qty * unit_g > cap_g) {
+                qty = w_g < cap_g ? (cap_g - w_g) / unit_g : 0;
+                if (qty == 0 && k == 0)
+                    qty = 1;
+                if (qty == 0)
+                    continue;
+            }
+            w_g += qty * unit_g;
+            json_array_append_new(
+                lines, json_pack("{s:s,s:I}", "sku", s->products[pi].sku, "qty", (json_int_t)qty));
         }
         if (g->n_carriers)
             carrier = rnd_weighted(g->carriers, g->n_carriers);
@@ -701,13 +721,8 @@ static int gen_orders(struct run *r, char *err, size_t err_len)
     free(usable);
     if (f && fclose(f) != 0)
         return -EIO;
-    /* Arrival order. */
-    for (size_t i = 1; i < r->n_orders; i++)
-        for (size_t k = i; k > 0 && r->orders[k].at_ms < r->orders[k - 1].at_ms; k--) {
-            struct order_gen t = r->orders[k];
-            r->orders[k] = r->orders[k - 1];
-            r->orders[k - 1] = t;
-        }
+    /* Arrival order (stable: ties keep the order of generation). */
+    qsort(r->orders, r->n_orders, sizeof(*r->orders), order_gen_cmp);
     return 0;
 }
 

@@ -606,10 +606,10 @@ static void parse_weights(struct ctx *c, const struct ynode *m, const char *path
 static void parse_orders(struct ctx *c, struct sim_scenario *s, const struct ynode *m)
 {
     static const char *const keys[] = {"file", "generate", "via", NULL};
-    static const char *const gkeys[] = {"count",    "lines_per_order", "qty", "arrival",
-                                        "carriers", "priorities",      NULL};
+    static const char *const gkeys[] = {"count",    "lines_per_order", "qty",    "arrival",
+                                        "carriers", "priorities",      "max_kg", NULL};
     static const char *const via[] = {"erp", "import"};
-    const struct ynode *v[4], *g[7];
+    const struct ynode *v[4], *g[8];
     struct rec r, rg, rl;
     uint64_t u;
     size_t k;
@@ -678,6 +678,7 @@ static void parse_orders(struct ctx *c, struct sim_scenario *s, const struct yno
     if (g[5])
         parse_weights(c, g[5], "orders.generate.priorities", &s->gen.priorities,
                       &s->gen.n_priorities);
+    rec_num(&rg, 6, 0.001, 100000, &s->gen.max_kg);
 }
 
 static void parse_stock(struct ctx *c, struct sim_scenario *s, const struct ynode *m)

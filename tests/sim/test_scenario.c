@@ -34,6 +34,7 @@ static const char FULL[] =
     "    arrival: [1, 2, 3, 0.5]\n"
     "    carriers: {DHL: 3, UPS: 1}\n"
     "    priorities: {urgent: 1, standard: 9}\n"
+    "    max_kg: 29.5\n"
     "stock: {generate: {cover: 1.2, shortage: 0.05}}\n"
     "totes:\n"
     "  - {tote: T1, order: SO1}\n"
@@ -93,6 +94,7 @@ static void test_full(void **state)
     assert_int_equal(s->gen.n_carriers, 2);
     assert_string_equal(s->gen.carriers[1].name, "UPS");
     assert_int_equal(s->gen.n_priorities, 2);
+    assert_true(s->gen.max_kg == 29.5);
     assert_true(s->stock_generate);
     assert_true(s->stock_cover == 1.2);
     assert_true(s->stock_shortage == 0.05);
@@ -290,7 +292,7 @@ static void test_bad_corpus(void **state)
         n++;
     }
     closedir(d);
-    assert_true(n >= 46);
+    assert_true(n >= 47);
 }
 
 static void test_missing_file(void **state)

@@ -76,6 +76,7 @@ struct sim_order_gen {
     size_t n_carriers;
     struct sim_weight *priorities; /* empty: none given */
     size_t n_priorities;
+    double max_kg; /* > 0: an order's products weigh at most this (one parcel) */
 };
 
 enum sim_orders_via { SIM_VIA_ERP, SIM_VIA_IMPORT };
