@@ -46,6 +46,7 @@ struct sim_picker {
     struct sim_picker_cfg cfg;
     char prefix[32];
     uint64_t rng, next_at;
+    uint64_t sent_at; /* when the outstanding pick.confirm / pick.short was scanned */
     enum pstate st;
     struct task tasks[MAX_TASKS];
     size_t n_tasks, cur;
@@ -156,6 +157,7 @@ int sim_picker_next(struct sim_picker *p, uint64_t now_ms, struct sim_action *ac
                 p->last_short = true;
                 cmd(act, "pick.short", json_pack("{s:s,s:i}", "task", t->id, "qty", 0));
                 p->st = P_AWAIT;
+                p->sent_at = now_ms;
                 return 1;
             }
         /* At most one injected mistake per task, on its first attempt. */
@@ -182,6 +184,7 @@ int sim_picker_next(struct sim_picker *p, uint64_t now_ms, struct sim_action *ac
         p->last_short = false;
         cmd(act, "pick.confirm", f);
         p->st = P_AWAIT;
+        p->sent_at = now_ms;
         return 1;
     }
     case P_INDUCT:
@@ -205,6 +208,7 @@ int sim_picker_next(struct sim_picker *p, uint64_t now_ms, struct sim_action *ac
             p->pending_short = false;
             p->last_short = true;
             cmd(act, "pick.short", json_pack("{s:s,s:i}", "task", p->tasks[p->cur].id, "qty", 0));
+            p->sent_at = now_ms;
             return 1;
         }
         return 0;
@@ -249,16 +253,25 @@ static void add_content(struct sim_picker *p, const char *tote, const struct tas
     c->qty = qty;
 }
 
+/* The picker walks on from the scan, not from the reply: the next location is on the batch's
+ * list, so a reply that comes while walking costs nothing and only a slower one holds the picker
+ * up (at hundreds of times real time a few milliseconds of round trip are many floor seconds). */
+static uint64_t from_scan(const struct sim_picker *p, uint64_t now_ms, uint64_t walk_ms)
+{
+    uint64_t at = p->sent_at + walk_ms;
+    return at > now_ms ? at : now_ms;
+}
+
 static void next_task(struct sim_picker *p, uint64_t now_ms)
 {
     p->cur++;
     if (p->cur >= p->n_tasks) {
         p->st = P_INDUCT;
         p->st_.batches++;
-        p->next_at = now_ms + 10000; /* to the conveyor */
+        p->next_at = from_scan(p, now_ms, 10000); /* to the conveyor */
     } else {
         p->st = P_PICKING;
-        p->next_at = now_ms + (uint64_t)(p->cfg.seconds_per_pick * 1000);
+        p->next_at = from_scan(p, now_ms, (uint64_t)(p->cfg.seconds_per_pick * 1000));
     }
 }
 
@@ -320,7 +333,7 @@ int sim_picker_on_reply(struct sim_picker *p, uint64_t now_ms, const char *reply
         t->remaining = (uint32_t)(rem >= 0 ? rem : 0);
         if (t->remaining > 0) {
             p->st = P_PICKING;
-            p->next_at = now_ms + 2000;
+            p->next_at = from_scan(p, now_ms, 2000);
         } else {
             next_task(p, now_ms);
         }

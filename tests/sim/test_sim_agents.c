@@ -105,6 +105,29 @@ static void test_picker_batch(void **state)
     sim_picker_free(p);
 }
 
+/* The walk to the next location starts at the scan: a reply within it costs nothing, a slower
+ * one holds the picker until it comes. */
+static void test_picker_walks_from_the_scan(void **state)
+{
+    struct sim_picker *p = picker(0);
+    struct sim_action a;
+    (void)state;
+    assert_int_equal(sim_picker_next(p, 0, &a), 1);
+    assert_int_equal(sim_picker_on_reply(p, 0, CLAIM_OK), 0);
+    assert_int_equal(sim_picker_next(p, 8000, &a), 1); /* PCK-1 scanned at 8 s */
+    assert_int_equal(sim_picker_on_reply(p, 14000, "{\"ok\":true,\"remaining\":0}"), 0);
+    assert_int_equal(sim_picker_next(p, 15999, &a), 0);
+    assert_int_equal(sim_picker_next(p, 16000, &a), 1); /* 8 s after the scan, not the reply */
+    assert_non_null(strstr(a.payload, "\"task\":\"PCK-2\""));
+    /* Answered 12 s after the scan: the picker waited for it, and goes on at once. */
+    assert_int_equal(sim_picker_next(p, 24000, &a), 0);
+    assert_int_equal(sim_picker_on_reply(p, 28000, "{\"ok\":true,\"remaining\":0}"), 0);
+    /* The last task: to the conveyor, 10 s from the scan at 16 s. */
+    assert_int_equal(sim_picker_next(p, 28000, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_INDUCT);
+    sim_picker_free(p);
+}
+
 static void test_picker_nothing_to_claim(void **state)
 {
     struct sim_picker *p = picker(0);
@@ -305,6 +328,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_picker_batch),
+        cmocka_unit_test(test_picker_walks_from_the_scan),
         cmocka_unit_test(test_picker_nothing_to_claim),
         cmocka_unit_test(test_picker_mistake_then_short),
         cmocka_unit_test(test_packer),

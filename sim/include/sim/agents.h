@@ -51,7 +51,9 @@ struct sim_picker;
 int sim_picker_new(struct sim_picker **out, const struct sim_picker_cfg *cfg);
 void sim_picker_free(struct sim_picker *p); /* NULL-safe */
 /* The next action due at now_ms: 1 with *act filled, 0 when the picker waits (for a reply or
- * for time to pass). After a SIM_ACT_COMMAND the picker waits for sim_picker_on_reply. */
+ * for time to pass). After a SIM_ACT_COMMAND the picker waits for sim_picker_on_reply. The walk
+ * to the next task (seconds_per_pick) or to the conveyor counts from the scan, not from the
+ * reply: a pick answered within that time costs the picker nothing more. */
 int sim_picker_next(struct sim_picker *p, uint64_t now_ms, struct sim_action *act);
 /* The reply (JSON object text) to the last command. Returns 0, or -EINVAL when no command was
  * outstanding or the text is not a JSON object (the picker then starts over with a claim). */
