@@ -814,13 +814,24 @@ static void test_short_serial(void **state)
     fx_hget_is(k, "state", "reserved");
 }
 
+/* Scripts run by the store so far (Redis INFO commandstats). */
+static long evalsha_calls(void)
+{
+    redisReply *r = fx_redis("INFO commandstats");
+    const char *p = r->str ? strstr(r->str, "cmdstat_evalsha:calls=") : NULL;
+    long n = p ? atol(p + strlen("cmdstat_evalsha:calls=")) : -1;
+    freeReplyObject(r);
+    assert_true(n >= 0);
+    return n;
+}
+
 /* Two pickers asking for the next batch at the same moment get one batch each: the claim that
  * loses the race for the first released batch takes the next one instead of being refused. */
 static void test_claim_race(void **state)
 {
     (void)state;
     quant("P2", "WH1/Stock/A/3", "", 20, "");
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         char rid[16], f[160];
         snprintf(rid, sizeof(rid), "cr%d", k);
         snprintf(f, sizeof(f),
@@ -842,6 +853,10 @@ static void test_claim_race(void **state)
         fx_ok0("sup", "wave.release", rid, f);
     }
     json_decref(r);
+    /* Unhindered, a claim of the next batch is two reads and its script. */
+    long before = evalsha_calls();
+    json_decref(fx_ok("sup", "batch.claim", "crc0", ""));
+    assert_int_equal(evalsha_calls() - before, 3);
     for (int round = 0; round < 2; round++) {
         const char *rid1 = round ? "crc3" : "crc1", *rid2 = round ? "crc4" : "crc2";
         size_t from1 = tc_count(fx_tc("picker1")), from2 = tc_count(fx_tc("picker2"));

@@ -114,7 +114,6 @@ static bool claim_lost_race(struct pk *p, const struct store_result *r)
         p->attempt >= OPS_RETRIES_MAX)
         return false;
     p->attempt++;
-    p->id[0] = '\0';
     return true;
 }
 
@@ -276,14 +275,16 @@ static int next_claim(struct pk *p)
 {
     struct strv keys = {0}, args = {0};
     size_t f, n;
-    int rc = 0, part = p->id[0] ? 0 : 1; /* the read holding the batch hash */
-    if (p->phase == 0 && !p->id[0]) {
+    /* The read holding the batch hash: the first, or the second after the released batches'
+     * first (p->id is set from then on, so it cannot tell the two paths apart). */
+    int rc = 0, part = p->any_batch ? 1 : 0;
+    if (p->phase == 0 && p->any_batch) {
         rc = strv_pushf(&keys, "wcs:{%s}:batches:released", site(p));
         rc = rc ? rc : pk_read(p, "zfirst", &keys, NULL, 0);
         strv_clear(&keys);
         return rc;
     }
-    if (p->phase == 1 && !p->id[0]) {
+    if (p->phase == 1 && p->any_batch) {
         if (!read_part(p, 0, &f, &n) || n < 1)
             return WCS_E_PROTOCOL;
         if (!p->read.v[f][0]) {
