@@ -1002,6 +1002,17 @@ int sim_plc_actuator_fault(struct sim_plc *p, unsigned point, bool on)
     return set_flag(p, point, on, offsetof(struct point, actuator_fault));
 }
 
+int sim_plc_lane_empty(struct sim_plc *p, unsigned point, unsigned lane)
+{
+    if (point >= p->cfg.n_points || lane < 1 || lane > p->pt[point].cfg.n_lanes)
+        return WCS_E_RANGE;
+    pthread_mutex_lock(&p->mu);
+    advance(p);
+    p->pt[point].fill[lane] = 0;
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
 int sim_plc_disconnect(struct sim_plc *p, uint32_t duration_ms)
 {
     pthread_mutex_lock(&p->mu);

@@ -807,6 +807,40 @@ static void test_lane_full(void **state)
     assert_int_equal(k.lane_full - k0.lane_full, 1);
 }
 
+/* A divert into a lane marked full lifts the mark only for an item decided after the mark: one
+ * decided before (already on its way) only took the place that emptying the lane made, and the
+ * mark holds (it flapped on every such confirm: 217 raise/clear pairs in a full shift). */
+static void test_lane_full_holds(void **state)
+{
+    struct item_cond ic = {F.sim2, 0, SIM_ITEM_DIVERTED};
+    struct sim_plc_item it;
+    uint32_t b, c;
+    (void)state;
+    /* An empty lane, and the mark of test_lane_full gone (held 10 s). */
+    assert_int_equal(sim_plc_lane_empty(F.sim2, 0, 1), 0);
+    pump(10500);
+    /* Three back to back, each decided before the next reaches the divert: the first fills
+     * M1 (capacity 1), the PLC confirms the second "lane full" (the mark), a person empties
+     * the lane, and the third, decided before the mark, goes in. */
+    ic.track = induct(F.sim2, "T4", SIM_READ_GOOD);
+    b = induct(F.sim2, "T5", SIM_READ_GOOD);
+    c = induct(F.sim2, "T6", SIM_READ_GOOD);
+    assert_true(pump_until(item_is, &ic, 5000));
+    ic = (struct item_cond){F.sim2, b, SIM_ITEM_REJECTED};
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim2, b, &it), 0);
+    assert_int_equal(it.confirm_result, SIM_CONF_LANE_FULL);
+    assert_int_equal(sim_plc_lane_empty(F.sim2, 0, 1), 0);
+    ic = (struct item_cond){F.sim2, c, SIM_ITEM_DIVERTED};
+    assert_true(pump_until(item_is, &ic, 5000));
+    pump(100);
+    /* The mark held: wcs rejects the next one itself (before: the PLC, lane full). */
+    ic = (struct item_cond){F.sim2, induct(F.sim2, "T7", SIM_READ_GOOD), SIM_ITEM_REJECTED};
+    assert_true(pump_until(item_is, &ic, 5000));
+    assert_int_equal(sim_plc_item(F.sim2, ic.track, &it), 0);
+    assert_int_equal(it.confirm_result, SIM_CONF_PASSED);
+}
+
 static int handled_cmds;
 
 static int test_cmd_fn(struct wcsd *d, struct bus_cmd *cmd)
@@ -1035,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_sighup_bad_config_kept),
         cmocka_unit_test(test_sighup_adds_plc),
         cmocka_unit_test(test_lane_full),
+        cmocka_unit_test(test_lane_full_holds),
         cmocka_unit_test(test_command_seam),
         cmocka_unit_test(test_bus_refusals_journaled),
         cmocka_unit_test(test_sigterm_drains_and_exits),

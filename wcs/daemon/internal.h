@@ -37,9 +37,10 @@ struct pending {
     uint16_t seq;
     enum route_action action;
     uint16_t lane_number;
-    char tote[WCSD_ID_MAX]; /* "" for no-read, unknown, malformed */
-    uint64_t decided_us;    /* loop clock */
-    bool stale;             /* the driver refused to write it: the PLC routes by default */
+    char tote[WCSD_ID_MAX];   /* "" for no-read, unknown, malformed */
+    uint64_t decided_us;      /* loop clock */
+    uint64_t decided_real_us; /* real time: when the worker (table) or the loop decided */
+    bool stale;               /* the driver refused to write it: the PLC routes by default */
     bool lost_reported; /* the sweep declared the tote lost; a late confirmation still matches */
 };
 
@@ -76,7 +77,8 @@ struct plcrt {
 struct lanert {
     char id[WCSD_ID_MAX];
     bool full_alarm;
-    uint64_t full_until_us; /* loop clock; 0 not full */
+    uint64_t full_until_us;      /* loop clock; 0 not full */
+    uint64_t full_since_real_us; /* real time (clock_real_mono_us): when it was marked full */
     uint64_t arrivals;
 };
 

@@ -612,6 +612,7 @@ static void on_scan(struct wcsd *d, struct plcrt *p, struct pointrt *pt,
     pe->stale = late || rc != 0;
     pe->lane_number = r.dest_lane;
     pe->decided_us = loop_now_us(d->loop);
+    pe->decided_real_us = ev->decided ? ev->decided_us : now_real;
     snprintf(pe->tote, sizeof(pe->tote), "%s", t ? t->id : "");
     if (t) {
         if (!late && rc == 0) {
@@ -664,6 +665,7 @@ static void lane_mark_full(struct wcsd *d, int32_t li, bool full)
     }
     d->lane_full[li] = full;
     l->full_until_us = full ? loop_now_us(d->loop) + LANE_FULL_HOLD_US : 0;
+    l->full_since_real_us = full ? clock_real_mono_us() : 0;
     sort_table_lanes(d);
     snprintf(text, sizeof(text), "lane.%s.full", l->id);
     {
@@ -725,7 +727,10 @@ static void on_confirm(struct wcsd *d, struct pointrt *pt, const struct conv_eve
         d->k.confirms_diverted++;
         if (lane >= 0) {
             d->lanes[lane].arrivals++;
-            if (d->lane_full[lane])
+            /* Room for an item sent after the lane was marked full is room; one decided
+             * before (already on its way) only took the place the lane's drain just made,
+             * and the next would find it full again: the mark holds (LANE_FULL_HOLD_US). */
+            if (d->lane_full[lane] && pe->decided_real_us >= d->lanes[lane].full_since_real_us)
                 lane_mark_full(d, lane, false);
         }
         if (t) {

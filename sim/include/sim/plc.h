@@ -130,6 +130,8 @@ int sim_plc_jam(struct sim_plc *p, unsigned point, uint32_t duration_ms, bool lo
 int sim_plc_estop(struct sim_plc *p, bool on);
 int sim_plc_scanner_fault(struct sim_plc *p, unsigned point, bool on);
 int sim_plc_actuator_fault(struct sim_plc *p, unsigned point, bool on);
+/* A person empties lane (1..n_lanes) of a point: its fill becomes 0. Returns 0 or WCS_E_RANGE. */
+int sim_plc_lane_empty(struct sim_plc *p, unsigned point, unsigned lane);
 /* Closes the listener and every client before it returns (blocks until the thread did it,
  * about a millisecond); listens again on the same port after duration_ms of clock time.
  * Returns 0. */
