@@ -983,13 +983,17 @@ static void parse_faults(struct ctx *c, struct sim_scenario *s, const struct yno
 }
 
 static void rd_count_expect(struct ctx *c, const struct ynode *n, const char *path,
-                            struct sim_count_expect *e)
+                            struct sim_count_expect *e, bool rest_ok)
 {
     uint64_t v = 0;
     const char *t = n->kind == Y_SCALAR ? n->text : "";
     e->checked = true;
     if (strcmp(t, "all") == 0) {
         e->all = true;
+        return;
+    }
+    if (strcmp(t, "rest") == 0 && rest_ok) {
+        e->rest = true;
         return;
     }
     for (const char *p = t; *p; p++)
@@ -1000,7 +1004,8 @@ static void rd_count_expect(struct ctx *c, const struct ynode *n, const char *pa
             v = v * 10 + (uint64_t)(*p - '0');
         }
     if (!t[0] || (t[0] == '0' && t[1]) || v > 100000000)
-        err_add(c, n->line, n->col, path, "expected \"all\" or a count in 0..100000000");
+        err_add(c, n->line, n->col, path, "expected \"all\"%s or a count in 0..100000000",
+                rest_ok ? ", \"rest\"" : "");
     else
         e->n = v;
 }
@@ -1028,7 +1033,7 @@ static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct yno
         if (rec_open(&ri, c, v[0], "expect.orders", k, o))
             for (size_t i = 0; i < 4; i++)
                 if (rec_val(&ri, i, OPT))
-                    rd_count_expect(c, o[i], ri.pp, dst[i]);
+                    rd_count_expect(c, o[i], ri.pp, dst[i], i == 0);
     }
     if (rec_bool(&r, 1, &b))
         s->exp_stock_conserved = b;

@@ -256,6 +256,20 @@ static void test_flows(void **state)
     sim_errors_fini(&e);
 }
 
+/* orders.shipped: rest, every order neither backordered nor cancelled. */
+static void test_shipped_rest(void **state)
+{
+    static const char T[] = "site: a.yaml\nduration: 1h\nexpect:\n  orders: {shipped: rest}\n";
+    struct sim_scenario *s = NULL;
+    struct sim_errors e = {0};
+    (void)state;
+    assert_int_equal(sim_scenario_parse(&s, "rest.yaml", T, strlen(T), &e), 0);
+    assert_true(s->exp_shipped.checked && s->exp_shipped.rest && !s->exp_shipped.all);
+    assert_false(s->exp_backordered.checked);
+    sim_scenario_free(s);
+    sim_errors_fini(&e);
+}
+
 static void test_bad_corpus(void **state)
 {
     DIR *d = opendir(SIM_BAD_DIR);
@@ -292,7 +306,7 @@ static void test_bad_corpus(void **state)
         n++;
     }
     closedir(d);
-    assert_true(n >= 47);
+    assert_true(n >= 48);
 }
 
 static void test_missing_file(void **state)
@@ -310,8 +324,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),          cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_duration_glob), cmocka_unit_test(test_bad_corpus),
-        cmocka_unit_test(test_missing_file),  cmocka_unit_test(test_flows),
+        cmocka_unit_test(test_duration_glob), cmocka_unit_test(test_shipped_rest),
+        cmocka_unit_test(test_bad_corpus),    cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_flows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

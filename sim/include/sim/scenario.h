@@ -93,9 +93,10 @@ struct sim_kpi_bound {
     double min, max;
 };
 
-/* An expected count: all (every order of the run), a number, or unchecked. */
+/* An expected count: all (every order of the run), a number, or unchecked; for shipped also
+ * rest (every order neither backordered nor cancelled). */
 struct sim_count_expect {
-    bool checked, all;
+    bool checked, all, rest;
     uint64_t n;
 };
 
