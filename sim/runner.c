@@ -319,6 +319,8 @@ static int run_wait(struct run *r, char *const argv[], const char *log_path, int
 
 static void drain_mqtt(struct run *r);
 
+#define REINDUCT_MAX 20 /* a rejected carton is put back on the belt this often at most */
+
 /* After READY=1: commands reach wcs only once it subscribed, which its birth on the retained
  * status topic announces (a new gen). Bounded. */
 static int wcs_wait_online(struct run *r, char *err, size_t err_len)
@@ -1540,9 +1542,11 @@ static void trips_tick(struct run *r, uint64_t t)
             tote_at_station(r, tr, (int32_t)pe->station, "hand carry");
             done = true;
         } else if (it.state == SIM_ITEM_REJECTED) {
-            /* A person takes it off the reject lane and puts it back on the belt. */
+            /* A person takes it off the reject lane and puts it back on the belt, a minute
+             * later, as often as it takes (a labelled carton is not abandoned: a lane that was
+             * full has room again), up to REINDUCT_MAX tries. */
             r->fl.rejected++;
-            if (tr->tries < 3) {
+            if (tr->tries < REINDUCT_MAX) {
                 tr->retry_at = t + 60000;
                 i++;
                 continue;
