@@ -28,6 +28,7 @@ struct harness_mqtt {
     int port;
     int ws_port;
     int timeout_ms;
+    int max_inflight, max_queued; /* 0: mosquitto's defaults */
 };
 
 static int write_conf(const struct harness_mqtt *m)
@@ -36,11 +37,17 @@ static int write_conf(const struct harness_mqtt *m)
     char user_line[sizeof(m->run_as) + 16] = "";
     char acl_line[4200] = "";
     char persist[4200] = "persistence false\n";
+    char limits[96] = "";
     int n;
     if (m->run_as[0])
         snprintf(user_line, sizeof(user_line), "user %s\n", m->run_as);
     if (m->acl_file)
         snprintf(acl_line, sizeof(acl_line), "acl_file %s\n", m->acl_file);
+    if (m->max_inflight > 0)
+        snprintf(limits, sizeof(limits), "max_inflight_messages %d\n", m->max_inflight);
+    if (m->max_queued > 0)
+        snprintf(limits + strlen(limits), sizeof(limits) - strlen(limits),
+                 "max_queued_messages %d\n", m->max_queued);
     if (m->data_dir)
         snprintf(persist, sizeof(persist), "persistence true\npersistence_location %s/\n",
                  m->data_dir);
@@ -53,8 +60,7 @@ static int write_conf(const struct harness_mqtt *m)
                  "%s"
                  "%s"
                  "set_tcp_nodelay true\n"
-                 "max_inflight_messages 1000\n"
-                 "max_queued_messages 100000\n"
+                 "%s"
                  "log_dest file %s\n"
                  "log_type error\n"
                  "log_type warning\n"
@@ -70,7 +76,7 @@ static int write_conf(const struct harness_mqtt *m)
                  "listener %d 127.0.0.1\n"
                  "protocol websockets\n"
                  "socket_domain ipv4\n",
-                 m->passwd_file, acl_line, persist, user_line, m->srv.log_file, m->port,
+                 m->passwd_file, acl_line, persist, user_line, limits, m->srv.log_file, m->port,
                  m->ws_port);
     if (n < 0 || (size_t)n >= sizeof(conf))
         return -ENAMETOOLONG;
@@ -316,6 +322,8 @@ int harness_mqtt_start(struct harness_mqtt **out, const struct harness_mqtt_opts
         return -ENOMEM;
     m->srv.what = "mosquitto";
     m->timeout_ms = o->start_timeout_ms > 0 ? o->start_timeout_ms : HARNESS_START_TIMEOUT_MS;
+    m->max_inflight = o->max_inflight;
+    m->max_queued = o->max_queued;
     rc = copy_users(m, o, err, err_len);
     if (rc < 0)
         goto free_m;

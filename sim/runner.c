@@ -3083,6 +3083,10 @@ static int setup(struct run *r, char *err, size_t err_len)
     mo.users = hu;
     mo.n_users = nhu;
     mo.site = r->site->id;
+    /* The floor at S times real time publishes S times a real site's rate: a broker window of
+     * 20 QoS 1 messages made command round trips seconds long (docs/mqtt.md, flow control). */
+    mo.max_inflight = 1000;
+    mo.max_queued = 100000;
     if ((rc = harness_mqtt_start(&r->mqtt, &mo, err, err_len)) != 0)
         return rc;
     if ((rc = open_emulators(r, devs, &n_devs, uris, err, err_len)) != 0)

@@ -124,16 +124,18 @@ struct harness_mqtt_opts {
     const char *parent_dir;
     const char *binary; /* NULL: $HARNESS_MOSQUITTO or "mosquitto" from PATH (or /usr/sbin) */
     int start_timeout_ms;
+    /* max_inflight_messages (also the MQTT 5 Receive Maximum) and max_queued_messages; 0:
+     * mosquitto's defaults (20 and 1000). The simulator raises them (docs/mqtt.md, flow
+     * control). */
+    int max_inflight, max_queued;
 };
 
 /* Starts mosquitto with allow_anonymous false, a password file (made by mosquitto_passwd), the
  * ACL, a TCP listener and a websockets listener, both on 127.0.0.1 only, set_tcp_nodelay true,
- * max_inflight_messages 1000 and max_queued_messages 100000 (as deploy/mosquitto.conf, which
- * queues 10000),
- * and `user <current user>` when run as root. Each user's password is also written to
- * <dir>/mqtt/users/<name>.password (0600). Blocks until the broker answers an MQTT CONNECT on the
- * TCP port and accepts a connection on the websockets port. o must not be NULL. Returns and
- * fails as harness_redis_start. */
+ * o->max_inflight and o->max_queued when given, and `user <current user>` when run as root. Each
+ * user's password is also written to <dir>/mqtt/users/<name>.password (0600). Blocks until the
+ * broker answers an MQTT CONNECT on the TCP port and accepts a connection on the websockets port. o
+ * must not be NULL. Returns and fails as harness_redis_start. */
 int harness_mqtt_start(struct harness_mqtt **out, const struct harness_mqtt_opts *o, char *err,
                        size_t err_len);
 
