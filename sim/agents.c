@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_TASKS = 512, MAX_TOTES = 64, MAX_QUEUE = 64, MAX_ITEMS = 128, MAX_CONTENTS = 4096 };
+enum { MAX_TASKS = 512, MAX_TOTES = 64, MAX_QUEUE = 4096, MAX_ITEMS = 128, MAX_CONTENTS = 4096 };
 
 static uint64_t split(uint64_t *s)
 {
@@ -392,8 +392,10 @@ struct sim_packer {
     struct sim_packer_cfg cfg;
     uint64_t rng, next_at;
     enum kstate st;
-    struct arrival queue[MAX_QUEUE];
-    size_t head, n_queue;
+    /* Totes waiting at the station, a ring that grows (a person stacks them on the floor when
+     * the packer is behind: 64 places lost 270 totes of the full shift at its peak). */
+    struct arrival *queue;
+    size_t head, n_queue, cap_queue;
     struct arrival cur;
     size_t item, unit; /* next unit to scan: items[item], its unit-th piece */
     bool wrong_done, weighed, labelled;
@@ -417,6 +419,8 @@ int sim_packer_new(struct sim_packer **out, const struct sim_packer_cfg *cfg)
 
 void sim_packer_free(struct sim_packer *p)
 {
+    if (p)
+        free(p->queue);
     free(p);
 }
 
@@ -425,9 +429,21 @@ int sim_packer_on_tote(struct sim_packer *p, uint64_t now_ms, const char *tote,
 {
     struct arrival *a;
     (void)now_ms;
-    if (p->n_queue == MAX_QUEUE)
-        return WCS_E_FULL;
-    a = &p->queue[(p->head + p->n_queue++) % MAX_QUEUE];
+    if (p->n_queue == p->cap_queue) {
+        size_t cap = p->cap_queue ? 2 * p->cap_queue : 16;
+        struct arrival *q;
+        if (p->cap_queue == MAX_QUEUE)
+            return WCS_E_FULL;
+        if (!(q = malloc(cap * sizeof(*q))))
+            return -ENOMEM;
+        for (size_t i = 0; i < p->n_queue; i++)
+            q[i] = p->queue[(p->head + i) % p->cap_queue];
+        free(p->queue);
+        p->queue = q;
+        p->head = 0;
+        p->cap_queue = cap;
+    }
+    a = &p->queue[(p->head + p->n_queue++) % p->cap_queue];
     snprintf(a->tote, sizeof(a->tote), "%s", tote);
     a->n = n < MAX_ITEMS ? n : MAX_ITEMS;
     memcpy(a->items, items, a->n * sizeof(*items));
@@ -480,7 +496,7 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
         if (p->n_queue == 0)
             return 0;
         p->cur = p->queue[p->head];
-        p->head = (p->head + 1) % MAX_QUEUE;
+        p->head = (p->head + 1) % p->cap_queue;
         p->n_queue--;
         p->item = p->unit = 0;
         p->wrong_done = p->weighed = p->labelled = false;

@@ -13,6 +13,7 @@
 #include "sim/agents.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char CLAIM_OK[] =
@@ -174,6 +175,39 @@ static void test_picker_mistake_then_short(void **state)
     sim_picker_free(p);
 }
 
+/* Totes wait at a station in arrival order however many come while the packer is behind (the
+ * queue grows past its first places). */
+static void test_packer_backlog(void **state)
+{
+    struct sim_packer *k = NULL;
+    struct sim_packer_cfg c = {.seconds_per_item = 2, .seed = 1};
+    struct sim_pack_item item = {"4006381333931", "", 1, 500};
+    struct sim_action a;
+    char tote[32], got[64];
+    uint64_t t = 0;
+    (void)state;
+    assert_int_equal(sim_packer_new(&k, &c), 0);
+    for (int i = 0; i < 100; i++) {
+        snprintf(tote, sizeof(tote), "PK9-%d", i);
+        assert_int_equal(sim_packer_on_tote(k, 0, tote, &item, 1), 0);
+    }
+    /* Scanned one after the other (the packer gives each up at once: abort, clear the scale). */
+    for (int i = 0; i < 100; i++) {
+        snprintf(tote, sizeof(tote), "PK9-%d", i);
+        assert_int_equal(sim_packer_next(k, t, &a), 1);
+        assert_int_equal(a.kind, SIM_ACT_SCAN);
+        assert_string_equal(a.code, tote);
+        assert_int_equal(sim_packer_abort(k, t, got, sizeof(got)), 1);
+        assert_string_equal(got, tote);
+        t += 5000;
+        assert_int_equal(sim_packer_next(k, t, &a), 1); /* the scale cleared */
+        assert_int_equal(a.kind, SIM_ACT_SCALE);
+        t += 2000;
+    }
+    assert_int_equal(sim_packer_next(k, t, &a), 0);
+    sim_packer_free(k);
+}
+
 static void test_packer(void **state)
 {
     struct sim_packer *k = NULL;
@@ -332,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_picker_nothing_to_claim),
         cmocka_unit_test(test_picker_mistake_then_short),
         cmocka_unit_test(test_packer),
+        cmocka_unit_test(test_packer_backlog),
         cmocka_unit_test(test_packer_wrong_item),
         cmocka_unit_test(test_packer_label_early),
         cmocka_unit_test(test_picker_empty_shelf),

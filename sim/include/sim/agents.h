@@ -88,7 +88,8 @@ struct sim_packer;
 
 int sim_packer_new(struct sim_packer **out, const struct sim_packer_cfg *cfg);
 void sim_packer_free(struct sim_packer *p); /* NULL-safe */
-/* A tote arrived at the station with its contents (copied). Returns 0, WCS_E_FULL (64 queued). */
+/* A tote arrived at the station with its contents (copied). Returns 0, WCS_E_FULL (4,096
+ * queued), -ENOMEM. */
 int sim_packer_on_tote(struct sim_packer *p, uint64_t now_ms, const char *tote,
                        const struct sim_pack_item *items, size_t n);
 /* The station's printer printed a label carrying SSCC `sscc` (18 digits). Taken once the last
