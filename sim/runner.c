@@ -2210,12 +2210,13 @@ static bool floor_quiet(struct run *r)
         if (c.waiting || c.on_belt || c.in_loop || c.confirms_acked != c.confirms_published)
             return false;
     }
-    return true;
+    return r->n_pend == 0; /* and the last commands (a picker's claim at the end) answered */
 }
 
 /* After the scenario's time: the people stop (no picks, packs or inductions, a rejected item
- * stays at the reject lane) while wcs still runs, until the items already on the belt left it
- * and wcs acknowledged every confirmation, or lost_timeout_ms (longer than any trip) passed.
+ * stays at the reject lane) while wcs still runs, until the items already on the belt left it,
+ * wcs acknowledged every confirmation and answered every command sent, or lost_timeout_ms
+ * (longer than any trip) passed.
  * Without this wcs was stopped with items still travelling: the PLC finished their trips
  * alone and totes_accounted compared wcs's records with outcomes wcs never saw. */
 static void settle(struct run *r)
@@ -2225,7 +2226,8 @@ static void settle(struct run *r)
     for (;;) {
         uint64_t t = now_ms(r);
         if (floor_quiet(r)) {
-            logf_(r, "floor quiet: belts empty, every confirmation acknowledged");
+            logf_(r, "floor quiet: belts empty, every confirmation acknowledged, every command "
+                     "answered");
             return;
         }
         if (t >= until) {
