@@ -22,6 +22,7 @@ struct harness_redis {
     char ro_password[HARNESS_PASSWORD_MAX];
     int port;
     int timeout_ms;
+    int aof_rewrite_percentage; /* 0: Redis's default */
 };
 
 /* Characters redis.conf's quoted strings would reinterpret, and line breaks. */
@@ -45,6 +46,7 @@ static int write_conf(const struct harness_redis *r)
                      "save \"\"\n"
                      "appendonly yes\n"
                      "appendfsync everysec\n"
+                     "auto-aof-rewrite-percentage %d\n"
                      "appendfilename \"appendonly.aof\"\n"
                      "appenddirname \"appendonlydir\"\n"
                      /* Off (nobody can log in as it), but with permissions: Redis 7.0 runs
@@ -54,7 +56,9 @@ static int write_conf(const struct harness_redis *r)
                      "user %s on >%s ~wcs:* resetchannels &wcs:* +@all -@dangerous +info "
                      "+client|setname +client|getname +client|id\n"
                      "user %s on >%s ~wcs:* resetchannels -@all +@read +ping\n",
-                     r->port, r->data_dir, r->user, r->password, r->ro_user, r->ro_password);
+                     r->port, r->data_dir,
+                     r->aof_rewrite_percentage > 0 ? r->aof_rewrite_percentage : 100, r->user,
+                     r->password, r->ro_user, r->ro_password);
     if (n < 0 || (size_t)n >= sizeof(conf))
         return -ENAMETOOLONG;
     return hp_write_file(r->conf_file, conf, 0600);
@@ -183,11 +187,17 @@ int harness_redis_start(struct harness_redis **out, const struct harness_redis_o
 
     if (!o)
         o = &defaults;
+    if (o->aof_rewrite_percentage < 0) {
+        hp_set_err(err, err_len, "redis: aof_rewrite_percentage %d is negative",
+                   o->aof_rewrite_percentage);
+        return -EINVAL;
+    }
     r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
     r->srv.what = "redis-server";
     r->timeout_ms = o->start_timeout_ms > 0 ? o->start_timeout_ms : HARNESS_START_TIMEOUT_MS;
+    r->aof_rewrite_percentage = o->aof_rewrite_percentage;
 
     rc = set_user_names(r, o);
     if (rc < 0) {

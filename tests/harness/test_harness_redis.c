@@ -264,8 +264,8 @@ static void test_kill_and_restart_keeps_data(void **state)
     command(c, rep, sizeof(rep), "HSET wcs:{t}:stock p1 %d", 7);
     /* A script's writes go to the AOF as MULTI/EXEC; replaying them must not be refused (with a
      * default user without permissions Redis 7.0 drops every such block on load). */
-    command(c, rep, sizeof(rep),
-            "EVAL %s 2 wcs:{t}:lua1 wcs:{t}:lua2", "redis.call('SET', KEYS[1], 'x') "
+    command(c, rep, sizeof(rep), "EVAL %s 2 wcs:{t}:lua1 wcs:{t}:lua2",
+            "redis.call('SET', KEYS[1], 'x') "
             "redis.call('HSET', KEYS[2], 'f', 'y') return 1");
     assert_string_equal(rep, ":1");
     redisFree(c);
@@ -374,17 +374,37 @@ static void test_bad_options_change_nothing(void **state)
         .ro_user = "r1234567890123456789012345678901234567890123456789012345678901234567890"};
     assert_int_equal(harness_redis_start(&r, &o, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "bad user names"));
+    o = (struct harness_redis_opts){.aof_rewrite_percentage = -1};
+    assert_int_equal(harness_redis_start(&r, &o, err, sizeof(err)), -EINVAL);
+    assert_null(r);
+    assert_non_null(strstr(err, "aof_rewrite_percentage"));
     o = (struct harness_redis_opts){.binary = "/nonexistent/redis-server"};
     assert_int_equal(harness_redis_start(&r, &o, err, sizeof(err)), -ENOENT);
     assert_null(r);
     harness_redis_free(NULL);
 }
 
+/* Whether the server's redis.conf holds line. */
+static bool conf_has(const struct harness_redis *r, const char *line)
+{
+    char path[512], buf[8192];
+    size_t n;
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/redis.conf", harness_redis_dir(r));
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, line) != NULL;
+}
+
 static void test_chosen_credentials(void **state)
 {
     struct harness_redis *r = NULL;
     char err[HARNESS_ERR_MAX] = "", rep[256];
-    struct harness_redis_opts o = {.user = "svc", .password = "s3cret-Pw", .ro_user = "viewer"};
+    struct harness_redis_opts o = {
+        .user = "svc", .password = "s3cret-Pw", .ro_user = "viewer", .aof_rewrite_percentage = 400};
     redisContext *c;
     struct timeval tv = ANSWER_TV;
     (void)state;
@@ -399,6 +419,9 @@ static void test_chosen_credentials(void **state)
     command(c, rep, sizeof(rep), "AUTH svc s3cret-Pw");
     assert_string_equal(rep, "+OK");
     redisFree(c);
+    /* The server started with the rewrite threshold asked for (the default one keeps Redis's). */
+    assert_true(conf_has(r, "auto-aof-rewrite-percentage 400\n"));
+    assert_true(conf_has(R, "auto-aof-rewrite-percentage 100\n"));
     harness_redis_free(r);
 }
 

@@ -71,6 +71,9 @@ struct harness_redis_opts {
     const char *parent_dir;  /* where the private directory is made; NULL: $TMPDIR or /tmp */
     const char *binary;      /* NULL: $HARNESS_REDIS_SERVER or "redis-server" from PATH */
     int start_timeout_ms;    /* 0: HARNESS_START_TIMEOUT_MS */
+    /* auto-aof-rewrite-percentage: the AOF is rewritten (a fork writing the whole dataset) when
+     * it grew by this percentage since the last rewrite; 0: Redis's default (100). */
+    int aof_rewrite_percentage;
 };
 
 /* Starts redis-server on 127.0.0.1 and a free port in a new 0700 directory: AOF on (everysec),
