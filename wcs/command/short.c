@@ -44,10 +44,8 @@ static int path_cmp(const struct cfg_site *cfg, const char *a, const char *b)
 
 static bool is_serial(const struct cfg_site *cfg, const char *sku)
 {
-    for (uint32_t p = 0; p < cfg->n_products; p++)
-        if (strcmp(cfg->products[p].sku, sku) == 0)
-            return cfg->products[p].tracking == CFG_TRACK_SERIAL;
-    return false;
+    int32_t p = cfg_find_product(cfg, sku);
+    return p >= 0 && cfg->products[p].tracking == CFG_TRACK_SERIAL;
 }
 
 static const char *opt(const char *s)

@@ -315,12 +315,8 @@ static int plan_pass(struct cmd_wave *w, uint32_t *map, uint32_t *stock_map,
         }
         for (uint32_t k = 0; k < o->n_lines; k++) {
             const struct sline *l = &o->lines[k];
-            bool serial = false;
-            for (uint32_t p = 0; p < w->c->site->n_products; p++)
-                if (strcmp(w->c->site->products[p].sku, l->sku) == 0) {
-                    serial = w->c->site->products[p].tracking == CFG_TRACK_SERIAL;
-                    break;
-                }
+            int32_t p = cfg_find_product(w->c->site, l->sku);
+            bool serial = p >= 0 && w->c->site->products[p].tracking == CFG_TRACK_SERIAL;
             lines[k] = (struct plan_line_rec){
                 .sku = l->sku,
                 .qty = l->qty,

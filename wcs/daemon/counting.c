@@ -138,10 +138,8 @@ static bool pass_end(struct counting *c, int rc)
 
 static const struct cfg_product *product(const struct cfg_site *s, const char *sku)
 {
-    for (uint32_t i = 0; i < s->n_products; i++)
-        if (strcmp(s->products[i].sku, sku) == 0)
-            return &s->products[i];
-    return NULL;
+    int32_t i = cfg_find_product(s, sku);
+    return i >= 0 ? &s->products[i] : NULL;
 }
 
 static struct store_ctx sched_ctx(struct counting *c)
