@@ -15,6 +15,7 @@
 #include "base/loop.h"
 #include "harness/harness.h"
 #include "rdump.h"
+#include "store/packing.h"
 #include "store/store.h"
 
 #include <hiredis/hiredis.h>
@@ -563,6 +564,73 @@ static void test_journal(void **state)
     env_close(&e);
 }
 
+/* The last journal entry's field (e.g. "before"), copied into out. */
+static void last_entry_field(redisContext *c, const char *stream, const char *field, char *out,
+                             size_t cap)
+{
+    redisReply *rr = redisCommand(c, "XREVRANGE %s + - COUNT 1", stream);
+    out[0] = '\0';
+    assert_non_null(rr);
+    assert_int_equal(rr->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(rr->elements, 1);
+    redisReply *f = rr->element[0]->element[1];
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (strcmp(f->element[i]->str, field) == 0)
+            snprintf(out, cap, "%s", f->element[i + 1]->str);
+    freeReplyObject(rr);
+}
+
+static void pack_step_now(struct env *e, const char *op, const struct store_field *sf, size_t n)
+{
+    struct res r = {0};
+    assert_int_equal(packing_step(e->s, &CTX, "PS1", op, NULL, sf, n, NULL, 0, NULL, 0, on_res, &r),
+                     0);
+    assert_int_equal(wait_res(e, &r), 0);
+}
+
+/* pack_step gets the whole session each time; it writes and journals only what changed (a
+ * verified unit journals its line, not the session). */
+static void test_pack_step_changes(void **state)
+{
+    struct env e;
+    char before[512], after[512];
+    const char *stream = "wcs:{pks}:journal", *station = "wcs:{pks}:station:PS1";
+    struct store_field sf[] = {
+        {"state", "EXECUTE"}, {"step", "verify"}, {"lines", "[{\"sku\":\"S1\",\"verified\":0}]"}};
+    (void)state;
+    env_open(&e, "pks");
+    redisContext *c = sync_ctx();
+    pack_step_now(&e, "pack_open", sf, 3);
+    last_entry_field(c, stream, "before", before, sizeof(before));
+    last_entry_field(c, stream, "after", after, sizeof(after));
+    if (!strstr(before, "\"state\":null") || !strstr(before, "\"step\":null") ||
+        !strstr(after, "\"step\":\"verify\"") || !strstr(after, "\"lines\":"))
+        fail_msg("first step journal: before %s after %s", before, after);
+    /* One field changes: only it is journaled; the others stay as they were. */
+    sf[2].value = "[{\"sku\":\"S1\",\"verified\":1}]";
+    pack_step_now(&e, "pack_verify", sf, 3);
+    last_entry_field(c, stream, "before", before, sizeof(before));
+    last_entry_field(c, stream, "after", after, sizeof(after));
+    assert_string_equal(before, "{\"lines\":\"[{\\\"sku\\\":\\\"S1\\\",\\\"verified\\\":0}]\"}");
+    assert_string_equal(after, "{\"lines\":\"[{\\\"sku\\\":\\\"S1\\\",\\\"verified\\\":1}]\"}");
+    /* Nothing changes: the step is journaled with empty objects, the station is untouched. */
+    pack_step_now(&e, "pack_wrong_item", sf, 3);
+    last_entry_field(c, stream, "before", before, sizeof(before));
+    last_entry_field(c, stream, "after", after, sizeof(after));
+    assert_string_equal(before, "{}");
+    assert_string_equal(after, "{}");
+    assert_int_equal(cmd_ll(c, "XLEN %s", stream), 3);
+    redisReply *rr = redisCommand(c, "HGETALL %s", station);
+    assert_non_null(rr);
+    assert_int_equal(rr->elements, 6);
+    freeReplyObject(rr);
+    rr = redisCommand(c, "HGET %s lines", station);
+    assert_string_equal(rr->str, sf[2].value);
+    freeReplyObject(rr);
+    redisFree(c);
+    env_close(&e);
+}
+
 /* Microseconds this thread has spent runnable but waiting for a CPU (the second field of
  * /proc/thread-self/schedstat); 0 when the kernel does not report it. On a busy machine a
  * thread that never blocks still loses the CPU for a while: that time is not the store's. */
@@ -904,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_noscript_fallback), cmocka_unit_test(test_journal),
         cmocka_unit_test(test_request_claim),     cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_restart_replay),    cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_pack_step_changes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,8 @@
 -- pack_step: one step of a pack station's session (open, tote added, item verified or refused,
 -- weight refused, carton to QA, held, reset) recorded on the station hash, with the same fields
--- set on each of the session's totes (e.g. dest qa), and one journal entry.
+-- set on each of the session's totes (e.g. dest qa), and one journal entry. The caller passes
+-- the whole session; only the station fields whose value changes are written and journaled
+-- (before/after), so a verified unit costs its own change, not the session's size.
 -- KEYS[4] station hash, KEYS[5..] tote hashes.
 -- ARGV[7] journal op, ARGV[8] station id, ARGV[9] KPI counter ('' none), ARGV[10] n station
 -- fields, then n field/value pairs for the station, then field/value pairs for every tote.
@@ -28,13 +30,19 @@ end
 if seen() then
     return {'dup'}
 end
-local before, after, kv = {}, {}, {}
+local before, after, kv, names = {}, {}, {}, {}
 for i = 11, 10 + 2 * nst, 2 do
-    local old = redis.call('HGET', KEYS[4], ARGV[i])
-    before[ARGV[i]] = old or cjson.null
-    after[ARGV[i]] = ARGV[i + 1]
-    kv[#kv + 1] = ARGV[i]
-    kv[#kv + 1] = ARGV[i + 1]
+    names[#names + 1] = ARGV[i]
+end
+local old = #names > 0 and redis.call('HMGET', KEYS[4], unpack(names)) or {}
+for k = 1, #names do
+    local v = ARGV[10 + 2 * k]
+    if old[k] ~= v then
+        before[names[k]] = old[k] or cjson.null
+        after[names[k]] = v
+        kv[#kv + 1] = names[k]
+        kv[#kv + 1] = v
+    end
 end
 if #kv > 0 then
     redis.call('HSET', KEYS[4], unpack(kv))
