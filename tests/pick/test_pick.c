@@ -293,7 +293,7 @@ static void test_release_claim_confirm(void **state)
     snprintf(so2_task, sizeof(so2_task), "%s", json_string_value(next));
     json_decref(r);
     FX_PUMP_UNTIL(FX.change.n > 0, 2000);
-    assert_int_equal(FX.change.what, CMD_CHANGED_ORDER);
+    assert_int_equal(FX.change.what, CMD_CHANGED_ORDER_STATE);
     assert_string_equal(FX.change.id, "SO1");
     assert_string_equal(FX.change.state, "picked");
     fx_hget_is(K("order:SO1"), "state", "picked");

@@ -455,10 +455,10 @@ static int r_pick_confirm(struct job *j, const struct store_result *r, json_t *f
     if (nvals(r, 11))
         (void)replen_check(j->c, r->values[10], r->values[9], "pick");
     /* The tote now carries the order: the sorter routes it by the fresh record. */
-    extra_change(j, CMD_CHANGED_TOTE, r->values[7], "picking");
+    extra_change(j, CMD_CHANGED_TOTE_PICKED, r->values[7], r->values[2]);
     *id = r->values[2];
     *state = r->values[3];
-    return CMD_CHANGED_ORDER;
+    return CMD_CHANGED_ORDER_STATE;
 }
 
 /* pick.short's reply and events: the shorted task, its replacements (evt/task), the backorder
@@ -519,10 +519,10 @@ static int r_pick_short(struct job *j, const struct store_result *r, json_t *f, 
     if (strcmp(r->values[7], "done") == 0)
         publish_batch_done(j, r->values[6]);
     if (r->values[11][0])
-        extra_change(j, CMD_CHANGED_TOTE, r->values[11], "picking");
+        extra_change(j, CMD_CHANGED_TOTE_PICKED, r->values[11], r->values[4]);
     *id = r->values[4];
     *state = r->values[5];
-    return CMD_CHANGED_ORDER;
+    return CMD_CHANGED_ORDER_STATE;
 }
 
 static int x_label_reprint(struct job *j)

@@ -17,22 +17,27 @@
 
 /* What a successful command changed, for the owner (retained state, flows). */
 enum cmd_change {
-    CMD_CHANGED_ORDER,    /* id: order */
-    CMD_CHANGED_WAVE,     /* id: wave */
-    CMD_CHANGED_DEVICE,   /* id: device; state "enabled" or "disabled" */
-    CMD_CHANGED_TOTE,     /* id: tote whose record changed (pick.confirm/pick.short filled it;
-                             label.reprint: the shipment's carton); the owner re-reads it */
-    CMD_CHANGED_STOCK,    /* id: sku (an adjustment applied) */
-    CMD_CHANGED_APPROVAL, /* id: approval ("ADJ-<n>"); state "pending" or "approved" */
-    CMD_CHANGED_ALARM,    /* id: alarm acknowledged */
-    CMD_CHANGED_COUNT,    /* id: count task ("CNT-<n>") */
-    CMD_CHANGED_RMA,      /* id: RMA */
-    CMD_CHANGED_STATION,  /* id: pack station (pack.reset); state "IDLE" */
-    CMD_CHANGED_RECEIPT,  /* id: receipt; state expected, receiving, received, closed */
-    CMD_CHANGED_TASK,     /* id: putaway task ("PUT-<n>"); state open, done */
-    CMD_CHANGED_TRANSFER, /* id: transfer; state "reserved", "in_transit" or "done" */
-    CMD_CHANGED_REPRINT,  /* id: shipment whose label is to be printed again; state: the printer
-                             named ("" = the packing station's); told before CMD_CHANGED_TOTE */
+    CMD_CHANGED_ORDER,       /* id: order */
+    CMD_CHANGED_WAVE,        /* id: wave */
+    CMD_CHANGED_DEVICE,      /* id: device; state "enabled" or "disabled" */
+    CMD_CHANGED_TOTE,        /* id: tote whose record changed (pick.confirm/pick.short filled it;
+                                label.reprint: the shipment's carton); the owner re-reads it */
+    CMD_CHANGED_STOCK,       /* id: sku (an adjustment applied) */
+    CMD_CHANGED_APPROVAL,    /* id: approval ("ADJ-<n>"); state "pending" or "approved" */
+    CMD_CHANGED_ALARM,       /* id: alarm acknowledged */
+    CMD_CHANGED_COUNT,       /* id: count task ("CNT-<n>") */
+    CMD_CHANGED_RMA,         /* id: RMA */
+    CMD_CHANGED_STATION,     /* id: pack station (pack.reset); state "IDLE" */
+    CMD_CHANGED_RECEIPT,     /* id: receipt; state expected, receiving, received, closed */
+    CMD_CHANGED_TASK,        /* id: putaway task ("PUT-<n>"); state open, done */
+    CMD_CHANGED_TRANSFER,    /* id: transfer; state "reserved", "in_transit" or "done" */
+    CMD_CHANGED_REPRINT,     /* id: shipment whose label is to be printed again; state: the printer
+                                named ("" = the packing station's); told before CMD_CHANGED_TOTE */
+    CMD_CHANGED_ORDER_STATE, /* id: order a pick (pick.confirm, pick.short) advanced; of what the
+                                owner keeps, only its state can have changed; state: its state now
+                              */
+    CMD_CHANGED_TOTE_PICKED, /* id: tote a pick put units in (its record now carries the order,
+                                state picking); state: that order */
 };
 
 /* Called on the loop after the reply was sent; id and state are valid during the call. A

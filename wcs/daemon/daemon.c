@@ -26,12 +26,12 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#define SWEEP_US      500000ull
+#define SWEEP_US 500000ull
 /* Under --clock-speed: the sweep at most every 20 ms and the KPI snapshot at most 4 times a
  * second of real time (period_us). */
 #define SWEEP_MIN_REAL_US 20000ull
 #define KPI_MIN_REAL_US   250000ull
-#define DRAIN_POLL_US 10000ull
+#define DRAIN_POLL_US     10000ull
 /* The cycle-count scheduler's first pass and period (daemon clock; counting.c). */
 #define COUNTING_FIRST_MS  5000u
 #define COUNTING_PERIOD_MS 600000u
@@ -374,6 +374,12 @@ static void on_cmd_change(void *arg, enum cmd_change what, const char *id, const
         break;
     case CMD_CHANGED_TOTE:
         model_refresh_tote(d, id);
+        break;
+    case CMD_CHANGED_ORDER_STATE:
+        model_order_picked(d, id, state);
+        break;
+    case CMD_CHANGED_TOTE_PICKED:
+        model_tote_picked(d, id, state);
         break;
     case CMD_CHANGED_WAVE:
         model_refresh_wave(d, id);

@@ -247,6 +247,12 @@ void model_refresh_order(struct wcsd *d, const char *id);
 /* Re-reads one tote (its order and dest; the sorting state stays the model's) and republishes
  * its table entry, as model_refresh_order. */
 void model_refresh_tote(struct wcsd *d, const char *id);
+/* A pick advanced order id to state: the order in memory takes it (its table entry too) without
+ * a read; an order not in memory, or a state not understood, is re-read (model_refresh_order). */
+void model_order_picked(struct wcsd *d, const char *id, const char *state);
+/* A pick put units in tote id for order: nothing to read when the tote in memory already
+ * carries that order; else it is re-read (model_refresh_tote). */
+void model_tote_picked(struct wcsd *d, const char *id, const char *order);
 /* Re-reads every order listed in the wave's `orders`, as model_refresh_order. */
 void model_refresh_wave(struct wcsd *d, const char *id);
 void model_apply_lane_overrides(struct wcsd *d);

@@ -515,6 +515,30 @@ void model_refresh_tote(struct wcsd *d, const char *id)
     (void)refresh_start(d, "tote", id, on_refresh);
 }
 
+void model_order_picked(struct wcsd *d, const char *id, const char *state)
+{
+    const struct wcsd_order *cur = hmap_get(&d->orders, id);
+    struct wcsd_order o;
+    enum wcsd_order_state st;
+    if (!cur || wcsd_order_state_parse(state, &st) != 0) {
+        model_refresh_order(d, id);
+        return;
+    }
+    if (cur->state == st)
+        return;
+    o = *cur;
+    o.state = st;
+    if (wcsd_order_put(d, &o) != 0)
+        log_warnx("order not updated order=%s: out of memory", id);
+}
+
+void model_tote_picked(struct wcsd *d, const char *id, const char *order)
+{
+    const struct wcsd_tote *cur = hmap_get(&d->totes, id);
+    if (!cur || strcmp(cur->order, order) != 0)
+        model_refresh_tote(d, id);
+}
+
 void model_refresh_wave(struct wcsd *d, const char *id)
 {
     (void)refresh_start(d, "wave", id, on_wave_orders);
