@@ -686,6 +686,7 @@ static void on_confirm(struct wcsd *d, struct pointrt *pt, const struct conv_eve
     const struct cfg_scan_point *sp = &d->site->scan_points[pt->cfg_index];
     struct pending *pe = pending_find(pt, (uint16_t)ev->seq);
     struct wcsd_tote *t;
+    bool was_lost;
     int32_t lane = lane_by_number(d, sp, ev->confirm_lane);
     char seqs[8], alarm[WCSD_ID_MAX + 16], msg[320];
     uint64_t sup = 0;
@@ -722,6 +723,7 @@ static void on_confirm(struct wcsd *d, struct pointrt *pt, const struct conv_eve
     }
     pt->unmatched_run = 0;
     t = pe->tote[0] ? hmap_get(&d->totes, pe->tote) : NULL;
+    was_lost = t && t->state == WCSD_TOTE_LOST;
     switch (ev->confirm_result) {
     case PLC_CONFIRM_DIVERTED:
         d->k.confirms_diverted++;
@@ -780,8 +782,9 @@ static void on_confirm(struct wcsd *d, struct pointrt *pt, const struct conv_eve
         }
         break;
     }
-    if (t && t->state != WCSD_TOTE_LOST) {
-        /* A tote confirmed after all clears a lost alarm raised by the sweep. */
+    if (was_lost && t->state != WCSD_TOTE_LOST) {
+        /* A tote confirmed after all clears the lost alarm the sweep raised (the tote's state
+         * says so, also one loaded after a restart); the others have none to clear. */
         snprintf(alarm, sizeof(alarm), "tote.%s.lost", t->id);
         daemon_alarm(d, alarm, false, NULL, NULL);
     }
