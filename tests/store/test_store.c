@@ -15,6 +15,7 @@
 #include "base/loop.h"
 #include "harness/harness.h"
 #include "rdump.h"
+#include "store/hook.h"
 #include "store/packing.h"
 #include "store/store.h"
 
@@ -631,6 +632,57 @@ static void test_pack_step_changes(void **state)
     env_close(&e);
 }
 
+struct hread {
+    bool done;
+    int rc;
+    size_t n;
+    char v[4][64];
+};
+
+static void on_hread(void *arg, const struct store_result *r)
+{
+    struct hread *h = arg;
+    h->done = true;
+    h->rc = r->rc;
+    h->n = r->n_values;
+    for (size_t i = 0; i < r->n_values && i < 4; i++)
+        snprintf(h->v[i], sizeof(h->v[i]), "%s", r->values[i]);
+}
+
+/* store_hash_read answers as wave_read's 'hash' mode: the values in order, "" for an absent
+ * field or hash, the server's error for a key of another type. */
+static void test_hash_read(void **state)
+{
+    struct env e;
+    struct hread h = {0};
+    const char *f[] = {"a", "missing", "b"};
+    (void)state;
+    env_open(&e, "hrd");
+    redisContext *c = sync_ctx();
+    freeReplyObject(redisCommand(c, "HSET wcs:{hrd}:task:T1 a 1 b two"));
+    freeReplyObject(redisCommand(c, "SET wcs:{hrd}:str x"));
+    assert_int_equal(store_hash_read(e.s, "wcs:{hrd}:task:T1", f, 3, on_hread, &h), 0);
+    assert_true(run_until(e.l, &h.done, 5000));
+    assert_int_equal(h.rc, 0);
+    assert_int_equal(h.n, 3);
+    assert_string_equal(h.v[0], "1");
+    assert_string_equal(h.v[1], "");
+    assert_string_equal(h.v[2], "two");
+    h = (struct hread){0};
+    assert_int_equal(store_hash_read(e.s, "wcs:{hrd}:task:T2", f, 1, on_hread, &h), 0);
+    assert_true(run_until(e.l, &h.done, 5000));
+    assert_int_equal(h.rc, 0);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.v[0], "");
+    h = (struct hread){0};
+    assert_int_equal(store_hash_read(e.s, "wcs:{hrd}:str", f, 1, on_hread, &h), 0);
+    assert_true(run_until(e.l, &h.done, 5000));
+    assert_int_not_equal(h.rc, 0);
+    assert_int_equal(store_hash_read(e.s, "wcs:{hrd}:str", f, 0, on_hread, &h), -EINVAL);
+    redisFree(c);
+    env_close(&e);
+}
+
 /* Microseconds this thread has spent runnable but waiting for a CPU (the second field of
  * /proc/thread-self/schedstat); 0 when the kernel does not report it. On a busy machine a
  * thread that never blocks still loses the CPU for a while: that time is not the store's. */
@@ -972,7 +1024,7 @@ int main(void)
         cmocka_unit_test(test_noscript_fallback), cmocka_unit_test(test_journal),
         cmocka_unit_test(test_request_claim),     cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_restart_replay),    cmocka_unit_test(test_concurrent_writers),
-        cmocka_unit_test(test_pack_step_changes),
+        cmocka_unit_test(test_pack_step_changes), cmocka_unit_test(test_hash_read),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

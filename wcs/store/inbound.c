@@ -80,19 +80,18 @@ int ops_read_record(struct store *s, const struct store_ctx *ctx, const char *ki
                     const char *const *fields, size_t n, store_cb cb, void *arg)
 {
     char k[KEY_MAX];
-    const char *a[1 + OPS_READ_MAX];
+    const char *a[OPS_READ_MAX];
     if (!s || !kind || !fields || n < 1 || n > OPS_READ_MAX ||
         (strcmp(kind, "receipt") != 0 && strcmp(kind, "rma") != 0 && strcmp(kind, "task") != 0) ||
         key(k, s, kind, id, false, NULL))
         return -EINVAL;
-    a[0] = "hash";
+    (void)ctx;
     for (size_t i = 0; i < n; i++) {
         if (!fields[i] || !fields[i][0])
             return -EINVAL;
-        a[1 + i] = fields[i];
+        a[i] = fields[i];
     }
-    const char *keys[] = {k};
-    return store_script_run(s, ctx, "wave_read", false, keys, 1, a, n + 1, cb, arg);
+    return store_hash_read(s, k, a, n, cb, arg);
 }
 
 int ops_read_task_seq(struct store *s, const struct store_ctx *ctx, store_cb cb, void *arg)

@@ -155,6 +155,9 @@ static int pk_read(struct pk *p, const char *mode, struct strv *keys, const char
     const char *a[16] = {mode};
     if (n_args > 15)
         return -EINVAL;
+    /* One hash's fields: a plain HMGET answers as the script's mode does, at a fraction of it. */
+    if (strcmp(mode, "hash") == 0 && keys->n == 1)
+        return store_hash_read(p->s, keys->v[0], args, n_args, on_pk_read, p);
     for (size_t i = 0; i < n_args; i++)
         a[1 + i] = args[i];
     return store_script_run(p->s, &p->ctx, "wave_read", false, (const char *const *)keys->v,

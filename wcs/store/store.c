@@ -1340,3 +1340,49 @@ int store_raw(struct store *s, bool write, size_t argc, const char *const *argv,
     c->raw_cb = cb;
     return submit(s, c, NULL, arg);
 }
+
+struct hash_read {
+    store_cb cb;
+    void *arg;
+    size_t n;
+};
+
+static void on_hash_read(void *arg, int rc, const char *msg, const struct store_item *items,
+                         size_t n)
+{
+    struct hash_read *h = arg;
+    const char *values[STORE_HASH_READ_MAX];
+    struct store_result res = {.rc = rc, .message = msg};
+    if (rc == 0 && n != h->n) {
+        res.rc = WCS_E_PROTOCOL;
+        res.message = "HMGET answered another number of values";
+    }
+    for (size_t i = 0; res.rc == 0 && i < n; i++)
+        values[i] = items[i].nil ? "" : items[i].str;
+    if (res.rc == 0) {
+        res.n_values = n;
+        res.values = values;
+    }
+    h->cb(h->arg, &res);
+    free(h);
+}
+
+int store_hash_read(struct store *s, const char *key, const char *const *fields, size_t n,
+                    store_cb cb, void *arg)
+{
+    const char *argv[2 + STORE_HASH_READ_MAX] = {"HMGET", key};
+    struct hash_read *h;
+    int rc;
+    if (!s || !key || !fields || !cb || n < 1 || n > STORE_HASH_READ_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        argv[2 + i] = fields[i];
+    h = malloc(sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    *h = (struct hash_read){cb, arg, n};
+    rc = store_raw(s, false, 2 + n, argv, on_hash_read, h);
+    if (rc)
+        free(h);
+    return rc;
+}
