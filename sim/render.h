@@ -7,8 +7,8 @@
 #include "sim/printer.h"
 #include "sim/zpl.h"
 
-/* Renders lb on a canvas of width_dots x height_dots and writes it to png_path (NULL: no file,
- * the barcodes are still encoded). info gets the
+/* Renders lb on a canvas of width_dots x height_dots and writes it to png_path (NULL: no file
+ * and nothing drawn, the barcodes are still encoded). info gets the
  * size and one entry per barcode (symbology name, zint's human-readable text, the data given to
  * zint). Returns 0, WCS_E_SYNTAX when zint refuses a barcode's data (the PNG is still written
  * with that barcode missing and info->errors counting it), -ENOMEM, or a negative errno. */
