@@ -1255,7 +1255,9 @@ static void on_observed(struct run *r, struct mqttc_msg *m)
                 r->flows[i].credit_seen = true;
         logf_(r, "evt/credit %s", m->payload);
         json_decref(e);
-    } else if (strcmp(t, "evt/pack") == 0 || strcmp(t, "evt/weigh") == 0) {
+    } else if (strcmp(t, "evt/weigh") == 0 ||
+               (strcmp(t, "evt/pack") == 0 && strstr(m->payload, "\"error\""))) {
+        /* Of the pack events (one per verified unit) only a refusal matters to the packer. */
         on_pack_event(r, t + 4, m->payload);
     }
 }
