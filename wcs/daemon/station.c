@@ -47,6 +47,8 @@ struct address {
 /* Scans a station holds while busy; one more is refused with "busy". */
 enum { STATION_QUEUE_MAX = 16 };
 
+#define STATION_FIELDS 17 /* the station hash fields pack_step writes (persist, write_idle) */
+
 struct stationrt {
     struct wcsd *d;
     char id[WCSD_ID_MAX];
@@ -78,6 +80,11 @@ struct stationrt {
     unsigned q_head, q_len;
     uint64_t q_timer;
     bool q_armed;
+    /* What the last pack_step sent (a 64-bit FNV-1a per station field): the next sends only
+     * the fields that differ. Not valid after a failed write, a load, or before the first:
+     * then all are sent. */
+    uint64_t sent_hash[STATION_FIELDS];
+    bool sent_valid;
 };
 
 static bool reprint_on_job(struct wcsd *d, struct devrt *dv, uint64_t job_id,
@@ -154,9 +161,51 @@ static void on_write_done(void *arg, const struct store_result *r)
 {
     struct wcsd *d = arg;
     uint64_t sup = 0;
-    if (r->rc != 0 && log_repeat_hit(&d->rep_store, loop_now_us(d->loop), 10000000, &sup))
+    if (r->rc == 0)
+        return;
+    /* What Redis holds is not known now: every station sends its whole session next time. */
+    for (size_t i = 0; i < d->n_stations; i++)
+        d->stations[i]->sent_valid = false;
+    if (log_repeat_hit(&d->rep_store, loop_now_us(d->loop), 10000000, &sup))
         log_warnx("pack step refused by the store rc=%s msg=%s suppressed=%" PRIu64,
                   wcs_strerror(r->rc), r->message ? r->message : "", sup);
+}
+
+static uint64_t value_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    while (*s)
+        h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+    return h;
+}
+
+/* One journaled pack_step with the station fields sf[0..STATION_FIELDS) of which only those
+ * changed since the last step are sent (pack_step writes and journals only changes anyway: this
+ * spares Redis reading and comparing a whole session per verified unit). */
+static void send_step(struct stationrt *st, const struct store_ctx *ctx, const char *op,
+                      const char *counter, const struct store_field *sf,
+                      const struct store_field *tf, size_t n_tf)
+{
+    struct wcsd *d = st->d;
+    struct store_field out[STATION_FIELDS];
+    uint64_t h[STATION_FIELDS];
+    const char *tp[PACK_TOTES_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < STATION_FIELDS; i++) {
+        h[i] = value_hash(sf[i].value);
+        if (!st->sent_valid || h[i] != st->sent_hash[i])
+            out[n++] = sf[i];
+    }
+    for (size_t i = 0; i < st->s.n_totes; i++)
+        tp[i] = st->s.totes[i];
+    if (packing_step(d->store, ctx, st->id, op, counter, out, n, tp, tf ? st->s.n_totes : 0, tf,
+                     tf ? n_tf : 0, on_write_done, d) != 0) {
+        st->sent_valid = false;
+        log_warnx("pack step not written station=%s op=%s", st->id, op);
+        return;
+    }
+    memcpy(st->sent_hash, h, sizeof(h));
+    st->sent_valid = true;
 }
 
 /* Persists the session (state, step, order, totes, lines and the label fields) as one
@@ -167,7 +216,6 @@ static void persist(struct stationrt *st, const char *op, const char *counter, c
     struct wcsd *d = st->d;
     char totes[PACK_TOTES_MAX * (WCSD_ID_MAX + 4) + 4], lines[8192], wrong[12], serial[24], w[24],
         e[24];
-    const char *tp[PACK_TOTES_MAX];
     struct store_ctx ctx = {.actor = "wcs", .cause = cause};
     if (pack_totes_to_json(&st->s, totes, sizeof(totes)) < 0 ||
         pack_lines_to_json(&st->s, lines, sizeof(lines)) < 0) {
@@ -197,13 +245,10 @@ static void persist(struct stationrt *st, const char *op, const char *counter, c
         {"weight_mg", w},
         {"expected_mg", e},
     };
-    for (size_t i = 0; i < st->s.n_totes; i++)
-        tp[i] = st->s.totes[i];
+    _Static_assert(sizeof(sf) / sizeof(sf[0]) == STATION_FIELDS, "the station's fields");
     if (!d->store)
         return;
-    if (packing_step(d->store, &ctx, st->id, op, counter, sf, sizeof(sf) / sizeof(sf[0]), tp,
-                     tf ? st->s.n_totes : 0, tf, tf ? n_tf : 0, on_write_done, d) != 0)
-        log_warnx("pack step not written station=%s op=%s", st->id, op);
+    send_step(st, &ctx, op, counter, sf, tf, n_tf);
 }
 
 /* Writes the station back to idle in one journaled step; tf (may be NULL) is set on every tote
@@ -213,7 +258,6 @@ static void write_idle(struct stationrt *st, const char *op, const char *counter
 {
     struct wcsd *d = st->d;
     struct store_ctx ctx = {.actor = actor, .cause = cause};
-    const char *tp[PACK_TOTES_MAX];
     static const struct store_field sf[] = {
         {"state", "IDLE"},
         {"step", "idle"},
@@ -233,12 +277,9 @@ static void write_idle(struct stationrt *st, const char *op, const char *counter
         {"weight_mg", "0"},
         {"expected_mg", "0"},
     };
-    for (size_t i = 0; i < st->s.n_totes; i++)
-        tp[i] = st->s.totes[i];
-    if (d->store &&
-        packing_step(d->store, &ctx, st->id, op, counter, sf, sizeof(sf) / sizeof(sf[0]), tp,
-                     tf ? st->s.n_totes : 0, tf, tf ? n_tf : 0, on_write_done, d) != 0)
-        log_warnx("pack step not written station=%s op=%s", st->id, op);
+    _Static_assert(sizeof(sf) / sizeof(sf[0]) == STATION_FIELDS, "the station's fields");
+    if (d->store)
+        send_step(st, &ctx, op, counter, sf, tf, n_tf);
 }
 
 static void session_clear(struct stationrt *st)
@@ -1489,6 +1530,7 @@ static void on_station_read(void *arg, int rc, const char *msg, const struct sto
                       msg ? msg : "");
         } else {
             st->loaded = true;
+            st->sent_valid = false; /* Redis's copy is what was read, not what was last sent */
             resume(st, items, n);
             publish_state(st);
             queue_kick(st);
