@@ -20,8 +20,8 @@ enum cmd_change {
     CMD_CHANGED_ORDER,       /* id: order */
     CMD_CHANGED_WAVE,        /* id: wave */
     CMD_CHANGED_DEVICE,      /* id: device; state "enabled" or "disabled" */
-    CMD_CHANGED_TOTE,        /* id: tote whose record changed (pick.confirm/pick.short filled it;
-                                label.reprint: the shipment's carton); the owner re-reads it */
+    CMD_CHANGED_TOTE,        /* id: tote whose record changed (label.reprint: the shipment's
+                                carton); the owner re-reads it */
     CMD_CHANGED_STOCK,       /* id: sku (an adjustment applied) */
     CMD_CHANGED_APPROVAL,    /* id: approval ("ADJ-<n>"); state "pending" or "approved" */
     CMD_CHANGED_ALARM,       /* id: alarm acknowledged */
@@ -33,9 +33,8 @@ enum cmd_change {
     CMD_CHANGED_TRANSFER,    /* id: transfer; state "reserved", "in_transit" or "done" */
     CMD_CHANGED_REPRINT,     /* id: shipment whose label is to be printed again; state: the printer
                                 named ("" = the packing station's); told before CMD_CHANGED_TOTE */
-    CMD_CHANGED_ORDER_STATE, /* id: order a pick (pick.confirm, pick.short) advanced; of what the
-                                owner keeps, only its state can have changed; state: its state now
-                              */
+    CMD_CHANGED_ORDER_STATE, /* id: order a pick (pick.confirm, pick.short) advanced: only its
+                                state can have changed; state: the order's state now */
     CMD_CHANGED_TOTE_PICKED, /* id: tote a pick put units in (its record now carries the order,
                                 state picking); state: that order */
 };
