@@ -357,6 +357,57 @@ static void test_retained_state_and_alarms(void **state)
     loop_free(l);
 }
 
+/* With state_min_interval_us a state set again right after it was sent is held: only its latest
+ * value follows, once the interval is up (behind an event published after it). Without it every
+ * value is sent. */
+static void test_state_coalesced(void **state)
+{
+    struct loop *l;
+    char *got;
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus_opts o = {.state_min_interval_us = 300000};
+    struct bus *b = open_bus(l, "wcs-coal", 103, &o, NULL);
+    PUMP_UNTIL(l, ready(b), WAIT_MS);
+    size_t from = tc_count(SUP);
+    for (int v = 1; v <= 3; v++) {
+        json_t *s = json_pack("{s:i}", "v", v);
+        assert_int_equal(bus_set_state(b, "station", "pk1", s), 0);
+        json_decref(s);
+    }
+    json_t *e = json_pack("{s:s}", "x", "after");
+    assert_int_equal(bus_publish_event(b, "probe", e), 0);
+    json_decref(e);
+    PUMP_UNTIL(l, tc_find(SUP, from, P "state/station/pk1", "\"v\":3") >= 0, WAIT_MS);
+    long v1 = tc_find(SUP, from, P "state/station/pk1", "\"v\":1"),
+         v3 = tc_find(SUP, from, P "state/station/pk1", "\"v\":3"),
+         ev = tc_find(SUP, from, P "evt/probe", NULL);
+    assert_true(v1 >= 0 && ev >= 0 && v3 > ev);
+    assert_true(tc_find(SUP, from, P "state/station/pk1", "\"v\":2") < 0);
+    got = probe_retained(l, P "state/#", P "state/station/pk1", NULL, WAIT_MS);
+    assert_non_null(got);
+    assert_non_null(strstr(got, "\"v\":3"));
+    free(got);
+    bus_close(b);
+
+    b = open_bus(l, "wcs-coal0", 104, NULL, NULL);
+    PUMP_UNTIL(l, ready(b), WAIT_MS);
+    from = tc_count(SUP);
+    for (int v = 4; v <= 6; v++) {
+        json_t *s = json_pack("{s:i}", "v", v);
+        assert_int_equal(bus_set_state(b, "station", "pk1", s), 0);
+        json_decref(s);
+    }
+    PUMP_UNTIL(l, tc_find(SUP, from, P "state/station/pk1", "\"v\":6") >= 0, WAIT_MS);
+    assert_true(tc_find(SUP, from, P "state/station/pk1", "\"v\":4") >= 0);
+    assert_true(tc_find(SUP, from, P "state/station/pk1", "\"v\":5") >= 0);
+    from = tc_count(SUP);
+    assert_int_equal(bus_del_state(b, "station", "pk1"), 0);
+    PUMP_UNTIL(l, tc_find(SUP, from, P "state/station/pk1", NULL) >= 0, WAIT_MS);
+    bus_close(b);
+    loop_free(l);
+}
+
 struct foreign {
     struct bus *b;
     int n;
@@ -1054,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_birth_events_and_clean_close),
         cmocka_unit_test(test_ts_from_injected_clock),
         cmocka_unit_test(test_retained_state_and_alarms),
+        cmocka_unit_test(test_state_coalesced),
         cmocka_unit_test(test_foreign_alarms),
         cmocka_unit_test(test_command_round_trip),
         cmocka_unit_test(test_full_queue_loses_nothing),

@@ -41,6 +41,7 @@ struct retained {
     char *topic;
     json_t *body; /* deep copy; NULL for a tombstone */
     int64_t ts_ms;
+    uint64_t sent_us; /* loop clock of the last send; 0: never */
     bool dirty;
 };
 
@@ -83,6 +84,9 @@ struct bus {
     bool reconnect_armed;
     uint64_t retry_timer;
     bool retry_armed;
+    uint64_t state_min_us; /* bus_opts.state_min_interval_us */
+    uint64_t coalesce_timer;
+    bool coalesce_armed;
     bool status_dirty;
 
     struct out_msg **ring; /* the offline buffer, oldest at head */
@@ -132,6 +136,26 @@ static void arm_retry(struct bus *b)
         return;
     if (loop_add_timer(b->loop, (uint64_t)b->retry_ms * 1000, on_retry, b, &b->retry_timer) == 0)
         b->retry_armed = true;
+}
+
+/* The coalesced state topics go out together, at most one interval after they were held. */
+static void on_coalesce(struct loop *l, uint64_t id, void *arg)
+{
+    struct bus *b = arg;
+    (void)l;
+    (void)id;
+    b->coalesce_armed = false;
+    flush(b);
+}
+
+static void arm_coalesce(struct bus *b)
+{
+    if (b->coalesce_armed)
+        return;
+    if (loop_add_timer(b->loop, b->state_min_us, on_coalesce, b, &b->coalesce_timer) == 0)
+        b->coalesce_armed = true;
+    else
+        arm_retry(b);
 }
 
 /* Takes ownership of payload. */
@@ -303,6 +327,7 @@ static int ret_send(struct bus *b, struct retained *r)
     free(p);
     if (rc == 0) {
         b->st.published++;
+        r->sent_us = loop_now_us(b->loop);
         if (!r->body) {
             ret_remove(b, r);
             return 0;
@@ -327,7 +352,8 @@ static bool foreign_take(struct bus *b, const char *topic)
     return false;
 }
 
-static int ret_set(struct bus *b, const char *topic, const json_t *body, bool tombstone)
+static int ret_set(struct bus *b, const char *topic, const json_t *body, bool tombstone,
+                   bool coalesce)
 {
     struct retained *r = ret_find(b, topic);
     json_t *copy = NULL;
@@ -352,6 +378,13 @@ static int ret_set(struct bus *b, const char *topic, const json_t *body, bool to
     r->body = copy;
     r->ts_ms = now_ms(b);
     mark_dirty(b, r);
+    if (coalesce && copy && b->state_min_us && r->sent_us &&
+        loop_now_us(b->loop) - r->sent_us < b->state_min_us) {
+        /* Sent a moment ago: this value (or a later one) goes out with the next tick. */
+        if (b->state == ST_UP)
+            arm_coalesce(b);
+        return 0;
+    }
     if (b->state == ST_UP && b->ring_len == 0 && !b->status_dirty) {
         int rc = ret_send(b, r);
         if (rc == -EAGAIN || rc == WCS_E_LINK)
@@ -814,7 +847,7 @@ int bus_set_state(struct bus *b, const char *kind, const char *id, const json_t 
     if (!name_ok(kind) || !name_ok(id))
         return -EINVAL;
     snprintf(topic, sizeof(topic), "%sstate/%s/%s", b->prefix, kind, id);
-    return ret_set(b, topic, body, false);
+    return ret_set(b, topic, body, false, true);
 }
 
 int bus_del_state(struct bus *b, const char *kind, const char *id)
@@ -823,14 +856,14 @@ int bus_del_state(struct bus *b, const char *kind, const char *id)
     if (!name_ok(kind) || !name_ok(id))
         return -EINVAL;
     snprintf(topic, sizeof(topic), "%sstate/%s/%s", b->prefix, kind, id);
-    return ret_set(b, topic, NULL, true);
+    return ret_set(b, topic, NULL, true, false);
 }
 
 int bus_set_kpi(struct bus *b, const json_t *body)
 {
     char topic[TOPIC_MAX];
     snprintf(topic, sizeof(topic), "%skpi", b->prefix);
-    return ret_set(b, topic, body, false);
+    return ret_set(b, topic, body, false, false);
 }
 
 int bus_raise_alarm(struct bus *b, const char *id, const json_t *body)
@@ -839,7 +872,7 @@ int bus_raise_alarm(struct bus *b, const char *id, const json_t *body)
     if (!name_ok(id))
         return -EINVAL;
     snprintf(topic, sizeof(topic), "%salarm/%s", b->prefix, id);
-    return ret_set(b, topic, body, false);
+    return ret_set(b, topic, body, false, false);
 }
 
 int bus_clear_alarm(struct bus *b, const char *id)
@@ -848,7 +881,7 @@ int bus_clear_alarm(struct bus *b, const char *id)
     if (!name_ok(id))
         return -EINVAL;
     snprintf(topic, sizeof(topic), "%salarm/%s", b->prefix, id);
-    return ret_set(b, topic, NULL, true);
+    return ret_set(b, topic, NULL, true, false);
 }
 
 bool bus_alarm_raised(const struct bus *b, const char *id)
@@ -963,6 +996,7 @@ int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd
         b->reconnect_max_ms = b->reconnect_min_ms;
     b->backoff_ms = b->reconnect_min_ms;
     b->retry_ms = o->retry_ms ? o->retry_ms : 2;
+    b->state_min_us = o->state_min_interval_us;
     b->ring_cap = o->offline_capacity ? o->offline_capacity : 10000;
     b->ring = calloc(b->ring_cap, sizeof(*b->ring));
     b->prefix_len = (size_t)snprintf(b->prefix, sizeof(b->prefix), "wcs/v1/%s/", o->site);
@@ -1031,6 +1065,8 @@ void bus_close(struct bus *b)
         loop_cancel_timer(b->loop, b->reconnect_timer);
     if (b->retry_armed)
         loop_cancel_timer(b->loop, b->retry_timer);
+    if (b->coalesce_armed)
+        loop_cancel_timer(b->loop, b->coalesce_timer);
     loop_del_fd(b->loop, mqlink_ev_fd(b->link));
     loop_del_fd(b->loop, mqlink_msg_fd(b->link));
     /* If paho would not take the offline status, have the broker publish the Will instead, so

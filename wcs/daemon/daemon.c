@@ -31,6 +31,9 @@
  * second of real time (period_us). */
 #define SWEEP_MIN_REAL_US 20000ull
 #define KPI_MIN_REAL_US   250000ull
+/* Under --clock-speed: a retained state topic is republished at most every 50 ms of real time
+ * (its latest value; bus_opts.state_min_interval_us). */
+#define STATE_MIN_REAL_US 50000ull
 #define DRAIN_POLL_US     10000ull
 /* The cycle-count scheduler's first pass and period (daemon clock; counting.c). */
 #define COUNTING_FIRST_MS  5000u
@@ -955,6 +958,9 @@ static int open_links(struct wcsd *d)
     bo.keepalive_s = (int)s->mqtt.keepalive_s;
     bo.events_qos0 = s->mqtt.qos == 0;
     bo.offline_capacity = 100000;
+    /* A pack station's state changes at every verified unit: seconds apart on a floor, a few
+     * milliseconds apart on the simulator's fast clock, where only the last one matters. */
+    bo.state_min_interval_us = d->speed > 1.0 ? period_us(d, 0, STATE_MIN_REAL_US) : 0;
     /* The broker keeps wcs's subscriptions while it restarts and queues the QoS 1 commands sent
      * meanwhile (docs/reliability.md); request_id idempotency makes a redelivery harmless. */
     bo.persistent_session = true;
