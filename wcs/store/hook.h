@@ -37,9 +37,9 @@ int store_script_run(struct store *s, const struct store_ctx *ctx, const char *n
 int store_raw(struct store *s, bool write, size_t argc, const char *const *argv, store_raw_cb cb,
               void *arg);
 
-/* Reads fields[0..n) of the hash `key` (full key name) with one HMGET, failing fast while down:
- * cb gets what the script wave_read's mode 'hash' answers, without a script's cost: rc 0 and n
- * values ("" for an absent field), or the error. n is 1..STORE_HASH_READ_MAX. */
+/* Reads fields[0..n) of the hash `key` (full key name) with one HMGET, failing fast while down
+ * (the pre-reads of the command layer's operations): cb gets rc 0 and n values as a read script
+ * answers them ("" for an absent field), or the error. n is 1..STORE_HASH_READ_MAX. */
 #define STORE_HASH_READ_MAX 64
 int store_hash_read(struct store *s, const char *key, const char *const *fields, size_t n,
                     store_cb cb, void *arg);

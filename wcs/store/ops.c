@@ -171,9 +171,6 @@ static int read_run(struct step *st, const char *mode, const char *const *keys, 
 {
     const char *a[16] = {mode};
     assert(n_args < 16);
-    /* One hash's fields: a plain HMGET answers as the script's mode does, at a fraction of it. */
-    if (strcmp(mode, "hash") == 0 && n_keys == 1)
-        return store_hash_read(st->s, keys[0], args, n_args, cb, st);
     for (size_t i = 0; i < n_args; i++)
         a[1 + i] = args[i];
     return store_script_run(st->s, &st->ctx, "wave_read", false, keys, n_keys, a, n_args + 1, cb,
@@ -303,8 +300,8 @@ static int step_next(struct step *st)
             key0(kbuf[2], s, "orders:open"))
             return -EINVAL;
         if (strcmp(st->action, "cancel") == 0 && st->phase == 0) {
-            const char *k[] = {kbuf[0]}, *a[] = {"wave"};
-            return read_run(st, "hash", k, 1, a, 1, on_step_read);
+            const char *a[] = {"wave"};
+            return store_hash_read(s, kbuf[0], a, 1, on_step_read, st);
         }
         if (strcmp(st->action, "cancel") == 0 && st->phase == 1) {
             const char *k[] = {kbuf[1]};
@@ -328,9 +325,8 @@ static int step_next(struct step *st)
         if (key(kbuf[0], s, "wave", st->wave, NULL))
             return -EINVAL;
         if (strcmp(st->action, "cancel") == 0 && st->phase == 0) {
-            const char *k[] = {kbuf[0]},
-                       *a[] = {"state", "orders", "first_task", "tasks", "batch_ids"};
-            return read_run(st, "hash", k, 1, a, 5, on_step_read);
+            const char *a[] = {"state", "orders", "first_task", "tasks", "batch_ids"};
+            return store_hash_read(s, kbuf[0], a, 5, on_step_read, st);
         }
         if (strcmp(st->action, "cancel") == 0 && st->phase == 1 && st->n_orders > 0) {
             if (st->n_orders > STEP_KEYS_MAX - 1)
@@ -442,8 +438,8 @@ static int step_next(struct step *st)
         if (key(kbuf[0], s, "approval", st->id, NULL))
             return -EINVAL;
         if (st->phase == 0) {
-            const char *k[] = {kbuf[0]}, *a[] = {"state", "sku", "loc", "lot"};
-            return read_run(st, "hash", k, 1, a, 4, on_step_read);
+            const char *a[] = {"state", "sku", "loc", "lot"};
+            return store_hash_read(s, kbuf[0], a, 4, on_step_read, st);
         }
         keys[nk++] = kbuf[0];
         snprintf(alarm, sizeof(alarm), "approval-%s", st->id);

@@ -155,13 +155,21 @@ static int pk_read(struct pk *p, const char *mode, struct strv *keys, const char
     const char *a[16] = {mode};
     if (n_args > 15)
         return -EINVAL;
-    /* One hash's fields: a plain HMGET answers as the script's mode does, at a fraction of it. */
-    if (strcmp(mode, "hash") == 0 && keys->n == 1)
-        return store_hash_read(p->s, keys->v[0], args, n_args, on_pk_read, p);
     for (size_t i = 0; i < n_args; i++)
         a[1 + i] = args[i];
     return store_script_run(p->s, &p->ctx, "wave_read", false, (const char *const *)keys->v,
                             keys->n, a, n_args + 1, on_pk_read, p);
+}
+
+/* One hash's fields (wcs:{site}:<kind>:<id>) by a plain HMGET, answered as the reads above. */
+static int pk_read_hash(struct pk *p, const char *kind, const char *id, const char *const *fields,
+                        size_t n)
+{
+    char key[STORE_KEY_MAX];
+    int len = snprintf(key, sizeof(key), "wcs:{%s}:%s:%s", store_site(p->s), kind, id);
+    if (len < 0 || (size_t)len >= sizeof(key))
+        return -EINVAL;
+    return store_hash_read(p->s, key, fields, n, on_pk_read, p);
 }
 
 static int pk_run(struct pk *p, const char *script, struct strv *keys, struct strv *args)
@@ -300,10 +308,7 @@ static int next_claim(struct pk *p)
     }
     if (p->phase == part) {
         const char *a[] = {"tasks"};
-        rc = strv_pushf(&keys, "wcs:{%s}:batch:%s", site(p), p->id);
-        rc = rc ? rc : pk_read(p, "hash", &keys, a, 1);
-        strv_clear(&keys);
-        return rc;
+        return pk_read_hash(p, "batch", p->id, a, 1);
     }
     if (!read_part(p, part, &f, &n) || n < 1)
         return WCS_E_PROTOCOL;
@@ -364,12 +369,8 @@ static int backorder_key(struct pk *p, const char *bo, struct strv *keys)
 
 static int read_task(struct pk *p)
 {
-    struct strv keys = {0};
     const char *a[TASK_FIELDS] = {"kind", "order", "batch", "sku", "location", "lot", "backorder"};
-    int rc = strv_pushf(&keys, "wcs:{%s}:task:%s", site(p), p->id);
-    rc = rc ? rc : pk_read(p, "hash", &keys, a, TASK_FIELDS);
-    strv_clear(&keys);
-    return rc;
+    return pk_read_hash(p, "task", p->id, a, TASK_FIELDS);
 }
 
 /* The task as read, or a refusal for an unknown task or one of another kind (returns NULL). */
@@ -455,12 +456,8 @@ static int next_short_read(struct pk *p)
     struct strv keys = {0};
     size_t f, n;
     int rc = 0;
-    if (p->phase == 0) {
-        rc = strv_pushf(&keys, "wcs:{%s}:task:%s", site(p), p->id);
-        rc = rc ? rc : pk_read(p, "hash", &keys, SHORT_TASK_FIELDS, OPS_SHORT_TASK);
-        strv_clear(&keys);
-        return rc;
-    }
+    if (p->phase == 0)
+        return pk_read_hash(p, "task", p->id, SHORT_TASK_FIELDS, OPS_SHORT_TASK);
     if (!read_part(p, 0, &f, &n) || n < OPS_SHORT_TASK)
         return WCS_E_PROTOCOL;
     const char *const *t = (const char *const *)p->read.v + f;

@@ -9,7 +9,6 @@
 --  'quants' KEYS[4..] quant hashes. Per key 9 values: exists '0'|'1', sku, loc, lot, on_hand,
 --           reserved (plus units on hold), expiry, in_date, missing (units a short pick did not
 --           find, not yet counted; '' none).
---  'hash'   KEYS[4] a hash; ARGV[8..] field names. Their values ('' when absent).
 --  'fields' KEYS[4..] hashes. Per key: n, then its n field names sorted.
 --  'get'    KEYS[4] a string key. Its value ('' when absent).
 --  'release' KEYS[4] wave hash, KEYS[5] task counter. The state ('' no such wave), the orders
@@ -98,14 +97,6 @@ elseif mode == 'quants' then
         for j = 1, 8 do
             out[#out + 1] = s(v[j])
         end
-    end
-elseif mode == 'hash' then
-    if #KEYS ~= 4 or #ARGV < 8 then
-        return err('EARG', 'hash takes one key and field names')
-    end
-    local v = redis.call('HMGET', KEYS[4], unpack(ARGV, 8))
-    for j = 1, #ARGV - 7 do
-        out[#out + 1] = s(v[j])
     end
 elseif mode == 'get' then
     if #KEYS ~= 4 then
