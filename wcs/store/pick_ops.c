@@ -69,7 +69,8 @@ struct pk {
     struct store_ctx ctx;
     enum pk_kind kind;
     int phase, attempt;
-    bool any_batch; /* a claim of "the next released batch" (no batch named) */
+    bool any_batch; /* a claim of "the next released batch" (no batch named): one taken by another
+                       claim meanwhile is a retry (batch_claim's 'next') */
     store_cb cb;
     void *arg;
     char actor[129], cause[257];
@@ -104,23 +105,10 @@ static void pk_refuse(struct pk *p, int rc, const char *msg)
 
 static int pk_next(struct pk *p);
 
-/* A claim of the next released batch found it taken between its read and its script (another
- * picker's claim of the same first batch ran first): it goes for the next one instead of
- * refusing the picker. */
-static bool claim_lost_race(struct pk *p, const struct store_result *r)
-{
-    if (p->kind != PK_CLAIM || !p->any_batch || !r || r->rc != WCS_E_STATE || !r->message ||
-        (!strstr(r->message, " is assigned to ") && !strstr(r->message, " is done")) ||
-        p->attempt >= OPS_RETRIES_MAX)
-        return false;
-    p->attempt++;
-    return true;
-}
-
 static void on_pk_run(void *arg, const struct store_result *r)
 {
     struct pk *p = arg;
-    if (ops_retry_due(r, &p->attempt) || claim_lost_race(p, r)) {
+    if (ops_retry_due(r, &p->attempt)) {
         int rc;
         p->phase = 0;
         strv_clear(&p->read);
@@ -323,6 +311,7 @@ static int next_claim(struct pk *p)
     rc = rc ? rc : strv_push(&args, p->id);
     rc = rc ? rc : strv_push(&args, p->user);
     rc = rc ? rc : strv_push(&args, tasks[0] ? tasks : "[]");
+    rc = rc ? rc : strv_push(&args, p->any_batch ? "next" : "");
     rc = rc ? rc : pk_run(p, "batch_claim", &keys, &args);
     strv_clear(&ids);
     strv_clear(&keys);

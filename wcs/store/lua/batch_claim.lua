@@ -1,11 +1,13 @@
 -- batch_claim: a picker takes a released batch (or takes up again the batch it holds). The C
 -- side reads the batch's task list first and declares the task keys; 'changed meanwhile, retry'
 -- when the list moved. KEYS[4] released batches zset, KEYS[5] batch hash, KEYS[6..] its tasks.
--- ARGV[7] batch id, ARGV[8] picker, ARGV[9] the tasks JSON as read.
+-- ARGV[7] batch id, ARGV[8] picker, ARGV[9] the tasks JSON as read, ARGV[10] 'next' when the
+-- picker asked for the next released batch (not this one by name): one another picker took
+-- meanwhile is 'changed meanwhile, retry' (the C side reads the released batches again).
 -- Returns {'ok', batch, wave, orders JSON, tasks JSON [{task, seq, location, sku, lot, expiry,
 -- qty, picked, order, state}], state before}.
-if #KEYS < 5 or #ARGV ~= 9 then
-    return err('EARG', 'batch_claim takes 5 or more keys and 9 arguments')
+if #KEYS < 5 or #ARGV ~= 10 or (ARGV[10] ~= '' and ARGV[10] ~= 'next') then
+    return err('EARG', 'batch_claim takes 5 or more keys and 10 arguments')
 end
 local bid, who = ARGV[7], ARGV[8]
 if not is_id(bid) or who == '' then
@@ -18,7 +20,9 @@ local b = redis.call('HMGET', KEYS[5], 'state', 'assignee', 'wave', 'tasks', 'or
 if not b[1] then
     return err('EUNKNOWN', 'unknown batch "' .. bid .. '"')
 end
-if (b[4] or '[]') ~= ARGV[9] or #KEYS ~= 5 + #(cjson.decode(ARGV[9])) then
+local taken = b[1] == 'done' or (b[1] == 'assigned' and b[2] ~= who)
+if (b[4] or '[]') ~= ARGV[9] or #KEYS ~= 5 + #(cjson.decode(ARGV[9])) or
+    (taken and ARGV[10] == 'next') then
     return err('ESTATE', 'batch ' .. bid .. ' changed meanwhile, retry')
 end
 if b[1] == 'done' then
