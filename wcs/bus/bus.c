@@ -82,11 +82,9 @@ struct bus {
     uint32_t backoff_ms;
     uint64_t reconnect_timer;
     bool reconnect_armed;
-    uint64_t retry_timer;
-    bool retry_armed;
+    uint64_t flush_timer, flush_due_us; /* arm_flush: loop clock */
+    bool flush_armed;
     uint64_t state_min_us; /* bus_opts.state_min_interval_us */
-    uint64_t coalesce_timer;
-    bool coalesce_armed;
     bool status_dirty;
 
     struct out_msg **ring; /* the offline buffer, oldest at head */
@@ -121,41 +119,32 @@ static void out_free(struct out_msg *m)
     free(m);
 }
 
-static void on_retry(struct loop *l, uint64_t id, void *arg)
+static void on_flush_timer(struct loop *l, uint64_t id, void *arg)
 {
     struct bus *b = arg;
     (void)l;
     (void)id;
-    b->retry_armed = false;
+    b->flush_armed = false;
     flush(b);
+}
+
+/* One timer runs flush() for whoever needs it soonest: the backlog re-offered while paho's buffer
+ * is full (arm_retry), or the state topics held by coalescing (state_min_us). A flush sends every
+ * dirty topic, so one tick serves both. */
+static void arm_flush(struct bus *b, uint64_t delay_us)
+{
+    uint64_t due = loop_now_us(b->loop) + delay_us;
+    if (b->state != ST_UP || (b->flush_armed && b->flush_due_us <= due))
+        return;
+    if (b->flush_armed)
+        loop_cancel_timer(b->loop, b->flush_timer);
+    b->flush_armed = loop_add_timer(b->loop, delay_us, on_flush_timer, b, &b->flush_timer) == 0;
+    b->flush_due_us = due;
 }
 
 static void arm_retry(struct bus *b)
 {
-    if (b->retry_armed || b->state != ST_UP)
-        return;
-    if (loop_add_timer(b->loop, (uint64_t)b->retry_ms * 1000, on_retry, b, &b->retry_timer) == 0)
-        b->retry_armed = true;
-}
-
-/* The coalesced state topics go out together, at most one interval after they were held. */
-static void on_coalesce(struct loop *l, uint64_t id, void *arg)
-{
-    struct bus *b = arg;
-    (void)l;
-    (void)id;
-    b->coalesce_armed = false;
-    flush(b);
-}
-
-static void arm_coalesce(struct bus *b)
-{
-    if (b->coalesce_armed)
-        return;
-    if (loop_add_timer(b->loop, b->state_min_us, on_coalesce, b, &b->coalesce_timer) == 0)
-        b->coalesce_armed = true;
-    else
-        arm_retry(b);
+    arm_flush(b, (uint64_t)b->retry_ms * 1000);
 }
 
 /* Takes ownership of payload. */
@@ -380,9 +369,8 @@ static int ret_set(struct bus *b, const char *topic, const json_t *body, bool to
     mark_dirty(b, r);
     if (coalesce && copy && b->state_min_us && r->sent_us &&
         loop_now_us(b->loop) - r->sent_us < b->state_min_us) {
-        /* Sent a moment ago: this value (or a later one) goes out with the next tick. */
-        if (b->state == ST_UP)
-            arm_coalesce(b);
+        /* Sent a moment ago: this value (or a later one) goes out with the next flush. */
+        arm_flush(b, b->state_min_us);
         return 0;
     }
     if (b->state == ST_UP && b->ring_len == 0 && !b->status_dirty) {
@@ -1063,10 +1051,8 @@ void bus_close(struct bus *b)
     }
     if (b->reconnect_armed)
         loop_cancel_timer(b->loop, b->reconnect_timer);
-    if (b->retry_armed)
-        loop_cancel_timer(b->loop, b->retry_timer);
-    if (b->coalesce_armed)
-        loop_cancel_timer(b->loop, b->coalesce_timer);
+    if (b->flush_armed)
+        loop_cancel_timer(b->loop, b->flush_timer);
     loop_del_fd(b->loop, mqlink_ev_fd(b->link));
     loop_del_fd(b->loop, mqlink_msg_fd(b->link));
     /* If paho would not take the offline status, have the broker publish the Will instead, so
