@@ -14,7 +14,7 @@
 
 /* ---- map: open addressing, linear probing, FNV-1a; records start with their id ---- */
 
-static uint64_t hash_id(const char *s)
+uint64_t hmap_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
     while (*s)
@@ -33,7 +33,7 @@ static int grow(struct hmap *m)
         size_t j;
         if (!r)
             continue;
-        j = hash_id(r) & (cap - 1);
+        j = hmap_hash(r) & (cap - 1);
         while (slots[j])
             j = (j + 1) & (cap - 1);
         slots[j] = r;
@@ -51,7 +51,7 @@ int hmap_put(struct hmap *m, void *rec, void **old_out)
         *old_out = NULL;
     if ((m->n + 1) * 4 > m->cap * 3 && grow(m) != 0)
         return -ENOMEM;
-    j = hash_id(rec) & (m->cap - 1);
+    j = hmap_hash(rec) & (m->cap - 1);
     while (m->slots[j]) {
         if (strcmp(m->slots[j], rec) == 0) {
             if (old_out)
@@ -73,7 +73,7 @@ void *hmap_get(const struct hmap *m, const char *id)
     size_t j;
     if (!m->cap)
         return NULL;
-    j = hash_id(id) & (m->cap - 1);
+    j = hmap_hash(id) & (m->cap - 1);
     while (m->slots[j]) {
         if (strcmp(m->slots[j], id) == 0)
             return m->slots[j];

@@ -80,7 +80,7 @@ struct stationrt {
     unsigned q_head, q_len;
     uint64_t q_timer;
     bool q_armed;
-    /* What the last pack_step sent (a 64-bit FNV-1a per station field): the next sends only
+    /* What the last pack_step sent (hmap_hash of each station field): the next sends only
      * the fields that differ. Not valid after a failed write, a load, or before the first:
      * then all are sent. */
     uint64_t sent_hash[STATION_FIELDS];
@@ -171,14 +171,6 @@ static void on_write_done(void *arg, const struct store_result *r)
                   wcs_strerror(r->rc), r->message ? r->message : "", sup);
 }
 
-static uint64_t value_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-    return h;
-}
-
 /* One journaled pack_step with the station fields sf[0..STATION_FIELDS) of which only those
  * changed since the last step are sent (pack_step writes and journals only changes anyway: this
  * spares Redis reading and comparing a whole session per verified unit). */
@@ -192,7 +184,7 @@ static void send_step(struct stationrt *st, const struct store_ctx *ctx, const c
     const char *tp[PACK_TOTES_MAX];
     size_t n = 0;
     for (size_t i = 0; i < STATION_FIELDS; i++) {
-        h[i] = value_hash(sf[i].value);
+        h[i] = hmap_hash(sf[i].value);
         if (!st->sent_valid || h[i] != st->sent_hash[i])
             out[n++] = sf[i];
     }
