@@ -316,8 +316,14 @@ static void mqtt_free_fields(struct harness_mqtt *m)
 int harness_mqtt_start(struct harness_mqtt **out, const struct harness_mqtt_opts *o, char *err,
                        size_t err_len)
 {
-    struct harness_mqtt *m = calloc(1, sizeof(*m));
+    struct harness_mqtt *m;
     int rc;
+    if (o->max_inflight < 0 || o->max_queued < 0) {
+        hp_set_err(err, err_len, "mosquitto: max_inflight %d and max_queued %d may not be negative",
+                   o->max_inflight, o->max_queued);
+        return -EINVAL;
+    }
+    m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
     m->srv.what = "mosquitto";

@@ -447,6 +447,10 @@ static void test_custom_acl_and_bad_options(void **state)
     o = (struct harness_mqtt_opts){.users = users, .n_users = 1, .site = "a/b"};
     assert_int_equal(harness_mqtt_start(&m, &o, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "site"));
+    o = (struct harness_mqtt_opts){.users = users, .n_users = 1, .max_queued = -1};
+    assert_int_equal(harness_mqtt_start(&m, &o, err, sizeof(err)), -EINVAL);
+    assert_null(m);
+    assert_non_null(strstr(err, "max_queued -1"));
     o = (struct harness_mqtt_opts){.binary = "/nonexistent/mosquitto"};
     assert_int_equal(harness_mqtt_start(&m, &o, err, sizeof(err)), -ENOENT);
     assert_null(m);

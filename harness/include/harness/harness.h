@@ -128,8 +128,8 @@ struct harness_mqtt_opts {
     const char *binary; /* NULL: $HARNESS_MOSQUITTO or "mosquitto" from PATH (or /usr/sbin) */
     int start_timeout_ms;
     /* max_inflight_messages (also the MQTT 5 Receive Maximum) and max_queued_messages; 0:
-     * mosquitto's defaults (20 and 1000). The simulator raises them (docs/mqtt.md, flow
-     * control). */
+     * mosquitto's defaults (20 and 1000), negative: refused. The simulator raises them
+     * (docs/mqtt.md, flow control). */
     int max_inflight, max_queued;
 };
 
