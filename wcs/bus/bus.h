@@ -48,8 +48,9 @@ struct bus_opts {
     uint32_t reconnect_max_ms; /* backoff doubles up to this; default 10000 */
     uint32_t retry_ms;         /* re-offer the backlog while paho's buffer is full; default 2 */
     /* A state/ topic set again less than this long (loop clock) after it was last sent is
-     * coalesced: only its latest value goes out, when the interval is up. 0 (default): every
-     * bus_set_state is sent at once. Alarms, kpi and deletions are never held. */
+     * coalesced: only its latest value goes out, when the interval is up (or sooner, with the
+     * backlog when paho's buffer was full). 0 (default): every bus_set_state is sent at once.
+     * Alarms, kpi and deletions are never held. */
     uint64_t state_min_interval_us;
     /* Optional (NULL: refusals are only replied and counted). Called on the loop, after the reply
      * was sent or buffered (it is called even when memory ran out for the reply), once for each

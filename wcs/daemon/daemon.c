@@ -31,8 +31,8 @@
  * second of real time (period_us). */
 #define SWEEP_MIN_REAL_US 20000ull
 #define KPI_MIN_REAL_US   250000ull
-/* Under --clock-speed: a retained state topic is republished at most every 50 ms of real time
- * (its latest value; bus_opts.state_min_interval_us). */
+/* Under --clock-speed: a retained state topic set again within 50 ms of real time of its last
+ * send is held, its latest value sent later (bus_opts.state_min_interval_us). */
 #define STATE_MIN_REAL_US 50000ull
 #define DRAIN_POLL_US     10000ull
 /* The cycle-count scheduler's first pass and period (daemon clock; counting.c). */
