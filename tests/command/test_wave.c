@@ -315,6 +315,67 @@ static void test_stock_moved_before_commit(void **state)
     json_decref(o.fields);
 }
 
+static struct outcome plan_carrier(const char *wave, const char *carrier)
+{
+    struct outcome o = {0};
+    struct store_ctx ctx = {.actor = "sup", .cause = "wave.plan test"};
+    char err[256];
+    int rc = wave_plan_start(&C[0], &ctx, wave, carrier, 0, on_done, &o, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("wave_plan_start: %d %s", rc, err);
+    pump_until(&o.done, 60000);
+    assert_true(o.done);
+    return o;
+}
+
+static long snapshot_orders(json_t *f)
+{
+    return (long)json_integer_value(json_object_get(json_object_get(f, "snapshot"), "orders"));
+}
+
+/* Of the open orders only wave candidates reach the snapshot: confirmed, not on hold, in no
+ * wave, of the carrier asked for (any without one); an open id without its hash is skipped. */
+static void test_only_candidates(void **state)
+{
+    (void)state;
+    flush_site();
+    quant("P1", "WH1/Stock/A/4", "", 50, "", "");
+    order("CA1", "normal", "2030-01-01", "P1:1");
+    order("CA2", "normal", "2030-01-01", "P1:1");
+    cmd("HSET " K("order:CA2") " hold 1");
+    order("CA3", "normal", "2030-01-01", "P1:1");
+    cmd("HSET " K("order:CA3") " wave WOLD");
+    order("CA4", "normal", "2030-01-01", "P1:1");
+    cmd("HSET " K("order:CA4") " state waved");
+    order("CA5", "normal", "2030-01-01", "P1:1");
+    cmd("HSET " K("order:CA5") " carrier UPS");
+    cmd("SADD " K("orders:open") " CA6");
+    struct outcome o = plan_carrier("WC1", "DHL");
+    if (!o.fields)
+        fail_msg("refused: %s", o.error);
+    assert_int_equal(snapshot_orders(o.fields), 1);
+    redisReply *r = redisCommand(RC, "HMGET " K("order:CA1") " wave state");
+    assert_string_equal(r->element[0]->str, "WC1");
+    freeReplyObject(r);
+    json_decref(o.fields);
+    /* Without a carrier the UPS order is one too; the held and waved ones never are. */
+    o = plan_carrier("WC2", NULL);
+    if (!o.fields)
+        fail_msg("refused: %s", o.error);
+    assert_int_equal(snapshot_orders(o.fields), 1);
+    assert_int_equal(hget_l(K("order:CA2"), "hold"), 1);
+    r = redisCommand(RC, "HMGET " K("order:CA5") " wave");
+    assert_string_equal(r->element[0]->str, "WC2");
+    freeReplyObject(r);
+    r = redisCommand(RC, "HGET " K("order:CA2") " wave");
+    assert_int_equal(r->type, REDIS_REPLY_NIL);
+    freeReplyObject(r);
+    r = redisCommand(RC, "HGET " K("order:CA3") " wave");
+    assert_string_equal(r->str, "WOLD");
+    freeReplyObject(r);
+    json_decref(o.fields);
+}
+
 /* Two command layers, each with its own Redis connection (two wcs processes), plan the same
  * orders at once: every quant's reserved stays within on_hand and equals the sum the orders
  * hold, and no order is in two waves. */
@@ -449,6 +510,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fefo_expiry_lot_late),
         cmocka_unit_test(test_stock_moved_before_commit),
+        cmocka_unit_test(test_only_candidates),
         cmocka_unit_test(test_two_processes_never_over_reserve),
         cmocka_unit_test(test_loop_not_blocked),
     };

@@ -959,7 +959,8 @@ static int send_chunk(struct cmd_wave *w, int stage, size_t first, size_t n)
                   : stage == R_LINES ? w->orders[first + i].id
                   : stage == R_SETS  ? w->skus[first + i]
                                      : w->quants[first + i].key;
-    rc = stage == R_ORDERS  ? ops_wave_read_orders(w->c->store, &w->sctx, keys, n, on_read, ref)
+    rc = stage == R_ORDERS
+             ? ops_wave_read_candidates(w->c->store, &w->sctx, keys, n, w->carrier, on_read, ref)
          : stage == R_LINES ? ops_wave_read_lines(w->c->store, &w->sctx, keys, n, on_read, ref)
          : stage == R_SETS  ? ops_wave_read_sku_quants(w->c->store, &w->sctx, keys, n, on_read, ref)
                             : ops_wave_read_quants(w->c->store, &w->sctx, keys, n, on_read, ref);
@@ -1023,13 +1024,17 @@ static void on_read(void *arg, const struct store_result *res)
     } else if (!w->failed) {
         for (size_t i = 0; rc == 0 && i < ref->n; i++) {
             if (ref->stage == R_ORDERS) {
-                const char *const *f = res->values + v;
+                const char *const *f;
                 struct sorder *o;
                 uint32_t rank;
-                if (v + ORDER_FIELDS > res->n_values) {
+                if (v >= res->n_values ||
+                    (strcmp(res->values[v], "1") == 0 && v + 1 + ORDER_FIELDS > res->n_values)) {
                     rc = WCS_E_PROTOCOL;
                     break;
                 }
+                if (strcmp(res->values[v++], "1") != 0)
+                    continue; /* no candidate: not read */
+                f = res->values + v;
                 v += ORDER_FIELDS;
                 /* state, hold, carrier, priority, ship_date, zone, updated_ts, wave, lines,
                  * backorder, short_since */

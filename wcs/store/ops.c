@@ -527,12 +527,13 @@ int ops_wave_action(struct store *s, const struct store_ctx *ctx, const char *wa
 
 /* ---- wave.plan: snapshot reads and the commit ---- */
 
+/* wave_read in mode over the keys <kind>:<id>[:suffix]; mode_arg, when not NULL, is ARGV[8]. */
 static int wave_read_keys(struct store *s, const struct store_ctx *ctx, const char *mode,
-                          const char *kind, const char *suffix, const char *const *ids, size_t n,
-                          store_cb cb, void *arg)
+                          const char *mode_arg, const char *kind, const char *suffix,
+                          const char *const *ids, size_t n, store_cb cb, void *arg)
 {
     char kbuf[OPS_READ_MAX][KEY_MAX];
-    const char *keys[OPS_READ_MAX], *a[] = {mode};
+    const char *keys[OPS_READ_MAX], *a[] = {mode, mode_arg};
     if (!s || !ids || n < 1 || n > OPS_READ_MAX)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
@@ -540,7 +541,7 @@ static int wave_read_keys(struct store *s, const struct store_ctx *ctx, const ch
             return -EINVAL;
         keys[i] = kbuf[i];
     }
-    return store_script_run(s, ctx, "wave_read", false, keys, n, a, 1, cb, arg);
+    return store_script_run(s, ctx, "wave_read", false, keys, n, a, mode_arg ? 2 : 1, cb, arg);
 }
 
 int ops_wave_read_open(struct store *s, const struct store_ctx *ctx, const char *wave_id,
@@ -554,22 +555,25 @@ int ops_wave_read_open(struct store *s, const struct store_ctx *ctx, const char 
     return store_script_run(s, ctx, "wave_read", false, keys, 2, args, 2, cb, arg);
 }
 
-int ops_wave_read_orders(struct store *s, const struct store_ctx *ctx, const char *const *ids,
-                         size_t n, store_cb cb, void *arg)
+int ops_wave_read_candidates(struct store *s, const struct store_ctx *ctx, const char *const *ids,
+                             size_t n, const char *carrier, store_cb cb, void *arg)
 {
-    return wave_read_keys(s, ctx, "orders", "order", NULL, ids, n, cb, arg);
+    if (!opt_id_ok(carrier))
+        return -EINVAL;
+    return wave_read_keys(s, ctx, "candidates", carrier ? carrier : "", "order", NULL, ids, n, cb,
+                          arg);
 }
 
 int ops_wave_read_lines(struct store *s, const struct store_ctx *ctx, const char *const *ids,
                         size_t n, store_cb cb, void *arg)
 {
-    return wave_read_keys(s, ctx, "lines", "order", "lines", ids, n, cb, arg);
+    return wave_read_keys(s, ctx, "lines", NULL, "order", "lines", ids, n, cb, arg);
 }
 
 int ops_wave_read_sku_quants(struct store *s, const struct store_ctx *ctx, const char *const *skus,
                              size_t n, store_cb cb, void *arg)
 {
-    return wave_read_keys(s, ctx, "sets", "sku", "quants", skus, n, cb, arg);
+    return wave_read_keys(s, ctx, "sets", NULL, "sku", "quants", skus, n, cb, arg);
 }
 
 int ops_wave_read_quants(struct store *s, const struct store_ctx *ctx, const char *const *keys,

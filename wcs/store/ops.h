@@ -120,10 +120,11 @@ int ops_import_master(struct store *s, const struct store_ctx *ctx, const char *
  * (WCS_E_STATE) when more than cap orders are open. */
 int ops_wave_read_open(struct store *s, const struct store_ctx *ctx, const char *wave_id,
                        uint32_t cap, store_cb cb, void *arg);
-/* values, 11 per order: state ("" when there is no such order), hold, carrier, priority,
- * ship_date, zone, updated_ts, wave, lines, backorder, short_since. */
-int ops_wave_read_orders(struct store *s, const struct store_ctx *ctx, const char *const *ids,
-                         size_t n, store_cb cb, void *arg);
+/* values per order: "0" when it is no wave candidate (absent, not confirmed, on hold, in a
+ * wave, or of another carrier than carrier, NULL or "" any), else "1" and 11 values: state,
+ * hold, carrier, priority, ship_date, zone, updated_ts, wave, lines, backorder, short_since. */
+int ops_wave_read_candidates(struct store *s, const struct store_ctx *ctx, const char *const *ids,
+                             size_t n, const char *carrier, store_cb cb, void *arg);
 /* values per order: its line count n, then n x (sku, qty, lot) by line number. */
 int ops_wave_read_lines(struct store *s, const struct store_ctx *ctx, const char *const *ids,
                         size_t n, store_cb cb, void *arg);

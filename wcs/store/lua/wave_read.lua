@@ -2,8 +2,10 @@
 -- changes nothing and touches only its declared keys. ARGV[7] mode:
 --  'open'   KEYS[4] open orders set, KEYS[5] wave hash; ARGV[8] cap. {'ok', wave exists '0'|'1',
 --           order ids...}; refused (ESTATE) when the set holds more than cap ids.
---  'orders' KEYS[4..] order hashes. Per key 11 values: state ('' no such order), hold, carrier,
---           priority, ship_date, zone, updated_ts, wave, lines, backorder, short_since.
+--  'candidates' KEYS[4..] order hashes; ARGV[8] carrier ('' any). Per key '0' when the order
+--           is no wave candidate (absent, not confirmed, on hold, in a wave, another carrier),
+--           else '1' and 11 values: state, hold, carrier, priority, ship_date, zone, updated_ts,
+--           wave, lines, backorder, short_since. Only a confirmed order's fields are read.
 --  'lines'  KEYS[4..] order lines hashes. Per key: n, then n x (sku, qty, lot) by line number.
 --  'sets'   KEYS[4..] sets. Per key: n, then its n members sorted.
 --  'quants' KEYS[4..] quant hashes. Per key 9 values: exists '0'|'1', sku, loc, lot, on_hand,
@@ -46,11 +48,18 @@ if mode == 'open' then
     for _, id in ipairs(ids) do
         out[#out + 1] = id
     end
-elseif mode == 'orders' then
+elseif mode == 'candidates' then
+    local carrier = ARGV[8] or ''
     for i = 4, #KEYS do
-        local v = redis.call('HMGET', KEYS[i], 'state', 'hold', 'carrier', 'priority', 'ship_date',
-            'zone', 'updated_ts', 'wave', 'lines', 'backorder', 'short_since')
-        for j = 1, 11 do
+        -- Most open orders are already waved or further on: one field decides for them.
+        local v = redis.call('HGET', KEYS[i], 'state') == 'confirmed' and
+            redis.call('HMGET', KEYS[i], 'state', 'hold', 'carrier', 'priority', 'ship_date',
+                'zone', 'updated_ts', 'wave', 'lines', 'backorder', 'short_since')
+        if v and (v[2] == '1' or (v[8] or '') ~= '' or (carrier ~= '' and v[3] ~= carrier)) then
+            v = false
+        end
+        out[#out + 1] = v and '1' or '0'
+        for j = 1, v and 11 or 0 do
             out[#out + 1] = s(v[j])
         end
     end
