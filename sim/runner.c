@@ -2256,20 +2256,44 @@ static redisReply *cmd(redisContext *c, const char *fmt, ...)
     return x;
 }
 
-/* SCAN MATCH pattern, calling fn for every key. */
-static void scan_keys(redisContext *c, const char *pattern,
-                      void (*fn)(struct run *, redisContext *, const char *), struct run *r)
+/* How the checks read one kind of key: the command for a key (a format taking the key once;
+ * NULL skips the key) and what to do with its reply. */
+struct key_read {
+    const char *(*command)(const char *key);
+    void (*reply)(const char *key, const redisReply *x);
+};
+
+/* SCAN MATCH pattern; each page's reads are pipelined (one round trip per page, not per key:
+ * a full shift's checks read some 100,000 keys). */
+static void scan_keys(redisContext *c, const char *pattern, const struct key_read *kr)
 {
     char cursor[32] = "0";
     do {
         redisReply *x = cmd(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-        if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 2) {
+        size_t n = 0;
+        const char **keys;
+        if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 2 ||
+            !(keys = calloc(x->element[1]->elements + 1, sizeof(*keys)))) {
             freeReplyObject(x);
             return;
         }
         snprintf(cursor, sizeof(cursor), "%s", x->element[0]->str);
-        for (size_t i = 0; i < x->element[1]->elements; i++)
-            fn(r, c, x->element[1]->element[i]->str);
+        for (size_t i = 0; i < x->element[1]->elements; i++) {
+            const char *key = x->element[1]->element[i]->str, *f = kr->command(key);
+            if (f && redisAppendCommand(c, f, key) == REDIS_OK)
+                keys[n++] = key;
+        }
+        for (size_t i = 0; i < n; i++) {
+            void *rep = NULL;
+            if (redisGetReply(c, &rep) != REDIS_OK) {
+                free(keys);
+                freeReplyObject(x);
+                return;
+            }
+            kr->reply(keys[i], rep);
+            freeReplyObject(rep);
+        }
+        free(keys);
         freeReplyObject(x);
     } while (strcmp(cursor, "0") != 0);
 }
@@ -2286,16 +2310,19 @@ struct checkstate {
 };
 static struct checkstate CS;
 
-static void on_quant(struct run *r, redisContext *c, const char *key)
+/* quant:<sku>:<loc>:<lot> */
+static const char *quant_command(const char *key)
 {
     const char *rest = key + strlen(CS.prefix) + strlen("quant:");
     const char *first = strchr(rest, ':'), *last = strrchr(rest, ':');
-    redisReply *x;
+    return first && last && first != last ? "HMGET %s on_hand reserved" : NULL;
+}
+
+static void quant_reply(const char *key, const redisReply *x)
+{
+    const char *rest = key + strlen(CS.prefix) + strlen("quant:");
+    const char *first = strchr(rest, ':'), *last = strrchr(rest, ':');
     char sk[160];
-    (void)r;
-    if (!first || !last || first == last)
-        return;
-    x = cmd(c, "HMGET %s on_hand reserved", key);
     if (x && x->type == REDIS_REPLY_ARRAY && x->elements == 2) {
         long long oh = x->element[0]->str ? atoll(x->element[0]->str) : 0;
         long long rs = x->element[1]->str ? atoll(x->element[1]->str) : 0;
@@ -2305,47 +2332,53 @@ static void on_quant(struct run *r, redisContext *c, const char *key)
         if (rs < 0 || rs > oh)
             CS.over_reserved++;
     }
-    freeReplyObject(x);
 }
 
-static void on_order(struct run *r, redisContext *c, const char *key)
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* order:<id> (its state) and order:<id>:resv (the order's holds per quant) */
+static const char *order_command(const char *key)
 {
     const char *id = key + strlen(CS.prefix) + strlen("order:");
-    redisReply *x;
-    (void)r;
-    if (strchr(id, ':')) {
-        if (strlen(id) > 5 && strcmp(id + strlen(id) - 5, ":resv") == 0) {
-            x = cmd(c, "HGETALL %s", key);
-            for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i + 1 < x->elements; i += 2)
-                key_add(CS.resv_sum, x->element[i]->str, atoll(x->element[i + 1]->str));
-            freeReplyObject(x);
-        }
-        return;
-    }
-    x = cmd(c, "HGET %s state", key);
-    if (x && x->type == REDIS_REPLY_STRING)
-        json_object_set_new(CS.order_states, id, json_string(x->str));
-    freeReplyObject(x);
+    if (!strchr(id, ':'))
+        return "HGET %s state";
+    return ends_with(id, ":resv") ? "HGETALL %s" : NULL;
 }
 
-static void on_tote(struct run *r, redisContext *c, const char *key)
+static void order_reply(const char *key, const redisReply *x)
+{
+    const char *id = key + strlen(CS.prefix) + strlen("order:");
+    if (strchr(id, ':')) {
+        for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i + 1 < x->elements; i += 2)
+            key_add(CS.resv_sum, x->element[i]->str, atoll(x->element[i + 1]->str));
+    } else if (x && x->type == REDIS_REPLY_STRING) {
+        json_object_set_new(CS.order_states, id, json_string(x->str));
+    }
+}
+
+/* tote:<id> (sorting state, last scan seen) and tote:<id>:contents (units in it) */
+static const char *tote_command(const char *key)
 {
     const char *id = key + strlen(CS.prefix) + strlen("tote:");
     const char *colon = strchr(id, ':');
-    redisReply *x;
-    (void)r;
+    if (!colon)
+        return "HMGET %s sort_state scan_seq";
+    return strcmp(colon, ":contents") == 0 ? "HGETALL %s" : NULL;
+}
+
+static void tote_reply(const char *key, const redisReply *x)
+{
+    const char *id = key + strlen(CS.prefix) + strlen("tote:");
+    const char *colon = strchr(id, ':');
     if (colon) {
-        char tote[128];
-        if (strcmp(colon, ":contents") != 0)
-            return;
-        snprintf(tote, sizeof(tote), "%.*s", (int)(colon - id), id);
-        x = cmd(c, "HGETALL %s", key);
         for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i + 1 < x->elements; i += 2)
             key_add(CS.redis_stock, x->element[i]->str, atoll(x->element[i + 1]->str));
-        freeReplyObject(x);
         return;
     }
-    x = cmd(c, "HMGET %s sort_state scan_seq", key);
     bool ok = x && x->type == REDIS_REPLY_ARRAY && x->elements == 2;
     json_object_set_new(
         CS.totes, id,
@@ -2354,25 +2387,29 @@ static void on_tote(struct run *r, redisContext *c, const char *key)
                         json_integer(ok && x->element[1]->type == REDIS_REPLY_STRING
                                          ? atoll(x->element[1]->str)
                                          : 0));
-    freeReplyObject(x);
 }
 
-static void on_shipment(struct run *r, redisContext *c, const char *key)
+static const char *shipment_command(const char *key)
 {
-    redisReply *x = cmd(c, "HGET %s contents", key);
-    (void)r;
-    if (x && x->type == REDIS_REPLY_STRING) {
-        json_t *j = json_loads(x->str, 0, NULL);
+    (void)key;
+    return "HMGET %s contents items";
+}
+
+static void shipment_reply(const char *key, const redisReply *x)
+{
+    (void)key;
+    if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 2)
+        return;
+    if (x->element[0]->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loads(x->element[0]->str, 0, NULL);
         const char *k;
         json_t *v;
         json_object_foreach(j, k, v) key_add(CS.redis_stock, k, json_integer_value(v));
         json_decref(j);
     }
-    freeReplyObject(x);
     /* A carton of the packing flow (pack_commit): `items` [{sku, lot, qty}], packed or shipped. */
-    x = cmd(c, "HGET %s items", key);
-    if (x && x->type == REDIS_REPLY_STRING) {
-        json_t *j = json_loads(x->str, 0, NULL), *it;
+    if (x->element[1]->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loads(x->element[1]->str, 0, NULL), *it;
         size_t i;
         json_array_foreach(j, i, it)
         {
@@ -2383,7 +2420,6 @@ static void on_shipment(struct run *r, redisContext *c, const char *key)
         }
         json_decref(j);
     }
-    freeReplyObject(x);
 }
 
 /* Counts the journal entries with op `op` (XRANGE of the whole stream); -1 on a Redis error. */
@@ -2606,13 +2642,13 @@ static void run_checks(struct run *r)
     x = cmd(c, "AUTH %s %s", harness_redis_ro_user(r->redis), harness_redis_ro_password(r->redis));
     freeReplyObject(x);
     snprintf(pat, sizeof(pat), "%squant:*", CS.prefix);
-    scan_keys(c, pat, on_quant, r);
+    scan_keys(c, pat, &(const struct key_read){quant_command, quant_reply});
     snprintf(pat, sizeof(pat), "%sorder:*", CS.prefix);
-    scan_keys(c, pat, on_order, r);
+    scan_keys(c, pat, &(const struct key_read){order_command, order_reply});
     snprintf(pat, sizeof(pat), "%stote:*", CS.prefix);
-    scan_keys(c, pat, on_tote, r);
+    scan_keys(c, pat, &(const struct key_read){tote_command, tote_reply});
     snprintf(pat, sizeof(pat), "%sshipment:*", CS.prefix);
-    scan_keys(c, pat, on_shipment, r);
+    scan_keys(c, pat, &(const struct key_read){shipment_command, shipment_reply});
     json_object_foreach(CS.order_states, k, v)
     {
         const char *s = json_string_value(v);
