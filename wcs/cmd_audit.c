@@ -151,20 +151,54 @@ static int read_journal(struct loop *l, struct store *st, struct audit *a, uint6
     }
 }
 
-/* Adds key to the list unless present. */
-static int add_key(char ***keys, size_t *n, const char *k)
+/* A list of keys, sorted and without duplicates by key_list_done (a full shift's journal
+ * names some 60,000 totes and shipments: a scan for each key made the audit quadratic). */
+struct key_list {
+    char **v;
+    size_t n, cap;
+};
+
+static int key_list_add(struct key_list *l, const char *k)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp((*keys)[i], k) == 0)
-            return 0;
-    char **p = realloc(*keys, (*n + 1) * sizeof(*p));
-    if (!p)
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        char **p = realloc(l->v, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        l->v = p;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(k)))
         return -ENOMEM;
-    *keys = p;
-    if (!(p[*n] = strdup(k)))
-        return -ENOMEM;
-    (*n)++;
+    l->n++;
     return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void key_list_done(struct key_list *l)
+{
+    size_t w = 0;
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(*l->v), cmp_key);
+    for (size_t i = 0; i < l->n; i++) {
+        if (w > 0 && strcmp(l->v[w - 1], l->v[i]) == 0)
+            free(l->v[i]);
+        else
+            l->v[w++] = l->v[i];
+    }
+    l->n = w;
+}
+
+static void key_list_free(struct key_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    *l = (struct key_list){0};
 }
 
 #define READ_BATCH 64
@@ -258,21 +292,14 @@ static int take_shipment(struct reader *rd, const char *word, char **fv, size_t 
                           items[0] ? items : "[]");
 }
 
-static void free_words(char **w, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(w[i]);
-    free(w);
-}
-
 /* Every quant the journal names and every quant of the config's products, every tote and every
  * shipment the journal names: what they hold now. */
 static int read_places(struct loop *l, struct store *st, const struct cfg_site *cfg,
                        struct audit *a)
 {
     struct reader rd = {.a = a};
-    char **keys = NULL, **words = NULL;
-    size_t n = 0, jn = 0, nw = 0, pl;
+    struct key_list keys = {0}, words = {0};
+    size_t jn = 0, pl;
     const char *const *jk;
     int rc = 0;
     snprintf(rd.prefix, sizeof(rd.prefix), "wcs:{%s}:", cfg->id);
@@ -281,7 +308,7 @@ static int read_places(struct loop *l, struct store *st, const struct cfg_site *
     if (!jk)
         rc = -ENOMEM;
     for (size_t i = 0; rc == 0 && i < jn; i++)
-        rc = add_key(&keys, &n, jk[i]);
+        rc = key_list_add(&keys, jk[i]);
     for (uint32_t p = 0; rc == 0 && p < cfg->n_products; p += OPS_READ_MAX) {
         const char *skus[OPS_READ_MAX];
         size_t m = cfg->n_products - p < OPS_READ_MAX ? cfg->n_products - p : OPS_READ_MAX;
@@ -292,19 +319,18 @@ static int read_places(struct loop *l, struct store *st, const struct cfg_site *
         for (size_t i = 0; rc == 0 && i < s.n;) {
             size_t k = strtoul(s.v[i++], NULL, 10);
             for (size_t j = 0; rc == 0 && j < k && i < s.n; j++)
-                rc = add_key(&keys, &n, s.v[i++]);
+                rc = key_list_add(&keys, s.v[i++]);
         }
         sync_clear(&s);
     }
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (strncmp(keys[i], rd.prefix, pl) != 0 || add_key(&words, &nw, keys[i] + pl) != 0)
+    for (size_t i = 0; rc == 0 && i < keys.n; i++)
+        if (strncmp(keys.v[i], rd.prefix, pl) != 0 || key_list_add(&words, keys.v[i] + pl) != 0)
             rc = WCS_E_SYNTAX;
+    key_list_done(&words);
     if (rc == 0)
-        rc = read_hashes(l, st, &rd, words, nw, take_quant);
-    free_words(keys, n);
-    free_words(words, nw);
-    keys = words = NULL;
-    n = nw = 0;
+        rc = read_hashes(l, st, &rd, words.v, words.n, take_quant);
+    key_list_free(&keys);
+    key_list_free(&words);
     static const struct {
         enum audit_holder kind;
         const char *pre, *post;
@@ -318,13 +344,12 @@ static int read_places(struct loop *l, struct store *st, const struct cfg_site *
         for (size_t i = 0; rc == 0 && i < jn; i++) {
             char w[128];
             snprintf(w, sizeof(w), "%s%s%s", kinds[k].pre, jk[i], kinds[k].post);
-            rc = add_key(&words, &nw, w);
+            rc = key_list_add(&words, w);
         }
+        key_list_done(&words);
         if (rc == 0)
-            rc = read_hashes(l, st, &rd, words, nw, kinds[k].take);
-        free_words(words, nw);
-        words = NULL;
-        nw = 0;
+            rc = read_hashes(l, st, &rd, words.v, words.n, kinds[k].take);
+        key_list_free(&words);
     }
     if (rc != 0)
         fprintf(stderr, "wcs audit: reading the stock failed: %s\n", wcs_strerror(rc));
