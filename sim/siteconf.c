@@ -239,10 +239,26 @@ static int copy_conveyor(struct derive *D, yaml_document_t *d, yaml_node_t *n)
     return m;
 }
 
-static int conn_section(struct derive *D, bool redis)
+/* The scalar value of key in mapping node v of d (NULL: absent or not a scalar). */
+static const char *map_scalar(yaml_document_t *d, yaml_node_t *v, const char *key)
+{
+    if (!v || v->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const char *k = scalar(d, yaml_document_get_node(d, p->key));
+        if (k && strcmp(k, key) == 0)
+            return scalar(d, yaml_document_get_node(d, p->value));
+    }
+    return NULL;
+}
+
+/* The redis or mqtt section, pointed at the run's servers. Of the site's own section (v in d,
+ * NULL when it has none) only what is not about the connection is kept: mqtt's qos. */
+static int conn_section(struct derive *D, bool redis, yaml_document_t *d, yaml_node_t *v)
 {
     const struct siteconf_opts *o = D->o;
     int m = yaml_document_add_mapping(&D->out, NULL, YAML_BLOCK_MAPPING_STYLE);
+    const char *qos = redis ? NULL : map_scalar(d, v, "qos");
     char port[16], timeout[16];
     if (!m)
         return 0;
@@ -260,7 +276,8 @@ static int conn_section(struct derive *D, bool redis)
                add_pair(&D->out, m, "client_id", add_str(&D->out, o->mqtt_client_id)) ||
                add_pair(&D->out, m, "user", add_str(&D->out, o->mqtt_user)) ||
                add_pair(&D->out, m, "password_file", add_str(&D->out, o->mqtt_password_file)) ||
-               add_pair(&D->out, m, "keepalive_s", add_str(&D->out, "10"))) {
+               add_pair(&D->out, m, "keepalive_s", add_str(&D->out, "10")) ||
+               (qos && add_pair(&D->out, m, "qos", add_str(&D->out, qos)))) {
         return 0;
     }
     return m;
@@ -305,7 +322,7 @@ static int merge(struct derive *D, size_t fi, int root, struct merged *lists, si
                 return -ENOMEM;
         } else if (strcmp(k, "redis") == 0 || strcmp(k, "mqtt") == 0) {
             *(k[0] == 'r' ? &seen_redis : &seen_mqtt) = true;
-            if (add_pair(&D->out, root, k, conn_section(D, k[0] == 'r')))
+            if (add_pair(&D->out, root, k, conn_section(D, k[0] == 'r', d, v)))
                 return -ENOMEM;
         } else if (v->type == YAML_SEQUENCE_NODE) {
             size_t li;
@@ -360,9 +377,11 @@ int siteconf_derive(const char *site_path, const char *out_path, const struct si
     if (rc == 0)
         rc = merge(D, 0, root, lists, &n_lists);
     /* A site without connection sections gets them: the run's servers are the only ones. */
-    if (rc == 0 && !seen_redis && add_pair(&D->out, root, "redis", conn_section(D, true)))
+    if (rc == 0 && !seen_redis &&
+        add_pair(&D->out, root, "redis", conn_section(D, true, NULL, NULL)))
         rc = -ENOMEM;
-    if (rc == 0 && !seen_mqtt && add_pair(&D->out, root, "mqtt", conn_section(D, false)))
+    if (rc == 0 && !seen_mqtt &&
+        add_pair(&D->out, root, "mqtt", conn_section(D, false, NULL, NULL)))
         rc = -ENOMEM;
     if (rc == 0 && !(f = fopen(out_path, "w"))) {
         rc = -errno;

@@ -1,7 +1,7 @@
 /* Private to the runner: the derived site config of a run. The scenario's site YAML (with its
  * includes inlined) is parsed with libyaml, rewritten and emitted: redis/mqtt point at the
- * harness, device URIs at their emulators, relative paths made absolute. Never by text
- * substitution. */
+ * harness (the site's mqtt qos kept), device URIs at their emulators, relative paths made
+ * absolute. Never by text substitution. */
 #ifndef SIM_SITECONF_H
 #define SIM_SITECONF_H
 
