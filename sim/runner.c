@@ -2921,10 +2921,15 @@ static void print_kpis(struct run *r)
         const char *k;
         json_t *v;
         int n = 0;
-        json_object_foreach(r->kpi, k, v) if (json_is_number(v) && strcmp(k, "ts") != 0 &&
-                                              strcmp(k, "seq") != 0)
+        json_object_foreach(r->kpi, k, v)
         {
-            printf("%s %s=%g", n++ % 6 ? "" : "\n ", k, json_number_value(v));
+            const char *sk;
+            json_t *sv;
+            if (json_is_number(v) && strcmp(k, "ts") != 0 && strcmp(k, "seq") != 0)
+                printf("%s %s=%g", n++ % 6 ? "" : "\n ", k, json_number_value(v));
+            else if (json_is_object(v)) /* latency_us, cmd_latency_us, redis_rtt_us */
+                json_object_foreach(v, sk, sv) if (json_is_number(sv))
+                    printf("%s %s.%s=%g", n++ % 6 ? "" : "\n ", k, sk, json_number_value(sv));
         }
         printf("\n");
     }

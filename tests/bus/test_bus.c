@@ -519,6 +519,11 @@ static void test_command_round_trip(void **state)
     json_decref(j);
     assert_int_equal(r.n, 2);
     assert_string_equal(r.users[0], "alice");
+    /* Both were handed to the handler and answered: two handling times, each well under 1 s. */
+    const struct hist *h = bus_cmd_latency(b);
+    assert_int_equal(h->count, 2);
+    assert_true(h->max_us < 1000000);
+    assert_true(hist_quantile(h, 0.5) <= h->max_us);
     bus_close(b);
     loop_free(l);
 }

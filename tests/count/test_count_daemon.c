@@ -167,6 +167,14 @@ static void test_flow_kpis(void **state)
     assert_int_equal((int)num(b, "picking"), 1);
     assert_int_equal((int)num(b, "confirmed"), 1);
     assert_int_equal((int)num(b, "total"), 2);
+    /* No command came: none timed. The daemon's Redis round trips are (loads, KPI reads). */
+    const json_t *cl = json_object_get(k, "cmd_latency_us");
+    assert_int_equal((int)num(cl, "count"), 0);
+    assert_int_equal((int)num(cl, "max"), 0);
+    const json_t *rt = json_object_get(k, "redis_rtt_us");
+    assert_true(num(rt, "count") > 0);
+    assert_true(num(rt, "p50") <= num(rt, "p99") && num(rt, "p99") <= num(rt, "max"));
+    assert_true(num(rt, "in_flight_max") >= 1);
     json_decref(k);
     /* 50 more units received: a positive receiving rate at the next reads. */
     rcmd("HINCRBY " K("kpi") " received_units 50");

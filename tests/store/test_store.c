@@ -242,6 +242,11 @@ static void test_connect_auth(void **state)
      * every one answered. */
     assert_int_equal(st.replies, st.commands);
     assert_true(st.replies >= 8);
+    /* Every reply's round trip is in the histogram; the handshake pipelines its loads. */
+    const struct hist *h = store_rtt(e.s);
+    assert_int_equal(h->count, st.replies);
+    assert_true(h->max_us > 0 && h->max_us < 10000000);
+    assert_true(st.in_flight_max >= 2 && st.in_flight_max <= st.commands);
     env_close(&e);
 }
 

@@ -4,6 +4,7 @@
  * through mqlink.h; the pure parts live in codec.c. */
 #include "bus/bus.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "codec.h"
 #include "mqlink.h"
@@ -98,6 +99,7 @@ struct bus {
     struct pending *pending; /* commands not answered yet */
 
     struct bus_stats st;
+    struct hist cmd_lat; /* bus_cmd_latency */
 };
 
 static int64_t now_ms(const struct bus *b)
@@ -685,6 +687,7 @@ static void on_command(struct bus *b, struct mqlink_msg *m)
     memcpy(pc->cmd.request_id, rid, sizeof(rid));
     pc->cmd.body = body;
     pc->cmd.bus = b;
+    pc->cmd.received_us = clock_real_mono_us();
     if (rt_ok) {
         pc->cmd.response_topic = m->response_topic;
         m->response_topic = NULL;
@@ -791,6 +794,8 @@ static int reply(struct bus_cmd *cmd, bool ok, const json_t *fields, const char 
         return -ENOMEM;
     }
     b->st.seq++;
+    if (cmd->received_us)
+        hist_add(&b->cmd_lat, clock_real_mono_us() - cmd->received_us);
     int src = reply_send(b, cmd->user, cmd->request_id, cmd->response_topic, cmd->correlation,
                          cmd->correlation_len, p, len);
     cmd_free(cmd);
@@ -892,6 +897,11 @@ const json_t *bus_alarm_body(const struct bus *b, const char *id)
     snprintf(topic, sizeof(topic), "%salarm/%s", b->prefix, id);
     r = ret_find((struct bus *)b, topic);
     return r ? r->body : NULL;
+}
+
+const struct hist *bus_cmd_latency(const struct bus *b)
+{
+    return &b->cmd_lat;
 }
 
 void bus_get_stats(const struct bus *b, struct bus_stats *out)

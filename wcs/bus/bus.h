@@ -8,6 +8,7 @@
 #ifndef WCS_BUS_BUS_H
 #define WCS_BUS_BUS_H
 
+#include "base/hist.h"
 #include "base/loop.h"
 
 #include <jansson.h>
@@ -86,6 +87,7 @@ struct bus_cmd {
     void *correlation;                       /* MQTT 5 correlation data, or NULL */
     size_t correlation_len;
     struct bus *bus;
+    uint64_t received_us; /* real monotonic time the loop took it (bus_cmd_latency) */
 };
 
 /* Called on the loop for each valid command. */
@@ -165,6 +167,10 @@ int bus_reply_ok(struct bus_cmd *cmd, const json_t *fields);
 int bus_reply_err(struct bus_cmd *cmd, const char *message);
 
 void bus_get_stats(const struct bus *b, struct bus_stats *out);
+/* Handling time of the commands answered since bus_open, in real microseconds: from the loop
+ * taking the command off the MQTT client's queue to its reply handed back to it (validation,
+ * authorisation, every Redis round trip of the command). Valid until bus_close; loop only. */
+const struct hist *bus_cmd_latency(const struct bus *b);
 
 /* ---- field helpers for command handlers (pure) ----
  * Each reads body[name]. It returns 0 and sets *out; 1 when the field is absent and

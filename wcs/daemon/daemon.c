@@ -793,6 +793,24 @@ static void publish_kpi(struct wcsd *d)
         if (j) {
             json_object_set_new(j, "table_decisions", json_integer((json_int_t)k->table_decisions));
             json_object_set_new(j, "table_disagreed", json_integer((json_int_t)k->table_disagreed));
+            /* Commands' handling time and Redis round trips since start (real time). */
+            const struct hist *ch = bus_cmd_latency(d->bus);
+            json_object_set_new(j, "cmd_latency_us",
+                                json_pack("{s:I,s:I,s:I,s:I}", "count", (json_int_t)ch->count,
+                                          "p50", (json_int_t)hist_quantile(ch, 0.50), "p99",
+                                          (json_int_t)hist_quantile(ch, 0.99), "max",
+                                          (json_int_t)ch->max_us));
+            if (d->store) {
+                const struct hist *rt = store_rtt(d->store);
+                struct store_stats ss;
+                store_get_stats(d->store, &ss);
+                json_object_set_new(
+                    j, "redis_rtt_us",
+                    json_pack("{s:I,s:I,s:I,s:I,s:I}", "count", (json_int_t)rt->count, "p50",
+                              (json_int_t)hist_quantile(rt, 0.50), "p99",
+                              (json_int_t)hist_quantile(rt, 0.99), "max", (json_int_t)rt->max_us,
+                              "in_flight_max", (json_int_t)ss.in_flight_max));
+            }
             /* Picking (wcs/command): this process's applied picks and refused pick checks. */
             const struct cmd_stats *cs = &d->cmds.stats;
             uint64_t tries = cs->pick_confirms + cs->pick_errors;

@@ -5,6 +5,7 @@
 #ifndef WCS_DAEMON_ROUTE_H
 #define WCS_DAEMON_ROUTE_H
 
+#include "base/hist.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "drivers/codec/plcblock.h"
@@ -94,19 +95,5 @@ bool route_class_rule(const struct route_ctx *ctx, const char *cls, struct route
 
 const char *route_reason_name(enum route_reason r);
 const char *route_action_name(enum route_action a);
-
-/* ---- scan-to-decision latency histogram (log buckets, 1/16 relative resolution) ---- */
-#define HIST_BUCKETS (16 + 44 * 16)
-
-struct hist {
-    uint64_t count, max_us;
-    uint64_t b[HIST_BUCKETS];
-};
-
-void hist_reset(struct hist *h);
-void hist_add(struct hist *h, uint64_t us);
-/* The value at quantile q (0..1): the upper bound of the bucket holding it, capped at max_us.
- * 0 for an empty histogram. */
-uint64_t hist_quantile(const struct hist *h, double q);
 
 #endif

@@ -5,6 +5,7 @@
  * replays the writes held while down. Operations are EVALSHA calls that fall back to EVAL. */
 #include "store/store.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "hook.h"
 #include "scripts.h"
@@ -37,6 +38,7 @@ struct cmd {
     bool eval;   /* NOSCRIPT seen: sent as EVAL with the body */
     bool secret; /* buf holds a password: wiped before free */
     uint64_t sent_us;
+    uint64_t sent_real_us; /* the round-trip histogram's start */
     store_cb cb;
     store_raw_cb raw_cb; /* K_RAW */
     void *arg;
@@ -89,6 +91,7 @@ struct store {
     struct cmd_list inflight, queue, retry;
     uint64_t next_op;
     struct store_stats st;
+    struct hist rtt; /* store_rtt */
 };
 
 /* ---- scripts ---- */
@@ -584,6 +587,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
     assert(s->inflight.head == c);
     list_pop(&s->inflight);
+    if (r)
+        hist_add(&s->rtt, clock_real_mono_us() - c->sent_real_us);
     if (!r) {
         /* The connection is going away (error, timeout or close). */
         s->state = ST_DOWN;
@@ -662,7 +667,10 @@ static int send_cmd(struct store *s, struct cmd *c)
     if (!s->ac || redisAsyncCommandArgv(s->ac, on_reply, c, c->argc, c->ptr, c->len) != REDIS_OK)
         return WCS_E_LINK;
     c->sent_us = loop_now_us(s->loop);
+    c->sent_real_us = clock_real_mono_us();
     list_push(&s->inflight, c);
+    if (s->inflight.n > s->st.in_flight_max)
+        s->st.in_flight_max = s->inflight.n;
     s->st.commands++;
     arm_timeout(s);
     return 0;
@@ -952,6 +960,11 @@ bool store_is_ready(const struct store *s)
 const char *store_site(const struct store *s)
 {
     return s->site;
+}
+
+const struct hist *store_rtt(const struct store *s)
+{
+    return &s->rtt;
 }
 
 void store_get_stats(const struct store *s, struct store_stats *out)

@@ -6,6 +6,7 @@
 #ifndef WCS_STORE_STORE_H
 #define WCS_STORE_STORE_H
 
+#include "base/hist.h"
 #include "base/loop.h"
 
 #include <stdbool.h>
@@ -116,6 +117,7 @@ struct store_stats {
     uint64_t refused_link;       /* answer-needing calls refused with WCS_E_LINK */
     size_t queue_len;            /* writes held now */
     size_t in_flight;            /* commands awaiting a reply now */
+    size_t in_flight_max;        /* the most commands awaiting a reply at once */
 };
 
 /* Creates the store and starts connecting at once (the first state report comes from the loop).
@@ -129,6 +131,10 @@ void store_close(struct store *s);
 
 bool store_is_ready(const struct store *s);
 void store_get_stats(const struct store *s, struct store_stats *out);
+/* Round trips of the commands answered since store_open, in real microseconds (from the write to
+ * the socket's buffer to the reply's callback: Redis's queue and work and the loop's delay in
+ * reading it). Valid until store_close; loop only. */
+const struct hist *store_rtt(const struct store *s);
 const char *store_site(const struct store *s);
 /* The SHA1 of a script by name ("reserve_commit", ...), or NULL for an unknown name. */
 const char *store_script_sha(const char *name);
