@@ -1032,15 +1032,13 @@ static void on_read(void *arg, const struct store_result *res)
                     rc = WCS_E_PROTOCOL;
                     break;
                 }
+                /* wave_read 'candidates' filters (confirmed, not held, in no wave, of w->carrier):
+                 * "0" for the others, "1" and state, hold, carrier, priority, ship_date, zone,
+                 * updated_ts, wave, lines, backorder, short_since for a candidate. */
                 if (strcmp(res->values[v++], "1") != 0)
-                    continue; /* no candidate: not read */
+                    continue;
                 f = res->values + v;
                 v += ORDER_FIELDS;
-                /* state, hold, carrier, priority, ship_date, zone, updated_ts, wave, lines,
-                 * backorder, short_since */
-                if (strcmp(f[0], "confirmed") != 0 || strcmp(f[1], "1") == 0 || f[7][0] ||
-                    (w->carrier[0] && strcmp(f[2], w->carrier) != 0))
-                    continue;
                 if (grow((void **)&w->orders, w->n_orders, &w->cap_orders, sizeof(*w->orders)) <
                     0) {
                     rc = -ENOMEM;
