@@ -239,15 +239,15 @@ static int copy_conveyor(struct derive *D, yaml_document_t *d, yaml_node_t *n)
     return m;
 }
 
-/* The scalar value of key in mapping node v of d (NULL: absent or not a scalar). */
-static const char *map_scalar(yaml_document_t *d, yaml_node_t *v, const char *key)
+/* The value node of key in mapping node v of d (NULL: v is no mapping or has no such key). */
+static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *v, const char *key)
 {
     if (!v || v->type != YAML_MAPPING_NODE)
         return NULL;
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const char *k = scalar(d, yaml_document_get_node(d, p->key));
         if (k && strcmp(k, key) == 0)
-            return scalar(d, yaml_document_get_node(d, p->value));
+            return yaml_document_get_node(d, p->value);
     }
     return NULL;
 }
@@ -258,7 +258,8 @@ static int conn_section(struct derive *D, bool redis, yaml_document_t *d, yaml_n
 {
     const struct siteconf_opts *o = D->o;
     int m = yaml_document_add_mapping(&D->out, NULL, YAML_BLOCK_MAPPING_STYLE);
-    const char *qos = redis ? NULL : map_scalar(d, v, "qos");
+    /* Copied as it is, so the loader judges it (a bad value is its error, not dropped here). */
+    yaml_node_t *qos = redis ? NULL : map_get(d, v, "qos");
     char port[16], timeout[16];
     if (!m)
         return 0;
@@ -277,7 +278,7 @@ static int conn_section(struct derive *D, bool redis, yaml_document_t *d, yaml_n
                add_pair(&D->out, m, "user", add_str(&D->out, o->mqtt_user)) ||
                add_pair(&D->out, m, "password_file", add_str(&D->out, o->mqtt_password_file)) ||
                add_pair(&D->out, m, "keepalive_s", add_str(&D->out, "10")) ||
-               (qos && add_pair(&D->out, m, "qos", add_str(&D->out, qos)))) {
+               (qos && add_pair(&D->out, m, "qos", copy(&D->out, d, qos)))) {
         return 0;
     }
     return m;
