@@ -745,7 +745,7 @@ static void test_timeout(void **state)
     assert_int_equal(kill(pid, SIGSTOP), 0);
     t0 = clock_real_mono_us();
     runq0_us = runq_wait_us();
-    assert_int_equal(store_request_claim(e.s, "op1", "rq1", 60, on_res, &r), 0);
+    assert_int_equal(store_request_claim(e.s, "op1", "rq1", "~t.1", 60, on_res, &r), 0);
     /* A write in flight when the link drops is held and sent again after the reconnect; the
      * stopped server may also run the first copy when it resumes: applied once either way. */
     assert_int_equal(store_receive(e.s, &CTX, "R1", &ln, on_res, &w), 0);
@@ -782,7 +782,7 @@ static void test_timeout(void **state)
     assert_true(run_until(e.l, &e.st.up, 5000));
     assert_int_equal(e.st.n_up, 2);
     memset(&r, 0, sizeof(r));
-    assert_int_equal(store_request_claim(e.s, "op1", "rq2", 60, on_res, &r), 0);
+    assert_int_equal(store_request_claim(e.s, "op1", "rq2", "~t.1", 60, on_res, &r), 0);
     assert_int_equal(wait_res(&e, &r), 0);
     assert_true(w.done);
     assert_int_equal(w.rc, 0);
@@ -805,24 +805,94 @@ static void test_request_claim(void **state)
     struct res r = {0};
     (void)state;
     env_open(&e, "req");
-    assert_int_equal(store_request_claim(e.s, "alice", "r-1", 60, on_res, &r), 0);
+    assert_int_equal(store_request_claim(e.s, "alice", "r-1", "~t.1", 60, on_res, &r), 0);
     assert_int_equal(wait_res(&e, &r), 0);
+    /* a second claim sees the first one's token while no reply is stored */
     memset(&r, 0, sizeof(r));
-    assert_int_equal(store_request_claim(e.s, "alice", "r-1", 60, on_res, &r), 0);
+    assert_int_equal(store_request_claim(e.s, "alice", "r-1", "~t.2", 60, on_res, &r), 0);
     assert_int_equal(wait_res(&e, &r), WCS_E_DUPLICATE);
-    assert_string_equal(r.value, "");
+    assert_string_equal(r.value, "~t.1");
     memset(&r, 0, sizeof(r));
     assert_int_equal(store_request_reply(e.s, "alice", "r-1", "{\"ok\":true}", 60, on_res, &r), 0);
     assert_int_equal(wait_res(&e, &r), 0);
     memset(&r, 0, sizeof(r));
-    assert_int_equal(store_request_claim(e.s, "alice", "r-1", 60, on_res, &r), 0);
+    assert_int_equal(store_request_claim(e.s, "alice", "r-1", "~t.1", 60, on_res, &r), 0);
     assert_int_equal(wait_res(&e, &r), WCS_E_DUPLICATE);
     assert_string_equal(r.value, "{\"ok\":true}");
     /* another user's id of the same text is its own request */
     memset(&r, 0, sizeof(r));
-    assert_int_equal(store_request_claim(e.s, "bob", "r-1", 60, on_res, &r), 0);
+    assert_int_equal(store_request_claim(e.s, "bob", "r-1", "~t.1", 60, on_res, &r), 0);
     assert_int_equal(wait_res(&e, &r), 0);
-    assert_int_equal(store_request_claim(e.s, "al:ice", "r-1", 60, on_res, &r), -EINVAL);
+    assert_int_equal(store_request_claim(e.s, "al:ice", "r-1", "~t.1", 60, on_res, &r), -EINVAL);
+    /* a token is "~" and 1..47 of [A-Za-z0-9._-]: never empty, never JSON */
+    const char *bad[] = {NULL,
+                         "",
+                         "~",
+                         "t.1",
+                         "{\"ok\":true}",
+                         "~a b",
+                         "~012345678901234567890123456789012345678901234567"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(store_request_claim(e.s, "carol", "r-1", bad[i], 60, on_res, &r), -EINVAL);
+    assert_true(store_claim_token_ok("~0123456789012345678901234567890123456789012345a"));
+    env_close(&e);
+}
+
+/* A script run under a claim (struct store_claim) runs only while the request key holds that
+ * claim's token: sent behind a claim that lost, or after the reply replaced the token, it is
+ * refused WCS_E_DUPLICATE and changes nothing; the key and token it carries are invisible to
+ * the script itself. */
+static void test_claim_guard(void **state)
+{
+    struct env e;
+    struct res r = {0};
+    redisContext *c;
+    char qa[STORE_KEY_MAX];
+    struct store_line ln = {"SKU1", "WH1/A/01", "", 4};
+    const struct store_claim mine = {"alice", "r-9", "~me.1"}, other = {"alice", "r-9", "~you.1"};
+    const struct store_claim none = {"alice", "r-10", "~me.2"};
+    struct store_ctx ctx = {.actor = "alice", .cause = "guard"};
+    (void)state;
+    env_open(&e, "grd");
+    c = sync_ctx();
+    quant_key(qa, "grd", "SKU1", "WH1/A/01", "");
+    /* the claim and a guarded script in one round trip: the claim is decided first */
+    assert_int_equal(store_request_claim(e.s, "alice", "r-9", "~me.1", 60, on_res, &r), 0);
+    ctx.claim = &mine;
+    struct res w = {0};
+    assert_int_equal(store_receive(e.s, &ctx, "R1", &ln, on_res, &w), 0);
+    assert_int_equal(wait_res(&e, &r), 0);
+    assert_int_equal(wait_res(&e, &w), 0);
+    assert_int_equal(hget_ll(c, qa, "on_hand"), 4);
+    /* a repeat's claim loses; its script, sent behind it, is refused and writes nothing */
+    long long xlen = cmd_ll(c, "XLEN %s", "wcs:{grd}:journal");
+    memset(&r, 0, sizeof(r));
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(store_request_claim(e.s, "alice", "r-9", "~you.1", 60, on_res, &r), 0);
+    ctx.claim = &other;
+    assert_int_equal(store_receive(e.s, &ctx, "R2", &ln, on_res, &w), 0);
+    assert_int_equal(wait_res(&e, &r), WCS_E_DUPLICATE);
+    assert_string_equal(r.value, "~me.1");
+    assert_int_equal(wait_res(&e, &w), WCS_E_DUPLICATE);
+    assert_int_equal(hget_ll(c, qa, "on_hand"), 4);
+    assert_int_equal(cmd_ll(c, "XLEN %s", "wcs:{grd}:journal"), xlen);
+    /* an unclaimed request id guards nothing through: refused */
+    memset(&w, 0, sizeof(w));
+    ctx.claim = &none;
+    assert_int_equal(store_receive(e.s, &ctx, "R3", &ln, on_res, &w), 0);
+    assert_int_equal(wait_res(&e, &w), WCS_E_DUPLICATE);
+    /* once the reply replaced the token the claim's own guard no longer passes */
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(store_request_reply(e.s, "alice", "r-9", "{\"ok\":true}", 60, NULL, NULL), 0);
+    ctx.claim = &mine;
+    assert_int_equal(store_receive(e.s, &ctx, "R4", &ln, on_res, &w), 0);
+    assert_int_equal(wait_res(&e, &w), WCS_E_DUPLICATE);
+    assert_int_equal(hget_ll(c, qa, "on_hand"), 4);
+    /* a bad token is refused before anything is sent */
+    const struct store_claim bad = {"alice", "r-9", "me"};
+    ctx.claim = &bad;
+    assert_int_equal(store_receive(e.s, &ctx, "R5", &ln, on_res, &w), -EINVAL);
+    redisFree(c);
     env_close(&e);
 }
 
@@ -1024,12 +1094,19 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_connect_auth),      cmocka_unit_test(test_wrong_password),
-        cmocka_unit_test(test_scripts),           cmocka_unit_test(test_idempotent_op_id),
-        cmocka_unit_test(test_noscript_fallback), cmocka_unit_test(test_journal),
-        cmocka_unit_test(test_request_claim),     cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_restart_replay),    cmocka_unit_test(test_concurrent_writers),
-        cmocka_unit_test(test_pack_step_changes), cmocka_unit_test(test_hash_read),
+        cmocka_unit_test(test_connect_auth),
+        cmocka_unit_test(test_wrong_password),
+        cmocka_unit_test(test_scripts),
+        cmocka_unit_test(test_idempotent_op_id),
+        cmocka_unit_test(test_noscript_fallback),
+        cmocka_unit_test(test_journal),
+        cmocka_unit_test(test_request_claim),
+        cmocka_unit_test(test_claim_guard),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_restart_replay),
+        cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_pack_step_changes),
+        cmocka_unit_test(test_hash_read),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

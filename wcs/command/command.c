@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_TTL_S 86400u
 
@@ -34,7 +36,14 @@ struct entry {
     const char *name;
     exec_fn exec;
     reply_fn reply;
+    /* The executor may start in the same round trip as the claim (job_start): it finishes
+     * through on_exec, refuse or store_failed only, and everything it writes goes through
+     * store scripts (which the claim guards) and, in wcs, after their result. */
+    bool with_claim;
 };
+
+/* Where a job that started with its claim stands with it. */
+enum claim_state { CLAIM_WAIT, CLAIM_OWN, CLAIM_DUP, CLAIM_FAILED };
 
 struct job {
     struct cmd_ctx *c;
@@ -54,6 +63,19 @@ struct job {
     json_t *body;
     cmd_local_fn local;
     void *local_arg;
+    /* Started with its claim (entry.with_claim): the claim's token and guard, the claim's
+     * answer, and an outcome that came before it (held until the claim is known). */
+    bool with_claim;
+    enum claim_state claim;
+    char token[48];
+    struct store_claim guard;
+    char claim_error[CMD_ERR_MAX];
+    bool held;
+    json_t *h_fields;
+    char h_error[CMD_ERR_MAX];
+    bool h_store_error;
+    int h_what;
+    char h_id[STORE_PATH_MAX], h_state[32];
 };
 
 static void extra_change(struct job *j, enum cmd_change what, const char *id, const char *state)
@@ -87,6 +109,7 @@ static void job_free(struct job *j)
 {
     cmd_args_fini(&j->a);
     json_decref(j->body);
+    json_decref(j->h_fields);
     free(j);
 }
 
@@ -118,6 +141,8 @@ static void finish(struct job *j, json_t *fields, const char *error, bool store_
      * orders); "ok" is taken out again before the bus builds its envelope. */
     json_t *stored = fields ? json_incref(fields) : json_pack("{s:s}", "error", error);
     char *text;
+    /* The stored reply replaces the claim's token: what is journaled after it runs unguarded. */
+    j->sctx.claim = NULL;
     if (stored) {
         json_object_set_new(stored, "ok", json_boolean(fields != NULL));
         text = json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS);
@@ -151,10 +176,59 @@ static void finish(struct job *j, json_t *fields, const char *error, bool store_
     }
 }
 
+static void claim_unavailable(struct job *j, const char *msg)
+{
+    char e[CMD_ERR_MAX];
+    snprintf(e, sizeof(e), "store unavailable (%s): not executed", msg);
+    j->c->stats.store_errors++;
+    j->c->stats.handled++;
+    answer_err(j, e, CMD_LOCAL_STORE_ERROR);
+}
+
+/* The end of a job: fields (consumed) or error, then what changed (what >= 0: id and state).
+ * A job that started with its claim and ends before the claim's answer is held; one whose
+ * claim was a repeat (answered by replay) ends silently; one whose claim failed is answered
+ * as executed only when its script ran, which the claim's guard proves was under this claim. */
+static void complete(struct job *j, json_t *fields, const char *error, bool store_error, int what,
+                     const char *id, const char *state)
+{
+    struct cmd_ctx *c = j->c;
+    if (j->with_claim && j->claim == CLAIM_WAIT) {
+        j->held = true;
+        j->h_fields = fields;
+        snprintf(j->h_error, sizeof(j->h_error), "%s", error ? error : "");
+        j->h_store_error = store_error;
+        j->h_what = what;
+        snprintf(j->h_id, sizeof(j->h_id), "%s", id ? id : "");
+        snprintf(j->h_state, sizeof(j->h_state), "%s", state ? state : "");
+        return;
+    }
+    if (j->with_claim && j->claim == CLAIM_DUP) {
+        json_decref(fields);
+        job_free(j);
+        return;
+    }
+    if (j->with_claim && j->claim == CLAIM_FAILED && !fields) {
+        claim_unavailable(j, j->claim_error);
+        job_free(j);
+        return;
+    }
+    /* id and state may point into the command's body or the store's reply: copy them before
+     * the reply frees the command. */
+    char id_copy[STORE_PATH_MAX], state_copy[32];
+    snprintf(id_copy, sizeof(id_copy), "%s", id ? id : "");
+    snprintf(state_copy, sizeof(state_copy), "%s", state ? state : "");
+    finish(j, fields, error, store_error);
+    if (what >= 0 && c->on_change && j->extra_id[0])
+        c->on_change(c->change_arg, (enum cmd_change)j->extra_what, j->extra_id, j->extra_state);
+    if (what >= 0 && c->on_change && id)
+        c->on_change(c->change_arg, (enum cmd_change)what, id_copy, state_copy);
+    job_free(j);
+}
+
 static void refuse(struct job *j, const char *error)
 {
-    finish(j, NULL, error, false);
-    job_free(j);
+    complete(j, NULL, error, false, -1, NULL, NULL);
 }
 
 static void store_failed(struct job *j, int rc, const char *msg)
@@ -162,8 +236,7 @@ static void store_failed(struct job *j, int rc, const char *msg)
     char e[CMD_ERR_MAX];
     snprintf(e, sizeof(e), "store unavailable (%s): not executed; retry with a new request_id",
              msg && msg[0] ? msg : wcs_strerror(rc));
-    finish(j, NULL, e, true);
-    job_free(j);
+    complete(j, NULL, e, true, -1, NULL, NULL);
 }
 
 static void on_exec(void *arg, const struct store_result *r)
@@ -173,6 +246,11 @@ static void on_exec(void *arg, const struct store_result *r)
     const char *id = NULL, *state = NULL;
     json_t *fields;
     int what;
+    if (j->with_claim && r->rc == WCS_E_DUPLICATE) {
+        /* The claim's guard refused the script: the claim is not this job's. */
+        complete(j, NULL, "the request id is claimed by another call", true, -1, NULL, NULL);
+        return;
+    }
     if (r->rc == WCS_E_STATE || r->rc == WCS_E_UNKNOWN || r->rc == -EINVAL) {
         if (strncmp(j->command, "pick.", 5) == 0 &&
             pick_is_check_refusal(ops_refusal_text(r->message)))
@@ -191,17 +269,7 @@ static void on_exec(void *arg, const struct store_result *r)
         store_failed(j, WCS_E_PROTOCOL, "unexpected script reply");
         return;
     }
-    /* id and state may point into the command's body or the store's reply: copy them before
-     * the reply frees the command. */
-    char id_copy[STORE_PATH_MAX], state_copy[32];
-    snprintf(id_copy, sizeof(id_copy), "%s", id ? id : "");
-    snprintf(state_copy, sizeof(state_copy), "%s", state ? state : "");
-    finish(j, fields, NULL, false);
-    if (what >= 0 && c->on_change && j->extra_id[0])
-        c->on_change(c->change_arg, (enum cmd_change)j->extra_what, j->extra_id, j->extra_state);
-    if (what >= 0 && c->on_change && id)
-        c->on_change(c->change_arg, (enum cmd_change)what, id_copy, state_copy);
-    job_free(j);
+    complete(j, fields, NULL, false, what, id, state);
 }
 
 /* ---- executors and reply builders ---- */
@@ -870,50 +938,64 @@ static int r_inbound(struct job *j, const struct store_result *r, json_t *f, con
 /* The command table: validators are in validate.c under the same names; the role each needs is
  * the user's roles' `commands` lists (plus approve: true where cmd_need_of says so). */
 static const struct entry entries[] = {
-    {"order.upsert", x_order_upsert, r_order_upsert},
-    {"order.cancel", x_order_action, r_order_action},
-    {"order.hold", x_order_action, r_order_action},
-    {"order.release", x_order_action, r_order_action},
-    {"wave.plan", x_wave_plan, NULL},
-    {"wave.release", x_wave_action, r_wave_action},
-    {"wave.cancel", x_wave_action, r_wave_action},
-    {"label.reprint", x_label_reprint, r_label_reprint},
-    {"alarm.ack", x_alarm_ack, r_alarm_ack},
-    {"inventory.adjust", x_inventory_adjust, r_inventory_adjust},
-    {"adjust.approve", x_adjust_approve, r_adjust_approve},
-    {"rma.authorize", x_rma_authorize, r_rma_authorize},
-    {"pack.reset", x_pack_reset, r_pack_reset},
-    {"device.enable", x_device, r_device},
-    {"device.disable", x_device, r_device},
-    {"count.request", x_count_request, r_count_request},
-    {"batch.claim", x_batch_claim, r_batch_claim},
-    {"pick.confirm", x_pick, r_pick_confirm},
-    {"receipt.expect", x_inbound, r_inbound},
-    {"receipt.scan", x_inbound, r_inbound},
-    {"receipt.close", x_inbound, r_inbound},
-    {"quality.release", x_inbound, r_inbound},
-    {"putaway.confirm", x_inbound, r_inbound},
-    {"return.receive", x_inbound, r_inbound},
-    {"return.inspect", x_inbound, r_inbound},
-    {"pick.short", x_pick, r_pick_short},
-    {"count.submit", x_count_submit, NULL},
-    {"transfer.create", x_transfer, NULL},
-    {"transfer.ship", x_transfer, NULL},
-    {"transfer.receive", x_transfer, NULL},
-    {"replen.claim", x_replen_claim, r_replen_claim},
-    {"replen.confirm", x_replen_confirm, r_replen_confirm},
-    {NULL, NULL, NULL},
+    {"order.upsert", x_order_upsert, r_order_upsert, true},
+    {"order.cancel", x_order_action, r_order_action, true},
+    {"order.hold", x_order_action, r_order_action, true},
+    {"order.release", x_order_action, r_order_action, true},
+    {"wave.plan", x_wave_plan, NULL, false},
+    {"wave.release", x_wave_action, r_wave_action, false},
+    {"wave.cancel", x_wave_action, r_wave_action, false},
+    {"label.reprint", x_label_reprint, r_label_reprint, true},
+    {"alarm.ack", x_alarm_ack, r_alarm_ack, true},
+    {"inventory.adjust", x_inventory_adjust, r_inventory_adjust, false},
+    {"adjust.approve", x_adjust_approve, r_adjust_approve, false},
+    {"rma.authorize", x_rma_authorize, r_rma_authorize, false},
+    {"pack.reset", x_pack_reset, r_pack_reset, false},
+    {"device.enable", x_device, r_device, true},
+    {"device.disable", x_device, r_device, true},
+    {"count.request", x_count_request, r_count_request, true},
+    {"batch.claim", x_batch_claim, r_batch_claim, true},
+    {"pick.confirm", x_pick, r_pick_confirm, true},
+    {"receipt.expect", x_inbound, r_inbound, false},
+    {"receipt.scan", x_inbound, r_inbound, false},
+    {"receipt.close", x_inbound, r_inbound, false},
+    {"quality.release", x_inbound, r_inbound, false},
+    {"putaway.confirm", x_inbound, r_inbound, false},
+    {"return.receive", x_inbound, r_inbound, false},
+    {"return.inspect", x_inbound, r_inbound, false},
+    {"pick.short", x_pick, r_pick_short, false},
+    {"count.submit", x_count_submit, NULL, false},
+    {"transfer.create", x_transfer, NULL, false},
+    {"transfer.ship", x_transfer, NULL, false},
+    {"transfer.receive", x_transfer, NULL, false},
+    {"replen.claim", x_replen_claim, r_replen_claim, true},
+    {"replen.confirm", x_replen_confirm, r_replen_confirm, false},
+    {NULL, NULL, NULL, false},
 };
 
 /* ---- the path of one command ---- */
 
+/* The roles and fields check of a job (its arguments filled on success). */
+static bool admitted(struct job *j, char *err, size_t cap)
+{
+    struct cmd_ctx *c = j->c;
+    /* A system-issued command has no role to check: wcs itself decided to run it. */
+    return (j->local || cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, NULL),
+                                      err, cap) == 0) &&
+           cmd_validate(j->command, j->body, c->site, &j->a, err, cap) == 0 &&
+           (j->local || cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, &j->a),
+                                      err, cap) == 0);
+}
+
+/* Answers a repeated request_id from what its first claim stored (the job stays). */
 static void replay(struct job *j, const char *stored)
 {
-    json_t *v = stored[0] ? json_loads(stored, 0, NULL) : NULL;
+    bool running = !stored[0] || stored[0] == '~'; /* a claim's token: no reply yet */
+    json_t *v = running ? NULL : json_loads(stored, 0, NULL);
     json_t *ok = v ? json_object_get(v, "ok") : NULL;
     char e[CMD_ERR_MAX];
     j->c->stats.replayed++;
-    if (!stored[0]) {
+    if (running) {
         snprintf(e, sizeof(e), "request_id \"%s\" is still being processed", j->request_id);
         answer_err(j, e, CMD_LOCAL_REPLAYED);
     } else if (!json_is_boolean(ok)) {
@@ -926,26 +1008,47 @@ static void replay(struct job *j, const char *stored)
         answer_err(j, json_is_string(er) ? json_string_value(er) : "refused", CMD_LOCAL_REPLAYED);
     }
     json_decref(v);
-    job_free(j);
+}
+
+/* The claim's answer for a job that started with it: the outcome held meanwhile, if any, is
+ * finished now; otherwise the job's store calls are still on their way and end it. */
+static void on_claim_with(struct job *j, const struct store_result *r)
+{
+    if (r->rc == WCS_E_DUPLICATE) {
+        j->claim = CLAIM_DUP;
+        replay(j, r->value ? r->value : "");
+    } else if (r->rc != 0) {
+        j->claim = CLAIM_FAILED;
+        snprintf(j->claim_error, sizeof(j->claim_error), "%s",
+                 r->message ? r->message : wcs_strerror(r->rc));
+    } else {
+        j->claim = CLAIM_OWN;
+    }
+    if (j->held) {
+        json_t *fields = j->h_fields;
+        j->h_fields = NULL;
+        j->held = false;
+        complete(j, fields, j->h_error[0] ? j->h_error : NULL, j->h_store_error, j->h_what,
+                 j->h_id[0] ? j->h_id : NULL, j->h_state);
+    }
 }
 
 static void on_claim(void *arg, const struct store_result *r)
 {
     struct job *j = arg;
-    struct cmd_ctx *c = j->c;
     char err[CMD_ERR_MAX];
     int rc;
+    if (j->with_claim) {
+        on_claim_with(j, r);
+        return;
+    }
     if (r->rc == WCS_E_DUPLICATE) {
         replay(j, r->value ? r->value : "");
+        job_free(j);
         return;
     }
     if (r->rc != 0) {
-        char e[CMD_ERR_MAX];
-        snprintf(e, sizeof(e), "store unavailable (%s): not executed",
-                 r->message ? r->message : wcs_strerror(r->rc));
-        c->stats.store_errors++;
-        c->stats.handled++;
-        answer_err(j, e, CMD_LOCAL_STORE_ERROR);
+        claim_unavailable(j, r->message ? r->message : wcs_strerror(r->rc));
         job_free(j);
         return;
     }
@@ -954,12 +1057,7 @@ static void on_claim(void *arg, const struct store_result *r)
         refuse(j, err);
         return;
     }
-    /* A system-issued command has no role to check: wcs itself decided to run it. */
-    if ((!j->local && cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, NULL),
-                                    err, sizeof(err)) != 0) ||
-        cmd_validate(j->command, j->body, c->site, &j->a, err, sizeof(err)) != 0 ||
-        (!j->local && cmd_authorize(c->site, j->user, j->command, cmd_need_of(j->command, &j->a),
-                                    err, sizeof(err)) != 0)) {
+    if (!admitted(j, err, sizeof(err))) {
         refuse(j, err);
         return;
     }
@@ -968,10 +1066,13 @@ static void on_claim(void *arg, const struct store_result *r)
         store_failed(j, rc, NULL);
 }
 
-/* Claims the request_id of a filled job; the claim's answer runs the command. */
+/* Claims the request_id of a filled job. A command whose entry allows it and that passes its
+ * checks starts at once, in the same round trip as the claim, its scripts guarded by the
+ * claim's token; any other runs from the claim's answer (on_claim). */
 static int job_start(struct job *j)
 {
     struct cmd_ctx *c = j->c;
+    char err[CMD_ERR_MAX];
     int rc;
     command_request_key(j->request_id, j->key);
     for (const struct entry *e = entries; e->name && !j->e; e++)
@@ -980,15 +1081,34 @@ static int job_start(struct job *j)
     j->sctx.actor = j->user;
     j->sctx.cause = j->cause;
     j->sctx.ts_ms = c->clock ? clock_wall_ms(c->clock) : 0;
-    rc = store_request_claim(c->store, j->user, j->key, ttl(c), on_claim, j);
-    if (rc != 0) {
-        char e[CMD_ERR_MAX];
-        snprintf(e, sizeof(e), "store unavailable (%s): not executed", wcs_strerror(rc));
-        c->stats.store_errors++;
-        c->stats.handled++;
-        answer_err(j, e, CMD_LOCAL_STORE_ERROR);
-        job_free(j);
+    if (!c->claim_prefix[0]) {
+        /* Random per process: a token of another wcs, or of this one before a restart, never
+         * matches (a guard accepting a stranger's claim would run a repeat). */
+        uint64_t r = 0;
+        if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+            r = clock_real_mono_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+        snprintf(c->claim_prefix, sizeof(c->claim_prefix), "%016" PRIx64, r);
     }
+    snprintf(j->token, sizeof(j->token), "~%s.%" PRIu64, c->claim_prefix, ++c->claims);
+    rc = store_request_claim(c->store, j->user, j->key, j->token, ttl(c), on_claim, j);
+    if (rc != 0) {
+        claim_unavailable(j, wcs_strerror(rc));
+        job_free(j);
+        return 0;
+    }
+    if (!j->e || !j->e->with_claim || !admitted(j, err, sizeof(err))) {
+        /* Checked again, with the arguments filled again, when the claim answers. */
+        cmd_args_fini(&j->a);
+        memset(&j->a, 0, sizeof(j->a));
+        return 0;
+    }
+    j->with_claim = true;
+    j->claim = CLAIM_WAIT;
+    j->guard = (struct store_claim){j->user, j->key, j->token};
+    j->sctx.claim = &j->guard;
+    rc = j->e->exec(j);
+    if (rc != 0)
+        store_failed(j, rc, NULL);
     return 0;
 }
 

@@ -84,6 +84,9 @@ struct cmd_ctx {
     struct cmd_wave *wave;       /* private: the wave.plan running (one at a time) */
     struct cmd_inbound *inbound; /* private: receiving's planner site (inbound.c) */
     struct cmd_replen *replen;   /* private: the replenishment check queue (replen.c) */
+    /* private: claim tokens are "~<prefix>.<n>", the prefix random per process (command.c) */
+    char claim_prefix[17];
+    uint64_t claims;
 };
 
 /* Handles cmd (from the bus's command callback): answers it exactly once, later on the loop (or

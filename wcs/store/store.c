@@ -43,6 +43,8 @@ struct cmd {
     store_raw_cb raw_cb; /* K_RAW */
     void *arg;
     char op_id[STORE_ID_MAX];
+    int n_keys;                      /* K_SCRIPT: the keys the script was built with */
+    const struct store_claim *claim; /* K_SCRIPT: the guard, until finish_build adds it */
     int argc, cap_args;
     char *buf;
     size_t used, cap;
@@ -278,6 +280,8 @@ static int script_error_rc(const char *msg)
         return WCS_E_STATE;
     if (strncmp(msg, "EUNKNOWN ", 9) == 0)
         return WCS_E_UNKNOWN;
+    if (strncmp(msg, "ECLAIM ", 7) == 0)
+        return WCS_E_DUPLICATE;
     if (strncmp(msg, "NOPERM", 6) == 0)
         return WCS_E_DENIED;
     return WCS_E_PROTOCOL;
@@ -1006,6 +1010,10 @@ static int check_ctx(const struct store_ctx *ctx)
         return -EINVAL;
     if (ctx->op_id && store_id_check(ctx->op_id) != 0)
         return -EINVAL;
+    if (ctx->claim &&
+        (store_id_check(ctx->claim->user) != 0 || store_id_check(ctx->claim->request_id) != 0 ||
+         !store_claim_token_ok(ctx->claim->token)))
+        return -EINVAL;
     return 0;
 }
 
@@ -1026,10 +1034,12 @@ static int script_begin(struct store *s, const struct store_ctx *ctx, const char
     rc = check_ctx(ctx);
     if (rc)
         return rc;
-    c = cmd_new(s, K_SCRIPT, 3 + 3 + n_extra + 6 + n_args);
+    c = cmd_new(s, K_SCRIPT, 3 + 3 + n_extra + 6 + n_args + (ctx->claim ? 2 : 0));
     if (!c)
         return -ENOMEM;
     c->script = idx;
+    c->n_keys = 3 + n_extra;
+    c->claim = ctx->claim;
     c->write = write;
     if (ctx->op_id)
         snprintf(c->op_id, sizeof(c->op_id), "%s", ctx->op_id);
@@ -1062,8 +1072,45 @@ static int script_common_args(struct store *s, struct cmd *c, const struct store
     return rc;
 }
 
+static int request_key(struct cmd *c, const char *user, const char *request_id);
+
+/* A guarded script (store_claim): the request key goes after the script's keys and the token
+ * after all arguments, where the prelude takes them off (wcs/store/lua/prelude.lua). */
+static int add_guard(struct cmd *c)
+{
+    char nk[16];
+    int at = 3 + c->n_keys, rc;
+    size_t off, len;
+    if (c->argc < at + 6)
+        return -EINVAL;
+    rc = request_key(c, c->claim->user, c->claim->request_id);
+    if (rc)
+        return rc;
+    /* Move the key just added (the last argument) to its place after the keys. */
+    off = c->off[c->argc - 1];
+    len = c->len[c->argc - 1];
+    memmove(c->off + at + 1, c->off + at, (size_t)(c->argc - 1 - at) * sizeof(*c->off));
+    memmove(c->len + at + 1, c->len + at, (size_t)(c->argc - 1 - at) * sizeof(*c->len));
+    c->off[at] = off;
+    c->len[at] = len;
+    c->n_keys++;
+    snprintf(nk, sizeof(nk), "%d", c->n_keys);
+    rc = arg_s(c, nk);
+    if (rc)
+        return rc;
+    /* The new count replaces EVALSHA's numkeys (argument 2). */
+    c->argc--;
+    c->off[2] = c->off[c->argc];
+    c->len[2] = c->len[c->argc];
+    return arg_s(c, c->claim->token);
+}
+
 static int finish_build(struct store *s, struct cmd *c, int rc, store_cb cb, void *arg)
 {
+    if (rc == 0 && c->kind == K_SCRIPT && c->claim) {
+        rc = add_guard(c);
+        c->claim = NULL;
+    }
     if (rc) {
         cmd_free(c);
         return rc == WCS_E_EXHAUSTED ? -EINVAL : rc;
@@ -1271,21 +1318,33 @@ static int request_key(struct cmd *c, const char *user, const char *request_id)
     return arg_n(c, k, (size_t)n);
 }
 
-int store_request_claim(struct store *s, const char *user, const char *request_id, uint32_t ttl_s,
-                        store_cb cb, void *arg)
+bool store_claim_token_ok(const char *token)
+{
+    size_t n;
+    if (!token || token[0] != '~')
+        return false;
+    n = strlen(token + 1);
+    return n >= 1 && n <= 47 &&
+           strspn(token + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789._-") == n;
+}
+
+int store_request_claim(struct store *s, const char *user, const char *request_id,
+                        const char *token, uint32_t ttl_s, store_cb cb, void *arg)
 {
     struct cmd *c;
     int rc;
-    if (!s || ttl_s == 0 || store_id_check(user) != 0 || store_id_check(request_id) != 0)
+    if (!s || ttl_s == 0 || store_id_check(user) != 0 || store_id_check(request_id) != 0 ||
+        !store_claim_token_ok(token))
         return -EINVAL;
     c = cmd_new(s, K_CLAIM, 7);
     if (!c)
         return -ENOMEM;
     /* SET NX GET (Redis >= 7.0): claims and, when already claimed, returns the stored reply
-     * in the same round trip. The placeholder "" means "claimed, no reply yet". */
+     * in the same round trip. The token means "claimed, no reply yet". */
     rc = arg_s(c, "SET");
     rc = rc ? rc : request_key(c, user, request_id);
-    rc = rc ? rc : arg_s(c, "");
+    rc = rc ? rc : arg_s(c, token);
     rc = rc ? rc : arg_s(c, "NX");
     rc = rc ? rc : arg_s(c, "GET");
     rc = rc ? rc : arg_s(c, "EX");

@@ -144,11 +144,23 @@ const char *store_script_body(const char *name);
 /* Who did it and why; journaled with every change. actor and cause are free text (actor
  * typically a user or device id); op_id NULL makes the store generate one. A repeated op_id
  * within op_ttl_s is applied once: the later calls report duplicate. */
+/* A command's claim of its request id (store_request_claim). A script run under one runs only
+ * if the request key still holds this claim's token (refused WCS_E_DUPLICATE, changing nothing,
+ * otherwise), so the command layer can send a command's work in the same round trip as its
+ * claim: Redis answers one connection's requests in order, and the claim is decided before
+ * the script runs (docs/redis.md, "Requests"). */
+struct store_claim {
+    const char *user;
+    const char *request_id;
+    const char *token; /* the claim's placeholder value (store_claim_token_ok) */
+};
+
 struct store_ctx {
     const char *actor;
     const char *cause;
     const char *op_id;
-    int64_t ts_ms; /* 0: the loop clock's wall time */
+    int64_t ts_ms;                   /* 0: the loop clock's wall time */
+    const struct store_claim *claim; /* NULL: the script runs unguarded */
 };
 
 /* One quantity on one quant. */
@@ -201,10 +213,13 @@ int store_ship(struct store *s, const struct store_ctx *ctx, const char *shipmen
                const char *tote_id, const char *order_id, const char *carrier, store_cb cb,
                void *arg);
 
-/* decision. Claims a command's request id for ttl_s: rc 0 when this is the first claim, or
- * WCS_E_DUPLICATE with value = the reply stored by store_request_reply ("" if none yet). */
-int store_request_claim(struct store *s, const char *user, const char *request_id, uint32_t ttl_s,
-                        store_cb cb, void *arg);
+/* A claim token: "~" and 1..47 of [A-Za-z0-9._-] (never a stored reply, which is JSON). */
+bool store_claim_token_ok(const char *token);
+/* decision. Claims a command's request id for ttl_s, the key holding token until the reply is
+ * stored: rc 0 when this is the first claim, or WCS_E_DUPLICATE with value = the reply stored
+ * by store_request_reply (a token, "~...", while the first claim's command is still running). */
+int store_request_claim(struct store *s, const char *user, const char *request_id,
+                        const char *token, uint32_t ttl_s, store_cb cb, void *arg);
 /* write. Stores the reply of a claimed request (for answering repeats) for ttl_s. */
 int store_request_reply(struct store *s, const char *user, const char *request_id,
                         const char *reply, uint32_t ttl_s, store_cb cb, void *arg);

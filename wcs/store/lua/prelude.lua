@@ -5,6 +5,24 @@
 -- Rule: validate everything and read the state first; write only when nothing can fail, so a
 -- refused call changes nothing. Errors are "<CODE> text": EARG (arguments), ESTATE (refused by
 -- the current stock), EUNKNOWN (a referenced record does not exist).
+-- A guarded call (struct store_claim, docs/redis.md "Requests"): the command layer sent it in
+-- the same round trip as the claim of its request id, so it runs only if that claim is its own.
+-- Its last key is then the request key wcs:{<site>}:req:<user>:<id> (no script takes one of its
+-- own) and its last argument the claim's token; both are taken off before anything reads KEYS
+-- and ARGV, and a claim that is not this call's refuses the call before any write.
+do
+    local n = #KEYS
+    if n > 3 and #ARGV > 0 and string.sub(KEYS[3], -4) == ':kpi' then
+        local p = string.sub(KEYS[3], 1, #KEYS[3] - 3) .. 'req:'
+        if string.sub(KEYS[n], 1, #p) == p then
+            local key, token = table.remove(KEYS), table.remove(ARGV)
+            if string.sub(token, 1, 1) ~= '~' or redis.call('GET', key) ~= token then
+                return redis.error_reply('ECLAIM the request id is claimed by another call')
+            end
+        end
+    end
+end
+
 local function err(code, msg)
     return redis.error_reply(code .. ' ' .. msg)
 end
