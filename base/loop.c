@@ -46,7 +46,8 @@ struct loop {
     uint64_t next_order;
 };
 
-#define NO_FREE UINT32_MAX
+#define NO_FREE              UINT32_MAX
+#define CHANGING_MAX_WAIT_US 10000u
 
 int loop_new(struct loop **out, const struct wcs_clock *clock)
 {
@@ -110,7 +111,7 @@ uint64_t loop_now_us(const struct loop *l)
 
 double loop_speed(const struct loop *l)
 {
-    return l->speed;
+    return l->clock->factor ? l->clock->factor(l->clock) : l->speed;
 }
 
 void loop_set_speed(struct loop *l, double factor)
@@ -338,10 +339,16 @@ static void arm_timerfd(struct loop *l)
     l->tfd_armed = l->heap_len > 0;
     if (l->heap_len > 0) {
         uint64_t now = loop_now_us(l), dl = l->timers[l->heap[0]].deadline_us;
-        uint64_t real_us = dl > now ? (uint64_t)((double)(dl - now) / l->speed) : 0;
+        uint64_t real_us = dl > now ? (uint64_t)((double)(dl - now) / loop_speed(l)) : 0;
         l->tfd_deadline_us = dl;
         if (real_us == 0)
             real_us = 1;
+        /* A clock whose factor changes (clock_shared): a wait computed with this factor would
+         * run late in clock time if the clock sped up meanwhile, so it is cut to
+         * CHANGING_MAX_WAIT_US; when it fires the timerfd is armed again (an early wake-up
+         * finds nothing due). */
+        if (l->clock->factor && real_us > CHANGING_MAX_WAIT_US)
+            real_us = CHANGING_MAX_WAIT_US;
         its.it_value.tv_sec = (time_t)(real_us / 1000000u);
         its.it_value.tv_nsec = (long)(real_us % 1000000u) * 1000;
     }

@@ -1,7 +1,8 @@
 /* bench/shift: the issue's full 8-hour shift on config/examples/dc-mid (scenarios/shift-full.yaml:
  * 20,000 orders, about 100,000 lines, 64 pickers, 24 pack stations) through the scenario runner of
  * `wcs sim`: redis-server, mosquitto, the emulated floor, `wcs import` and `wcs run` (the wcs
- * binary built beside it) on a clock SPEED times faster than real time (default: the scenario's).
+ * binary built beside it) on a clock SPEED times faster than real time (default: the scenario's);
+ * SPEED as MIN..MAX lets the clock run between the two as the machine keeps up (sim/pace.h).
  * Goal: under 60 s wall. Reproduce: build/bench/bench-shift [SPEED [REPORT_DIR [SCENARIO]]]
  * Last line: sim_hours=H wall_s=S speedup=X orders_shipped=N (H: the floor time simulated, the
  * shift with its drain and settling; S: the whole run, set-up and checks included; X = H/S). */
@@ -9,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
@@ -19,8 +21,15 @@ int main(int argc, char **argv)
     };
     struct sim_run_result res = {0};
     int rc;
-    if (argc > 1)
-        o.speed = atof(argv[1]);
+    if (argc > 1) {
+        const char *dots = strstr(argv[1], "..");
+        if (dots) {
+            o.speed_min = atof(argv[1]);
+            o.speed = atof(dots + 2);
+        } else {
+            o.speed = atof(argv[1]);
+        }
+    }
     if (argc > 2)
         o.report_dir = argv[2];
     if (argc > 3)

@@ -3,6 +3,7 @@
 #include "mqttc.h"
 
 #include "base/err.h"
+#include "base/sock.h"
 
 #include <MQTTAsync.h>
 
@@ -18,6 +19,7 @@ enum { MAX_FILTERS = 16 };
 
 struct mqttc {
     MQTTAsync h;
+    uint16_t port; /* the broker's */
     pthread_mutex_t mu;
     struct mqttc_msg *head, *tail;
     char *filters[MAX_FILTERS];
@@ -83,6 +85,8 @@ static void on_connected(void *ctx, char *cause)
 {
     struct mqttc *c = ctx;
     (void)cause;
+    /* As an RF device would: no Nagle delay on small messages (base/sock.h). */
+    (void)sock_nodelay_peers(c->port);
     atomic_fetch_add(&c->connects, 1);
     for (size_t i = 0; i < c->n_filters; i++)
         MQTTAsync_subscribe(c->h, c->filters[i], 1, NULL);
@@ -97,6 +101,7 @@ int mqttc_connect_start(struct mqttc **out, const char *uri, const char *client_
         return -ENOMEM;
     atomic_init(&c->queued, 0);
     pthread_mutex_init(&c->mu, NULL);
+    c->port = sock_uri_port(uri);
     if (MQTTAsync_create(&c->h, uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL) !=
         MQTTASYNC_SUCCESS) {
         wcs_errf(err, err_len, "mqtt client %s: create failed", client_id);

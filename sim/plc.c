@@ -218,6 +218,12 @@ static void publish_status(struct sim_plc *p, struct point *pt)
     *reg(p, m->read_base + m->plc_heartbeat) = p->plc_hb;
 }
 
+/* The time the heartbeats are measured in: the model's clock, or real time (heartbeat_real). */
+static uint64_t hb_now(const struct sim_plc *p)
+{
+    return p->cfg.heartbeat_real ? clock_real_mono_us() : p->now_us;
+}
+
 static void publish_confirm(struct sim_plc *p, struct point *pt, const struct conf *cf)
 {
     const struct sim_plc_map *m = &pt->cfg.map;
@@ -569,7 +575,7 @@ static void step_point(struct sim_plc *p, struct point *pt)
             pt->next_drain_us[l] = t + 60000000ull / rate;
         }
     }
-    if (t - pt->wcs_hb_change_us >= 3 * p->hb_period_us)
+    if (hb_now(p) - pt->wcs_hb_change_us >= 3 * p->hb_period_us)
         pt->comms_lost = true;
 }
 
@@ -578,7 +584,9 @@ static void advance(struct sim_plc *p)
     uint64_t now = clock_mono_us(p->clk);
     while (p->now_us + p->step_us <= now) {
         p->now_us += p->step_us;
-        if (!p->hb_frozen && p->now_us >= p->next_hb_us) {
+        if (p->cfg.heartbeat_real) {
+            /* below, once per call */
+        } else if (!p->hb_frozen && p->now_us >= p->next_hb_us) {
             p->plc_hb++;
             p->next_hb_us += p->hb_period_us;
         } else if (p->hb_frozen) {
@@ -586,6 +594,15 @@ static void advance(struct sim_plc *p)
         }
         for (unsigned i = 0; i < p->cfg.n_points; i++)
             step_point(p, &p->pt[i]);
+    }
+    if (p->cfg.heartbeat_real) {
+        uint64_t rt = clock_real_mono_us();
+        if (!p->hb_frozen && rt >= p->next_hb_us) {
+            p->plc_hb++;
+            p->next_hb_us = rt + p->hb_period_us;
+        } else if (p->hb_frozen) {
+            p->next_hb_us = rt + p->hb_period_us;
+        }
     }
     for (unsigned i = 0; i < p->cfg.n_points; i++)
         publish_status(p, &p->pt[i]);
@@ -604,7 +621,7 @@ static void on_write(struct sim_plc *p, struct point *pt)
     if (hb != pt->wcs_hb || !pt->wcs_hb_seen) {
         pt->wcs_hb = hb;
         pt->wcs_hb_seen = true;
-        pt->wcs_hb_change_us = p->now_us;
+        pt->wcs_hb_change_us = hb_now(p);
         pt->comms_lost = false;
     }
     if (resp != 0 && (!pt->have_last || resp != pt->last_resp || dest != pt->last_dest ||
@@ -817,7 +834,7 @@ int sim_plc_open(struct sim_plc **out, const struct sim_plc_cfg *cfg)
     }
     rng_seed(&p->rng, cfg->seed);
     p->now_us = clock_mono_us(p->clk);
-    p->next_hb_us = p->now_us + p->hb_period_us;
+    p->next_hb_us = hb_now(p) + p->hb_period_us;
     for (int i = 0; i < CLIENTS_MAX; i++)
         p->clients[i] = -1;
     for (unsigned i = 0; i < cfg->n_points; i++) {
@@ -833,7 +850,7 @@ int sim_plc_open(struct sim_plc **out, const struct sim_plc_cfg *cfg)
         pt->waiting.cap = WAIT_MAX;
         pt->merging.cap = WAIT_MAX;
         pt->scan_seq = pc->initial_scan_seq;
-        pt->wcs_hb_change_us = p->now_us;
+        pt->wcs_hb_change_us = hb_now(p);
     }
     p->map = modbus_mapping_new(0, 0, (int)nregs, 0);
     if (!p->map) {
@@ -859,7 +876,9 @@ int sim_plc_open(struct sim_plc **out, const struct sim_plc_cfg *cfg)
         goto fail_mutex;
     }
     atomic_init(&p->stop, false);
-    if ((rc = pthread_create(&p->thread, NULL, plc_thread, p)) != 0) {
+    if ((rc = pthread_create(&p->thread, NULL, plc_thread, p)) == 0) {
+        (void)pthread_setname_np(p->thread, "sim-plc");
+    } else {
         rc = -rc;
         goto fail_thread;
     }
@@ -1051,6 +1070,7 @@ static void add_counters(struct sim_plc_counters *a, const struct sim_plc_counte
     a->on_belt += b->on_belt;
     a->in_loop += b->in_loop;
     a->waiting += b->waiting;
+    a->confirms_held += b->confirms_held;
 }
 
 int sim_plc_counters(struct sim_plc *p, unsigned point, struct sim_plc_counters *out)
@@ -1064,6 +1084,7 @@ int sim_plc_counters(struct sim_plc *p, unsigned point, struct sim_plc_counters 
         pt->c.on_belt = pt->n_belt;
         pt->c.in_loop = pt->n_loop + pt->merging.len;
         pt->c.waiting = pt->waiting.len;
+        pt->c.confirms_held = pt->conf_len + (pt->conf_out ? 1u : 0u);
         for (unsigned l = 0; l <= SIM_PLC_MAX_LANES; l++)
             pt->c.lane_fill[l] = pt->fill[l];
     }

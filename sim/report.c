@@ -329,11 +329,18 @@ int sim_report_write(struct sim_report *r, const char *dir, const char *title, c
     esc(h, title);
     fprintf(h, "</h1>\n<p>site <b>");
     esc(h, site);
-    fprintf(h,
-            "</b>; %.0f s of simulated time in %.1f s wall (speed factor %g, %.1fx "
-            "achieved); %u checks passed, %u failed.</p>\n",
-            r->sim_s, r->wall_s, r->speed, r->wall_s > 0 ? r->sim_s / r->wall_s : 0, r->passed,
-            r->failed);
+    if (r->speed_min > 0 && r->speed_min < r->speed)
+        fprintf(h,
+                "</b>; %.0f s of simulated time in %.1f s wall (speed factor %g..%g, paced "
+                "between %.0f and %.0f, %.1fx achieved); %u checks passed, %u failed.</p>\n",
+                r->sim_s, r->wall_s, r->speed_min, r->speed, r->speed_low, r->speed_high,
+                r->wall_s > 0 ? r->sim_s / r->wall_s : 0, r->passed, r->failed);
+    else
+        fprintf(h,
+                "</b>; %.0f s of simulated time in %.1f s wall (speed factor %g, %.1fx "
+                "achieved); %u checks passed, %u failed.</p>\n",
+                r->sim_s, r->wall_s, r->speed, r->wall_s > 0 ? r->sim_s / r->wall_s : 0, r->passed,
+                r->failed);
     fprintf(h, "<h2>Expectations</h2>\n<table>\n");
     for (size_t i = 0; i < p->n_checks; i++) {
         fprintf(h, "<tr><td class=\"%s\">%s</td><td>", p->checks[i].ok ? "pass" : "fail",

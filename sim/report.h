@@ -18,6 +18,7 @@ struct sim_report {
         inducted;
     bool wcs_died, wcs_restart_failed;
     double sim_s, wall_s, speed;
+    double speed_min, speed_low, speed_high; /* a changing clock: its bounds, what it ran at */
     unsigned passed, failed;
     struct sim_report_priv *p; /* samples, alarms, checks, lanes, labels */
 };

@@ -11,6 +11,7 @@
 #include "mqttc.h"
 #include "report.h"
 #include "sim/agents.h"
+#include "sim/pace.h"
 #include "sim/plc.h"
 #include "sim/printer.h"
 #include "sim/scale.h"
@@ -51,6 +52,7 @@ struct plc_emu {
     uint64_t changes_seen; /* sim_plc_item_changes when trips_tick last looked at its items */
     unsigned n_points;
     uint32_t sp[SIM_PLC_MAX_POINTS]; /* cfg scan point index per emulator point */
+    uint32_t confirm_cap;            /* confirmations its points hold at most */
 };
 
 struct user_cli {
@@ -92,8 +94,9 @@ struct pending {
     uint64_t sent_ms;
     char arg[96]; /* wave id, approval, count index... */
     char user[64];
-    char *payload;         /* kept to send again: a command lost with the broker has no reply */
-    uint64_t sent_real_ms; /* last (re)send, real time */
+    char *payload;          /* kept to send again: a command lost with the broker has no reply */
+    uint64_t sent_real_ms;  /* last (re)send, real time */
+    uint64_t first_real_us; /* the first send, real time (the pace's round trips) */
     unsigned resends;
     uint64_t epoch; /* link_epoch() at the last (re)send */
 };
@@ -139,10 +142,12 @@ struct run {
     char stock_path[PATH_MAX], orders_path[PATH_MAX];
     struct harness_redis *redis;
     struct harness_mqtt *mqtt;
-    struct clock_scaled clk;
-    double speed;
-    int64_t origin_ms, start_wall_ms;
-    uint64_t real0_us;
+    struct clock_shared clk; /* the run's clock file, which wcs reads (--clock-file) */
+    char clock_path[PATH_MAX];
+    double speed, speed_min; /* the clock's factor stays within speed_min..speed */
+    struct pace pace;
+    uint64_t next_pace_us; /* real time of the pace's next period */
+    int64_t start_wall_ms;
     struct plc_emu plcs[MAX_PLCS];
     unsigned n_plcs;
     struct sim_scanner *scanners[MAX_DEVS];
@@ -354,13 +359,11 @@ static int wcs_wait_online(struct run *r, char *err, size_t err_len)
 
 static int wcs_start(struct run *r, char *err, size_t err_len)
 {
-    char speed[32], origin[32], lost[32];
+    char lost[32];
     char *argv[] = {"wcs",
                     "run",
-                    "--clock-speed",
-                    speed,
-                    "--clock-origin",
-                    origin,
+                    "--clock-file",
+                    r->clock_path,
                     "--kpi-interval-ms",
                     "10000",
                     "--lost-timeout-ms",
@@ -371,8 +374,6 @@ static int wcs_start(struct run *r, char *err, size_t err_len)
     uint64_t end;
     char buf[512];
     int rc;
-    snprintf(speed, sizeof(speed), "%.6f", r->speed);
-    snprintf(origin, sizeof(origin), "%" PRId64, r->origin_ms);
     snprintf(lost, sizeof(lost), "%" PRIu64, r->lost_timeout_ms ? r->lost_timeout_ms : 30000);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, r->wcs_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -451,9 +452,10 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
                 continue;
             sim_plc_cfg_defaults(&pc);
             pc.clock = &r->clk.base;
-            /* The driver watches the heartbeat in real time: the emulator's period is in clock
-             * time, so scale it to stay the same real period (docs/scenarios.md). */
-            pc.heartbeat_ms = (uint32_t)fmin(6e7, dev->heartbeat_ms * r->speed);
+            /* The driver watches the heartbeat in real time, and so does the emulator, whatever
+             * the clock's factor (docs/scenarios.md). */
+            pc.heartbeat_ms = dev->heartbeat_ms;
+            pc.heartbeat_real = true;
             pc.step_us = (uint32_t)fmax(1000, 10 * r->speed);
             pc.seed = r->sc->seed + d;
             pc.n_points = 0;
@@ -522,6 +524,9 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
                 continue;
             e->dev = d;
             e->n_points = pc.n_points;
+            e->confirm_cap = 0;
+            for (unsigned k = 0; k < pc.n_points; k++)
+                e->confirm_cap += pc.points[k].confirm_queue;
             rc = sim_plc_open(&e->p, &pc);
             if (rc == 0) {
                 port = sim_plc_port(e->p);
@@ -990,6 +995,7 @@ static void pend_send(struct run *r, struct pending *p, const char *user, const 
         snprintf(p->user, sizeof(p->user), "%s", user);
         p->payload = payload;
         p->sent_real_ms = real_ms();
+        p->first_real_us = clock_real_mono_us();
         p->resends = 0;
         p->epoch = link_epoch(r);
         pix_put(r, p->seq, r->n_pend);
@@ -1127,6 +1133,9 @@ static void on_reply(struct run *r, const char *payload)
     free(p.payload);
     p.payload = NULL;
     sim_report_latency(&r->rep, (double)(now_ms(r) - p.sent_ms));
+    /* wave.plan's planner takes real time whatever the clock: not a floor latency */
+    if (p.resends == 0 && strcmp(p.cmd, "wave.plan") != 0)
+        pace_sample(&r->pace, clock_real_mono_us() - p.first_real_us);
     if (strncmp(p.arg, "picker:", 7) == 0) {
         unsigned k = (unsigned)atoi(p.arg + 7);
         if (k < r->n_pickers)
@@ -2156,6 +2165,45 @@ static void progress(struct run *r, uint64_t t, bool final)
     fflush(stderr);
 }
 
+/* Every PACE_PERIOD_US of real time, when the clock may change speed: the factor the pace
+ * says (sim/pace.h), from the commands answered meanwhile and the PLC emulators' backlog. */
+static void pace_tick(struct run *r)
+{
+    uint64_t now = clock_real_mono_us(), dropped = 0;
+    uint32_t held = 0, cap = 0;
+    double before, f;
+    if (r->speed_min >= r->speed || now < r->next_pace_us)
+        return;
+    r->next_pace_us = now + PACE_PERIOD_US;
+    /* The oldest command still unanswered counts too: in a stall few answers come at all. */
+    {
+        uint64_t oldest = now;
+        for (size_t i = 0; i < r->n_pend; i++)
+            if (r->pend[i].resends == 0 && r->pend[i].first_real_us < oldest &&
+                strcmp(r->pend[i].cmd, "wave.plan") != 0)
+                oldest = r->pend[i].first_real_us;
+        if (oldest < now)
+            pace_sample(&r->pace, now - oldest);
+    }
+    for (unsigned i = 0; i < r->n_plcs; i++) {
+        struct sim_plc_counters c;
+        if (sim_plc_counters(r->plcs[i].p, SIM_PLC_MAX_POINTS, &c) != 0)
+            continue;
+        dropped += c.confirms_dropped;
+        held += c.confirms_held;
+        cap += r->plcs[i].confirm_cap;
+    }
+    before = r->pace.factor;
+    f = pace_period(&r->pace, dropped, held, cap);
+    if (f != before) {
+        clock_shared_set_factor(&r->clk, f);
+        if (f < before * 0.9 || f > before * 1.5 || f == r->speed || f == r->speed_min)
+            logf_(r, "pace: clock factor %.0f -> %.0f (median round trip %.1f ms of %zu, PLC %s)",
+                  before, f, r->pace.median_us / 1000.0, r->pace.answers,
+                  r->pace.trouble ? "behind" : "keeping up");
+    }
+}
+
 static void loop(struct run *r)
 {
     uint64_t end = r->sc->duration_ms + r->sc->drain_ms;
@@ -2173,6 +2221,7 @@ static void loop(struct run *r)
         induct_tick(r, t);
         drain_mqtt(r);
         resend_tick(r);
+        pace_tick(r);
         /* People and the ERP wait while wcs is not on the broker (a command published then
          * would reach nobody); what came due meanwhile is sent when it is back. */
         if (!r->wcs_online) {
@@ -3125,11 +3174,19 @@ static int setup(struct run *r, char *err, size_t err_len)
     setenv("TZ", r->site->timezone, 1);
     tzset();
     r->speed = r->o->realtime || r->sc->realtime ? 1 : r->o->speed > 0 ? r->o->speed : r->sc->speed;
+    /* speed_min: the option's, else the scenario's unless the option set the speed (a speed
+     * given alone is fixed); never above the speed. */
+    r->speed_min = r->o->realtime || r->sc->realtime ? 1
+                   : r->o->speed_min > 0             ? r->o->speed_min
+                   : r->o->speed > 0                 ? r->speed
+                   : r->sc->speed_min > 0            ? r->sc->speed_min
+                                                     : r->speed;
+    if (r->speed_min > r->speed)
+        r->speed_min = r->speed;
     rng_state = r->sc->seed;
     /* The clock: the scenario's start at the next HH:MM local time (speed > 1), else now. */
     {
         int64_t now_wall = clock_wall_ms(clock_system());
-        uint64_t now_mono = clock_real_mono_us();
         int64_t start = now_wall;
         if (r->sc->start_local_min >= 0 && r->speed > 1) {
             time_t t = (time_t)(now_wall / 1000);
@@ -3143,14 +3200,15 @@ static int setup(struct run *r, char *err, size_t err_len)
             if (start <= now_wall + 1000)
                 start += 86400000;
         }
-        /* A scaled clock reads origin at real origin and runs speed times faster; for it to
-         * read `start` now, origin = now - (start - now) / (speed - 1), in the past. */
-        r->origin_ms = start == now_wall
-                           ? now_wall
-                           : now_wall - (int64_t)((double)(start - now_wall) / (r->speed - 1));
-        r->real0_us = now_mono - (uint64_t)(now_wall - r->origin_ms) * 1000;
-        clock_scaled_init(&r->clk, r->speed, r->origin_ms, r->real0_us);
+        /* The clock file reads `start` now and runs speed times faster; wcs maps it. */
+        snprintf(r->clock_path, sizeof(r->clock_path), "%s/clock", r->dir);
+        rc = clock_shared_create(&r->clk, r->clock_path, start, r->speed, r->speed);
+        if (rc != 0) {
+            wcs_errf(err, err_len, "clock file %s: %s", r->clock_path, wcs_strerror(rc));
+            return rc;
+        }
         r->start_wall_ms = clock_wall_ms(&r->clk.base);
+        pace_init(&r->pace, r->speed_min, r->speed);
     }
     /* Servers: wcs (service), an observer (supervisor: reads the whole site), every site user. */
     /* A run keeps its whole journal (journal_maxlen 5,000,000: stock is conserved from it), so
@@ -3444,6 +3502,7 @@ static void teardown(struct run *r)
     }
     harness_mqtt_free(r->mqtt);
     harness_redis_free(r->redis);
+    clock_shared_close(&r->clk);
     if (r->nfd > 0)
         close(r->nfd);
     if (r->notify_path[0])
@@ -3495,9 +3554,15 @@ int sim_run(const struct sim_run_opts *o, struct sim_run_result *res)
     /* Scenario time 0 is the moment wcs is ready and on the broker. */
     r->start_wall_ms = clock_wall_ms(&r->clk.base);
     plan_cutoffs(r);
-    if (!o->quiet)
-        fprintf(stderr, "wcs sim: %s on %s at %gx; run folder %s\n",
-                r->sc->name[0] ? r->sc->name : o->scenario, r->site->id, r->speed, r->dir);
+    if (!o->quiet) {
+        char at[64];
+        if (r->speed_min < r->speed)
+            snprintf(at, sizeof(at), "%g..%gx (paced)", r->speed_min, r->speed);
+        else
+            snprintf(at, sizeof(at), "%gx", r->speed);
+        fprintf(stderr, "wcs sim: %s on %s at %s; run folder %s\n",
+                r->sc->name[0] ? r->sc->name : o->scenario, r->site->id, at, r->dir);
+    }
     loop(r);
     settle(r);
     sample(r, now_ms(r));
@@ -3512,6 +3577,14 @@ int sim_run(const struct sim_run_opts *o, struct sim_run_result *res)
     check(r, "wcs exit", code == 0, "wcs run exited %d on SIGTERM", code);
     r->rep.wall_s = (double)(real_ms() - wall0) / 1000.0;
     r->rep.speed = r->speed;
+    r->rep.speed_min = r->speed_min;
+    r->rep.speed_low = r->pace.lowest;
+    r->rep.speed_high = r->pace.highest;
+    if (r->speed_min < r->speed)
+        logf_(r,
+              "pace: clock factor between %.0f and %.0f, %" PRIu64 " of %" PRIu64
+              " periods slowed down",
+              r->pace.lowest, r->pace.highest, r->pace.slowed, r->pace.periods);
     r->rep.orders_in = r->n_orders;
     sim_report_labels(&r->rep, r->labels_dir);
     if (sim_report_write(&r->rep, r->dir, r->sc->name[0] ? r->sc->name : o->scenario,

@@ -1301,11 +1301,11 @@ static bool parse_hhmm(const char *t, int *out)
 
 static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode *root)
 {
-    static const char *const keys[] = {"name",      "site",    "duration", "drain",  "speed",
-                                       "realtime",  "seed",    "start",    "orders", "stock",
-                                       "totes",     "agents",  "faults",   "expect", "receipts",
-                                       "transfers", "returns", NULL};
-    const struct ynode *v[17];
+    static const char *const keys[] = {"name",      "site",    "duration",  "drain",  "speed",
+                                       "realtime",  "seed",    "start",     "orders", "stock",
+                                       "totes",     "agents",  "faults",    "expect", "receipts",
+                                       "transfers", "returns", "speed_min", NULL};
+    const struct ynode *v[18];
     struct rec r;
     uint64_t u;
     if (!rec_open(&r, c, root, "", keys, v))
@@ -1322,6 +1322,13 @@ static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode
     rec_bool(&r, 5, &s->realtime);
     if (s->realtime && v[4] && s->speed != 1)
         err_add(c, v[4]->line, v[4]->col, "speed", "realtime: true runs at speed 1");
+    s->speed_min = 0;
+    if (rec_num(&r, 17, 0.1, 10000, &s->speed_min)) {
+        if (s->realtime)
+            REC_ERR(&r, 17, "realtime: true runs at speed 1");
+        else if (s->speed_min > s->speed)
+            REC_ERR(&r, 17, "expected at most speed");
+    }
     s->seed = 1;
     if (rec_uint(&r, 6, OPT, UINT64_MAX, &u))
         s->seed = u;

@@ -27,6 +27,9 @@ static void usage(FILE *out)
             "  --clock-speed X      run the site clock X times faster than real time (sim)\n"
             "  --clock-origin MS    wall time (epoch ms) at which the scaled clock started (it\n"
             "                       reads MS then); give the simulator the same origin and factor\n"
+            "  --clock-file PATH    read the site clock from PATH, a clock file the simulator\n"
+            "                       writes; its factor may change as it runs (not with the two\n"
+            "                       options above)\n"
             "  --kpi-interval-ms N  KPI publish period (default 10000)\n"
             "  --lost-timeout-ms N  a diverted tote not confirmed by then is lost (default 30000)\n"
             "  --drain-timeout-ms N bound of the SIGTERM drain (default 5000)\n"
@@ -53,6 +56,8 @@ int cmd_run(int argc, char **argv)
 {
     struct wcsd_opts o = {.signals = true, .sd_notify = true};
     struct clock_scaled scaled;
+    struct clock_shared shared = {0};
+    const char *clock_file = NULL;
     enum log_level level = LOGL_INFO;
     double speed = 0;
     long long origin_ms = -1;
@@ -87,6 +92,9 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "wcs run: --clock-origin must be epoch milliseconds\n");
                 return 2;
             }
+            i++;
+        } else if (strcmp(a, "--clock-file") == 0 && v) {
+            clock_file = v;
             i++;
         } else if (strcmp(a, "--rt-priority") == 0 && v) {
             uint32_t n;
@@ -124,7 +132,26 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     log_init(NULL, level);
-    if (speed > 0 || origin_ms >= 0) {
+    if (clock_file && (speed > 0 || origin_ms >= 0)) {
+        fprintf(stderr, "wcs run: --clock-file excludes --clock-speed and --clock-origin\n");
+        return 2;
+    }
+    if (clock_file) {
+        rc = clock_shared_open(&shared, clock_file);
+        if (rc == 0 && shared.max_factor > 1000) {
+            clock_shared_close(&shared);
+            rc = -EINVAL;
+        }
+        if (rc != 0) {
+            log_errx("wcs run: clock file %s: %s (a clock of factor at most 1000 expected)",
+                     clock_file, wcs_strerror(rc));
+            return 1;
+        }
+        o.clock = &shared.base;
+        /* Real durations (watchdog, minimum publish intervals) are converted at the fastest
+         * the clock will run: at a slower moment they only come later in real time. */
+        o.clock_speed = shared.max_factor;
+    } else if (speed > 0 || origin_ms >= 0) {
         /* The scaled clock started at the real moment the system's wall clock read origin_ms
          * (now when not given or in the future): two processes given the same origin and
          * factor then read the same time without talking to each other. */
@@ -142,9 +169,11 @@ int cmd_run(int argc, char **argv)
     rc = wcsd_open(&d, &o);
     if (rc != 0) {
         log_errx("wcs run: not started rc=%s", wcs_strerror(rc));
+        clock_shared_close(&shared);
         return 1;
     }
     rc = wcsd_run(d);
     wcsd_close(d);
+    clock_shared_close(&shared);
     return rc == 0 ? 0 : 1;
 }

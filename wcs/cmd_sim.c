@@ -1,6 +1,7 @@
-/* `wcs sim SCENARIO [--report DIR] [--speed X] [--realtime] [--quiet]`: a thin entry into the
- * scenario runner (sim/runner.h, docs/scenarios.md). The runner starts the emulated floor, the
- * servers and this same binary as `wcs run` in a child process, and talks to it over the wire. */
+/* `wcs sim SCENARIO [--report DIR] [--speed X] [--speed-min Y] [--realtime] [--quiet]`: a thin
+ * entry into the scenario runner (sim/runner.h, docs/scenarios.md). The runner starts the emulated
+ * floor, the servers and this same binary as `wcs run` in a child process, and talks to it over the
+ * wire. */
 #include "cmds.h"
 
 #include "sim/runner.h"
@@ -13,7 +14,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: wcs sim SCENARIO [--report DIR] [--speed X] [--realtime] [--quiet]\n"
+            "usage: wcs sim SCENARIO [--report DIR] [--speed X] [--speed-min Y] [--realtime]\n"
+            "               [--quiet]\n"
             "\n"
             "Runs a simulator scenario (docs/scenarios.md): redis-server and mosquitto on\n"
             "loopback, the emulated PLCs, scanners, scales and printers of the scenario's site,\n"
@@ -23,7 +25,10 @@ static void usage(FILE *out)
             "(index.html, SVG plots, label images; default /tmp/wcs-sim-XXXXXX).\n"
             "\n"
             "  --report DIR  the run folder (created if missing)\n"
-            "  --speed X     virtual-clock factor, overriding the scenario's speed\n"
+            "  --speed X     virtual-clock factor, overriding the scenario's speed (a speed\n"
+            "                given alone is kept all the run)\n"
+            "  --speed-min Y let the clock slow down to Y when the machine falls behind and\n"
+            "                speed up again to X (overrides the scenario's speed_min)\n"
             "  --realtime    run at speed 1 (live demos)\n"
             "  --quiet       no progress line on stderr\n"
             "\n"
@@ -42,12 +47,13 @@ int cmd_sim(int argc, char **argv)
         } else if (strcmp(a, "--report") == 0 && v) {
             o.report_dir = v;
             i++;
-        } else if (strcmp(a, "--speed") == 0 && v) {
+        } else if ((strcmp(a, "--speed") == 0 || strcmp(a, "--speed-min") == 0) && v) {
             char *end;
+            double *x = a[7] ? &o.speed_min : &o.speed;
             errno = 0;
-            o.speed = strtod(v, &end);
-            if (errno || *end || !(o.speed >= 0.1 && o.speed <= 10000)) {
-                fprintf(stderr, "wcs sim: --speed must be a number in 0.1..10000\n");
+            *x = strtod(v, &end);
+            if (errno || *end || !(*x >= 0.1 && *x <= 10000)) {
+                fprintf(stderr, "wcs sim: %s must be a number in 0.1..10000\n", a);
                 return 2;
             }
             i++;
@@ -65,6 +71,10 @@ int cmd_sim(int argc, char **argv)
     }
     if (!o.scenario) {
         usage(stderr);
+        return 2;
+    }
+    if (o.speed_min > 0 && (o.realtime || (o.speed > 0 && o.speed_min > o.speed))) {
+        fprintf(stderr, "wcs sim: --speed-min must be at most --speed (and not with --realtime)\n");
         return 2;
     }
     return sim_run(&o, NULL) == 0 ? 0 : 1;

@@ -628,6 +628,8 @@ static int mb_start(struct conv_plc *p)
     rc = -pthread_create(&m->thread, NULL, worker, m);
     if (rc < 0)
         goto err_fd;
+    /* Named for top -H and perf (at most 15 characters). */
+    (void)pthread_setname_np(m->thread, "wcs-plc");
     return 0;
 err_fd:
     close(m->wake_fd);

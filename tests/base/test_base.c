@@ -9,11 +9,22 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/queue.h"
+#include "base/sock.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void test_strerror(void **state)
 {
@@ -54,6 +65,147 @@ static void test_scaled_clock(void **state)
     assert_int_equal(clock_scaled_real_us(&s, 60000000u), 1000000u);
     assert_int_equal(clock_scaled_real_us(&s, 1), 1);
     assert_int_equal(clock_scaled_real_us(&s, 0), 0);
+}
+
+/* A clock file: the writer's and a reader's time agree (in this process and in a forked one that
+ * maps the file itself), a new factor applies from its moment on without a jump and never
+ * above the largest, the time never goes back across changes, and a file that is not a clock
+ * is refused. */
+static void test_shared_clock(void **state)
+{
+    char dir[] = "/tmp/wcs-clock-XXXXXX", path[64], bad[64];
+    struct clock_shared w, r;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/clock", dir);
+    snprintf(bad, sizeof(bad), "%s/bad", dir);
+    assert_int_equal(clock_shared_create(&w, path, 1700000000000, 100.0, 50.0), -EINVAL);
+    assert_int_equal(clock_shared_create(&w, path, 1700000000000, 0.0, 50.0), -EINVAL);
+    assert_int_equal(clock_shared_create(&w, path, 1700000000000, 100.0, 400.0), 0);
+    assert_int_equal(clock_shared_open(&r, path), 0);
+    assert_true(r.max_factor == 400.0);
+    assert_non_null(r.base.factor);
+    assert_true(r.base.factor(&r.base) == 100.0);
+    /* 20 ms of real time at 100x: about 2 s of clock time, the same for both */
+    usleep(20000);
+    uint64_t a = clock_mono_us(&w.base), b = clock_mono_us(&r.base);
+    assert_true(a >= 2000000u && a < 20000000u);
+    assert_true(b >= a && b - a < 200000u);
+    assert_true(clock_wall_ms(&r.base) >= 1700000000000 + 2000);
+    /* a forked reader maps the file on its own and reads the same time */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct clock_shared c;
+        uint64_t t = 0;
+        if (clock_shared_open(&c, path) == 0)
+            t = clock_mono_us(&c.base);
+        (void)!write(fds[1], &t, sizeof(t));
+        _exit(0);
+    }
+    uint64_t before = clock_mono_us(&r.base), child = 0;
+    assert_int_equal(read(fds[0], &child, sizeof(child)), (ssize_t)sizeof(child));
+    uint64_t after = clock_mono_us(&r.base);
+    assert_true(child >= before && child <= after);
+    waitpid(pid, NULL, 0);
+    close(fds[0]);
+    close(fds[1]);
+    /* a new factor: continuous, then faster; clamped to the largest; never back */
+    uint64_t t0 = clock_mono_us(&r.base);
+    clock_shared_set_factor(&w, 300.0);
+    uint64_t t1 = clock_mono_us(&r.base);
+    assert_true(t1 >= t0 && t1 - t0 < 1000000u);
+    assert_true(r.base.factor(&r.base) == 300.0);
+    usleep(10000);
+    assert_true(clock_mono_us(&r.base) - t1 >= 3000000u); /* 10 ms at 300x */
+    clock_shared_set_factor(&w, 5000.0);
+    assert_true(clock_shared_factor(&r) == 400.0);
+    clock_shared_set_factor(&w, 0.001);
+    assert_true(clock_shared_factor(&r) == 0.01);
+    uint64_t last = clock_mono_us(&r.base);
+    for (int i = 0; i < 2000; i++) {
+        if (i % 100 == 0)
+            clock_shared_set_factor(&w, i % 200 ? 1.0 : 400.0);
+        uint64_t t = clock_mono_us(&r.base);
+        assert_true(t >= last);
+        last = t;
+    }
+    /* the reader cannot set it */
+    clock_shared_set_factor(&r, 2.0);
+    assert_true(clock_shared_factor(&w) != 2.0);
+    clock_shared_close(&r);
+    clock_shared_close(&w);
+    /* not a clock: wrong size, wrong magic, missing */
+    int fd = open(bad, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "WCSCLK1", 8), 8);
+    close(fd);
+    assert_int_equal(clock_shared_open(&r, bad), WCS_E_PROTOCOL);
+    fd = open(bad, O_WRONLY | O_TRUNC);
+    char zeros[256] = {0};
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(write(fd, zeros, (size_t)st.st_size), st.st_size);
+    close(fd);
+    assert_int_equal(clock_shared_open(&r, bad), WCS_E_PROTOCOL);
+    unlink(bad);
+    assert_int_equal(clock_shared_open(&r, bad), -ENOENT);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_uri_port(void **state)
+{
+    (void)state;
+    assert_int_equal(sock_uri_port("tcp://127.0.0.1:1883"), 1883);
+    assert_int_equal(sock_uri_port("mqtt://broker.example:8883/"), 8883);
+    assert_int_equal(sock_uri_port("127.0.0.1:41833"), 41833);
+    assert_int_equal(sock_uri_port("tcp://[::1]:1884"), 1884);
+    assert_int_equal(sock_uri_port("tcp://[::1]"), 0);
+    assert_int_equal(sock_uri_port("tcp://host"), 0);
+    assert_int_equal(sock_uri_port("tcp://host:"), 0);
+    assert_int_equal(sock_uri_port("tcp://host:65536"), 0);
+    assert_int_equal(sock_uri_port("tcp://host:12a"), 0);
+    assert_int_equal(sock_uri_port(""), 0);
+    assert_int_equal(sock_uri_port(NULL), 0);
+}
+
+/* A connected TCP socket of this process gets TCP_NODELAY when its peer's port is named; one to
+ * another port and a listening socket do not. */
+static void test_nodelay_peers(void **state)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof(a);
+    int l = socket(AF_INET, SOCK_STREAM, 0), l2 = socket(AF_INET, SOCK_STREAM, 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0), c2 = socket(AF_INET, SOCK_STREAM, 0);
+    int v = -1;
+    socklen_t vn = sizeof(v);
+    uint16_t port, port2;
+    (void)state;
+    assert_true(l >= 0 && l2 >= 0 && c >= 0 && c2 >= 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l, 4), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &n), 0);
+    port = ntohs(a.sin_port);
+    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    a.sin_port = 0;
+    assert_int_equal(bind(l2, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l2, 4), 0);
+    n = sizeof(a);
+    assert_int_equal(getsockname(l2, (struct sockaddr *)&a, &n), 0);
+    port2 = ntohs(a.sin_port);
+    assert_int_equal(connect(c2, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(sock_nodelay_peers(port), 1);
+    assert_int_equal(getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &vn), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(getsockopt(c2, IPPROTO_TCP, TCP_NODELAY, &v, &vn), 0);
+    assert_int_equal(v, 0);
+    (void)port2;
+    close(c);
+    close(c2);
+    close(l);
+    close(l2);
 }
 
 static void test_system_clock_monotonic(void **state)
@@ -170,6 +322,9 @@ int main(void)
         cmocka_unit_test(test_system_clock_monotonic),
         cmocka_unit_test(test_queue_order_and_full),
         cmocka_unit_test(test_queue_threads),
+        cmocka_unit_test(test_shared_clock),
+        cmocka_unit_test(test_uri_port),
+        cmocka_unit_test(test_nodelay_peers),
         cmocka_unit_test(test_log_repeat),
         cmocka_unit_test(test_log_level_parse),
     };

@@ -9,6 +9,9 @@
 #include "base/loop.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 struct rec {
@@ -196,12 +199,78 @@ static void test_scaled_wait(void **state)
     loop_free(l);
 }
 
+struct shared_fire {
+    struct clock_shared *clk;
+    uint64_t at_clock_us;
+};
+
+static void shared_cb(struct loop *l, uint64_t id, void *arg)
+{
+    struct shared_fire *f = arg;
+    (void)id;
+    f->at_clock_us = clock_mono_us(&f->clk->base);
+    loop_stop(l);
+}
+
+/* Another process's writer, as the simulator is: sets the factor while the loop sleeps. */
+static void *speed_up(void *arg)
+{
+    usleep(5000);
+    clock_shared_set_factor(arg, 1000.0);
+    return NULL;
+}
+
+/* On a clock whose factor changes (clock_shared) a timer fires when the clock reaches its
+ * deadline, never before: slowed down after it was armed, the loop wakes early, finds it not
+ * due and waits again; sped up, it waits at most 10 ms of real time before it looks again. */
+static void test_changing_factor(void **state)
+{
+    char dir[] = "/tmp/wcs-loopclk-XXXXXX", path[64];
+    struct clock_shared w;
+    struct shared_fire f;
+    struct loop *l;
+    uint64_t t0, real;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/clock", dir);
+    assert_int_equal(clock_shared_create(&w, path, 0, 100.0, 1000.0), 0);
+    f.clk = &w;
+    assert_int_equal(loop_new(&l, &w.base), 0);
+    assert_true(loop_speed(l) == 100.0);
+    /* 2 s of clock: 20 ms of real time at 100x, armed so; then the clock slows to 10x */
+    uint64_t dl = clock_mono_us(&w.base) + 2000000;
+    loop_add_timer(l, 2000000, shared_cb, &f, NULL);
+    assert_int_equal(loop_run_once(l, 0), 0);
+    clock_shared_set_factor(&w, 10.0);
+    t0 = clock_real_mono_us();
+    assert_int_equal(loop_run(l), 0);
+    real = clock_real_mono_us() - t0;
+    assert_true(f.at_clock_us >= dl);
+    assert_true(real >= 100000); /* most of 2 s at 10x */
+    /* 60 s of clock at 10x is 6 s of real time; sped up to 1000x from outside after 5 ms of
+     * real time, it fires some 65 ms later (plus at most the 10 ms wait) */
+    pthread_t th;
+    dl = clock_mono_us(&w.base) + 60000000;
+    loop_add_timer(l, 60000000, shared_cb, &f, NULL);
+    t0 = clock_real_mono_us();
+    assert_int_equal(pthread_create(&th, NULL, speed_up, &w), 0);
+    assert_int_equal(loop_run(l), 0);
+    pthread_join(th, NULL);
+    real = clock_real_mono_us() - t0;
+    assert_true(f.at_clock_us >= dl);
+    assert_true(real < 1000000);
+    loop_free(l);
+    clock_shared_close(&w);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timer_order_virtual), cmocka_unit_test(test_timer_cancel),
         cmocka_unit_test(test_fd_and_fairness),     cmocka_unit_test(test_del_inside_callback),
-        cmocka_unit_test(test_scaled_wait),
+        cmocka_unit_test(test_scaled_wait),         cmocka_unit_test(test_changing_factor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/queue.h"
+#include "base/sock.h"
 
 #include <MQTTAsync.h>
 #include <errno.h>
@@ -121,6 +122,7 @@ static void ring_drain_fd(struct ring *r)
 struct mqlink {
     MQTTAsync h;
     int mqtt_version;
+    uint16_t port;       /* the broker's (its sockets get TCP_NODELAY) */
     struct bqueue *evq;  /* struct mqlink_ev */
     struct bqueue *msgq; /* struct mqlink_msg * */
     struct ring outq;    /* loop -> sender thread */
@@ -269,9 +271,17 @@ static void window_reset(struct mqlink *k, int receive_max)
     atomic_store(&k->acks_pending, 0);
 }
 
+/* paho has no TCP_NODELAY option: set it on the new connection's socket (base/sock.h), so a
+ * reply or event is not held back by Nagle's algorithm until the broker's delayed ACK. */
+static void nodelay(struct mqlink *k)
+{
+    (void)sock_nodelay_peers(k->port);
+}
+
 static void on_connect_ok(void *ctx, MQTTAsync_successData *d)
 {
     (void)d;
+    nodelay(ctx);
     window_reset(ctx, 0);
     push_ev(ctx, MQLINK_EV_CONNECTED, 0);
 }
@@ -287,6 +297,7 @@ static void on_connect_ok5(void *ctx, MQTTAsync_successData5 *d)
 {
     int rm =
         d ? MQTTProperties_getNumericValue(&d->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM) : 0;
+    nodelay(ctx);
     window_reset(ctx, rm > 0 ? rm : 0); /* absent: paho returns a negative sentinel */
     push_ev(ctx, MQLINK_EV_CONNECTED, 0);
 }
@@ -670,6 +681,7 @@ int mqlink_open(struct mqlink **out, const struct mqlink_opts *o)
     co.sendWhileDisconnected = 0; /* the bus buffers itself, bounded and counted */
     co.restoreMessages = 0;
     co.persistQoS0 = 0;
+    k->port = sock_uri_port(o->uri);
     rc = MQTTAsync_createWithOptions(&k->h, o->uri, o->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL,
                                      &co);
     if (rc != MQTTASYNC_SUCCESS) {
@@ -682,7 +694,9 @@ int mqlink_open(struct mqlink **out, const struct mqlink_opts *o)
         rc = WCS_E_LINK;
         goto fail_client;
     }
-    if (pthread_create(&k->sender, NULL, sender_main, k) != 0) {
+    if (pthread_create(&k->sender, NULL, sender_main, k) == 0) {
+        (void)pthread_setname_np(k->sender, "wcs-mqtt-out");
+    } else {
         rc = -EAGAIN;
         goto fail_client;
     }

@@ -903,8 +903,9 @@ static void on_watchdog_timer(struct loop *l, uint64_t id, void *arg)
     (void)id;
     if (d->store_up && d->bus_up && plcs_healthy(d, NULL))
         notify(d, "WATCHDOG=1");
-    (void)loop_add_timer(l, (uint64_t)((double)d->watchdog_usec / 2 * d->speed), on_watchdog_timer,
-                         d, &d->wd_timer);
+    /* The factor now (a simulator's clock file changes it): the ping is due in real time. */
+    (void)loop_add_timer(l, (uint64_t)((double)d->watchdog_usec / 2 * loop_speed(l)),
+                         on_watchdog_timer, d, &d->wd_timer);
 }
 
 /* ---- open / close ---- */
@@ -1102,8 +1103,8 @@ int wcsd_open(struct wcsd **out, const struct wcsd_opts *o)
     if (o->sd_notify && sd_watchdog_enabled(0, &wd) > 0 && wd > 0) {
         d->watchdog_usec = wd;
         log_info("watchdog enabled interval_us=%" PRIu64, wd);
-        (void)loop_add_timer(d->loop, (uint64_t)((double)wd / 2 * d->speed), on_watchdog_timer, d,
-                             &d->wd_timer);
+        (void)loop_add_timer(d->loop, (uint64_t)((double)wd / 2 * loop_speed(d->loop)),
+                             on_watchdog_timer, d, &d->wd_timer);
     }
     daemon_update_status(d);
     *out = d;

@@ -26,17 +26,18 @@ struct wcsd;
 struct wcsd_opts {
     const char *config_path;       /* required; re-read on SIGHUP / wcsd_reload */
     const struct wcs_clock *clock; /* NULL: the system clock (borrowed, outlives the daemon) */
-    double clock_speed;            /* the clock's factor over real time (0 or 1: real time) */
-    uint32_t kpi_interval_ms;      /* KPI publish period; 0: 10000 */
-    uint32_t lost_timeout_ms;      /* a diverted tote not confirmed by then is lost; 0: 30000 */
-    uint32_t drain_timeout_ms;     /* bound on the SIGTERM drain of store and bus; 0: 5000 */
-    uint32_t noread_alarm_pct;     /* no-read share over a KPI period that raises an alarm; 0: 5 */
-    uint32_t unmatched_alarm_n;    /* unmatched confirmations in a row that raise one; 0: 3 */
-    int rt_priority;               /* 1..99: SCHED_FIFO for the loop thread; 0 off */
-    bool signals;                  /* true: take SIGTERM/SIGINT/SIGHUP through a signalfd */
-    bool sd_notify;                /* true: talk to $NOTIFY_SOCKET (a no-op when it is unset) */
-    const char *instance;          /* store op id prefix and bus client suffix; NULL: default */
-    uint32_t ship_backlog_max;     /* carton confirmations kept while Redis is down; 0: 4096 */
+    double clock_speed;        /* the clock's factor over real time (0 or 1: real time); for a clock
+                                  whose factor changes (clock_shared), the largest it will be */
+    uint32_t kpi_interval_ms;  /* KPI publish period; 0: 10000 */
+    uint32_t lost_timeout_ms;  /* a diverted tote not confirmed by then is lost; 0: 30000 */
+    uint32_t drain_timeout_ms; /* bound on the SIGTERM drain of store and bus; 0: 5000 */
+    uint32_t noread_alarm_pct; /* no-read share over a KPI period that raises an alarm; 0: 5 */
+    uint32_t unmatched_alarm_n; /* unmatched confirmations in a row that raise one; 0: 3 */
+    int rt_priority;            /* 1..99: SCHED_FIFO for the loop thread; 0 off */
+    bool signals;               /* true: take SIGTERM/SIGINT/SIGHUP through a signalfd */
+    bool sd_notify;             /* true: talk to $NOTIFY_SOCKET (a no-op when it is unset) */
+    const char *instance;       /* store op id prefix and bus client suffix; NULL: default */
+    uint32_t ship_backlog_max;  /* carton confirmations kept while Redis is down; 0: 4096 */
 };
 
 /* Loads the config (every error logged), creates the loop, and opens store, bus and PLCs (they

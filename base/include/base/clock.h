@@ -7,11 +7,15 @@
 #define BASE_CLOCK_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct wcs_clock {
     uint64_t (*mono_us)(const struct wcs_clock *c); /* monotonic microseconds, never decreases */
     int64_t (*wall_ms)(const struct wcs_clock *c);  /* Unix epoch milliseconds */
+    /* A clock whose factor over real time changes while it runs (clock_shared): the factor now.
+     * NULL for every other clock. */
+    double (*factor)(const struct wcs_clock *c);
 };
 
 static inline uint64_t clock_mono_us(const struct wcs_clock *c)
@@ -52,6 +56,36 @@ void clock_scaled_init(struct clock_scaled *s, double factor, int64_t wall_origi
                        uint64_t real_origin_us);
 /* Converts a duration on this clock into real microseconds to sleep (at least 1 when us > 0). */
 uint64_t clock_scaled_real_us(const struct clock_scaled *s, uint64_t us);
+
+/* A clock shared by processes through a file (a page mapped by each): one process (the
+ * simulator) creates it and changes its factor while it runs, so a simulated shift goes as fast
+ * as the machine keeps up; the others (wcs) map it read-only and read the same time. The time
+ * is continuous: a new factor applies from the moment it is set. Reads are lock-free (a
+ * sequence counter); one writer. The file holds the magic "WCSCLK1", the sequence, the real
+ * (CLOCK_MONOTONIC) and clock anchors, the wall origin, the factor and the largest factor the
+ * writer will set (docs/scenarios.md, "Time"). */
+struct clock_shared_page;
+struct clock_shared {
+    struct wcs_clock base;
+    struct clock_shared_page *page;
+    int64_t wall_origin_ms; /* clock time 0 */
+    double max_factor;
+    bool writer;
+    _Atomic uint64_t last_us; /* what this process last read: never less (mono_us) */
+};
+
+/* Creates (or replaces) path, mode 0644, and maps it: the clock reads wall_origin_ms now and
+ * runs factor times faster than real time; max_factor >= factor is what readers take as the
+ * fastest it will run. Returns 0 or -errno (-EINVAL for a factor outside 0.01..100000). */
+int clock_shared_create(struct clock_shared *c, const char *path, int64_t wall_origin_ms,
+                        double factor, double max_factor);
+/* Maps an existing clock file read-only. Returns 0, -errno, or WCS_E_PROTOCOL when the file is
+ * not a clock (size, magic, factors). */
+int clock_shared_open(struct clock_shared *c, const char *path);
+/* The writer sets a new factor (clamped to 0.01..max_factor), effective now. */
+void clock_shared_set_factor(struct clock_shared *c, double factor);
+double clock_shared_factor(const struct clock_shared *c);
+void clock_shared_close(struct clock_shared *c);
 
 /* CLOCK_MONOTONIC in microseconds, for code that measures real elapsed time (benchmarks). */
 uint64_t clock_real_mono_us(void);

@@ -3,8 +3,10 @@
  * nothing else. Worker threads never call into it; they push to a bounded queue (base/queue.h)
  * whose eventfd the loop watches.
  * Time: deadlines are on the loop's clock. With a scaled clock give the factor to
- * loop_set_speed() so real waits shrink accordingly; with a virtual clock the caller advances
- * time and calls loop_run_once(l, 0). */
+ * loop_set_speed() so real waits shrink accordingly; a clock whose factor changes as it runs
+ * (clock_shared) gives its own, and the loop then sleeps at most 10 ms of real time before it
+ * looks at the clock again; with a virtual clock the caller advances time and calls
+ * loop_run_once(l, 0). */
 #ifndef BASE_LOOP_H
 #define BASE_LOOP_H
 
@@ -34,7 +36,8 @@ const struct wcs_clock *loop_clock(const struct loop *l);
 uint64_t loop_now_us(const struct loop *l);
 /* Clock units per real unit (1.0 for the system clock). Values <= 0 are ignored. */
 void loop_set_speed(struct loop *l, double factor);
-/* The factor of loop_set_speed (1.0 unless set). */
+/* The clock's factor now when it has one (clock_shared), else that of loop_set_speed (1.0
+ * unless set). */
 double loop_speed(const struct loop *l);
 
 /* Watches fd for `events`; cb runs on the loop with the events that fired. One registration per

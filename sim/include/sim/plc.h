@@ -85,10 +85,12 @@ struct sim_plc_cfg {
     const struct wcs_clock *clock; /* borrowed; must outlive the emulator */
     uint16_t port;                 /* 0: a free port, read it back with sim_plc_port() */
     uint32_t heartbeat_ms;         /* PLC heartbeat period; wcs heartbeat stalls after 3 */
-    uint32_t step_us;              /* model step (default 1000 us of clock time) */
-    uint64_t seed;                 /* read outcomes and losses */
-    uint32_t max_items;            /* per-item records kept (default 100000) */
-    uint32_t first_track_id;       /* track id of the first item (default 1; 0 means 1) */
+    bool heartbeat_real;     /* heartbeat_ms and the stall are real time, not the clock's (a clock
+                                whose factor changes: wcs watches heartbeats in real time) */
+    uint32_t step_us;        /* model step (default 1000 us of clock time) */
+    uint64_t seed;           /* read outcomes and losses */
+    uint32_t max_items;      /* per-item records kept (default 100000) */
+    uint32_t first_track_id; /* track id of the first item (default 1; 0 means 1) */
     unsigned n_points;
     struct sim_plc_point_cfg points[SIM_PLC_MAX_POINTS];
 };
@@ -149,6 +151,7 @@ struct sim_plc_counters {
     uint64_t mb_requests, mb_connections, mb_bad_writes;
     uint32_t lane_fill[SIM_PLC_MAX_LANES + 1];
     uint32_t on_belt, in_loop, waiting;
+    uint32_t confirms_held; /* published and not acknowledged, plus queued behind (confirm_queue) */
 };
 
 /* Brings the model up to the clock's now and copies the counters of one scan point

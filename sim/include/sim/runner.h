@@ -13,7 +13,8 @@ struct sim_run_opts {
     const char *scenario;   /* path of the scenario file */
     const char *report_dir; /* NULL: a new /tmp/wcs-sim-XXXXXX (its path is printed) */
     const char *wcs_bin;    /* the wcs binary to run; NULL: /proc/self/exe */
-    double speed;           /* > 0 overrides the scenario's speed */
+    double speed;           /* > 0 overrides the scenario's speed (then fixed, unless speed_min) */
+    double speed_min;       /* > 0 overrides the scenario's speed_min (at most speed) */
     bool realtime;          /* speed 1 */
     bool quiet;             /* no progress line */
 };
