@@ -52,7 +52,7 @@ struct plc_emu {
     uint64_t changes_seen; /* sim_plc_item_changes when trips_tick last looked at its items */
     unsigned n_points;
     uint32_t sp[SIM_PLC_MAX_POINTS]; /* cfg scan point index per emulator point */
-    uint32_t confirm_cap;            /* confirmations its points hold at most */
+    uint32_t confirm_cap; /* confirmations its points would hold at 1x (the pace's measure) */
 };
 
 struct user_cli {
@@ -459,6 +459,7 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
             pc.step_us = (uint32_t)fmax(1000, 10 * r->speed);
             pc.seed = r->sc->seed + d;
             pc.n_points = 0;
+            e->confirm_cap = 0;
             for (uint32_t k = 0; k < s->n_scan_points && pc.n_points < SIM_PLC_MAX_POINTS; k++) {
                 const struct cfg_scan_point *sp = &s->scan_points[k];
                 struct sim_plc_point_cfg *pp = &pc.points[pc.n_points];
@@ -517,6 +518,14 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
                  * time: one scan block per point cannot hold two scans of one poll. */
                 if (r->speed > PLC_FAST_SPEED)
                     pp->min_pitch_real_us = 2000 * PLC_FAST_POLL_MS;
+                /* A PLC buffers a few divert confirmations while wcs is busy; S times faster, S
+                 * times as many arrive in one real moment of wcs being busy, so the emulated
+                 * buffer grows with the speed as the belt above (at most 256). The pace slows
+                 * the clock when half the PLC's own buffer is in use (pace_tick). */
+                e->confirm_cap += pp->confirm_queue;
+                if (r->speed > PLC_FAST_SPEED)
+                    pp->confirm_queue =
+                        (unsigned)fmin(256, pp->confirm_queue * r->speed / PLC_FAST_SPEED);
                 e->sp[pc.n_points] = k;
                 pc.n_points++;
             }
@@ -524,9 +533,6 @@ static int open_emulators(struct run *r, struct siteconf_dev *devs, size_t *n_de
                 continue;
             e->dev = d;
             e->n_points = pc.n_points;
-            e->confirm_cap = 0;
-            for (unsigned k = 0; k < pc.n_points; k++)
-                e->confirm_cap += pc.points[k].confirm_queue;
             rc = sim_plc_open(&e->p, &pc);
             if (rc == 0) {
                 port = sim_plc_port(e->p);
