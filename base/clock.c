@@ -138,19 +138,25 @@ static double bitsd(uint64_t u)
     return d;
 }
 
+/* Retries of a read that met the writer mid-update; a writer that died there (the simulator
+ * killed between its two stores) must not hang its readers: after this many the values read
+ * are taken as they are. */
+#define SHARED_READ_TRIES 100000
+
 /* A consistent copy of the anchors and the factor. */
 static void shared_read(const struct clock_shared_page *p, uint64_t *real, uint64_t *mono,
                         double *factor)
 {
-    for (;;) {
+    for (int tries = 0;; tries++) {
+        bool last = tries >= SHARED_READ_TRIES;
         uint64_t s1 = atomic_load_explicit(&p->seq, memory_order_acquire);
-        if (s1 & 1u)
+        if ((s1 & 1u) && !last)
             continue;
         *real = atomic_load_explicit(&p->real_anchor_us, memory_order_relaxed);
         *mono = atomic_load_explicit(&p->mono_anchor_us, memory_order_relaxed);
         *factor = bitsd(atomic_load_explicit(&p->factor_bits, memory_order_relaxed));
         atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&p->seq, memory_order_relaxed) == s1)
+        if (atomic_load_explicit(&p->seq, memory_order_relaxed) == s1 || last)
             return;
     }
 }

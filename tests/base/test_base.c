@@ -134,6 +134,17 @@ static void test_shared_clock(void **state)
     /* the reader cannot set it */
     clock_shared_set_factor(&r, 2.0);
     assert_true(clock_shared_factor(&w) != 2.0);
+    /* a writer that died mid-update (its sequence left odd, the 8 bytes after the magic) does
+     * not hang its readers */
+    {
+        int wfd = open(path, O_WRONLY);
+        uint64_t odd = 12345;
+        assert_true(wfd >= 0);
+        assert_int_equal(pwrite(wfd, &odd, sizeof(odd), 8), (ssize_t)sizeof(odd));
+        close(wfd);
+        uint64_t t = clock_mono_us(&r.base);
+        assert_true(t >= last);
+    }
     clock_shared_close(&r);
     clock_shared_close(&w);
     /* not a clock: wrong size, wrong magic, missing */
