@@ -18,9 +18,10 @@
 #define PACE_UP         1.25    /* at most this much faster per period */
 #define PACE_DOWN       0.7     /* at most this much slower per period */
 #define PACE_TROUBLE    0.7     /* the factor's share kept when the PLCs are in trouble */
-/* A median over the aim slows the clock only in the second period in a row: a wave's release
- * answers a burst of claims late once, which slowing the clock would not have avoided. */
-#define PACE_SLOW_AFTER 2
+/* A median over the aim slows the clock only in the fourth period in a row: a wave's release
+ * answers a burst of claims late for a few hundred milliseconds, which slowing the clock would
+ * not have avoided (the full shift: 151.5 and 163.2 s wall with 4, 157.6-181.9 s with 2). */
+#define PACE_SLOW_AFTER 4
 
 struct pace {
     double min, max, factor;
