@@ -157,8 +157,12 @@ static void shared_read(const struct clock_shared_page *p, uint64_t *real, uint6
         *factor = bitsd(atomic_load_explicit(&p->factor_bits, memory_order_relaxed));
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&p->seq, memory_order_relaxed) == s1 || last)
-            return;
+            break;
     }
+    /* The file was checked when it was mapped; a factor written since that is no number in
+     * range (another process scribbling on it) would make the time jump: the slowest. */
+    if (!(*factor >= 0.01 && *factor <= 100000))
+        *factor = 0.01;
 }
 
 static uint64_t shared_at(const struct clock_shared_page *p, uint64_t real_now)

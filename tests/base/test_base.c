@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <math.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,15 @@ static void test_shared_clock(void **state)
         close(wfd);
         uint64_t t = clock_mono_us(&r.base);
         assert_true(t >= last);
+        /* a factor that is no number (at offset 40: magic, seq, two anchors, wall origin) reads
+         * as the slowest, not as a jump */
+        double nan = NAN;
+        wfd = open(path, O_WRONLY);
+        assert_true(wfd >= 0);
+        assert_int_equal(pwrite(wfd, &nan, sizeof(nan), 40), (ssize_t)sizeof(nan));
+        close(wfd);
+        assert_true(clock_shared_factor(&r) == 0.01);
+        assert_true(clock_mono_us(&r.base) >= t);
     }
     clock_shared_close(&r);
     clock_shared_close(&w);
