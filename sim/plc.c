@@ -531,6 +531,13 @@ static void induct_one(struct sim_plc *p, struct point *pt)
     p->item_changes++;
 }
 
+/* wcs's heartbeat unchanged for 3 periods at time t (hb_now's): comms lost (on_write clears). */
+static void watch_wcs(struct sim_plc *p, struct point *pt, uint64_t t)
+{
+    if (t - pt->wcs_hb_change_us >= 3 * p->hb_period_us)
+        pt->comms_lost = true;
+}
+
 static void step_point(struct sim_plc *p, struct point *pt)
 {
     uint64_t t = p->now_us;
@@ -575,34 +582,38 @@ static void step_point(struct sim_plc *p, struct point *pt)
             pt->next_drain_us[l] = t + 60000000ull / rate;
         }
     }
-    if (hb_now(p) - pt->wcs_hb_change_us >= 3 * p->hb_period_us)
-        pt->comms_lost = true;
+    if (!p->cfg.heartbeat_real)
+        watch_wcs(p, pt, t);
+}
+
+/* The PLC heartbeat at time t (hb_now's): one step per period, on the period's grid
+ * (model steps) or from now (real time, looked at once per advance). */
+static void tick_heartbeat(struct sim_plc *p, uint64_t t, bool grid)
+{
+    if (p->hb_frozen) {
+        p->next_hb_us = t + p->hb_period_us;
+    } else if (t >= p->next_hb_us) {
+        p->plc_hb++;
+        p->next_hb_us = grid ? p->next_hb_us + p->hb_period_us : t + p->hb_period_us;
+    }
 }
 
 static void advance(struct sim_plc *p)
 {
     uint64_t now = clock_mono_us(p->clk);
+    if (p->cfg.heartbeat_real) {
+        /* real time: looked at once per call, before the steps that route by it */
+        uint64_t rt = clock_real_mono_us();
+        tick_heartbeat(p, rt, false);
+        for (unsigned i = 0; i < p->cfg.n_points; i++)
+            watch_wcs(p, &p->pt[i], rt);
+    }
     while (p->now_us + p->step_us <= now) {
         p->now_us += p->step_us;
-        if (p->cfg.heartbeat_real) {
-            /* below, once per call */
-        } else if (!p->hb_frozen && p->now_us >= p->next_hb_us) {
-            p->plc_hb++;
-            p->next_hb_us += p->hb_period_us;
-        } else if (p->hb_frozen) {
-            p->next_hb_us = p->now_us + p->hb_period_us;
-        }
+        if (!p->cfg.heartbeat_real)
+            tick_heartbeat(p, p->now_us, true);
         for (unsigned i = 0; i < p->cfg.n_points; i++)
             step_point(p, &p->pt[i]);
-    }
-    if (p->cfg.heartbeat_real) {
-        uint64_t rt = clock_real_mono_us();
-        if (!p->hb_frozen && rt >= p->next_hb_us) {
-            p->plc_hb++;
-            p->next_hb_us = rt + p->hb_period_us;
-        } else if (p->hb_frozen) {
-            p->next_hb_us = rt + p->hb_period_us;
-        }
     }
     for (unsigned i = 0; i < p->cfg.n_points; i++)
         publish_status(p, &p->pt[i]);

@@ -124,6 +124,43 @@ static void test_heartbeat(void **state)
     stop(&f);
 }
 
+/* heartbeat_real (a run whose clock may change speed): the PLC heartbeat and its watch of
+ * wcs's heartbeat run in real time, whatever the model's clock does. The clock stands still
+ * here; 50 ms periods pass in real time. */
+static void test_heartbeat_real(void **state)
+{
+    struct sim_plc_cfg cfg;
+    struct fx f;
+    uint16_t hb0;
+    (void)state;
+    sim_plc_cfg_defaults(&cfg);
+    cfg.heartbeat_ms = 50;
+    cfg.heartbeat_real = true;
+    start(&f, &cfg);
+    f.wb[0] = 1;
+    wr(&f);
+    rd(&f);
+    hb0 = f.rb[0];
+    assert_int_equal(f.rb[1] & SIM_ST_WCS_COMMS_LOST, 0);
+    usleep(260000); /* five periods and more of real time, no clock time */
+    rd(&f);
+    assert_true((uint16_t)(f.rb[0] - hb0) >= 4);
+    /* wcs's heartbeat did not move for more than 3 real periods: comms lost */
+    assert_int_equal(f.rb[1] & SIM_ST_WCS_COMMS_LOST, SIM_ST_WCS_COMMS_LOST);
+    f.wb[0]++;
+    wr(&f);
+    rd(&f);
+    assert_int_equal(f.rb[1] & SIM_ST_WCS_COMMS_LOST, 0);
+    /* frozen: stays put in real time too */
+    sim_plc_freeze_heartbeat(f.p, true);
+    rd(&f);
+    hb0 = f.rb[0];
+    usleep(120000);
+    rd(&f);
+    assert_int_equal(f.rb[0], hb0);
+    stop(&f);
+}
+
 static void test_scan_decision_divert(void **state)
 {
     struct sim_plc_cfg cfg;
@@ -586,6 +623,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heartbeat),
+        cmocka_unit_test(test_heartbeat_real),
         cmocka_unit_test(test_scan_decision_divert),
         cmocka_unit_test(test_decision_window),
         cmocka_unit_test(test_comms_lost_failsafe),
