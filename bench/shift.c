@@ -21,14 +21,22 @@ int main(int argc, char **argv)
     };
     struct sim_run_result res = {0};
     int rc;
-    if (argc > 1) {
-        const char *dots = strstr(argv[1], "..");
-        if (dots) {
-            o.speed_min = atof(argv[1]);
-            o.speed = atof(dots + 2);
-        } else {
-            o.speed = atof(argv[1]);
+    if (argc > 1 && argv[1][0]) {
+        /* SPEED or MIN..MAX, each 0.1..10000 (wcs sim's range) */
+        char *end;
+        double a = strtod(argv[1], &end), b = a;
+        if (strncmp(end, "..", 2) == 0)
+            b = strtod(end + 2, &end);
+        if (*end || !(a >= 0.1 && a <= 10000) || !(b >= a && b <= 10000)) {
+            fprintf(stderr,
+                    "bench-shift: SPEED must be a factor in 0.1..10000 or MIN..MAX, "
+                    "not '%s'\n",
+                    argv[1]);
+            return 2;
         }
+        o.speed = b;
+        if (b > a)
+            o.speed_min = a;
     }
     if (argc > 2)
         o.report_dir = argv[2];

@@ -49,7 +49,7 @@ int cmd_sim(int argc, char **argv)
             i++;
         } else if ((strcmp(a, "--speed") == 0 || strcmp(a, "--speed-min") == 0) && v) {
             char *end;
-            double *x = a[7] ? &o.speed_min : &o.speed;
+            double *x = strcmp(a, "--speed") == 0 ? &o.speed : &o.speed_min;
             errno = 0;
             *x = strtod(v, &end);
             if (errno || *end || !(*x >= 0.1 && *x <= 10000)) {
