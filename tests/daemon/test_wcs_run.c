@@ -14,6 +14,7 @@
 
 #include <hiredis/hiredis.h>
 #include <signal.h>
+#include <errno.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,9 +73,17 @@ static void write_config(bool bad)
     fclose(f);
 }
 
-static pid_t spawn_wcs(void)
+/* wcs run with up to four options (NULL-terminated) before the usual ones. */
+static pid_t spawn_wcs_with(const char *const *opts)
 {
-    char *argv[] = {WCS_BIN, "run", "--kpi-interval-ms", "200", F.cfg, NULL};
+    char *argv[10] = {WCS_BIN, "run"};
+    size_t n = 2;
+    for (; opts && *opts && n < 6; opts++)
+        argv[n++] = (char *)*opts;
+    argv[n++] = "--kpi-interval-ms";
+    argv[n++] = "200";
+    argv[n++] = F.cfg;
+    argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     pid_t pid;
     posix_spawn_file_actions_init(&fa);
@@ -82,6 +91,24 @@ static pid_t spawn_wcs(void)
     assert_int_equal(posix_spawn(&pid, WCS_BIN, &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     return pid;
+}
+
+static pid_t spawn_wcs(void)
+{
+    return spawn_wcs_with(NULL);
+}
+
+static void log_has(const char *want)
+{
+    char text[4096] = "";
+    FILE *f = fopen(F.log, "r");
+    size_t n;
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    if (!strstr(text, want))
+        fail_msg("wcs.log lacks \"%s\": %s", want, text);
 }
 
 /* Waits for a notify message equal to text (or containing it with prefix match off). */
@@ -172,18 +199,35 @@ static int teardown(void **state)
 
 static void test_bad_config_exits_1(void **state)
 {
-    char text[4096] = "";
-    FILE *f;
-    size_t n;
     (void)state;
     write_config(true);
     assert_int_equal(wait_exit(spawn_wcs(), 10000), 1);
-    f = fopen(F.log, "r");
+    log_has("max_recirc");
+}
+
+/* --clock-file: a missing file or one that is not a clock stops the start with the reason;
+ * with --clock-speed it is a usage error. */
+static void test_bad_clock_file(void **state)
+{
+    char path[300];
+    FILE *f;
+    (void)state;
+    write_config(false);
+    snprintf(path, sizeof(path), "%s/clock", F.dir);
+    const char *missing[] = {"--clock-file", path, NULL};
+    assert_int_equal(wait_exit(spawn_wcs_with(missing), 10000), 1);
+    log_has("clock file");
+    log_has(strerror(ENOENT));
+    f = fopen(path, "w");
     assert_non_null(f);
-    n = fread(text, 1, sizeof(text) - 1, f);
-    text[n] = '\0';
+    fputs("not a clock", f);
     fclose(f);
-    assert_non_null(strstr(text, "max_recirc"));
+    assert_int_equal(wait_exit(spawn_wcs_with(missing), 10000), 1);
+    log_has("clock file");
+    const char *both[] = {"--clock-file", path, "--clock-speed", "10", NULL};
+    assert_int_equal(wait_exit(spawn_wcs_with(both), 10000), 2);
+    log_has("--clock-file excludes");
+    unlink(path);
 }
 
 /* Whether HGET key field is the string want. */
@@ -259,6 +303,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_config_exits_1),
+        cmocka_unit_test(test_bad_clock_file),
         cmocka_unit_test(test_run_ready_sort_reload_stop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
