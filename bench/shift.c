@@ -8,6 +8,7 @@
  * shift with its drain and settling; S: the whole run, set-up and checks included; X = H/S). */
 #include "sim/runner.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,22 @@ int main(int argc, char **argv)
     int rc;
     if (argc > 1 && argv[1][0]) {
         /* SPEED or MIN..MAX, each 0.1..10000 (wcs sim's range) */
-        char *end;
-        double a = strtod(argv[1], &end), b = a;
-        if (strncmp(end, "..", 2) == 0)
-            b = strtod(end + 2, &end);
-        if (*end || !(a >= 0.1 && a <= 10000) || !(b >= a && b <= 10000)) {
+        char lo[32], *end = argv[1], *dots = strstr(argv[1], "..");
+        double a = 0, b = 0;
+        bool ok = false;
+        /* Split at ".." before reading numbers: strtod would read "50..600" as "50." first. */
+        if (!dots) {
+            a = b = strtod(argv[1], &end);
+            ok = end != argv[1] && !*end;
+        } else if ((size_t)(dots - argv[1]) < sizeof(lo)) {
+            memcpy(lo, argv[1], (size_t)(dots - argv[1]));
+            lo[dots - argv[1]] = 0;
+            a = strtod(lo, &end);
+            ok = end != lo && !*end;
+            b = strtod(dots + 2, &end);
+            ok = ok && end != dots + 2 && !*end;
+        }
+        if (!ok || !(a >= 0.1 && a <= 10000) || !(b >= a && b <= 10000)) {
             fprintf(stderr,
                     "bench-shift: SPEED must be a factor in 0.1..10000 or MIN..MAX, "
                     "not '%s'\n",
