@@ -26,7 +26,7 @@ enum {
 };
 
 struct sample {
-    double t_min, arrived, accepted, shipped, sorted, throughput;
+    double t_min, arrived, accepted, shipped, sorted, throughput, speed;
 };
 
 struct alarm {
@@ -172,15 +172,20 @@ void sim_report_fault(struct sim_report *r, const char *kind, const char *target
 }
 
 void sim_report_sample(struct sim_report *r, double t_min, double arrived, double accepted,
-                       double shipped, double sorted, double throughput_per_min)
+                       double shipped, double sorted, double throughput_per_min, double speed)
 {
     struct sim_report_priv *p = r->p;
     if (!p || p->n_samples == MAX_SAMPLES ||
         (p->n_samples && t_min <= p->samples[p->n_samples - 1].t_min))
         return;
     p->samples[p->n_samples++] =
-        (struct sample){t_min,   arrived, accepted,
-                        shipped, sorted,  isfinite(throughput_per_min) ? throughput_per_min : 0};
+        (struct sample){t_min,
+                        arrived,
+                        accepted,
+                        shipped,
+                        sorted,
+                        isfinite(throughput_per_min) ? throughput_per_min : 0,
+                        isfinite(speed) && speed > 0 ? speed : 0};
 }
 
 void sim_report_check(struct sim_report *r, const char *name, bool ok, const char *detail)
@@ -404,6 +409,18 @@ int sim_report_write(struct sim_report *r, const char *dir, const char *title, c
         if (sim_svg_lines(&svg, "Sorter throughput (wcs KPI)", "minutes", "items/min", s2, 1, NULL,
                           0) == 0)
             write_svg(dir, "sorter.svg", svg, h);
+        if (r->speed_min > 0 && r->speed_min < r->speed) {
+            size_t m = 0; /* t and d reused: the samples that know their speed */
+            for (size_t i = 0; i < n; i++)
+                if (p->samples[i].speed > 0) {
+                    t[m] = p->samples[i].t_min;
+                    d[m++] = p->samples[i].speed;
+                }
+            s2[0] = (struct sim_svg_series){"floor time per real time", t, d, m};
+            if (m > 1 && sim_svg_lines(&svg, "Clock speed over the shift (the pace)", "minutes",
+                                       "x real time", s2, 1, NULL, 0) == 0)
+                write_svg(dir, "clock.svg", svg, h);
+        }
     }
     free(t);
     free(a);

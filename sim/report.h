@@ -35,8 +35,10 @@ void sim_report_alarm_match(const struct sim_report *r, const char *pattern, uns
 void sim_report_cutoff(struct sim_report *r, const char *carrier, double t_min);
 void sim_report_fault(struct sim_report *r, const char *kind, const char *target, double t_s,
                       bool start);
+/* speed: the clock's mean factor since the previous sample (floor time over real time; 0 for
+ * the first), plotted when the clock changes speed during the run. */
 void sim_report_sample(struct sim_report *r, double t_min, double arrived, double accepted,
-                       double shipped, double sorted, double throughput_per_min);
+                       double shipped, double sorted, double throughput_per_min, double speed);
 void sim_report_check(struct sim_report *r, const char *name, bool ok, const char *detail);
 void sim_report_order_state(struct sim_report *r, const char *state);
 /* Per-lane counts of one PLC emulator (lane names from the site config). */

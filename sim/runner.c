@@ -221,6 +221,7 @@ struct run {
     json_t *adjusted;    /* "sku:lot" -> applied delta (from our agents' replies) */
     json_t *initial;     /* "sku:lot" -> initial on_hand (stock file) */
     uint64_t last_progress_real_ms, last_sample_ms;
+    uint64_t last_sample_real_ms, last_sample_floor_ms; /* the clock's speed between samples */
     uint64_t lost_timeout_ms; /* wcs's --lost-timeout-ms: longer than a trip on the belt */
     bool settling;            /* the run is over: nobody puts an item on the belt any more */
     FILE *log;
@@ -2144,15 +2145,21 @@ static void fault_tick(struct run *r, uint64_t t)
 static void sample(struct run *r, uint64_t t)
 {
     struct sim_plc_counters c = {0}, sum = {0};
+    uint64_t now = real_ms();
     for (unsigned i = 0; i < r->n_plcs; i++)
         if (sim_plc_counters(r->plcs[i].p, SIM_PLC_MAX_POINTS, &c) == 0) {
             sum.diverted_total += c.diverted_total;
             sum.rejected += c.rejected;
         }
-    sim_report_sample(&r->rep, (double)t / 60000.0, (double)r->next_order,
-                      (double)r->rep.orders_accepted, (double)r->rep.ship_events,
-                      (double)(sum.diverted_total + sum.rejected),
-                      json_number_value(json_object_get(r->kpi, "throughput_per_min")));
+    sim_report_sample(
+        &r->rep, (double)t / 60000.0, (double)r->next_order, (double)r->rep.orders_accepted,
+        (double)r->rep.ship_events, (double)(sum.diverted_total + sum.rejected),
+        json_number_value(json_object_get(r->kpi, "throughput_per_min")),
+        r->last_sample_real_ms && now > r->last_sample_real_ms
+            ? (double)(t - r->last_sample_floor_ms) / (double)(now - r->last_sample_real_ms)
+            : 0);
+    r->last_sample_real_ms = now;
+    r->last_sample_floor_ms = t;
 }
 
 static void progress(struct run *r, uint64_t t, bool final)
