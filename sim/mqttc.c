@@ -486,6 +486,24 @@ static void net_release(struct mqttc *c)
     pthread_mutex_unlock(&net_life);
 }
 
+/* Waits (c->mu held) up to timeout_ms until the network thread sets *flag; 0 for 1,
+ * WCS_E_LINK for -1, -ETIMEDOUT while still 0. */
+static int wait_result(struct mqttc *c, const int *flag, int timeout_ms)
+{
+    struct timespec until;
+    int rc = 0;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (*flag == 0 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
+    return *flag == 1 ? 0 : *flag == -1 ? WCS_E_LINK : -ETIMEDOUT;
+}
+
 int mqttc_connect_start(struct mqttc **out, const char *uri, const char *client_id,
                         const char *user, const char *password, char *err, size_t err_len)
 {
@@ -555,19 +573,9 @@ fail:
 
 int mqttc_connect_wait(struct mqttc *c, int timeout_ms)
 {
-    struct timespec until;
-    int rc = 0;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    int rc;
     pthread_mutex_lock(&c->mu);
-    while (c->conn_done == 0 && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
-    rc = c->conn_done == 1 ? 0 : c->conn_done == -1 ? WCS_E_LINK : -ETIMEDOUT;
+    rc = wait_result(c, &c->conn_done, timeout_ms);
     pthread_mutex_unlock(&c->mu);
     return rc;
 }
@@ -590,8 +598,7 @@ int mqttc_open(struct mqttc **out, const char *uri, const char *client_id, const
 
 int mqttc_subscribe_many(struct mqttc *c, const char *const *filters, size_t n)
 {
-    struct timespec until;
-    int mid = 0, rc = 0;
+    int mid = 0, rc;
     size_t first;
     pthread_mutex_lock(&c->mu);
     if (n == 0 || c->n_filters + n > MAX_FILTERS) {
@@ -616,11 +623,7 @@ int mqttc_subscribe_many(struct mqttc *c, const char *const *filters, size_t n)
     c->sub_mid = mid;
     c->sub_done = 0;
     kick(c);
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += SUBACK_TIMEOUT_MS / 1000;
-    while (c->sub_done == 0 && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
-    rc = c->sub_done == 1 ? 0 : c->sub_done == -1 ? WCS_E_LINK : -ETIMEDOUT;
+    rc = wait_result(c, &c->sub_done, SUBACK_TIMEOUT_MS);
     c->sub_mid = 0;
     pthread_mutex_unlock(&c->mu);
     return rc;

@@ -82,6 +82,16 @@ static struct mqttc_msg *next_msg(struct mqttc *c, uint64_t wait_ms)
     return m;
 }
 
+/* The next message must come within WAIT_MS with this topic and payload. */
+static void expect_msg(struct mqttc *c, const char *topic, const char *payload)
+{
+    struct mqttc_msg *m = next_msg(c, WAIT_MS);
+    assert_non_null(m);
+    assert_string_equal(m->topic, topic);
+    assert_string_equal(m->payload, payload);
+    mqttc_msg_free(m);
+}
+
 static bool wait_until_connected(struct mqttc *c, bool connected, unsigned connects)
 {
     uint64_t end = now_ms() + WAIT_MS;
@@ -122,13 +132,9 @@ static void test_many_connect_at_once(void **state)
         assert_int_equal(mqttc_publish(c[i], topic, topic), 0);
     }
     for (int i = 0; i < N; i++) {
-        struct mqttc_msg *m = next_msg(c[i], WAIT_MS);
         char topic[64];
         snprintf(topic, sizeof(topic), "t/many/%d", i);
-        assert_non_null(m);
-        assert_string_equal(m->topic, topic);
-        assert_string_equal(m->payload, topic);
-        mqttc_msg_free(m);
+        expect_msg(c[i], topic, topic);
     }
     for (int i = 0; i < N; i++)
         mqttc_close(c[i]);
@@ -198,10 +204,7 @@ static void test_large_messages_not_left_queued(void **state)
     assert_true(ms < 3500);
     /* and the link is in order behind them */
     assert_int_equal(mqttc_publish(pub, "t/big", "small"), 0);
-    m = next_msg(sub, WAIT_MS);
-    assert_non_null(m);
-    assert_string_equal(m->payload, "small");
-    mqttc_msg_free(m);
+    expect_msg(sub, "t/big", "small");
     free(big);
     mqttc_close(pub);
     mqttc_close(sub);
@@ -238,10 +241,7 @@ static void test_broker_restart(void **state)
     (void)state;
     assert_int_equal(mqttc_subscribe(sub, "t/restart/1"), 0);
     assert_int_equal(mqttc_publish(pub, "t/restart/1", "before"), 0);
-    m = next_msg(sub, WAIT_MS);
-    assert_non_null(m);
-    assert_string_equal(m->payload, "before");
-    mqttc_msg_free(m);
+    expect_msg(sub, "t/restart/1", "before");
 
     assert_int_equal(harness_mqtt_stop(M), 0);
     assert_true(wait_until_connected(pub, false, 1));
@@ -266,10 +266,7 @@ static void test_broker_restart(void **state)
     while ((m = next_msg(sub, 200))) /* the other tries */
         mqttc_msg_free(m);
     assert_int_equal(mqttc_publish(pub, "t/restart/2", "second filter"), 0);
-    m = next_msg(sub, WAIT_MS);
-    assert_non_null(m);
-    assert_string_equal(m->topic, "t/restart/2");
-    mqttc_msg_free(m);
+    expect_msg(sub, "t/restart/2", "second filter");
     assert_int_equal(mqttc_connects(pub), 2);
     assert_int_equal(mqttc_connects(sub), 2);
     mqttc_close(pub);
