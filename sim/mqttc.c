@@ -120,7 +120,7 @@ static void wake_waiters(struct mqttc *c)
 static void on_lost(struct mqttc *c)
 {
     atomic_store(&c->connected, false);
-    if (c->sub_mid) {
+    if (c->sub_mid && c->sub_done == 0) {
         c->sub_done = -1; /* its SUBACK will not come; the filters are subscribed on reconnect */
         wake_waiters(c);
     }
@@ -197,7 +197,7 @@ static void on_connect(struct mosquitto *m, void *ctx, int rc)
     /* A clean session lost the subscriptions: make them again. Inside a callback libmosquitto
      * only queues the SUBSCRIBE; serve() writes it when the read returns. */
     if (c->n_filters)
-        mosquitto_subscribe_multiple(m, NULL, (int)c->n_filters, c->filters, 1, 0, NULL);
+        (void)mosquitto_subscribe_multiple(m, NULL, (int)c->n_filters, c->filters, 1, 0, NULL);
     if (c->conn_done == 0) {
         c->conn_done = 1;
         wake_waiters(c);
