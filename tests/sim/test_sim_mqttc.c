@@ -3,8 +3,9 @@
  * in order, messages larger than the socket's buffer reaching the broker without help from a
  * later event, refusals reported as such, and a broker restart: publishing is refused while the
  * broker is away, every client reconnects, and its subscriptions (also one made while it was
- * away) work again. Every test closes its clients, so the network thread stops and starts again
- * between tests (under ASan: nothing leaks, nothing is touched after close). */
+ * away) work again; an idle client is kept alive. Every test closes its clients, so the network
+ * thread stops and starts again between tests (under ASan: nothing leaks, nothing is touched after
+ * close). */
 #include "mqttc.h"
 
 #include <setjmp.h>
@@ -287,6 +288,18 @@ static void test_close_while_away(void **state)
     assert_int_equal(harness_mqtt_restart(M, err, sizeof(err)), 0);
 }
 
+/* An idle client stays connected: the broker drops one that sends nothing for 1.5 times its
+ * 10 s keepalive, so the network thread's keepalive check must send PINGREQs. */
+static void test_idle_client_kept_alive(void **state)
+{
+    struct mqttc *c = open_client("idle", "alice");
+    (void)state;
+    sleep(22); /* mosquitto 2.0.11 dropped a silent client after 18 s */
+    assert_true(mqttc_is_connected(c));
+    assert_int_equal(mqttc_connects(c), 1);
+    mqttc_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_broker_restart),
         cmocka_unit_test(test_close_while_away),
+        cmocka_unit_test(test_idle_client_kept_alive),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
