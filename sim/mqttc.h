@@ -1,7 +1,9 @@
-/* Private to the runner: the simulator's own small MQTT client (paho MQTTAsync), so agents
- * publish commands as their site user and the runner reads alarms, KPIs and events. Messages
- * arrive on paho's thread and wait in a mutex-protected list the runner's loop drains.
- * Reconnects by itself and subscribes again after a broker restart. */
+/* Private to the runner: the simulator's own small MQTT client (libmosquitto, MQTT 3.1.1, clean
+ * session), so agents publish commands as their site user and the runner reads alarms, KPIs and
+ * events. One network thread serves every client of the process: messages arrive on it and wait
+ * in a mutex-protected list the runner's loop drains; a publish is written to the socket by the
+ * calling thread. Reconnects by itself and subscribes again after a broker restart. Any thread
+ * may call any function, but one client is closed only once nothing else uses it. */
 #ifndef SIM_MQTTC_H
 #define SIM_MQTTC_H
 
@@ -18,8 +20,9 @@ struct mqttc_msg {
     struct mqttc_msg *next;
 };
 
-/* Connects (blocks up to 10 s) with automatic reconnect. Returns 0 and *out, or a negative
- * code with err filled. */
+/* Connects (blocks up to 10 s) with automatic reconnect (backoff 0.25 s doubling to 2 s).
+ * Returns 0 and *out, or a negative code with err filled (WCS_E_LINK: refused, or nothing
+ * listens). */
 int mqttc_open(struct mqttc **out, const char *uri, const char *client_id, const char *user,
                const char *password, char *err, size_t err_len);
 /* The same in two steps, so several clients connect at once: start (never blocks), then wait
@@ -32,7 +35,10 @@ int mqttc_subscribe_many(struct mqttc *c, const char *const *filters, size_t n);
 /* Subscribes at QoS 1 (blocks up to 5 s for the SUBACK); the filter is subscribed again after
  * every reconnect. Returns 0 or a negative code. */
 int mqttc_subscribe(struct mqttc *c, const char *filter);
-/* Publishes (QoS 1, not retained). Returns 0, or WCS_E_LINK while disconnected. */
+/* Publishes (QoS 1, not retained), writing to the socket before it returns unless the kernel's
+ * buffer is full (the network thread writes the rest). Returns 0, or WCS_E_LINK while
+ * disconnected (the message is dropped). A message accepted just before the connection is
+ * found lost goes again after the reconnect. */
 int mqttc_publish(struct mqttc *c, const char *topic, const char *payload);
 /* Pops the oldest received message (free with mqttc_msg_free), or NULL. */
 struct mqttc_msg *mqttc_pop(struct mqttc *c);
