@@ -49,6 +49,7 @@ struct retained {
 struct pending {
     struct bus_cmd cmd;
     struct pending *prev, *next;
+    struct pending *held_next; /* in the held queue (bus_hold_commands) */
 };
 
 struct bus {
@@ -63,6 +64,8 @@ struct bus {
     void *foreign_arg;
     int subs_pending; /* SUBACKs still expected on this connection */
     bool closing;     /* bus_close runs: commands still arriving are answered "shutting down" */
+    bool hold;        /* bus_hold_commands */
+    struct pending *held, **held_tail; /* held commands, oldest first */
     char **foreign; /* alarm topics found on the broker and not yet raised or cleared here */
     size_t n_foreign, cap_foreign;
 
@@ -710,6 +713,11 @@ static void on_command(struct bus *b, struct mqlink_msg *m)
         pc->next->prev = pc;
     b->pending = pc;
     b->st.cmds++;
+    if (b->hold) {
+        *b->held_tail = pc;
+        b->held_tail = &pc->held_next;
+        return;
+    }
     b->on_cmd(b, &pc->cmd, b->arg);
     return;
 out_body:
@@ -805,6 +813,21 @@ static int reply(struct bus_cmd *cmd, bool ok, const json_t *fields, const char 
                          cmd->correlation_len, p, len);
     cmd_free(cmd);
     return rc < 0 ? rc : src;
+}
+
+void bus_hold_commands(struct bus *b, bool hold)
+{
+    struct pending *pc = b->held;
+    b->hold = hold;
+    if (hold)
+        return;
+    b->held = NULL;
+    b->held_tail = &b->held;
+    while (pc) {
+        struct pending *next = pc->held_next; /* the handler may answer (free) pc at once */
+        b->on_cmd(b, &pc->cmd, b->arg);
+        pc = next;
+    }
 }
 
 int bus_reply_ok(struct bus_cmd *cmd, const json_t *fields)
@@ -1000,6 +1023,7 @@ int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd
     if (b->reconnect_max_ms < b->reconnect_min_ms)
         b->reconnect_max_ms = b->reconnect_min_ms;
     b->backoff_ms = b->reconnect_min_ms;
+    b->held_tail = &b->held;
     b->retry_ms = o->retry_ms ? o->retry_ms : 2;
     b->state_min_us = o->state_min_interval_us;
     b->ring_cap = o->offline_capacity ? o->offline_capacity : 10000;
@@ -1047,6 +1071,8 @@ void bus_close(struct bus *b)
 {
     if (!b)
         return;
+    b->held = NULL; /* answered below with the other pending ones */
+    b->held_tail = &b->held;
     while (b->pending)
         bus_reply_err(&b->pending->cmd, "shutting down");
     bool offline_sent = false;

@@ -164,6 +164,14 @@ bool bus_alarm_raised(const struct bus *b, const char *id);
  * again or cleared), or NULL when it is not raised by this bus. */
 const json_t *bus_alarm_body(const struct bus *b, const char *id);
 
+/* Holds commands (hold true) or hands the held ones over (false). While held, each valid command
+ * the bus receives is kept, in arrival order, instead of going to the handler; releasing hands
+ * them to the handler at once, in order, from this call. For an owner that cannot run commands
+ * yet: the broker delivers those it queued for a persistent session right after the connect,
+ * before, say, the daemon has reached Redis. bus_close answers held ones "shutting down". Loop
+ * only; not from the handler. */
+void bus_hold_commands(struct bus *b, bool hold);
+
 /* Answers cmd on reply/<user>/<request_id> (and on its MQTT 5 response topic) with
  * {"ok":true,"request_id","command",...fields,"ts","seq"} and frees cmd. fields is an object or
  * NULL (borrowed); it may not use the keys ok, error, request_id, command, ts or seq.
