@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #define SEND_ATTEMPTS       4 /* an event or reply lost this often is given up and counted */
-#define CONNECT_TIMEOUT_US  10000000u
+#define CONNECT_TIMEOUT_MS  10000
 #define TICK_MS             1000 /* keepalive granularity (libmosquitto counts whole seconds) */
 #define DISCONNECT_FLUSH_MS 100
 #define KEEPALIVE_MIN_S     5 /* libmosquitto refuses less */
@@ -65,6 +65,7 @@ struct mqlink {
     struct mqlink_cbs cb;
     char *host, *client_id;
     int port, mqtt_version, max_unacked;
+    uint64_t connect_timeout_us;
     struct mosquitto *m; /* the current attempt's client, or NULL */
     enum link_state state;
     int fd; /* the client's socket as registered with the loop, or -1 */
@@ -564,13 +565,18 @@ static int parse_uri(const char *uri, char **host, int *port)
 int mqlink_open(struct mqlink **out, struct loop *l, const struct mqlink_opts *o,
                 const struct mqlink_cbs *cbs)
 {
-    struct itimerspec its = {{TICK_MS / 1000, 0}, {TICK_MS / 1000, 0}};
+    int tick_ms = o->tick_ms > 0 ? o->tick_ms : TICK_MS;
+    struct itimerspec its;
     struct mqlink *k;
     int rc;
 
     if (!o->uri || !o->client_id || (o->mqtt_version != 4 && o->mqtt_version != 5) ||
-        o->max_unacked < 1 || o->max_unacked > UNACKED_MAX || !cbs->on_event || !cbs->on_msg)
+        o->max_unacked < 1 || o->max_unacked > UNACKED_MAX || o->connect_timeout_ms < 0 ||
+        o->tick_ms < 0 || !cbs->on_event || !cbs->on_msg)
         return -EINVAL;
+    its.it_value.tv_sec = tick_ms / 1000;
+    its.it_value.tv_nsec = (long)(tick_ms % 1000) * 1000000L;
+    its.it_interval = its.it_value;
     k = calloc(1, sizeof(*k));
     if (!k)
         return -ENOMEM;
@@ -578,6 +584,8 @@ int mqlink_open(struct mqlink **out, struct loop *l, const struct mqlink_opts *o
     k->cb = *cbs;
     k->mqtt_version = o->mqtt_version;
     k->max_unacked = o->max_unacked;
+    k->connect_timeout_us =
+        (uint64_t)(o->connect_timeout_ms ? o->connect_timeout_ms : CONNECT_TIMEOUT_MS) * 1000u;
     k->fd = -1;
     list_init(&k->unacked);
     list_init(&k->retry);
@@ -765,7 +773,7 @@ int mqlink_connect(struct mqlink *k, const struct mqlink_connect *c)
             return rc;
         }
         k->state = ST_CONNECTING;
-        k->connect_deadline_us = clock_real_mono_us() + CONNECT_TIMEOUT_US;
+        k->connect_deadline_us = clock_real_mono_us() + k->connect_timeout_us;
         return 0;
     }
     mosquitto_destroy(m);

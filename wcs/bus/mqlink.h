@@ -26,6 +26,9 @@ struct mqlink_opts {
     /* QoS 1 messages the link holds at once, sent or queued behind the broker's Receive
      * Maximum, not yet acknowledged (1..32768); mqlink_send refuses more with -EAGAIN. */
     int max_unacked;
+    int connect_timeout_ms; /* no CONNACK by then: MQLINK_EV_CONNECT_FAILED; 0: 10000 */
+    int tick_ms;            /* how often keepalive and the connect timeout are looked at; 0: 1000
+                               (libmosquitto counts keepalive in whole seconds) */
 };
 
 /* One connect attempt's parameters; borrowed for the duration of mqlink_connect. */
@@ -119,9 +122,9 @@ struct mqlink_counts {
 void mqlink_counts(const struct mqlink *k, struct mqlink_counts *out);
 
 /* Starts a connect attempt on a new client (a previous one is dropped); its outcome arrives as
- * MQLINK_EV_CONNECTED or _CONNECT_FAILED (after at most 10 s). Returns 0, or WCS_E_LINK (the
- * connection was refused at once, or the host is not found), -EINVAL, -ENOMEM (no event
- * follows). */
+ * MQLINK_EV_CONNECTED or _CONNECT_FAILED (after at most connect_timeout_ms and a tick). Returns 0,
+ * or WCS_E_LINK (the connection was refused at once, or the host is not found), -EINVAL, -ENOMEM
+ * (no event follows). */
 int mqlink_connect(struct mqlink *k, const struct mqlink_connect *c);
 /* Subscribes; the outcome arrives as MQLINK_EV_SUBSCRIBED or _SUBSCRIBE_FAILED. Returns 0,
  * WCS_E_LINK (not connected), -EINVAL or -ENOMEM. */
