@@ -528,6 +528,51 @@ static void test_command_round_trip(void **state)
     loop_free(l);
 }
 
+/* Held commands wait, in arrival order, and reach the handler when released (the daemon holds
+ * them until Redis is reached); one still held at bus_close is answered "shutting down". */
+static void test_hold_commands(void **state)
+{
+    struct loop *l;
+    struct rec r = {0};
+    struct bus_stats st;
+    const char *cmds[] = {"ping", "order.upsert", "nope"};
+    size_t from = tc_count(ALICE);
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-hold", 111, NULL, &r);
+    PUMP_UNTIL(l, ready(b), WAIT_MS);
+    bus_hold_commands(b, true);
+    for (int k = 0; k < 3; k++) {
+        char c[64], t[96];
+        snprintf(c, sizeof(c), "{\"request_id\":\"h%d\",\"qty\":1}", k);
+        snprintf(t, sizeof(t), P "cmd/alice/%s", cmds[k]);
+        tc_pub(ALICE, t, c, strlen(c), 1, false, NULL, NULL);
+    }
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), st.cmds >= 3), WAIT_MS);
+    PUMP_UNTIL(l, false, 200);
+    assert_int_equal(st.cmds, 3);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(tc_count(ALICE), from);
+    bus_hold_commands(b, false);
+    assert_int_equal(r.n, 3);
+    for (int k = 0; k < 3; k++)
+        assert_string_equal(r.cmds[k], cmds[k]);
+    PUMP_UNTIL(l, tc_find(ALICE, from, P "reply/alice/h2", NULL) >= 0, WAIT_MS);
+    assert_true(tc_find(ALICE, from, P "reply/alice/h0", "\"ok\":true") >= 0);
+    assert_true(tc_find(ALICE, from, P "reply/alice/h1", "\"accepted\":1") >= 0);
+
+    bus_hold_commands(b, true);
+    const char *h3 = "{\"request_id\":\"h3\"}";
+    tc_pub(ALICE, P "cmd/alice/ping", h3, strlen(h3), 1, false, NULL, NULL);
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), st.cmds >= 4), WAIT_MS);
+    bus_close(b);
+    for (int t = 0; t < WAIT_MS / 20 && tc_find(ALICE, from, P "reply/alice/h3", NULL) < 0; t++)
+        sleep_ms(20);
+    assert_true(tc_find(ALICE, from, P "reply/alice/h3", "shutting down") >= 0);
+    assert_int_equal(r.n, 3);
+    loop_free(l);
+}
+
 /* A loop behind its commands: 40 arrive while the loop does not run. None is lost: they wait in
  * the socket, and the link reads them (and acknowledges them to the broker) only as the loop
  * hands them to the bus. (With paho they waited in a bounded queue that once dropped 36 after
@@ -1114,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_state_coalesced),
         cmocka_unit_test(test_foreign_alarms),
         cmocka_unit_test(test_command_round_trip),
+        cmocka_unit_test(test_hold_commands),
         cmocka_unit_test(test_full_queue_loses_nothing),
         cmocka_unit_test(test_qos1_burst_not_throttled),
         cmocka_unit_test(test_command_refusals),
