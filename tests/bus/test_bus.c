@@ -68,7 +68,12 @@ static int setup(void **state)
         {"bob", "", HARNESS_ROLE_OPERATOR},
         {"sup", "", HARNESS_ROLE_SUPERVISOR},
     };
-    struct harness_mqtt_opts o = {.users = users, .n_users = 4, .site = SITE};
+    /* After a reconnect the bus sends what it holds (thousands of events in the broker-kill
+     * tests) as fast as the broker acknowledges it; mosquitto's default queue of 1000 per
+     * client then drops messages for the tests' paho subscriber ("Outgoing messages are being
+     * dropped" in its log). deploy/mosquitto.conf has 10000, the simulator's broker 100000. The
+     * window (max_inflight_messages) stays mosquitto's default of 20. */
+    struct harness_mqtt_opts o = {.users = users, .n_users = 4, .site = SITE, .max_queued = 100000};
     char err[HARNESS_ERR_MAX];
     (void)state;
     if (harness_mqtt_start(&M, &o, err, sizeof(err)) < 0) {
@@ -921,8 +926,8 @@ static void test_broker_restart(void **state)
     loop_free(l);
 }
 
-/* A broker killed while QoS 1 events are in flight: the events paho then reports as failed are
- * sent again after the reconnect, so from the first event the old broker did not acknowledge
+/* A broker killed while QoS 1 events are in flight: the events it did not acknowledge are sent
+ * again after the reconnect, so from the first event the old broker did not acknowledge
  * onwards a subscriber on the new broker sees every event (duplicates allowed, no gap), and
  * nothing stays in flight. Makes its own clients (the shared ones do not reconnect). */
 static void test_broker_kill_resends_in_flight(void **state)
@@ -958,8 +963,8 @@ static void test_broker_kill_resends_in_flight(void **state)
     bus_get_stats(b, &st);
     print_message("resent %llu, send failures %llu, received %zu\n", (unsigned long long)st.resent,
                   (unsigned long long)st.send_failures, tc_count(sup));
-    /* The loss was seen (paho failing hundreds of messages at once once hid it) and the bus
-     * came back on its own. */
+    /* The loss was seen (with paho, its failure reports for hundreds of messages once hid it)
+     * and the bus came back on its own. */
     assert_true(st.disconnects >= 1);
     assert_true(st.connects >= 2);
     assert_int_equal(st.inflight, 0);
@@ -986,11 +991,12 @@ static void test_broker_kill_resends_in_flight(void **state)
     loop_free(l);
 }
 
-/* With a broker window of 1000 (the simulator's broker), paho fails about a thousand messages
- * at once when the broker dies: the bus must still notice the loss, reconnect and be left with
- * nothing in flight (one failure report each once filled the link's event queue and dropped
- * the loss behind them: the bus never reconnected). Whether every event arrives is not asserted
- * here: an open finding at this window (docs/reliability.md). */
+/* With a broker window of 1000 (the simulator's broker) and the broker frozen, all 3000 events
+ * are unacknowledged when it dies (1000 in flight, the rest queued behind its Receive Maximum):
+ * the bus must notice the loss, reconnect, send every one of them again and be left with
+ * nothing in flight. (With paho, one failure report per message once filled the link's event
+ * queue and dropped the loss behind them, and one event in about eight runs went missing at
+ * this window: docs/reliability.md.) */
 static void test_broker_kill_wide_window(void **state)
 {
     enum { N = 3000 };
@@ -1033,12 +1039,24 @@ static void test_broker_kill_wide_window(void **state)
     PUMP_UNTIL(l, (bus_get_stats(b, &st), st.inflight == 0), WAIT_MS);
     bus_get_stats(b, &st);
     print_message("resent %llu, received %zu\n", (unsigned long long)st.resent, tc_count(sup));
-    assert_true(st.resent >= 500); /* the link's event queue held 64 */
+    assert_true(st.resent >= 900); /* paho's link had an event queue of 64 */
     assert_true(st.disconnects >= 1);
     assert_true(st.connects >= 2);
     assert_int_equal(st.inflight, 0);
     assert_int_equal(st.send_failures, 0);
-    assert_true(tc_find(sup, 0, P "evt/wide", "\"i\":2999,") >= 0);
+    static bool seen[N];
+    memset(seen, 0, sizeof(seen));
+    for (size_t k = 0; k < tc_count(sup); k++) {
+        json_t *j = parse(tc_msg(sup, k));
+        int i = (int)jint(j, "i");
+        json_decref(j);
+        assert_true(i >= 0 && i < N);
+        seen[i] = true;
+    }
+    /* The frozen broker acknowledged none: every event comes again. */
+    for (int i = 0; i < N; i++)
+        if (!seen[i])
+            fail_msg("event %d never arrived (resent %llu)", i, (unsigned long long)st.resent);
     tc_close(sup);
     bus_close(b);
     loop_free(l);
