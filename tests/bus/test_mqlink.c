@@ -738,7 +738,7 @@ static void test_connect_timeout(void **state)
     assert_int_equal(mqlink_connect(K, &PLAIN), WCS_E_LINK); /* nobody listens now */
 }
 
-/* A refused CONNECT (bad password): CONNECT_FAILED with WCS_E_DENIED. */
+/* A refused CONNECT (bad password), MQTT 5 and 3.1.1: CONNECT_FAILED with WCS_E_DENIED. */
 static void test_connect_denied(void **state)
 {
     struct fb f;
@@ -752,6 +752,18 @@ static void test_connect_denied(void **state)
     assert_true(fb_read(&f, &p, 2000, true));
     fb_packet(&f, 0x20, ack, 3);
     assert_true(pump_until_ev(MQLINK_EV_CONNECT_FAILED, 1, 2000));
+    assert_int_equal(EV.ev[EV.n - 1].rc, WCS_E_DENIED);
+
+    /* MQTT 3.1.1: CONNACK return code 5, not authorised. */
+    mqlink_close(K, 0, false);
+    K = NULL;
+    open_link(&f, (struct link_opts){.version = 4});
+    assert_int_equal(mqlink_connect(K, &PLAIN), 0);
+    assert_true(fb_accept(&f, 2000, true));
+    assert_true(fb_read(&f, &p, 2000, true));
+    ack[1] = 5;
+    fb_packet(&f, 0x20, ack, 2);
+    assert_true(pump_until_ev(MQLINK_EV_CONNECT_FAILED, 2, 2000));
     assert_int_equal(EV.ev[EV.n - 1].rc, WCS_E_DENIED);
     fb_close(&f);
 }
