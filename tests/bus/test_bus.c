@@ -616,11 +616,12 @@ static void test_full_queue_loses_nothing(void **state)
 }
 
 /* A burst of QoS 1 events larger than the broker's receive maximum (mosquitto's default 20) is
- * not throttled: paho 1.3.12, at that limit, waits up to 1 s for its next wake-up instead of the
- * PUBACK, so 400 events took ~20 s before the link kept its own window below the limit
- * (mqlink.c, send_window). The waker is stopped for the test: its publishes every 10 ms would
- * wake paho's shared send thread and hide the stall. The bound is a ceiling far above the real
- * time (well under 1 s) and far below the throttled one. */
+ * not throttled: each PUBACK must let the next event go at once. (paho 1.3.12, the bus's client
+ * until 2026-11, waited up to 1 s at that limit for its next wake-up, so 400 events took ~20 s
+ * until the link kept its own window below the limit; libmosquitto, in the loop now, sends the
+ * next queued one when it reads the PUBACK.) The waker is stopped for the test: with paho its
+ * publishes every 10 ms woke the shared send thread and hid the stall. The bound is a ceiling
+ * far above the real time (well under 1 s) and far below the throttled one. */
 static void test_qos1_burst_not_throttled(void **state)
 {
     struct loop *l;
