@@ -927,6 +927,22 @@ static void test_broker_restart(void **state)
     loop_free(l);
 }
 
+/* Marks seen[i] for the "i" of every message c received (each in 0..n-1); returns the least. */
+static int mark_seen(struct tclient *c, bool *seen, int n)
+{
+    int first = n;
+    for (size_t k = 0; k < tc_count(c); k++) {
+        json_t *j = parse(tc_msg(c, k));
+        int i = (int)jint(j, "i");
+        json_decref(j);
+        assert_true(i >= 0 && i < n);
+        seen[i] = true;
+        if (i < first)
+            first = i;
+    }
+    return first;
+}
+
 /* A broker killed while QoS 1 events are in flight: the events it did not acknowledge are sent
  * again after the reconnect, so from the first event the old broker did not acknowledge
  * onwards a subscriber on the new broker sees every event (duplicates allowed, no gap), and
@@ -971,16 +987,7 @@ static void test_broker_kill_resends_in_flight(void **state)
     assert_int_equal(st.inflight, 0);
     assert_int_equal(st.send_failures, 0);
     assert_int_equal(st.offline_dropped, 0);
-    int first = N;
-    for (size_t k = 0; k < tc_count(sup); k++) {
-        json_t *j = parse(tc_msg(sup, k));
-        int i = (int)jint(j, "i");
-        json_decref(j);
-        assert_true(i >= 0 && i < N);
-        seen[i] = true;
-        if (i < first)
-            first = i;
-    }
+    int first = mark_seen(sup, seen, N);
     /* What the old broker acknowledged before it died is gone with it; nothing after. */
     assert_true(first <= KILL_AT);
     for (int i = first; i < N; i++)
@@ -1047,13 +1054,7 @@ static void test_broker_kill_wide_window(void **state)
     assert_int_equal(st.send_failures, 0);
     static bool seen[N];
     memset(seen, 0, sizeof(seen));
-    for (size_t k = 0; k < tc_count(sup); k++) {
-        json_t *j = parse(tc_msg(sup, k));
-        int i = (int)jint(j, "i");
-        json_decref(j);
-        assert_true(i >= 0 && i < N);
-        seen[i] = true;
-    }
+    (void)mark_seen(sup, seen, N);
     /* The frozen broker acknowledged none: every event comes again. */
     for (int i = 0; i < N; i++)
         if (!seen[i])

@@ -353,15 +353,21 @@ static void open_link(const struct fb *f, struct link_opts lo)
 
 static const struct mqlink_connect PLAIN = {.keepalive_s = 30, .clean_start = true};
 
+/* Starts connecting K with c and reads its CONNECT at f into p. */
+static void read_connect(struct fb *f, const struct mqlink_connect *c, struct pkt *p)
+{
+    assert_int_equal(mqlink_connect(K, c), 0);
+    assert_true(fb_accept(f, 2000, true));
+    assert_true(fb_read(f, p, 2000, true));
+    assert_int_equal(p->hdr, 0x10);
+}
+
 /* Connects K to f (a CONNACK with receive_max when given) and waits for MQLINK_EV_CONNECTED. */
 static void connect_to(struct fb *f, int version, const struct mqlink_connect *c, int receive_max)
 {
     struct pkt p;
     int before = ev_count(MQLINK_EV_CONNECTED);
-    assert_int_equal(mqlink_connect(K, c), 0);
-    assert_true(fb_accept(f, 2000, true));
-    assert_true(fb_read(f, &p, 2000, true));
-    assert_int_equal(p.hdr, 0x10);
+    read_connect(f, c, &p);
     fb_connack(f, version, receive_max);
     assert_true(pump_until_ev(MQLINK_EV_CONNECTED, before + 1, 2000));
 }
@@ -418,10 +424,7 @@ static void test_connect_packet(void **state)
                                .will_topic = "wcs/v1/s/status",
                                .will_payload = "{\"online\":false}",
                                .will_len = 16};
-    assert_int_equal(mqlink_connect(K, &c), 0);
-    assert_true(fb_accept(&f, 2000, true));
-    assert_true(fb_read(&f, &p, 2000, true));
-    assert_int_equal(p.hdr, 0x10);
+    read_connect(&f, &c, &p);
     assert_memory_equal(p.body, "\0\4MQTT\5", 7);
     /* username, password, Will retain, Will QoS 1, Will flag; clean start off */
     assert_int_equal(p.body[7], 0x80 | 0x40 | 0x20 | 0x08 | 0x04);
@@ -437,9 +440,7 @@ static void test_connect_packet(void **state)
     K = NULL;
     open_link(&f, (struct link_opts){.version = 4});
     c.clean_start = true;
-    assert_int_equal(mqlink_connect(K, &c), 0);
-    assert_true(fb_accept(&f, 2000, true));
-    assert_true(fb_read(&f, &p, 2000, true));
+    read_connect(&f, &c, &p);
     assert_memory_equal(p.body, "\0\4MQTT\4", 7);
     assert_int_equal(p.body[7], 0x80 | 0x40 | 0x20 | 0x08 | 0x04 | 0x02);
     assert_int_equal(u16(p.body + 10), 8);
@@ -747,9 +748,7 @@ static void test_connect_denied(void **state)
     (void)state;
     fb_open(&f, 0);
     open_link(&f, (struct link_opts){0});
-    assert_int_equal(mqlink_connect(K, &PLAIN), 0);
-    assert_true(fb_accept(&f, 2000, true));
-    assert_true(fb_read(&f, &p, 2000, true));
+    read_connect(&f, &PLAIN, &p);
     fb_packet(&f, 0x20, ack, 3);
     assert_true(pump_until_ev(MQLINK_EV_CONNECT_FAILED, 1, 2000));
     assert_int_equal(EV.ev[EV.n - 1].rc, WCS_E_DENIED);
@@ -758,9 +757,7 @@ static void test_connect_denied(void **state)
     mqlink_close(K, 0, false);
     K = NULL;
     open_link(&f, (struct link_opts){.version = 4});
-    assert_int_equal(mqlink_connect(K, &PLAIN), 0);
-    assert_true(fb_accept(&f, 2000, true));
-    assert_true(fb_read(&f, &p, 2000, true));
+    read_connect(&f, &PLAIN, &p);
     ack[1] = 5;
     fb_packet(&f, 0x20, ack, 2);
     assert_true(pump_until_ev(MQLINK_EV_CONNECT_FAILED, 2, 2000));
