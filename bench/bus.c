@@ -1,15 +1,20 @@
-/* bench/bus: events per second published through wcs's MQTT bus beside a bare paho MQTTAsync
- * publisher of the same payloads at QoS 0, both measured end to end (publisher -> mosquitto ->
- * a counting subscriber) against a mosquitto the harness starts on loopback.
+/* bench/bus: events per second published through wcs's MQTT bus beside bare publishers of the
+ * same payloads at QoS 0: paho MQTTAsync (the baseline of the earlier figures) and libmosquitto
+ * driven from its own poll loop with no thread, as the bus's link drives it. Each is measured
+ * end to end (publisher -> mosquitto -> a counting subscriber) against a mosquitto the harness
+ * starts on loopback.
  * usage: bench-bus [EVENTS_PER_ROUND [ROUNDS]]   (defaults 50000 and 3; medians reported)
- * Last line: events_per_s=R baseline_per_s=B ratio=X. The publish_call_us line shows how long a
- * bus_publish_event call held the loop (it never waits on the broker). */
+ * Last line: events_per_s=R baseline_per_s=B ratio=X mosq_baseline_per_s=M mosq_ratio=Y
+ * (baseline: paho). The publish_call_us line shows how long a bus_publish_event call held the
+ * loop (it never waits on the broker). */
 #include "base/clock.h"
 #include "base/loop.h"
 #include "bus/bus.h"
 #include "harness/harness.h"
 
 #include <MQTTAsync.h>
+#include <mosquitto.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -156,6 +161,51 @@ static void *bare_main(void *arg)
     return NULL;
 }
 
+/* The bare libmosquitto publisher: every payload through mosquitto_publish at QoS 0 from this
+ * thread, writing out (poll for POLLOUT, mosquitto_loop_write) whenever the socket is full
+ * rather than letting libmosquitto queue without bound. */
+static bool mosq_up;
+
+static void mosq_connected(struct mosquitto *m, void *arg, int rc)
+{
+    (void)m;
+    (void)arg;
+    mosq_up = rc == 0;
+}
+
+static struct mosquitto *mosq_client(int port, const char *pw)
+{
+    struct mosquitto *m;
+    mosquitto_lib_init();
+    m = mosquitto_new("bench-bare-mosq", true, NULL);
+    if (!m || mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
+        mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1) || mosquitto_username_pw_set(m, "wcs", pw))
+        return NULL;
+    mosquitto_connect_callback_set(m, mosq_connected);
+    if (mosquitto_connect(m, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS)
+        return NULL;
+    for (int i = 0; i < 500 && !mosq_up; i++)
+        mosquitto_loop(m, 10, 1);
+    return mosq_up ? m : NULL;
+}
+
+static void mosq_publish_all(struct mosquitto *m, char **payloads, uint64_t n)
+{
+    for (uint64_t k = 0; k < n; k++) {
+        while (mosquitto_want_write(m)) {
+            struct pollfd p = {mosquitto_socket(m), POLLOUT, 0};
+            if (poll(&p, 1, 1000) > 0)
+                mosquitto_loop_write(m, 1);
+        }
+        mosquitto_publish(m, NULL, TOPIC, (int)strlen(payloads[k]), payloads[k], 0, false);
+    }
+    while (mosquitto_want_write(m)) {
+        struct pollfd p = {mosquitto_socket(m), POLLOUT, 0};
+        if (poll(&p, 1, 1000) > 0)
+            mosquitto_loop_write(m, 1);
+    }
+}
+
 /* One round through the bus: publishes n events in batches from loop callbacks. */
 struct bus_round {
     struct bus *b;
@@ -190,7 +240,7 @@ int main(int argc, char **argv)
     struct loop *l;
     struct bus *b;
     struct bus_stats st;
-    double bus_rate[16], bare_rate[16];
+    double bus_rate[16], bare_rate[16], mosq_rate[16];
     uint64_t *call_us, *bare_us;
 
     if (n == 0 || rounds < 1 || rounds > 16) {
@@ -204,7 +254,8 @@ int main(int argc, char **argv)
     snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", harness_mqtt_port(m));
     MQTTAsync sub = paho_client(uri, "bench-sub", "sup", harness_mqtt_password(m, "sup"), TOPIC);
     MQTTAsync bare = paho_client(uri, "bench-bare", "wcs", harness_mqtt_password(m, "wcs"), NULL);
-    if (!sub || !bare || loop_new(&l, clock_system()) < 0) {
+    struct mosquitto *mbare = mosq_client(harness_mqtt_port(m), harness_mqtt_password(m, "wcs"));
+    if (!sub || !bare || !mbare || loop_new(&l, clock_system()) < 0) {
         fprintf(stderr, "bench-bus: cannot connect the subscriber or the bare publisher\n");
         return 1;
     }
@@ -276,6 +327,16 @@ int main(int argc, char **argv)
         bare_rate[r] = (double)got * 1e6 / (double)(t1 - t0);
         printf("round %d bare: received=%llu/%llu events_per_s=%.0f\n", r + 1,
                (unsigned long long)got, (unsigned long long)n, bare_rate[r]);
+
+        /* The bare libmosquitto publisher, from this thread. */
+        base = atomic_load(&received);
+        t0 = clock_real_mono_us();
+        mosq_publish_all(mbare, payloads, n);
+        t1 = wait_received(NULL, base + n);
+        got = atomic_load(&received) - base;
+        mosq_rate[r] = (double)got * 1e6 / (double)(t1 - t0);
+        printf("round %d mosq: received=%llu/%llu events_per_s=%.0f\n", r + 1,
+               (unsigned long long)got, (unsigned long long)n, mosq_rate[r]);
     }
     uint64_t nj = n_json < n ? n_json : n;
     if (nj > 0) {
@@ -303,12 +364,16 @@ int main(int argc, char **argv)
            (unsigned long long)bare_us[n * 999 / 1000], (unsigned long long)bare_us[n - 1]);
     qsort(bus_rate, (size_t)rounds, sizeof(double), cmp_d);
     qsort(bare_rate, (size_t)rounds, sizeof(double), cmp_d);
-    double rb = bus_rate[rounds / 2], rp = bare_rate[rounds / 2];
-    printf("events_per_s=%.0f baseline_per_s=%.0f ratio=%.2f\n", rb, rp, rp > 0 ? rb / rp : 0.0);
+    qsort(mosq_rate, (size_t)rounds, sizeof(double), cmp_d);
+    double rb = bus_rate[rounds / 2], rp = bare_rate[rounds / 2], rm = mosq_rate[rounds / 2];
+    printf("events_per_s=%.0f baseline_per_s=%.0f ratio=%.2f mosq_baseline_per_s=%.0f "
+           "mosq_ratio=%.2f\n",
+           rb, rp, rp > 0 ? rb / rp : 0.0, rm, rm > 0 ? rb / rm : 0.0);
 
     bus_close(b);
     loop_free(l);
     MQTTAsync_destroy(&bare);
+    mosquitto_destroy(mbare);
     MQTTAsync_destroy(&sub);
     for (uint64_t k = 0; k < n; k++)
         free(payloads[k]);

@@ -10,7 +10,9 @@
  *           before the phase, untimed), each batch's picks sent back to back.
  * Baselines in the same run: bare_mqtt_us, the CPU per command of a bare paho process (child)
  * that receives the same order.upsert payloads, parses them with jansson and publishes a reply
- * at QoS 1, as wcs would without doing the work; bare_redis_us, this process's CPU per
+ * at QoS 1, as wcs would without doing the work; bare_mosq_us, the same responder on
+ * libmosquitto run from its own poll loop with no thread, as wcs's link runs it (kept beside
+ * paho's so figures stay comparable with earlier runs); bare_redis_us, this process's CPU per
  * pipelined EVALSHA of a 12-argument script through bare hiredis (the client's side of one
  * store call; the server's side is redis_us_per_cmd).
  *
@@ -19,15 +21,18 @@
  *
  * Run: build/bench/bench-commands [N [M]] (default 5000 2000). The last line is
  * cmds_per_s=R wcs_cpu_us_per_cmd=C upsert_cpu_us=U pick_cpu_us=P redis_us_per_cmd=D
- * mosq_us_per_cmd=Q bare_mqtt_us=B bare_redis_us=H (cmds_per_s and wcs_cpu_us_per_cmd over
- * both phases). */
+ * mosq_us_per_cmd=Q bare_mqtt_us=B bare_mosq_us=M bare_redis_us=H (cmds_per_s and
+ * wcs_cpu_us_per_cmd over both phases). */
 #include "base/clock.h"
+#include "base/sock.h"
 #include "harness/harness.h"
 
 #include <MQTTAsync.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <mosquitto.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -614,26 +619,34 @@ static int run_picks(struct cli *pk, struct cli *sup, struct meter *mt, unsigned
 static MQTTAsync echo_client;
 static atomic_uint echo_n;
 
+/* The reply both bare responders publish: the command's payload parsed, a reply rendered. */
+static int echo_reply(const void *payload, size_t len, char *t, size_t t_cap, char *body,
+                      size_t body_cap)
+{
+    json_t *o = json_loadb(payload, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *rid = json_string_value(json_object_get(o, "request_id"));
+    int n;
+    snprintf(t, t_cap, TOPIC "reply/erp/%s", rid ? rid : "_invalid");
+    n = snprintf(body, body_cap,
+                 "{\"ok\":true,\"request_id\":\"%s\",\"command\":\"order.upsert\",\"order\":"
+                 "\"%s\",\"result\":\"created\",\"state\":\"confirmed\",\"ts\":%llu,\"seq\":%u}",
+                 rid ? rid : "", json_string_value(json_object_get(o, "order")),
+                 (unsigned long long)clock_real_mono_us(), atomic_fetch_add(&echo_n, 1));
+    json_decref(o);
+    return n;
+}
+
 static int echo_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
 {
-    json_t *o = json_loadb(m->payload, (size_t)m->payloadlen, JSON_REJECT_DUPLICATES, NULL);
-    const char *rid = json_string_value(json_object_get(o, "request_id"));
     char t[160], body[320];
     MQTTAsync_message out = MQTTAsync_message_initializer;
-    int len;
     (void)ctx;
     (void)topic_len;
-    snprintf(t, sizeof(t), TOPIC "reply/erp/%s", rid ? rid : "_invalid");
-    len = snprintf(body, sizeof(body),
-                   "{\"ok\":true,\"request_id\":\"%s\",\"command\":\"order.upsert\",\"order\":"
-                   "\"%s\",\"result\":\"created\",\"state\":\"confirmed\",\"ts\":%llu,\"seq\":%u}",
-                   rid ? rid : "", json_string_value(json_object_get(o, "order")),
-                   (unsigned long long)clock_real_mono_us(), atomic_fetch_add(&echo_n, 1));
+    out.payloadlen =
+        echo_reply(m->payload, (size_t)m->payloadlen, t, sizeof(t), body, sizeof(body));
     out.payload = body;
-    out.payloadlen = len;
     out.qos = 1;
     MQTTAsync_sendMessage(echo_client, t, &out, NULL);
-    json_decref(o);
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(topic);
     return 1;
@@ -677,9 +690,67 @@ static void echo_main(int go_fd, int ready_fd)
         pause();
 }
 
+/* The bare responder on libmosquitto (its own process too). */
+static bool mecho_subscribed;
+
+static void mecho_arrived(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
+{
+    char t[160], body[320];
+    int len;
+    (void)arg;
+    len = echo_reply(msg->payload, (size_t)msg->payloadlen, t, sizeof(t), body, sizeof(body));
+    mosquitto_publish(m, NULL, t, len, body, 1, false);
+}
+
+static void mecho_granted(struct mosquitto *m, void *arg, int mid, int n, const int *qos)
+{
+    (void)m;
+    (void)arg;
+    (void)mid;
+    (void)n;
+    (void)qos;
+    mecho_subscribed = true;
+}
+
+static void mecho_main(int go_fd, int ready_fd)
+{
+    struct mosquitto *m;
+    char c;
+    if (read(go_fd, &c, 1) != 1)
+        _exit(0);
+    mosquitto_lib_init();
+    m = mosquitto_new("bench-echo-mosq", true, NULL);
+    if (!m || mosquitto_username_pw_set(m, "wcs", harness_mqtt_password(mqtt, "wcs")) ||
+        mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1) ||
+        mosquitto_int_option(m, MOSQ_OPT_SEND_MAXIMUM, 4 * WINDOW))
+        _exit(1);
+    mosquitto_message_callback_set(m, mecho_arrived);
+    mosquitto_subscribe_callback_set(m, mecho_granted);
+    if (mosquitto_connect(m, "127.0.0.1", harness_mqtt_port(mqtt), 30) != MOSQ_ERR_SUCCESS ||
+        mosquitto_subscribe(m, NULL, TOPIC "cmd/+/+", 1) != MOSQ_ERR_SUCCESS)
+        _exit(1);
+    for (int i = 0; i < 500 && !mecho_subscribed; i++)
+        mosquitto_loop(m, 10, 1);
+    if (!mecho_subscribed || write(ready_fd, "r", 1) != 1)
+        _exit(1);
+    for (;;) {
+        struct pollfd p = {mosquitto_socket(m), POLLIN, 0};
+        if (mosquitto_want_write(m))
+            p.events |= POLLOUT;
+        if (poll(&p, 1, 1000) > 0) {
+            if ((p.revents & (POLLIN | POLLERR | POLLHUP)) && mosquitto_loop_read(m, 1))
+                _exit(1);
+            if (mosquitto_want_write(m) && mosquitto_loop_write(m, 1))
+                _exit(1);
+        }
+        mosquitto_loop_misc(m);
+    }
+}
+
 struct echo {
     pid_t pid;
     int go_fd, ready_fd;
+    void (*main)(int go_fd, int ready_fd);
 };
 
 static int echo_fork(struct echo *e)
@@ -696,7 +767,7 @@ static int echo_fork(struct echo *e)
     if (e->pid == 0) {
         close(go[1]);
         close(ready[0]);
-        echo_main(go[0], ready[1]);
+        e->main(go[0], ready[1]);
     }
     close(go[0]);
     close(ready[1]);
@@ -716,7 +787,7 @@ static void echo_end(struct echo *e)
     e->pid = 0;
 }
 
-/* bare_mqtt_us: CPU per command of the bare responder for n order.upsert bodies. */
+/* bare_mqtt_us / bare_mosq_us: CPU per command of a bare responder for n order.upsert bodies. */
 static double bare_mqtt(struct echo *e, struct cli *erp, unsigned n)
 {
     uint64_t cpu0, t0;
@@ -728,7 +799,8 @@ static double bare_mqtt(struct echo *e, struct cli *erp, unsigned n)
     t0 = clock_real_mono_us();
     if (run_upserts(erp, NULL, n, "BARE", "UPS", NULL) == 0) {
         r = (double)(proc_cpu_us(e->pid) - cpu0) / n;
-        printf("bare responder: cmds=%u cmds_per_s=%.0f cpu_us=%.1f\n", n,
+        printf("bare %s responder: cmds=%u cmds_per_s=%.0f cpu_us=%.1f\n",
+               e->main == echo_main ? "paho" : "libmosquitto", n,
                n * 1e6 / (double)(clock_real_mono_us() - t0), r);
     }
 out:
@@ -805,8 +877,8 @@ int main(int argc, char **argv)
     struct cli *erp = NULL, *pk = NULL, *sup = NULL, *st = NULL;
     struct phase up = {0}, pick = {0};
     struct meter mt = {0};
-    struct echo echo = {0};
-    double bare_m, bare_r, load[1] = {0};
+    struct echo echo = {.main = echo_main}, mecho = {.main = mecho_main};
+    double bare_m, bare_mm, bare_r, load[1] = {0};
     pid_t wcs = -1;
     int rc = 1, waves = 0;
 
@@ -827,7 +899,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-commands: %s\n", err);
         goto out;
     }
-    if (echo_fork(&echo) != 0) {
+    if (echo_fork(&echo) != 0 || echo_fork(&mecho) != 0) {
         fprintf(stderr, "bench-commands: fork failed\n");
         goto out;
     }
@@ -835,12 +907,17 @@ int main(int argc, char **argv)
     pk = cli_open("bench-picker1", "picker1", TOPIC "reply/picker1/#");
     sup = cli_open("bench-sup", "sup", TOPIC "reply/sup/#");
     st = cli_open("bench-status", "sup", TOPIC "status");
+    /* TCP_NODELAY on this process's MQTT clients, as the simulator's set it: with Nagle's
+     * algorithm on them, every batch of picks waited ~50 ms for its first reply once wcs's MQTT
+     * client ran in its loop (4-21 ms with paho's threads), and none with TCP_NODELAY. */
+    (void)sock_nodelay_peers((uint16_t)harness_mqtt_port(mqtt));
     if (!erp || !pk || !sup || !st || write_config(cfg) != 0 || preload() != 0 ||
         !(mt.rc = redis_connect())) {
         fprintf(stderr, "bench-commands: setup failed\n");
         goto out;
     }
     bare_m = bare_mqtt(&echo, erp, n < 2000 ? n : 2000);
+    bare_mm = bare_mqtt(&mecho, erp, n < 2000 ? n : 2000);
     bare_r = bare_redis(20000);
     wcs = wcs_spawn(cfg, log);
     mt.wcs = wcs;
@@ -875,26 +952,28 @@ int main(int argc, char **argv)
            (double)pick.wcs_us / (double)(pick.cmds ? pick.cmds : 1),
            (double)pick.redis_us / (double)(pick.cmds ? pick.cmds : 1),
            (double)pick.mosq_us / (double)(pick.cmds ? pick.cmds : 1));
-    printf("baseline: bare paho+jansson responder %.1f us/cmd; bare hiredis EVALSHA client "
-           "%.1f us/call; loadavg=%.1f\n",
-           bare_m, bare_r, load[0]);
+    printf("baseline: bare paho+jansson responder %.1f us/cmd; bare libmosquitto+jansson "
+           "responder %.1f us/cmd; bare hiredis EVALSHA client %.1f us/call; loadavg=%.1f\n",
+           bare_m, bare_mm, bare_r, load[0]);
     if (up.ok != up.cmds || pick.ok != pick.cmds)
         fprintf(stderr, "bench-commands: %zu upserts and %zu picks refused; see %s\n",
                 up.cmds - up.ok, pick.cmds - pick.ok, log);
     {
         size_t cmds = up.cmds + pick.cmds;
         printf("cmds_per_s=%.0f wcs_cpu_us_per_cmd=%.1f upsert_cpu_us=%.1f pick_cpu_us=%.1f "
-               "redis_us_per_cmd=%.1f mosq_us_per_cmd=%.1f bare_mqtt_us=%.1f bare_redis_us=%.1f\n",
+               "redis_us_per_cmd=%.1f mosq_us_per_cmd=%.1f bare_mqtt_us=%.1f bare_mosq_us=%.1f "
+               "bare_redis_us=%.1f\n",
                cmds * 1e6 / (double)(up.wall_us + pick.wall_us),
                (double)(up.wcs_us + pick.wcs_us) / (double)cmds,
                (double)up.wcs_us / (double)up.cmds,
                (double)pick.wcs_us / (double)(pick.cmds ? pick.cmds : 1),
                (double)(up.redis_us + pick.redis_us) / (double)cmds,
-               (double)(up.mosq_us + pick.mosq_us) / (double)cmds, bare_m, bare_r);
+               (double)(up.mosq_us + pick.mosq_us) / (double)cmds, bare_m, bare_mm, bare_r);
     }
     rc = up.ok == up.cmds && pick.ok == pick.cmds ? 0 : 1;
 out:
     echo_end(&echo);
+    echo_end(&mecho);
     if (wcs > 0) {
         kill(wcs, SIGTERM);
         waitpid(wcs, NULL, 0);

@@ -3,8 +3,7 @@
 # apt only for what is missing. Needs root (or sudo).
 set -eu
 PKGS="build-essential cmake pkg-config git clang libclang-rt-14-dev
-libyaml-dev libcyaml-dev libjansson-dev libmodbus-dev libusb-1.0-0-dev libpaho-mqtt-dev
-libmosquitto-dev
+libyaml-dev libcyaml-dev libjansson-dev libmodbus-dev libusb-1.0-0-dev libpaho-mqtt-dev libmosquitto-dev
 libhiredis-dev libsystemd-dev libcmocka-dev libjemalloc-dev
 redis-server mosquitto mosquitto-clients redis-tools umockdev libumockdev-dev
 libzint-dev libpng-dev tzdata"

@@ -68,7 +68,12 @@ static int setup(void **state)
         {"bob", "", HARNESS_ROLE_OPERATOR},
         {"sup", "", HARNESS_ROLE_SUPERVISOR},
     };
-    struct harness_mqtt_opts o = {.users = users, .n_users = 4, .site = SITE};
+    /* After a reconnect the bus sends what it holds (thousands of events in the broker-kill
+     * tests) as fast as the broker acknowledges it; mosquitto's default queue of 1000 per
+     * client then drops messages for the tests' paho subscriber ("Outgoing messages are being
+     * dropped" in its log). deploy/mosquitto.conf has 10000, the simulator's broker 100000. The
+     * window (max_inflight_messages) stays mosquitto's default of 20. */
+    struct harness_mqtt_opts o = {.users = users, .n_users = 4, .site = SITE, .max_queued = 100000};
     char err[HARNESS_ERR_MAX];
     (void)state;
     if (harness_mqtt_start(&M, &o, err, sizeof(err)) < 0) {
@@ -528,14 +533,60 @@ static void test_command_round_trip(void **state)
     loop_free(l);
 }
 
-/* A loop behind its commands: 40 arrive while the loop does not run and its queue holds 4. None
- * is lost: paho keeps what the queue cannot take and delivers it again (before, 36 were dropped
- * after paho had acknowledged them to the broker). */
+/* Held commands wait, in arrival order, and reach the handler when released (the daemon holds
+ * them until Redis is reached); one still held at bus_close is answered "shutting down". */
+static void test_hold_commands(void **state)
+{
+    struct loop *l;
+    struct rec r = {0};
+    struct bus_stats st;
+    const char *cmds[] = {"ping", "order.upsert", "nope"};
+    size_t from = tc_count(ALICE);
+    (void)state;
+    assert_int_equal(loop_new(&l, clock_system()), 0);
+    struct bus *b = open_bus(l, "wcs-hold", 111, NULL, &r);
+    PUMP_UNTIL(l, ready(b), WAIT_MS);
+    bus_hold_commands(b, true);
+    for (int k = 0; k < 3; k++) {
+        char c[64], t[96];
+        snprintf(c, sizeof(c), "{\"request_id\":\"h%d\",\"qty\":1}", k);
+        snprintf(t, sizeof(t), P "cmd/alice/%s", cmds[k]);
+        tc_pub(ALICE, t, c, strlen(c), 1, false, NULL, NULL);
+    }
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), st.cmds >= 3), WAIT_MS);
+    PUMP_UNTIL(l, false, 200);
+    assert_int_equal(st.cmds, 3);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(tc_count(ALICE), from);
+    bus_hold_commands(b, false);
+    assert_int_equal(r.n, 3);
+    for (int k = 0; k < 3; k++)
+        assert_string_equal(r.cmds[k], cmds[k]);
+    PUMP_UNTIL(l, tc_find(ALICE, from, P "reply/alice/h2", NULL) >= 0, WAIT_MS);
+    assert_true(tc_find(ALICE, from, P "reply/alice/h0", "\"ok\":true") >= 0);
+    assert_true(tc_find(ALICE, from, P "reply/alice/h1", "\"accepted\":1") >= 0);
+
+    bus_hold_commands(b, true);
+    const char *h3 = "{\"request_id\":\"h3\"}";
+    tc_pub(ALICE, P "cmd/alice/ping", h3, strlen(h3), 1, false, NULL, NULL);
+    PUMP_UNTIL(l, (bus_get_stats(b, &st), st.cmds >= 4), WAIT_MS);
+    bus_close(b);
+    for (int t = 0; t < WAIT_MS / 20 && tc_find(ALICE, from, P "reply/alice/h3", NULL) < 0; t++)
+        sleep_ms(20);
+    assert_true(tc_find(ALICE, from, P "reply/alice/h3", "shutting down") >= 0);
+    assert_int_equal(r.n, 3);
+    loop_free(l);
+}
+
+/* A loop behind its commands: 40 arrive while the loop does not run. None is lost: they wait in
+ * the socket, and the link reads them (and acknowledges them to the broker) only as the loop
+ * hands them to the bus. (With paho they waited in a bounded queue that once dropped 36 after
+ * paho had acknowledged them.) */
 static void test_full_queue_loses_nothing(void **state)
 {
     struct loop *l;
     struct rec r = {0};
-    struct bus_opts o = {.msg_queue_capacity = 4};
+    struct bus_opts o = {0};
     struct bus_stats st;
     size_t from = tc_count(ALICE);
     (void)state;
@@ -549,7 +600,7 @@ static void test_full_queue_loses_nothing(void **state)
         assert_int_equal(
             tc_pub(ALICE, P "cmd/alice/order.upsert", p, strlen(p), 1, false, NULL, NULL), 0);
     }
-    usleep(500000); /* all of them reach paho's thread while the loop sleeps */
+    usleep(500000); /* all of them reach the socket while the loop sleeps */
     PUMP_UNTIL(l, r.n >= 40, 3 * WAIT_MS);
     assert_int_equal(r.n, 40);
     for (int i = 0; i < 40; i++) {
@@ -559,17 +610,18 @@ static void test_full_queue_loses_nothing(void **state)
         assert_true(tc_find(ALICE, from, t, NULL) >= 0);
     }
     bus_get_stats(b, &st);
-    assert_true(st.queue_dropped > 0); /* the queue really was full */
+    assert_int_equal(st.queue_dropped, 0);
     bus_close(b);
     loop_free(l);
 }
 
 /* A burst of QoS 1 events larger than the broker's receive maximum (mosquitto's default 20) is
- * not throttled: paho 1.3.12, at that limit, waits up to 1 s for its next wake-up instead of the
- * PUBACK, so 400 events took ~20 s before the link kept its own window below the limit
- * (mqlink.c, send_window). The waker is stopped for the test: its publishes every 10 ms would
- * wake paho's shared send thread and hide the stall. The bound is a ceiling far above the real
- * time (well under 1 s) and far below the throttled one. */
+ * not throttled: each PUBACK must let the next event go at once. (paho 1.3.12, the bus's client
+ * until 2026-11, waited up to 1 s at that limit for its next wake-up, so 400 events took ~20 s
+ * until the link kept its own window below the limit; libmosquitto, in the loop now, sends the
+ * next queued one when it reads the PUBACK.) The waker is stopped for the test: with paho its
+ * publishes every 10 ms woke the shared send thread and hid the stall. The bound is a ceiling
+ * far above the real time (well under 1 s) and far below the throttled one. */
 static void test_qos1_burst_not_throttled(void **state)
 {
     struct loop *l;
@@ -875,8 +927,24 @@ static void test_broker_restart(void **state)
     loop_free(l);
 }
 
-/* A broker killed while QoS 1 events are in flight: the events paho then reports as failed are
- * sent again after the reconnect, so from the first event the old broker did not acknowledge
+/* Marks seen[i] for the "i" of every message c received (each in 0..n-1); returns the least. */
+static int mark_seen(struct tclient *c, bool *seen, int n)
+{
+    int first = n;
+    for (size_t k = 0; k < tc_count(c); k++) {
+        json_t *j = parse(tc_msg(c, k));
+        int i = (int)jint(j, "i");
+        json_decref(j);
+        assert_true(i >= 0 && i < n);
+        seen[i] = true;
+        if (i < first)
+            first = i;
+    }
+    return first;
+}
+
+/* A broker killed while QoS 1 events are in flight: the events it did not acknowledge are sent
+ * again after the reconnect, so from the first event the old broker did not acknowledge
  * onwards a subscriber on the new broker sees every event (duplicates allowed, no gap), and
  * nothing stays in flight. Makes its own clients (the shared ones do not reconnect). */
 static void test_broker_kill_resends_in_flight(void **state)
@@ -912,23 +980,14 @@ static void test_broker_kill_resends_in_flight(void **state)
     bus_get_stats(b, &st);
     print_message("resent %llu, send failures %llu, received %zu\n", (unsigned long long)st.resent,
                   (unsigned long long)st.send_failures, tc_count(sup));
-    /* The loss was seen (paho failing hundreds of messages at once once hid it) and the bus
-     * came back on its own. */
+    /* The loss was seen (with paho, its failure reports for hundreds of messages once hid it)
+     * and the bus came back on its own. */
     assert_true(st.disconnects >= 1);
     assert_true(st.connects >= 2);
     assert_int_equal(st.inflight, 0);
     assert_int_equal(st.send_failures, 0);
     assert_int_equal(st.offline_dropped, 0);
-    int first = N;
-    for (size_t k = 0; k < tc_count(sup); k++) {
-        json_t *j = parse(tc_msg(sup, k));
-        int i = (int)jint(j, "i");
-        json_decref(j);
-        assert_true(i >= 0 && i < N);
-        seen[i] = true;
-        if (i < first)
-            first = i;
-    }
+    int first = mark_seen(sup, seen, N);
     /* What the old broker acknowledged before it died is gone with it; nothing after. */
     assert_true(first <= KILL_AT);
     for (int i = first; i < N; i++)
@@ -940,11 +999,12 @@ static void test_broker_kill_resends_in_flight(void **state)
     loop_free(l);
 }
 
-/* With a broker window of 1000 (the simulator's broker), paho fails about a thousand messages
- * at once when the broker dies: the bus must still notice the loss, reconnect and be left with
- * nothing in flight (one failure report each once filled the link's event queue and dropped
- * the loss behind them: the bus never reconnected). Whether every event arrives is not asserted
- * here: an open finding at this window (docs/reliability.md). */
+/* With a broker window of 1000 (the simulator's broker) and the broker frozen, all 3000 events
+ * are unacknowledged when it dies (1000 in flight, the rest queued behind its Receive Maximum):
+ * the bus must notice the loss, reconnect, send every one of them again and be left with
+ * nothing in flight. (With paho, one failure report per message once filled the link's event
+ * queue and dropped the loss behind them, and one event in about eight runs went missing at
+ * this window: docs/reliability.md.) */
 static void test_broker_kill_wide_window(void **state)
 {
     enum { N = 3000 };
@@ -987,12 +1047,18 @@ static void test_broker_kill_wide_window(void **state)
     PUMP_UNTIL(l, (bus_get_stats(b, &st), st.inflight == 0), WAIT_MS);
     bus_get_stats(b, &st);
     print_message("resent %llu, received %zu\n", (unsigned long long)st.resent, tc_count(sup));
-    assert_true(st.resent >= 500); /* the link's event queue held 64 */
+    assert_true(st.resent >= 900); /* paho's link had an event queue of 64 */
     assert_true(st.disconnects >= 1);
     assert_true(st.connects >= 2);
     assert_int_equal(st.inflight, 0);
     assert_int_equal(st.send_failures, 0);
-    assert_true(tc_find(sup, 0, P "evt/wide", "\"i\":2999,") >= 0);
+    static bool seen[N];
+    memset(seen, 0, sizeof(seen));
+    (void)mark_seen(sup, seen, N);
+    /* The frozen broker acknowledged none: every event comes again. */
+    for (int i = 0; i < N; i++)
+        if (!seen[i])
+            fail_msg("event %d never arrived (resent %llu)", i, (unsigned long long)st.resent);
     tc_close(sup);
     bus_close(b);
     loop_free(l);
@@ -1113,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_state_coalesced),
         cmocka_unit_test(test_foreign_alarms),
         cmocka_unit_test(test_command_round_trip),
+        cmocka_unit_test(test_hold_commands),
         cmocka_unit_test(test_full_queue_loses_nothing),
         cmocka_unit_test(test_qos1_burst_not_throttled),
         cmocka_unit_test(test_command_refusals),

@@ -1,7 +1,7 @@
 /* The bus on the event loop (see bus.h): connection state and reconnect backoff, the table of
  * retained topics republished on every connect, the bounded offline buffer, seq/ts stamping, and
- * the command path (topic and envelope checks, handler dispatch, replies). paho is reached only
- * through mqlink.h; the pure parts live in codec.c. */
+ * the command path (topic and envelope checks, handler dispatch, replies). The MQTT client
+ * (libmosquitto) is reached only through mqlink.h; the pure parts live in codec.c. */
 #include "bus/bus.h"
 
 #include "base/clock.h"
@@ -17,14 +17,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TOPIC_MAX          320
-#define PASSWORD_MAX       4096
-#define MSG_QUEUE_CAPACITY 4096
-#define CLOSE_TIMEOUT_MS   1000
+#define TOPIC_MAX        320
+#define PASSWORD_MAX     4096
+#define MAX_UNACKED      4096
+#define CLOSE_TIMEOUT_MS 1000
 
 enum conn_state { ST_DOWN, ST_CONNECTING, ST_UP };
 
-/* A message waiting for paho to take it. */
+/* A message waiting for the MQTT link to take it. */
 struct out_msg {
     char *topic;
     char *payload;
@@ -49,6 +49,7 @@ struct retained {
 struct pending {
     struct bus_cmd cmd;
     struct pending *prev, *next;
+    struct pending *held_next; /* in the held queue (bus_hold_commands) */
 };
 
 struct bus {
@@ -62,7 +63,10 @@ struct bus {
     void (*on_foreign_alarm)(void *arg, const char *id, const json_t *body);
     void *foreign_arg;
     int subs_pending; /* SUBACKs still expected on this connection */
-    char **foreign;   /* alarm topics found on the broker and not yet raised or cleared here */
+    bool closing;     /* bus_close runs: commands still arriving are answered "shutting down" */
+    bool hold;        /* bus_hold_commands */
+    struct pending *held, **held_tail; /* held commands, oldest first */
+    char **foreign; /* alarm topics found on the broker and not yet raised or cleared here */
     size_t n_foreign, cap_foreign;
 
     /* options, copied */
@@ -130,13 +134,13 @@ static void on_flush_timer(struct loop *l, uint64_t id, void *arg)
     flush(b);
 }
 
-/* One timer runs flush() for whoever needs it soonest: the backlog re-offered while paho's buffer
- * is full (arm_retry), or the state topics held by coalescing (state_min_us). A flush sends every
- * dirty topic, so one tick serves both. */
+/* One timer runs flush() for whoever needs it soonest: the backlog re-offered while the link
+ * refuses (arm_retry; its MQLINK_EV_SEND_READY usually comes first), or the state topics held by
+ * coalescing (state_min_us). A flush sends every dirty topic, so one tick serves both. */
 static void arm_flush(struct bus *b, uint64_t delay_us)
 {
     uint64_t due = loop_now_us(b->loop) + delay_us;
-    if (b->state != ST_UP || (b->flush_armed && b->flush_due_us <= due))
+    if (b->state != ST_UP || b->closing || (b->flush_armed && b->flush_due_us <= due))
         return;
     if (b->flush_armed)
         loop_cancel_timer(b->loop, b->flush_timer);
@@ -301,7 +305,7 @@ static void mark_dirty(struct bus *b, struct retained *r)
     }
 }
 
-/* Tries to hand one retained entry to paho. Returns 0, -EAGAIN or WCS_E_LINK (stop flushing),
+/* Tries to hand one retained entry to the link. Returns 0, -EAGAIN or WCS_E_LINK (stop flushing),
  * or another negative code (the entry is skipped and stays dirty). */
 static int ret_send(struct bus *b, struct retained *r)
 {
@@ -562,43 +566,39 @@ static void on_connected(struct bus *b)
     flush(b);
 }
 
-static void on_ev_fd(struct loop *l, int fd, unsigned events, void *arg)
+/* The link's events, on the loop (from its socket or timer handlers). */
+static void on_link_event(void *arg, const struct mqlink_ev *ev)
 {
     struct bus *b = arg;
-    struct mqlink_ev ev;
-    (void)l;
-    (void)fd;
-    (void)events;
-    mqlink_ev_fd_drain(b->link);
-    while (mqlink_next_ev(b->link, &ev) == 0) {
-        switch (ev.kind) {
-        case MQLINK_EV_CONNECTED:
-            if (b->state == ST_CONNECTING)
-                on_connected(b);
-            break;
-        case MQLINK_EV_CONNECT_FAILED:
-            if (b->state == ST_CONNECTING) {
-                b->st.connect_failures++;
-                schedule_reconnect(b);
-            }
-            break;
-        case MQLINK_EV_LOST:
-            /* paho may report one loss twice (DISCONNECT packet and socket close). */
-            if (b->state == ST_UP) {
-                b->st.disconnects++;
-                b->st.subscribed = false;
-                b->backoff_ms = b->reconnect_min_ms;
-                schedule_reconnect(b);
-            }
-            break;
-        case MQLINK_EV_SUBSCRIBED:
-            if (--b->subs_pending <= 0)
-                b->st.subscribed = b->state == ST_UP;
-            break;
-        case MQLINK_EV_SUBSCRIBE_FAILED:
-            b->st.subscribed = false;
-            break;
+    switch (ev->kind) {
+    case MQLINK_EV_CONNECTED:
+        if (b->state == ST_CONNECTING)
+            on_connected(b);
+        break;
+    case MQLINK_EV_CONNECT_FAILED:
+        if (b->state == ST_CONNECTING) {
+            b->st.connect_failures++;
+            schedule_reconnect(b);
         }
+        break;
+    case MQLINK_EV_LOST:
+        if (b->state == ST_UP) {
+            b->st.disconnects++;
+            b->st.subscribed = false;
+            b->backoff_ms = b->reconnect_min_ms;
+            schedule_reconnect(b);
+        }
+        break;
+    case MQLINK_EV_SUBSCRIBED:
+        if (--b->subs_pending <= 0)
+            b->st.subscribed = b->state == ST_UP;
+        break;
+    case MQLINK_EV_SUBSCRIBE_FAILED:
+        b->st.subscribed = false;
+        break;
+    case MQLINK_EV_SEND_READY:
+        flush(b);
+        break;
     }
 }
 
@@ -625,19 +625,26 @@ static int reply_send(struct bus *b, const char *user, const char *rid_topic, co
     return rc < 0 ? rc : rc2;
 }
 
-/* Answers a command the bus itself refuses, then reports it (DESIGN.md §3: the daemon journals
- * it). The report is made even when the reply could not be built: the refusal happened. */
-static void refuse(struct bus *b, const char *user, const char *rid, const char *command,
-                   const struct mqlink_msg *m, bool rt_ok, const char *error)
+/* Answers a command with ok:false and error. */
+static void answer_error(struct bus *b, const char *user, const char *rid, const char *command,
+                         const struct mqlink_msg *m, bool rt_ok, const char *error)
 {
     size_t len;
     char *p = bus_reply_dump(false, rid, command, NULL, error, now_ms(b), b->st.seq + 1, &len);
-    b->st.cmds_rejected++;
     if (p) {
         b->st.seq++;
         reply_send(b, user, rid ? rid : "_invalid", rt_ok ? m->response_topic : NULL,
                    m->correlation, m->correlation_len, p, len);
     }
+}
+
+/* Answers a command the bus itself refuses, then reports it (DESIGN.md §3: the daemon journals
+ * it). The report is made even when the reply could not be built: the refusal happened. */
+static void refuse(struct bus *b, const char *user, const char *rid, const char *command,
+                   const struct mqlink_msg *m, bool rt_ok, const char *error)
+{
+    b->st.cmds_rejected++;
+    answer_error(b, user, rid, command, m, rt_ok, error);
     if (b->on_refused)
         b->on_refused(b->refused_arg, user, command, rid, error);
 }
@@ -673,6 +680,12 @@ static void on_command(struct bus *b, struct mqlink_msg *m)
         refuse(b, user, rid, command, m, rt_ok, "retained commands are refused");
         goto out_body;
     }
+    if (b->closing) {
+        /* Arrived while bus_close drains the link: libmosquitto has acknowledged it to the
+         * broker, so it is answered as the pending ones were, not dropped. */
+        answer_error(b, user, rid, command, m, rt_ok, "shutting down");
+        goto out_body;
+    }
     if (!b->on_cmd) {
         refuse(b, user, rid, command, m, rt_ok, "this wcs accepts no commands");
         goto out_body;
@@ -700,6 +713,11 @@ static void on_command(struct bus *b, struct mqlink_msg *m)
         pc->next->prev = pc;
     b->pending = pc;
     b->st.cmds++;
+    if (b->hold) {
+        *b->held_tail = pc;
+        b->held_tail = &pc->held_next;
+        return;
+    }
     b->on_cmd(b, &pc->cmd, b->arg);
     return;
 out_body:
@@ -741,22 +759,17 @@ static void on_alarm_msg(struct bus *b, const struct mqlink_msg *m)
     json_decref(body);
 }
 
-static void on_msg_fd(struct loop *l, int fd, unsigned events, void *arg)
+/* A message straight from the link, inside its socket handler on the loop. */
+static void on_link_msg(void *arg, struct mqlink_msg *m)
 {
     struct bus *b = arg;
-    struct mqlink_msg *m;
-    (void)l;
-    (void)fd;
-    (void)events;
-    mqlink_msg_fd_drain(b->link);
-    while (mqlink_next_msg(b->link, &m) == 0) {
-        size_t pl = strlen(b->prefix);
-        if (m->topic_len > pl + 6 && strncmp(m->topic, b->prefix, pl) == 0 &&
-            strncmp(m->topic + pl, "alarm/", 6) == 0)
+    size_t pl = b->prefix_len;
+    if (m->topic_len > pl + 6 && strncmp(m->topic, b->prefix, pl) == 0 &&
+        strncmp(m->topic + pl, "alarm/", 6) == 0) {
+        if (!b->closing)
             on_alarm_msg(b, m);
-        else
-            on_command(b, m);
-        mqlink_msg_free(m);
+    } else {
+        on_command(b, m);
     }
 }
 
@@ -800,6 +813,21 @@ static int reply(struct bus_cmd *cmd, bool ok, const json_t *fields, const char 
                          cmd->correlation_len, p, len);
     cmd_free(cmd);
     return rc < 0 ? rc : src;
+}
+
+void bus_hold_commands(struct bus *b, bool hold)
+{
+    struct pending *pc = b->held;
+    b->hold = hold;
+    if (hold)
+        return;
+    b->held = NULL;
+    b->held_tail = &b->held;
+    while (pc) {
+        struct pending *next = pc->held_next; /* the handler may answer (free) pc at once */
+        b->on_cmd(b, &pc->cmd, b->arg);
+        pc = next;
+    }
 }
 
 int bus_reply_ok(struct bus_cmd *cmd, const json_t *fields)
@@ -909,10 +937,10 @@ void bus_get_stats(const struct bus *b, struct bus_stats *out)
     *out = b->st;
     out->connected = b->state == ST_UP;
     out->offline_len = b->ring_len;
-    out->queue_dropped = mqlink_msgs_dropped(b->link);
     out->inflight = mqlink_inflight(b->link);
     struct mqlink_counts c;
     mqlink_counts(b->link, &c);
+    out->queue_dropped = c.recv_damaged;
     out->send_failures = c.send_failed;
     out->resent = c.resent;
     out->retained_failures = c.retained_failed;
@@ -946,8 +974,10 @@ static int check_opts(const struct bus_opts *o, char *err, size_t err_len)
         return wcs_errf(err, err_len,
                         "share_group: needs MQTT 5 and 1..63 characters of [A-Za-z0-9_.-]"),
                -EINVAL;
-    if (o->keepalive_s < 0 || o->paho_max_buffered < 0)
-        return wcs_errf(err, err_len, "keepalive_s, paho_max_buffered: expected >= 0"), -EINVAL;
+    if (o->keepalive_s < 0 || o->max_unacked < 0 || o->max_unacked > 32768)
+        return wcs_errf(err, err_len,
+                        "keepalive_s, max_unacked: expected >= 0 (max_unacked <= 32768)"),
+               -EINVAL;
     if (o->reconnect_min_ms && o->reconnect_max_ms && o->reconnect_min_ms > o->reconnect_max_ms)
         return wcs_errf(err, err_len, "reconnect_min_ms: above reconnect_max_ms"), -EINVAL;
     if (o->max_retained > UINT32_MAX / 4)
@@ -993,6 +1023,7 @@ int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd
     if (b->reconnect_max_ms < b->reconnect_min_ms)
         b->reconnect_max_ms = b->reconnect_min_ms;
     b->backoff_ms = b->reconnect_min_ms;
+    b->held_tail = &b->held;
     b->retry_ms = o->retry_ms ? o->retry_ms : 2;
     b->state_min_us = o->state_min_interval_us;
     b->ring_cap = o->offline_capacity ? o->offline_capacity : 10000;
@@ -1012,29 +1043,19 @@ int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd
         .uri = o->uri,
         .client_id = o->client_id,
         .mqtt_version = b->mqtt_version,
-        .max_buffered = o->paho_max_buffered ? o->paho_max_buffered : 4096,
-        .msg_queue_capacity = o->msg_queue_capacity ? o->msg_queue_capacity : MSG_QUEUE_CAPACITY,
+        .max_unacked = o->max_unacked ? o->max_unacked : MAX_UNACKED,
     };
-    rc = mqlink_open(&b->link, &lo);
+    struct mqlink_cbs cbs = {.on_event = on_link_event, .on_msg = on_link_msg, .arg = b};
+    rc = mqlink_open(&b->link, l, &lo, &cbs);
     if (rc < 0) {
-        wcs_errf(err, err_len, "uri %s: paho refused the client options (%s)", o->uri,
-                 wcs_strerror(rc));
+        wcs_errf(err, err_len, "uri %s: %s", o->uri,
+                 rc == -EINVAL ? "expected tcp://host:port or mqtt://host:port" : wcs_strerror(rc));
         goto fail_bus;
     }
-    rc = loop_add_fd(l, mqlink_ev_fd(b->link), LOOP_READ, on_ev_fd, b);
-    if (rc < 0)
-        goto fail_link;
-    rc = loop_add_fd(l, mqlink_msg_fd(b->link), LOOP_READ, on_msg_fd, b);
-    if (rc < 0)
-        goto fail_evfd;
     do_connect(b);
     *out = b;
     return 0;
 
-fail_evfd:
-    loop_del_fd(l, mqlink_ev_fd(b->link));
-fail_link:
-    mqlink_close(b->link, 0, false);
 fail_bus:
     free(b->will_payload);
     free(b->ring);
@@ -1050,11 +1071,13 @@ void bus_close(struct bus *b)
 {
     if (!b)
         return;
+    b->held = NULL; /* answered below with the other pending ones */
+    b->held_tail = &b->held;
     while (b->pending)
         bus_reply_err(&b->pending->cmd, "shutting down");
     bool offline_sent = false;
     if (b->state == ST_UP) {
-        /* Best effort within the close timeout: what paho takes now goes out before the
+        /* Best effort within the close timeout: what the link takes now goes out before the
          * DISCONNECT; the rest of the backlog is dropped. */
         flush(b);
         offline_sent = send_status(b, false) == 0;
@@ -1063,10 +1086,10 @@ void bus_close(struct bus *b)
         loop_cancel_timer(b->loop, b->reconnect_timer);
     if (b->flush_armed)
         loop_cancel_timer(b->loop, b->flush_timer);
-    loop_del_fd(b->loop, mqlink_ev_fd(b->link));
-    loop_del_fd(b->loop, mqlink_msg_fd(b->link));
-    /* If paho would not take the offline status, have the broker publish the Will instead, so
-     * the retained status never keeps saying online after we are gone. */
+    /* The link reports no events from here; commands it still receives are answered. */
+    b->closing = true;
+    /* If the link would not take the offline status, have the broker publish the Will instead,
+     * so the retained status never keeps saying online after we are gone. */
     mqlink_close(b->link, CLOSE_TIMEOUT_MS, b->state == ST_UP && !offline_sent);
     while (b->ring_len > 0) {
         out_free(b->ring[b->ring_head]);

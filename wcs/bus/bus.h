@@ -1,9 +1,9 @@
 /* The daemon's MQTT bus (DESIGN.md §4.3): publishes status, retained state, KPIs, events and
  * alarms under wcs/v1/<site>/, takes commands from cmd/<user>/<command> and answers them on
- * reply/<user>/<request_id>. paho's threads only feed bounded queues, and a sender thread only
- * moves queued messages into paho; everything here runs on the event loop and never blocks it:
- * while the broker is unreachable or paho's buffer is full, messages wait in the bus's own
- * bounded offline buffer (oldest dropped and counted).
+ * reply/<user>/<request_id>. The MQTT client (libmosquitto) runs inside the event loop with no
+ * thread of its own; everything here runs on the loop and never blocks it on the network: while
+ * the broker is unreachable or slow, messages wait in the bus's own bounded offline buffer
+ * (oldest dropped and counted).
  * JSON values are jansson's json_t, the project's JSON type; no MQTT library type appears here. */
 #ifndef WCS_BUS_BUS_H
 #define WCS_BUS_BUS_H
@@ -37,20 +37,22 @@ struct bus_opts {
                                   subscriptions and the QoS 1 messages for them) this long after
                                   a disconnect; default 600 */
     const char *share_group;   /* non-NULL (MQTT 5): subscribe $share/<group>/.../cmd/+/+ */
-    size_t offline_capacity;   /* messages held while paho cannot take them; default 10000 */
+    size_t offline_capacity;   /* messages held while the link cannot take them; default 10000 */
     size_t max_payload_bytes;  /* largest command payload accepted; default 65536 */
     size_t max_retained;       /* retained topics tracked (state, kpi, alarms); default 65536 */
-    int paho_max_buffered;     /* paho's own queue (it applies while connected); default 4096 */
-    size_t msg_queue_capacity; /* received messages waiting for the loop; default 4096 (when
-                                * full, paho keeps the message and delivers it again later) */
+    int max_unacked;           /* QoS 1 messages handed to the MQTT client and not yet
+                                  acknowledged by the broker (in flight, or queued behind its
+                                  Receive Maximum); beyond it the offline buffer holds them;
+                                  default 4096, at most 32768 */
     bool events_qos0;          /* false (default): evt/ at QoS 1; true: QoS 0 (lossy, faster) */
     uint32_t expiry_s;         /* MQTT 5 message expiry of events and replies; 0: none */
     uint32_t reconnect_min_ms; /* first retry delay after a failure; default 250 */
     uint32_t reconnect_max_ms; /* backoff doubles up to this; default 10000 */
-    uint32_t retry_ms;         /* re-offer the backlog while paho's buffer is full; default 2 */
+    uint32_t retry_ms;         /* re-offer the backlog while the link refuses it; default 2 (the
+                                  link also says when it takes messages again) */
     /* A state/ topic set again less than this long (loop clock) after it was last sent is
      * coalesced: only its latest value goes out, when the interval is up (or sooner, with the
-     * backlog when paho's buffer was full). 0 (default): every bus_set_state is sent at once.
+     * backlog when the link had refused it). 0 (default): every bus_set_state is sent at once.
      * Alarms, kpi and deletions are never held. */
     uint64_t state_min_interval_us;
     /* Optional (NULL: refusals are only replied and counted). Called on the loop, after the reply
@@ -100,20 +102,23 @@ struct bus_stats {
     uint64_t connects;          /* successful connects */
     uint64_t connect_failures;  /* refused or failed attempts (also an unreadable password file) */
     uint64_t disconnects;       /* connections lost */
-    uint64_t published;         /* messages handed to the MQTT client (its sender queue) */
+    uint64_t published;         /* messages handed to the MQTT client */
     uint64_t offline_len;       /* messages waiting in the offline buffer now */
     uint64_t offline_dropped;   /* oldest messages dropped because the offline buffer was full */
     uint64_t cmds;              /* commands handed to the handler */
     uint64_t cmds_rejected;     /* commands answered with an error by the bus itself */
     uint64_t cmds_unanswerable; /* command messages whose topic names no valid user: dropped */
     uint64_t response_topics_refused; /* MQTT 5 response topics outside reply/<user>/ */
-    uint64_t queue_dropped;     /* times the loop's queue was full: the message stayed with paho
-                                 * and was delivered again later (none is lost) */
-    uint64_t send_failures;     /* events/replies given up: refused by paho, or failed 4 times */
-    uint64_t retained_failures; /* retained QoS 1 messages paho failed: not resent, the next
-                                   reconnect republishes all retained state */
-    uint64_t resent;            /* QoS 1 events/replies paho failed (connection lost before the
-                                   PUBACK) and that were queued to be sent again */
+    uint64_t queue_dropped;           /* received messages handed to the command path without their
+                                       * MQTT 5 response topic or correlation data (no memory to copy
+                                       * them; answered on reply/<user>/ all the same). Messages are
+                                       * handed over as they are read, so nothing queues or drops */
+    uint64_t send_failures;     /* events/replies given up: refused by the MQTT client, or their
+                                   connection lost (or an MQTT 5 PUBACK refusing them) 4 times */
+    uint64_t retained_failures; /* retained QoS 1 messages unacknowledged when a connection was
+                                   lost: not resent, the reconnect republishes all retained state */
+    uint64_t resent;            /* QoS 1 events/replies unacknowledged when a connection was lost
+                                   (or refused in an MQTT 5 PUBACK), queued to be sent again */
     uint64_t foreign_alarms; /* retained alarms found on the broker that this bus had not raised */
     uint64_t inflight;       /* QoS 1 events/replies sent and not yet acknowledged, or waiting
                                 to be sent again (walks a list: not for the hot path) */
@@ -123,14 +128,17 @@ struct bus_stats {
 /* Creates the bus on loop `l` (borrowed; outlives the bus) and starts connecting at once; it
  * reconnects by itself with backoff. `on_cmd` (may be NULL: commands are then refused) runs on
  * the loop. Returns 0 and *out, -EINVAL (missing or bad option, with err filled if not NULL),
- * -ENOMEM, or WCS_E_LINK (paho refused the options); *out is untouched on failure. Does not
- * block: a broker that is down is not an error here. */
+ * -ENOMEM; *out is untouched on failure. Does not block: a broker that is down is not an error
+ * here. A host name in uri (not an IP address) is resolved at every connect attempt, blocking the
+ * loop for the resolver's time. */
 int bus_open(struct bus **out, struct loop *l, const struct bus_opts *o, bus_cmd_fn on_cmd,
              void *arg, char *err, size_t err_len);
 /* Answers pending commands with "shutting down" (their bus_cmd pointers become invalid), sends
- * what paho will take of the backlog, publishes the retained status {"online":false,...} (or, if
- * paho will not take it, makes the broker publish the Will), disconnects waiting at most 1 s for
- * paho to flush, and frees everything. NULL-safe. Blocks up to about 1 s: call it at shutdown. */
+ * what the link takes of the backlog, publishes the retained status {"online":false,...} (or, if
+ * the link will not take it or the broker does not acknowledge it in time, makes the broker
+ * publish the Will), runs the connection for at most 1 s until the broker has acknowledged what
+ * was sent (a command arriving meanwhile is answered "shutting down"), disconnects and frees
+ * everything. NULL-safe. Blocks up to about 1.1 s: call it at shutdown. */
 void bus_close(struct bus *b);
 
 /* Publishes {...body, "ts", "seq"} on evt/<type> (QoS 1, or 0 with events_qos0; not retained). body
@@ -156,6 +164,14 @@ bool bus_alarm_raised(const struct bus *b, const char *id);
  * again or cleared), or NULL when it is not raised by this bus. */
 const json_t *bus_alarm_body(const struct bus *b, const char *id);
 
+/* Holds commands (hold true) or hands the held ones over (false). While held, each valid command
+ * the bus receives is kept, in arrival order, instead of going to the handler; releasing hands
+ * them to the handler at once, in order, from this call. For an owner that cannot run commands
+ * yet: the broker delivers those it queued for a persistent session right after the connect,
+ * before, say, the daemon has reached Redis. bus_close answers held ones "shutting down". Loop
+ * only; not from the handler. */
+void bus_hold_commands(struct bus *b, bool hold);
+
 /* Answers cmd on reply/<user>/<request_id> (and on its MQTT 5 response topic) with
  * {"ok":true,"request_id","command",...fields,"ts","seq"} and frees cmd. fields is an object or
  * NULL (borrowed); it may not use the keys ok, error, request_id, command, ts or seq.
@@ -168,7 +184,7 @@ int bus_reply_err(struct bus_cmd *cmd, const char *message);
 
 void bus_get_stats(const struct bus *b, struct bus_stats *out);
 /* Handling time of the commands answered since bus_open, in real microseconds: from the loop
- * taking the command off the MQTT client's queue to its reply handed back to it (validation,
+ * reading the command off the socket to its reply handed back to the MQTT client (validation,
  * authorisation, every Redis round trip of the command). Valid until bus_close; loop only. */
 const struct hist *bus_cmd_latency(const struct bus *b);
 

@@ -1,159 +1,104 @@
-/* The MQTT link: the one file of wcs that includes paho's MQTTAsync.h (see mqlink.h).
- * paho calls back on its own threads; those callbacks only copy into bounded queues (base/queue.h
- * with eventfds) and return. Publishing goes through a sender thread of ours: MQTTAsync_sendMessage
- * takes paho's internal mutex, which paho's threads hold while they work, and bench-bus measured
- * calls on the loop waiting up to 21 ms for it; now the loop only pushes to a bounded queue.
- * Automatic reconnect is off: the bus reconnects from the loop so it can re-read the password
- * file and republish its retained state in order. */
+/* The MQTT link: the one file of wcs that includes libmosquitto (see mqlink.h). libmosquitto runs
+ * inside the event loop and starts no thread: its socket is a loop fd (mosquitto_loop_read when
+ * readable; mosquitto_loop_write while it has output, EPOLLOUT asked for only then), and
+ * mosquitto_loop_misc (keepalive) and the connect timeout run from a 1 s real-time timerfd. Its
+ * callbacks run inside those calls, on the loop thread: a received message goes to the owner
+ * from there, and a publish is written to the socket inside mqlink_send when the socket takes it.
+ * Each connect attempt uses a new client: across mosquitto_reconnect libmosquitto keeps the
+ * QoS 1 messages the broker did not acknowledge and sends them again itself, retained ones too
+ * and with no limit, so the link keeps its own copies and does the resending (struct out). */
 #include "mqlink.h"
 
+#include "base/clock.h"
 #include "base/err.h"
-#include "base/queue.h"
 #include "base/sock.h"
 
-#include <MQTTAsync.h>
+#include <assert.h>
 #include <errno.h>
+#include <limits.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <time.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
-#define EV_QUEUE_CAPACITY 64 /* a few events per connect attempt, and the loop starts each one */
+#define SEND_ATTEMPTS       4 /* an event or reply lost this often is given up and counted */
+#define CONNECT_TIMEOUT_MS  10000
+#define TICK_MS             1000 /* keepalive granularity (libmosquitto counts whole seconds) */
+#define DISCONNECT_FLUSH_MS 100
+#define KEEPALIVE_MIN_S     5 /* libmosquitto refuses less */
+#define UNACKED_MAX         32768
+/* See mid_span_ok. */
+#define MID_SPAN_MAX 32768
 
-#define SEND_ATTEMPTS 4 /* a tracked message paho fails this often is given up and counted */
+enum link_state {
+    ST_IDLE,       /* no client */
+    ST_CONNECTING, /* a client waiting for its CONNACK */
+    ST_UP,
+    ST_DEAD, /* the client's connection ended; it is freed once libmosquitto has returned */
+};
 
-/* The send window when the broker names no receive maximum (MQTT 3.1.1, or MQTT 5 without the
- * property): paho's own maxInflight (mqlink_open sets 65535), less one (see sender_main). */
-#define SEND_WINDOW_DEFAULT 65534
-/* How long the sender waits for an acknowledgement when the window is full before it hands the
- * message over anyway (a lost callback must not stop the link). */
-#define SEND_WINDOW_WAIT_MS 200
-
-/* A message on its way to paho: one allocation holding the topic, payload and correlation.
- * Events and replies (QoS 1, not retained) are "tracked": after paho took them they stay on the
- * link's in-flight list until the PUBACK (freed) or paho's failure report (queued for a resend
- * on the next connection: paho drops QoS 1 messages that are in flight when a connection is
- * lost, paho.mqtt.c issue 1210). Retained messages are not resent: the bus republishes all
- * retained state on every reconnect, and an old value resent late could overwrite a newer one. */
+/* A QoS 1 message handed to the client and not yet acknowledged (the `unacked` list, in publish
+ * order, which is the order of the broker's PUBACKs), or an event or reply waiting to be sent
+ * again (the `retry` list). Events and replies are "tracked": the entry holds a copy of the
+ * message (one allocation) to send it again on the next connection. Retained messages hold no
+ * copy and are not sent again: the bus republishes all its retained state on every reconnect,
+ * and an old value resent late could overwrite a newer one. */
 struct out {
-    struct mqlink *k;
-    struct out *prev, *next; /* in-flight or retry list (under k->fmu) */
-    int attempts;
+    struct out *prev, *next;
+    int mid;
+    int attempts; /* times handed to a client */
     bool tracked;
     char *topic;
     void *payload;
     size_t len;
-    int qos;
-    bool retain;
     uint32_t expiry_s;
     void *corr;
     size_t corr_len;
 };
 
-/* The loop-to-sender queue: a lock-free single-producer (loop) single-consumer (sender) ring, so a
- * publish never waits for a lock the sender holds (a thread preempted inside a short critical
- * section otherwise stalls the loop for a scheduler slice on a busy machine). */
-struct ring {
-    struct out **slot;
-    size_t mask;
-    atomic_size_t head; /* next to pop; written by the consumer */
-    atomic_size_t tail; /* next to push; written by the producer */
-    int efd;            /* readable after a push */
-};
-
-static int ring_init(struct ring *r, size_t min_capacity)
-{
-    size_t cap = 1;
-    while (cap < min_capacity)
-        cap <<= 1;
-    r->slot = calloc(cap, sizeof(*r->slot));
-    if (!r->slot)
-        return -ENOMEM;
-    r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (r->efd < 0) {
-        int rc = -errno;
-        free(r->slot);
-        return rc;
-    }
-    r->mask = cap - 1;
-    atomic_init(&r->head, 0);
-    atomic_init(&r->tail, 0);
-    return 0;
-}
-
-static void ring_fini(struct ring *r)
-{
-    close(r->efd);
-    free(r->slot);
-}
-
-static int ring_push(struct ring *r, struct out *o)
-{
-    size_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    if (t - atomic_load_explicit(&r->head, memory_order_acquire) > r->mask)
-        return -EAGAIN;
-    r->slot[t & r->mask] = o;
-    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
-    uint64_t one = 1;
-    (void)!write(r->efd, &one, sizeof(one)); /* EAGAIN: saturated, readable anyway */
-    return 0;
-}
-
-static struct out *ring_pop(struct ring *r)
-{
-    size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    if (h == atomic_load_explicit(&r->tail, memory_order_acquire))
-        return NULL;
-    struct out *o = r->slot[h & r->mask];
-    atomic_store_explicit(&r->head, h + 1, memory_order_release);
-    return o;
-}
-
-static void ring_drain_fd(struct ring *r)
-{
-    uint64_t n;
-    (void)!read(r->efd, &n, sizeof(n));
-}
-
 struct mqlink {
-    MQTTAsync h;
-    int mqtt_version;
-    uint16_t port;       /* the broker's (its sockets get TCP_NODELAY) */
-    struct bqueue *evq;  /* struct mqlink_ev */
-    struct bqueue *msgq; /* struct mqlink_msg * */
-    struct ring outq;    /* loop -> sender thread */
-    pthread_t sender;
-    bool sender_started;
-    atomic_bool stop;
-    atomic_size_t outstanding; /* pushed to outq and not yet taken by paho or dropped */
-    /* mqlink_close waits for the disconnect to finish. */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool disconnected;
-    /* Tracked messages: paho's threads move them from inflight to retry (or free them); the
-     * sender thread takes from retry first. Both lists are circular with a sentinel. */
-    pthread_mutex_t fmu;
-    struct out inflight, retry;
-    atomic_size_t n_retry;
-    /* QoS 1 messages handed to paho and not yet acknowledged or failed, and how many may be:
-     * the broker's receive maximum less one (set at each connect). paho 1.3.12's send thread,
-     * once it holds the broker's receive maximum in flight, sleeps up to 1 s instead of waking on
-     * the next PUBACK (fixed upstream by eclipse-paho/paho.mqtt.c#1457, paho 1.3.14), so the
-     * sender never lets it reach that limit: mosquitto's default is 20, and replies stalled for
-     * ~1 s every 20 under a burst of commands. */
-    atomic_int acks_pending;
-    atomic_int send_window;
-    /* mqlink_counts */
-    atomic_uint_least64_t send_failed, resent, retained_failed;
+    struct loop *loop;
+    struct mqlink_cbs cb;
+    char *host, *client_id;
+    int port, mqtt_version, max_unacked;
+    uint64_t connect_timeout_us;
+    struct mosquitto *m; /* the current attempt's client, or NULL */
+    enum link_state state;
+    int fd; /* the client's socket as registered with the loop, or -1 */
+    unsigned fd_events;
+    int tfd;
+    uint64_t connect_deadline_us; /* real monotonic */
+    int in_mosq;       /* > 0: inside a call into libmosquitto, where its callbacks run */
+    bool closing;      /* mqlink_close runs: no events */
+    bool refused_full; /* mqlink_send said -EAGAIN because of held messages */
+    bool refused_sock; /* ... because the socket was full */
+    int last_mid;
+    struct out unacked, retry; /* list heads */
+    size_t n_unacked, n_tracked, n_retry;
+    struct mqlink_counts counts;
 };
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_init(void)
+{
+    (void)mosquitto_lib_init();
+}
+
+/* ---- lists ---- */
 
 static void list_init(struct out *head)
 {
     head->prev = head->next = head;
+}
+
+static bool list_empty(const struct out *head)
+{
+    return head->next == head;
 }
 
 static void list_add_tail(struct out *head, struct out *o)
@@ -171,780 +116,724 @@ static void list_del(struct out *o)
     o->prev = o->next = o;
 }
 
-/* Frees every message left on a list (at close, when paho can no longer call back). */
 static void list_free(struct out *head)
 {
-    while (head->next != head) {
+    while (!list_empty(head)) {
         struct out *o = head->next;
         list_del(o);
         free(o);
     }
 }
 
-static void push_ev(struct mqlink *k, enum mqlink_ev_kind kind, int rc)
+static struct out *out_new(bool tracked, const char *topic, const void *payload, size_t len,
+                           const struct mqlink_props *p)
 {
-    struct mqlink_ev ev = {kind, rc};
-    /* The queue holds far more than the events one connect attempt can raise; a refusal is
-     * counted by the queue (bq_dropped) and shows up as a stalled link in the bus stats. */
-    (void)bq_push(k->evq, &ev);
-}
-
-/* ---- paho callbacks (paho's threads) ---- */
-
-static void on_lost(void *ctx, char *cause)
-{
-    (void)cause;
-    push_ev(ctx, MQLINK_EV_LOST, WCS_E_LINK);
-}
-
-static void on_disconnected5(void *ctx, MQTTProperties *props, enum MQTTReasonCodes rc)
-{
-    (void)props;
-    (void)rc;
-    push_ev(ctx, MQLINK_EV_LOST, WCS_E_LINK);
-}
-
-static char *dup_bytes(const void *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        if (n)
-            memcpy(d, p, n);
-        d[n] = '\0';
+    size_t tl = tracked ? strlen(topic) + 1 : 0, pl = tracked ? len : 0;
+    size_t cl = tracked && p && p->correlation ? p->correlation_len : 0;
+    struct out *o = malloc(sizeof(*o) + tl + pl + cl);
+    char *c;
+    if (!o)
+        return NULL;
+    memset(o, 0, sizeof(*o));
+    o->prev = o->next = o;
+    o->tracked = tracked;
+    if (!tracked)
+        return o;
+    c = (char *)(o + 1);
+    o->topic = memcpy(c, topic, tl);
+    o->payload = c + tl;
+    if (pl)
+        memcpy(o->payload, payload, pl);
+    o->len = pl;
+    o->expiry_s = p ? p->expiry_s : 0;
+    if (cl) {
+        o->corr = c + tl + pl;
+        memcpy(o->corr, p->correlation, cl);
     }
-    return d;
+    o->corr_len = cl;
+    return o;
 }
 
-static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
-{
-    struct mqlink *k = ctx;
-    struct mqlink_msg *c = calloc(1, sizeof(*c));
-    size_t tl = topic_len > 0 ? (size_t)topic_len : strlen(topic);
-
-    if (c) {
-        c->topic = dup_bytes(topic, tl);
-        c->topic_len = tl;
-        c->payload = dup_bytes(m->payload, m->payloadlen > 0 ? (size_t)m->payloadlen : 0);
-        c->len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
-        c->qos = m->qos;
-        c->retained = m->retained != 0;
-        if (k->mqtt_version == 5) {
-            MQTTProperty *p =
-                MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC);
-            if (p && p->value.data.len > 0) {
-                c->response_topic = dup_bytes(p->value.data.data, (size_t)p->value.data.len);
-                c->response_topic_len = (size_t)p->value.data.len;
-            }
-            p = MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_CORRELATION_DATA);
-            if (p && p->value.data.len > 0) {
-                c->correlation = dup_bytes(p->value.data.data, (size_t)p->value.data.len);
-                c->correlation_len = (size_t)p->value.data.len;
-            }
-        }
-        if (!c->topic || !c->payload || bq_push(k->msgq, &c) != 0) {
-            /* The loop is behind (the queue is full, counted by it) or memory is short: paho
-             * keeps the message and delivers it again later, so a command is late, not lost. */
-            mqlink_msg_free(c);
-            return 0;
-        }
-    } else {
-        return 0;
-    }
-    MQTTAsync_freeMessage(&m);
-    MQTTAsync_free(topic);
-    return 1;
-}
-
-static int denied_v5(enum MQTTReasonCodes rc)
-{
-    return rc == MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD || rc == MQTTREASONCODE_NOT_AUTHORIZED ||
-           rc == MQTTREASONCODE_BANNED;
-}
-
-/* A new connection: nothing of it is in flight yet (paho failed what the old one had), and the
- * broker's receive maximum (MQTT 5 CONNACK; 0 absent) sets the send window. */
-static void window_reset(struct mqlink *k, int receive_max)
-{
-    atomic_store(&k->send_window, receive_max > 1    ? receive_max - 1
-                                  : receive_max == 1 ? 1
-                                                     : SEND_WINDOW_DEFAULT);
-    atomic_store(&k->acks_pending, 0);
-}
-
-/* paho has no TCP_NODELAY option: set it on the new connection's socket (base/sock.h), so a
- * reply or event is not held back by Nagle's algorithm until the broker's delayed ACK. */
-static void nodelay(struct mqlink *k)
-{
-    (void)sock_nodelay_peers(k->port);
-}
-
-static void on_connect_ok(void *ctx, MQTTAsync_successData *d)
-{
-    (void)d;
-    nodelay(ctx);
-    window_reset(ctx, 0);
-    push_ev(ctx, MQLINK_EV_CONNECTED, 0);
-}
-
-static void on_connect_fail(void *ctx, MQTTAsync_failureData *d)
-{
-    /* MQTT 3.1.1 CONNACK 4 (bad user name or password) and 5 (not authorised). */
-    int denied = d && (d->code == 4 || d->code == 5);
-    push_ev(ctx, MQLINK_EV_CONNECT_FAILED, denied ? WCS_E_DENIED : WCS_E_LINK);
-}
-
-static void on_connect_ok5(void *ctx, MQTTAsync_successData5 *d)
-{
-    int rm =
-        d ? MQTTProperties_getNumericValue(&d->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM) : 0;
-    nodelay(ctx);
-    window_reset(ctx, rm > 0 ? rm : 0); /* absent: paho returns a negative sentinel */
-    push_ev(ctx, MQLINK_EV_CONNECTED, 0);
-}
-
-static void on_connect_fail5(void *ctx, MQTTAsync_failureData5 *d)
-{
-    push_ev(ctx, MQLINK_EV_CONNECT_FAILED,
-            d && denied_v5(d->reasonCode) ? WCS_E_DENIED : WCS_E_LINK);
-}
-
-static void on_sub_ok(void *ctx, MQTTAsync_successData *d)
-{
-    push_ev(ctx, d && d->alt.qos >= 0x80 ? MQLINK_EV_SUBSCRIBE_FAILED : MQLINK_EV_SUBSCRIBED, 0);
-}
-
-static void on_sub_fail(void *ctx, MQTTAsync_failureData *d)
-{
-    (void)d;
-    push_ev(ctx, MQLINK_EV_SUBSCRIBE_FAILED, WCS_E_DENIED);
-}
-
-static void on_sub_ok5(void *ctx, MQTTAsync_successData5 *d)
-{
-    push_ev(ctx, d && d->reasonCode >= 0x80 ? MQLINK_EV_SUBSCRIBE_FAILED : MQLINK_EV_SUBSCRIBED, 0);
-}
-
-static void on_sub_fail5(void *ctx, MQTTAsync_failureData5 *d)
-{
-    (void)d;
-    push_ev(ctx, MQLINK_EV_SUBSCRIBE_FAILED, WCS_E_DENIED);
-}
-
-/* A QoS 1 message handed to paho was acknowledged or failed: one more may go. Wakes the sender
- * when it may be waiting for this (a spurious wake-up is harmless). */
-static void ack_done(struct mqlink *k)
-{
-    int was = atomic_fetch_sub(&k->acks_pending, 1);
-    if (was <= 0)
-        atomic_fetch_add(&k->acks_pending, 1); /* a callback of a connection already reset */
-    else if (was >= atomic_load(&k->send_window)) {
-        uint64_t one = 1;
-        (void)!write(k->outq.efd, &one, sizeof(one));
-    }
-}
-
-/* paho acknowledged a tracked message: it is done. */
-static void track_ok(struct out *o)
-{
-    struct mqlink *k = o->k;
-    ack_done(k);
-    pthread_mutex_lock(&k->fmu);
-    list_del(o);
-    pthread_mutex_unlock(&k->fmu);
-    free(o);
-}
-
-/* paho gave up on a tracked message (connection lost before the PUBACK, or refused): queue it
- * for the sender to hand over again, or count it lost after SEND_ATTEMPTS. */
-static void track_fail(struct out *o)
-{
-    struct mqlink *k = o->k;
-    bool again = o->attempts < SEND_ATTEMPTS;
-    ack_done(k);
-    pthread_mutex_lock(&k->fmu);
-    list_del(o);
-    if (again) {
-        list_add_tail(&k->retry, o);
-        atomic_fetch_add(&k->n_retry, 1);
-    }
-    pthread_mutex_unlock(&k->fmu);
-    atomic_fetch_add(again ? &k->resent : &k->send_failed, 1);
-    if (!again)
-        free(o);
-}
-
-static void on_track_ok(void *ctx, MQTTAsync_successData *d)
-{
-    (void)d;
-    track_ok(ctx);
-}
-
-static void on_track_ok5(void *ctx, MQTTAsync_successData5 *d)
-{
-    /* A v5 broker may refuse in the PUBACK (reason >= 0x80, e.g. not authorized). */
-    if (d && d->reasonCode >= 0x80)
-        track_fail(ctx);
-    else
-        track_ok(ctx);
-}
-
-static void on_track_fail(void *ctx, MQTTAsync_failureData *d)
-{
-    (void)d;
-    track_fail(ctx);
-}
-
-static void on_track_fail5(void *ctx, MQTTAsync_failureData5 *d)
-{
-    (void)d;
-    track_fail(ctx);
-}
-
-static void on_send_ok(void *ctx, MQTTAsync_successData *d)
-{
-    (void)d;
-    ack_done(ctx);
-}
-
-static void on_send_ok5(void *ctx, MQTTAsync_successData5 *d)
-{
-    (void)d;
-    ack_done(ctx);
-}
-
-static void retained_fail(struct mqlink *k)
-{
-    ack_done(k);
-    atomic_fetch_add(&k->retained_failed, 1);
-}
-
-static void on_send_fail(void *ctx, MQTTAsync_failureData *d)
-{
-    (void)d;
-    retained_fail(ctx);
-}
-
-static void on_send_fail5(void *ctx, MQTTAsync_failureData5 *d)
-{
-    (void)d;
-    retained_fail(ctx);
-}
-
-static void on_disc_done(void *ctx)
-{
-    struct mqlink *k = ctx;
-    pthread_mutex_lock(&k->mu);
-    k->disconnected = true;
-    pthread_cond_signal(&k->cv);
-    pthread_mutex_unlock(&k->mu);
-}
-
-static void on_disc_ok(void *ctx, MQTTAsync_successData *d)
-{
-    (void)d;
-    on_disc_done(ctx);
-}
-
-static void on_disc_fail(void *ctx, MQTTAsync_failureData *d)
-{
-    (void)d;
-    on_disc_done(ctx);
-}
-
-static void on_disc_ok5(void *ctx, MQTTAsync_successData5 *d)
-{
-    (void)d;
-    on_disc_done(ctx);
-}
-
-static void on_disc_fail5(void *ctx, MQTTAsync_failureData5 *d)
-{
-    (void)d;
-    on_disc_done(ctx);
-}
-
-/* ---- the loop side ---- */
+/* ---- helpers ---- */
 
 static int translate(int rc)
 {
     switch (rc) {
-    case MQTTASYNC_SUCCESS:
+    case MOSQ_ERR_SUCCESS:
         return 0;
-    case MQTTASYNC_MAX_BUFFERED_MESSAGES:
-    case MQTTASYNC_MAX_MESSAGES_INFLIGHT:
-    case MQTTASYNC_NO_MORE_MSGIDS:
-        return -EAGAIN;
-    case MQTTASYNC_BAD_UTF8_STRING:
-    case MQTTASYNC_NULL_PARAMETER:
-    case MQTTASYNC_BAD_STRUCTURE:
-    case MQTTASYNC_BAD_QOS:
-    case MQTTASYNC_BAD_PROTOCOL:
-    case MQTTASYNC_BAD_MQTT_OPTION:
-    case MQTTASYNC_WRONG_MQTT_VERSION:
+    case MOSQ_ERR_NOMEM:
+        return -ENOMEM;
+    case MOSQ_ERR_INVAL:
+    case MOSQ_ERR_PAYLOAD_SIZE:
+    case MOSQ_ERR_MALFORMED_UTF8:
+    case MOSQ_ERR_OVERSIZE_PACKET:
+    case MOSQ_ERR_QOS_NOT_SUPPORTED:
+    case MOSQ_ERR_RETAIN_NOT_SUPPORTED:
+    case MOSQ_ERR_NOT_SUPPORTED:
+    case MOSQ_ERR_DUPLICATE_PROPERTY:
         return -EINVAL;
-    default:
+    default: /* NO_CONN, CONN_LOST, ERRNO, EAI, PROTOCOL, ...: the connection, not the call */
         return WCS_E_LINK;
     }
 }
 
-/* Hands one message to paho (sender thread). Returns translate()'s codes. */
-static int send_now(struct mqlink *k, struct out *o)
+static void emit(struct mqlink *k, enum mqlink_ev_kind kind, int rc)
 {
-    MQTTAsync_message m = MQTTAsync_message_initializer;
-    MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
-    int rc;
+    struct mqlink_ev ev = {kind, rc};
+    if (!k->closing)
+        k->cb.on_event(k->cb.arg, &ev);
+}
 
-    m.payload = o->payload;
-    m.payloadlen = (int)o->len;
-    m.qos = o->qos;
-    m.retained = o->retain;
-    if (k->mqtt_version == 5) {
-        MQTTProperty p;
-        if (o->expiry_s) {
-            memset(&p, 0, sizeof(p));
-            p.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL;
-            p.value.integer4 = o->expiry_s;
-            if (MQTTProperties_add(&m.properties, &p) != 0)
-                goto fail_props;
-        }
-        if (o->corr) {
-            memset(&p, 0, sizeof(p));
-            p.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
-            p.value.data.data = o->corr;
-            p.value.data.len = (int)o->corr_len;
-            if (MQTTProperties_add(&m.properties, &p) != 0)
-                goto fail_props;
-        }
-    }
-    /* A QoS 0 message has no acknowledgement to fail. A tracked one is on the in-flight list
-     * before paho can call back; a retained QoS 1 failure is only counted. */
-    if (o->tracked) {
-        r.context = (void *)o;
-        if (k->mqtt_version == 5) {
-            r.onSuccess5 = on_track_ok5;
-            r.onFailure5 = on_track_fail5;
-        } else {
-            r.onSuccess = on_track_ok;
-            r.onFailure = on_track_fail;
-        }
-        pthread_mutex_lock(&k->fmu);
-        list_add_tail(&k->inflight, (struct out *)o);
-        pthread_mutex_unlock(&k->fmu);
+static void fd_unwatch(struct mqlink *k)
+{
+    if (k->fd >= 0)
+        (void)loop_del_fd(k->loop, k->fd);
+    k->fd = -1;
+}
+
+/* EPOLLOUT only while libmosquitto has something to write: asked for always, a level-triggered
+ * writable socket would wake the loop at every turn. */
+static void fd_interest(struct mqlink *k)
+{
+    unsigned ev;
+    if (k->fd < 0)
+        return;
+    ev = LOOP_READ | (mosquitto_want_write(k->m) ? LOOP_WRITE : 0);
+    if (ev != k->fd_events && loop_mod_fd(k->loop, k->fd, ev) == 0)
+        k->fd_events = ev;
+}
+
+/* libmosquitto numbers every message from one 16-bit counter, QoS 0 ones too, and reports a
+ * QoS 0 message written with the same callback as a PUBACK: a number still waiting for its
+ * PUBACK must not be handed out again, or a QoS 0 message written would seem to acknowledge it.
+ * Nothing is published while the oldest unacknowledged message is half the numbers behind. */
+static bool mid_span_ok(const struct mqlink *k)
+{
+    unsigned span;
+    if (list_empty(&k->unacked))
+        return true;
+    span = ((unsigned)k->last_mid - (unsigned)k->unacked.next->mid + 65535u) % 65535u;
+    return span < MID_SPAN_MAX;
+}
+
+/* An event or reply the broker did not take: sent again on the next connection, or given up. */
+static void retry_or_give_up(struct mqlink *k, struct out *o)
+{
+    if (o->attempts < SEND_ATTEMPTS) {
+        list_add_tail(&k->retry, o);
+        k->n_retry++;
+        k->counts.resent++;
     } else {
-        r.context = k; /* only retained messages are QoS 1 and untracked */
-        if (k->mqtt_version == 5) {
-            r.onSuccess5 = on_send_ok5;
-            r.onFailure5 = on_send_fail5;
+        k->counts.send_failed++;
+        free(o);
+    }
+}
+
+/* The connection ended: what it left unacknowledged goes behind what already waits to be sent
+ * again, in order; retained messages are counted and dropped (struct out). */
+static void requeue(struct mqlink *k)
+{
+    while (!list_empty(&k->unacked)) {
+        struct out *o = k->unacked.next;
+        list_del(o);
+        k->n_unacked--;
+        if (o->tracked) {
+            k->n_tracked--;
+            retry_or_give_up(k, o);
         } else {
-            r.onSuccess = on_send_ok;
-            r.onFailure = on_send_fail;
+            k->counts.retained_failed++;
+            free(o);
         }
     }
-    /* Counted before the hand-over: paho may call back before sendMessage returns. */
-    if (o->qos > 0)
-        atomic_fetch_add(&k->acks_pending, 1);
-    rc = MQTTAsync_sendMessage(k->h, o->topic, &m, o->qos > 0 ? &r : NULL);
-    MQTTProperties_free(&m.properties); /* paho keeps its own copy */
-    if (rc != MQTTASYNC_SUCCESS && o->qos > 0)
-        atomic_fetch_sub(&k->acks_pending, 1);
-    if (rc != MQTTASYNC_SUCCESS && o->tracked) {
-        /* No callback follows a refused call: the sender still owns the message. */
-        pthread_mutex_lock(&k->fmu);
-        list_del((struct out *)o);
-        pthread_mutex_unlock(&k->fmu);
-    }
-    return translate(rc);
+}
 
-fail_props:
-    MQTTProperties_free(&m.properties);
+/* The connection of the current client ended (in one of its callbacks, or found closed). */
+static void conn_ended(struct mqlink *k, int rc_failed)
+{
+    enum link_state was = k->state;
+    fd_unwatch(k); /* libmosquitto closes the socket around this */
+    k->state = ST_DEAD;
+    requeue(k);
+    if (was == ST_UP)
+        emit(k, MQLINK_EV_LOST, WCS_E_LINK);
+    else if (was == ST_CONNECTING)
+        emit(k, MQLINK_EV_CONNECT_FAILED, rc_failed);
+}
+
+/* Frees the client (never from inside libmosquitto). */
+static void client_free(struct mqlink *k)
+{
+    assert(k->in_mosq == 0);
+    fd_unwatch(k);
+    if (k->m)
+        mosquitto_destroy(k->m);
+    k->m = NULL;
+    requeue(k);
+    k->state = ST_IDLE;
+}
+
+/* mosquitto_publish_v5 with the MQTT 5 properties. *mid is set even on most failures. */
+static int publish(struct mqlink *k, const char *topic, const void *payload, size_t len, int qos,
+                   bool retain, uint32_t expiry_s, const void *corr, size_t corr_len, int *mid)
+{
+    mosquitto_property *props = NULL;
+    int rc;
+    *mid = 0;
+    if (k->mqtt_version == 5) {
+        if (expiry_s &&
+            mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, expiry_s))
+            goto nomem;
+        if (corr && mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
+                                                  (uint16_t)corr_len))
+            goto nomem;
+    }
+    k->in_mosq++;
+    rc = mosquitto_publish_v5(k->m, mid, topic, (int)len, payload, qos, retain, props);
+    k->in_mosq--;
+    mosquitto_property_free_all(&props);
+    if (*mid)
+        k->last_mid = *mid;
+    return translate(rc);
+nomem:
+    mosquitto_property_free_all(&props);
     return -ENOMEM;
 }
 
-static uint64_t mono_ms(void)
+/* Hands the retry list to the connection, oldest first. A failing connection leaves the rest
+ * for the next one. */
+static void resend(struct mqlink *k)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    while (k->state == ST_UP && !list_empty(&k->retry) && k->n_unacked < (size_t)k->max_unacked &&
+           mid_span_ok(k)) {
+        struct out *o = k->retry.next;
+        int mid, rc;
+        list_del(o);
+        k->n_retry--;
+        o->attempts++;
+        rc = publish(k, o->topic, o->payload, o->len, 1, false, o->expiry_s, o->corr, o->corr_len,
+                     &mid);
+        if (rc == 0 || rc == WCS_E_LINK) {
+            /* On WCS_E_LINK libmosquitto still queued it: the coming loss requeues it. */
+            o->mid = mid;
+            list_add_tail(&k->unacked, o);
+            k->n_unacked++;
+            k->n_tracked++;
+            if (rc < 0)
+                return;
+        } else {
+            k->counts.send_failed++;
+            free(o);
+        }
+    }
 }
 
-static void nap_us(long us)
+static void write_out(struct mqlink *k)
 {
-    struct timespec ts = {0, us * 1000};
-    nanosleep(&ts, NULL);
+    k->in_mosq++;
+    (void)mosquitto_loop_write(k->m, 1); /* writes all it has, until the socket is full */
+    k->in_mosq--;
 }
 
-/* The sender thread: takes messages in order and hands them to paho. While paho's buffer is full
- * or the connection is down it holds the message and retries, so order is kept; the loop notices
- * the queue filling (mqlink_send returns -EAGAIN) and buffers on its side. */
-static void *sender_main(void *arg)
+/* After the loop ran the socket or the tick: resends, what callbacks queued written at once,
+ * the dead client freed, EPOLLOUT as needed, and SEND_READY when a refusal no longer holds. */
+static void service(struct mqlink *k)
+{
+    if (k->state == ST_UP) {
+        resend(k);
+        if (mosquitto_want_write(k->m))
+            write_out(k);
+        if (k->state == ST_UP && mosquitto_socket(k->m) < 0)
+            conn_ended(k, WCS_E_LINK); /* closed without its callback: never seen, but cheap */
+    }
+    if (k->state == ST_DEAD)
+        client_free(k);
+    fd_interest(k);
+    if (k->state == ST_UP && (k->refused_full || k->refused_sock) &&
+        (!k->refused_sock || !mosquitto_want_write(k->m)) &&
+        (!k->refused_full ||
+         (k->n_retry == 0 && k->n_unacked <= (size_t)k->max_unacked / 2 && mid_span_ok(k)))) {
+        k->refused_full = k->refused_sock = false;
+        emit(k, MQLINK_EV_SEND_READY, 0);
+    }
+}
+
+/* ---- libmosquitto callbacks (inside its calls, on the loop) ---- */
+
+static bool denied(int version, int rc)
+{
+    if (version == 5)
+        return rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD || rc == MQTT_RC_NOT_AUTHORIZED ||
+               rc == MQTT_RC_BANNED;
+    return rc == CONNACK_REFUSED_BAD_USERNAME_PASSWORD || rc == CONNACK_REFUSED_NOT_AUTHORIZED;
+}
+
+static void on_connect(struct mosquitto *m, void *arg, int rc, int flags,
+                       const mosquitto_property *props)
 {
     struct mqlink *k = arg;
-    struct out *o = NULL;
-    struct pollfd pfd = {k->outq.efd, POLLIN, 0};
-    bool window_waited = false; /* o already waited for the window once */
-
-    while (!atomic_load(&k->stop)) {
-        if (!o && atomic_load(&k->n_retry) > 0) {
-            /* Resends go first: they were published before anything still queued. */
-            pthread_mutex_lock(&k->fmu);
-            if (k->retry.next != &k->retry) {
-                o = k->retry.next;
-                list_del(o);
-                atomic_fetch_sub(&k->n_retry, 1);
-                atomic_fetch_add(&k->outstanding, 1);
-            }
-            pthread_mutex_unlock(&k->fmu);
-        }
-        if (!o && !(o = ring_pop(&k->outq))) {
-            /* Drain before the next pop so a push racing this one wakes us again. */
-            (void)poll(&pfd, 1, 50);
-            ring_drain_fd(&k->outq);
-            continue;
-        }
-        if (o->qos > 0 && atomic_load(&k->acks_pending) >= atomic_load(&k->send_window) &&
-            !window_waited) {
-            /* The window is full: wait for an acknowledgement (ack_done wakes us) rather than
-             * let paho reach the broker's receive maximum. Bounded, so a lost callback costs
-             * one wait, not the link. */
-            uint64_t t0 = mono_ms();
-            while (atomic_load(&k->acks_pending) >= atomic_load(&k->send_window) &&
-                   !atomic_load(&k->stop) && mono_ms() - t0 < SEND_WINDOW_WAIT_MS) {
-                (void)poll(&pfd, 1, 10);
-                ring_drain_fd(&k->outq);
-            }
-            window_waited = true;
-            continue;
-        }
-        window_waited = false;
-        o->attempts++;
-        /* Read before the hand-over: once paho has a tracked message its callback thread may
-         * free it at any moment. */
-        bool tracked = o->tracked;
-        int rc = send_now(k, o);
-        if (rc == -EAGAIN || rc == WCS_E_LINK)
-            o->attempts--; /* not handed over: this was no attempt */
-        if (rc == -EAGAIN) {
-            nap_us(200);
-            continue;
-        }
-        if (rc == WCS_E_LINK) {
-            nap_us(5000); /* the loop learns of the loss from paho's callback and reconnects */
-            continue;
-        }
-        if (rc < 0)
-            atomic_fetch_add(&k->send_failed, 1); /* refused for good (-EINVAL, -ENOMEM) */
-        if (rc < 0 || !tracked)
-            free(o); /* else paho's callback owns it now */
-        o = NULL;
-        atomic_fetch_sub(&k->outstanding, 1);
+    (void)m;
+    (void)flags;
+    (void)props;
+    if (k->state != ST_CONNECTING)
+        return;
+    if (rc != 0) {
+        /* libmosquitto goes on to report the closed socket: the client is freed after it. */
+        conn_ended(k, denied(k->mqtt_version, rc) ? WCS_E_DENIED : WCS_E_LINK);
+        return;
     }
-    free(o);
-    return NULL;
+    k->state = ST_UP;
+    k->refused_full = k->refused_sock = false;
+    /* What the last connection left unacknowledged goes first: published before anything the
+     * owner sends from here on. (libmosquitto holds it until this callback returns.) */
+    resend(k);
+    emit(k, MQLINK_EV_CONNECTED, 0);
 }
 
-int mqlink_open(struct mqlink **out, const struct mqlink_opts *o)
+static void on_disconnect(struct mosquitto *m, void *arg, int rc, const mosquitto_property *props)
 {
-    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    struct mqlink *k = arg;
+    (void)m;
+    (void)rc;
+    (void)props;
+    if (k->state == ST_UP || k->state == ST_CONNECTING)
+        conn_ended(k, WCS_E_LINK);
+}
+
+static void on_publish(struct mosquitto *m, void *arg, int mid, int reason,
+                       const mosquitto_property *props)
+{
+    struct mqlink *k = arg;
+    struct out *o;
+    (void)m;
+    (void)props;
+    /* PUBACKs come in publish order (MQTT 3.1.1 4.6.0-2, 5.0 4.6.0-2): the first entry. */
+    for (o = k->unacked.next; o != &k->unacked && o->mid != mid; o = o->next)
+        ;
+    if (o == &k->unacked)
+        return; /* a QoS 0 message written */
+    list_del(o);
+    k->n_unacked--;
+    if (!o->tracked) {
+        free(o);
+        return;
+    }
+    k->n_tracked--;
+    /* An MQTT 5 broker may refuse in the PUBACK (0x87 not authorised, 0x97 quota exceeded). */
+    if (reason >= 0x80)
+        retry_or_give_up(k, o);
+    else
+        free(o);
+}
+
+static void on_subscribe(struct mosquitto *m, void *arg, int mid, int n, const int *granted,
+                         const mosquitto_property *props)
+{
+    struct mqlink *k = arg;
+    (void)m;
+    (void)mid;
+    (void)props;
+    emit(k, n > 0 && granted[0] >= 0x80 ? MQLINK_EV_SUBSCRIBE_FAILED : MQLINK_EV_SUBSCRIBED,
+         n > 0 && granted[0] >= 0x80 ? WCS_E_DENIED : 0);
+}
+
+/* Copies an MQTT 5 string or binary property; 0 absent, 1 copied, -ENOMEM. */
+static int read_prop(const mosquitto_property *props, int id, bool binary, void **out, size_t *len)
+{
+    uint16_t l = 0;
+    if (binary) {
+        if (!mosquitto_property_read_binary(props, id, NULL, NULL, false))
+            return 0;
+        if (!mosquitto_property_read_binary(props, id, out, &l, false))
+            return -ENOMEM;
+        if (l == 0) { /* as absent: nothing to hand back */
+            free(*out);
+            *out = NULL;
+            return 0;
+        }
+        *len = l;
+    } else {
+        if (!mosquitto_property_read_string(props, id, NULL, false))
+            return 0;
+        if (!mosquitto_property_read_string(props, id, (char **)out, false))
+            return -ENOMEM;
+        *len = strlen(*out);
+    }
+    return 1;
+}
+
+static void on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg,
+                       const mosquitto_property *props)
+{
+    struct mqlink *k = arg;
+    struct mqlink_msg mm = {
+        .topic = msg->topic,
+        .topic_len = strlen(msg->topic),
+        .payload = msg->payload ? msg->payload : "",
+        .len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+        .qos = msg->qos,
+        .retained = msg->retain,
+    };
+    (void)m;
+    if (props && (read_prop(props, MQTT_PROP_RESPONSE_TOPIC, false, (void **)&mm.response_topic,
+                            &mm.response_topic_len) < 0 ||
+                  read_prop(props, MQTT_PROP_CORRELATION_DATA, true, &mm.correlation,
+                            &mm.correlation_len) < 0)) {
+        /* Answered on its standard reply topic all the same: a command is never dropped here
+         * (libmosquitto has acknowledged it already). */
+        free(mm.response_topic);
+        free(mm.correlation);
+        mm.response_topic = NULL;
+        mm.correlation = NULL;
+        k->counts.recv_damaged++;
+    }
+    k->cb.on_msg(k->cb.arg, &mm);
+    free(mm.response_topic);
+    free(mm.correlation);
+}
+
+/* ---- the loop's handlers ---- */
+
+static void on_sock(struct loop *l, int fd, unsigned events, void *arg)
+{
+    struct mqlink *k = arg;
+    (void)l;
+    (void)fd;
+    if (events & (LOOP_READ | LOOP_ERROR)) {
+        k->in_mosq++;
+        (void)mosquitto_loop_read(k->m, 1); /* an error ends in on_disconnect */
+        k->in_mosq--;
+    }
+    if ((events & LOOP_WRITE) && (k->state == ST_CONNECTING || k->state == ST_UP))
+        write_out(k); /* also how a non-blocking connect completes */
+    service(k);
+}
+
+static void on_tick(struct loop *l, int fd, unsigned events, void *arg)
+{
+    struct mqlink *k = arg;
+    uint64_t n;
+    (void)l;
+    (void)events;
+    (void)!read(fd, &n, sizeof(n));
+    if (k->state == ST_CONNECTING && clock_real_mono_us() >= k->connect_deadline_us) {
+        conn_ended(k, WCS_E_LINK); /* no CONNACK: an unreachable host, or a stuck broker */
+    } else if (k->state == ST_CONNECTING || k->state == ST_UP) {
+        /* PINGREQ when the link was idle for keepalive_s; the connection closed (and
+         * on_disconnect) when the broker did not answer the last one. */
+        k->in_mosq++;
+        (void)mosquitto_loop_misc(k->m);
+        k->in_mosq--;
+    }
+    service(k);
+}
+
+/* ---- API ---- */
+
+/* "tcp://host:port", "mqtt://host:port" or "host:port" ("[v6]:port" too; port default 1883). */
+static int parse_uri(const char *uri, char **host, int *port)
+{
+    const char *h = uri, *end, *colon = NULL;
+    if (strncmp(uri, "tcp://", 6) == 0)
+        h += 6;
+    else if (strncmp(uri, "mqtt://", 7) == 0)
+        h += 7;
+    else if (strstr(uri, "://"))
+        return -EINVAL; /* ssl, ws: libmosquitto here has neither set up */
+    end = h + strcspn(h, "/?#");
+    if (*end && strcmp(end, "/") != 0)
+        return -EINVAL;
+    if (*h == '[') {
+        const char *rb = memchr(h, ']', (size_t)(end - h));
+        if (!rb || (rb + 1 < end && rb[1] != ':'))
+            return -EINVAL;
+        colon = rb + 1 < end ? rb + 1 : NULL;
+        *host = strndup(h + 1, (size_t)(rb - h - 1));
+    } else {
+        colon = memchr(h, ':', (size_t)(end - h));
+        *host = strndup(h, (size_t)((colon ? colon : end) - h));
+    }
+    if (!*host)
+        return -ENOMEM;
+    *port = colon ? sock_uri_port(uri) : 1883;
+    if (!**host || *port == 0) {
+        free(*host);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int mqlink_open(struct mqlink **out, struct loop *l, const struct mqlink_opts *o,
+                const struct mqlink_cbs *cbs)
+{
+    int tick_ms = o->tick_ms > 0 ? o->tick_ms : TICK_MS;
+    struct itimerspec its;
     struct mqlink *k;
     int rc;
 
     if (!o->uri || !o->client_id || (o->mqtt_version != 4 && o->mqtt_version != 5) ||
-        o->max_buffered <= 0 || o->msg_queue_capacity == 0)
+        o->max_unacked < 1 || o->max_unacked > UNACKED_MAX || o->connect_timeout_ms < 0 ||
+        o->tick_ms < 0 || !cbs->on_event || !cbs->on_msg)
         return -EINVAL;
+    its.it_value.tv_sec = tick_ms / 1000;
+    its.it_value.tv_nsec = (long)(tick_ms % 1000) * 1000000L;
+    its.it_interval = its.it_value;
     k = calloc(1, sizeof(*k));
     if (!k)
         return -ENOMEM;
+    k->loop = l;
+    k->cb = *cbs;
     k->mqtt_version = o->mqtt_version;
-    rc = bq_new(&k->evq, sizeof(struct mqlink_ev), EV_QUEUE_CAPACITY, BQ_EVENTFD);
+    k->max_unacked = o->max_unacked;
+    k->connect_timeout_us =
+        (uint64_t)(o->connect_timeout_ms ? o->connect_timeout_ms : CONNECT_TIMEOUT_MS) * 1000u;
+    k->fd = -1;
+    list_init(&k->unacked);
+    list_init(&k->retry);
+    rc = parse_uri(o->uri, &k->host, &k->port);
     if (rc < 0)
         goto fail_free;
-    rc = bq_new(&k->msgq, sizeof(struct mqlink_msg *), o->msg_queue_capacity, BQ_EVENTFD);
+    rc = -ENOMEM;
+    if (!(k->client_id = strdup(o->client_id)))
+        goto fail_host;
+    (void)pthread_once(&lib_once, lib_init);
+    k->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (k->tfd < 0 || timerfd_settime(k->tfd, 0, &its, NULL) < 0) {
+        rc = -errno;
+        goto fail_tfd;
+    }
+    rc = loop_add_fd(l, k->tfd, LOOP_READ, on_tick, k);
     if (rc < 0)
-        goto fail_evq;
-    rc = ring_init(&k->outq, (size_t)o->max_buffered);
-    if (rc < 0)
-        goto fail_msgq;
-    pthread_mutex_init(&k->mu, NULL);
-    pthread_cond_init(&k->cv, NULL);
-    pthread_mutex_init(&k->fmu, NULL);
-    list_init(&k->inflight);
-    list_init(&k->retry);
-    atomic_init(&k->n_retry, 0);
-    atomic_init(&k->acks_pending, 0);
-    atomic_init(&k->send_window, SEND_WINDOW_DEFAULT);
-    atomic_init(&k->send_failed, 0);
-    atomic_init(&k->resent, 0);
-    atomic_init(&k->retained_failed, 0);
-
-    co.MQTTVersion = o->mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
-    co.maxBufferedMessages = o->max_buffered;
-    co.sendWhileDisconnected = 0; /* the bus buffers itself, bounded and counted */
-    co.restoreMessages = 0;
-    co.persistQoS0 = 0;
-    k->port = sock_uri_port(o->uri);
-    rc = MQTTAsync_createWithOptions(&k->h, o->uri, o->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL,
-                                     &co);
-    if (rc != MQTTASYNC_SUCCESS) {
-        rc = rc == MQTTASYNC_BAD_PROTOCOL ? -EINVAL : WCS_E_LINK;
-        goto fail_sync;
-    }
-    if (MQTTAsync_setCallbacks(k->h, k, on_lost, on_message, NULL) != MQTTASYNC_SUCCESS ||
-        (o->mqtt_version == 5 &&
-         MQTTAsync_setDisconnected(k->h, k, on_disconnected5) != MQTTASYNC_SUCCESS)) {
-        rc = WCS_E_LINK;
-        goto fail_client;
-    }
-    if (pthread_create(&k->sender, NULL, sender_main, k) == 0) {
-        (void)pthread_setname_np(k->sender, "wcs-mqtt-out");
-    } else {
-        rc = -EAGAIN;
-        goto fail_client;
-    }
-    k->sender_started = true;
+        goto fail_tfd;
     *out = k;
     return 0;
 
-fail_client:
-    MQTTAsync_destroy(&k->h);
-fail_sync:
-    pthread_mutex_destroy(&k->fmu);
-    pthread_cond_destroy(&k->cv);
-    pthread_mutex_destroy(&k->mu);
-    ring_fini(&k->outq);
-fail_msgq:
-    bq_free(k->msgq);
-fail_evq:
-    bq_free(k->evq);
+fail_tfd:
+    if (k->tfd >= 0)
+        close(k->tfd);
+    free(k->client_id);
+fail_host:
+    free(k->host);
 fail_free:
     free(k);
     return rc;
 }
 
+/* Runs the connection from here (the loop does not run while the owner closes) until nothing is
+ * unacknowledged, waiting to be sent again or to be written, for at most ms. True when done. */
+static bool drain(struct mqlink *k, int ms)
+{
+    uint64_t end = clock_real_mono_us() + (uint64_t)(ms > 0 ? ms : 0) * 1000u;
+    for (;;) {
+        struct pollfd p;
+        uint64_t now;
+        resend(k);
+        if (k->state == ST_UP && mosquitto_want_write(k->m))
+            write_out(k);
+        if (k->state != ST_UP)
+            return false;
+        if (k->n_unacked == 0 && k->n_retry == 0 && !mosquitto_want_write(k->m))
+            return true;
+        now = clock_real_mono_us();
+        if (now >= end)
+            return false;
+        p = (struct pollfd){mosquitto_socket(k->m), POLLIN, 0};
+        if (mosquitto_want_write(k->m))
+            p.events |= POLLOUT;
+        if (poll(&p, 1, (int)((end - now + 999) / 1000)) <= 0)
+            continue;
+        if (p.revents & (POLLIN | POLLERR | POLLHUP)) {
+            k->in_mosq++;
+            (void)mosquitto_loop_read(k->m, 1);
+            k->in_mosq--;
+        }
+        if (k->state == ST_UP && (p.revents & POLLOUT))
+            write_out(k);
+    }
+}
+
 void mqlink_close(struct mqlink *k, int timeout_ms, bool send_will)
 {
-    struct mqlink_msg *m;
-    struct out *o;
     if (!k)
         return;
-    /* Let the sender hand over what the loop queued (the offline status last), then stop it. */
-    for (int waited_ms = 0; waited_ms < timeout_ms &&
-                            (atomic_load(&k->outstanding) > 0 || atomic_load(&k->n_retry) > 0) &&
-                            MQTTAsync_isConnected(k->h);
-         waited_ms++)
-        nap_us(1000);
-    atomic_store(&k->stop, true);
-    if (k->sender_started)
-        pthread_join(k->sender, NULL);
-    /* Whatever the sender could not hand over may include the offline status: then the broker
-     * must publish the Will instead, or the retained status would keep saying online. */
-    send_will = send_will || atomic_load(&k->outstanding) > 0;
-    if (MQTTAsync_isConnected(k->h) && !(send_will && k->mqtt_version != 5)) {
-        MQTTAsync_disconnectOptions d3 = MQTTAsync_disconnectOptions_initializer;
-        MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
-        MQTTAsync_disconnectOptions *d = k->mqtt_version == 5 ? &d5 : &d3;
-        d->timeout = timeout_ms;
-        /* paho calls the MQTT 5 callbacks on a v5 client and the 3.1.1 ones otherwise. */
-        d->onSuccess = on_disc_ok;
-        d->onFailure = on_disc_fail;
-        d->onSuccess5 = on_disc_ok5;
-        d->onFailure5 = on_disc_fail5;
-        d->context = k;
-        if (send_will)
-            d->reasonCode = MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE;
-        if (MQTTAsync_disconnect(k->h, d) == MQTTASYNC_SUCCESS) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += timeout_ms / 1000 + 1;
-            pthread_mutex_lock(&k->mu);
-            while (!k->disconnected)
-                if (pthread_cond_timedwait(&k->cv, &k->mu, &until) != 0)
-                    break;
-            pthread_mutex_unlock(&k->mu);
+    assert(k->in_mosq == 0);
+    k->closing = true;
+    (void)loop_del_fd(k->loop, k->tfd);
+    close(k->tfd);
+    fd_unwatch(k);
+    if (k->state == ST_UP) {
+        /* Unacknowledged messages may include the owner's offline status: then the broker must
+         * publish the Will instead, or the retained status would keep saying online. */
+        send_will = !drain(k, timeout_ms) || send_will;
+        if (k->state == ST_UP && (k->mqtt_version == 5 || !send_will)) {
+            int rc;
+            k->in_mosq++;
+            rc = k->mqtt_version == 5
+                     ? mosquitto_disconnect_v5(
+                           k->m, send_will ? MQTT_RC_DISCONNECT_WITH_WILL_MSG : MQTT_RC_SUCCESS,
+                           NULL)
+                     : mosquitto_disconnect(k->m);
+            k->in_mosq--;
+            uint64_t end = clock_real_mono_us() + DISCONNECT_FLUSH_MS * 1000u;
+            while (rc == MOSQ_ERR_SUCCESS && k->m && mosquitto_socket(k->m) >= 0 &&
+                   mosquitto_want_write(k->m) && clock_real_mono_us() < end) {
+                struct pollfd p = {mosquitto_socket(k->m), POLLOUT, 0};
+                if (poll(&p, 1, 10) > 0)
+                    write_out(k);
+            }
         }
+        /* 3.1.1 with the Will: no DISCONNECT, the socket just closes (client_free). */
     }
-    MQTTAsync_destroy(&k->h);
-    while (bq_pop(k->msgq, &m) == 0)
-        mqlink_msg_free(m);
-    while ((o = ring_pop(&k->outq)))
-        free(o);
-    list_free(&k->inflight); /* paho can no longer call back after destroy */
+    client_free(k);
     list_free(&k->retry);
-    pthread_mutex_destroy(&k->fmu);
-    ring_fini(&k->outq);
-    bq_free(k->msgq);
-    bq_free(k->evq);
-    pthread_cond_destroy(&k->cv);
-    pthread_mutex_destroy(&k->mu);
+    free(k->client_id);
+    free(k->host);
     free(k);
 }
 
-size_t mqlink_inflight(struct mqlink *k)
+size_t mqlink_inflight(const struct mqlink *k)
 {
-    size_t n = 0;
-    pthread_mutex_lock(&k->fmu);
-    for (const struct out *o = k->inflight.next; o != &k->inflight; o = o->next)
-        n++;
-    for (const struct out *o = k->retry.next; o != &k->retry; o = o->next)
-        n++;
-    pthread_mutex_unlock(&k->fmu);
-    return n;
+    return k->n_tracked + k->n_retry;
 }
 
-int mqlink_ev_fd(const struct mqlink *k)
+void mqlink_counts(const struct mqlink *k, struct mqlink_counts *out)
 {
-    return bq_fd(k->evq);
+    *out = k->counts;
 }
 
-int mqlink_msg_fd(const struct mqlink *k)
+/* Options, callbacks, credentials, Will and session expiry of a new client. */
+static int client_setup(struct mqlink *k, struct mosquitto *m, const struct mqlink_connect *c)
 {
-    return bq_fd(k->msgq);
-}
-
-void mqlink_ev_fd_drain(struct mqlink *k)
-{
-    bq_drain_fd(k->evq);
-}
-
-void mqlink_msg_fd_drain(struct mqlink *k)
-{
-    bq_drain_fd(k->msgq);
-}
-
-int mqlink_next_ev(struct mqlink *k, struct mqlink_ev *ev)
-{
-    return bq_pop(k->evq, ev);
-}
-
-int mqlink_next_msg(struct mqlink *k, struct mqlink_msg **msg)
-{
-    return bq_pop(k->msgq, msg);
-}
-
-void mqlink_msg_free(struct mqlink_msg *m)
-{
-    if (!m)
-        return;
-    free(m->topic);
-    free(m->payload);
-    free(m->response_topic);
-    free(m->correlation);
-    free(m);
-}
-
-uint64_t mqlink_msgs_dropped(struct mqlink *k)
-{
-    return bq_dropped(k->msgq);
-}
-
-void mqlink_counts(struct mqlink *k, struct mqlink_counts *out)
-{
-    out->send_failed = atomic_load(&k->send_failed);
-    out->resent = atomic_load(&k->resent);
-    out->retained_failed = atomic_load(&k->retained_failed);
+    int rc;
+    rc = mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION,
+                              k->mqtt_version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    /* Nagle would hold a small reply written while an earlier one is unacknowledged until the
+     * broker's delayed ACK, up to 40 ms (docs/mqtt.md). */
+    rc = rc ? rc : mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+    /* libmosquitto keeps at most this many QoS 1 messages in flight and queues the rest in
+     * order; an MQTT 5 broker's Receive Maximum (CONNACK) replaces it, as it must (mosquitto
+     * sends its max_inflight_messages, default 20). max_unacked bounds the queue. */
+    rc = rc ? rc : mosquitto_int_option(m, MOSQ_OPT_SEND_MAXIMUM, 65535);
+    /* Commands are acknowledged as they are read: no reason to hold the broker back. */
+    if (k->mqtt_version == 5)
+        rc = rc ? rc : mosquitto_int_option(m, MOSQ_OPT_RECEIVE_MAXIMUM, 65535);
+    if (!rc && c->user)
+        rc = mosquitto_username_pw_set(m, c->user, c->password);
+    if (!rc && c->will_topic)
+        rc = mosquitto_will_set(m, c->will_topic, (int)c->will_len, c->will_payload, 1, true);
+    if (!rc && k->mqtt_version == 5 && !c->clean_start && c->session_expiry_s) {
+        /* MQTT 5 ends a session at the disconnect unless CONNECT asks it to be kept
+         * (3.1.2.11.2). libmosquitto 2.0 takes CONNECT properties only in the blocking
+         * mosquitto_connect_bind_v5, which stores a copy that every later connect of the client
+         * sends: given a keepalive it refuses (< 5 s) it stores them and returns before it opens
+         * a socket, and the non-blocking connect below sends them (test_bus
+         * test_persistent_session fails without). */
+        mosquitto_property *p = NULL;
+        rc = mosquitto_property_add_int32(&p, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                          c->session_expiry_s);
+        if (!rc && mosquitto_connect_bind_v5(m, k->host, k->port, 1, NULL, p) != MOSQ_ERR_INVAL)
+            rc = MOSQ_ERR_UNKNOWN; /* the trick would have connected: never with 2.0.11 */
+        mosquitto_property_free_all(&p);
+    }
+    mosquitto_connect_v5_callback_set(m, on_connect);
+    mosquitto_disconnect_v5_callback_set(m, on_disconnect);
+    mosquitto_publish_v5_callback_set(m, on_publish);
+    mosquitto_subscribe_v5_callback_set(m, on_subscribe);
+    mosquitto_message_v5_callback_set(m, on_message);
+    return rc == MOSQ_ERR_UNKNOWN ? WCS_E_LINK : translate(rc);
 }
 
 int mqlink_connect(struct mqlink *k, const struct mqlink_connect *c)
 {
-    MQTTAsync_connectOptions o3 = MQTTAsync_connectOptions_initializer;
-    MQTTAsync_connectOptions o5 = MQTTAsync_connectOptions_initializer5;
-    MQTTAsync_connectOptions *o = k->mqtt_version == 5 ? &o5 : &o3;
-    MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-    MQTTProperties props = MQTTProperties_initializer;
-    int rc;
-
-    o->keepAliveInterval = c->keepalive_s;
-    if (k->mqtt_version == 5) {
-        o->cleanstart = c->clean_start;
-        if (!c->clean_start && c->session_expiry_s) {
-            /* MQTT 5 ends a session at the disconnect unless CONNECT asks it to be kept
-             * (3.1.2.11.2): without this, clean start off would queue nothing while the client is
-             * away. */
-            MQTTProperty p;
-            memset(&p, 0, sizeof(p));
-            p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
-            p.value.integer4 = c->session_expiry_s;
-            if (MQTTProperties_add(&props, &p) != 0)
-                return -ENOMEM;
-            o->connectProperties = &props;
+    struct mosquitto *m;
+    int rc, ka = c->keepalive_s < KEEPALIVE_MIN_S ? KEEPALIVE_MIN_S : c->keepalive_s;
+    assert(k->in_mosq == 0 && !k->closing);
+    client_free(k); /* an earlier attempt's client */
+    m = mosquitto_new(k->client_id, c->clean_start, k);
+    if (!m)
+        return errno == ENOMEM ? -ENOMEM : -EINVAL;
+    rc = client_setup(k, m, c);
+    if (rc == 0) {
+        /* getaddrinfo inside is synchronous (mqlink.h); the TCP connect is not: the CONNECT
+         * goes out once the loop sees the socket writable. */
+        k->in_mosq++;
+        rc = translate(
+            mosquitto_connect_bind_async(m, k->host, k->port, ka > 65535 ? 65535 : ka, NULL));
+        k->in_mosq--;
+    }
+    if (rc == 0 && mosquitto_socket(m) < 0)
+        rc = WCS_E_LINK;
+    if (rc == 0) {
+        k->m = m;
+        k->fd = mosquitto_socket(m);
+        k->fd_events = LOOP_READ | (mosquitto_want_write(m) ? LOOP_WRITE : 0);
+        rc = loop_add_fd(k->loop, k->fd, k->fd_events, on_sock, k);
+        if (rc < 0) {
+            k->fd = -1;
+            client_free(k);
+            return rc;
         }
-        o->onSuccess5 = on_connect_ok5;
-        o->onFailure5 = on_connect_fail5;
-    } else {
-        o->cleansession = c->clean_start;
-        o->onSuccess = on_connect_ok;
-        o->onFailure = on_connect_fail;
+        k->state = ST_CONNECTING;
+        k->connect_deadline_us = clock_real_mono_us() + k->connect_timeout_us;
+        return 0;
     }
-    o->context = k;
-    o->username = c->user;
-    o->password = c->password;
-    o->automaticReconnect = 0;
-    o->connectTimeout = 10;
-    o->maxInflight = 65535;
-    if (c->will_topic) {
-        will.topicName = c->will_topic;
-        will.message = NULL;
-        will.payload.data = c->will_payload;
-        will.payload.len = (int)c->will_len;
-        will.retained = 1;
-        will.qos = 1;
-        o->will = &will;
-    }
-    rc = translate(MQTTAsync_connect(k->h, o));
-    MQTTProperties_free(&props); /* paho copied what it sends */
+    mosquitto_destroy(m);
     return rc;
 }
 
 int mqlink_subscribe(struct mqlink *k, const char *filter, int qos)
 {
-    MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
-    r.context = k;
-    if (k->mqtt_version == 5) {
-        r.onSuccess5 = on_sub_ok5;
-        r.onFailure5 = on_sub_fail5;
-    } else {
-        r.onSuccess = on_sub_ok;
-        r.onFailure = on_sub_fail;
-    }
-    return translate(MQTTAsync_subscribe(k->h, filter, qos, &r));
+    int rc;
+    if (k->state != ST_UP)
+        return WCS_E_LINK;
+    k->in_mosq++;
+    rc = mosquitto_subscribe_v5(k->m, NULL, filter, qos, 0, NULL);
+    k->in_mosq--;
+    fd_interest(k);
+    return translate(rc);
 }
 
 int mqlink_send(struct mqlink *k, const char *topic, const void *payload, size_t len, int qos,
                 bool retain, const struct mqlink_props *props)
 {
-    size_t tl = strlen(topic), cl = props && props->correlation ? props->correlation_len : 0;
-    struct out *o;
-    char *p;
+    /* An empty correlation is sent as none. */
+    size_t cl = props && props->correlation ? props->correlation_len : 0;
+    bool tracked = qos == 1 && !retain;
+    struct out *o = NULL;
+    int mid, rc;
 
-    if (len > INT32_MAX || cl > INT32_MAX || qos < 0 || qos > 1)
+    if (len > INT_MAX || cl > UINT16_MAX || qos < 0 || qos > 1)
         return -EINVAL;
-    o = malloc(sizeof(*o) + tl + 1 + len + cl);
-    if (!o)
-        return -ENOMEM;
-    p = (char *)(o + 1);
-    o->topic = p;
-    memcpy(p, topic, tl + 1);
-    p += tl + 1;
-    o->payload = p;
-    if (len)
-        memcpy(p, payload, len);
-    p += len;
-    o->len = len;
-    o->qos = qos;
-    o->retain = retain;
-    o->expiry_s = props ? props->expiry_s : 0;
-    o->corr = cl ? p : NULL;
-    if (cl)
-        memcpy(p, props->correlation, cl);
-    o->corr_len = cl;
-    o->k = k;
-    o->prev = o->next = o;
-    o->attempts = 0;
-    o->tracked = qos > 0 && !retain;
-    atomic_fetch_add(&k->outstanding, 1);
-    if (ring_push(&k->outq, o) != 0) {
-        atomic_fetch_sub(&k->outstanding, 1);
-        free(o);
+    if (k->state != ST_UP)
+        return WCS_E_LINK;
+    resend(k);
+    /* Held messages go first (order), and the bounds keep memory bounded while the broker is
+     * slow: the owner keeps what is refused. */
+    if (k->n_retry > 0 || !mid_span_ok(k) || (qos > 0 && k->n_unacked >= (size_t)k->max_unacked)) {
+        k->refused_full = true;
         return -EAGAIN;
     }
-    return 0;
+    if (qos == 0 && mosquitto_want_write(k->m)) {
+        /* A QoS 0 message would only wait in libmosquitto's queue, unbounded. */
+        k->refused_sock = true;
+        return -EAGAIN;
+    }
+    if (qos > 0 && !(o = out_new(tracked, topic, payload, len, props)))
+        return -ENOMEM;
+    rc = publish(k, topic, payload, len, qos, retain, props ? props->expiry_s : 0,
+                 cl ? props->correlation : NULL, cl, &mid);
+    if (o && (rc == 0 || (rc == WCS_E_LINK && tracked && mid))) {
+        /* On WCS_E_LINK libmosquitto queued it all the same: the coming loss requeues it. */
+        o->mid = mid;
+        o->attempts = 1;
+        list_add_tail(&k->unacked, o);
+        k->n_unacked++;
+        k->n_tracked += tracked;
+        rc = 0;
+    } else {
+        free(o);
+        if (rc < 0 && rc != WCS_E_LINK && tracked)
+            k->counts.send_failed++;
+    }
+    fd_interest(k);
+    return rc;
 }

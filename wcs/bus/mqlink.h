@@ -1,10 +1,13 @@
-/* The MQTT link (private to wcs_bus): the one file that wraps paho MQTTAsync (mqlink.c). paho's
- * threads only copy what they report into two bounded queues whose eventfds the loop watches;
- * every call below is made from the loop thread and returns without waiting on the network,
- * except mqlink_close. Messages reach paho through a sender thread (mqlink_send only queues). No
- * paho type appears here; paho's codes are translated in mqlink.c. */
+/* The MQTT link (private to wcs_bus): the one file that wraps libmosquitto (mqlink.c), run inside
+ * the event loop with no thread of its own: its socket is a loop fd, keepalive a timer. Every
+ * call below is made from the loop thread and returns without waiting on the network, except
+ * mqlink_close. The owner's callbacks run on the loop, only from the link's own fd and timer
+ * handlers (never from inside an mqlink_* call the owner made). No libmosquitto type appears
+ * here; its codes are translated in mqlink.c. */
 #ifndef WCS_BUS_MQLINK_H
 #define WCS_BUS_MQLINK_H
+
+#include "base/loop.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,18 +16,26 @@
 struct mqlink;
 
 struct mqlink_opts {
+    /* "tcp://host:port" (also "mqtt://", or no scheme; port default 1883). A host name is
+     * resolved with getaddrinfo at each connect attempt, which blocks the loop for as long as
+     * the resolver takes: give an IP address (as the tests, the demo and deploy/ do) or a name
+     * /etc/hosts answers. */
     const char *uri;
     const char *client_id;
     int mqtt_version; /* 5 or 4 */
-    int max_buffered; /* paho's maxBufferedMessages, and the sender queue's capacity */
-    size_t msg_queue_capacity;
+    /* QoS 1 messages the link holds at once, sent or queued behind the broker's Receive
+     * Maximum, not yet acknowledged (1..32768); mqlink_send refuses more with -EAGAIN. */
+    int max_unacked;
+    int connect_timeout_ms; /* no CONNACK by then: MQLINK_EV_CONNECT_FAILED; 0: 10000 */
+    int tick_ms;            /* how often keepalive and the connect timeout are looked at; 0: 1000
+                               (libmosquitto counts keepalive in whole seconds) */
 };
 
 /* One connect attempt's parameters; borrowed for the duration of mqlink_connect. */
 struct mqlink_connect {
     const char *user;     /* NULL: none */
     const char *password; /* NULL: none */
-    int keepalive_s;
+    int keepalive_s;      /* raised to 5, libmosquitto's least */
     bool clean_start;
     uint32_t session_expiry_s; /* MQTT 5 without clean_start: kept this long after a disconnect */
     const char *will_topic;    /* NULL: no Will */
@@ -38,30 +49,40 @@ enum mqlink_ev_kind {
     MQLINK_EV_LOST,
     MQLINK_EV_SUBSCRIBED,
     MQLINK_EV_SUBSCRIBE_FAILED,
+    /* mqlink_send refused a message with -EAGAIN and would now take one again: the owner may
+     * hand over what it kept. */
+    MQLINK_EV_SEND_READY,
 };
-/* Only changes of the link's state are events: a few per connect attempt, so the event queue
- * never fills. What happens to single messages is counted (mqlink_counts): with a broker
- * Receive Maximum of 1,000, a lost connection fails up to 1,000 messages at once, and an event
- * for each once filled the queue and dropped the MQLINK_EV_LOST behind them (the bus never
- * reconnected). */
+/* Only changes of the link's state are events; what happens to single messages is counted
+ * (mqlink_counts). */
 
 struct mqlink_ev {
     enum mqlink_ev_kind kind;
     int rc;
 };
 
-/* A received message; free with mqlink_msg_free. */
+/* A received message, valid during the on_msg call. topic and payload are NUL-terminated.
+ * response_topic and correlation (MQTT 5, NULL when absent) are malloc'd and freed by the link
+ * after the call, unless the callee takes them (sets the pointer to NULL and frees it later). */
 struct mqlink_msg {
-    char *topic;
+    const char *topic;
     size_t topic_len;
-    void *payload;
+    const void *payload;
     size_t len;
     int qos;
     bool retained;
-    char *response_topic; /* MQTT 5, NUL-terminated copy or NULL */
+    char *response_topic;
     size_t response_topic_len;
-    void *correlation; /* MQTT 5 or NULL */
+    void *correlation;
     size_t correlation_len;
+};
+
+/* The owner's callbacks (on the loop). on_msg may call mqlink_send and mqlink_subscribe;
+ * neither may call mqlink_connect or mqlink_close. */
+struct mqlink_cbs {
+    void (*on_event)(void *arg, const struct mqlink_ev *ev);
+    void (*on_msg)(void *arg, struct mqlink_msg *m);
+    void *arg;
 };
 
 /* Per-message MQTT 5 options (ignored under 3.1.1). */
@@ -71,51 +92,50 @@ struct mqlink_props {
     size_t correlation_len;
 };
 
-/* Creates the paho client (no connection yet). Returns 0, -EINVAL, -ENOMEM or WCS_E_LINK. */
-int mqlink_open(struct mqlink **out, const struct mqlink_opts *o);
-/* Disconnects (waiting at most timeout_ms for in-flight messages), destroys the paho client and
- * drops queued events and messages. With send_will, or when queued messages could not be handed
- * to paho within timeout_ms, the broker is made to publish the Will: MQTT 5
- * DISCONNECT reason 0x04, or under 3.1.1 no DISCONNECT at all (the socket just closes).
- * NULL-safe. Blocks up to timeout_ms plus paho's teardown. */
+/* Creates the link on loop l (borrowed; outlives the link), with no connection yet. o and cbs
+ * are copied. Returns 0, -EINVAL (bad uri or option), -ENOMEM, or a negative errno. */
+int mqlink_open(struct mqlink **out, struct loop *l, const struct mqlink_opts *o,
+                const struct mqlink_cbs *cbs);
+/* Runs the connection from inside this call until every QoS 1 message the link holds is
+ * acknowledged and everything is written, for at most timeout_ms, then disconnects and frees
+ * everything. Messages received meanwhile still go to on_msg (so the owner can answer them);
+ * no event is reported. With send_will, or when something was left unacknowledged, the broker is
+ * made to publish the Will: MQTT 5 DISCONNECT reason 0x04, or under 3.1.1 no DISCONNECT at all
+ * (the socket just closes). NULL-safe. Blocks up to timeout_ms plus 100 ms for the DISCONNECT. */
 void mqlink_close(struct mqlink *k, int timeout_ms, bool send_will);
 
-/* Tracked QoS 1 messages handed to paho and not yet acknowledged, plus those waiting to be
- * sent again. Any thread. */
-size_t mqlink_inflight(struct mqlink *k);
+/* Events and replies (QoS 1, not retained) handed to the broker and not yet acknowledged, plus
+ * those waiting to be sent again on the next connection. */
+size_t mqlink_inflight(const struct mqlink *k);
 
-/* Fds that become readable when mqlink_next_ev / mqlink_next_msg have something. */
-int mqlink_ev_fd(const struct mqlink *k);
-int mqlink_msg_fd(const struct mqlink *k);
-/* Re-arm the fds: call once when an fd fires, before popping until -EAGAIN, so a push racing
- * the pops wakes the loop again. */
-void mqlink_ev_fd_drain(struct mqlink *k);
-void mqlink_msg_fd_drain(struct mqlink *k);
-/* Pop the next event / message. Return 0 or -EAGAIN. */
-int mqlink_next_ev(struct mqlink *k, struct mqlink_ev *ev);
-int mqlink_next_msg(struct mqlink *k, struct mqlink_msg **msg);
-void mqlink_msg_free(struct mqlink_msg *m);
-/* Times a message found the loop's queue full (it stayed with paho and came again later). */
-uint64_t mqlink_msgs_dropped(struct mqlink *k);
-
-/* What became of single messages since mqlink_open. Any thread. */
+/* What became of single messages since mqlink_open. */
 struct mqlink_counts {
-    uint64_t send_failed;     /* given up: refused by paho for good, or failed 4 times */
-    uint64_t resent;          /* QoS 1 events/replies paho failed, queued to be sent again */
-    uint64_t retained_failed; /* retained QoS 1 messages paho failed (republished on reconnect) */
+    uint64_t send_failed;     /* events/replies given up: refused by libmosquitto, or the
+                                 connection lost (or a PUBACK refusing them) 4 times */
+    uint64_t resent;          /* events/replies unacknowledged when a connection was lost, or
+                                 refused in an MQTT 5 PUBACK, queued to be sent again */
+    uint64_t retained_failed; /* retained QoS 1 messages unacknowledged when a connection was
+                                 lost: not resent (the owner republishes its retained state) */
+    uint64_t recv_damaged;    /* received messages passed on without their MQTT 5 response
+                                 topic or correlation data: no memory to copy them */
 };
-void mqlink_counts(struct mqlink *k, struct mqlink_counts *out);
+void mqlink_counts(const struct mqlink *k, struct mqlink_counts *out);
 
-/* Starts a connect attempt; its outcome arrives as MQLINK_EV_CONNECTED or _CONNECT_FAILED.
- * Returns 0, or WCS_E_LINK / -EINVAL when paho refused to start, -ENOMEM when the CONNECT
- * properties could not be built (no event follows). */
+/* Starts a connect attempt on a new client (a previous one is dropped); its outcome arrives as
+ * MQLINK_EV_CONNECTED or _CONNECT_FAILED (after at most connect_timeout_ms and a tick). Returns 0,
+ * or WCS_E_LINK (the connection was refused at once, or the host is not found), -EINVAL, -ENOMEM
+ * (no event follows). */
 int mqlink_connect(struct mqlink *k, const struct mqlink_connect *c);
-/* Subscribes; the outcome arrives as MQLINK_EV_SUBSCRIBED or _SUBSCRIBE_FAILED. */
+/* Subscribes; the outcome arrives as MQLINK_EV_SUBSCRIBED or _SUBSCRIBE_FAILED. Returns 0,
+ * WCS_E_LINK (not connected), -EINVAL or -ENOMEM. */
 int mqlink_subscribe(struct mqlink *k, const char *filter, int qos);
-/* Queues a copy of the message for the sender thread, which hands it to paho in order (holding
- * it while paho's buffer is full or the link is down). Returns 0 (queued), -EAGAIN (the queue of
- * max_buffered messages is full: keep it and retry later), -EINVAL or -ENOMEM. Never blocks on
- * paho. A message paho later refuses for good is counted (mqlink_counts send_failed). */
+/* Hands a message to the connection: it is written to the socket now when the socket takes it,
+ * else when the loop sees the socket writable. QoS 1 events and replies (not retained) are kept
+ * until their PUBACK and sent again, in order and ahead of anything newer, on the next
+ * connection; retained messages are not (see mqlink_counts). Returns 0, WCS_E_LINK (not
+ * connected), -EAGAIN (max_unacked QoS 1 messages held, or a QoS 0 message while the socket is
+ * full: keep it and offer it again, at the latest on MQLINK_EV_SEND_READY), -EINVAL (a topic,
+ * size or property libmosquitto refuses) or -ENOMEM. Never blocks. */
 int mqlink_send(struct mqlink *k, const char *topic, const void *payload, size_t len, int qos,
                 bool retain, const struct mqlink_props *props);
 

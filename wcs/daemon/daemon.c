@@ -365,6 +365,10 @@ static void on_store_state(void *arg, bool up, int reason, const char *detail)
         }
     }
     daemon_update_status(d);
+    /* The first report, up or down, ends the start's hold on commands (wcsd_open). */
+    d->store_reported = true;
+    if (d->bus)
+        bus_hold_commands(d->bus, false);
 }
 
 /* A command changed something the hot path reads from memory: bring the model up to date. */
@@ -992,6 +996,11 @@ static int open_links(struct wcsd *d)
         log_errx("mqtt bus not opened rc=%s: %s", wcs_strerror(rc), err);
         return rc;
     }
+    /* The broker delivers the commands it queued for wcs's session right after the connect,
+     * which is quicker than reaching Redis: they wait for the store's first report, so they
+     * run rather than being refused "store unavailable" (docs/reliability.md). */
+    if (!d->store_reported)
+        bus_hold_commands(d->bus, true);
     d->cmds = (struct cmd_ctx){.store = d->store,
                                .bus = d->bus,
                                .site = s,

@@ -155,6 +155,7 @@ struct wcsd {
     struct log_repeat rep_decide, rep_store, rep_late, rep_unmatched, rep_bus_refused;
     uint64_t watchdog_usec;
     bool store_up, bus_up, store_alarm;
+    bool store_reported; /* the store reported its first state (up or down) */
     uint64_t bus_down_since_us, bus_disc_seen;
     bool bus_outage;
     char status_line[256];
