@@ -12,6 +12,7 @@
 
 #include "harness/harness.h"
 #include "rdump.h"
+#include "tfile.h"
 
 #include <hiredis/hiredis.h>
 
@@ -32,18 +33,6 @@ static void write_file(const char *path, const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 65536);
-    if (f) {
-        size_t n = fread(buf, 1, 65535, f);
-        buf[n] = '\0';
-        fclose(f);
-    }
-    return buf;
 }
 
 static int setup(void **state)
@@ -191,7 +180,7 @@ static void test_import_twice_is_idempotent(void **state)
     write_file(STOCK, STOCK1);
     write_file(ORDERS, ORDERS1);
     assert_int_equal(run_import(), 0);
-    char *out = slurp(OUT);
+    char *out = tfile_read(OUT);
     assert_string_equal(out, "import: stock created=2 updated=0 unchanged=0 refused=0; orders "
                              "created=2 updated=0 unchanged=0 refused=0\n");
     free(out);
@@ -209,7 +198,7 @@ static void test_import_twice_is_idempotent(void **state)
     long long j0 = xlen();
 
     assert_int_equal(run_import(), 0);
-    out = slurp(OUT);
+    out = tfile_read(OUT);
     assert_string_equal(out, "import: stock created=0 updated=0 unchanged=2 refused=0; orders "
                              "created=0 updated=0 unchanged=2 refused=0\n");
     free(out);
@@ -230,7 +219,7 @@ static void test_import_twice_is_idempotent(void **state)
     write_file(ORDERS, "{\"order\":\"SO-2\",\"carrier\":\"UPS\",\"lines\":[{\"sku\":\"P2\","
                        "\"qty\":2}]}\n");
     assert_int_equal(run_import(), 0);
-    out = slurp(OUT);
+    out = tfile_read(OUT);
     assert_string_equal(out, "import: stock created=0 updated=1 unchanged=0 refused=0; orders "
                              "created=0 updated=1 unchanged=0 refused=0\n");
     free(out);
@@ -249,7 +238,7 @@ static void test_bad_line_writes_nothing(void **state)
                       "\"qty\":1}\n");
     write_file(ORDERS, ORDERS1);
     assert_int_equal(run_import(), 1);
-    char *err = slurp(ERR), want[400];
+    char *err = tfile_read(ERR), want[400];
     snprintf(want, sizeof(want), "%s:2: sku: unknown SKU \"P9\"\n", STOCK);
     assert_string_equal(err, want);
     free(err);
@@ -263,7 +252,7 @@ static void test_bad_line_writes_nothing(void **state)
 /* Replaces the first from in the config copy by to. */
 static void config_replace(const char *from, const char *to)
 {
-    char *text = slurp(CONFIG), *at = strstr(text, from);
+    char *text = tfile_read(CONFIG), *at = strstr(text, from);
     assert_non_null(at);
     FILE *f = fopen(CONFIG, "w");
     assert_non_null(f);
@@ -333,7 +322,7 @@ static void test_master_import(void **state)
 
     long long j0 = xlen();
     assert_int_equal(run_master(), 0);
-    char *out = slurp(OUT);
+    char *out = tfile_read(OUT);
     assert_string_equal(out, "import: stock created=0 updated=0 unchanged=0 refused=0; orders "
                              "created=0 updated=0 unchanged=0 refused=0; products created=3 "
                              "updated=0 unchanged=0 refused=0; locations created=48 updated=0 "
@@ -378,7 +367,7 @@ static void test_master_import(void **state)
     char *d0 = dump(&n0);
     long long j1 = xlen();
     assert_int_equal(run_master(), 0);
-    out = slurp(OUT);
+    out = tfile_read(OUT);
     assert_string_equal(out, "import: stock created=0 updated=0 unchanged=0 refused=0; orders "
                              "created=0 updated=0 unchanged=0 refused=0; products created=0 "
                              "updated=0 unchanged=3 refused=0; locations created=0 updated=0 "
@@ -405,7 +394,7 @@ static void test_master_import(void **state)
     d0 = dump_but(skip, &n0);
     j1 = xlen();
     assert_int_equal(run_master(), 0);
-    out = slurp(OUT);
+    out = tfile_read(OUT);
     assert_string_equal(out, "import: stock created=0 updated=0 unchanged=0 refused=0; orders "
                              "created=0 updated=0 unchanged=0 refused=0; products created=0 "
                              "updated=1 unchanged=2 refused=0; locations created=0 updated=0 "

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tfile.h"
+
 #include "report.h"
 
 #include <stdio.h>
@@ -14,25 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = calloc(1, (size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
 
 /* Writes a report of four samples (the first without a speed) into a new folder; returns
  * clock.svg's text or NULL when there is none, and index.html's in *html. */
@@ -52,10 +35,10 @@ static char *write_report(double speed_min, double speed, char **html)
     assert_int_equal(sim_report_write(&r, dir, "t", "site"), 0);
     sim_report_fini(&r);
     snprintf(path, sizeof(path), "%s/index.html", dir);
-    *html = slurp(path);
+    *html = tfile_read(path);
     assert_non_null(*html);
     snprintf(path, sizeof(path), "%s/clock.svg", dir);
-    svg = slurp(path);
+    svg = tfile_read(path);
     return svg;
 }
 

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tfile.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,25 +37,6 @@ static int run_sim(const char *dir, const char *scenario, char *out, size_t out_
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = calloc(1, (size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 static void test_short_passes(void **state)
 {
     char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384], path[600];
@@ -72,7 +55,7 @@ static void test_short_passes(void **state)
     assert_non_null(strstr(out, "0 failed"));
     assert_non_null(strstr(out, "PLC plc1: inducted=9 "));
     snprintf(path, sizeof(path), "%s/index.html", dir);
-    html = slurp(path);
+    html = tfile_read(path);
     assert_non_null(html);
     assert_non_null(strstr(html, "<svg"));
     assert_non_null(strstr(html, "Per-lane counts"));
@@ -83,7 +66,7 @@ static void test_short_passes(void **state)
     snprintf(path, sizeof(path), "%s/lanes.svg", dir);
     assert_int_equal(stat(path, &st), 0);
     snprintf(path, sizeof(path), "%s/site.yaml", dir);
-    html = slurp(path);
+    html = tfile_read(path);
     assert_non_null(html);
     /* The derived config points the PLC at its emulator on loopback. */
     assert_null(strstr(html, "10.0.0.10"));
