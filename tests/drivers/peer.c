@@ -77,6 +77,26 @@ int peer_tcp(struct peer *p, struct loop *loop, peer_fn fn, void *arg)
     return loop_add_fd(loop, p->listen_fd, LOOP_READ, on_accept, p);
 }
 
+int peer_refusing_port(uint16_t *port)
+{
+    struct sockaddr_in sa = {0};
+    socklen_t sl = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -errno;
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
 int peer_pty(struct peer *p, struct loop *loop, peer_fn fn, void *arg)
 {
     memset(p, 0, sizeof(*p));

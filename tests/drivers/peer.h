@@ -31,6 +31,11 @@ struct peer {
 };
 
 int peer_tcp(struct peer *p, struct loop *loop, peer_fn fn, void *arg);
+/* A 127.0.0.1 port that refuses connections for as long as the returned socket stays open: it
+ * is bound (without SO_REUSEADDR) but never listens, so no other process can listen there and
+ * the kernel never picks it as a client's own port (a connect to a closed port in the
+ * ephemeral range can otherwise meet itself). Returns the fd, or -errno. */
+int peer_refusing_port(uint16_t *port);
 int peer_pty(struct peer *p, struct loop *loop, peer_fn fn, void *arg);
 void peer_close(struct peer *p);
 /* Drops the TCP client (the listener stays). */
