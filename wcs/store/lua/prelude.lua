@@ -274,25 +274,32 @@ local function pick_check(t, q, ser)
     return nil
 end
 
--- Refuses (returns the error reply) unless the task's order holds `need` units on the quant and
--- the quant has them on hand and reserved; nil when it does.
-local function pick_held(t, need)
-    local held = num(redis.call('HGET', KEYS[7], KEYS[8]))
+-- The stock a pick moves: the order's hold on the task's quant (KEYS[7] field KEYS[8]) and the
+-- quant's on_hand and reserved, read once for pick_held and pick_apply.
+local function pick_stock()
     local qv = redis.call('HMGET', KEYS[8], 'on_hand', 'reserved')
-    if held < need or num(qv[2]) < need or num(qv[1]) < need then
-        return err('ESTATE', 'order ' .. t[3] .. ' holds ' .. held .. ' on ' .. KEYS[8] ..
-            ' (on_hand ' .. num(qv[1]) .. ', reserved ' .. num(qv[2]) .. '), picked ' .. need)
+    return {held = num(redis.call('HGET', KEYS[7], KEYS[8])), on_hand = num(qv[1]),
+        reserved = num(qv[2])}
+end
+
+-- Refuses (returns the error reply) unless the task's order holds `need` units on the quant and
+-- the quant has them on hand and reserved; nil when it does. st: pick_stock() (nil: read now).
+local function pick_held(t, need, st)
+    st = st or pick_stock()
+    if st.held < need or st.reserved < need or st.on_hand < need then
+        return err('ESTATE', 'order ' .. t[3] .. ' holds ' .. st.held .. ' on ' .. KEYS[8] ..
+            ' (on_hand ' .. st.on_hand .. ', reserved ' .. st.reserved .. '), picked ' .. need)
     end
     return nil
 end
 
 -- Moves q checked units of task t from the quant (on_hand, reserved, the order's reservation)
--- into the tote (contents, tote hash), counts the pick and journals it (op 'pick').
-local function pick_apply(t, q)
+-- into the tote (contents, tote hash), counts the pick and journals it (op 'pick'). st:
+-- pick_stock() read with nothing written to the quant or the order's hold since (nil: read now).
+local function pick_apply(t, q, st)
     local tid, order, sku, lot = ARGV[7], t[3], t[4], t[5] or ''
-    local held = num(redis.call('HGET', KEYS[7], KEYS[8]))
-    local qv = redis.call('HMGET', KEYS[8], 'on_hand', 'reserved')
-    local on_hand, reserved = num(qv[1]), num(qv[2])
+    st = st or pick_stock()
+    local held, on_hand, reserved = st.held, st.on_hand, st.reserved
     local item = sku .. ':' .. lot
     local in_tote = num(redis.call('HGET', KEYS[9], item))
     redis.call('HINCRBY', KEYS[8], 'on_hand', -q)

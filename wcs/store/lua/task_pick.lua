@@ -60,7 +60,11 @@ end
 local ser = serial_read(ARGV[17] == 'serial' and ARGV[11] == t[4], t[4], ARGV[16], KEYS[13],
     KEYS[14])
 ser.tracked = ARGV[17] == 'serial'
-local bad = pick_check(t, q, ser) or pick_held(t, q)
+local bad, st = pick_check(t, q, ser), nil
+if not bad then
+    st = pick_stock()
+    bad = pick_held(t, q, st)
+end
 if bad then
     return bad
 end
@@ -72,7 +76,7 @@ if (bo ~= '' and KEYS[15] ~= site_key('backorder:' .. bo)) or (bo == '' and #KEY
 end
 local b = redis.call('HMGET', KEYS[5], 'state', 'open')
 -- Apply: the stock move (pick_confirm's rule).
-pick_apply(t, q)
+pick_apply(t, q, st)
 if ser.tracked then
     serial_picked(t, ser.serial, ARGV[15], KEYS[12], KEYS[13], KEYS[14])
 end
