@@ -688,6 +688,51 @@ static void test_hash_read(void **state)
     env_close(&e);
 }
 
+/* wave_read 'zfirst' (the next batch a claim takes): the first member, or with a retry count k
+ * the member at rank k modulo the set's size, so claims that lost a race spread over the set;
+ * a bad rank is refused. */
+static void zfirst(struct env *e, const char *rank, struct hread *h)
+{
+    const char *k[] = {"wcs:{zf}:batches:released"};
+    const char *a[] = {"zfirst", rank};
+    *h = (struct hread){0};
+    assert_int_equal(
+        store_script_run(e->s, &CTX, "wave_read", false, k, 1, a, rank ? 2 : 1, on_hread, h), 0);
+    assert_true(run_until(e->l, &h->done, 5000));
+}
+
+static void test_zfirst_rank(void **state)
+{
+    struct env e;
+    struct hread h;
+    (void)state;
+    env_open(&e, "zf");
+    zfirst(&e, NULL, &h);
+    assert_int_equal(h.rc, 0);
+    assert_string_equal(h.v[0], ""); /* empty */
+    zfirst(&e, "3", &h);
+    assert_int_equal(h.rc, 0);
+    assert_string_equal(h.v[0], "");
+    redisContext *c = sync_ctx();
+    freeReplyObject(redisCommand(c, "ZADD wcs:{zf}:batches:released 1 B1 2 B2 3 B3"));
+    zfirst(&e, NULL, &h);
+    assert_string_equal(h.v[0], "B1");
+    zfirst(&e, "0", &h);
+    assert_string_equal(h.v[0], "B1");
+    zfirst(&e, "1", &h);
+    assert_string_equal(h.v[0], "B2");
+    zfirst(&e, "5", &h);
+    assert_string_equal(h.v[0], "B3");
+    zfirst(&e, "6", &h);
+    assert_string_equal(h.v[0], "B1");
+    zfirst(&e, "-1", &h);
+    assert_int_not_equal(h.rc, 0);
+    zfirst(&e, "x", &h);
+    assert_int_not_equal(h.rc, 0);
+    redisFree(c);
+    env_close(&e);
+}
+
 /* Microseconds this thread has spent runnable but waiting for a CPU (the second field of
  * /proc/thread-self/schedstat); 0 when the kernel does not report it. On a busy machine a
  * thread that never blocks still loses the CPU for a while: that time is not the store's. */
@@ -1107,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_pack_step_changes),
         cmocka_unit_test(test_hash_read),
+        cmocka_unit_test(test_zfirst_rank),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

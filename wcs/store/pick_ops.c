@@ -278,8 +278,13 @@ static int next_claim(struct pk *p)
      * first (p->id is set from then on, so it cannot tell the two paths apart). */
     int rc = 0, part = p->any_batch ? 1 : 0;
     if (p->phase == 0 && p->any_batch) {
+        /* After a race lost to another picker (a retry), another released batch than the
+         * first: pickers who all asked at once then spread over the batches. */
+        char k[16];
+        const char *a[] = {k};
+        snprintf(k, sizeof(k), "%d", p->attempt);
         rc = strv_pushf(&keys, "wcs:{%s}:batches:released", site(p));
-        rc = rc ? rc : pk_read(p, "zfirst", &keys, NULL, 0);
+        rc = rc ? rc : pk_read(p, "zfirst", &keys, a, 1);
         strv_clear(&keys);
         return rc;
     }

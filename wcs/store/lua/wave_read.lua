@@ -16,7 +16,9 @@
 --  'release' KEYS[4] wave hash, KEYS[5] task counter. The state ('' no such wave), the orders
 --           JSON as stored, the next task number, then n and the n order ids, then m and the m
 --           batch ids with each one's task count (wave_batches of the prelude).
---  'zfirst' KEYS[4] a sorted set. Its first member ('' when empty).
+--  'zfirst' KEYS[4] a sorted set; ARGV[8] (optional) a retry count k. Its first member, or with
+--           k its member at rank k modulo its size, so claimants retrying after a race spread
+--           over the set instead of meeting again on its first member ('' when empty).
 --  'short'  (pick.short) KEYS[4] order, KEYS[5] order lines, KEYS[6] task counter, KEYS[7]
 --           backorder counter, KEYS[8] open counts, KEYS[9] the SKU's quant set; ARGV[8] line
 --           no, ARGV[9] location. The order's state, carrier, priority, ship_date, zone,
@@ -134,10 +136,18 @@ elseif mode == 'release' then
         out[#out + 1] = tostring(#b.picks)
     end
 elseif mode == 'zfirst' then
-    if #KEYS ~= 4 then
-        return err('EARG', 'zfirst takes one key')
+    local k = 0
+    if ARGV[8] then
+        k = int_arg(ARGV[8])
     end
-    out[2] = s(redis.call('ZRANGE', KEYS[4], 0, 0)[1])
+    if #KEYS ~= 4 or #ARGV > 8 or not k or k < 0 then
+        return err('EARG', 'zfirst takes one key and an optional rank')
+    end
+    if k > 0 then
+        local n = redis.call('ZCARD', KEYS[4])
+        k = n > 0 and k % n or 0
+    end
+    out[2] = s(redis.call('ZRANGE', KEYS[4], k, k)[1])
 elseif mode == 'short' then
     if #KEYS ~= 9 or #ARGV ~= 9 then
         return err('EARG', 'short takes 6 keys, a line and a location')
