@@ -313,8 +313,14 @@ int sim_picker_on_reply(struct sim_picker *p, uint64_t now_ms, const char *reply
                 k->qty = k->remaining = (uint32_t)json_integer_value(json_object_get(t, "qty"));
             }
         if (p->n_tasks == 0) {
+            const char *e = json_string_value(json_object_get(j, "error"));
             p->st = P_IDLE;
-            p->next_at = now_ms + p->cfg.retry_ms;
+            if (!ok && e && strstr(e, "retry")) {
+                /* a race lost to another picker ("changed meanwhile, retry"): press again */
+                p->next_at = now_ms + 2000;
+            } else {
+                p->next_at = now_ms + p->cfg.retry_ms;
+            }
         } else {
             p->st = P_PICKING;
             p->next_at = now_ms + (uint64_t)(p->cfg.seconds_per_pick * 1000);

@@ -145,6 +145,25 @@ static void test_picker_nothing_to_claim(void **state)
     sim_picker_free(p);
 }
 
+/* A claim that lost a race to another picker says "retry": the picker presses again after 2 s,
+ * not after the 60 s it waits when there is no work. */
+static void test_picker_claim_race_retried(void **state)
+{
+    struct sim_picker *p = picker(0);
+    struct sim_action a;
+    (void)state;
+    assert_int_equal(sim_picker_next(p, 0, &a), 1);
+    assert_int_equal(sim_picker_on_reply(
+                         p, 10, "{\"ok\":false,\"error\":\"batch B1 changed meanwhile, retry\"}"),
+                     0);
+    assert_int_equal(sim_picker_next(p, 2009, &a), 0);
+    assert_int_equal(sim_picker_next(p, 2010, &a), 1);
+    assert_string_equal(a.name, "batch.claim");
+    assert_int_equal(sim_picker_on_reply(p, 2020, CLAIM_OK), 0);
+    assert_int_equal(sim_picker_next(p, 2020, &a), 0); /* walking to the first task */
+    sim_picker_free(p);
+}
+
 static void test_picker_mistake_then_short(void **state)
 {
     struct sim_picker *p = picker(1); /* every first attempt scans the wrong product */
@@ -364,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_picker_batch),
         cmocka_unit_test(test_picker_walks_from_the_scan),
         cmocka_unit_test(test_picker_nothing_to_claim),
+        cmocka_unit_test(test_picker_claim_race_retried),
         cmocka_unit_test(test_picker_mistake_then_short),
         cmocka_unit_test(test_packer),
         cmocka_unit_test(test_packer_backlog),

@@ -33,7 +33,9 @@ struct sim_picker_cfg {
     double err_wrong_product, err_wrong_qty, err_skipped_scan, err_wrong_tote; /* per pick */
     uint64_t seed;
     const char *tote_prefix; /* totes are <prefix>-<n> */
-    uint64_t retry_ms;       /* wait after "no released batch to claim" (default 60 s) */
+    /* Wait after "no released batch to claim" before claiming again (default 60 s); a claim
+     * that lost a race to another picker ("changed meanwhile, retry") is tried again after 2 s. */
+    uint64_t retry_ms;
     /* Locations the picker finds empty whatever wcs's books say: a task there is reported at
      * once with pick.short {task, qty: 0}. Borrowed, not copied (live while the picker is). */
     const char *const *empty;
