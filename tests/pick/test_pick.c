@@ -20,6 +20,7 @@
 #include "base/loop.h"
 #include "bus/bus.h"
 #include "command/command.h"
+#include "command/taskhint.h"
 #include "store/store.h"
 
 #include <hiredis/hiredis.h>
@@ -904,6 +905,85 @@ static void test_claim_race(void **state)
     }
 }
 
+static uint64_t store_commands(void)
+{
+    struct store_stats st;
+    store_get_stats(FX.store, &st);
+    return st.commands;
+}
+
+/* Confirms all of task t (one picked with its claim's location and qty) into tote; returns the
+ * store commands it took. */
+static uint64_t confirm_all(const json_t *t, const char *rid, const char *tote)
+{
+    char f[512];
+    uint64_t before = store_commands();
+    snprintf(f, sizeof(f),
+             "\"task\":\"%s\",\"location\":\"%s\",\"scan\":\"(01)09506000134352\",\"qty\":%lld,"
+             "\"tote\":\"%s\"",
+             fx_jstr(t, "task"), fx_jstr(t, "location"), fx_jint(t, "qty"), tote);
+    json_t *r = fx_ok("picker2", "pick.confirm", rid, f);
+    assert_int_equal(fx_jint(r, "remaining"), 0);
+    assert_string_equal(fx_jstr(r, "order"), fx_jstr(t, "order"));
+    json_decref(r);
+    return store_commands() - before;
+}
+
+/* The batch's claim tells the command layer each task's order, batch, product, location and
+ * lot: pick.confirm then runs its script without reading the task (one store command fewer). A
+ * hint that does not match the task (here: planted with another order) is refused by the script
+ * as changed meanwhile, and the pick reads the task and goes through as usual. */
+static void test_pick_hint(void **state)
+{
+    (void)state;
+    quant("P1", "WH1/Stock/C/1", "", 30, "");
+    for (int k = 0; k < 3; k++) {
+        char rid[16], f[160];
+        snprintf(rid, sizeof(rid), "ph%d", k);
+        snprintf(f, sizeof(f),
+                 "\"order\":\"SO9%d\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P1\",\"qty\":1}]",
+                 k);
+        fx_ok0("erp", "order.upsert", rid, f);
+    }
+    json_decref(fx_ok("sup", "wave.plan", "php", "\"wave\":\"W90\""));
+    json_t *rel = fx_ok("sup", "wave.release", "phr", "\"wave\":\"W90\"");
+    char claim[96];
+    snprintf(claim, sizeof(claim), "\"batch\":\"%s\"",
+             json_string_value(json_array_get(json_object_get(rel, "batches"), 0)));
+    json_decref(rel);
+    json_t *c = fx_ok("picker2", "batch.claim", "phc", claim);
+    json_t *tasks = json_object_get(c, "tasks"), *mine[3];
+    size_t i, n = 0;
+    json_t *t;
+    json_array_foreach(tasks, i, t)
+    {
+        if (n < 3 && strncmp(fx_jstr(t, "order"), "SO9", 3) == 0)
+            mine[n++] = t;
+    }
+    assert_int_equal(n, 3);
+    /* Known from the claim. */
+    uint64_t hinted = FX.cmd.stats.pick_hinted;
+    uint64_t d_hint = confirm_all(mine[0], "ph-a", "TH1");
+    assert_int_equal(FX.cmd.stats.pick_hinted, hinted + 1);
+    /* A wrong hint: read again, the pick is the task's own. */
+    const struct ops_task_hint wrong = {"SO-NOPE", fx_jstr(c, "batch"), "P1",
+                                        fx_jstr(mine[1], "location"), ""};
+    assert_int_equal(taskhints_put(&FX.cmd.hints, fx_jstr(mine[1], "task"), &wrong), 0);
+    uint64_t d_wrong = confirm_all(mine[1], "ph-b", "TH2");
+    assert_int_equal(FX.cmd.stats.pick_hinted, hinted + 2);
+    /* Not known (the hint dropped): the task is read first. */
+    taskhints_drop(FX.cmd.hints, fx_jstr(mine[2], "task"));
+    uint64_t d_read = confirm_all(mine[2], "ph-c", "TH3");
+    assert_int_equal(FX.cmd.stats.pick_hinted, hinted + 2);
+    assert_int_equal(d_hint + 1, d_read);
+    assert_int_equal(d_wrong, d_read + 1); /* the refused script, then read and script */
+    /* Done tasks are forgotten. */
+    struct ops_task_hint g;
+    assert_false(taskhints_get(FX.cmd.hints, fx_jstr(mine[0], "task"), &g));
+    assert_false(taskhints_get(FX.cmd.hints, fx_jstr(mine[1], "task"), &g));
+    json_decref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -913,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_serials),
         cmocka_unit_test(test_short_serial),
         cmocka_unit_test(test_claim_race),
+        cmocka_unit_test(test_pick_hint),
     };
     return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

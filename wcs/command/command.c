@@ -12,6 +12,7 @@
 #include "replen.h"
 #include "scan.h"
 #include "short.h"
+#include "taskhint.h"
 #include "validate.h"
 #include "wave.h"
 
@@ -424,9 +425,18 @@ static int r_batch_claim(struct job *j, const struct store_result *r, json_t *f,
     json_array_foreach(tasks, i, v)
     {
         char gtin[15];
-        const char *sku = json_string_value(json_object_get(v, "sku"));
+        const char *sku = json_string_value(json_object_get(v, "sku")),
+                   *task = json_string_value(json_object_get(v, "task"));
+        const struct ops_task_hint h = {json_string_value(json_object_get(v, "order")),
+                                        r->values[0], sku,
+                                        json_string_value(json_object_get(v, "location")),
+                                        json_string_value(json_object_get(v, "lot"))};
         pick_first_gtin(j->c->site, sku ? sku : "", gtin);
         json_object_set_new(v, "gtin", gtin[0] ? json_string(gtin) : json_null());
+        /* The next pick.confirm of an open task runs without reading it (-EINVAL: not kept). */
+        const char *ts = json_string_value(json_object_get(v, "state"));
+        if (ts && strcmp(ts, "open") == 0)
+            (void)taskhints_put(&j->c->hints, task, &h);
     }
     json_object_set_new(f, "batch", json_string(r->values[0]));
     json_object_set_new(f, "wave", json_string(r->values[1]));
@@ -479,8 +489,15 @@ static int x_pick(struct job *j)
                           .short_pick = is_short,
                           .serial = sc.lot[0] && sc.serial ? sc.lot : NULL,
                           .serial_tracked = p && p->tracking == CFG_TRACK_SERIAL};
-    if (is_short)
+    struct ops_task_hint h;
+    if (is_short) {
+        taskhints_drop(j->c->hints, j->a.id);
         return short_start(j->c, &j->sctx, &pk, on_exec, j);
+    }
+    if (taskhints_get(j->c->hints, j->a.id, &h)) {
+        pk.hint = &h;
+        j->c->stats.pick_hinted++;
+    }
     return ops_pick_confirm(j->c->store, &j->sctx, &pk, on_exec, j);
 }
 
@@ -517,6 +534,8 @@ static int r_pick_confirm(struct job *j, const struct store_result *r, json_t *f
     json_object_set_new(f, "next", r->values[4][0] ? json_string(r->values[4]) : json_null());
     publish_task(j, j->a.id, r->values[5], r->values[2], atoll(r->values[0]), atoll(r->values[1]),
                  r->values[7]);
+    if (strcmp(r->values[5], "open") != 0)
+        taskhints_drop(j->c->hints, j->a.id);
     if (strcmp(r->values[6], "done") == 0)
         publish_batch_done(j, r->values[8]);
     /* The pick may have taken its face below its replenishment min. */
@@ -1154,4 +1173,6 @@ void command_fini(struct cmd_ctx *c)
     wave_plan_fini(c);
     inbound_fini(c);
     replen_fini(c);
+    taskhints_free(c->hints);
+    c->hints = NULL;
 }

@@ -52,6 +52,7 @@ struct cmd_stats {
     uint64_t store_errors;  /* not executed because Redis failed or was down */
     uint64_t pick_confirms; /* pick.confirm and the found part of pick.short, applied */
     uint64_t pick_errors;   /* pick checks refused (location, product, lot, expiry, qty, tote) */
+    uint64_t pick_hinted;   /* pick.confirm run without reading its task (known from the claim) */
     /* replenishment checks (replen.c): run, tasks created, skipped by the script (an open
      * replenishment or no longer below min meanwhile), rule needs without reserve stock,
      * failed on a store error, dropped on a full queue */
@@ -84,6 +85,7 @@ struct cmd_ctx {
     struct cmd_wave *wave;       /* private: the wave.plan running (one at a time) */
     struct cmd_inbound *inbound; /* private: receiving's planner site (inbound.c) */
     struct cmd_replen *replen;   /* private: the replenishment check queue (replen.c) */
+    struct taskhints *hints;     /* private: pick tasks handed out by batch.claim (taskhint.h) */
     /* private: claim tokens are "~<prefix>.<n>", the prefix random per process (command.c) */
     char claim_prefix[17];
     uint64_t claims;

@@ -205,17 +205,27 @@ int ops_batch_claim(struct store *s, const struct store_ctx *ctx, const char *ba
                     const char *picker, store_cb cb, void *arg);
 
 /* A pick as the RF device reported it, its scan decoded by the caller. */
+/* What the caller already knows of a pick task, from the batch claim that handed it out (its
+ * order, batch, product, location and lot never change): pick.confirm then runs its script at
+ * once instead of reading the task first. The script checks the keys these make against the
+ * task; a hint that does not match (or a task of a backorder's follow-up order, which takes one
+ * more key) is "changed meanwhile", and the operation reads the task and runs again. */
+struct ops_task_hint {
+    const char *order, *batch, *sku, *location, *lot; /* lot "" none */
+};
+
 struct ops_pick {
-    const char *task, *location; /* the location as scanned */
-    const char *gtin;            /* 14 digits */
-    const char *gtin_sku;        /* the product owning gtin, "" none */
-    const char *lot;             /* AI 10, NULL: the scan had none */
-    const char *expiry;          /* AI 17 as YYYY-MM-DD, NULL: none */
-    int64_t qty;                 /* units picked now: confirm >= 1; short >= 0 */
-    const char *tote;            /* required when qty > 0 */
-    bool short_pick;             /* must be false for ops_pick_confirm (pick.short: below) */
-    const char *serial;          /* AI 21, NULL: the scan had none (pick.confirm only) */
-    bool serial_tracked;         /* gtin_sku is serial-tracked: the serial rule applies */
+    const char *task, *location;      /* the location as scanned */
+    const char *gtin;                 /* 14 digits */
+    const char *gtin_sku;             /* the product owning gtin, "" none */
+    const char *lot;                  /* AI 10, NULL: the scan had none */
+    const char *expiry;               /* AI 17 as YYYY-MM-DD, NULL: none */
+    int64_t qty;                      /* units picked now: confirm >= 1; short >= 0 */
+    const char *tote;                 /* required when qty > 0 */
+    bool short_pick;                  /* must be false for ops_pick_confirm (pick.short: below) */
+    const char *serial;               /* AI 21, NULL: the scan had none (pick.confirm only) */
+    bool serial_tracked;              /* gtin_sku is serial-tracked: the serial rule applies */
+    const struct ops_task_hint *hint; /* pick.confirm: the task as known, NULL: read it */
 };
 
 /* pick.confirm of p (short_pick false). values: picked, remaining, order, order state, next

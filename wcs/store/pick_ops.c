@@ -78,6 +78,7 @@ struct pk {
     char user[129];
     struct strv in;   /* the caller's arguments (kind-specific order) */
     struct strv read; /* what the reads found (kind-specific) */
+    struct strv hint; /* pick.confirm: the task's read as the caller knows it, used once */
 };
 
 static void pk_free(struct pk *p)
@@ -86,6 +87,7 @@ static void pk_free(struct pk *p)
         return;
     strv_clear(&p->in);
     strv_clear(&p->read);
+    strv_clear(&p->hint);
     free(p);
 }
 
@@ -397,6 +399,16 @@ static int next_confirm(struct pk *p)
     struct strv keys = {0}, args = {0};
     const char *const *t;
     int rc;
+    if (p->phase == 0 && p->hint.n == TASK_FIELDS) {
+        /* The task as the caller knows it, in place of the read (once: a retry reads). */
+        struct strv h = p->hint;
+        p->hint = (struct strv){0};
+        strv_clear(&p->read);
+        p->read = h;
+        if ((rc = strv_push(&p->read, "\x1f")) != 0)
+            return rc;
+        p->phase = 1;
+    }
     if (p->phase == 0)
         return read_task(p);
     if (!(t = task_read(p, &rc)))
@@ -609,6 +621,20 @@ int ops_pick_confirm(struct store *s, const struct store_ctx *ctx, const struct 
                         pk->serial_tracked ? "serial" : ""};
     for (size_t i = 0; rc == 0 && i < sizeof(in) / sizeof(in[0]); i++)
         rc = strv_push(&p->in, in[i]);
+    if (rc == 0 && pk->hint && pk->hint->order && pk->hint->batch && pk->hint->sku &&
+        pk->hint->location) {
+        /* In read_task's order: kind, order, batch, sku, location, lot, backorder. A follow-up
+         * order's task (its backorder) is not known this way: the script refuses the hint. */
+        const char *h[TASK_FIELDS] = {"pick",
+                                      pk->hint->order,
+                                      pk->hint->batch,
+                                      pk->hint->sku,
+                                      pk->hint->location,
+                                      pk->hint->lot ? pk->hint->lot : "",
+                                      ""};
+        for (size_t i = 0; rc == 0 && i < TASK_FIELDS; i++)
+            rc = strv_push(&p->hint, h[i]);
+    }
     if (rc != 0) {
         pk_free(p);
         return rc;

@@ -48,6 +48,14 @@ if t[2] ~= 'open' then
     return err('ESTATE', 'task ' .. tid .. ' is ' .. tostring(t[2]))
 end
 local order = t[3]
+-- The keys the C side made from the task as it read it or knew it from the batch's claim
+-- (ops_task_hint): a task that does not match them is read again.
+local quant = site_key('quant:' .. tostring(t[4]) .. ':' .. tostring(t[7]) .. ':' .. (t[5] or ''))
+if KEYS[5] ~= site_key('batch:' .. tostring(t[10])) or
+    KEYS[6] ~= site_key('order:' .. tostring(order)) or
+    KEYS[7] ~= site_key('order:' .. tostring(order) .. ':resv') or KEYS[8] ~= quant then
+    return err('ESTATE', 'task ' .. tid .. ' changed meanwhile, retry')
+end
 if KEYS[11] ~= site_key('replen:faces') then
     return err('EARG', 'KEYS[11] is not the busy faces hash')
 end
