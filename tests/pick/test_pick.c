@@ -854,20 +854,26 @@ static long evalsha_calls(void)
     return n;
 }
 
+/* n DHL orders <order_prefix>0.. of one unit of sku each (request ids <rid_prefix>0..). */
+static void unit_orders(const char *rid_prefix, const char *order_prefix, const char *sku, int n)
+{
+    for (int k = 0; k < n; k++) {
+        char rid[16], f[160];
+        snprintf(rid, sizeof(rid), "%s%d", rid_prefix, k);
+        snprintf(f, sizeof(f),
+                 "\"order\":\"%s%d\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"%s\",\"qty\":1}]",
+                 order_prefix, k, sku);
+        fx_ok0("erp", "order.upsert", rid, f);
+    }
+}
+
 /* Two pickers asking for the next batch at the same moment get one batch each: the claim that
  * loses the race for the first released batch takes the next one instead of being refused. */
 static void test_claim_race(void **state)
 {
     (void)state;
     quant("P2", "WH1/Stock/A/3", "", 20, "");
-    for (int k = 0; k < 5; k++) {
-        char rid[16], f[160];
-        snprintf(rid, sizeof(rid), "cr%d", k);
-        snprintf(f, sizeof(f),
-                 "\"order\":\"SO7%d\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P2\",\"qty\":1}]",
-                 k);
-        fx_ok0("erp", "order.upsert", rid, f);
-    }
+    unit_orders("cr", "SO7", "P2", 5);
     /* One order per wave: W70, W70.2, ... each with its batch. */
     json_t *r = fx_ok("sup", "wave.plan", "crp", "\"wave\":\"W70\",\"max_orders\":1");
     size_t n_waves = json_array_size(json_object_get(r, "waves"));
@@ -937,14 +943,7 @@ static void test_pick_hint(void **state)
 {
     (void)state;
     quant("P1", "WH1/Stock/C/1", "", 30, "");
-    for (int k = 0; k < 3; k++) {
-        char rid[16], f[160];
-        snprintf(rid, sizeof(rid), "ph%d", k);
-        snprintf(f, sizeof(f),
-                 "\"order\":\"SO9%d\",\"carrier\":\"DHL\",\"lines\":[{\"sku\":\"P1\",\"qty\":1}]",
-                 k);
-        fx_ok0("erp", "order.upsert", rid, f);
-    }
+    unit_orders("ph", "SO9", "P1", 3);
     json_decref(fx_ok("sup", "wave.plan", "php", "\"wave\":\"W90\""));
     json_t *rel = fx_ok("sup", "wave.release", "phr", "\"wave\":\"W90\"");
     char claim[96];
