@@ -29,10 +29,10 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -299,18 +299,67 @@ static const char *rnd_weighted(const struct sim_weight *w, size_t n)
 
 /* ---- files, processes ---- */
 
+/* Between fork and exec (only async-signal-safe calls): wcs gets SIGTERM when the runner's
+ * thread that started it ends, the runner killed included, so a killed run leaves no wcs behind
+ * (its servers die with the runner too: harness, PR_SET_PDEATHSIG). */
+static void spawn_child(const char *bin, char *const argv[], char *const envp[],
+                        const char *out_path, const char *err_path, pid_t parent)
+{
+    sigset_t none;
+    int fd;
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+        _exit(127);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (out_path) {
+        fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0 || dup2(fd, 1) < 0)
+            _exit(127);
+    }
+    fd = open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0 || dup2(fd, 2) < 0)
+        _exit(127);
+    execve(bin, argv, envp);
+    _exit(127);
+}
+
+/* Starts r->wcs_bin with argv (from the runner's main thread, which lives as long as the run):
+ * stderr, and stdout when out_path is given, appended to err_path; with notify the environment
+ * gets NOTIFY_SOCKET=notify and loses WATCHDOG_USEC. The pid, or a negative errno. */
+static pid_t spawn_wcs(struct run *r, char *const argv[], const char *out_path,
+                       const char *err_path, const char *notify)
+{
+    size_t n = 0, k = 0;
+    char **envp, *ns = NULL;
+    pid_t parent = getpid(), pid;
+    while (environ[n])
+        n++;
+    if (!(envp = calloc(n + 2, sizeof(*envp))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (!notify || (strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0 &&
+                        strncmp(environ[i], "WATCHDOG_USEC=", 14) != 0))
+            envp[k++] = environ[i];
+    if (notify) {
+        if (asprintf(&ns, "NOTIFY_SOCKET=%s", notify) < 0) {
+            free(envp);
+            return -ENOMEM;
+        }
+        envp[k++] = ns;
+    }
+    pid = fork();
+    if (pid == 0)
+        spawn_child(r->wcs_bin, argv, envp, out_path, err_path, parent);
+    int e = errno;
+    free(ns);
+    free(envp);
+    return pid < 0 ? -e : pid;
+}
+
 /* Spawns wcs with argv, its output appended to log_path; the pid, or a negative errno. */
 static pid_t run_start(struct run *r, char *const argv[], const char *log_path)
 {
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int rc;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    rc = posix_spawn(&pid, r->wcs_bin, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc != 0 ? -rc : pid;
+    return spawn_wcs(r, argv, log_path, log_path, NULL);
 }
 
 /* Waits for a run_start child until end_ms (real time), killing it then; its exit code (128 +
@@ -371,22 +420,15 @@ static int wcs_start(struct run *r, char *err, size_t err_len)
                     lost,
                     r->cfg_path,
                     NULL};
-    posix_spawn_file_actions_t fa;
     uint64_t end;
     char buf[512];
-    int rc;
+    pid_t pid;
     snprintf(lost, sizeof(lost), "%" PRIu64, r->lost_timeout_ms ? r->lost_timeout_ms : 30000);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, r->wcs_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    setenv("NOTIFY_SOCKET", r->notify_path, 1);
-    unsetenv("WATCHDOG_USEC");
-    rc = posix_spawn(&r->wcs, r->wcs_bin, &fa, NULL, argv, environ);
-    unsetenv("NOTIFY_SOCKET");
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        wcs_errf(err, err_len, "cannot start %s: %s", r->wcs_bin, strerror(rc));
-        return -rc;
+    if ((pid = spawn_wcs(r, argv, NULL, r->wcs_log, r->notify_path)) < 0) {
+        wcs_errf(err, err_len, "cannot start %s: %s", r->wcs_bin, strerror((int)-pid));
+        return (int)pid;
     }
+    r->wcs = pid;
     r->wcs_starts++;
     r->wcs_online = false;
     end = real_ms() + READY_TIMEOUT_MS;

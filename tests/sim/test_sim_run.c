@@ -2,7 +2,8 @@
  * site (redis-server, mosquitto, the emulated PLC, scale and printers, wcs import and wcs run
  * as children, agents, a PLC disconnect and a wcs SIGKILL) passes every expectation and writes
  * the report; a scenario with an expectation that cannot hold exits 1 with a FAIL line; a bad
- * scenario exits 1 naming file:line:col and starts nothing. */
+ * scenario exits 1 naming file:line:col and starts nothing; a run killed with SIGKILL leaves no
+ * wcs behind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,12 @@
 
 #include "tfile.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,6 +119,93 @@ static void test_bad_scenario(void **state)
     assert_null(strstr(out, "PASS"));
 }
 
+/* A child of pid whose command line has word as its second argument ("wcs run ..."), or 0. */
+static pid_t child_running(pid_t pid, const char *word)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t found = 0;
+    while (d && !found && (e = readdir(d))) {
+        char path[300], buf[512];
+        int ppid = 0;
+        FILE *f;
+        size_t n;
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        if (!(f = fopen(path, "r")))
+            continue;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+        if (!rp || sscanf(rp + 2, "%*c %d", &ppid) != 1 || ppid != pid)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+        if (!(f = fopen(path, "r")))
+            continue;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        if (strlen(buf) + 1 < n && strcmp(buf + strlen(buf) + 1, word) == 0)
+            found = (pid_t)atoi(e->d_name);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* The runner killed outright (SIGKILL: no handler, no cleanup): the wcs it started ends too
+ * (PR_SET_PDEATHSIG; this test is the subreaper that then reaps it), within its drain time. */
+static void test_killed_run_leaves_no_wcs(void **state)
+{
+    char dir[] = "/tmp/wcs-simtest-XXXXXX", rep[600], log[600];
+    pid_t sim, wcs = 0;
+    int st;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    snprintf(rep, sizeof(rep), "%s/report", dir);
+    snprintf(log, sizeof(log), "%s/out.txt", dir);
+    sim = fork();
+    assert_true(sim >= 0);
+    if (sim == 0) {
+        FILE *o = freopen(log, "w", stdout);
+        (void)o;
+        dup2(1, 2);
+        execl(WCS_BIN, "wcs", "sim", SIM_SCEN_DIR "/short.yaml", "--report", rep, "--quiet",
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000 && !wcs; i++) {
+        wcs = child_running(sim, "run");
+        if (!wcs)
+            usleep(10000);
+    }
+    if (!wcs) {
+        kill(sim, SIGKILL);
+        fail_msg("no `wcs run` under wcs sim within 30 s (see %s)", log);
+    }
+    assert_int_equal(kill(sim, SIGKILL), 0);
+    assert_int_equal(waitpid(sim, &st, 0), sim);
+    assert_true(WIFSIGNALED(st));
+    /* wcs is reparented to this process: it must exit by itself (SIGTERM, drain <= 5 s). */
+    pid_t got = 0;
+    for (int i = 0; i < 1500 && got != wcs; i++) {
+        got = waitpid(wcs, &st, WNOHANG);
+        if (got != wcs)
+            usleep(10000);
+    }
+    if (got != wcs) {
+        kill(wcs, SIGKILL);
+        waitpid(wcs, &st, 0);
+        fail_msg("wcs run (pid %d) still running 15 s after its runner was killed", (int)wcs);
+    }
+    /* Reap whatever else came to this subreaper (the servers die with the runner too). */
+    while (waitpid(-1, &st, WNOHANG) > 0)
+        ;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_last_tote_settles),
         cmocka_unit_test(test_failing_expectation),
         cmocka_unit_test(test_short_passes),
+        cmocka_unit_test(test_killed_run_leaves_no_wcs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
