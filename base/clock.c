@@ -19,6 +19,16 @@ uint64_t clock_real_mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+void clock_timespec_add_ms(struct timespec *ts, int ms)
+{
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 static uint64_t sys_mono_us(const struct wcs_clock *c)
 {
     (void)c;

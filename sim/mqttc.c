@@ -5,6 +5,7 @@
  * thread without a hop. */
 #include "mqttc.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/sock.h"
 
@@ -493,12 +494,7 @@ static int wait_result(struct mqttc *c, const int *flag, int timeout_ms)
     struct timespec until;
     int rc = 0;
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    clock_timespec_add_ms(&until, timeout_ms);
     while (*flag == 0 && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
     return *flag == 1 ? 0 : *flag == -1 ? WCS_E_LINK : -ETIMEDOUT;

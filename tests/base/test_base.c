@@ -229,6 +229,28 @@ static void test_nodelay_peers(void **state)
     close(l2);
 }
 
+/* A deadline ms from a reading: whole seconds carried, the nanoseconds kept below a second. */
+static void test_timespec_add_ms(void **state)
+{
+    struct timespec t = {10, 999000000L};
+    (void)state;
+    clock_timespec_add_ms(&t, 1);
+    assert_int_equal(t.tv_sec, 11);
+    assert_int_equal(t.tv_nsec, 0);
+    t = (struct timespec){10, 500000000L};
+    clock_timespec_add_ms(&t, 2750);
+    assert_int_equal(t.tv_sec, 13);
+    assert_int_equal(t.tv_nsec, 250000000L);
+    t = (struct timespec){10, 123};
+    clock_timespec_add_ms(&t, 0);
+    assert_int_equal(t.tv_sec, 10);
+    assert_int_equal(t.tv_nsec, 123);
+    t = (struct timespec){0, 600000000L};
+    clock_timespec_add_ms(&t, 400);
+    assert_int_equal(t.tv_sec, 1);
+    assert_int_equal(t.tv_nsec, 0);
+}
+
 static void test_system_clock_monotonic(void **state)
 {
     const struct wcs_clock *c = clock_system();
@@ -337,17 +359,12 @@ static void test_log_level_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strerror),
-        cmocka_unit_test(test_virtual_clock),
-        cmocka_unit_test(test_scaled_clock),
-        cmocka_unit_test(test_system_clock_monotonic),
-        cmocka_unit_test(test_queue_order_and_full),
-        cmocka_unit_test(test_queue_threads),
-        cmocka_unit_test(test_shared_clock),
-        cmocka_unit_test(test_uri_port),
-        cmocka_unit_test(test_nodelay_peers),
-        cmocka_unit_test(test_log_repeat),
-        cmocka_unit_test(test_log_level_parse),
+        cmocka_unit_test(test_strerror),        cmocka_unit_test(test_virtual_clock),
+        cmocka_unit_test(test_scaled_clock),    cmocka_unit_test(test_system_clock_monotonic),
+        cmocka_unit_test(test_timespec_add_ms), cmocka_unit_test(test_queue_order_and_full),
+        cmocka_unit_test(test_queue_threads),   cmocka_unit_test(test_shared_clock),
+        cmocka_unit_test(test_uri_port),        cmocka_unit_test(test_nodelay_peers),
+        cmocka_unit_test(test_log_repeat),      cmocka_unit_test(test_log_level_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,8 @@
  * message list and a condition variable signals completions. */
 #include "tclient.h"
 
+#include "base/clock.h"
+
 #include <MQTTAsync.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -52,12 +54,7 @@ static int wait_done_ms(struct tclient *c, int ms)
     struct timespec until;
     int v;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    clock_timespec_add_ms(&until, ms);
     pthread_mutex_lock(&c->mu);
     while (c->done == 0)
         if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0)

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 struct wcs_clock {
     uint64_t (*mono_us)(const struct wcs_clock *c); /* monotonic microseconds, never decreases */
@@ -89,5 +90,9 @@ void clock_shared_close(struct clock_shared *c);
 
 /* CLOCK_MONOTONIC in microseconds, for code that measures real elapsed time (benchmarks). */
 uint64_t clock_real_mono_us(void);
+
+/* ts plus ms milliseconds (ms >= 0), tv_nsec kept below one second: the deadline of a
+ * pthread_cond_timedwait from a clock_gettime reading. Pure. */
+void clock_timespec_add_ms(struct timespec *ts, int ms);
 
 #endif
