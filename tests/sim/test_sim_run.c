@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "tfile.h"
 
 #include <dirent.h>
@@ -127,27 +128,19 @@ static pid_t child_running(pid_t pid, const char *word)
     pid_t found = 0;
     while (d && !found && (e = readdir(d))) {
         char path[300], buf[512];
-        int ppid = 0;
-        FILE *f;
-        size_t n;
+        int ppid = 0, n;
         if (e->d_name[0] < '1' || e->d_name[0] > '9')
             continue;
         snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        if (!(f = fopen(path, "r")))
+        if (read_small_file(path, buf, sizeof(buf)) < 0)
             continue;
-        n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
         const char *rp = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
         if (!rp || sscanf(rp + 2, "%*c %d", &ppid) != 1 || ppid != pid)
             continue;
         snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-        if (!(f = fopen(path, "r")))
+        if ((n = read_small_file(path, buf, sizeof(buf))) < 0)
             continue;
-        n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        if (strlen(buf) + 1 < n && strcmp(buf + strlen(buf) + 1, word) == 0)
+        if (strlen(buf) + 1 < (size_t)n && strcmp(buf + strlen(buf) + 1, word) == 0)
             found = (pid_t)atoi(e->d_name);
     }
     if (d)
@@ -190,17 +183,12 @@ static void test_killed_run_leaves_no_wcs(void **state)
     assert_int_equal(waitpid(sim, &st, 0), sim);
     assert_true(WIFSIGNALED(st));
     /* wcs is reparented to this process: it must exit by itself (SIGTERM, drain <= 5 s). */
-    pid_t got = 0;
-    for (int i = 0; i < 1500 && got != wcs; i++) {
-        got = waitpid(wcs, &st, WNOHANG);
-        if (got != wcs)
-            usleep(10000);
-    }
-    if (got != wcs) {
+    if (!process_gone_within(wcs, 15000)) {
         kill(wcs, SIGKILL);
         waitpid(wcs, &st, 0);
         fail_msg("wcs run (pid %d) still running 15 s after its runner was killed", (int)wcs);
     }
+    assert_int_equal(waitpid(wcs, &st, 0), wcs);
     /* Reap whatever else came to this subreaper (the servers die with the runner too). */
     while (waitpid(-1, &st, WNOHANG) > 0)
         ;
