@@ -120,34 +120,46 @@ static enum audit_place place_of(const char *loc, void *arg)
     }
 }
 
+/* The journal in chunks, in order. The next chunk is asked for as soon as a chunk arrives
+ * (its last id is the next start) and read while this one is taken in: Redis and the audit
+ * work side by side instead of in turn. */
 static int read_journal(struct loop *l, struct store *st, struct audit *a, uint64_t *entries)
 {
-    char last[64] = "";
+    struct sync s[2] = {{0}};
+    int cur = 0, rc;
+    rc = ops_journal_read(st, &ctx, "", JOURNAL_CHUNK, on_sync, &s[0]);
     for (;;) {
-        struct sync s = {0};
-        int rc = wait_sync(l, &s, ops_journal_read(st, &ctx, last, JOURNAL_CHUNK, on_sync, &s));
+        size_t got;
+        rc = wait_sync(l, &s[cur], rc);
         if (rc != 0) {
             fprintf(stderr, "wcs audit: reading the journal failed: %s\n",
-                    s.msg[0] ? s.msg : wcs_strerror(rc));
-            sync_clear(&s);
+                    s[cur].msg[0] ? s[cur].msg : wcs_strerror(rc));
+            sync_clear(&s[cur]);
             return 1;
         }
-        for (size_t i = 0; i + 4 < s.n; i += 5) {
-            rc = audit_entry(a, s.v[i + 1], s.v[i + 2], s.v[i + 3], s.v[i + 4]);
-            if (rc == WCS_E_SYNTAX)
-                fprintf(stderr, "wcs audit: journal entry %s (%s) is unreadable\n", s.v[i],
-                        s.v[i + 1]);
-            else if (rc < 0) {
-                sync_clear(&s);
+        got = s[cur].n / 5;
+        if (got == JOURNAL_CHUNK)
+            rc = ops_journal_read(st, &ctx, s[cur].v[s[cur].n - 5], JOURNAL_CHUNK, on_sync,
+                                  &s[1 - cur]);
+        for (size_t i = 0; i + 4 < s[cur].n; i += 5) {
+            int erc =
+                audit_entry(a, s[cur].v[i + 1], s[cur].v[i + 2], s[cur].v[i + 3], s[cur].v[i + 4]);
+            if (erc == WCS_E_SYNTAX)
+                fprintf(stderr, "wcs audit: journal entry %s (%s) is unreadable\n", s[cur].v[i],
+                        s[cur].v[i + 1]);
+            else if (erc < 0) {
+                sync_clear(&s[cur]);
+                if (got == JOURNAL_CHUNK && rc == 0)
+                    (void)wait_sync(l, &s[1 - cur], 0); /* its callback points here */
+                sync_clear(&s[1 - cur]);
                 return 1;
             }
-            snprintf(last, sizeof(last), "%s", s.v[i]);
             (*entries)++;
         }
-        size_t got = s.n / 5;
-        sync_clear(&s);
+        sync_clear(&s[cur]);
         if (got < JOURNAL_CHUNK)
             return 0;
+        cur = 1 - cur;
     }
 }
 
