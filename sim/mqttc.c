@@ -58,6 +58,7 @@ struct mqttc {
     int sub_done;      /* 1 granted, -1 refused or the connection went, 0 waiting */
     char *filters[MAX_FILTERS];
     size_t n_filters;
+    int sub_qos; /* the QoS the filters are subscribed at (1 unless mqttc_sub_qos0) */
     /* Network thread only (and mqttc_connect_start, mqttc_close, which hold net.mu): */
     int reg_fd;      /* our duplicate of the socket registered with epoll, -1 none */
     uint32_t reg_ev; /* its events */
@@ -198,7 +199,8 @@ static void on_connect(struct mosquitto *m, void *ctx, int rc)
     /* A clean session lost the subscriptions: make them again. Inside a callback libmosquitto
      * only queues the SUBSCRIBE; serve() writes it when the read returns. */
     if (c->n_filters)
-        (void)mosquitto_subscribe_multiple(m, NULL, (int)c->n_filters, c->filters, 1, 0, NULL);
+        (void)mosquitto_subscribe_multiple(m, NULL, (int)c->n_filters, c->filters, c->sub_qos, 0,
+                                           NULL);
     if (c->conn_done == 0) {
         c->conn_done = 1;
         wake_waiters(c);
@@ -237,6 +239,8 @@ static void on_message(struct mosquitto *m, void *ctx, const struct mosquitto_me
     x->payload[len] = '\0';
     x->len = len;
     x->retained = mm->retain;
+    x->qos = mm->qos;
+    x->arrived_us = clock_real_mono_us();
     pthread_mutex_lock(&c->qmu);
     if (c->tail)
         c->tail->next = x;
@@ -509,6 +513,7 @@ int mqttc_connect_start(struct mqttc **out, const char *uri, const char *client_
     if (!c)
         return -ENOMEM;
     c->reg_fd = -1;
+    c->sub_qos = 1;
     atomic_init(&c->connected, false);
     atomic_init(&c->need_write, false);
     atomic_init(&c->connects, 0);
@@ -611,7 +616,7 @@ int mqttc_subscribe_many(struct mqttc *c, const char *const *filters, size_t n)
     }
     /* Kept either way: the next connect subscribes them. */
     if (!atomic_load(&c->connected) ||
-        mosquitto_subscribe_multiple(c->m, &mid, (int)n, &c->filters[first], 1, 0, NULL) !=
+        mosquitto_subscribe_multiple(c->m, &mid, (int)n, &c->filters[first], c->sub_qos, 0, NULL) !=
             MOSQ_ERR_SUCCESS) {
         pthread_mutex_unlock(&c->mu);
         return WCS_E_LINK;
@@ -623,6 +628,13 @@ int mqttc_subscribe_many(struct mqttc *c, const char *const *filters, size_t n)
     c->sub_mid = 0;
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+void mqttc_sub_qos0(struct mqttc *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->sub_qos = 0;
+    pthread_mutex_unlock(&c->mu);
 }
 
 int mqttc_subscribe(struct mqttc *c, const char *filter)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mqttc;
 
@@ -17,6 +18,8 @@ struct mqttc_msg {
     char *payload; /* NUL-terminated copy; len bytes before the NUL */
     size_t len;
     bool retained;
+    int qos;             /* the QoS it was delivered at: min(published, subscribed) */
+    uint64_t arrived_us; /* clock_real_mono_us() when the network thread received it */
     struct mqttc_msg *next;
 };
 
@@ -32,8 +35,12 @@ int mqttc_connect_start(struct mqttc **out, const char *uri, const char *client_
 int mqttc_connect_wait(struct mqttc *c, int timeout_ms);
 /* Subscribes n filters in one SUBSCRIBE (QoS 1), as mqttc_subscribe. */
 int mqttc_subscribe_many(struct mqttc *c, const char *const *filters, size_t n);
-/* Subscribes at QoS 1 (blocks up to 5 s for the SUBACK); the filter is subscribed again after
- * every reconnect. Returns 0 or a negative code. */
+/* This client's subscriptions from now on (and after every reconnect) ask for QoS 0: the broker
+ * delivers without the PUBACK round, and a message in flight when the connection drops is lost
+ * (the runner resends a command whose reply does not come; state topics are retained). */
+void mqttc_sub_qos0(struct mqttc *c);
+/* Subscribes at QoS 1, or 0 after mqttc_sub_qos0 (blocks up to 5 s for the SUBACK); the
+ * filter is subscribed again after every reconnect. Returns 0 or a negative code. */
 int mqttc_subscribe(struct mqttc *c, const char *filter);
 /* Publishes (QoS 1, not retained), writing to the socket before it returns unless the kernel's
  * buffer is full (the network thread writes the rest). Returns 0, or WCS_E_LINK while

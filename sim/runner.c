@@ -217,9 +217,13 @@ struct run {
     int64_t wcs_gen;     /* gen of the last birth */
     json_t *kpi;         /* the last KPI snapshot */
     json_t *backorders;  /* order ids named in wave.plan backorders */
-    json_t *carried;     /* tote ids the sorter rejected as unknown, carried by hand */
-    json_t *adjusted;    /* "sku:lot" -> applied delta (from our agents' replies) */
-    json_t *initial;     /* "sku:lot" -> initial on_hand (stock file) */
+    json_t *shipped;     /* order ids named in evt/ship */
+    /* drain_until_done: the last wave.plan sent in the drain was answered and waved nothing */
+    bool drain_plan_empty;
+    uint64_t next_done_real_ms; /* the next drain_done check (real time) */
+    json_t *carried;            /* tote ids the sorter rejected as unknown, carried by hand */
+    json_t *adjusted;           /* "sku:lot" -> applied delta (from our agents' replies) */
+    json_t *initial;            /* "sku:lot" -> initial on_hand (stock file) */
     uint64_t last_progress_real_ms, last_sample_ms;
     uint64_t last_sample_real_ms, last_sample_floor_ms; /* the clock's speed between samples */
     uint64_t lost_timeout_ms; /* wcs's --lost-timeout-ms: longer than a trip on the belt */
@@ -1150,7 +1154,9 @@ static void resend_tick(struct run *r)
 
 static void flow_reply(struct run *r, const struct pending *p, json_t *j, bool ok);
 
-static void on_reply(struct run *r, const char *payload)
+/* arrived_us: when the reply reached the runner's network thread (the round trip the pace
+ * measures is wcs's, not the wait for this loop's next tick). */
+static void on_reply(struct run *r, const char *payload, uint64_t arrived_us)
 {
     json_t *j = json_loads(payload, 0, NULL);
     const char *req = j ? json_string_value(json_object_get(j, "request_id")) : NULL;
@@ -1184,7 +1190,7 @@ static void on_reply(struct run *r, const char *payload)
     sim_report_latency(&r->rep, (double)(now_ms(r) - p.sent_ms));
     /* wave.plan's planner takes real time whatever the clock: not a floor latency */
     if (p.resends == 0 && strcmp(p.cmd, "wave.plan") != 0)
-        pace_sample(&r->pace, clock_real_mono_us() - p.first_real_us);
+        pace_sample(&r->pace, arrived_us > p.first_real_us ? arrived_us - p.first_real_us : 0);
     if (strncmp(p.arg, "picker:", 7) == 0) {
         unsigned k = (unsigned)atoi(p.arg + 7);
         if (k < r->n_pickers)
@@ -1206,6 +1212,9 @@ static void on_reply(struct run *r, const char *payload)
     } else {
         r->rep.cmds_ok++;
     }
+    /* A plan of the drain that waved nothing (or was refused: nothing to wave) */
+    if (strcmp(p.cmd, "wave.plan") == 0 && p.sent_ms >= r->sc->duration_ms)
+        r->drain_plan_empty = !ok || json_array_size(json_object_get(j, "waves")) == 0;
     if (strncmp(p.arg, "flow:", 5) == 0) {
         flow_reply(r, &p, j, ok);
         json_decref(j);
@@ -1230,6 +1239,12 @@ static void on_reply(struct run *r, const char *payload)
                 json_object_get(j, "stock_rejected_first") ? "; first stock refused: " : "",
                 json_string_value(json_object_get(j, "stock_rejected_first")) ?: "");
             free(d);
+        }
+        /* An order backordered by an earlier plan and waved by this one is being worked. */
+        json_array_foreach(json_object_get(j, "orders"), k, b)
+        {
+            if (json_is_string(b))
+                json_object_del(r->backorders, json_string_value(b));
         }
         json_array_foreach(json_object_get(j, "backorders"), k, b)
         {
@@ -1316,7 +1331,12 @@ static void on_observed(struct run *r, struct mqttc_msg *m)
         }
         json_decref(st);
     } else if (strcmp(t, "evt/ship") == 0) {
+        json_t *e = json_loads(m->payload, 0, NULL);
+        const char *o = json_string_value(json_object_get(e, "order"));
         r->rep.ship_events++;
+        if (o)
+            json_object_set_new(r->shipped, o, json_true());
+        json_decref(e);
     } else if (strcmp(t, "evt/credit") == 0) {
         /* the ERP's trigger for the credit note */
         json_t *e = json_loads(m->payload, 0, NULL);
@@ -1343,7 +1363,7 @@ static void drain_mqtt(struct run *r)
     }
     for (size_t i = 1; i < r->n_users; i++)
         while ((m = mqttc_pop(r->users[i].c))) {
-            on_reply(r, m->payload);
+            on_reply(r, m->payload, m->arrived_us);
             mqttc_msg_free(m);
         }
 }
@@ -2259,6 +2279,27 @@ static void pace_tick(struct run *r)
     }
 }
 
+/* drain_until_done: in the drain, nothing is left for the floor to do when every order was
+ * sent and is shipped (evt/ship) or backordered, the supervisor's last plan of the drain waved
+ * nothing, every receipt, transfer and return flow and count is over and no command waits for
+ * its answer. Checked every 200 ms of real time. */
+static bool drain_done(struct run *r, uint64_t t)
+{
+    if (!r->sc->drain_until_done || t < r->sc->duration_ms || !r->drain_plan_empty || r->n_pend ||
+        r->n_side || r->next_order < r->n_orders || r->next_count < r->sc->agents.n_counts ||
+        real_ms() < r->next_done_real_ms)
+        return false;
+    r->next_done_real_ms = real_ms() + 200;
+    for (size_t i = 0; r->flows && i < r->sc->n_flows; i++)
+        if (!r->flows[i].failed && r->flows[i].st != FL_DONE)
+            return false;
+    for (size_t i = 0; i < r->n_orders; i++)
+        if (!json_object_get(r->shipped, r->orders[i].id) &&
+            !json_object_get(r->backorders, r->orders[i].id))
+            return false;
+    return true;
+}
+
 static void loop(struct run *r)
 {
     uint64_t end = r->sc->duration_ms + r->sc->drain_ms;
@@ -2267,6 +2308,11 @@ static void loop(struct run *r)
         int st;
         if (t >= end)
             break;
+        if (drain_done(r, t)) {
+            logf_(r, "drain ends %.0f s early: every order shipped or backordered, nothing left",
+                  (double)(end - t) / 1000.0);
+            break;
+        }
         if (r->wcs > 0 && waitpid(r->wcs, &st, WNOHANG) == r->wcs) {
             logf_(r, "wcs exited unexpectedly status=%d", st);
             r->rep.wcs_died = true;
@@ -2381,36 +2427,62 @@ struct key_read {
     void (*reply)(const char *key, const redisReply *x);
 };
 
-/* SCAN MATCH pattern; each page's reads are pipelined (one round trip per page, not per key:
- * a full shift's checks read some 100,000 keys). */
-static void scan_keys(redisContext *c, const char *pattern, const struct key_read *kr)
+/* The keys of one kind: those whose name after the site's prefix starts with pre. */
+struct key_kind {
+    const char *pre;
+    struct key_read kr;
+};
+
+/* One SCAN of the site's keys (MATCH prefix*: a pass over the keyspace costs Redis the same
+ * whatever the pattern, so the kinds share it instead of a pass each); each page's reads are
+ * pipelined (one round trip per page, not per key: a full shift's checks read some 100,000
+ * keys). */
+static void scan_keys(redisContext *c, const char *prefix, const struct key_kind *kinds,
+                      size_t n_kinds)
 {
     char cursor[32] = "0";
+    size_t pl = strlen(prefix);
     do {
-        redisReply *x = cmd(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        redisReply *x = cmd(c, "SCAN %s MATCH %s* COUNT 1000", cursor, prefix);
         size_t n = 0;
         const char **keys;
+        const struct key_read **krs;
         if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 2 ||
             !(keys = calloc(x->element[1]->elements + 1, sizeof(*keys)))) {
             freeReplyObject(x);
             return;
         }
+        if (!(krs = calloc(x->element[1]->elements + 1, sizeof(*krs)))) {
+            free(keys);
+            freeReplyObject(x);
+            return;
+        }
         snprintf(cursor, sizeof(cursor), "%s", x->element[0]->str);
         for (size_t i = 0; i < x->element[1]->elements; i++) {
-            const char *key = x->element[1]->element[i]->str, *f = kr->command(key);
-            if (f && redisAppendCommand(c, f, key) == REDIS_OK)
+            const char *key = x->element[1]->element[i]->str, *f = NULL;
+            const struct key_read *kr = NULL;
+            if (strncmp(key, prefix, pl) != 0)
+                continue;
+            for (size_t k = 0; k < n_kinds && !kr; k++)
+                if (strncmp(key + pl, kinds[k].pre, strlen(kinds[k].pre)) == 0)
+                    kr = &kinds[k].kr;
+            if (kr && (f = kr->command(key)) && redisAppendCommand(c, f, key) == REDIS_OK) {
+                krs[n] = kr;
                 keys[n++] = key;
+            }
         }
         for (size_t i = 0; i < n; i++) {
             void *rep = NULL;
             if (redisGetReply(c, &rep) != REDIS_OK) {
+                free(krs);
                 free(keys);
                 freeReplyObject(x);
                 return;
             }
-            kr->reply(keys[i], rep);
+            krs[i]->reply(keys[i], rep);
             freeReplyObject(rep);
         }
+        free(krs);
         free(keys);
         freeReplyObject(x);
     } while (strcmp(cursor, "0") != 0);
@@ -2753,7 +2825,7 @@ static void run_checks(struct run *r)
     const struct sim_scenario *sc = r->sc;
     redisContext *c = redisConnect("127.0.0.1", harness_redis_port(r->redis));
     redisReply *x;
-    char pat[160], diff[256] = "";
+    char diff[256] = "";
     uint64_t shipped = 0, cancelled = 0, waved = 0, backordered = 0, entries = 0, all;
     const char *k;
     json_t *v;
@@ -2781,14 +2853,15 @@ static void run_checks(struct run *r)
     }
     x = cmd(c, "AUTH %s %s", harness_redis_ro_user(r->redis), harness_redis_ro_password(r->redis));
     freeReplyObject(x);
-    snprintf(pat, sizeof(pat), "%squant:*", CS.prefix);
-    scan_keys(c, pat, &(const struct key_read){quant_command, quant_reply});
-    snprintf(pat, sizeof(pat), "%sorder:*", CS.prefix);
-    scan_keys(c, pat, &(const struct key_read){order_command, order_reply});
-    snprintf(pat, sizeof(pat), "%stote:*", CS.prefix);
-    scan_keys(c, pat, &(const struct key_read){tote_command, tote_reply});
-    snprintf(pat, sizeof(pat), "%sshipment:*", CS.prefix);
-    scan_keys(c, pat, &(const struct key_read){shipment_command, shipment_reply});
+    {
+        static const struct key_kind kinds[] = {
+            {"quant:", {quant_command, quant_reply}},
+            {"order:", {order_command, order_reply}},
+            {"tote:", {tote_command, tote_reply}},
+            {"shipment:", {shipment_command, shipment_reply}},
+        };
+        scan_keys(c, CS.prefix, kinds, sizeof(kinds) / sizeof(kinds[0]));
+    }
     json_object_foreach(CS.order_states, k, v)
     {
         const char *s = json_string_value(v);
@@ -3323,6 +3396,7 @@ static int setup(struct run *r, char *err, size_t err_len)
     r->initial = json_object();
     r->adjusted = json_object();
     r->backorders = json_object();
+    r->shipped = json_object();
     r->carried = json_object();
     if (r->sc->orders_generate && (rc = gen_orders(r, err, err_len)) != 0)
         return rc;
@@ -3487,6 +3561,11 @@ static int setup(struct run *r, char *err, size_t err_len)
                 wcs_errf(err, err_len, "mqtt client of %s: no connection", r->users[i].name);
                 return rc;
             }
+        /* Every subscription at QoS 0: no PUBACK for each reply and event the broker delivers
+         * (an eighth of a command's packets). A reply lost with a broker restart is covered by
+         * the resend of its command; the state topics are retained and come again. */
+        for (size_t i = 0; i < r->n_users; i++)
+            mqttc_sub_qos0(r->users[i].c);
         r->obs = r->users[0].c;
         for (size_t i = 0; i < 8; i++)
             fs[i] = f[i];
@@ -3575,6 +3654,7 @@ static void teardown(struct run *r)
     json_decref(r->sku_index);
     json_decref(r->kpi);
     json_decref(r->backorders);
+    json_decref(r->shipped);
     json_decref(r->carried);
     json_decref(r->adjusted);
     json_decref(r->initial);

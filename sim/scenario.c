@@ -1301,11 +1301,27 @@ static bool parse_hhmm(const char *t, int *out)
 
 static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode *root)
 {
-    static const char *const keys[] = {"name",      "site",    "duration",  "drain",  "speed",
-                                       "realtime",  "seed",    "start",     "orders", "stock",
-                                       "totes",     "agents",  "faults",    "expect", "receipts",
-                                       "transfers", "returns", "speed_min", NULL};
-    const struct ynode *v[18];
+    static const char *const keys[] = {"name",
+                                       "site",
+                                       "duration",
+                                       "drain",
+                                       "speed",
+                                       "realtime",
+                                       "seed",
+                                       "start",
+                                       "orders",
+                                       "stock",
+                                       "totes",
+                                       "agents",
+                                       "faults",
+                                       "expect",
+                                       "receipts",
+                                       "transfers",
+                                       "returns",
+                                       "speed_min",
+                                       "drain_until_done",
+                                       NULL};
+    const struct ynode *v[19];
     struct rec r;
     uint64_t u;
     if (!rec_open(&r, c, root, "", keys, v))
@@ -1317,6 +1333,8 @@ static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode
     if (rec_dur(&r, 2, REQ, &s->duration_ms) && s->duration_ms == 0)
         REC_ERR(&r, 2, "expected more than 0");
     rec_dur(&r, 3, OPT, &s->drain_ms);
+    if (rec_bool(&r, 18, &s->drain_until_done) && s->drain_until_done && s->drain_ms == 0)
+        REC_ERR(&r, 18, "needs a drain to end early");
     s->speed = 1;
     rec_num(&r, 4, 0.1, 10000, &s->speed);
     rec_bool(&r, 5, &s->realtime);

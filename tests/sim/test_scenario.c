@@ -23,6 +23,7 @@ static const char FULL[] =
     "site: ../config/site.yaml\n"
     "duration: 8h\n"
     "drain: 90s\n"
+    "drain_until_done: true\n"
     "speed: 600\n"
     "seed: 42\n"
     "start: \"06:00\"\n"
@@ -80,6 +81,7 @@ static void test_full(void **state)
     assert_string_equal(s->site, "../config/site.yaml");
     assert_int_equal(s->duration_ms, 8 * 3600 * 1000);
     assert_int_equal(s->drain_ms, 90000);
+    assert_true(s->drain_until_done);
     assert_true(s->speed == 600);
     assert_int_equal(s->seed, 42);
     assert_int_equal(s->start_local_min, 360);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "harness/harness.h"
 
@@ -230,6 +231,52 @@ static void test_refused(void **state)
     assert_true(now_ms() - t0 < 5000);
 }
 
+/* A client after mqttc_sub_qos0 subscribes at QoS 0, also again after a reconnect: the broker
+ * delivers a QoS 1 publish to it at QoS 0 (no PUBACK round) and at QoS 1 to a client that did
+ * not ask; each message carries the real time it arrived. */
+static void test_sub_qos0(void **state)
+{
+    struct mqttc *pub = open_client("q0-pub", "alice"), *s0 = open_client("q0-sub0", "bob"),
+                 *s1 = open_client("q0-sub1", "bob");
+    struct mqttc_msg *m;
+    char err[HARNESS_ERR_MAX];
+    uint64_t before;
+    (void)state;
+    mqttc_sub_qos0(s0);
+    assert_int_equal(mqttc_subscribe(s0, "t/q0"), 0);
+    assert_int_equal(mqttc_subscribe(s1, "t/q0"), 0);
+    before = clock_real_mono_us();
+    assert_int_equal(mqttc_publish(pub, "t/q0", "one"), 0);
+    m = next_msg(s0, WAIT_MS);
+    assert_non_null(m);
+    assert_string_equal(m->payload, "one");
+    assert_int_equal(m->qos, 0);
+    assert_true(m->arrived_us >= before && m->arrived_us <= clock_real_mono_us());
+    mqttc_msg_free(m);
+    m = next_msg(s1, WAIT_MS);
+    assert_non_null(m);
+    assert_int_equal(m->qos, 1);
+    mqttc_msg_free(m);
+
+    assert_int_equal(harness_mqtt_stop(M), 0);
+    assert_true(wait_until_connected(s0, false, 1));
+    assert_int_equal(harness_mqtt_restart(M, err, sizeof(err)), 0);
+    assert_true(wait_until_connected(pub, true, 2));
+    assert_true(wait_until_connected(s0, true, 2));
+    m = NULL;
+    for (int i = 0; i < 100 && !m; i++) {
+        assert_int_equal(mqttc_publish(pub, "t/q0", "after"), 0);
+        m = next_msg(s0, 100);
+    }
+    assert_non_null(m);
+    assert_string_equal(m->payload, "after");
+    assert_int_equal(m->qos, 0);
+    mqttc_msg_free(m);
+    mqttc_close(pub);
+    mqttc_close(s0);
+    mqttc_close(s1);
+}
+
 /* The broker goes away and comes back: while it is away publishing is refused (the runner counts
  * the command unsent), each client reconnects by itself, subscribes its filters again, including
  * one asked for while it was away, and messages flow again. */
@@ -308,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_large_messages_not_left_queued),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_broker_restart),
+        cmocka_unit_test(test_sub_qos0),
         cmocka_unit_test(test_close_while_away),
         cmocka_unit_test(test_idle_client_kept_alive),
     };

@@ -3,7 +3,7 @@
  * as children, agents, a PLC disconnect and a wcs SIGKILL) passes every expectation and writes
  * the report; a scenario with an expectation that cannot hold exits 1 with a FAIL line; a bad
  * scenario exits 1 naming file:line:col and starts nothing; a run killed with SIGKILL leaves no
- * wcs behind. */
+ * wcs behind; a drain_until_done run ends once its orders shipped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,14 +194,40 @@ static void test_killed_run_leaves_no_wcs(void **state)
         ;
 }
 
+/* drain_until_done: the orders are still on the floor when the scenario's minute is up; the run
+ * goes on until all three shipped (orders.shipped passes) and then ends, long before the two
+ * hours of drain. */
+static void test_drain_until_done(void **state)
+{
+    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384], path[600];
+    char *log;
+    const char *sim;
+    double sim_s;
+    int rc;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    rc = run_sim(dir, SIM_SCEN_DIR "/drain-done.yaml", out, sizeof(out));
+    if (rc != 0)
+        fail_msg("wcs sim exited %d:\n%s", rc, out);
+    assert_non_null(strstr(out, "PASS  orders.shipped"));
+    assert_non_null(strstr(out, "0 failed"));
+    sim = strstr(out, "failed; sim ");
+    assert_non_null(sim);
+    sim_s = strtod(sim + strlen("failed; sim "), NULL);
+    assert_true(sim_s > 60 && sim_s < 3600);
+    snprintf(path, sizeof(path), "%s/sim.log", dir);
+    log = tfile_read(path);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "drain ends"));
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_scenario),
-        cmocka_unit_test(test_last_tote_settles),
-        cmocka_unit_test(test_failing_expectation),
-        cmocka_unit_test(test_short_passes),
-        cmocka_unit_test(test_killed_run_leaves_no_wcs),
+        cmocka_unit_test(test_bad_scenario),        cmocka_unit_test(test_last_tote_settles),
+        cmocka_unit_test(test_failing_expectation), cmocka_unit_test(test_short_passes),
+        cmocka_unit_test(test_drain_until_done),    cmocka_unit_test(test_killed_run_leaves_no_wcs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

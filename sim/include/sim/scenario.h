@@ -160,10 +160,12 @@ struct sim_scenario {
     char name[SIM_ID_MAX * 2];
     char site[SIM_PATH_MAX]; /* as written; relative to the scenario file */
     uint64_t duration_ms;
-    uint64_t drain_ms; /* after duration: time for the floor to finish (default 0) */
-    double speed;      /* virtual-clock factor (1 = real time) */
-    double speed_min;  /* > 0: the clock may slow down to this under load (sim/pace.h); 0: fixed */
-    bool realtime;     /* demos: forces speed 1 */
+    uint64_t drain_ms;     /* after duration: time for the floor to finish (default 0) */
+    bool drain_until_done; /* the drain ends once every order is shipped or backordered and
+                            * nothing else is left to do (runner.c, drain_done) */
+    double speed;          /* virtual-clock factor (1 = real time) */
+    double speed_min; /* > 0: the clock may slow down to this under load (sim/pace.h); 0: fixed */
+    bool realtime;    /* demos: forces speed 1 */
     uint64_t seed;
     int start_local_min; /* the virtual clock starts at the next HH:MM of the site's time zone
                           * (minutes since midnight); -1: now */
