@@ -1,9 +1,10 @@
 /* The MQTT link (wcs/bus/mqlink.c) against a scripted fake broker on a loopback socket: the
  * bytes of CONNECT (session expiry, Will, credentials), flow control under a Receive Maximum and
- * max_unacked, EPOLLOUT when the socket is full, resends after a lost connection (events yes,
- * retained no), PUBACK refusals, the close's drain and DISCONNECT reason, keepalive, the connect
- * timeout, received MQTT 5 properties, and bad packets from the broker. The fake broker lets a
- * test hold back acknowledgements or reads, which a real mosquitto does not. */
+ * max_unacked, EPOLLOUT when the socket is full, one segment for a round's writes, resends after a
+ * lost connection (events yes, retained no), PUBACK refusals, the close's drain and DISCONNECT
+ * reason, keepalive, the connect timeout, received MQTT 5 properties, and bad packets from the
+ * broker. The fake broker lets a test hold back acknowledgements or reads, which a real mosquitto
+ * does not. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -548,6 +550,45 @@ static void test_socket_full_epollout(void **state)
     fb_close(&f);
 }
 
+/* The writes of one loop round leave together: ten events sent back to back stay in the socket
+ * (TCP_CORK) until the round ends, then the broker gets them in one data segment
+ * (tcpi_data_segs_in), in order. With one segment each, a burst of replies and events woke the
+ * broker once per message. */
+static void test_round_one_segment(void **state)
+{
+    struct fb f;
+    struct pub pb;
+    struct tcp_info ti;
+    socklen_t tl = sizeof(ti);
+    struct pollfd p;
+    uint32_t before;
+    char payload[16];
+    (void)state;
+    fb_open(&f, 0);
+    open_link(&f, (struct link_opts){0});
+    connect_to(&f, 5, &PLAIN, 0);
+    pump_ms(20);
+    assert_int_equal(getsockopt(f.cfd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+    before = ti.tcpi_data_segs_in;
+    for (int i = 0; i < 10; i++) {
+        snprintf(payload, sizeof(payload), "e%d", i);
+        assert_int_equal(mqlink_send(K, "q", payload, strlen(payload), 0, false, NULL), 0);
+    }
+    p = (struct pollfd){.fd = f.cfd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 20), 0); /* held while the round lasts */
+    pump_ms(10);
+    for (int i = 0; i < 10; i++) {
+        snprintf(payload, sizeof(payload), "e%d", i);
+        assert_true(fb_pub(&f, 5, &pb, 2000));
+        assert_string_equal(pb.payload, payload);
+    }
+    tl = sizeof(ti);
+    assert_int_equal(getsockopt(f.cfd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+    print_message("10 events in %u data segments\n", ti.tcpi_data_segs_in - before);
+    assert_int_equal(ti.tcpi_data_segs_in - before, 1);
+    fb_close(&f);
+}
+
 /* A lost connection: the events it left unacknowledged are sent again first on the next one, in
  * order; the retained message is counted and not sent again. */
 static void test_resend_after_loss(void **state)
@@ -872,6 +913,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_receive_maximum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_unacked_and_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_full_epollout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_one_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resend_after_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_puback_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close, setup, teardown),

@@ -18,6 +18,8 @@
 #include <limits.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -72,10 +74,13 @@ struct mqlink {
     unsigned fd_events;
     int tfd;
     uint64_t connect_deadline_us; /* real monotonic */
-    int in_mosq;       /* > 0: inside a call into libmosquitto, where its callbacks run */
-    bool closing;      /* mqlink_close runs: no events */
-    bool refused_full; /* mqlink_send said -EAGAIN because of held messages */
-    bool refused_sock; /* ... because the socket was full */
+    int in_mosq;   /* > 0: inside a call into libmosquitto, where its callbacks run */
+    bool closing;  /* mqlink_close runs: no events */
+    int corked_fd; /* the socket while TCP_CORK holds this loop round's writes, or -1 */
+    uint64_t uncork_timer;
+    bool uncork_pending; /* uncork_timer is set */
+    bool refused_full;   /* mqlink_send said -EAGAIN because of held messages */
+    bool refused_sock;   /* ... because the socket was full */
     int last_mid;
     struct out unacked, retry; /* list heads */
     size_t n_unacked, n_tracked, n_retry;
@@ -261,9 +266,48 @@ static void conn_ended(struct mqlink *k, int rc_failed)
 }
 
 /* Frees the client (never from inside libmosquitto). */
+/* The writes of one loop round (replies, events, PUBACKs: a burst of small packets whenever a
+ * round finishes several commands) go out as few TCP segments: the first write of a round corks
+ * the socket and a zero-delay timer, which fires at the end of the round, uncorks it, so the
+ * kernel transmits them together instead of one segment (and one wake-up of the broker) each.
+ * Nothing waits longer than the round. */
+static void uncork(struct mqlink *k)
+{
+    static const int zero = 0;
+    if (k->corked_fd < 0)
+        return;
+    if (k->corked_fd == k->fd)
+        (void)setsockopt(k->fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
+    k->corked_fd = -1;
+}
+
+static void on_uncork(struct loop *l, uint64_t id, void *arg)
+{
+    struct mqlink *k = arg;
+    (void)l;
+    (void)id;
+    k->uncork_pending = false;
+    uncork(k);
+}
+
+static void cork(struct mqlink *k)
+{
+    static const int one = 1;
+    if (k->corked_fd >= 0 || k->fd < 0 || k->closing ||
+        setsockopt(k->fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) != 0)
+        return;
+    k->corked_fd = k->fd;
+    if (!k->uncork_pending && loop_add_timer(k->loop, 0, on_uncork, k, &k->uncork_timer) == 0)
+        k->uncork_pending = true;
+    if (!k->uncork_pending)
+        uncork(k);
+}
+
 static void client_free(struct mqlink *k)
 {
     assert(k->in_mosq == 0);
+    /* Closing the socket sends what it holds; the timer finds nothing corked. */
+    k->corked_fd = -1;
     fd_unwatch(k);
     if (k->m)
         mosquitto_destroy(k->m);
@@ -287,6 +331,8 @@ static int publish(struct mqlink *k, const char *topic, const void *payload, siz
                                                   (uint16_t)corr_len))
             goto nomem;
     }
+    if (k->state == ST_UP)
+        cork(k);
     k->in_mosq++;
     rc = mosquitto_publish_v5(k->m, mid, topic, (int)len, payload, qos, retain, props);
     k->in_mosq--;
@@ -499,6 +545,8 @@ static void on_sock(struct loop *l, int fd, unsigned events, void *arg)
     (void)l;
     (void)fd;
     if (events & (LOOP_READ | LOOP_ERROR)) {
+        if (k->state == ST_UP)
+            cork(k); /* the PUBACKs of what it reads */
         k->in_mosq++;
         (void)mosquitto_loop_read(k->m, 1); /* an error ends in on_disconnect */
         k->in_mosq--;
@@ -587,6 +635,7 @@ int mqlink_open(struct mqlink **out, struct loop *l, const struct mqlink_opts *o
     k->connect_timeout_us =
         (uint64_t)(o->connect_timeout_ms ? o->connect_timeout_ms : CONNECT_TIMEOUT_MS) * 1000u;
     k->fd = -1;
+    k->corked_fd = -1;
     list_init(&k->unacked);
     list_init(&k->retry);
     rc = parse_uri(o->uri, &k->host, &k->port);
@@ -657,6 +706,10 @@ void mqlink_close(struct mqlink *k, int timeout_ms, bool send_will)
         return;
     assert(k->in_mosq == 0);
     k->closing = true;
+    if (k->uncork_pending)
+        (void)loop_cancel_timer(k->loop, k->uncork_timer);
+    k->uncork_pending = false;
+    uncork(k);
     (void)loop_del_fd(k->loop, k->tfd);
     close(k->tfd);
     fd_unwatch(k);
