@@ -2682,7 +2682,13 @@ static int journal_stock(redisContext *c, const char *site, json_t *flows, json_
                         strcmp(op, "return_receive") == 0
                     ? json_loads(before, 0, NULL)
                     : NULL;
-            a = json_loads(after, 0, NULL);
+            /* What is read below of an after: a pick's item and tote, a quant's on_hand, a
+             * move's from and to; an after naming neither "quant" nor "from" (an order, task,
+             * station or sorter change) has nothing for it and is not parsed. */
+            a = b || strcmp(op, "pick") == 0 || strstr(after, "\"quant\"") ||
+                        strstr(after, "\"from\"")
+                    ? json_loads(after, 0, NULL)
+                    : NULL;
             const char *q = json_string_value(json_object_get(a, "quant"));
             if (q && json_object_get(a, "on_hand"))
                 json_object_set(last, q, json_object_get(a, "on_hand"));
