@@ -232,23 +232,23 @@ static void test_nodelay_peers(void **state)
 /* A deadline ms from a reading: whole seconds carried, the nanoseconds kept below a second. */
 static void test_timespec_add_ms(void **state)
 {
-    struct timespec t = {10, 999000000L};
+    static const struct {
+        struct timespec from;
+        int ms;
+        struct timespec to;
+    } v[] = {
+        {{10, 999000000L}, 1, {11, 0}},
+        {{10, 500000000L}, 2750, {13, 250000000L}},
+        {{10, 123}, 0, {10, 123}},
+        {{0, 600000000L}, 400, {1, 0}},
+    };
     (void)state;
-    clock_timespec_add_ms(&t, 1);
-    assert_int_equal(t.tv_sec, 11);
-    assert_int_equal(t.tv_nsec, 0);
-    t = (struct timespec){10, 500000000L};
-    clock_timespec_add_ms(&t, 2750);
-    assert_int_equal(t.tv_sec, 13);
-    assert_int_equal(t.tv_nsec, 250000000L);
-    t = (struct timespec){10, 123};
-    clock_timespec_add_ms(&t, 0);
-    assert_int_equal(t.tv_sec, 10);
-    assert_int_equal(t.tv_nsec, 123);
-    t = (struct timespec){0, 600000000L};
-    clock_timespec_add_ms(&t, 400);
-    assert_int_equal(t.tv_sec, 1);
-    assert_int_equal(t.tv_nsec, 0);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct timespec t = v[i].from;
+        clock_timespec_add_ms(&t, v[i].ms);
+        assert_int_equal(t.tv_sec, v[i].to.tv_sec);
+        assert_int_equal(t.tv_nsec, v[i].to.tv_nsec);
+    }
 }
 
 static void test_system_clock_monotonic(void **state)
