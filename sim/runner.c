@@ -2445,46 +2445,38 @@ static void scan_keys(redisContext *c, const char *prefix, const struct key_kind
     do {
         redisReply *x = cmd(c, "SCAN %s MATCH %s* COUNT 1000", cursor, prefix);
         size_t n = 0;
-        const char **keys;
-        const struct key_read **krs;
+        struct {
+            const char *key;
+            const struct key_read *kr;
+        } * sent; /* the page's keys read, in the order of their replies */
         if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 2 ||
-            !(keys = calloc(x->element[1]->elements + 1, sizeof(*keys)))) {
-            freeReplyObject(x);
-            return;
-        }
-        if (!(krs = calloc(x->element[1]->elements + 1, sizeof(*krs)))) {
-            free(keys);
+            !(sent = calloc(x->element[1]->elements + 1, sizeof(*sent)))) {
             freeReplyObject(x);
             return;
         }
         snprintf(cursor, sizeof(cursor), "%s", x->element[0]->str);
         for (size_t i = 0; i < x->element[1]->elements; i++) {
-            const char *key = x->element[1]->element[i]->str, *f = NULL;
+            const char *key = x->element[1]->element[i]->str, *f;
             const struct key_read *kr = NULL;
-            if (strncmp(key, prefix, pl) != 0)
-                continue;
-            for (size_t k = 0; k < n_kinds && !kr; k++)
+            for (size_t k = 0; k < n_kinds && !kr && strncmp(key, prefix, pl) == 0; k++)
                 if (strncmp(key + pl, kinds[k].pre, strlen(kinds[k].pre)) == 0)
                     kr = &kinds[k].kr;
             if (kr && (f = kr->command(key)) && redisAppendCommand(c, f, key) == REDIS_OK) {
-                krs[n] = kr;
-                keys[n++] = key;
+                sent[n].key = key;
+                sent[n++].kr = kr;
             }
         }
         for (size_t i = 0; i < n; i++) {
             void *rep = NULL;
-            if (redisGetReply(c, &rep) != REDIS_OK) {
-                free(krs);
-                free(keys);
-                freeReplyObject(x);
-                return;
-            }
-            krs[i]->reply(keys[i], rep);
+            if (redisGetReply(c, &rep) != REDIS_OK)
+                break;
+            sent[i].kr->reply(sent[i].key, rep);
             freeReplyObject(rep);
         }
-        free(krs);
-        free(keys);
+        free(sent);
         freeReplyObject(x);
+        if (c->err)
+            return;
     } while (strcmp(cursor, "0") != 0);
 }
 
