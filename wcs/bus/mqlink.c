@@ -74,9 +74,9 @@ struct mqlink {
     unsigned fd_events;
     int tfd;
     uint64_t connect_deadline_us; /* real monotonic */
-    int in_mosq;   /* > 0: inside a call into libmosquitto, where its callbacks run */
-    bool closing;  /* mqlink_close runs: no events */
-    int corked_fd; /* the socket while TCP_CORK holds this loop round's writes, or -1 */
+    int in_mosq;  /* > 0: inside a call into libmosquitto, where its callbacks run */
+    bool closing; /* mqlink_close runs: no events */
+    bool corked;  /* TCP_CORK holds this loop round's writes on fd */
     uint64_t uncork_timer;
     bool uncork_pending; /* uncork_timer is set */
     bool refused_full;   /* mqlink_send said -EAGAIN because of held messages */
@@ -274,11 +274,9 @@ static void conn_ended(struct mqlink *k, int rc_failed)
 static void uncork(struct mqlink *k)
 {
     static const int zero = 0;
-    if (k->corked_fd < 0)
-        return;
-    if (k->corked_fd == k->fd)
+    if (k->corked)
         (void)setsockopt(k->fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
-    k->corked_fd = -1;
+    k->corked = false;
 }
 
 static void on_uncork(struct loop *l, uint64_t id, void *arg)
@@ -293,10 +291,10 @@ static void on_uncork(struct loop *l, uint64_t id, void *arg)
 static void cork(struct mqlink *k)
 {
     static const int one = 1;
-    if (k->corked_fd >= 0 || k->fd < 0 || k->closing ||
+    if (k->corked || k->fd < 0 || k->closing ||
         setsockopt(k->fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) != 0)
         return;
-    k->corked_fd = k->fd;
+    k->corked = true;
     if (!k->uncork_pending && loop_add_timer(k->loop, 0, on_uncork, k, &k->uncork_timer) == 0)
         k->uncork_pending = true;
     if (!k->uncork_pending)
@@ -307,7 +305,7 @@ static void client_free(struct mqlink *k)
 {
     assert(k->in_mosq == 0);
     /* Closing the socket sends what it holds; the timer finds nothing corked. */
-    k->corked_fd = -1;
+    k->corked = false;
     fd_unwatch(k);
     if (k->m)
         mosquitto_destroy(k->m);
@@ -635,7 +633,6 @@ int mqlink_open(struct mqlink **out, struct loop *l, const struct mqlink_opts *o
     k->connect_timeout_us =
         (uint64_t)(o->connect_timeout_ms ? o->connect_timeout_ms : CONNECT_TIMEOUT_MS) * 1000u;
     k->fd = -1;
-    k->corked_fd = -1;
     list_init(&k->unacked);
     list_init(&k->retry);
     rc = parse_uri(o->uri, &k->host, &k->port);
