@@ -3,7 +3,8 @@
  * as children, agents, a PLC disconnect and a wcs SIGKILL) passes every expectation and writes
  * the report; a scenario with an expectation that cannot hold exits 1 with a FAIL line; a bad
  * scenario exits 1 naming file:line:col and starts nothing; a run killed with SIGKILL leaves no
- * wcs behind; a drain_until_done run ends once its orders shipped. */
+ * wcs behind; a drain_until_done run ends once its orders shipped. A passed test removes its
+ * run folder (/tmp/wcs-simtest-*); a failed one keeps it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,6 +59,7 @@ static void test_short_passes(void **state)
     assert_non_null(strstr(out, "PASS  stock_conserved (journal)"));
     assert_non_null(strstr(out, "PASS  alarm                        plc.plc1.link"));
     assert_non_null(strstr(out, "0 failed"));
+    assert_non_null(strstr(out, "x, the checks ")); /* their share of the wall time */
     assert_non_null(strstr(out, "PLC plc1: inducted=9 "));
     snprintf(path, sizeof(path), "%s/index.html", dir);
     html = tfile_read(path);
@@ -77,6 +79,7 @@ static void test_short_passes(void **state)
     assert_null(strstr(html, "10.0.0.10"));
     assert_non_null(strstr(html, "tcp://127.0.0.1:"));
     free(html);
+    assert_int_equal(remove_tree(dir), 0);
 }
 
 /* A tote still on the belt when the scenario's time is up: wcs is stopped only after it
@@ -98,6 +101,7 @@ static void test_last_tote_settles(void **state)
                      "trip, 0 disagreements") ||
         !strstr(out, "confirms=1/1 "))
         fail_msg("the tote on the belt at the end:\n%s", out);
+    assert_int_equal(remove_tree(dir), 0);
 }
 
 static void test_failing_expectation(void **state)
@@ -108,6 +112,7 @@ static void test_failing_expectation(void **state)
     assert_int_equal(run_sim(dir, SIM_SCEN_DIR "/fails.yaml", out, sizeof(out)), 1);
     assert_non_null(strstr(out, "FAIL  alarm                        redis.down: raised 0"));
     assert_non_null(strstr(out, "PASS  stock_conserved (redis)"));
+    assert_int_equal(remove_tree(dir), 0);
 }
 
 static void test_bad_scenario(void **state)
@@ -118,6 +123,7 @@ static void test_bad_scenario(void **state)
     assert_int_equal(run_sim(dir, SIM_BAD_DIR "/14-fault-kind.yaml", out, sizeof(out)), 1);
     assert_non_null(strstr(out, "14-fault-kind.yaml:4:20: faults[0].kind: expected one of"));
     assert_null(strstr(out, "PASS"));
+    assert_int_equal(remove_tree(dir), 0);
 }
 
 /* A child of pid whose command line has word as its second argument ("wcs run ..."), or 0. */
@@ -192,6 +198,7 @@ static void test_killed_run_leaves_no_wcs(void **state)
     /* Reap whatever else came to this subreaper (the servers die with the runner too). */
     while (waitpid(-1, &st, WNOHANG) > 0)
         ;
+    assert_int_equal(remove_tree(dir), 0);
 }
 
 /* drain_until_done: the orders are still on the floor when the scenario's minute is up; the run
@@ -220,6 +227,7 @@ static void test_drain_until_done(void **state)
     assert_non_null(log);
     assert_non_null(strstr(log, "drain ends"));
     free(log);
+    assert_int_equal(remove_tree(dir), 0);
 }
 
 int main(void)
