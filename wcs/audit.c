@@ -5,6 +5,7 @@
 #include "audit.h"
 
 #include "base/err.h"
+#include "base/hash.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -137,14 +138,6 @@ void audit_free(struct audit *a)
     free(a);
 }
 
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static int rehash(struct audit *a)
 {
     size_t n = a->n_slot ? 2 * a->n_slot : 256;
@@ -152,7 +145,7 @@ static int rehash(struct audit *a)
     if (!s)
         return -ENOMEM;
     for (size_t i = 0; i < a->n; i++) {
-        size_t k = hash(a->h[i].id) & (n - 1);
+        size_t k = hash_str(a->h[i].id) & (n - 1);
         while (s[k])
             k = (k + 1) & (n - 1);
         s[k] = (uint32_t)(i + 1);
@@ -190,7 +183,7 @@ static struct ah *holder(struct audit *a, enum audit_holder kind, const char *ke
     }
     snprintf(id, len, "%d\x1f%s\x1f%s\x1f%s", (int)kind, key, sku, lot);
     if (a->n_slot) {
-        for (k = hash(id) & (a->n_slot - 1); a->slot[k]; k = (k + 1) & (a->n_slot - 1))
+        for (k = hash_str(id) & (a->n_slot - 1); a->slot[k]; k = (k + 1) & (a->n_slot - 1))
             if (strcmp(a->h[a->slot[k] - 1].id, id) == 0) {
                 free(id);
                 return &a->h[a->slot[k] - 1];
@@ -227,7 +220,7 @@ static struct ah *holder(struct audit *a, enum audit_holder kind, const char *ke
         enum audit_place p = a->place_of ? a->place_of(ref.loc, a->place_arg) : AUDIT_STOCK;
         h->place = p == AUDIT_TRANSIT || p == AUDIT_SCRAPPED ? p : AUDIT_STOCK;
     }
-    for (k = hash(id) & (a->n_slot - 1); a->slot[k]; k = (k + 1) & (a->n_slot - 1))
+    for (k = hash_str(id) & (a->n_slot - 1); a->slot[k]; k = (k + 1) & (a->n_slot - 1))
         ;
     a->slot[k] = (uint32_t)(a->n + 1);
     a->n++;

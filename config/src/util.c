@@ -2,6 +2,8 @@
  * index for duplicate and reference checks, and the error line sink. */
 #include "internal.h"
 
+#include "base/hash.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,14 +60,6 @@ void arena_free(struct arena *a)
         free(a->head);
         a->head = next;
     }
-}
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
 }
 
 static int strmap_grow(struct strmap *m)

@@ -5,6 +5,7 @@
 #include "plc_private.h"
 
 #include "base/err.h"
+#include "base/hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -77,9 +78,7 @@ struct conv_table {
 
 static uint64_t hash_key(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+    uint64_t h = hash_str(s);
     return h ? h : 1;
 }
 

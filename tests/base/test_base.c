@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/hash.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/queue.h"
@@ -251,6 +252,15 @@ static void test_timespec_add_ms(void **state)
     }
 }
 
+/* hash_str is FNV-1a 64 (the published offset basis and prime): its reference vectors. */
+static void test_hash_str(void **state)
+{
+    (void)state;
+    assert_true(hash_str("") == 0xcbf29ce484222325ull);
+    assert_true(hash_str("a") == 0xaf63dc4c8601ec8cull);
+    assert_true(hash_str("foobar") == 0x85944171f73967e8ull);
+}
+
 static void test_system_clock_monotonic(void **state)
 {
     const struct wcs_clock *c = clock_system();
@@ -359,12 +369,19 @@ static void test_log_level_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strerror),        cmocka_unit_test(test_virtual_clock),
-        cmocka_unit_test(test_scaled_clock),    cmocka_unit_test(test_system_clock_monotonic),
-        cmocka_unit_test(test_timespec_add_ms), cmocka_unit_test(test_queue_order_and_full),
-        cmocka_unit_test(test_queue_threads),   cmocka_unit_test(test_shared_clock),
-        cmocka_unit_test(test_uri_port),        cmocka_unit_test(test_nodelay_peers),
-        cmocka_unit_test(test_log_repeat),      cmocka_unit_test(test_log_level_parse),
+        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_virtual_clock),
+        cmocka_unit_test(test_scaled_clock),
+        cmocka_unit_test(test_system_clock_monotonic),
+        cmocka_unit_test(test_timespec_add_ms),
+        cmocka_unit_test(test_hash_str),
+        cmocka_unit_test(test_queue_order_and_full),
+        cmocka_unit_test(test_queue_threads),
+        cmocka_unit_test(test_shared_clock),
+        cmocka_unit_test(test_uri_port),
+        cmocka_unit_test(test_nodelay_peers),
+        cmocka_unit_test(test_log_repeat),
+        cmocka_unit_test(test_log_level_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/hash.h"
 #include "codec.h"
 #include "mqlink.h"
 
@@ -216,19 +217,11 @@ static int publish(struct bus *b, const char *topic, char *payload, size_t len, 
 
 /* ---- retained table ---- */
 
-static uint32_t hash(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    while (*s)
-        h = (h ^ (uint8_t)*s++) * 16777619u;
-    return h;
-}
-
 static void fill_slots(const struct bus *b, uint32_t *s, size_t n_slots)
 {
     memset(s, 0, n_slots * sizeof(*s));
     for (size_t i = 0; i < b->ret_len; i++) {
-        size_t j = hash(b->ret[i].topic) & (n_slots - 1);
+        size_t j = hash_str(b->ret[i].topic) & (n_slots - 1);
         while (s[j])
             j = (j + 1) & (n_slots - 1);
         s[j] = (uint32_t)(i + 1);
@@ -251,7 +244,7 @@ static struct retained *ret_find(struct bus *b, const char *topic)
 {
     if (!b->n_slots)
         return NULL;
-    for (size_t j = hash(topic) & (b->n_slots - 1); b->slots[j]; j = (j + 1) & (b->n_slots - 1))
+    for (size_t j = hash_str(topic) & (b->n_slots - 1); b->slots[j]; j = (j + 1) & (b->n_slots - 1))
         if (strcmp(b->ret[b->slots[j] - 1].topic, topic) == 0)
             return &b->ret[b->slots[j] - 1];
     return NULL;
@@ -277,7 +270,7 @@ static struct retained *ret_add(struct bus *b, const char *topic)
     if (!(r->topic = strdup(topic)))
         return NULL;
     b->ret_len++;
-    size_t j = hash(topic) & (b->n_slots - 1);
+    size_t j = hash_str(topic) & (b->n_slots - 1);
     while (b->slots[j])
         j = (j + 1) & (b->n_slots - 1);
     b->slots[j] = (uint32_t)b->ret_len;

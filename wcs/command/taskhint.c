@@ -2,6 +2,8 @@
  * entry one allocation holding its strings. */
 #include "taskhint.h"
 
+#include "base/hash.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,13 +23,9 @@ struct taskhints {
     size_t n;
 };
 
-/* FNV-1a of the task id, folded to a bucket. */
 static size_t bucket(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h & (BUCKETS - 1);
+    return hash_str(s) & (BUCKETS - 1);
 }
 
 static void clear(struct taskhints *th)

@@ -29,8 +29,7 @@ struct hmap {
 
 int hmap_put(struct hmap *m, void *rec, void **old_out); /* replaces a record with the same id */
 void *hmap_get(const struct hmap *m, const char *id);
-void hmap_fini(struct hmap *m);    /* frees every record */
-uint64_t hmap_hash(const char *s); /* the maps' hash of a string (FNV-1a, 64 bits) */
+void hmap_fini(struct hmap *m); /* frees every record */
 
 /* One decision awaiting its confirmation. */
 struct pending {

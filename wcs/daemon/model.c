@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "store/hook.h"
 
@@ -13,14 +14,6 @@
 #include <string.h>
 
 /* ---- map: open addressing, linear probing, FNV-1a; records start with their id ---- */
-
-uint64_t hmap_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-    return h;
-}
 
 static int grow(struct hmap *m)
 {
@@ -33,7 +26,7 @@ static int grow(struct hmap *m)
         size_t j;
         if (!r)
             continue;
-        j = hmap_hash(r) & (cap - 1);
+        j = hash_str(r) & (cap - 1);
         while (slots[j])
             j = (j + 1) & (cap - 1);
         slots[j] = r;
@@ -51,7 +44,7 @@ int hmap_put(struct hmap *m, void *rec, void **old_out)
         *old_out = NULL;
     if ((m->n + 1) * 4 > m->cap * 3 && grow(m) != 0)
         return -ENOMEM;
-    j = hmap_hash(rec) & (m->cap - 1);
+    j = hash_str(rec) & (m->cap - 1);
     while (m->slots[j]) {
         if (strcmp(m->slots[j], rec) == 0) {
             if (old_out)
@@ -73,7 +66,7 @@ void *hmap_get(const struct hmap *m, const char *id)
     size_t j;
     if (!m->cap)
         return NULL;
-    j = hmap_hash(id) & (m->cap - 1);
+    j = hash_str(id) & (m->cap - 1);
     while (m->slots[j]) {
         if (strcmp(m->slots[j], id) == 0)
             return m->slots[j];

@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "daemon/pack.h"
 #include "drivers/codec/zpl.h"
@@ -80,7 +81,7 @@ struct stationrt {
     unsigned q_head, q_len;
     uint64_t q_timer;
     bool q_armed;
-    /* What the last pack_step sent (hmap_hash of each station field): the next sends only
+    /* What the last pack_step sent (hash_str of each station field): the next sends only
      * the fields that differ. Not valid after a failed write, a load, or before the first:
      * then all are sent. */
     uint64_t sent_hash[STATION_FIELDS];
@@ -184,7 +185,7 @@ static void send_step(struct stationrt *st, const struct store_ctx *ctx, const c
     const char *tp[PACK_TOTES_MAX];
     size_t n = 0;
     for (size_t i = 0; i < STATION_FIELDS; i++) {
-        h[i] = hmap_hash(sf[i].value);
+        h[i] = hash_str(sf[i].value);
         if (!st->sent_valid || h[i] != st->sent_hash[i])
             out[n++] = sf[i];
     }
