@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,7 @@ struct mqttc {
     uint32_t slot;   /* index in net.slots, valid while in_net */
     bool in_net;
     uint64_t retry_at_ms; /* next reconnect attempt, 0 none */
+    bool offline;         /* mqttc_set_offline: no reconnect until it is cleared */
     unsigned retry_ms;    /* the last backoff, 0 after a successful connect */
     atomic_bool connected;
     atomic_bool need_write; /* the caller left bytes in libmosquitto's queue: the thread writes */
@@ -130,7 +132,7 @@ static void on_lost(struct mqttc *c)
         c->conn_done = -1;
         wake_waiters(c);
     }
-    if (c->conn_done < 0 || c->retry_at_ms)
+    if (c->conn_done < 0 || c->retry_at_ms || c->offline)
         return;
     c->retry_ms = c->retry_ms ? c->retry_ms * 2 : RETRY_MIN_MS;
     if (c->retry_ms > RETRY_MAX_MS)
@@ -678,6 +680,39 @@ int mqttc_publish(struct mqttc *c, const char *topic, const char *payload)
 unsigned mqttc_connects(struct mqttc *c)
 {
     return atomic_load(&c->connects);
+}
+
+void mqttc_set_offline(struct mqttc *c, bool offline)
+{
+    uint64_t one = 1;
+    pthread_mutex_lock(&net.mu);
+    pthread_mutex_lock(&c->mu);
+    c->offline = offline;
+    if (offline) {
+        int fd = mosquitto_socket(c->m);
+        c->retry_at_ms = 0;
+        if (fd >= 0) {
+            /* No DISCONNECT: the link just goes, as a handheld's leaving the radio's reach. The
+             * reads find the end of the stream and libmosquitto closes its socket. */
+            (void)shutdown(fd, SHUT_RDWR);
+            for (int i = 0; i < READS_PER_EVENT && mosquitto_socket(c->m) >= 0; i++)
+                if (mosquitto_loop_read(c->m, 1) != MOSQ_ERR_SUCCESS)
+                    break;
+            if (mosquitto_socket(c->m) >= 0)
+                (void)mosquitto_disconnect(c->m);
+        }
+        sync_socket(c, false);
+        atomic_store(&c->connected, false);
+    } else if (mosquitto_socket(c->m) < 0 && c->conn_done > 0) {
+        /* back at once, then the usual backoff */
+        c->retry_ms = 0;
+        c->retry_at_ms = mono_ms();
+        if (!net.next_retry_ms || c->retry_at_ms < net.next_retry_ms)
+            net.next_retry_ms = c->retry_at_ms;
+        (void)!write(net.wake, &one, sizeof(one));
+    }
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&net.mu);
 }
 
 bool mqttc_is_connected(struct mqttc *c)

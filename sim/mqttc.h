@@ -51,6 +51,10 @@ int mqttc_publish(struct mqttc *c, const char *topic, const char *payload);
 struct mqttc_msg *mqttc_pop(struct mqttc *c);
 void mqttc_msg_free(struct mqttc_msg *m); /* NULL-safe */
 bool mqttc_is_connected(struct mqttc *c);
+/* offline true: drops the connection without a DISCONNECT (a handheld out of the radio's reach)
+ * and makes no reconnect until it is called with false, which reconnects at once (then the
+ * usual backoff). Publishes meanwhile return WCS_E_LINK; the subscriptions are made again. */
+void mqttc_set_offline(struct mqttc *c, bool offline);
 /* How many times the client has connected (the first time and every automatic reconnect). */
 unsigned mqttc_connects(struct mqttc *c);
 void mqttc_close(struct mqttc *c); /* NULL-safe */

@@ -359,7 +359,8 @@ int sim_report_write(struct sim_report *r, const char *dir, const char *title, c
             "</table>\n<h2>Figures</h2>\n<table>\n"
             "<tr><td>orders</td><td>%llu in, %llu accepted, %llu shipped (evt/ship %llu)</td>"
             "</tr>\n<tr><td>waves</td><td>%llu planned, %llu released</td></tr>\n"
-            "<tr><td>commands</td><td>%llu sent, %llu ok, %llu refused, %llu not sent</td>"
+            "<tr><td>commands</td><td>%llu sent, %llu ok, %llu refused, %llu sent again, %llu held "
+            "for a link, %llu not sent, %llu refusals retried</td>"
             "</tr>\n<tr><td>inventory</td><td>%llu counts, %llu adjustments applied, %llu "
             "approvals requested</td></tr>\n<tr><td>conveyor</td><td>%llu items inducted"
             "</td></tr>\n<tr><td>order states</td><td>",
@@ -367,9 +368,11 @@ int sim_report_write(struct sim_report *r, const char *dir, const char *title, c
             (unsigned long long)r->orders_shipped, (unsigned long long)r->ship_events,
             (unsigned long long)r->waves_planned, (unsigned long long)r->waves_released,
             (unsigned long long)r->cmds_sent, (unsigned long long)r->cmds_ok,
-            (unsigned long long)r->cmds_refused, (unsigned long long)r->cmds_unsent,
-            (unsigned long long)r->counts_done, (unsigned long long)r->adjustments_applied,
-            (unsigned long long)r->approvals_requested, (unsigned long long)r->inducted);
+            (unsigned long long)r->cmds_refused, (unsigned long long)r->cmds_resent,
+            (unsigned long long)r->cmds_held, (unsigned long long)r->cmds_unsent,
+            (unsigned long long)r->cmds_retried, (unsigned long long)r->counts_done,
+            (unsigned long long)r->adjustments_applied, (unsigned long long)r->approvals_requested,
+            (unsigned long long)r->inducted);
     for (size_t i = 0; i < p->n_states; i++) {
         esc(h, p->states[i].state);
         fprintf(h, " %u%s", p->states[i].n, i + 1 < p->n_states ? ", " : "");

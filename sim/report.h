@@ -12,7 +12,7 @@
 struct cfg_site;
 
 struct sim_report {
-    uint64_t cmds_sent, cmds_unsent, cmds_ok, cmds_refused, cmds_resent;
+    uint64_t cmds_sent, cmds_unsent, cmds_ok, cmds_refused, cmds_resent, cmds_held, cmds_retried;
     uint64_t orders_in, orders_accepted, orders_shipped, ship_events;
     uint64_t waves_planned, waves_released, counts_done, adjustments_applied, approvals_requested,
         inducted;

@@ -99,6 +99,7 @@ struct pending {
     uint64_t first_real_us; /* the first send, real time (the pace's round trips) */
     unsigned resends;
     uint64_t epoch; /* link_epoch() at the last (re)send */
+    bool held;      /* not published yet: its user's link was down (resend_tick sends it) */
 };
 
 enum { RESEND_AFTER_REAL_MS = 3000, RESEND_MAX = 5 };
@@ -123,14 +124,20 @@ struct flow_run {
 };
 
 /* A command one of the flows' people sends later: a putaway once walked to the location, a QA
- * decision once the goods were inspected. */
+ * decision once the goods were inspected; or a command of the ERP or the supervisor that wcs
+ * refused for a passing reason ("not executed", "retry ..."), sent again. */
 struct side_task {
     uint64_t due_ms;
-    int flow;
+    int flow; /* -1: a refused command sent again (arg) */
     const char *user;
     char cmd[32];
+    char arg[96];
     json_t *fields;
 };
+
+/* How long the ERP or the supervisor waits before sending a command again that wcs refused for
+ * a passing reason (clock time). */
+enum { RETRY_REFUSED_MS = 30000 };
 
 struct run {
     const struct sim_run_opts *o;
@@ -164,6 +171,7 @@ struct run {
     uint64_t req_seq;
     struct pending *pend; /* commands awaiting their reply (grows: wcs may fall behind) */
     size_t n_pend, cap_pend;
+    size_t n_held; /* pending commands with held set */
     /* seq -> index into pend, open addressing with linear probing (key 0: empty slot); a
      * reply finds its command without a scan of thousands of pending ones when wcs is behind */
     uint64_t *pix_key;
@@ -202,7 +210,7 @@ struct run {
     /* pickers.empty, shared with the pickers: a location is no longer empty once goods are put
      * away there (its entry becomes NULL) */
     const char *empty[SIM_EMPTY_MAX];
-    struct side_task side[128];
+    struct side_task side[1024];
     size_t n_side;
     struct {
         uint64_t received, held, released, qa_scrapped, putaways_sent, putaways, put_suggested,
@@ -1043,22 +1051,34 @@ static void pend_send(struct run *r, struct pending *p, const char *user, const 
                       char *payload)
 {
     char topic[256];
+    int rc;
     snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, user, cmd);
-    if (payload && mqttc_publish(p->client, topic, payload) == 0) {
+    rc = payload ? mqttc_publish(p->client, topic, payload) : -ENOMEM;
+    /* The user's own client is still reconnecting (wcs may be back before it): the command
+     * waits for it, as an RF gun keeps what was keyed while its link is down. Dropping it left
+     * the agent waiting for a reply forever (a picker never claimed again). */
+    if (rc == 0 || rc == WCS_E_LINK) {
         snprintf(p->user, sizeof(p->user), "%s", user);
         p->payload = payload;
         p->sent_real_ms = real_ms();
         p->first_real_us = clock_real_mono_us();
         p->resends = 0;
         p->epoch = link_epoch(r);
+        p->held = rc != 0;
         pix_put(r, p->seq, r->n_pend);
         r->n_pend++;
-        r->rep.cmds_sent++;
-        logf_(r, "cmd %s %s %s", user, cmd, payload);
+        if (p->held) {
+            r->n_held++;
+            r->rep.cmds_held++;
+            logf_(r, "cmd %s %s held until its link is up: %s", user, cmd, payload);
+        } else {
+            r->rep.cmds_sent++;
+            logf_(r, "cmd %s %s %s", user, cmd, payload);
+        }
         return;
     }
     r->rep.cmds_unsent++;
-    logf_(r, "cmd %s %s %s", user, cmd, payload ? payload : "?");
+    logf_(r, "cmd %s %s not sent (%d): %s", user, cmd, rc, payload ? payload : "?");
     free(payload);
 }
 
@@ -1128,12 +1148,27 @@ static void resend_tick(struct run *r)
     if (!r->wcs_online)
         return;
     epoch = link_epoch(r);
-    /* nothing was sent before the last link change: no scan of the pending commands */
-    if (epoch == r->resend_clean_epoch)
+    /* nothing was sent before the last link change and nothing is held: no scan */
+    if (epoch == r->resend_clean_epoch && r->n_held == 0)
         return;
     for (size_t i = 0; i < r->n_pend; i++) {
         struct pending *p = &r->pend[i];
         char topic[256];
+        if (p->held) {
+            /* its first publish, now that its user's client is connected again */
+            stale = true;
+            snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, p->user, p->cmd);
+            if (!mqttc_is_connected(p->client) || mqttc_publish(p->client, topic, p->payload) != 0)
+                continue;
+            p->held = false;
+            r->n_held--;
+            p->sent_real_ms = now;
+            p->first_real_us = clock_real_mono_us();
+            p->epoch = epoch;
+            r->rep.cmds_sent++;
+            logf_(r, "cmd %s %s sent, held until now: %s", p->user, p->cmd, p->req);
+            continue;
+        }
         if (p->epoch == epoch || !p->payload || p->resends >= RESEND_MAX)
             continue;
         stale = true;
@@ -1153,6 +1188,37 @@ static void resend_tick(struct run *r)
 }
 
 static void flow_reply(struct run *r, const struct pending *p, json_t *j, bool ok);
+
+/* A refusal that says the command may work later (docs/mqtt.md, "Commands"). */
+static bool refusal_passes(const char *e)
+{
+    return e &&
+           (strstr(e, "not executed") || strstr(e, "retry") || strcmp(e, "shutting down") == 0);
+}
+
+/* Queues p's command (fields without request_id, consumed) to go again in RETRY_REFUSED_MS. */
+static void retry_later(struct run *r, const struct pending *p, json_t *fields)
+{
+    const char *user = NULL;
+    struct side_task *s;
+    for (size_t i = 0; i < r->n_users; i++)
+        if (strcmp(r->users[i].name, p->user) == 0)
+            user = r->users[i].name;
+    if (!user || r->n_side == sizeof(r->side) / sizeof(r->side[0])) {
+        logf_(r, "%s %s not sent again: %s", p->cmd, p->req,
+              user ? "too many commands waiting" : "unknown user");
+        json_decref(fields);
+        return;
+    }
+    s = &r->side[r->n_side++];
+    s->due_ms = now_ms(r) + RETRY_REFUSED_MS;
+    s->flow = -1;
+    s->user = user;
+    snprintf(s->cmd, sizeof(s->cmd), "%s", p->cmd);
+    snprintf(s->arg, sizeof(s->arg), "%s", p->arg);
+    s->fields = fields;
+    r->rep.cmds_retried++;
+}
 
 /* arrived_us: when the reply reached the runner's network thread (the round trip the pace
  * measures is wcs's, not the wait for this loop's next tick). */
@@ -1184,7 +1250,17 @@ static void on_reply(struct run *r, const char *payload, uint64_t arrived_us)
         }
     }
     struct pending p = r->pend[i];
+    json_t *again = NULL;
     pend_remove(r, i);
+    /* A refusal for a passing reason (docs/mqtt.md: Redis down, "not executed"; a plan running,
+     * "retry ..."; wcs stopping) of the ERP's or the supervisor's command: the same command again
+     * later, with a new request_id. The pickers and the flows' people have their own ways; an
+     * alarm is acknowledged when it is raised again (it may have cleared meanwhile). */
+    if (!ok && strncmp(p.arg, "picker:", 7) != 0 && strncmp(p.arg, "flow:", 5) != 0 &&
+        strcmp(p.cmd, "alarm.ack") != 0 &&
+        refusal_passes(json_string_value(json_object_get(j, "error"))) &&
+        (again = json_loads(p.payload, 0, NULL)))
+        json_object_del(again, "request_id");
     free(p.payload);
     p.payload = NULL;
     sim_report_latency(&r->rep, (double)(now_ms(r) - p.sent_ms));
@@ -1207,13 +1283,16 @@ static void on_reply(struct run *r, const char *payload, uint64_t arrived_us)
     }
     if (!ok) {
         r->rep.cmds_refused++;
-        logf_(r, "refused %s %s: %s", p.cmd, p.req,
-              json_string_value(json_object_get(j, "error")) ?: "?");
+        logf_(r, "refused %s %s: %s%s", p.cmd, p.req,
+              json_string_value(json_object_get(j, "error")) ?: "?",
+              again ? " (sent again in 30 s)" : "");
+        if (again)
+            retry_later(r, &p, again);
     } else {
         r->rep.cmds_ok++;
     }
     /* A plan of the drain that waved nothing (or was refused: nothing to wave) */
-    if (strcmp(p.cmd, "wave.plan") == 0 && p.sent_ms >= r->sc->duration_ms)
+    if (strcmp(p.cmd, "wave.plan") == 0 && p.sent_ms >= r->sc->duration_ms && !again)
         r->drain_plan_empty = !ok || json_array_size(json_object_get(j, "waves")) == 0;
     if (strncmp(p.arg, "flow:", 5) == 0) {
         flow_reply(r, &p, j, ok);
@@ -1903,7 +1982,10 @@ static void flows_tick(struct run *r, uint64_t t)
             continue;
         }
         r->side[k] = r->side[--r->n_side];
-        flow_send(r, (size_t)s.flow, s.user, s.cmd, s.fields);
+        if (s.flow < 0)
+            send_cmd(r, s.user, s.cmd, s.fields, s.arg);
+        else
+            flow_send(r, (size_t)s.flow, s.user, s.cmd, s.fields);
     }
     for (size_t i = 0; i < r->sc->n_flows; i++) {
         const struct sim_flow *f = &r->sc->flows[i];
@@ -2184,6 +2266,13 @@ static void fault_apply(struct run *r, size_t i, bool start)
         if (start && find_point(r, f->target, &p, &point))
             sim_plc_jam(p, point, (uint32_t)f->duration_ms, false);
         break;
+    case SIM_FAULT_USER_OFFLINE: {
+        /* one of the agents' users (the scenario's cross-checks) */
+        struct mqttc *c = user_client(r, f->target);
+        if (c)
+            mqttc_set_offline(c, start);
+        break;
+    }
     }
 }
 
@@ -2401,6 +2490,7 @@ static void settle(struct run *r)
             return;
         }
         drain_mqtt(r);
+        resend_tick(r); /* a command lost or held with a link at the end is sent again */
         trips_tick(r, t);
         progress(r, t, false);
         log_flush_due(r);
@@ -3141,8 +3231,9 @@ static void print_kpis(struct run *r)
                r->ib.transfers_done, r->ib.returned, r->ib.restocked, r->ib.ret_scrapped,
                r->ib.credits);
     printf("commands: sent %" PRIu64 " ok %" PRIu64 " refused %" PRIu64 " unanswered %zu"
-           " sent again %" PRIu64 "\n",
-           r->rep.cmds_sent, r->rep.cmds_ok, r->rep.cmds_refused, r->n_pend, r->rep.cmds_resent);
+           " sent again %" PRIu64 " held %" PRIu64 " not sent %" PRIu64 " retried %" PRIu64 "\n",
+           r->rep.cmds_sent, r->rep.cmds_ok, r->rep.cmds_refused, r->n_pend, r->rep.cmds_resent,
+           r->rep.cmds_held, r->rep.cmds_unsent, r->rep.cmds_retried);
 }
 
 /* ---- set-up ---- */

@@ -403,13 +403,9 @@ bool sim_glob_match(const char *p, const char *t)
 
 const char *sim_fault_kind_name(enum sim_fault_kind k)
 {
-    static const char *const names[] = {"plc_disconnect",
-                                        "broker_restart",
-                                        "redis_restart",
-                                        "wcs_kill",
-                                        "printer_paper_out",
-                                        "scale_unstable",
-                                        "jam"};
+    static const char *const names[] = {
+        "plc_disconnect",    "broker_restart", "redis_restart", "wcs_kill",
+        "printer_paper_out", "scale_unstable", "jam",           "user_offline"};
     return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
@@ -949,13 +945,13 @@ static void parse_faults(struct ctx *c, struct sim_scenario *s, const struct yno
         rec_dur(&r, 0, REQ, &g->at_ms);
         if (!rec_val(&r, 1, REQ) || !want(c, v[1], Y_SCALAR, r.pp))
             continue;
-        for (k = 0; k <= SIM_FAULT_JAM; k++)
+        for (k = 0; k <= SIM_FAULT_USER_OFFLINE; k++)
             if (strcmp(v[1]->text, sim_fault_kind_name((enum sim_fault_kind)k)) == 0)
                 break;
-        if (k > SIM_FAULT_JAM) {
+        if (k > SIM_FAULT_USER_OFFLINE) {
             REC_ERR(&r, 1,
                     "expected one of plc_disconnect, broker_restart, redis_restart, wcs_kill, "
-                    "printer_paper_out, scale_unstable, jam");
+                    "printer_paper_out, scale_unstable, jam, user_offline");
             continue;
         }
         g->kind = (enum sim_fault_kind)k;
@@ -970,6 +966,9 @@ static void parse_faults(struct ctx *c, struct sim_scenario *s, const struct yno
             err_add(c, q->kids[i]->line, q->kids[i]->col, p,
                     "missing key \"target\" (a %s needs the device or scan point)",
                     sim_fault_kind_name(g->kind));
+        } else if (k == SIM_FAULT_USER_OFFLINE) {
+            err_add(c, q->kids[i]->line, q->kids[i]->col, p,
+                    "missing key \"target\" (a user_offline needs the user whose link goes)");
         }
         if (rec_val(&r, 3, OPT)) {
             if (k == SIM_FAULT_WCS_KILL)
@@ -1299,6 +1298,21 @@ static bool parse_hhmm(const char *t, int *out)
     return true;
 }
 
+/* A user_offline target is a user the scenario's agents act as (the runner has a client for). */
+static bool is_agent_user(const struct sim_scenario *s, const char *u)
+{
+    const struct sim_agents *a = &s->agents;
+    const char *const one[] = {a->erp_user,     a->supervisor_user, a->approver_user,
+                               a->counter_user, a->receiver_user,   a->qa_user};
+    for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+        if (one[i][0] && strcmp(one[i], u) == 0)
+            return true;
+    for (unsigned i = 0; i < a->n_picker_users; i++)
+        if (strcmp(a->picker_users[i], u) == 0)
+            return true;
+    return false;
+}
+
 static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode *root)
 {
     static const char *const keys[] = {"name",
@@ -1386,6 +1400,16 @@ static void parse_root(struct ctx *c, struct sim_scenario *s, const struct ynode
             err_add(c, v[12]->kids[i]->line, v[12]->kids[i]->col, p,
                     "%llu ms is after the end of the run (duration %llu ms)",
                     (unsigned long long)s->faults[i].at_ms, (unsigned long long)s->duration_ms);
+        }
+    for (size_t i = 0; i < s->n_faults && v[12] && i < v[12]->n; i++)
+        if (s->faults[i].kind == SIM_FAULT_USER_OFFLINE && s->faults[i].target[0] &&
+            !is_agent_user(s, s->faults[i].target)) {
+            char p[64];
+            snprintf(p, sizeof(p), "faults[%zu].target", i);
+            err_add(c, v[12]->kids[i]->line, v[12]->kids[i]->col, p,
+                    "\"%s\" is no user the agents act as (agents: erp, supervisor, approver, "
+                    "counter, receiver, qa users, pickers.users)",
+                    s->faults[i].target);
         }
 }
 

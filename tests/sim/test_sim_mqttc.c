@@ -277,6 +277,42 @@ static void test_sub_qos0(void **state)
     mqttc_close(s1);
 }
 
+/* mqttc_set_offline: the connection goes (the broker stays), nothing reconnects until it is set
+ * online again, well past the backoff; then the client is back at once with its subscriptions
+ * (a publish while away is refused, a message published to it meanwhile is not delivered). */
+static void test_set_offline(void **state)
+{
+    struct mqttc *pub = open_client("off-pub", "alice"), *sub = open_client("off-sub", "bob");
+    struct mqttc_msg *m;
+    unsigned connects;
+    (void)state;
+    assert_int_equal(mqttc_subscribe(sub, "t/off"), 0);
+    connects = mqttc_connects(sub);
+    mqttc_set_offline(sub, true);
+    assert_false(mqttc_is_connected(sub));
+    assert_int_equal(mqttc_publish(sub, "t/off", "from away"), WCS_E_LINK);
+    assert_int_equal(mqttc_publish(pub, "t/off", "while away"), 0);
+    usleep(1200 * 1000); /* the backoff would have reconnected by now */
+    assert_false(mqttc_is_connected(sub));
+    assert_int_equal(mqttc_connects(sub), connects);
+    assert_null(mqttc_pop(sub));
+
+    mqttc_set_offline(sub, false);
+    assert_true(wait_until_connected(sub, true, connects + 1));
+    assert_int_equal(mqttc_connects(sub), connects + 1);
+    m = NULL;
+    for (int i = 0; i < 100 && !m; i++) {
+        assert_int_equal(mqttc_publish(pub, "t/off", "back"), 0);
+        m = next_msg(sub, 100);
+    }
+    assert_non_null(m);
+    assert_string_equal(m->payload, "back"); /* not "while away": a clean session */
+    mqttc_msg_free(m);
+    assert_int_equal(mqttc_publish(sub, "t/off", "from sub"), 0);
+    mqttc_close(pub);
+    mqttc_close(sub);
+}
+
 /* The broker goes away and comes back: while it is away publishing is refused (the runner counts
  * the command unsent), each client reconnects by itself, subscribes its filters again, including
  * one asked for while it was away, and messages flow again. */
@@ -356,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_broker_restart),
         cmocka_unit_test(test_sub_qos0),
+        cmocka_unit_test(test_set_offline),
         cmocka_unit_test(test_close_while_away),
         cmocka_unit_test(test_idle_client_kept_alive),
     };

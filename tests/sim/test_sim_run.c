@@ -3,7 +3,9 @@
  * as children, agents, a PLC disconnect and a wcs SIGKILL) passes every expectation and writes
  * the report; a scenario with an expectation that cannot hold exits 1 with a FAIL line; a bad
  * scenario exits 1 naming file:line:col and starts nothing; a run killed with SIGKILL leaves no
- * wcs behind; a drain_until_done run ends once its orders shipped. A passed test removes its
+ * wcs behind; a drain_until_done run ends once its orders shipped; commands keyed while a
+ * user's link is down (user_offline) are held and sent when it is back, and orders refused
+ * while Redis is down are sent again. A passed test removes its
  * run folder (/tmp/wcs-simtest-*); a failed one keeps it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -230,12 +232,52 @@ static void test_drain_until_done(void **state)
     assert_int_equal(remove_tree(dir), 0);
 }
 
+/* links-down: the ERP's orders are refused while Redis is down and sent again; the supervisor
+ * and both pickers key commands while their links are down, each is held and sent when the
+ * link is back; every order ships. */
+static void test_links_down(void **state)
+{
+    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384], path[600];
+    char *log;
+    const char *held, *retried;
+    int rc;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    rc = run_sim(dir, SIM_SCEN_DIR "/links-down.yaml", out, sizeof(out));
+    if (rc != 0)
+        fail_msg("wcs sim exited %d:\n%s", rc, out);
+    assert_non_null(strstr(out, "PASS  orders.shipped"));
+    assert_non_null(strstr(out, "0 failed"));
+    held = strstr(out, " held ");
+    retried = strstr(out, " retried ");
+    /* the pickers' claims and a wave plan held; the three orders sent again */
+    if (!held || !retried || strtol(held + strlen(" held "), NULL, 10) < 3 ||
+        strtol(retried + strlen(" retried "), NULL, 10) < 3 || !strstr(out, " not sent 0"))
+        fail_msg("commands held for their links and refusals retried:\n%s", out);
+    snprintf(path, sizeof(path), "%s/sim.log", dir);
+    log = tfile_read(path);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "cmd picker1 batch.claim held until its link is up"));
+    assert_non_null(strstr(log, "cmd lead wave.plan held until its link is up"));
+    assert_non_null(strstr(log, "cmd picker1 batch.claim sent, held until now"));
+    {
+        const char *ref = strstr(log, "refused order.upsert sim-5-");
+        const char *eol = ref ? strchr(ref, '\n') : NULL;
+        const char *why = ref ? strstr(ref, "not executed (sent again in 30 s)") : NULL;
+        if (!ref || !eol || !why || why > eol)
+            fail_msg("no order refused while Redis is down and sent again:\n%s", log);
+    }
+    free(log);
+    assert_int_equal(remove_tree(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_scenario),        cmocka_unit_test(test_last_tote_settles),
         cmocka_unit_test(test_failing_expectation), cmocka_unit_test(test_short_passes),
         cmocka_unit_test(test_drain_until_done),    cmocka_unit_test(test_killed_run_leaves_no_wcs),
+        cmocka_unit_test(test_links_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,12 +22,13 @@ enum sim_fault_kind {
     SIM_FAULT_PRINTER_PAPER_OUT,
     SIM_FAULT_SCALE_UNSTABLE,
     SIM_FAULT_JAM,
+    SIM_FAULT_USER_OFFLINE, /* the last kind */
 };
 
 struct sim_fault {
     uint64_t at_ms; /* scenario time from the start */
     enum sim_fault_kind kind;
-    char target[SIM_ID_MAX]; /* device or scan point id; "" where the kind has none */
+    char target[SIM_ID_MAX]; /* device, scan point or user; "" where the kind has none */
     uint64_t duration_ms;    /* 0 where the kind takes none (wcs_kill restarts at once) */
 };
 
