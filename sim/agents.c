@@ -12,6 +12,8 @@
 #include <string.h>
 
 enum { MAX_TASKS = 512, MAX_TOTES = 64, MAX_QUEUE = 4096, MAX_ITEMS = 128, MAX_CONTENTS = 4096 };
+/* A pick or short refused for a passing reason is done again after this (clock time). */
+enum { PASSING_RETRY_MS = 10000 };
 
 static uint64_t split(uint64_t *s)
 {
@@ -275,6 +277,12 @@ static void next_task(struct sim_picker *p, uint64_t now_ms)
     }
 }
 
+bool sim_refusal_passes(const char *error)
+{
+    return error && (strstr(error, "not executed") || strstr(error, "retry") ||
+                     strcmp(error, "shutting down") == 0);
+}
+
 int sim_picker_on_reply(struct sim_picker *p, uint64_t now_ms, const char *reply)
 {
     json_t *j = json_loads(reply, 0, NULL);
@@ -346,6 +354,16 @@ int sim_picker_on_reply(struct sim_picker *p, uint64_t now_ms, const char *reply
     } else if (ok) {
         p->st_.shorts++;
         next_task(p, now_ms);
+    } else if (sim_refusal_passes(json_string_value(json_object_get(j, "error")))) {
+        /* wcs could not do it now (Redis down: "not executed"): the same scan, or the same
+         * short, again in a while. Taken for "no stock there", it became a short of units on
+         * the shelf, and a refused short skipped the task. */
+        p->st_.passing_refusals++;
+        if (p->last_short)
+            p->pending_short = true;
+        else
+            p->st = P_PICKING;
+        p->next_at = now_ms + PASSING_RETRY_MS;
     } else if (p->last_err != E_NONE) {
         /* The refusal the mistake deserved: the picker notices and does it right. */
         p->st_.errors_refused++;

@@ -1189,13 +1189,6 @@ static void resend_tick(struct run *r)
 
 static void flow_reply(struct run *r, const struct pending *p, json_t *j, bool ok);
 
-/* A refusal that says the command may work later (docs/mqtt.md, "Commands"). */
-static bool refusal_passes(const char *e)
-{
-    return e &&
-           (strstr(e, "not executed") || strstr(e, "retry") || strcmp(e, "shutting down") == 0);
-}
-
 /* Queues p's command (fields without request_id, consumed) to go again in RETRY_REFUSED_MS. */
 static void retry_later(struct run *r, const struct pending *p, json_t *fields)
 {
@@ -1258,7 +1251,7 @@ static void on_reply(struct run *r, const char *payload, uint64_t arrived_us)
      * alarm is acknowledged when it is raised again (it may have cleared meanwhile). */
     if (!ok && strncmp(p.arg, "picker:", 7) != 0 && strncmp(p.arg, "flow:", 5) != 0 &&
         strcmp(p.cmd, "alarm.ack") != 0 &&
-        refusal_passes(json_string_value(json_object_get(j, "error"))) &&
+        sim_refusal_passes(json_string_value(json_object_get(j, "error"))) &&
         (again = json_loads(p.payload, 0, NULL)))
         json_object_del(again, "request_id");
     free(p.payload);

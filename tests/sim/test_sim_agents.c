@@ -194,6 +194,49 @@ static void test_picker_mistake_then_short(void **state)
     sim_picker_free(p);
 }
 
+/* A pick refused for a passing reason (Redis down) is scanned again 10 s later, the same scan,
+ * not reported short; a short refused so is sent again; the batch goes on after both. */
+static void test_picker_passing_refusal(void **state)
+{
+    struct sim_picker *p = picker(0);
+    struct sim_action a;
+    struct sim_picker_stats st;
+    char first[sizeof(a.payload)];
+    const char *down = "{\"ok\":false,\"error\":\"store unavailable (link down): not executed\"}";
+    (void)state;
+    assert_false(sim_refusal_passes(NULL));
+    assert_false(sim_refusal_passes("no stock"));
+    assert_true(sim_refusal_passes("batch B1 changed meanwhile, retry"));
+    assert_true(sim_refusal_passes("shutting down"));
+    assert_int_equal(sim_picker_next(p, 0, &a), 1);
+    assert_int_equal(sim_picker_on_reply(p, 0, CLAIM_OK), 0);
+    assert_int_equal(sim_picker_next(p, 8000, &a), 1);
+    assert_string_equal(a.name, "pick.confirm");
+    memcpy(first, a.payload, sizeof(first));
+    assert_int_equal(sim_picker_on_reply(p, 8100, down), 0);
+    assert_int_equal(sim_picker_next(p, 18099, &a), 0);
+    assert_int_equal(sim_picker_next(p, 18100, &a), 1);
+    assert_string_equal(a.name, "pick.confirm");
+    assert_string_equal(a.payload, first);
+    /* now the stock is not there: a short, refused while Redis is down, then sent again */
+    assert_int_equal(sim_picker_on_reply(p, 18200, "{\"ok\":false,\"error\":\"no stock\"}"), 0);
+    assert_int_equal(sim_picker_next(p, 20200, &a), 1);
+    assert_string_equal(a.name, "pick.short");
+    assert_int_equal(sim_picker_on_reply(p, 20300, down), 0);
+    assert_int_equal(sim_picker_next(p, 30299, &a), 0);
+    assert_int_equal(sim_picker_next(p, 30300, &a), 1);
+    assert_string_equal(a.name, "pick.short");
+    assert_string_equal(a.payload, "{\"task\":\"PCK-1\",\"qty\":0}");
+    assert_int_equal(sim_picker_on_reply(p, 30400, "{\"ok\":true,\"short\":2}"), 0);
+    assert_int_equal(sim_picker_next(p, 38400, &a), 1);
+    assert_non_null(strstr(a.payload, "PCK-2"));
+    sim_picker_stats(p, &st);
+    assert_int_equal(st.passing_refusals, 2);
+    assert_int_equal(st.unexpected_refusals, 1);
+    assert_int_equal(st.shorts, 1);
+    sim_picker_free(p);
+}
+
 /* Totes wait at a station in arrival order however many come while the packer is behind (the
  * queue grows past its first places). */
 static void test_packer_backlog(void **state)
@@ -385,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_picker_nothing_to_claim),
         cmocka_unit_test(test_picker_claim_race_retried),
         cmocka_unit_test(test_picker_mistake_then_short),
+        cmocka_unit_test(test_picker_passing_refusal),
         cmocka_unit_test(test_packer),
         cmocka_unit_test(test_packer_backlog),
         cmocka_unit_test(test_packer_wrong_item),

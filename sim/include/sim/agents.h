@@ -45,7 +45,12 @@ struct sim_picker_cfg {
 struct sim_picker_stats {
     uint64_t claims, batches, picks_confirmed, units, errors_injected, errors_refused,
         unexpected_refusals, shorts, totes_inducted;
+    uint64_t passing_refusals; /* refused for a passing reason (sim_refusal_passes): done again */
 };
+
+/* A refusal that says the command may work later (docs/mqtt.md, "Commands": "... not executed"
+ * while Redis is down, "... retry ...", "shutting down"). NULL-safe. */
+bool sim_refusal_passes(const char *error);
 
 struct sim_picker;
 
