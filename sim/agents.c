@@ -12,7 +12,8 @@
 #include <string.h>
 
 enum { MAX_TASKS = 512, MAX_TOTES = 64, MAX_QUEUE = 4096, MAX_ITEMS = 128, MAX_CONTENTS = 4096 };
-/* A pick or short refused for a passing reason is done again after this (clock time). */
+/* A pick or short refused for a passing reason, or a pack station's tote refused because Redis
+ * was not reachable, is done again after this (clock time). */
 enum { PASSING_RETRY_MS = 10000 };
 
 static uint64_t split(uint64_t *s)
@@ -611,6 +612,20 @@ int sim_packer_abort(struct sim_packer *p, uint64_t now_ms, char *tote, size_t c
     p->st_.aborted++;
     p->st = K_CLEAR;
     p->next_at = now_ms + 5000; /* take the carton off the scale */
+    return 1;
+}
+
+int sim_packer_restart(struct sim_packer *p, uint64_t now_ms, const char *tote)
+{
+    if (p->st == K_IDLE || p->st == K_INDUCT || p->st == K_CLEAR || p->labelled || !tote ||
+        strcmp(p->cur.tote, tote) != 0)
+        return 0;
+    p->st_.restarts++;
+    p->item = p->unit = 0;
+    p->wrong_done = true; /* the one mistake, if any, was made; weighed stays: the carton is
+                           * still on the scale */
+    p->st = K_SCAN_TOTE;
+    p->next_at = now_ms + PASSING_RETRY_MS;
     return 1;
 }
 

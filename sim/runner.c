@@ -204,7 +204,7 @@ struct run {
     struct {
         uint64_t totes_at_stations, totes_sorted, hand_carried, unstaffed, cartons_inducted,
             cartons_to_carrier, to_qa, misrouted, rejected, reinducted, lost, labels, weight_qa,
-            pack_refusals, label_timeouts;
+            pack_refusals, pack_restarts, label_timeouts;
     } fl;
     struct flow_run *flows; /* one per sc->flows[] */
     /* pickers.empty, shared with the pickers: a location is no longer empty once goods are put
@@ -1849,12 +1849,22 @@ static void on_pack_event(struct run *r, const char *type, const char *payload)
         const char *e = json_string_value(json_object_get(j, "error"));
         if (e)
             r->fl.pack_refusals++;
-        if (e && strcmp(e, "wrong_item") != 0 && strcmp(e, "unknown_item") != 0) {
+        if (e && strcmp(e, "store") == 0 &&
+            sim_packer_restart(pe->k, now_ms(r),
+                               json_string_value(json_object_get(j, "subject"))) == 1) {
+            /* Redis was not reachable when the tote was scanned ("scan the tote again later"):
+             * the packer waits and starts the carton again. Set aside, its order never shipped. */
+            r->fl.pack_restarts++;
+            logf_(r, "station %s refused a scan: store (%s); tote %s scanned again in 10 s",
+                  station, json_string_value(json_object_get(j, "reason")) ?: "",
+                  json_string_value(json_object_get(j, "subject")));
+        } else if (e && strcmp(e, "wrong_item") != 0 && strcmp(e, "unknown_item") != 0) {
             logf_(r, "station %s refused a scan: %s (%s)", station, e,
                   json_string_value(json_object_get(j, "reason")) ?: "");
             /* A refused tote: the packer sets it aside (it stays out of the run's flow). */
             if (json_object_get(j, "subject") && strcmp(e, "busy") != 0 &&
                 strcmp(e, "no_session") != 0 && strcmp(e, "scale") != 0 &&
+                strcmp(e, "store") != 0 &&
                 sim_packer_abort(pe->k, now_ms(r), tote, sizeof(tote)) == 1) {
                 logf_(r, "station %s: tote %s set aside", station, tote);
                 pack_reset(r, station);
@@ -3209,10 +3219,12 @@ static void print_kpis(struct run *r)
            ", at stations %" PRIu64 "; labels %" PRIu64 ", cartons inducted %" PRIu64
            ", sorted to carriers %" PRIu64 ", to QA %" PRIu64 ", misrouted %" PRIu64
            ", rejected %" PRIu64 " (inducted again %" PRIu64 "), lost %" PRIu64
-           ", pack refusals %" PRIu64 ", label timeouts %" PRIu64 "\n",
+           ", pack refusals %" PRIu64 " (totes scanned again %" PRIu64 "), label timeouts %" PRIu64
+           "\n",
            r->fl.totes_sorted, r->fl.hand_carried, r->fl.totes_at_stations, r->fl.labels,
            r->fl.cartons_inducted, r->fl.cartons_to_carrier, r->fl.to_qa, r->fl.misrouted,
-           r->fl.rejected, r->fl.reinducted, r->fl.lost, r->fl.pack_refusals, r->fl.label_timeouts);
+           r->fl.rejected, r->fl.reinducted, r->fl.lost, r->fl.pack_refusals, r->fl.pack_restarts,
+           r->fl.label_timeouts);
     if (r->sc->n_flows)
         printf("inbound: received %" PRIu64 " (held in quality %" PRIu64 ", released %" PRIu64
                ", scrapped %" PRIu64 "), receipts closed %" PRIu64 " (short %" PRIu64

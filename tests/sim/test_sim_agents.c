@@ -316,6 +316,52 @@ static void test_packer(void **state)
     sim_packer_free(k);
 }
 
+/* The station refused the tote scan (evt/pack "store": Redis not reachable): the packer starts
+ * the carton again 10 s later, the tote first and then every unit; a refusal naming another
+ * tote, or one after the label came, changes nothing. */
+static void test_packer_restart(void **state)
+{
+    struct sim_packer *k = NULL;
+    struct sim_packer_cfg c = {.seconds_per_item = 2, .packaging_g = 150, .seed = 1};
+    struct sim_pack_item items[2] = {{"4006381333931", "L1", 2, 520},
+                                     {"4012345000016", "", 1, 1010}};
+    struct sim_action a;
+    struct sim_packer_stats st;
+    (void)state;
+    assert_int_equal(sim_packer_new(&k, &c), 0);
+    assert_int_equal(sim_packer_restart(k, 0, "PK1-1"), 0); /* nothing being packed */
+    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", items, 2), 0);
+    assert_int_equal(sim_packer_next(k, 0, &a), 1);
+    assert_string_equal(a.code, "PK1-1");
+    assert_int_equal(sim_packer_next(k, 3000, &a), 1);
+    assert_string_equal(a.code, "(01)04006381333931(10)L1");
+    assert_int_equal(sim_packer_restart(k, 3100, "PK7-7"), 0);
+    assert_int_equal(sim_packer_restart(k, 3100, NULL), 0);
+    assert_int_equal(sim_packer_restart(k, 3100, "PK1-1"), 1);
+    assert_int_equal(sim_packer_next(k, 13099, &a), 0);
+    assert_int_equal(sim_packer_next(k, 13100, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_SCAN);
+    assert_string_equal(a.code, "PK1-1");
+    assert_int_equal(sim_packer_next(k, 16100, &a), 1);
+    assert_string_equal(a.code, "(01)04006381333931(10)L1");
+    assert_int_equal(sim_packer_next(k, 18100, &a), 1);
+    assert_string_equal(a.code, "(01)04006381333931(10)L1");
+    assert_int_equal(sim_packer_next(k, 20100, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_SCALE);
+    assert_int_equal(sim_packer_next(k, 21600, &a), 1);
+    assert_string_equal(a.code, "(01)04012345000016");
+    assert_int_equal(sim_packer_on_label(k, 22000, "001234567890123457"), 0);
+    assert_int_equal(sim_packer_restart(k, 22100, "PK1-1"), 0); /* labelled: too late */
+    assert_int_equal(sim_packer_next(k, 23600, &a), 0);         /* applying the label */
+    assert_int_equal(sim_packer_next(k, 28600, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_INDUCT);
+    sim_packer_stats(k, &st);
+    assert_int_equal(st.restarts, 1);
+    assert_int_equal(st.totes, 2);
+    assert_int_equal(st.units_scanned, 4);
+    sim_packer_free(k);
+}
+
 static void test_packer_wrong_item(void **state)
 {
     struct sim_packer *k = NULL;
@@ -432,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_packer),
         cmocka_unit_test(test_packer_backlog),
         cmocka_unit_test(test_packer_wrong_item),
+        cmocka_unit_test(test_packer_restart),
         cmocka_unit_test(test_packer_label_early),
         cmocka_unit_test(test_picker_empty_shelf),
     };

@@ -88,7 +88,7 @@ struct sim_packer_cfg {
 };
 
 struct sim_packer_stats {
-    uint64_t totes, units_scanned, wrong_scans, cartons, labels, aborted;
+    uint64_t totes, units_scanned, wrong_scans, cartons, labels, aborted, restarts;
 };
 
 struct sim_packer;
@@ -112,6 +112,11 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
  * was not packing. */
 int sim_packer_abort(struct sim_packer *p, uint64_t now_ms, char *tote, size_t cap);
 /* True while the packer waits for its label (the carton was weighed). */
+/* The station refused the packer's tote scan for a passing reason (evt/pack error "store":
+ * Redis not reachable, the station idle again): the packer starts the carton again in 10 s,
+ * the tote scan first, then every unit (what was scanned meanwhile found no session). Returns
+ * 1, or 0 when tote is not the carton being packed or its label came already. */
+int sim_packer_restart(struct sim_packer *p, uint64_t now_ms, const char *tote);
 bool sim_packer_awaiting_label(const struct sim_packer *p);
 void sim_packer_stats(const struct sim_packer *p, struct sim_packer_stats *out);
 
