@@ -1047,12 +1047,18 @@ static struct pending *pend_new(struct run *r, struct mqttc *c, const char *cmd,
 
 /* Publishes payload (malloc'd, consumed; NULL: out of memory) for pend_new's entry p and keeps
  * the entry until its reply. */
+/* The topic a command of user goes to (docs/mqtt.md). */
+static void cmd_topic(const struct run *r, const char *user, const char *cmd, char *out, size_t cap)
+{
+    snprintf(out, cap, "wcs/v1/%s/cmd/%s/%s", r->site->id, user, cmd);
+}
+
 static void pend_send(struct run *r, struct pending *p, const char *user, const char *cmd,
                       char *payload)
 {
     char topic[256];
     int rc;
-    snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, user, cmd);
+    cmd_topic(r, user, cmd, topic, sizeof(topic));
     rc = payload ? mqttc_publish(p->client, topic, payload) : -ENOMEM;
     /* The user's own client is still reconnecting (wcs may be back before it): the command
      * waits for it, as an RF gun keeps what was keyed while its link is down. Dropping it left
@@ -1157,7 +1163,7 @@ static void resend_tick(struct run *r)
         if (p->held) {
             /* its first publish, now that its user's client is connected again */
             stale = true;
-            snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, p->user, p->cmd);
+            cmd_topic(r, p->user, p->cmd, topic, sizeof(topic));
             if (!mqttc_is_connected(p->client) || mqttc_publish(p->client, topic, p->payload) != 0)
                 continue;
             p->held = false;
@@ -1174,7 +1180,7 @@ static void resend_tick(struct run *r)
         stale = true;
         if (now < p->sent_real_ms + RESEND_AFTER_REAL_MS)
             continue;
-        snprintf(topic, sizeof(topic), "wcs/v1/%s/cmd/%s/%s", r->site->id, p->user, p->cmd);
+        cmd_topic(r, p->user, p->cmd, topic, sizeof(topic));
         p->sent_real_ms = now;
         p->epoch = epoch;
         p->resends++;
@@ -1276,9 +1282,12 @@ static void on_reply(struct run *r, const char *payload, uint64_t arrived_us)
     }
     if (!ok) {
         r->rep.cmds_refused++;
-        logf_(r, "refused %s %s: %s%s", p.cmd, p.req,
-              json_string_value(json_object_get(j, "error")) ?: "?",
-              again ? " (sent again in 30 s)" : "");
+        if (again)
+            logf_(r, "refused %s %s: %s (sent again in %d s)", p.cmd, p.req,
+                  json_string_value(json_object_get(j, "error")) ?: "?", RETRY_REFUSED_MS / 1000);
+        else
+            logf_(r, "refused %s %s: %s", p.cmd, p.req,
+                  json_string_value(json_object_get(j, "error")) ?: "?");
         if (again)
             retry_later(r, &p, again);
     } else {
@@ -1855,8 +1864,8 @@ static void on_pack_event(struct run *r, const char *type, const char *payload)
             /* Redis was not reachable when the tote was scanned ("scan the tote again later"):
              * the packer waits and starts the carton again. Set aside, its order never shipped. */
             r->fl.pack_restarts++;
-            logf_(r, "station %s refused a scan: store (%s); tote %s scanned again in 10 s",
-                  station, json_string_value(json_object_get(j, "reason")) ?: "",
+            logf_(r, "station %s refused a scan: store (%s); tote %s to be scanned again", station,
+                  json_string_value(json_object_get(j, "reason")) ?: "",
                   json_string_value(json_object_get(j, "subject")));
         } else if (e && strcmp(e, "wrong_item") != 0 && strcmp(e, "unknown_item") != 0) {
             logf_(r, "station %s refused a scan: %s (%s)", station, e,
