@@ -423,6 +423,8 @@ struct sim_packer {
     size_t head, n_queue, cap_queue;
     struct arrival cur;
     size_t item, unit; /* next unit to scan: items[item], its unit-th piece */
+    /* Units of items[i] scanned but refused "busy" by the station: scanned again first. */
+    uint32_t redo[MAX_ITEMS];
     bool wrong_done, weighed, labelled;
     char sscc[32];
     struct sim_packer_stats st_;
@@ -477,12 +479,20 @@ int sim_packer_on_tote(struct sim_packer *p, uint64_t now_ms, const char *tote,
 
 /* True once the tote is scanned and the last unit with it: wcs prints when the last unit is
  * verified, so the label may come out while the packer still holds that unit. */
+static bool redo_pending(const struct sim_packer *p)
+{
+    for (size_t i = 0; i < p->cur.n; i++)
+        if (p->redo[i])
+            return true;
+    return false;
+}
+
 static bool last_unit_scanned(const struct sim_packer *p)
 {
     size_t item = p->item, unit = p->unit;
     if (p->st == K_LABEL)
         return true;
-    if (p->st != K_SCAN_ITEMS || !p->weighed)
+    if (p->st != K_SCAN_ITEMS || !p->weighed || redo_pending(p))
         return false;
     while (item < p->cur.n && unit >= p->cur.items[item].qty) {
         item++;
@@ -512,6 +522,22 @@ static void act_code(struct sim_action *a, enum sim_act_kind k, const char *code
     snprintf(a->code, sizeof(a->code), "%s", code);
 }
 
+/* The GTIN-14 of it (shorter GTINs zero-padded, as wcs names them). */
+static void gtin14(const struct sim_pack_item *it, char *out, size_t cap)
+{
+    snprintf(out, cap, "%.*s%s", strlen(it->gtin) < 14 ? (int)(14 - strlen(it->gtin)) : 0,
+             "00000000000000", it->gtin);
+}
+
+/* A scan of one unit of it: (01)GTIN-14 and (10)lot when the item has a lot. */
+static void act_unit(struct sim_action *a, const struct sim_pack_item *it)
+{
+    char g[32], code[128];
+    gtin14(it, g, sizeof(g));
+    snprintf(code, sizeof(code), "(01)%s%s%s", g, it->lot[0] ? "(10)" : "", it->lot);
+    act_code(a, SIM_ACT_SCAN, code);
+}
+
 int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *act)
 {
     if (now_ms < p->next_at)
@@ -524,6 +550,7 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
         p->head = (p->head + 1) % p->cap_queue;
         p->n_queue--;
         p->item = p->unit = 0;
+        memset(p->redo, 0, sizeof(p->redo));
         p->wrong_done = p->weighed = p->labelled = false;
         p->st = K_SCAN_TOTE;
         /* fall through to scanning the tote at once */
@@ -536,7 +563,14 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
         return 1;
     case K_SCAN_ITEMS: {
         const struct sim_pack_item *it;
-        char code[128];
+        for (size_t i = 0; i < p->cur.n; i++)
+            if (p->redo[i]) { /* "busy: scan again" */
+                p->redo[i]--;
+                act_unit(act, &p->cur.items[i]);
+                p->st_.units_scanned++;
+                p->next_at = now_ms + (uint64_t)(p->cfg.seconds_per_item * 1000);
+                return 1;
+            }
         while (p->item < p->cur.n && p->unit >= p->cur.items[p->item].qty) {
             p->item++;
             p->unit = 0;
@@ -563,10 +597,7 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
             p->st_.wrong_scans++;
             act_code(act, SIM_ACT_SCAN, "(01)09506000134352");
         } else {
-            snprintf(code, sizeof(code), "(01)%.*s%s%s%s",
-                     strlen(it->gtin) < 14 ? (int)(14 - strlen(it->gtin)) : 0, "00000000000000",
-                     it->gtin, it->lot[0] ? "(10)" : "", it->lot);
-            act_code(act, SIM_ACT_SCAN, code);
+            act_unit(act, it);
             p->unit++;
             p->st_.units_scanned++;
         }
@@ -622,11 +653,34 @@ int sim_packer_restart(struct sim_packer *p, uint64_t now_ms, const char *tote)
         return 0;
     p->st_.restarts++;
     p->item = p->unit = 0;
+    memset(p->redo, 0, sizeof(p->redo));
     p->wrong_done = true; /* the one mistake, if any, was made; weighed stays: the carton is
                            * still on the scale */
     p->st = K_SCAN_TOTE;
     p->next_at = now_ms + PASSING_RETRY_MS;
     return 1;
+}
+
+int sim_packer_rescan(struct sim_packer *p, uint64_t now_ms, const char *gtin)
+{
+    char g[32];
+    if ((p->st != K_SCAN_ITEMS && p->st != K_WEIGH && p->st != K_LABEL) || p->labelled || !gtin)
+        return 0;
+    for (size_t i = 0; i < p->cur.n; i++) {
+        /* Units of items[i] scanned so far, of which redo[i] are to be scanned again. */
+        size_t done = i < p->item ? p->cur.items[i].qty : i == p->item ? p->unit : 0;
+        gtin14(&p->cur.items[i], g, sizeof(g));
+        if (strcmp(g, gtin) != 0 || done <= p->redo[i])
+            continue;
+        p->redo[i]++;
+        p->st_.rescans++;
+        if (p->st == K_LABEL) {
+            p->st = K_SCAN_ITEMS;
+            p->next_at = now_ms + 1000; /* reads the screen, scans the unit again */
+        }
+        return 1;
+    }
+    return 0;
 }
 
 bool sim_packer_awaiting_label(const struct sim_packer *p)

@@ -204,7 +204,7 @@ struct run {
     struct {
         uint64_t totes_at_stations, totes_sorted, hand_carried, unstaffed, cartons_inducted,
             cartons_to_carrier, to_qa, misrouted, rejected, reinducted, lost, labels, weight_qa,
-            pack_refusals, pack_restarts, label_timeouts;
+            pack_refusals, pack_restarts, pack_rescans, label_timeouts;
     } fl;
     struct flow_run *flows; /* one per sc->flows[] */
     /* pickers.empty, shared with the pickers: a location is no longer empty once goods are put
@@ -1858,15 +1858,21 @@ static void on_pack_event(struct run *r, const char *type, const char *payload)
         const char *e = json_string_value(json_object_get(j, "error"));
         if (e)
             r->fl.pack_refusals++;
-        if (e && strcmp(e, "store") == 0 &&
-            sim_packer_restart(pe->k, now_ms(r),
-                               json_string_value(json_object_get(j, "subject"))) == 1) {
-            /* Redis was not reachable when the tote was scanned ("scan the tote again later"):
-             * the packer waits and starts the carton again. Set aside, its order never shipped. */
+        const char *subject = json_string_value(json_object_get(j, "subject"));
+        if (e && strcmp(e, "busy") == 0 && subject && subject[0] &&
+            sim_packer_rescan(pe->k, now_ms(r), subject) == 1) {
+            /* The station's queue of scans was full: the packer scans that unit again. */
+            r->fl.pack_rescans++;
+            logf_(r, "station %s refused a scan: busy; a unit of %s to be scanned again", station,
+                  subject);
+        } else if (e && (strcmp(e, "store") == 0 || strcmp(e, "busy") == 0) &&
+                   sim_packer_restart(pe->k, now_ms(r), subject) == 1) {
+            /* Redis was not reachable when the tote was scanned ("scan the tote again later"),
+             * or the station was busy: the packer waits and starts the carton again. Set
+             * aside, its order never shipped. */
             r->fl.pack_restarts++;
-            logf_(r, "station %s refused a scan: store (%s); tote %s to be scanned again", station,
-                  json_string_value(json_object_get(j, "reason")) ?: "",
-                  json_string_value(json_object_get(j, "subject")));
+            logf_(r, "station %s refused a scan: %s (%s); tote %s to be scanned again", station, e,
+                  json_string_value(json_object_get(j, "reason")) ?: "", subject);
         } else if (e && strcmp(e, "wrong_item") != 0 && strcmp(e, "unknown_item") != 0) {
             logf_(r, "station %s refused a scan: %s (%s)", station, e,
                   json_string_value(json_object_get(j, "reason")) ?: "");
@@ -3228,12 +3234,12 @@ static void print_kpis(struct run *r)
            ", at stations %" PRIu64 "; labels %" PRIu64 ", cartons inducted %" PRIu64
            ", sorted to carriers %" PRIu64 ", to QA %" PRIu64 ", misrouted %" PRIu64
            ", rejected %" PRIu64 " (inducted again %" PRIu64 "), lost %" PRIu64
-           ", pack refusals %" PRIu64 " (totes scanned again %" PRIu64 "), label timeouts %" PRIu64
-           "\n",
+           ", pack refusals %" PRIu64 " (totes scanned again %" PRIu64 ", units %" PRIu64
+           "), label timeouts %" PRIu64 "\n",
            r->fl.totes_sorted, r->fl.hand_carried, r->fl.totes_at_stations, r->fl.labels,
            r->fl.cartons_inducted, r->fl.cartons_to_carrier, r->fl.to_qa, r->fl.misrouted,
            r->fl.rejected, r->fl.reinducted, r->fl.lost, r->fl.pack_refusals, r->fl.pack_restarts,
-           r->fl.label_timeouts);
+           r->fl.pack_rescans, r->fl.label_timeouts);
     if (r->sc->n_flows)
         printf("inbound: received %" PRIu64 " (held in quality %" PRIu64 ", released %" PRIu64
                ", scrapped %" PRIu64 "), receipts closed %" PRIu64 " (short %" PRIu64

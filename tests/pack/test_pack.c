@@ -25,6 +25,7 @@
 #include "tclient.h"
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -577,6 +578,37 @@ static void test_burst_scans_held(void **state)
     assert_int_equal(tc_find(F.mq, m, "wcs/v1/" SITE "/evt/pack", "\"error\""), -1);
 }
 
+/* A packer scanning faster than the station can hold: with Redis stopped, the tote's read waits,
+ * 16 unit scans are held and the 17th is refused "busy" naming the GTIN to scan again; that unit
+ * scanned again completes the carton. */
+static void test_full_queue_refused_busy(void **state)
+{
+    size_t m = mq_mark();
+    struct label_cond lc = {F.pr1, labels(F.pr1) + 1};
+    long i;
+    (void)state;
+    seed_order("OB2", "TB2:SKU-A:-:17");
+    sim_scale_set_load(F.scale, 8600000); /* 17 x 500 + 100 packaging */
+    assert_true(pump_until(scanner_connected, NULL, 5000));
+    assert_int_equal(kill(harness_redis_pid(F.redis), SIGSTOP), 0);
+    assert_int_equal(sim_scanner_read(F.scn, "TB2", "]C0", NULL, NULL, 0), 0);
+    for (int k = 0; k < 17; k++)
+        assert_int_equal(sim_scanner_read(F.scn, "01" GTIN_A, "]C1", NULL, NULL, 0), 0);
+    pump(300);
+    assert_int_equal(kill(harness_redis_pid(F.redis), SIGCONT), 0);
+    wait_mq(m, "wcs/v1/" SITE "/evt/pack", "\"busy\"", false, 3000);
+    i = tc_find(F.mq, m, "wcs/v1/" SITE "/evt/pack", "\"busy\"");
+    assert_non_null(strstr(tc_msg(F.mq, (size_t)i)->payload, "\"subject\":\"" GTIN_A "\""));
+    /* One refusal only, and the 16 held scans verified: no label without the 17th unit. */
+    wait_mq(m, "wcs/v1/" SITE "/state/station/P1", "\"verified\":16", true, 3000);
+    pump(300);
+    assert_int_equal(tc_find(F.mq, (size_t)i + 1, "wcs/v1/" SITE "/evt/pack", "\"error\""), -1);
+    assert_int_equal(labels(F.pr1), lc.n - 1);
+    scan_item(GTIN_A, NULL);
+    assert_true(pump_until(labels_at_least, &lc, 8000));
+    wait_field("order:OB2", "state", "packed", 3000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_floor_alarm_ack),
         cmocka_unit_test(test_restart_resumes_session),
         cmocka_unit_test(test_burst_scans_held),
+        cmocka_unit_test(test_full_queue_refused_busy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

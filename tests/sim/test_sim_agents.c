@@ -362,6 +362,62 @@ static void test_packer_restart(void **state)
     sim_packer_free(k);
 }
 
+/* A unit scan refused "busy" (the station's queue was full) is scanned again, naming its GTIN;
+ * one refused after the packer waits for its label brings it back to scanning. */
+static void test_packer_rescan(void **state)
+{
+    struct sim_packer *k = NULL;
+    struct sim_packer_cfg c = {.seconds_per_item = 2, .packaging_g = 150, .seed = 1};
+    struct sim_pack_item items[2] = {{"4006381333931", "L1", 2, 520},
+                                     {"4012345000016", "", 1, 1010}};
+    struct sim_action a;
+    struct sim_packer_stats st;
+    (void)state;
+    assert_int_equal(sim_packer_new(&k, &c), 0);
+    assert_int_equal(sim_packer_rescan(k, 0, "04006381333931"), 0); /* nothing being packed */
+    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", items, 2), 0);
+    assert_int_equal(sim_packer_next(k, 0, &a), 1);
+    assert_string_equal(a.code, "PK1-1");
+    assert_int_equal(sim_packer_rescan(k, 100, "04006381333931"), 0); /* none scanned yet */
+    assert_int_equal(sim_packer_next(k, 3000, &a), 1);
+    assert_string_equal(a.code, "(01)04006381333931(10)L1");
+    assert_int_equal(sim_packer_rescan(k, 3100, "04012345000016"), 0); /* not scanned yet */
+    assert_int_equal(sim_packer_rescan(k, 3100, "09506000134352"), 0); /* not in the carton */
+    assert_int_equal(sim_packer_rescan(k, 3100, NULL), 0);
+    assert_int_equal(sim_packer_rescan(k, 3100, "04006381333931"), 1);
+    assert_int_equal(sim_packer_rescan(k, 3100, "04006381333931"), 0); /* only one scanned */
+    /* The refused unit first, then the rest in order. */
+    assert_int_equal(sim_packer_next(k, 4999, &a), 0);
+    assert_int_equal(sim_packer_next(k, 5000, &a), 1);
+    assert_string_equal(a.code, "(01)04006381333931(10)L1");
+    assert_int_equal(sim_packer_next(k, 7000, &a), 1);
+    assert_string_equal(a.code, "(01)04006381333931(10)L1");
+    assert_int_equal(sim_packer_next(k, 9000, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_SCALE);
+    assert_int_equal(sim_packer_next(k, 10500, &a), 1);
+    assert_string_equal(a.code, "(01)04012345000016");
+    assert_int_equal(sim_packer_next(k, 12500, &a), 0);
+    assert_true(sim_packer_awaiting_label(k));
+    /* The last unit refused while waiting for the label: scanned again a second later, and the
+     * label is not taken before. */
+    assert_int_equal(sim_packer_rescan(k, 12600, "04012345000016"), 1);
+    assert_false(sim_packer_awaiting_label(k));
+    assert_int_equal(sim_packer_on_label(k, 12700, "001234567890123457"), WCS_E_STATE);
+    assert_int_equal(sim_packer_next(k, 13599, &a), 0);
+    assert_int_equal(sim_packer_next(k, 13600, &a), 1);
+    assert_string_equal(a.code, "(01)04012345000016");
+    assert_int_equal(sim_packer_on_label(k, 13700, "001234567890123457"), 0);
+    assert_int_equal(sim_packer_rescan(k, 13800, "04012345000016"), 0); /* labelled */
+    assert_int_equal(sim_packer_next(k, 15600, &a), 0);                 /* applying the label */
+    assert_int_equal(sim_packer_next(k, 20599, &a), 0);
+    assert_int_equal(sim_packer_next(k, 20600, &a), 1);
+    assert_int_equal(a.kind, SIM_ACT_INDUCT);
+    sim_packer_stats(k, &st);
+    assert_int_equal(st.rescans, 2);
+    assert_int_equal(st.units_scanned, 5);
+    sim_packer_free(k);
+}
+
 static void test_packer_wrong_item(void **state)
 {
     struct sim_packer *k = NULL;
@@ -479,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_packer_backlog),
         cmocka_unit_test(test_packer_wrong_item),
         cmocka_unit_test(test_packer_restart),
+        cmocka_unit_test(test_packer_rescan),
         cmocka_unit_test(test_packer_label_early),
         cmocka_unit_test(test_picker_empty_shelf),
     };

@@ -1099,10 +1099,11 @@ static void on_read(struct scanner *s, const struct scan_read *r, void *arg)
         }
         if (!st->loaded || st->busy || st->q_len > 0) {
             if (st->q_len == STATION_QUEUE_MAX) {
+                /* The subject names what to scan again: the tote or the item's GTIN. */
                 refuse(st, "busy",
                        st->loaded ? "the station is busy: scan again"
                                   : "the station is starting: scan again",
-                       "");
+                       sc.kind == PACK_SCAN_TOTE ? sc.tote : sc.gtin);
                 return;
             }
             st->queue[(st->q_head + st->q_len) % STATION_QUEUE_MAX] = sc;

@@ -88,7 +88,7 @@ struct sim_packer_cfg {
 };
 
 struct sim_packer_stats {
-    uint64_t totes, units_scanned, wrong_scans, cartons, labels, aborted, restarts;
+    uint64_t totes, units_scanned, wrong_scans, cartons, labels, aborted, restarts, rescans;
 };
 
 struct sim_packer;
@@ -111,12 +111,18 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
  * tote (cap bytes) set to the tote it was packing (to put back on the conveyor), 0 when it
  * was not packing. */
 int sim_packer_abort(struct sim_packer *p, uint64_t now_ms, char *tote, size_t cap);
-/* True while the packer waits for its label (the carton was weighed). */
 /* The station refused the packer's tote scan for a passing reason (evt/pack error "store":
  * Redis not reachable, the station idle again): the packer starts the carton again in 10 s,
  * the tote scan first, then every unit (what was scanned meanwhile found no session). Returns
  * 1, or 0 when tote is not the carton being packed or its label came already. */
 int sim_packer_restart(struct sim_packer *p, uint64_t now_ms, const char *tote);
+/* The station refused a unit scan with "busy" (its queue of scans was full), naming the GTIN-14
+ * `gtin`: the packer scans one more unit of that item before going on (1 s after reading the
+ * screen when it was waiting for the label). Returns 1, or 0 when the carton has no unit of that
+ * GTIN scanned and not already to be scanned again (a wrong item's scan, another carton), or
+ * its label came. */
+int sim_packer_rescan(struct sim_packer *p, uint64_t now_ms, const char *gtin);
+/* True while the packer waits for its label (the carton was weighed). */
 bool sim_packer_awaiting_label(const struct sim_packer *p);
 void sim_packer_stats(const struct sim_packer *p, struct sim_packer_stats *out);
 
