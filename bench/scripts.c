@@ -145,7 +145,7 @@ static void seed(void)
     static const char *const order[] = {
         "HSET", "wcs:{s}:order:O1", "state", "picking", "tasks_open",
         "5",    "backorder",        "",      "carrier", "DHL"};
-    static const char *const res[] = {"HSET", "wcs:{s}:order:O1:res",
+    static const char *const res[] = {"HSET", "wcs:{s}:order:O1:resv",
                                       "wcs:{s}:quant:S1:L1:", "1000000000"};
     static const char *const quant[] = {
         "HSET",    "wcs:{s}:quant:S1:L1:", "sku",      "S1",        "loc", "L1", "lot", "",
@@ -176,7 +176,7 @@ static void call(enum row row, int round, long i)
                                              "wcs:{s}:task:T1",
                                              "wcs:{s}:batch:B1",
                                              "wcs:{s}:order:O1",
-                                             "wcs:{s}:order:O1:res",
+                                             "wcs:{s}:order:O1:resv",
                                              "wcs:{s}:quant:S1:L1:",
                                              "wcs:{s}:tote:TT1:contents",
                                              "wcs:{s}:tote:TT1",

@@ -1,8 +1,11 @@
 /* tfile.h */
 #include "tfile.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 char *tfile_read(const char *path)
 {
@@ -23,4 +26,19 @@ char *tfile_read(const char *path)
     }
     fclose(f);
     return buf;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+int tfile_remove_tree(const char *path)
+{
+    int rc = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (rc == -1)
+        return errno == ENOENT ? 0 : -errno;
+    return rc;
 }

@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "config/config.h"
 #include "internal.h"
+#include "tfile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,10 +159,8 @@ static int setup_dir(void **state)
 
 static int teardown_dir(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tfile_remove_tree(dir) == 0 ? 0 : -1;
 }
 
 static void put(const char *name, const char *text)

@@ -13,6 +13,7 @@
 #include "daemon/daemon.h"
 #include "harness/harness.h"
 #include "tclient.h"
+#include "tfile.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -146,13 +147,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     tc_close(T);
     harness_mqtt_free(M);
     harness_redis_free(R);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tfile_remove_tree(dir) == 0 ? 0 : -1;
 }
 
 /* Each round: wcs stopped, a command published (the broker holds it for wcs's session), wcs

@@ -15,6 +15,7 @@
 #include "harness/harness.h"
 #include "sim/plc.h"
 #include "tclient.h"
+#include "tfile.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -170,7 +171,6 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     tc_close(ERP);
     tc_close(SUP);
@@ -179,8 +179,7 @@ static int teardown(void **state)
     sim_plc_close(SIM);
     harness_mqtt_free(M);
     harness_redis_free(R);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tfile_remove_tree(dir) == 0 ? 0 : -1;
 }
 
 static void test_picked_tote_sorted_to_its_pack_station(void **state)

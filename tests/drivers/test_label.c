@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/loop.h"
+#include "tfile.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -237,8 +238,7 @@ static void test_send_from_config(void **state)
                             cfg,        "--printer",  "scale-pack1", NULL};
     assert_int_equal(wcs_label(l, &r, notprn), 1);
     assert_non_null(strstr(r.err, "no printer"));
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tfile_remove_tree(dir), 0);
     peer_close(&p);
     loop_free(l);
 }

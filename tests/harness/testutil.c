@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -90,17 +89,4 @@ int read_small_file(const char *path, char *buf, size_t cap)
     close(fd);
     buf[n] = '\0';
     return (int)n;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 ? 0 : -errno;
-}
-
-int remove_tree(const char *path)
-{
-    int rc = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return rc == 0 ? 0 : rc == -1 ? -errno : rc;
 }

@@ -16,8 +16,5 @@ bool process_gone(pid_t pid);
 bool process_gone_within(pid_t pid, int timeout_ms);
 /* Reads up to cap-1 bytes of path into buf, NUL-terminated. Returns the length or -errno. */
 int read_small_file(const char *path, char *buf, size_t cap);
-/* Removes path and everything under it (symlinks themselves, not what they name). Returns 0 or
- * -errno of the first failure. A test calls it at its end, so a failed test keeps its folder. */
-int remove_tree(const char *path);
 
 #endif

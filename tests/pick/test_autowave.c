@@ -17,6 +17,7 @@
 #include "daemon/daemon.h"
 #include "harness/harness.h"
 #include "tclient.h"
+#include "tfile.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -108,15 +109,13 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     tc_close(ERP);
     tc_close(WATCH);
     redisFree(RC);
     harness_mqtt_free(M);
     harness_redis_free(R);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tfile_remove_tree(dir) == 0 ? 0 : -1;
 }
 
 /* One loop round; the virtual clock moves on about as fast as real time (the bus's connect

@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "sim/printer.h"
+#include "tfile.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,11 +70,9 @@ static void start(struct fx *f)
 
 static void stop(struct fx *f)
 {
-    char cmd[128];
     close(f->fd);
     sim_printer_close(f->p);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tfile_remove_tree(f->dir), 0);
 }
 
 static void send_str(int fd, const char *s)

@@ -81,7 +81,7 @@ static void test_short_passes(void **state)
     assert_null(strstr(html, "10.0.0.10"));
     assert_non_null(strstr(html, "tcp://127.0.0.1:"));
     free(html);
-    assert_int_equal(remove_tree(dir), 0);
+    assert_int_equal(tfile_remove_tree(dir), 0);
 }
 
 /* A tote still on the belt when the scenario's time is up: wcs is stopped only after it
@@ -103,7 +103,7 @@ static void test_last_tote_settles(void **state)
                      "trip, 0 disagreements") ||
         !strstr(out, "confirms=1/1 "))
         fail_msg("the tote on the belt at the end:\n%s", out);
-    assert_int_equal(remove_tree(dir), 0);
+    assert_int_equal(tfile_remove_tree(dir), 0);
 }
 
 static void test_failing_expectation(void **state)
@@ -114,7 +114,7 @@ static void test_failing_expectation(void **state)
     assert_int_equal(run_sim(dir, SIM_SCEN_DIR "/fails.yaml", out, sizeof(out)), 1);
     assert_non_null(strstr(out, "FAIL  alarm                        redis.down: raised 0"));
     assert_non_null(strstr(out, "PASS  stock_conserved (redis)"));
-    assert_int_equal(remove_tree(dir), 0);
+    assert_int_equal(tfile_remove_tree(dir), 0);
 }
 
 static void test_bad_scenario(void **state)
@@ -125,7 +125,7 @@ static void test_bad_scenario(void **state)
     assert_int_equal(run_sim(dir, SIM_BAD_DIR "/14-fault-kind.yaml", out, sizeof(out)), 1);
     assert_non_null(strstr(out, "14-fault-kind.yaml:4:20: faults[0].kind: expected one of"));
     assert_null(strstr(out, "PASS"));
-    assert_int_equal(remove_tree(dir), 0);
+    assert_int_equal(tfile_remove_tree(dir), 0);
 }
 
 /* A child of pid whose command line has word as its second argument ("wcs run ..."), or 0. */
@@ -174,6 +174,8 @@ static void test_killed_run_leaves_no_wcs(void **state)
         FILE *o = freopen(log, "w", stdout);
         (void)o;
         dup2(1, 2);
+        /* The servers' folders, which nobody removes after a SIGKILL, go under dir. */
+        setenv("TMPDIR", dir, 1);
         execl(WCS_BIN, "wcs", "sim", SIM_SCEN_DIR "/short.yaml", "--report", rep, "--quiet",
               (char *)NULL);
         _exit(127);
@@ -200,7 +202,7 @@ static void test_killed_run_leaves_no_wcs(void **state)
     /* Reap whatever else came to this subreaper (the servers die with the runner too). */
     while (waitpid(-1, &st, WNOHANG) > 0)
         ;
-    assert_int_equal(remove_tree(dir), 0);
+    assert_int_equal(tfile_remove_tree(dir), 0);
 }
 
 /* drain_until_done: the orders are still on the floor when the scenario's minute is up; the run
@@ -229,7 +231,7 @@ static void test_drain_until_done(void **state)
     assert_non_null(log);
     assert_non_null(strstr(log, "drain ends"));
     free(log);
-    assert_int_equal(remove_tree(dir), 0);
+    assert_int_equal(tfile_remove_tree(dir), 0);
 }
 
 /* links-down: the ERP's orders are refused while Redis is down and sent again; the supervisor
@@ -268,7 +270,7 @@ static void test_links_down(void **state)
             fail_msg("no order refused while Redis is down and sent again:\n%s", log);
     }
     free(log);
-    assert_int_equal(remove_tree(dir), 0);
+    assert_int_equal(tfile_remove_tree(dir), 0);
 }
 
 int main(void)
