@@ -7,6 +7,9 @@
 
 #include "sim/pace.h"
 
+/* The median round trip (real µs) whose floor time at 200x is PACE_LATENCY_MS. */
+#define MED_200X ((uint64_t)(PACE_LATENCY_MS * 1000 / 200))
+
 static void samples(struct pace *p, size_t n, uint64_t us)
 {
     for (size_t i = 0; i < n; i++)
@@ -25,7 +28,8 @@ static void test_fixed(void **state)
     assert_true(p.min == 300 && p.factor == 300);
 }
 
-/* The median round trip sets the factor: 1,000 ms of floor time over the median's real time,
+/* The median round trip sets the factor: PACE_LATENCY_MS of floor time over the median's real
+ * time,
  * from the fourth period in a row over it, at most -30 % and at most +25 % per period, within
  * min..max. */
 static void test_latency(void **state)
@@ -34,24 +38,25 @@ static void test_latency(void **state)
     (void)state;
     pace_init(&p, 50, 600);
     assert_true(p.factor == 600);
-    /* 5 ms median: 200x is the aim; three periods over it are a burst, not a trend */
+    /* a median of PACE_LATENCY_MS / 200 real: 200x is the aim; three periods over it are a
+     * burst, not a trend */
     for (int i = 0; i < PACE_SLOW_AFTER - 1; i++) {
-        samples(&p, 10, 5000);
+        samples(&p, 10, MED_200X);
         pace_sample(&p, 900000); /* an outlier does not move the median */
         assert_true(pace_period(&p, 0, 0, 8) == 600);
-        assert_int_equal(p.median_us, 5000);
+        assert_int_equal(p.median_us, MED_200X);
     }
     /* the fourth in a row: down, at most 30 % a period */
-    samples(&p, 10, 5000);
+    samples(&p, 10, MED_200X);
     assert_true(pace_period(&p, 0, 0, 8) == 420);
-    samples(&p, 10, 5000);
+    samples(&p, 10, MED_200X);
     assert_true(pace_period(&p, 0, 0, 8) > 293.9 && p.factor < 294.1);
-    samples(&p, 10, 5000);
+    samples(&p, 10, MED_200X);
     pace_period(&p, 0, 0, 8);
-    samples(&p, 10, 5000);
+    samples(&p, 10, MED_200X);
     assert_true(pace_period(&p, 0, 0, 8) == 200);
     /* faster answers: back up, 25 % per period */
-    samples(&p, 10, 1000);
+    samples(&p, 10, MED_200X / 5);
     assert_true(pace_period(&p, 0, 0, 8) == 250);
     /* fewer than three answers: no trend, speed up towards the max */
     pace_sample(&p, 500000);

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define PACE_PERIOD_US  100000u /* real time between two decisions */
-#define PACE_LATENCY_MS 1000.0  /* the floor latency aimed at (median command round trip) */
+#define PACE_LATENCY_MS 2000.0  /* the floor latency aimed at (median command round trip) */
 #define PACE_SAMPLES    512     /* round trips kept per period (the rest are not needed) */
 #define PACE_UP         1.25    /* at most this much faster per period */
 #define PACE_DOWN       0.7     /* at most this much slower per period */
