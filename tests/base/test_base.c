@@ -97,6 +97,8 @@ static void test_shared_clock(void **state)
     /* a forked reader maps the file on its own and reads the same time */
     int fds[2];
     assert_int_equal(pipe(fds), 0);
+    /* before is read ahead of the fork: the child may read its clock before the parent runs */
+    uint64_t before = clock_mono_us(&r.base), child = 0;
     pid_t pid = fork();
     if (pid == 0) {
         struct clock_shared c;
@@ -106,7 +108,6 @@ static void test_shared_clock(void **state)
         (void)!write(fds[1], &t, sizeof(t));
         _exit(0);
     }
-    uint64_t before = clock_mono_us(&r.base), child = 0;
     assert_int_equal(read(fds[0], &child, sizeof(child)), (ssize_t)sizeof(child));
     uint64_t after = clock_mono_us(&r.base);
     assert_true(child >= before && child <= after);

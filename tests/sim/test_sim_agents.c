@@ -270,19 +270,22 @@ static void test_packer_backlog(void **state)
     sim_packer_free(k);
 }
 
+/* The carton of the packer tests below: two units of a lot-tracked item, one of another. */
+static const struct sim_packer_cfg CARTON_CFG = {
+    .seconds_per_item = 2, .packaging_g = 150, .seed = 1};
+static const struct sim_pack_item CARTON[2] = {{"4006381333931", "L1", 2, 520},
+                                               {"4012345000016", "", 1, 1010}};
+
 static void test_packer(void **state)
 {
     struct sim_packer *k = NULL;
-    struct sim_packer_cfg c = {.seconds_per_item = 2, .packaging_g = 150, .seed = 1};
-    struct sim_pack_item items[2] = {{"4006381333931", "L1", 2, 520},
-                                     {"4012345000016", "", 1, 1010}};
     struct sim_action a;
     struct sim_packer_stats st;
     (void)state;
-    assert_int_equal(sim_packer_new(&k, &c), 0);
+    assert_int_equal(sim_packer_new(&k, &CARTON_CFG), 0);
     assert_int_equal(sim_packer_next(k, 0, &a), 0); /* nothing to pack */
     assert_int_equal(sim_packer_on_label(k, 0, "001234567890123457"), WCS_E_STATE);
-    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", items, 2), 0);
+    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", CARTON, 2), 0);
     assert_int_equal(sim_packer_next(k, 0, &a), 1);
     assert_int_equal(a.kind, SIM_ACT_SCAN);
     assert_string_equal(a.code, "PK1-1");
@@ -322,15 +325,12 @@ static void test_packer(void **state)
 static void test_packer_restart(void **state)
 {
     struct sim_packer *k = NULL;
-    struct sim_packer_cfg c = {.seconds_per_item = 2, .packaging_g = 150, .seed = 1};
-    struct sim_pack_item items[2] = {{"4006381333931", "L1", 2, 520},
-                                     {"4012345000016", "", 1, 1010}};
     struct sim_action a;
     struct sim_packer_stats st;
     (void)state;
-    assert_int_equal(sim_packer_new(&k, &c), 0);
+    assert_int_equal(sim_packer_new(&k, &CARTON_CFG), 0);
     assert_int_equal(sim_packer_restart(k, 0, "PK1-1"), 0); /* nothing being packed */
-    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", items, 2), 0);
+    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", CARTON, 2), 0);
     assert_int_equal(sim_packer_next(k, 0, &a), 1);
     assert_string_equal(a.code, "PK1-1");
     assert_int_equal(sim_packer_next(k, 3000, &a), 1);
@@ -367,15 +367,12 @@ static void test_packer_restart(void **state)
 static void test_packer_rescan(void **state)
 {
     struct sim_packer *k = NULL;
-    struct sim_packer_cfg c = {.seconds_per_item = 2, .packaging_g = 150, .seed = 1};
-    struct sim_pack_item items[2] = {{"4006381333931", "L1", 2, 520},
-                                     {"4012345000016", "", 1, 1010}};
     struct sim_action a;
     struct sim_packer_stats st;
     (void)state;
-    assert_int_equal(sim_packer_new(&k, &c), 0);
+    assert_int_equal(sim_packer_new(&k, &CARTON_CFG), 0);
     assert_int_equal(sim_packer_rescan(k, 0, "04006381333931"), 0); /* nothing being packed */
-    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", items, 2), 0);
+    assert_int_equal(sim_packer_on_tote(k, 0, "PK1-1", CARTON, 2), 0);
     assert_int_equal(sim_packer_next(k, 0, &a), 1);
     assert_string_equal(a.code, "PK1-1");
     assert_int_equal(sim_packer_rescan(k, 100, "04006381333931"), 0); /* none scanned yet */
