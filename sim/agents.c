@@ -477,8 +477,7 @@ int sim_packer_on_tote(struct sim_packer *p, uint64_t now_ms, const char *tote,
     return 0;
 }
 
-/* True once the tote is scanned and the last unit with it: wcs prints when the last unit is
- * verified, so the label may come out while the packer still holds that unit. */
+/* A unit refused "busy" waits to be scanned again. */
 static bool redo_pending(const struct sim_packer *p)
 {
     for (size_t i = 0; i < p->cur.n; i++)
@@ -487,6 +486,8 @@ static bool redo_pending(const struct sim_packer *p)
     return false;
 }
 
+/* True once the tote is scanned and the last unit with it: wcs prints when the last unit is
+ * verified, so the label may come out while the packer still holds that unit. */
 static bool last_unit_scanned(const struct sim_packer *p)
 {
     size_t item = p->item, unit = p->unit;

@@ -112,9 +112,9 @@ int sim_packer_next(struct sim_packer *p, uint64_t now_ms, struct sim_action *ac
  * was not packing. */
 int sim_packer_abort(struct sim_packer *p, uint64_t now_ms, char *tote, size_t cap);
 /* The station refused the packer's tote scan for a passing reason (evt/pack error "store":
- * Redis not reachable, the station idle again): the packer starts the carton again in 10 s,
- * the tote scan first, then every unit (what was scanned meanwhile found no session). Returns
- * 1, or 0 when tote is not the carton being packed or its label came already. */
+ * Redis not reachable, the station idle again; or "busy"): the packer starts the carton again
+ * in 10 s, the tote scan first, then every unit (what was scanned meanwhile found no session).
+ * Returns 1, or 0 when tote is not the carton being packed or its label came already. */
 int sim_packer_restart(struct sim_packer *p, uint64_t now_ms, const char *tote);
 /* The station refused a unit scan with "busy" (its queue of scans was full), naming the GTIN-14
  * `gtin`: the packer scans one more unit of that item before going on (1 s after reading the
