@@ -253,13 +253,18 @@ static void test_timespec_add_ms(void **state)
     }
 }
 
-/* hash_str is FNV-1a 64 (the published offset basis and prime): its reference vectors. */
+/* hash_str and hash_mem are FNV-1a 64 (the published offset basis and prime): its reference
+ * vectors. */
 static void test_hash_str(void **state)
 {
     (void)state;
     assert_true(hash_str("") == 0xcbf29ce484222325ull);
     assert_true(hash_str("a") == 0xaf63dc4c8601ec8cull);
     assert_true(hash_str("foobar") == 0x85944171f73967e8ull);
+    /* hash_mem: the same over n bytes, a NUL among them hashed as any byte */
+    assert_true(hash_mem("", 0) == 0xcbf29ce484222325ull);
+    assert_true(hash_mem("foobar!", 6) == 0x85944171f73967e8ull);
+    assert_true(hash_mem("a\0", 2) != hash_str("a"));
 }
 
 static void test_system_clock_monotonic(void **state)

@@ -9,6 +9,7 @@
 #include "wave.h"
 
 #include "base/err.h"
+#include "base/hash.h"
 #include "validate.h"
 #include "base/queue.h"
 #include "plan/plan.h"
@@ -28,20 +29,12 @@
 #define IN_FLIGHT_MAX 16 /* reads or commits outstanding at once */
 #define PASSES_MAX    8  /* planner passes dropping partly reserved orders */
 
-/* A set of borrowed strings (open addressing, FNV-1a), so that the snapshot's SKUs and quant
+/* A set of borrowed strings (open addressing, base/hash.h), so that the snapshot's SKUs and quant
  * keys are deduplicated as they arrive instead of by sorting on the loop. */
 struct strset {
     const char **slot;
     size_t cap, n;
 };
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
 
 /* Adds s (borrowed: it must outlive the set). Returns 1 added, 0 already there, -ENOMEM. */
 static int strset_add(struct strset *set, const char *s)
@@ -54,7 +47,7 @@ static int strset_add(struct strset *set, const char *s)
             return -ENOMEM;
         for (size_t k = 0; k < set->cap; k++)
             if (set->slot[k]) {
-                for (i = fnv1a(set->slot[k]) & (cap - 1); slot[i]; i = (i + 1) & (cap - 1))
+                for (i = hash_str(set->slot[k]) & (cap - 1); slot[i]; i = (i + 1) & (cap - 1))
                     ;
                 slot[i] = set->slot[k];
             }
@@ -62,7 +55,7 @@ static int strset_add(struct strset *set, const char *s)
         set->slot = slot;
         set->cap = cap;
     }
-    for (i = fnv1a(s) & (set->cap - 1); set->slot[i]; i = (i + 1) & (set->cap - 1))
+    for (i = hash_str(s) & (set->cap - 1); set->slot[i]; i = (i + 1) & (set->cap - 1))
         if (strcmp(set->slot[i], s) == 0)
             return 0;
     set->slot[i] = s;

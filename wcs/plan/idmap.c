@@ -2,6 +2,8 @@
  * keys copied into per-key allocations, grown at 50% load. */
 #include "idmap.h"
 
+#include "base/hash.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -15,16 +17,6 @@ struct idmap {
     uint32_t *hashes;
     uint32_t count, cap;
 };
-
-static uint32_t fnv1a(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
 
 int idmap_new(struct idmap **out)
 {
@@ -69,7 +61,7 @@ static uint32_t find_slot(const struct idmap *m, const char *key, size_t len, ui
 
 uint32_t idmap_get(const struct idmap *m, const char *key, size_t len)
 {
-    return m->slots[find_slot(m, key, len, fnv1a(key, len))];
+    return m->slots[find_slot(m, key, len, (uint32_t)hash_mem(key, len))];
 }
 
 static int rehash(struct idmap *m, uint32_t n_slots)
@@ -111,7 +103,7 @@ static int grow_arrays(struct idmap *m)
 
 int idmap_put(struct idmap *m, const char *key, size_t len, uint32_t *id)
 {
-    uint32_t h = fnv1a(key, len), slot = find_slot(m, key, len, h);
+    uint32_t h = (uint32_t)hash_mem(key, len), slot = find_slot(m, key, len, h);
     char *copy;
     if (m->slots[slot] != IDMAP_NONE) {
         *id = m->slots[slot];
