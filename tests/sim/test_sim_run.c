@@ -45,17 +45,36 @@ static int run_sim(const char *dir, const char *scenario, char *out, size_t out_
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Runs scenario with the new temporary folder dir (a mkdtemp template) as its report folder,
+ * its output into out; the test fails, showing the output, unless wcs sim exits 0. */
+static void run_passing(char *dir, const char *scenario, char *out, size_t out_len)
+{
+    int rc;
+    assert_non_null(mkdtemp(dir));
+    rc = run_sim(dir, scenario, out, out_len);
+    if (rc != 0)
+        fail_msg("wcs sim exited %d:\n%s", rc, out);
+}
+
+/* The text of the run folder's file name (malloc'd); the test fails when it cannot be read. */
+static char *run_file(const char *dir, const char *name)
+{
+    char path[600];
+    char *text;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    text = tfile_read(path);
+    if (!text)
+        fail_msg("cannot read %s", path);
+    return text;
+}
+
 static void test_short_passes(void **state)
 {
     char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384], path[600];
     char *html;
     struct stat st;
-    int rc;
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    rc = run_sim(dir, SIM_SCEN_DIR "/short.yaml", out, sizeof(out));
-    if (rc != 0)
-        fail_msg("wcs sim exited %d:\n%s", rc, out);
+    run_passing(dir, SIM_SCEN_DIR "/short.yaml", out, sizeof(out));
     assert_null(strstr(out, "FAIL"));
     assert_non_null(strstr(out, "PASS  totes_accounted"));
     assert_non_null(strstr(out, "PASS  stock_conserved (journal)"));
@@ -63,9 +82,7 @@ static void test_short_passes(void **state)
     assert_non_null(strstr(out, "0 failed"));
     assert_non_null(strstr(out, "x, the checks ")); /* their share of the wall time */
     assert_non_null(strstr(out, "PLC plc1: inducted=9 "));
-    snprintf(path, sizeof(path), "%s/index.html", dir);
-    html = tfile_read(path);
-    assert_non_null(html);
+    html = run_file(dir, "index.html");
     assert_non_null(strstr(html, "<svg"));
     assert_non_null(strstr(html, "Per-lane counts"));
     assert_non_null(strstr(html, "Backlog against carrier cutoffs"));
@@ -74,9 +91,7 @@ static void test_short_passes(void **state)
     free(html);
     snprintf(path, sizeof(path), "%s/lanes.svg", dir);
     assert_int_equal(stat(path, &st), 0);
-    snprintf(path, sizeof(path), "%s/site.yaml", dir);
-    html = tfile_read(path);
-    assert_non_null(html);
+    html = run_file(dir, "site.yaml");
     /* The derived config points the PLC at its emulator on loopback. */
     assert_null(strstr(html, "10.0.0.10"));
     assert_non_null(strstr(html, "tcp://127.0.0.1:"));
@@ -90,12 +105,8 @@ static void test_short_passes(void **state)
 static void test_last_tote_settles(void **state)
 {
     char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
-    int rc;
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    rc = run_sim(dir, SIM_SCEN_DIR "/last-tote.yaml", out, sizeof(out));
-    if (rc != 0)
-        fail_msg("wcs sim exited %d:\n%s", rc, out);
+    run_passing(dir, SIM_SCEN_DIR "/last-tote.yaml", out, sizeof(out));
     /* Diverted, or rejected when a loaded machine made the decision late: either way wcs
      * acknowledged the confirmation before it was stopped and its record agrees. */
     if (!strstr(out, "PASS  totes_accounted              1 inducted: 0 still on the belt, 0 "
@@ -210,25 +221,19 @@ static void test_killed_run_leaves_no_wcs(void **state)
  * hours of drain. */
 static void test_drain_until_done(void **state)
 {
-    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384], path[600];
+    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
     char *log;
     const char *sim;
     double sim_s;
-    int rc;
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    rc = run_sim(dir, SIM_SCEN_DIR "/drain-done.yaml", out, sizeof(out));
-    if (rc != 0)
-        fail_msg("wcs sim exited %d:\n%s", rc, out);
+    run_passing(dir, SIM_SCEN_DIR "/drain-done.yaml", out, sizeof(out));
     assert_non_null(strstr(out, "PASS  orders.shipped"));
     assert_non_null(strstr(out, "0 failed"));
     sim = strstr(out, "failed; sim ");
     assert_non_null(sim);
     sim_s = strtod(sim + strlen("failed; sim "), NULL);
     assert_true(sim_s > 60 && sim_s < 3600);
-    snprintf(path, sizeof(path), "%s/sim.log", dir);
-    log = tfile_read(path);
-    assert_non_null(log);
+    log = run_file(dir, "sim.log");
     assert_non_null(strstr(log, "drain ends"));
     free(log);
     assert_int_equal(tfile_remove_tree(dir), 0);
@@ -239,15 +244,11 @@ static void test_drain_until_done(void **state)
  * link is back; every order ships. */
 static void test_links_down(void **state)
 {
-    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384], path[600];
+    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
     char *log;
     const char *held, *retried;
-    int rc;
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    rc = run_sim(dir, SIM_SCEN_DIR "/links-down.yaml", out, sizeof(out));
-    if (rc != 0)
-        fail_msg("wcs sim exited %d:\n%s", rc, out);
+    run_passing(dir, SIM_SCEN_DIR "/links-down.yaml", out, sizeof(out));
     assert_non_null(strstr(out, "PASS  orders.shipped"));
     assert_non_null(strstr(out, "0 failed"));
     held = strstr(out, " held ");
@@ -256,9 +257,7 @@ static void test_links_down(void **state)
     if (!held || !retried || strtol(held + strlen(" held "), NULL, 10) < 3 ||
         strtol(retried + strlen(" retried "), NULL, 10) < 3 || !strstr(out, " not sent 0"))
         fail_msg("commands held for their links and refusals retried:\n%s", out);
-    snprintf(path, sizeof(path), "%s/sim.log", dir);
-    log = tfile_read(path);
-    assert_non_null(log);
+    log = run_file(dir, "sim.log");
     assert_non_null(strstr(log, "cmd picker1 batch.claim held until its link is up"));
     assert_non_null(strstr(log, "cmd lead wave.plan held until its link is up"));
     assert_non_null(strstr(log, "cmd picker1 batch.claim sent, held until now"));
