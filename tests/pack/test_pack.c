@@ -609,6 +609,90 @@ static void test_full_queue_refused_busy(void **state)
     wait_field("order:OB2", "state", "packed", 3000);
 }
 
+/* The journal entries of op `op` with subject `subject` after stream id `from` (oldest
+ * first): each one's cause and `after` into causes/afters (up to n); returns how many. */
+static size_t journal_steps(const char *from, const char *op, const char *subject,
+                            char causes[][96], char afters[][1024], size_t n)
+{
+    redisContext *c = rconn();
+    redisReply *x =
+        c ? redisCommand(c, "XRANGE wcs:{" SITE "}:journal (%s + COUNT 10000", from) : NULL;
+    size_t k = 0;
+    assert_non_null(x);
+    assert_int_equal(x->type, REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < x->elements; i++) {
+        redisReply *f = x->element[i]->element[1];
+        const char *o = "", *sub = "", *cause = "", *after = "";
+        for (size_t j = 0; j + 1 < f->elements; j += 2) {
+            const char *name = f->element[j]->str, *v = f->element[j + 1]->str;
+            if (strcmp(name, "op") == 0)
+                o = v;
+            else if (strcmp(name, "subject") == 0)
+                sub = v;
+            else if (strcmp(name, "cause") == 0)
+                cause = v;
+            else if (strcmp(name, "after") == 0)
+                after = v;
+        }
+        if (strcmp(o, op) != 0 || strcmp(sub, subject) != 0)
+            continue;
+        if (k < n) {
+            snprintf(causes[k], sizeof(causes[k]), "%s", cause);
+            snprintf(afters[k], sizeof(afters[k]), "%s", after);
+        }
+        k++;
+    }
+    freeReplyObject(x);
+    redisFree(c);
+    return k;
+}
+
+/* The journal's last stream id into id ("0-0" when empty). */
+static void journal_last(char *id, size_t cap)
+{
+    redisContext *c = rconn();
+    redisReply *x = c ? redisCommand(c, "XREVRANGE wcs:{" SITE "}:journal + - COUNT 1") : NULL;
+    assert_non_null(x);
+    snprintf(id, cap, "%s", x->elements ? x->element[0]->element[0]->str : "0-0");
+    freeReplyObject(x);
+    redisFree(c);
+}
+
+/* Group commit: units verified while the station's step is still in Redis are journaled in one
+ * step when it is answered (the session as after the last of them), not one step each; every
+ * unit is still answered at once and the carton completes. */
+static void test_units_merged_behind_step(void **state)
+{
+    char from[64], causes[8][96], afters[8][1024], v[512];
+    size_t m = mq_mark();
+    struct label_cond lc = {F.pr1, labels(F.pr1) + 1};
+    (void)state;
+    seed_order("OB3", "TB3:SKU-A:-:5");
+    sim_scale_set_load(F.scale, 2600000); /* 5 x 500 + 100 packaging */
+    scan_tote("TB3");
+    wait_field("station:P1", "step", "verify", 3000);
+    pump(200);
+    journal_last(from, sizeof(from));
+    assert_int_equal(kill(harness_redis_pid(F.redis), SIGSTOP), 0);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(sim_scanner_read(F.scn, "01" GTIN_A, "]C1", NULL, NULL, 0), 0);
+    /* Answered while Redis stands still: the scans do not wait for their steps. */
+    wait_mq(m, "wcs/v1/" SITE "/evt/pack", "\"verified\":5", false, 3000);
+    assert_int_equal(kill(harness_redis_pid(F.redis), SIGCONT), 0);
+    assert_true(pump_until(labels_at_least, &lc, 8000));
+    wait_field("order:OB3", "state", "packed", 3000);
+    /* The first unit's step went out alone; the four behind it in one. */
+    assert_int_equal(journal_steps(from, "pack_verify", "P1", causes, afters, 8), 2);
+    assert_string_equal(causes[0], "SKU-A");
+    assert_string_equal(causes[1], "SKU-A and 3 units before it");
+    assert_non_null(strstr(afters[0], "\\\"verified\\\":1"));
+    assert_non_null(strstr(afters[1], "\\\"verified\\\":5"));
+    assert_non_null(strstr(afters[1], "\"step\":\"weigh\""));
+    hget("station:P1", "step", v, sizeof(v));
+    assert_string_equal(v, "idle");
+    assert_int_equal(tc_find(F.mq, m, "wcs/v1/" SITE "/evt/pack", "\"error\""), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_restart_resumes_session),
         cmocka_unit_test(test_burst_scans_held),
         cmocka_unit_test(test_full_queue_refused_busy),
+        cmocka_unit_test(test_units_merged_behind_step),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -86,6 +86,27 @@ struct stationrt {
      * then all are sent. */
     uint64_t sent_hash[STATION_FIELDS];
     bool sent_valid;
+    /* Group commit of verified units: while a step of this station is in flight (steps_out), a
+     * verified unit's step is not sent but kept (defer: the station fields after the unit);
+     * the next one replaces it. It goes out when the last step in flight is answered, or just
+     * before the station's next other step, so the journal keeps the steps' order. A packer
+     * faster than Redis costs one step per round trip instead of one per unit. */
+    unsigned steps_out;
+    struct defer_step *defer;
+};
+
+struct defer_step {
+    const char *name[STATION_FIELDS]; /* persist's field names (string literals) */
+    char *val[STATION_FIELDS];
+    char sku[WCSD_ID_MAX];
+    unsigned units; /* verified units whose changes it carries */
+};
+
+/* The station a pack_step was sent for, looked up again by id when it is answered (the station
+ * may have been removed by a reload meanwhile). */
+struct step_req {
+    struct wcsd *d;
+    char station[WCSD_ID_MAX];
 };
 
 static bool reprint_on_job(struct wcsd *d, struct devrt *dv, uint64_t job_id,
@@ -172,6 +193,31 @@ static void on_write_done(void *arg, const struct store_result *r)
                   wcs_strerror(r->rc), r->message ? r->message : "", sup);
 }
 
+static void defer_flush(struct stationrt *st);
+
+static void defer_free(struct defer_step *df)
+{
+    if (!df)
+        return;
+    for (size_t i = 0; i < STATION_FIELDS; i++)
+        free(df->val[i]);
+    free(df);
+}
+
+static void on_step_done(void *arg, const struct store_result *r)
+{
+    struct step_req *q = arg;
+    struct stationrt *st = station_by_id(q->d, q->station);
+    on_write_done(q->d, r);
+    free(q);
+    if (!st)
+        return;
+    if (st->steps_out > 0)
+        st->steps_out--;
+    if (st->steps_out == 0 && st->defer)
+        defer_flush(st);
+}
+
 /* One journaled pack_step with the station fields sf[0..STATION_FIELDS) of which only those
  * changed since the last step are sent (pack_step writes and journals only changes anyway: this
  * spares Redis reading and comparing a whole session per verified unit). */
@@ -183,7 +229,16 @@ static void send_step(struct stationrt *st, const struct store_ctx *ctx, const c
     struct store_field out[STATION_FIELDS];
     uint64_t h[STATION_FIELDS];
     const char *tp[PACK_TOTES_MAX];
+    struct step_req *q = malloc(sizeof(*q));
     size_t n = 0;
+    if (!q) {
+        st->sent_valid = false;
+        log_warnx("pack step not written station=%s op=%s rc=%s", st->id, op,
+                  wcs_strerror(-ENOMEM));
+        return;
+    }
+    q->d = d;
+    snprintf(q->station, sizeof(q->station), "%s", st->id);
     for (size_t i = 0; i < STATION_FIELDS; i++) {
         h[i] = hash_str(sf[i].value);
         if (!st->sent_valid || h[i] != st->sent_hash[i])
@@ -192,21 +247,69 @@ static void send_step(struct stationrt *st, const struct store_ctx *ctx, const c
     for (size_t i = 0; i < st->s.n_totes; i++)
         tp[i] = st->s.totes[i];
     if (packing_step(d->store, ctx, st->id, op, counter, out, n, tp, tf ? st->s.n_totes : 0, tf,
-                     tf ? n_tf : 0, on_write_done, d) != 0) {
+                     tf ? n_tf : 0, on_step_done, q) != 0) {
+        free(q);
         st->sent_valid = false;
         log_warnx("pack step not written station=%s op=%s", st->id, op);
         return;
     }
+    st->steps_out++;
     memcpy(st->sent_hash, h, sizeof(h));
     st->sent_valid = true;
 }
 
+/* Keeps the step of a verified unit (sf: the station fields after it) in place of the one kept
+ * before, which it includes. Returns 0, or -ENOMEM (then the caller sends it now). */
+static int defer_keep(struct stationrt *st, const struct store_field *sf, const char *sku)
+{
+    struct defer_step *df = calloc(1, sizeof(*df));
+    if (!df)
+        return -ENOMEM;
+    for (size_t i = 0; i < STATION_FIELDS; i++) {
+        df->name[i] = sf[i].name;
+        if (!(df->val[i] = strdup(sf[i].value))) {
+            defer_free(df);
+            return -ENOMEM;
+        }
+    }
+    snprintf(df->sku, sizeof(df->sku), "%s", sku);
+    df->units = st->defer ? st->defer->units + 1 : 1;
+    defer_free(st->defer);
+    st->defer = df;
+    return 0;
+}
+
+/* Sends the kept step of verified units (journal op pack_verify; its cause the last unit's
+ * product, and how many more units it carries). */
+static void defer_flush(struct stationrt *st)
+{
+    struct defer_step *df = st->defer;
+    struct store_field sf[STATION_FIELDS];
+    char cause[WCSD_ID_MAX + 48];
+    struct store_ctx ctx = {.actor = "wcs", .cause = cause};
+    if (!df)
+        return;
+    st->defer = NULL;
+    for (size_t i = 0; i < STATION_FIELDS; i++)
+        sf[i] = (struct store_field){df->name[i], df->val[i]};
+    if (df->units > 1)
+        snprintf(cause, sizeof(cause), "%s and %u units before it", df->sku, df->units - 1);
+    else
+        snprintf(cause, sizeof(cause), "%s", df->sku);
+    if (st->d->store)
+        send_step(st, &ctx, "pack_verify", NULL, sf, NULL, 0);
+    defer_free(df);
+}
+
 /* Persists the session (state, step, order, totes, lines and the label fields) as one
- * journaled step op; tf (may be NULL) is set on every tote of the session too. */
+ * journaled step op; tf (may be NULL) is set on every tote of the session too. A verified
+ * unit's step (op pack_verify, cause its product) may be kept and sent with the next ones
+ * (group commit: struct stationrt). */
 static void persist(struct stationrt *st, const char *op, const char *counter, const char *cause,
                     const struct store_field *tf, size_t n_tf)
 {
     struct wcsd *d = st->d;
+    bool verify = strcmp(op, "pack_verify") == 0 && !counter && !tf;
     char totes[PACK_TOTES_MAX * (WCSD_ID_MAX + 4) + 4], lines[8192], wrong[12], serial[24], w[24],
         e[24];
     struct store_ctx ctx = {.actor = "wcs", .cause = cause};
@@ -241,6 +344,9 @@ static void persist(struct stationrt *st, const char *op, const char *counter, c
     _Static_assert(sizeof(sf) / sizeof(sf[0]) == STATION_FIELDS, "the station's fields");
     if (!d->store)
         return;
+    if (verify && st->steps_out > 0 && defer_keep(st, sf, cause) == 0)
+        return;
+    defer_flush(st);
     send_step(st, &ctx, op, counter, sf, tf, n_tf);
 }
 
@@ -271,8 +377,10 @@ static void write_idle(struct stationrt *st, const char *op, const char *counter
         {"expected_mg", "0"},
     };
     _Static_assert(sizeof(sf) / sizeof(sf[0]) == STATION_FIELDS, "the station's fields");
-    if (d->store)
-        send_step(st, &ctx, op, counter, sf, tf, n_tf);
+    if (!d->store)
+        return;
+    defer_flush(st);
+    send_step(st, &ctx, op, counter, sf, tf, n_tf);
 }
 
 static void session_clear(struct stationrt *st)
@@ -683,6 +791,7 @@ static void commit(struct stationrt *st, const char *printer)
              "\"weight_mg\":\"0\",\"expected_mg\":\"0\"}");
     for (size_t i = 0; i < st->s.n_totes; i++)
         tp[i] = st->s.totes[i];
+    defer_flush(st); /* the units' step before the commit that resets the station */
     struct packing_commit c = {.station = st->id,
                                .shipment = st->shipment,
                                .order = st->s.order,
@@ -1383,6 +1492,7 @@ int station_sync(struct wcsd *d, const struct cfg_site *site)
         if (st->scale_timer_armed)
             (void)loop_cancel_timer(d->loop, st->scale_timer);
         queue_cancel(st);
+        defer_flush(st); /* its verified units' step, kept behind one in flight */
         if (d->bus)
             (void)bus_del_state(d->bus, "station", st->id);
         free(st->zpl);
@@ -1417,6 +1527,11 @@ void station_close_all(struct wcsd *d)
         if (d->stations[i]->scale_timer_armed && d->loop)
             (void)loop_cancel_timer(d->loop, d->stations[i]->scale_timer);
         queue_cancel(d->stations[i]);
+        if (d->stations[i]->defer)
+            log_warnx("pack step not written station=%s: %u verified units after the last "
+                      "step in flight (the drain timed out)",
+                      d->stations[i]->id, d->stations[i]->defer->units);
+        defer_free(d->stations[i]->defer);
         free(d->stations[i]->zpl);
         free(d->stations[i]);
     }
