@@ -26,6 +26,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* mkdtemp(3) template of each test's run folder (mkdtemp replaces the six X). */
+#define SIMTEST_DIR "/tmp/wcs-simtest-XXXXXX"
+
 /* Runs `wcs sim ARGS` with stdout and stderr into files of dir; returns the exit status. */
 static int run_sim(const char *dir, const char *scenario, char *out, size_t out_len)
 {
@@ -70,7 +73,7 @@ static char *run_file(const char *dir, const char *name)
 
 static void test_short_passes(void **state)
 {
-    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384], path[600];
+    char dir[] = SIMTEST_DIR, out[16384], path[600];
     char *html;
     struct stat st;
     (void)state;
@@ -104,7 +107,7 @@ static void test_short_passes(void **state)
  * wcs was stopped first and the check compared "routed" with the PLC's "diverted"). */
 static void test_last_tote_settles(void **state)
 {
-    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
+    char dir[] = SIMTEST_DIR, out[16384];
     (void)state;
     run_passing(dir, SIM_SCEN_DIR "/last-tote.yaml", out, sizeof(out));
     /* Diverted, or rejected when a loaded machine made the decision late: either way wcs
@@ -119,7 +122,7 @@ static void test_last_tote_settles(void **state)
 
 static void test_failing_expectation(void **state)
 {
-    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
+    char dir[] = SIMTEST_DIR, out[16384];
     (void)state;
     assert_non_null(mkdtemp(dir));
     assert_int_equal(run_sim(dir, SIM_SCEN_DIR "/fails.yaml", out, sizeof(out)), 1);
@@ -130,7 +133,7 @@ static void test_failing_expectation(void **state)
 
 static void test_bad_scenario(void **state)
 {
-    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
+    char dir[] = SIMTEST_DIR, out[16384];
     (void)state;
     assert_non_null(mkdtemp(dir));
     assert_int_equal(run_sim(dir, SIM_BAD_DIR "/14-fault-kind.yaml", out, sizeof(out)), 1);
@@ -171,7 +174,7 @@ static pid_t child_running(pid_t pid, const char *word)
  * (PR_SET_PDEATHSIG; this test is the subreaper that then reaps it), within its drain time. */
 static void test_killed_run_leaves_no_wcs(void **state)
 {
-    char dir[] = "/tmp/wcs-simtest-XXXXXX", rep[600], log[600];
+    char dir[] = SIMTEST_DIR, rep[600], log[600];
     pid_t sim, wcs = 0;
     int st;
     (void)state;
@@ -221,7 +224,7 @@ static void test_killed_run_leaves_no_wcs(void **state)
  * hours of drain. */
 static void test_drain_until_done(void **state)
 {
-    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
+    char dir[] = SIMTEST_DIR, out[16384];
     char *log;
     const char *sim;
     double sim_s;
@@ -244,7 +247,7 @@ static void test_drain_until_done(void **state)
  * link is back; every order ships. */
 static void test_links_down(void **state)
 {
-    char dir[] = "/tmp/wcs-simtest-XXXXXX", out[16384];
+    char dir[] = SIMTEST_DIR, out[16384];
     char *log;
     const char *held, *retried;
     (void)state;
