@@ -2788,17 +2788,10 @@ static void stock_entry(const redisReply *e, void *arg)
     struct jstock *js = arg;
     json_t *flows = js->flows, *final = js->final, *last = js->last;
     const redisReply *f = e->element[1];
-    const char *op = "", *before = "{}", *after = "{}";
+    const char *op = entry_field(f, "op") ?: "", *before = entry_field(f, "before") ?: "{}",
+               *after = entry_field(f, "after") ?: "{}";
     json_t *b, *a;
     (*js->entries)++;
-    for (size_t k = 0; k + 1 < f->elements; k += 2) {
-        if (strcmp(f->element[k]->str, "op") == 0)
-            op = f->element[k + 1]->str;
-        else if (strcmp(f->element[k]->str, "before") == 0)
-            before = f->element[k + 1]->str;
-        else if (strcmp(f->element[k]->str, "after") == 0)
-            after = f->element[k + 1]->str;
-    }
     *js->unmatched += strcmp(op, "confirm_unmatched") == 0;
     /* Only these ops read their before (most entries are order, task and station
      * changes: parsing every before took half the check's time). */
