@@ -426,6 +426,7 @@ void hp_stop(struct hp_server *s, int timeout_ms)
     if (s->pid <= 0)
         return;
     kill(-s->pid, SIGTERM);
+    kill(-s->pid, SIGCONT); /* a frozen server (SIGSTOP) acts on the SIGTERM only once going */
     if (!reap_within(s, timeout_ms))
         hp_kill(s);
 }

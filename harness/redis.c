@@ -5,6 +5,7 @@
 #include "harness_private.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,6 +342,13 @@ int harness_redis_kill(struct harness_redis *r)
 {
     hp_kill(&r->srv);
     return 0;
+}
+
+int harness_redis_pause(struct harness_redis *r, bool paused)
+{
+    if (r->srv.pid <= 0)
+        return -ESRCH;
+    return kill(r->srv.pid, paused ? SIGSTOP : SIGCONT) == 0 ? 0 : -errno;
 }
 
 int harness_redis_restart(struct harness_redis *r, char *err, size_t err_len)

@@ -130,13 +130,14 @@ size_t sim_report_active_alarms(const struct sim_report *r)
 }
 
 void sim_report_alarm_match(const struct sim_report *r, const char *pattern, unsigned *raised,
-                            unsigned *active)
+                            unsigned *active, unsigned *raises)
 {
-    *raised = *active = 0;
+    *raised = *active = *raises = 0;
     for (size_t i = 0; r->p && i < r->p->n_alarms; i++)
         if (sim_glob_match(pattern, r->p->alarms[i].id)) {
             (*raised)++;
             *active += r->p->alarms[i].cleared_s < r->p->alarms[i].raised_s;
+            *raises += r->p->alarms[i].raises;
         }
 }
 

@@ -29,9 +29,10 @@ void sim_report_latency(struct sim_report *r, double ms);
 /* An alarm topic seen: raised (non-empty payload) or cleared, at t_s of scenario time. */
 void sim_report_alarm(struct sim_report *r, const char *id, bool raised, double t_s);
 size_t sim_report_active_alarms(const struct sim_report *r);
-/* Alarms whose id matches the glob: how many were ever raised, how many are still active. */
+/* Alarms whose id matches the glob: how many were ever raised, how many are still active, and
+ * how often they were raised in all (a raise after a clear counts again). */
 void sim_report_alarm_match(const struct sim_report *r, const char *pattern, unsigned *raised,
-                            unsigned *active);
+                            unsigned *active, unsigned *raises);
 void sim_report_cutoff(struct sim_report *r, const char *carrier, double t_min);
 void sim_report_fault(struct sim_report *r, const char *kind, const char *target, double t_s,
                       bool start);

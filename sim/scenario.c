@@ -405,7 +405,8 @@ const char *sim_fault_kind_name(enum sim_fault_kind k)
 {
     static const char *const names[] = {
         "plc_disconnect",    "broker_restart", "redis_restart", "wcs_kill",
-        "printer_paper_out", "scale_unstable", "jam",           "user_offline"};
+        "printer_paper_out", "scale_unstable", "jam",           "user_offline",
+        "redis_stall"};
     return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
@@ -945,19 +946,19 @@ static void parse_faults(struct ctx *c, struct sim_scenario *s, const struct yno
         rec_dur(&r, 0, REQ, &g->at_ms);
         if (!rec_val(&r, 1, REQ) || !want(c, v[1], Y_SCALAR, r.pp))
             continue;
-        for (k = 0; k <= SIM_FAULT_USER_OFFLINE; k++)
+        for (k = 0; k <= SIM_FAULT_REDIS_STALL; k++)
             if (strcmp(v[1]->text, sim_fault_kind_name((enum sim_fault_kind)k)) == 0)
                 break;
-        if (k > SIM_FAULT_USER_OFFLINE) {
+        if (k > SIM_FAULT_REDIS_STALL) {
             REC_ERR(&r, 1,
                     "expected one of plc_disconnect, broker_restart, redis_restart, wcs_kill, "
-                    "printer_paper_out, scale_unstable, jam, user_offline");
+                    "printer_paper_out, scale_unstable, jam, user_offline, redis_stall");
             continue;
         }
         g->kind = (enum sim_fault_kind)k;
         if (rec_val(&r, 2, OPT)) {
             if (k == SIM_FAULT_BROKER_RESTART || k == SIM_FAULT_REDIS_RESTART ||
-                k == SIM_FAULT_WCS_KILL)
+                k == SIM_FAULT_WCS_KILL || k == SIM_FAULT_REDIS_STALL)
                 REC_ERR(&r, 2, "a %s takes no target", sim_fault_kind_name(g->kind));
             else
                 rd_id(c, v[2], r.pp, g->target);
@@ -1043,9 +1044,10 @@ static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct yno
     if (rec_bool(&r, 6, &b))
         s->exp_flows_completed = b;
     if (v[4] && want(c, v[4], Y_SEQ, "expect.alarms")) {
-        static const char *const k[] = {"id", "raised", "cleared", NULL};
+        static const char *const k[] = {"id", "raised", "cleared", "raises", NULL};
         for (size_t i = 0; i < v[4]->n; i++) {
-            const struct ynode *a[3];
+            const struct ynode *a[4];
+            uint64_t u;
             char p[64];
             struct sim_alarm_expect *g;
             idx(p, sizeof(p), "expect.alarms", i);
@@ -1061,6 +1063,12 @@ static void parse_expect(struct ctx *c, struct sim_scenario *s, const struct yno
                 g->raised = b;
             if (rec_bool(&ri, 2, &b))
                 g->cleared = b;
+            if (rec_uint(&ri, 3, OPT, 100000, &u)) {
+                if (u == 0 || g->raised == 0)
+                    REC_ERR(&ri, 3, "expected a count of 1 or more, with raised true or absent");
+                else
+                    g->raises = (unsigned)u;
+            }
         }
     }
     if (v[5] && want(c, v[5], Y_MAP, "expect.kpi")) {

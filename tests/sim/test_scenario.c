@@ -58,13 +58,14 @@ static const char FULL[] =
     "  - {at: 2h, kind: wcs_kill}\n"
     "  - {at: 3h, kind: broker_restart, duration: 10s}\n"
     "  - {at: 4h, kind: jam, target: sp1, duration: 2m}\n"
+    "  - {at: 5h, kind: redis_stall, duration: 20s}\n"
     "expect:\n"
     "  orders: {shipped: all, backordered: 3, cancelled: 0}\n"
     "  stock_conserved: true\n"
     "  no_over_reservation: true\n"
     "  totes_accounted: false\n"
     "  alarms:\n"
-    "    - {id: \"plc.*.link\", raised: true, cleared: true}\n"
+    "    - {id: \"plc.*.link\", raised: true, cleared: true, raises: 2}\n"
     "    - {id: redis.down, raised: false}\n"
     "  kpi:\n"
     "    noread_rate: {max: 0.02}\n"
@@ -125,13 +126,16 @@ static void test_full(void **state)
     assert_int_equal(s->agents.inducts[0].every_ms, 500);
     assert_int_equal(s->agents.inducts[0].read, SIM_INDUCT_NOREAD);
     assert_string_equal(s->agents.inducts[0].barcode, "T{n}");
-    assert_int_equal(s->n_faults, 4);
+    assert_int_equal(s->n_faults, 5);
     assert_int_equal(s->faults[0].kind, SIM_FAULT_PLC_DISCONNECT);
     assert_string_equal(s->faults[0].target, "plc1");
     assert_int_equal(s->faults[0].duration_ms, 30000);
     assert_int_equal(s->faults[1].kind, SIM_FAULT_WCS_KILL);
     assert_int_equal(s->faults[1].duration_ms, 0);
     assert_int_equal(s->faults[3].kind, SIM_FAULT_JAM);
+    assert_int_equal(s->faults[4].kind, SIM_FAULT_REDIS_STALL);
+    assert_string_equal(s->faults[4].target, "");
+    assert_int_equal(s->faults[4].duration_ms, 20000);
     assert_true(s->exp_shipped.checked && s->exp_shipped.all);
     assert_true(s->exp_backordered.checked && !s->exp_backordered.all);
     assert_int_equal(s->exp_backordered.n, 3);
@@ -141,6 +145,8 @@ static void test_full(void **state)
     assert_int_equal(s->n_alarms, 2);
     assert_int_equal(s->alarms[1].raised, 0);
     assert_int_equal(s->alarms[1].cleared, -1);
+    assert_int_equal(s->alarms[0].raises, 2);
+    assert_int_equal(s->alarms[1].raises, 0);
     assert_int_equal(s->n_kpis, 2);
     assert_string_equal(s->kpis[1].name, "latency_us.p99");
     assert_true(s->kpis[0].has_max && !s->kpis[0].has_min);

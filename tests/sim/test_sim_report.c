@@ -1,6 +1,6 @@
 /* Unit tests of the run's report (sim/report.h): the clock speed plot is written for a run whose
  * clock changed speed (the pace), from the samples that know their speed, and not for a run at a
- * fixed speed. */
+ * fixed speed; the alarms seen are counted per id and per raise. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,11 +73,41 @@ static void test_no_clock_plot_fixed(void **state)
     free(html);
 }
 
+/* A raise after a clear counts again; a repeated raise while active (a retained alarm sent again
+ * on a reconnect) does not; a clear of an alarm never seen raised is ignored. */
+static void test_alarm_raises(void **state)
+{
+    struct sim_report r;
+    unsigned raised, active, raises;
+    (void)state;
+    sim_report_init(&r);
+    sim_report_alarm(&r, "plc.a.link", false, 1);
+    sim_report_alarm(&r, "redis.down", true, 2);
+    sim_report_alarm(&r, "redis.down", true, 3);
+    sim_report_alarm(&r, "redis.down", false, 4);
+    sim_report_alarm(&r, "redis.down", true, 5);
+    sim_report_alarm(&r, "plc.b.link", true, 6);
+    sim_report_alarm(&r, "plc.b.link", false, 7);
+    sim_report_alarm_match(&r, "redis.down", &raised, &active, &raises);
+    assert_int_equal(raised, 1);
+    assert_int_equal(active, 1);
+    assert_int_equal(raises, 2);
+    sim_report_alarm_match(&r, "plc.*.link", &raised, &active, &raises);
+    assert_int_equal(raised, 1);
+    assert_int_equal(active, 0);
+    assert_int_equal(raises, 1);
+    sim_report_alarm_match(&r, "*", &raised, &active, &raises);
+    assert_int_equal(raised, 2);
+    assert_int_equal(raises, 3);
+    sim_report_fini(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clock_plot_paced),
         cmocka_unit_test(test_no_clock_plot_fixed),
+        cmocka_unit_test(test_alarm_raises),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,10 @@ pid_t harness_redis_pid(const struct harness_redis *r); /* 0 while stopped */
 int harness_redis_stop(struct harness_redis *r);
 /* Kills the server with SIGKILL (a crash) and reaps it; the AOF stays. Returns 0. */
 int harness_redis_kill(struct harness_redis *r);
+/* Freezes the server (SIGSTOP: a hung server whose connections stay open, as in a VM pause or a
+ * fork stalling a large instance) or lets it go on (SIGCONT). A stop or kill of a frozen server
+ * works. Returns 0, or -ESRCH when it is not running. */
+int harness_redis_pause(struct harness_redis *r, bool paused);
 /* Starts the server again on the same port and data (stopping it first if it runs) and waits
  * until it answers, as harness_redis_start does (no retry on another port). Returns 0 or a
  * negative code with err filled. */

@@ -22,7 +22,8 @@ enum sim_fault_kind {
     SIM_FAULT_PRINTER_PAPER_OUT,
     SIM_FAULT_SCALE_UNSTABLE,
     SIM_FAULT_JAM,
-    SIM_FAULT_USER_OFFLINE, /* the last kind */
+    SIM_FAULT_USER_OFFLINE,
+    SIM_FAULT_REDIS_STALL, /* the last kind */
 };
 
 struct sim_fault {
@@ -86,6 +87,8 @@ struct sim_alarm_expect {
     char pattern[SIM_ID_MAX * 2]; /* glob: '*' any run, '?' one character */
     int raised;                   /* 1 must be raised, 0 must not, -1 not checked */
     int cleared;                  /* 1 must be cleared by the end, 0 must still be active, -1 */
+    unsigned raises;              /* raised at least this often in all (again after a clear
+                                     counts again); 0 not checked */
 };
 
 struct sim_kpi_bound {
