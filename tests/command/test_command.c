@@ -21,6 +21,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,48 @@ static void test_replay_answers_stored_reply(void **state)
     json_decref(c);
     fx_hget_is(K("order:SO7"), "state", "confirmed");
     assert_true(FX.cmd.stats.replayed >= 2);
+}
+
+/* Redis hangs (SIGSTOP) with a command's claim in flight: the store gives the link up after its
+ * command timeout and the command is answered as not executed, to be sent with a new id. The
+ * woken server still runs the claim it held; the stored refusal replaces it, so a repeat of the
+ * id is answered with that refusal, not "still being processed" for the claim's TTL. */
+static void test_claim_lost_to_hung_redis(void **state)
+{
+    const char *want = "store unavailable (Connection timed out): not executed; "
+                       "retry with a new request_id";
+    pid_t pid = harness_redis_pid(FX.redis);
+    (void)state;
+    assert_true(FX.store_up);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    json_t *a = fx_send("lead1", "wave.plan", "hung1", "\"wave\":\"WH1\"");
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    assert_string_equal(fx_jstr(a, "error"), want);
+    json_decref(a);
+    for (int i = 0; i < 600 && !FX.store_up; i++)
+        loop_run_once(FX.loop, 10);
+    assert_true(FX.store_up);
+    /* the settle goes out behind the reconnect: answered once Redis holds the reply */
+    char *v = NULL;
+    for (int i = 0; i < 300; i++) {
+        redisReply *r = fx_redis("GET %s", K("req:lead1:hung1"));
+        free(v);
+        v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+        freeReplyObject(r);
+        if (v && v[0] == '{')
+            break;
+        loop_run_once(FX.loop, 10);
+    }
+    assert_non_null(v);
+    assert_non_null(strstr(v, "retry with a new request_id"));
+    free(v);
+    json_t *b = fx_send("lead1", "wave.plan", "hung1", "\"wave\":\"WH1\"");
+    assert_string_equal(fx_jstr(b, "error"), want);
+    json_decref(b);
+    char *none = fx_hget(K("wave:WH1"), "state");
+    assert_null(none);
+    /* a new id runs */
+    json_decref(fx_ok("lead1", "wave.plan", "hung2", "\"wave\":\"WH1\""));
 }
 
 static void test_segregation_of_duties(void **state)
@@ -463,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_order_and_wave_lifecycle),
         cmocka_unit_test(test_refusals_change_nothing),
         cmocka_unit_test(test_replay_answers_stored_reply),
+        cmocka_unit_test(test_claim_lost_to_hung_redis),
         cmocka_unit_test(test_segregation_of_duties),
         cmocka_unit_test(test_rma_device_count_label_alarm),
         cmocka_unit_test(test_bus_level_refusals),

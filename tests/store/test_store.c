@@ -883,6 +883,61 @@ static void test_request_claim(void **state)
     env_close(&e);
 }
 
+/* A command answered without running because its claim's answer was lost may leave its claim
+ * behind: request_settle puts the command's reply in the claim's place, only while that claim
+ * is there (another call's claim, a stored reply, no key: refused and unchanged). */
+static void test_request_settle(void **state)
+{
+    struct env e;
+    struct res r = {0};
+    redisContext *c;
+    redisReply *v;
+    const struct store_claim mine = {"alice", "s-1", "~me.1"}, other = {"alice", "s-1", "~you.1"};
+    const struct store_claim none = {"alice", "s-2", "~me.2"};
+    struct store_ctx ctx = {.actor = "alice", .cause = "settle", .claim = &other};
+    const char *reply = "{\"error\":\"store unavailable (x): not executed\",\"ok\":false}";
+    (void)state;
+    env_open(&e, "stl");
+    c = sync_ctx();
+    assert_int_equal(store_request_claim(e.s, "alice", "s-1", "~me.1", 60, on_res, &r), 0);
+    assert_int_equal(wait_res(&e, &r), 0);
+    /* another call's token: refused, the claim stays */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_request_settle(e.s, &ctx, reply, 60, on_res, &r), 0);
+    assert_int_equal(wait_res(&e, &r), WCS_E_DUPLICATE);
+    v = redisCommand(c, "GET wcs:{stl}:req:alice:s-1");
+    assert_string_equal(v->str, "~me.1");
+    freeReplyObject(v);
+    /* its own: the reply replaces it, with the TTL given */
+    ctx.claim = &mine;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_request_settle(e.s, &ctx, reply, 60, on_res, &r), 0);
+    assert_int_equal(wait_res(&e, &r), 0);
+    v = redisCommand(c, "GET wcs:{stl}:req:alice:s-1");
+    assert_string_equal(v->str, reply);
+    freeReplyObject(v);
+    assert_true(cmd_ll(c, "TTL %s", "wcs:{stl}:req:alice:s-1") > 50);
+    /* a stored reply is never replaced, nor is an absent claim created */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_request_settle(e.s, &ctx, "{\"ok\":true}", 60, on_res, &r), 0);
+    assert_int_equal(wait_res(&e, &r), WCS_E_DUPLICATE);
+    ctx.claim = &none;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_request_settle(e.s, &ctx, reply, 60, on_res, &r), 0);
+    assert_int_equal(wait_res(&e, &r), WCS_E_DUPLICATE);
+    assert_int_equal(cmd_ll(c, "EXISTS %s", "wcs:{stl}:req:alice:s-2"), 0);
+    /* bad input is refused before anything is sent */
+    assert_int_equal(store_request_settle(e.s, &ctx, "not json", 60, on_res, &r), -EINVAL);
+    assert_int_equal(store_request_settle(e.s, &ctx, reply, 0, on_res, &r), -EINVAL);
+    ctx.claim = NULL;
+    assert_int_equal(store_request_settle(e.s, &ctx, reply, 60, on_res, &r), -EINVAL);
+    v = redisCommand(c, "GET wcs:{stl}:req:alice:s-1");
+    assert_string_equal(v->str, reply);
+    freeReplyObject(v);
+    redisFree(c);
+    env_close(&e);
+}
+
 /* A script run under a claim (struct store_claim) runs only while the request key holds that
  * claim's token: sent behind a claim that lost, or after the reply replaced the token, it is
  * refused WCS_E_DUPLICATE and changes nothing; the key and token it carries are invisible to
@@ -1139,19 +1194,13 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_connect_auth),
-        cmocka_unit_test(test_wrong_password),
-        cmocka_unit_test(test_scripts),
-        cmocka_unit_test(test_idempotent_op_id),
-        cmocka_unit_test(test_noscript_fallback),
-        cmocka_unit_test(test_journal),
-        cmocka_unit_test(test_request_claim),
-        cmocka_unit_test(test_claim_guard),
-        cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_restart_replay),
-        cmocka_unit_test(test_concurrent_writers),
-        cmocka_unit_test(test_pack_step_changes),
-        cmocka_unit_test(test_hash_read),
+        cmocka_unit_test(test_connect_auth),      cmocka_unit_test(test_wrong_password),
+        cmocka_unit_test(test_scripts),           cmocka_unit_test(test_idempotent_op_id),
+        cmocka_unit_test(test_noscript_fallback), cmocka_unit_test(test_journal),
+        cmocka_unit_test(test_request_claim),     cmocka_unit_test(test_claim_guard),
+        cmocka_unit_test(test_timeout),           cmocka_unit_test(test_request_settle),
+        cmocka_unit_test(test_restart_replay),    cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_pack_step_changes), cmocka_unit_test(test_hash_read),
         cmocka_unit_test(test_zfirst_rank),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -177,10 +177,25 @@ static void finish(struct job *j, json_t *fields, const char *error, bool store_
     }
 }
 
-static void claim_unavailable(struct job *j, const char *msg)
+/* Nothing ran under the claim. When the claim was sent (its answer lost with the link) it may
+ * still land, or have landed, and would then answer every repeat of the request id "still being
+ * processed" for its TTL: the refusal is stored in its place if it is there (request_settle,
+ * held until Redis is back), and the reply says to use a new id. */
+static void claim_unavailable(struct job *j, const char *msg, bool sent)
 {
     char e[CMD_ERR_MAX];
-    snprintf(e, sizeof(e), "store unavailable (%s): not executed", msg);
+    snprintf(e, sizeof(e), "store unavailable (%s): not executed%s", msg,
+             sent ? "; retry with a new request_id" : "");
+    if (sent) {
+        struct store_claim g = {j->user, j->key, j->token};
+        struct store_ctx ctx = {.actor = j->user, .cause = j->cause, .claim = &g};
+        json_t *stored = json_pack("{s:s,s:b}", "error", e, "ok", 0);
+        char *text = stored ? json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (text)
+            (void)store_request_settle(j->c->store, &ctx, text, ttl(j->c), NULL, NULL);
+        free(text);
+        json_decref(stored);
+    }
     j->c->stats.store_errors++;
     j->c->stats.handled++;
     answer_err(j, e, CMD_LOCAL_STORE_ERROR);
@@ -210,7 +225,7 @@ static void complete(struct job *j, json_t *fields, const char *error, bool stor
         return;
     }
     if (j->with_claim && j->claim == CLAIM_FAILED && !fields) {
-        claim_unavailable(j, j->claim_error);
+        claim_unavailable(j, j->claim_error, true);
         job_free(j);
         return;
     }
@@ -1067,7 +1082,7 @@ static void on_claim(void *arg, const struct store_result *r)
         return;
     }
     if (r->rc != 0) {
-        claim_unavailable(j, r->message ? r->message : wcs_strerror(r->rc));
+        claim_unavailable(j, r->message ? r->message : wcs_strerror(r->rc), true);
         job_free(j);
         return;
     }
@@ -1111,7 +1126,7 @@ static int job_start(struct job *j)
     snprintf(j->token, sizeof(j->token), "~%s.%" PRIu64, c->claim_prefix, ++c->claims);
     rc = store_request_claim(c->store, j->user, j->key, j->token, ttl(c), on_claim, j);
     if (rc != 0) {
-        claim_unavailable(j, wcs_strerror(rc));
+        claim_unavailable(j, wcs_strerror(rc), false);
         job_free(j);
         return 0;
     }

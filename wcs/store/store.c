@@ -1352,6 +1352,23 @@ int store_request_claim(struct store *s, const char *user, const char *request_i
     return finish_build(s, c, rc, cb, arg);
 }
 
+int store_request_settle(struct store *s, const struct store_ctx *ctx, const char *reply,
+                         uint32_t ttl_s, store_cb cb, void *arg)
+{
+    char key[STORE_KEY_MAX], ttl[16];
+    const char *keys[1] = {key}, *args[2] = {reply, ttl};
+    int n;
+    if (!s || !ctx || !ctx->claim || !reply || reply[0] != '{' || ttl_s == 0 ||
+        store_id_check(ctx->claim->user) != 0 || store_id_check(ctx->claim->request_id) != 0)
+        return -EINVAL;
+    n = snprintf(key, sizeof(key), "wcs:{%s}:req:%s:%s", s->site, ctx->claim->user,
+                 ctx->claim->request_id);
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return -EINVAL;
+    snprintf(ttl, sizeof(ttl), "%" PRIu32, ttl_s);
+    return store_script_run(s, ctx, "request_settle", true, keys, 1, args, 2, cb, arg);
+}
+
 int store_request_reply(struct store *s, const char *user, const char *request_id,
                         const char *reply, uint32_t ttl_s, store_cb cb, void *arg)
 {

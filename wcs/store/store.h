@@ -220,6 +220,12 @@ bool store_claim_token_ok(const char *token);
  * by store_request_reply (a token, "~...", while the first claim's command is still running). */
 int store_request_claim(struct store *s, const char *user, const char *request_id,
                         const char *token, uint32_t ttl_s, store_cb cb, void *arg);
+/* write, guarded. Stores reply (a JSON object) for ttl_s in place of the claim ctx->claim (its
+ * user, request id and token) if that claim is still there, and changes nothing otherwise
+ * (ECLAIM: WCS_E_DUPLICATE): for a command answered without running because its claim's answer
+ * was lost, which may have left the claim behind (docs/redis.md, "Requests"). */
+int store_request_settle(struct store *s, const struct store_ctx *ctx, const char *reply,
+                         uint32_t ttl_s, store_cb cb, void *arg);
 /* write. Stores the reply of a claimed request (for answering repeats) for ttl_s. */
 int store_request_reply(struct store *s, const char *user, const char *request_id,
                         const char *reply, uint32_t ttl_s, store_cb cb, void *arg);
