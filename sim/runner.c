@@ -1254,11 +1254,11 @@ static void on_reply(struct run *r, const char *payload, uint64_t arrived_us)
     json_t *again = NULL;
     pend_remove(r, i);
     /* A refusal for a passing reason (docs/mqtt.md: Redis down, "not executed"; a plan running,
-     * "retry ..."; wcs stopping) of the ERP's or the supervisor's command: the same command again
-     * later, with a new request_id. The pickers and the flows' people have their own ways; an
-     * alarm is acknowledged when it is raised again (it may have cleared meanwhile). */
-    if (!ok && strncmp(p.arg, "picker:", 7) != 0 && strncmp(p.arg, "flow:", 5) != 0 &&
-        strcmp(p.cmd, "alarm.ack") != 0 &&
+     * "retry ..."; wcs stopping) of the ERP's, the supervisor's or a flow's person's command: the
+     * same command again later, with a new request_id (a flow waits for it and goes on from its
+     * reply). The pickers have their own way; an alarm is acknowledged when it is raised again
+     * (it may have cleared meanwhile). */
+    if (!ok && strncmp(p.arg, "picker:", 7) != 0 && strcmp(p.cmd, "alarm.ack") != 0 &&
         sim_refusal_passes(json_string_value(json_object_get(j, "error"))) &&
         (again = json_loads(p.payload, 0, NULL)))
         json_object_del(again, "request_id");
@@ -1299,7 +1299,8 @@ static void on_reply(struct run *r, const char *payload, uint64_t arrived_us)
     if (strcmp(p.cmd, "wave.plan") == 0 && p.sent_ms >= r->sc->duration_ms && !again)
         r->drain_plan_empty = !ok || json_array_size(json_object_get(j, "waves")) == 0;
     if (strncmp(p.arg, "flow:", 5) == 0) {
-        flow_reply(r, &p, j, ok);
+        if (!again) /* sent again: the flow goes on from that reply */
+            flow_reply(r, &p, j, ok);
         json_decref(j);
         return;
     }
