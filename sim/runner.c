@@ -3023,7 +3023,10 @@ static void run_checks(struct run *r)
             {"tote:", {tote_command, tote_reply}},
             {"shipment:", {shipment_command, shipment_reply}},
         };
+        uint64_t t0 = real_ms();
         scan_keys(c, CS.prefix, kinds, sizeof(kinds) / sizeof(kinds[0]));
+        logf_(r, "checks: Redis's quants, orders, totes and shipments read in %.1f s",
+              (double)(real_ms() - t0) / 1000.0);
     }
     json_object_foreach(CS.order_states, k, v)
     {
@@ -3052,8 +3055,11 @@ static void run_checks(struct run *r)
               json_object_size(expect), ok_redis ? "" : "; first difference ", diff);
         uint64_t partial = 0;
         CS.unmatched = 0;
+        uint64_t t0 = real_ms();
         CS.journal_read =
             journal_stock(c, r->site->id, flows, final, &entries, &partial, &CS.unmatched) == 0;
+        logf_(r, "checks: %" PRIu64 " journal entries read in %.1f s", entries,
+              (double)(real_ms() - t0) / 1000.0);
         bool ok_j = CS.journal_read && same_counts(flows, final, diff, sizeof(diff)) &&
                     same_counts(final, CS.redis_stock, diff, sizeof(diff));
         if (ok_j && partial) {
@@ -3072,7 +3078,9 @@ static void run_checks(struct run *r)
     if (sc->exp_stock_conserved >= 0) {
         char path[PATH_MAX + 16], code_s[16];
         json_t *au;
+        uint64_t t0 = real_ms();
         int rc = run_finish(audit_pid, audit_end);
+        logf_(r, "checks: waited %.1f s more for wcs audit", (double)(real_ms() - t0) / 1000.0);
         audit_pid = -ECHILD;
         snprintf(path, sizeof(path), "%s/audit.json", r->dir);
         au = json_load_file(path, JSON_DISABLE_EOF_CHECK, NULL);
@@ -3877,8 +3885,10 @@ int sim_run(const struct sim_run_opts *o, struct sim_run_result *res)
     progress(r, now_ms(r), true);
     /* The floor's time: the shift, its drain and the settling (the checks take none). */
     r->rep.sim_s = (double)now_ms(r) / 1000.0;
+    checks0 = real_ms();
     code = wcs_stop(r, SIGTERM);
-    logf_(r, "wcs run exit status %d", code);
+    logf_(r, "wcs run exit status %d (stopped in %.1f s)", code,
+          (double)(real_ms() - checks0) / 1000.0);
     /* Let the PLC work off its held confirmations for the checks (nobody acks them now). */
     print_kpis(r);
     checks0 = real_ms();
