@@ -2611,7 +2611,7 @@ struct checkstate {
     json_t *redis_stock; /* sku:lot -> on_hand + in totes + shipped */
     json_t *order_states;
     json_t *quant_reserved; /* quant key -> reserved */
-    json_t *resv_sum;       /* quant key -> sum of order resv */
+    json_t *resv_sum;       /* quant key -> sum of the orders' and transfers' resv */
     json_t *totes;          /* tote id -> sort_state */
     json_t *tote_seqs;      /* tote id -> scan_seq of the last scan wcs saw of it (0: none) */
     unsigned over_reserved;
@@ -2669,6 +2669,20 @@ static void order_reply(const char *key, const redisReply *x)
     } else if (x && x->type == REDIS_REPLY_STRING) {
         json_object_set_new(CS.order_states, id, json_string(x->str));
     }
+}
+
+/* transfer:<id>:resv (the transfer's holds per quant: in its source while reserved, in transit
+ * once shipped) */
+static const char *transfer_command(const char *key)
+{
+    return ends_with(key, ":resv") ? "HGETALL %s" : NULL;
+}
+
+static void transfer_reply(const char *key, const redisReply *x)
+{
+    (void)key;
+    for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i + 1 < x->elements; i += 2)
+        key_add(CS.resv_sum, x->element[i]->str, atoll(x->element[i + 1]->str));
 }
 
 /* tote:<id> (sorting state, last scan seen) and tote:<id>:contents (units in it) */
@@ -3022,10 +3036,11 @@ static void run_checks(struct run *r)
             {"order:", {order_command, order_reply}},
             {"tote:", {tote_command, tote_reply}},
             {"shipment:", {shipment_command, shipment_reply}},
+            {"transfer:", {transfer_command, transfer_reply}},
         };
         uint64_t t0 = real_ms();
         scan_keys(c, CS.prefix, kinds, sizeof(kinds) / sizeof(kinds[0]));
-        logf_(r, "checks: Redis's quants, orders, totes and shipments read in %.1f s",
+        logf_(r, "checks: Redis's quants, orders, totes, shipments and transfers read in %.1f s",
               (double)(real_ms() - t0) / 1000.0);
     }
     json_object_foreach(CS.order_states, k, v)
@@ -3129,7 +3144,7 @@ static void run_checks(struct run *r)
         bool ok = CS.over_reserved == 0 && mism == 0;
         check(r, "no_over_reservation", ok == (sc->exp_no_over_reservation == 1),
               "%zu quants: %u with reserved outside 0..on_hand, %u whose reserved differs from "
-              "the orders' holds",
+              "the orders' and transfers' holds",
               json_object_size(CS.quant_reserved), CS.over_reserved, mism);
     }
     if (sc->exp_totes_accounted >= 0) {
