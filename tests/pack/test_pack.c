@@ -693,6 +693,36 @@ static void test_units_merged_behind_step(void **state)
     assert_int_equal(tc_find(F.mq, m, "wcs/v1/" SITE "/evt/pack", "\"error\""), -1);
 }
 
+/* Redis down when the carton is weighed: the station does not ask for its label numbers at every
+ * scale reading (the old loop read the scale and failed every 300 ms, a few hundred times a
+ * second at a simulator's clock) but waits for Redis; once Redis is back it weighs again and
+ * the carton is labelled and packed. */
+static void test_label_waits_for_redis(void **state)
+{
+    struct label_cond lc = {F.pr1, labels(F.pr1) + 1};
+    struct sim_scale_counters c0, c1;
+    char err[HARNESS_ERR_MAX];
+    (void)state;
+    seed_order("OB4", "TB4:SKU-A:-:1");
+    sim_scale_set_load(F.scale, 600000); /* 500 + 100 packaging */
+    scan_tote("TB4");
+    wait_field("station:P1", "step", "verify", 3000);
+    pump(200);
+    assert_int_equal(harness_redis_stop(F.redis), 0);
+    scan_item(GTIN_A, NULL);
+    pump(500); /* weighed once, the label numbers not asked */
+    sim_scale_counters(F.scale, &c0);
+    pump(2000);
+    sim_scale_counters(F.scale, &c1);
+    if (c1.commands - c0.commands > 1)
+        fail_msg("the scale was read %llu times in 2 s while Redis was down",
+                 (unsigned long long)(c1.commands - c0.commands));
+    assert_int_equal(labels(F.pr1), lc.n - 1);
+    assert_int_equal(harness_redis_restart(F.redis, err, sizeof(err)), 0);
+    assert_true(pump_until(labels_at_least, &lc, 10000));
+    wait_field("order:OB4", "state", "packed", 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_burst_scans_held),
         cmocka_unit_test(test_full_queue_refused_busy),
         cmocka_unit_test(test_units_merged_behind_step),
+        cmocka_unit_test(test_label_waits_for_redis),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -65,6 +65,7 @@ struct stationrt {
     uint64_t scale_timer;
     bool scale_timer_armed;
     /* label */
+    bool label_wait; /* the label numbers wait for Redis to be back (station_load asks again) */
     uint64_t serial;
     char sscc[19], shipment[WCSD_ID_MAX];
     int64_t weight_mg, expected_mg;
@@ -400,6 +401,7 @@ static void session_clear(struct stationrt *st)
     st->zpl_len = 0;
     st->scale_tries = 0;
     st->scale_wait = false;
+    st->label_wait = false;
 }
 
 /* ---- weighing ---- */
@@ -733,9 +735,12 @@ static void on_label_numbers(void *arg, const struct store_result *r)
     if (r->rc != 0 || r->n_values < 2) {
         log_warnx("label numbers refused station=%s rc=%s msg=%s", st->id, wcs_strerror(r->rc),
                   r->message ? r->message : "");
-        /* Still weighing: the next reading asks again. */
+        /* Still weighing: the next reading asks again, once Redis is back if the link went. */
         st->scale_tries = 0;
-        weigh_later(st);
+        if (st->d->store && !store_is_ready(st->d->store))
+            st->label_wait = true;
+        else
+            weigh_later(st);
         return;
     }
     st->serial = strtoull(r->values[0], NULL, 10);
@@ -758,6 +763,12 @@ static void label_start(struct stationrt *st)
     rc = d->store ? packing_label(d->store, &ctx, st->id, st->s.order, st->weight_mg,
                                   st->expected_mg, on_label_numbers, st)
                   : -EINVAL;
+    if (rc == WCS_E_LINK) {
+        /* Redis is down: asked again when it is back (station_load), not at every reading. */
+        log_warnx("label numbers wait for redis station=%s order=%s", st->id, st->s.order);
+        st->label_wait = true;
+        return;
+    }
     if (rc != 0) {
         log_warnx("label numbers not asked station=%s rc=%s", st->id, wcs_strerror(rc));
         weigh_later(st);
@@ -1656,6 +1667,12 @@ void station_load(struct wcsd *d)
         char key[STORE_KEY_MAX];
         const char *argv[2] = {"HGETALL", key};
         struct load_req *q;
+        if (st->label_wait && d->store && store_is_ready(d->store)) {
+            /* weighed again first: the carton may have changed while Redis was away */
+            st->label_wait = false;
+            st->scale_tries = 0;
+            weigh_start(st);
+        }
         if (st->loaded || st->loading || !d->store || !store_is_ready(d->store))
             continue;
         if (store_key(key, sizeof(key), d->site->id, "station", st->id) < 0)
@@ -1688,7 +1705,7 @@ int station_reset(struct wcsd *d, const char *station, const char *actor, const 
         return WCS_E_STATE;
     }
     if (st->busy) {
-        snprintf(why, cap, "station %s is reading Redis: try again", st->id);
+        snprintf(why, cap, "station %s is reading Redis: retry", st->id);
         return WCS_E_STATE;
     }
     log_info("pack session reset station=%s order=%s actor=%s", st->id, st->s.order, actor);
