@@ -763,8 +763,10 @@ static void label_start(struct stationrt *st)
     rc = d->store ? packing_label(d->store, &ctx, st->id, st->s.order, st->weight_mg,
                                   st->expected_mg, on_label_numbers, st)
                   : -EINVAL;
-    if (rc == WCS_E_LINK) {
-        /* Redis is down: asked again when it is back (station_load), not at every reading. */
+    if (rc == WCS_E_LINK && !store_is_ready(d->store)) {
+        /* Redis is down: asked again when it is back (station_load, at the up report and
+         * from the sweep), not at every reading. A store that is up but still handing over the
+         * writes it held refuses reads too, briefly: the next reading asks again (below). */
         log_warnx("label numbers wait for redis station=%s order=%s", st->id, st->s.order);
         st->label_wait = true;
         return;
