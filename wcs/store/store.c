@@ -1306,16 +1306,22 @@ int store_ship(struct store *s, const struct store_ctx *ctx, const char *shipmen
     return finish_build(s, c, rc, cb, arg);
 }
 
-static int request_key(struct cmd *c, const char *user, const char *request_id)
+/* wcs:{site}:req:<user>:<request_id> into k (STORE_KEY_MAX): its length, or -EINVAL. */
+static int request_key_text(const struct store *s, const char *user, const char *request_id,
+                            char *k)
 {
-    char k[STORE_KEY_MAX];
     int n;
     if (store_id_check(user) != 0 || store_id_check(request_id) != 0)
         return -EINVAL;
-    n = snprintf(k, sizeof(k), "wcs:{%s}:req:%s:%s", c->s->site, user, request_id);
-    if (n < 0 || (size_t)n >= sizeof(k))
-        return -EINVAL;
-    return arg_n(c, k, (size_t)n);
+    n = snprintf(k, STORE_KEY_MAX, "wcs:{%s}:req:%s:%s", s->site, user, request_id);
+    return n < 0 || n >= STORE_KEY_MAX ? -EINVAL : n;
+}
+
+static int request_key(struct cmd *c, const char *user, const char *request_id)
+{
+    char k[STORE_KEY_MAX];
+    int n = request_key_text(c->s, user, request_id, k);
+    return n < 0 ? n : arg_n(c, k, (size_t)n);
 }
 
 bool store_claim_token_ok(const char *token)
@@ -1357,13 +1363,8 @@ int store_request_settle(struct store *s, const struct store_ctx *ctx, const cha
 {
     char key[STORE_KEY_MAX], ttl[16];
     const char *keys[1] = {key}, *args[2] = {reply, ttl};
-    int n;
     if (!s || !ctx || !ctx->claim || !reply || reply[0] != '{' || ttl_s == 0 ||
-        store_id_check(ctx->claim->user) != 0 || store_id_check(ctx->claim->request_id) != 0)
-        return -EINVAL;
-    n = snprintf(key, sizeof(key), "wcs:{%s}:req:%s:%s", s->site, ctx->claim->user,
-                 ctx->claim->request_id);
-    if (n < 0 || (size_t)n >= sizeof(key))
+        request_key_text(s, ctx->claim->user, ctx->claim->request_id, key) < 0)
         return -EINVAL;
     snprintf(ttl, sizeof(ttl), "%" PRIu32, ttl_s);
     return store_script_run(s, ctx, "request_settle", true, keys, 1, args, 2, cb, arg);
