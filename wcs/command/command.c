@@ -133,27 +133,35 @@ static void answer_err(struct job *j, const char *error, unsigned flags)
     j->cmd = NULL;
 }
 
+/* The text a repeat of the request is answered from: fields plus "ok" (fields itself is
+ * borrowed, not copied: a wave.plan reply lists thousands of orders; "ok" is taken out again
+ * before the bus builds its envelope), or {error, ok: false}. NULL without memory; the caller
+ * frees. */
+static char *stored_reply(json_t *fields, const char *error)
+{
+    json_t *stored = fields ? json_incref(fields) : json_pack("{s:s}", "error", error);
+    char *text = NULL;
+    if (stored) {
+        json_object_set_new(stored, "ok", json_boolean(fields != NULL));
+        text = json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS);
+        if (fields)
+            json_object_del(fields, "ok");
+        json_decref(stored);
+    }
+    return text;
+}
+
 /* Stores the outcome for replays, journals a refusal, answers and frees the job. fields is
  * consumed (NULL for a refusal). */
 static void finish(struct job *j, json_t *fields, const char *error, bool store_error)
 {
     struct cmd_ctx *c = j->c;
-    /* The stored reply is the fields plus "ok" (no copy: a wave.plan reply lists thousands of
-     * orders); "ok" is taken out again before the bus builds its envelope. */
-    json_t *stored = fields ? json_incref(fields) : json_pack("{s:s}", "error", error);
-    char *text;
+    char *text = stored_reply(fields, error);
     /* The stored reply replaces the claim's token: what is journaled after it runs unguarded. */
     j->sctx.claim = NULL;
-    if (stored) {
-        json_object_set_new(stored, "ok", json_boolean(fields != NULL));
-        text = json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS);
-        if (text)
-            store_request_reply(c->store, j->user, j->key, text, ttl(c), NULL, NULL);
-        free(text);
-        if (fields)
-            json_object_del(fields, "ok");
-        json_decref(stored);
-    }
+    if (text)
+        store_request_reply(c->store, j->user, j->key, text, ttl(c), NULL, NULL);
+    free(text);
     if (!fields && !store_error) {
         json_t *note = json_pack("{s:s,s:s,s:s}", "request_id", j->request_id, "user", j->user,
                                  "error", error);
@@ -189,12 +197,10 @@ static void claim_unavailable(struct job *j, const char *msg, bool sent)
     if (sent) {
         struct store_claim g = {j->user, j->key, j->token};
         struct store_ctx ctx = {.actor = j->user, .cause = j->cause, .claim = &g};
-        json_t *stored = json_pack("{s:s,s:b}", "error", e, "ok", 0);
-        char *text = stored ? json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        char *text = stored_reply(NULL, e);
         if (text)
             (void)store_request_settle(j->c->store, &ctx, text, ttl(j->c), NULL, NULL);
         free(text);
-        json_decref(stored);
     }
     j->c->stats.store_errors++;
     j->c->stats.handled++;
