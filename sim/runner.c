@@ -2660,12 +2660,18 @@ static const char *order_command(const char *key)
     return ends_with(id, ":resv") ? "HGETALL %s" : NULL;
 }
 
+/* A holds hash (quant key -> units, HGETALL) added to the holds per quant. */
+static void resv_add(const redisReply *x)
+{
+    for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i + 1 < x->elements; i += 2)
+        key_add(CS.resv_sum, x->element[i]->str, atoll(x->element[i + 1]->str));
+}
+
 static void order_reply(const char *key, const redisReply *x)
 {
     const char *id = key + strlen(CS.prefix) + strlen("order:");
     if (strchr(id, ':')) {
-        for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i + 1 < x->elements; i += 2)
-            key_add(CS.resv_sum, x->element[i]->str, atoll(x->element[i + 1]->str));
+        resv_add(x);
     } else if (x && x->type == REDIS_REPLY_STRING) {
         json_object_set_new(CS.order_states, id, json_string(x->str));
     }
@@ -2681,8 +2687,7 @@ static const char *transfer_command(const char *key)
 static void transfer_reply(const char *key, const redisReply *x)
 {
     (void)key;
-    for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i + 1 < x->elements; i += 2)
-        key_add(CS.resv_sum, x->element[i]->str, atoll(x->element[i + 1]->str));
+    resv_add(x);
 }
 
 /* tote:<id> (sorting state, last scan seen) and tote:<id>:contents (units in it) */
