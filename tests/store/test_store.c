@@ -166,6 +166,17 @@ static long long hget_ll(redisContext *c, const char *key, const char *field)
     return v;
 }
 
+/* Fails unless key holds the string want. */
+static void get_is(redisContext *c, const char *key, const char *want)
+{
+    redisReply *r = redisCommand(c, "GET %s", key);
+    assert_non_null(r);
+    if (r->type != REDIS_REPLY_STRING || strcmp(r->str, want) != 0)
+        fail_msg("%s holds %s, expected %s", key, r->type == REDIS_REPLY_STRING ? r->str : "nil",
+                 want);
+    freeReplyObject(r);
+}
+
 static long long cmd_ll(redisContext *c, const char *fmt, const char *a)
 {
     redisReply *r = redisCommand(c, fmt, a);
@@ -891,7 +902,6 @@ static void test_request_settle(void **state)
     struct env e;
     struct res r = {0};
     redisContext *c;
-    redisReply *v;
     const struct store_claim mine = {"alice", "s-1", "~me.1"}, other = {"alice", "s-1", "~you.1"};
     const struct store_claim none = {"alice", "s-2", "~me.2"};
     struct store_ctx ctx = {.actor = "alice", .cause = "settle", .claim = &other};
@@ -905,17 +915,13 @@ static void test_request_settle(void **state)
     memset(&r, 0, sizeof(r));
     assert_int_equal(store_request_settle(e.s, &ctx, reply, 60, on_res, &r), 0);
     assert_int_equal(wait_res(&e, &r), WCS_E_DUPLICATE);
-    v = redisCommand(c, "GET wcs:{stl}:req:alice:s-1");
-    assert_string_equal(v->str, "~me.1");
-    freeReplyObject(v);
+    get_is(c, "wcs:{stl}:req:alice:s-1", "~me.1");
     /* its own: the reply replaces it, with the TTL given */
     ctx.claim = &mine;
     memset(&r, 0, sizeof(r));
     assert_int_equal(store_request_settle(e.s, &ctx, reply, 60, on_res, &r), 0);
     assert_int_equal(wait_res(&e, &r), 0);
-    v = redisCommand(c, "GET wcs:{stl}:req:alice:s-1");
-    assert_string_equal(v->str, reply);
-    freeReplyObject(v);
+    get_is(c, "wcs:{stl}:req:alice:s-1", reply);
     assert_true(cmd_ll(c, "TTL %s", "wcs:{stl}:req:alice:s-1") > 50);
     /* a stored reply is never replaced, nor is an absent claim created */
     memset(&r, 0, sizeof(r));
@@ -931,9 +937,7 @@ static void test_request_settle(void **state)
     assert_int_equal(store_request_settle(e.s, &ctx, reply, 0, on_res, &r), -EINVAL);
     ctx.claim = NULL;
     assert_int_equal(store_request_settle(e.s, &ctx, reply, 60, on_res, &r), -EINVAL);
-    v = redisCommand(c, "GET wcs:{stl}:req:alice:s-1");
-    assert_string_equal(v->str, reply);
-    freeReplyObject(v);
+    get_is(c, "wcs:{stl}:req:alice:s-1", reply);
     redisFree(c);
     env_close(&e);
 }
