@@ -16,6 +16,7 @@
 #include "harness/harness.h"
 #include "rdump.h"
 #include "store/hook.h"
+#include "store/ops.h"
 #include "store/packing.h"
 #include "store/store.h"
 
@@ -699,6 +700,81 @@ static void test_hash_read(void **state)
     env_close(&e);
 }
 
+/* ops_journal_read pages the journal with a plain XRANGE: 5 values per entry (id, op, subject,
+ * before, after; "" for a field an entry lacks, whatever other fields it has), the next page
+ * after the last id read (exclusive), none after the last; bad arguments refused, a journal key
+ * of another type answered with the server's error. */
+struct jread {
+    bool done;
+    int rc;
+    size_t n;
+    char v[12][64];
+};
+
+static void on_jread(void *arg, const struct store_result *r)
+{
+    struct jread *j = arg;
+    j->done = true;
+    j->rc = r->rc;
+    j->n = r->n_values;
+    for (size_t i = 0; i < r->n_values && i < 12; i++)
+        snprintf(j->v[i], sizeof(j->v[i]), "%s", r->values[i]);
+}
+
+static void jpage(struct env *e, const char *after, uint32_t count, struct jread *j)
+{
+    *j = (struct jread){0};
+    assert_int_equal(ops_journal_read(e->s, &CTX, after, count, on_jread, j), 0);
+    assert_true(run_until(e->l, &j->done, 5000));
+}
+
+static void test_journal_pages(void **state)
+{
+    struct env e;
+    struct jread j;
+    char id2[64];
+    (void)state;
+    env_open(&e, "jrp");
+    redisContext *c = sync_ctx();
+    freeReplyObject(redisCommand(c, "XADD wcs:{jrp}:journal 1-1 ts 5 op pick subject T1 "
+                                    "before {\"tote\":0} after {\"tote\":1}"));
+    freeReplyObject(redisCommand(c, "XADD wcs:{jrp}:journal 1-2 op note extra x"));
+    freeReplyObject(
+        redisCommand(c, "XADD wcs:{jrp}:journal 2-0 after {} before [] subject S op ship"));
+    jpage(&e, "", 2, &j);
+    assert_int_equal(j.rc, 0);
+    assert_int_equal(j.n, 10);
+    const char *want[] = {"1-1", "pick", "T1", "{\"tote\":0}", "{\"tote\":1}", "1-2", "note",
+                          "",    "",     ""};
+    for (size_t i = 0; i < 10; i++)
+        assert_string_equal(j.v[i], want[i]);
+    snprintf(id2, sizeof(id2), "%s", j.v[5]);
+    jpage(&e, id2, 2, &j);
+    assert_int_equal(j.rc, 0);
+    assert_int_equal(j.n, 5);
+    assert_string_equal(j.v[0], "2-0");
+    assert_string_equal(j.v[1], "ship");
+    assert_string_equal(j.v[2], "S");
+    assert_string_equal(j.v[3], "[]");
+    assert_string_equal(j.v[4], "{}");
+    jpage(&e, "2-0", 100, &j);
+    assert_int_equal(j.rc, 0);
+    assert_int_equal(j.n, 0);
+    assert_int_equal(ops_journal_read(e.s, &CTX, "x", 2, on_jread, &j), -EINVAL);
+    assert_int_equal(ops_journal_read(e.s, &CTX, "", 0, on_jread, &j), -EINVAL);
+    assert_int_equal(ops_journal_read(e.s, &CTX, "", OPS_JOURNAL_READ_MAX + 1, on_jread, &j),
+                     -EINVAL);
+    redisFree(c);
+    env_close(&e);
+    env_open(&e, "jrs");
+    c = sync_ctx();
+    freeReplyObject(redisCommand(c, "SET wcs:{jrs}:journal x"));
+    jpage(&e, "", 2, &j);
+    assert_int_not_equal(j.rc, 0);
+    redisFree(c);
+    env_close(&e);
+}
+
 /* wave_read 'zfirst' (the next batch a claim takes): the first member, or with a retry count k
  * the member at rank k modulo the set's size, so claims that lost a race spread over the set;
  * a bad rank is refused. */
@@ -1205,7 +1281,7 @@ int main(void)
         cmocka_unit_test(test_timeout),           cmocka_unit_test(test_request_settle),
         cmocka_unit_test(test_restart_replay),    cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_pack_step_changes), cmocka_unit_test(test_hash_read),
-        cmocka_unit_test(test_zfirst_rank),
+        cmocka_unit_test(test_zfirst_rank),       cmocka_unit_test(test_journal_pages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

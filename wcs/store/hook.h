@@ -11,11 +11,13 @@
 #include <stddef.h>
 
 /* One element of a flattened reply: arrays are walked depth first; integers and status replies
- * become their text; a nil is {NULL, 0, true}. */
+ * become their text; a nil is {NULL, 0, true}. depth: how many arrays hold it (0 for a reply
+ * that is no array), which tells where a nested reply's inner arrays start (XRANGE). */
 struct store_item {
     const char *str;
     size_t len;
     bool nil;
+    unsigned depth;
 };
 
 /* rc as in struct store_result (0, WCS_E_LINK, -ETIMEDOUT, -ECANCELED, or the mapped error of

@@ -524,29 +524,29 @@ static void on_handshake_reply(struct store *s, struct cmd *c, const redisReply 
     cmd_free(c);
 }
 
-/* Flattens a reply depth first into items (see hook.h). Returns the count, or -1 when cap is
- * too small or text cannot hold the integers' digits. */
-static long flatten(const redisReply *r, struct store_item *items, size_t cap, size_t *n,
-                    char *text, size_t text_cap, size_t *text_used)
+/* Flattens a reply depth first into items (see hook.h), depth the arrays around r. Returns the
+ * count, or -1 when cap is too small or text cannot hold the integers' digits. */
+static long flatten(const redisReply *r, unsigned depth, struct store_item *items, size_t cap,
+                    size_t *n, char *text, size_t text_cap, size_t *text_used)
 {
     if (r->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < r->elements; i++)
-            if (flatten(r->element[i], items, cap, n, text, text_cap, text_used) < 0)
+            if (flatten(r->element[i], depth + 1, items, cap, n, text, text_cap, text_used) < 0)
                 return -1;
         return (long)*n;
     }
     if (*n >= cap)
         return -1;
     if (r->type == REDIS_REPLY_NIL) {
-        items[(*n)++] = (struct store_item){NULL, 0, true};
+        items[(*n)++] = (struct store_item){NULL, 0, true, depth};
     } else if (r->type == REDIS_REPLY_INTEGER) {
         int k = snprintf(text + *text_used, text_cap - *text_used, "%lld", r->integer);
         if (k < 0 || (size_t)k >= text_cap - *text_used)
             return -1;
-        items[(*n)++] = (struct store_item){text + *text_used, (size_t)k, false};
+        items[(*n)++] = (struct store_item){text + *text_used, (size_t)k, false, depth};
         *text_used += (size_t)k + 1;
     } else {
-        items[(*n)++] = (struct store_item){r->str, r->len, false};
+        items[(*n)++] = (struct store_item){r->str, r->len, false, depth};
     }
     return (long)*n;
 }
@@ -570,7 +570,7 @@ static void on_raw_reply(struct store *s, struct cmd *c, const redisReply *r)
     if (r->type == REDIS_REPLY_ERROR) {
         if (c->raw_cb)
             c->raw_cb(c->arg, script_error_rc(r->str), r->str, NULL, 0);
-    } else if (!items || !text || flatten(r, items, cap, &n, text, text_cap, &used) < 0) {
+    } else if (!items || !text || flatten(r, 0, items, cap, &n, text, text_cap, &used) < 0) {
         if (c->raw_cb)
             c->raw_cb(c->arg, -ENOMEM, NULL, NULL, 0);
     } else if (c->raw_cb) {

@@ -8,8 +8,6 @@
 --  'all'      KEYS[4] a hash. {'ok', field, value, ...} (fields sorted).
 --  'transfer' KEYS[4] transfer hash, KEYS[5] its reservations. {'ok', state ('' none), from,
 --             to, transit, dest, units, shipped, received, n, n x (quant, qty) sorted}.
---  'journal'  the journal (KEYS[1]); ARGV[8] the last id read ('' from the start), ARGV[9] at
---             most this many entries. {'ok', per entry: id, op, subject, before, after}.
 if #ARGV < 7 then
     return err('EARG', 'count_read takes a mode')
 end
@@ -87,24 +85,6 @@ elseif mode == 'transfer' then
     out[#out + 1] = tostring(#r / 2)
     for _, v in ipairs(r) do
         out[#out + 1] = v
-    end
-elseif mode == 'journal' then
-    local n = int_arg(ARGV[9] or '')
-    if #KEYS ~= 3 or not ARGV[8] or not n or n < 1 or n > 10000 then
-        return err('EARG', 'journal takes the last id read and a count of 1..10000')
-    end
-    local from = ARGV[8] == '' and '-' or '(' .. ARGV[8]
-    local entries = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', n)
-    for _, e in ipairs(entries) do
-        local f, kv = e[2], {}
-        for i = 1, #f, 2 do
-            kv[f[i]] = f[i + 1]
-        end
-        out[#out + 1] = e[1]
-        out[#out + 1] = s(kv.op)
-        out[#out + 1] = s(kv.subject)
-        out[#out + 1] = s(kv.before)
-        out[#out + 1] = s(kv.after)
     end
 else
     return err('EARG', 'unknown count_read mode')
