@@ -653,7 +653,7 @@ struct hread {
     bool done;
     int rc;
     size_t n;
-    char v[4][64];
+    char v[12][64];
 };
 
 static void on_hread(void *arg, const struct store_result *r)
@@ -662,7 +662,7 @@ static void on_hread(void *arg, const struct store_result *r)
     h->done = true;
     h->rc = r->rc;
     h->n = r->n_values;
-    for (size_t i = 0; i < r->n_values && i < 4; i++)
+    for (size_t i = 0; i < r->n_values && i < 12; i++)
         snprintf(h->v[i], sizeof(h->v[i]), "%s", r->values[i]);
 }
 
@@ -704,34 +704,17 @@ static void test_hash_read(void **state)
  * before, after; "" for a field an entry lacks, whatever other fields it has), the next page
  * after the last id read (exclusive), none after the last; bad arguments refused, a journal key
  * of another type answered with the server's error. */
-struct jread {
-    bool done;
-    int rc;
-    size_t n;
-    char v[12][64];
-};
-
-static void on_jread(void *arg, const struct store_result *r)
+static void jpage(struct env *e, const char *after, uint32_t count, struct hread *j)
 {
-    struct jread *j = arg;
-    j->done = true;
-    j->rc = r->rc;
-    j->n = r->n_values;
-    for (size_t i = 0; i < r->n_values && i < 12; i++)
-        snprintf(j->v[i], sizeof(j->v[i]), "%s", r->values[i]);
-}
-
-static void jpage(struct env *e, const char *after, uint32_t count, struct jread *j)
-{
-    *j = (struct jread){0};
-    assert_int_equal(ops_journal_read(e->s, &CTX, after, count, on_jread, j), 0);
+    *j = (struct hread){0};
+    assert_int_equal(ops_journal_read(e->s, &CTX, after, count, on_hread, j), 0);
     assert_true(run_until(e->l, &j->done, 5000));
 }
 
 static void test_journal_pages(void **state)
 {
     struct env e;
-    struct jread j;
+    struct hread j;
     char id2[64];
     (void)state;
     env_open(&e, "jrp");
@@ -760,9 +743,9 @@ static void test_journal_pages(void **state)
     jpage(&e, "2-0", 100, &j);
     assert_int_equal(j.rc, 0);
     assert_int_equal(j.n, 0);
-    assert_int_equal(ops_journal_read(e.s, &CTX, "x", 2, on_jread, &j), -EINVAL);
-    assert_int_equal(ops_journal_read(e.s, &CTX, "", 0, on_jread, &j), -EINVAL);
-    assert_int_equal(ops_journal_read(e.s, &CTX, "", OPS_JOURNAL_READ_MAX + 1, on_jread, &j),
+    assert_int_equal(ops_journal_read(e.s, &CTX, "x", 2, on_hread, &j), -EINVAL);
+    assert_int_equal(ops_journal_read(e.s, &CTX, "", 0, on_hread, &j), -EINVAL);
+    assert_int_equal(ops_journal_read(e.s, &CTX, "", OPS_JOURNAL_READ_MAX + 1, on_hread, &j),
                      -EINVAL);
     redisFree(c);
     env_close(&e);
