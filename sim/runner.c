@@ -3011,7 +3011,6 @@ static const char *sim_state_name(enum sim_item_state s)
 
 static void run_checks(struct run *r)
 {
-
     pid_t audit_pid = -ECHILD;
     uint64_t audit_end = 0;
     const struct sim_scenario *sc = r->sc;
