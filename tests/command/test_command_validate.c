@@ -271,6 +271,12 @@ static void test_other_commands(void **state)
     refused("wave.plan", "{\"wave\":\"W1\",\"max_orders\":0}",
             "field \"max_orders\": expected an integer in 1..10000");
     refused("adjust.approve", "{}", "field \"approval\": missing");
+    refused("pack.reset", "{\"station\":\"P9\",\"order\":\"a b\"}",
+            "field \"order\": expected 1..63 characters of [A-Za-z0-9_.-]");
+    refused("pack.reset", "{\"station\":\"P9\",\"orders\":\"O1\"}",
+            "field \"orders\": unknown field (allowed: station, order)");
+    refused("pack.reset", "{\"station\":\"P9\",\"order\":\"O1\"}",
+            "field \"station\": unknown pack station \"P9\"");
     refused("alarm.ack", "{\"alarm\":7}", "field \"alarm\": expected a string");
     refused("order.cancel", "{\"order\":\"SO1\",\"reason\":\"x\"}",
             "field \"reason\": unknown field (allowed: order)");

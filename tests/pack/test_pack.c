@@ -365,9 +365,22 @@ static void test_wrong_item_refused(void **state)
     wait_mq(m, "wcs/v1/" SITE "/evt/pack", "\"other_order\"", false, 3000);
     hget("station:P1", "totes", v, sizeof(v));
     assert_string_equal(v, "[\"T3\"]");
+    /* pack.reset naming another order's carton changes nothing. */
+    {
+        const char *cmd = "{\"request_id\":\"r-reset-0\",\"station\":\"P1\",\"order\":\"O2X\"}";
+        assert_int_equal(tc_pub(F.mq, "wcs/v1/" SITE "/cmd/sup/pack.reset", cmd, strlen(cmd), 1,
+                                false, NULL, NULL),
+                         0);
+    }
+    wait_mq(m, "wcs/v1/" SITE "/reply/sup/r-reset-0", "is packing order O2, not O2X: nothing reset",
+            false, 5000);
+    hget("station:P1", "order", v, sizeof(v));
+    assert_string_equal(v, "O2");
+    hget("station:P1", "step", v, sizeof(v));
+    assert_string_equal(v, "verify");
     /* pack.reset: the session is abandoned, the tote keeps its contents. */
     {
-        const char *cmd = "{\"request_id\":\"r-reset-1\",\"station\":\"P1\"}";
+        const char *cmd = "{\"request_id\":\"r-reset-1\",\"station\":\"P1\",\"order\":\"O2\"}";
         assert_int_equal(tc_pub(F.mq, "wcs/v1/" SITE "/cmd/sup/pack.reset", cmd, strlen(cmd), 1,
                                 false, NULL, NULL),
                          0);

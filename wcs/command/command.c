@@ -931,8 +931,8 @@ static int x_pack_reset(struct job *j)
 {
     struct store_result r = {0};
     char why[256] = "", msg[300];
-    int rc = j->c->station_reset ? j->c->station_reset(j->c->station_arg, j->a.id, j->user,
-                                                       j->cause, why, sizeof(why))
+    int rc = j->c->station_reset ? j->c->station_reset(j->c->station_arg, j->a.id, j->a.order,
+                                                       j->user, j->cause, why, sizeof(why))
                                  : WCS_E_STATE;
     if (!j->c->station_reset)
         snprintf(why, sizeof(why), "pack stations are not run here");

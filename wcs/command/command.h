@@ -76,10 +76,11 @@ struct cmd_ctx {
     /* Test seam: called on the loop between the planner's result and wave.plan's commit. */
     void (*before_commit)(void *arg);
     void *before_commit_arg;
-    /* pack.reset: the owner abandons the station's session (it owns the pack stations). Returns
-     * 0, or a refusal code with why filled. NULL: pack.reset is refused. */
-    int (*station_reset)(void *arg, const char *station, const char *actor, const char *cause,
-                         char *why, size_t cap);
+    /* pack.reset: the owner abandons the station's session (it owns the pack stations); order
+     * non-NULL: only a session of that order (an idle station is reset as it is). Returns 0, or
+     * a refusal code with why filled. NULL: pack.reset is refused. */
+    int (*station_reset)(void *arg, const char *station, const char *order, const char *actor,
+                         const char *cause, char *why, size_t cap);
     void *station_arg;
     struct cmd_stats stats;      /* zero it before the first command; the layer counts */
     struct cmd_wave *wave;       /* private: the wave.plan running (one at a time) */

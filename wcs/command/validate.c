@@ -583,7 +583,7 @@ static int v_pack_reset(const json_t *b, const struct cfg_site *site, struct cmd
                         size_t len)
 {
     int rc = field_id(b, "station", 0, &a->id, err, len);
-    if (rc < 0)
+    if (rc < 0 || (rc = field_id(b, "order", BUS_FIELD_OPTIONAL, &a->order, err, len)) < 0)
         return rc;
     for (uint32_t i = 0; i < site->n_stations; i++)
         if (strcmp(site->stations[i].id, a->id) == 0 && site->stations[i].kind == CFG_STATION_PACK)
@@ -1077,7 +1077,7 @@ static const struct spec specs[] = {
     {"device.enable", "device, reason", v_device},
     {"device.disable", "device, reason", v_device},
     {"count.request", "location, sku", v_count_request},
-    {"pack.reset", "station", v_pack_reset},
+    {"pack.reset", "station, order", v_pack_reset},
     {"batch.claim", "batch", v_batch_claim},
     {"receipt.expect", "receipt, supplier, warehouse, lines", v_receipt_expect},
     {"receipt.scan", "receipt, station, scan, qty, allow_over", v_receipt_scan},

@@ -402,10 +402,10 @@ static void on_cmd_change(void *arg, enum cmd_change what, const char *id, const
     }
 }
 
-static int on_station_reset(void *arg, const char *station, const char *actor, const char *cause,
-                            char *why, size_t cap)
+static int on_station_reset(void *arg, const char *station, const char *order, const char *actor,
+                            const char *cause, char *why, size_t cap)
 {
-    return station_reset(arg, station, actor, cause, why, cap);
+    return station_reset(arg, station, order, actor, cause, why, cap);
 }
 
 static void on_command(struct bus *b, struct bus_cmd *cmd, void *arg)

@@ -284,10 +284,12 @@ int station_sync(struct wcsd *d, const struct cfg_site *site);
 /* Reads the persisted session of every station not loaded yet, when Redis is up, and resumes
  * it (a label in step label is submitted again). Called at store up and from the sweep. */
 void station_load(struct wcsd *d);
-/* pack.reset: abandons the station's open session (its totes keep their contents). Returns 0,
- * WCS_E_UNKNOWN (no such pack station) or WCS_E_STATE (a label is at a printer); why says it. */
-int station_reset(struct wcsd *d, const char *station, const char *actor, const char *cause,
-                  char *why, size_t cap);
+/* pack.reset: abandons the station's open session (its totes keep their contents); order
+ * non-NULL: only a session of that order. Returns 0, WCS_E_UNKNOWN (no such pack station) or
+ * WCS_E_STATE (a read of the station in flight, a session of another order, a label at a
+ * printer); why says it. */
+int station_reset(struct wcsd *d, const char *station, const char *order, const char *actor,
+                  const char *cause, char *why, size_t cap);
 void station_close_all(struct wcsd *d);
 /* label.reprint succeeded: reads shipment's carton (SSCC, order, weight, station) and the
  * order's ship_to from Redis, renders its label again and prints it on printer (a printer

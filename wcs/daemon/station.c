@@ -1691,23 +1691,30 @@ void station_load(struct wcsd *d)
     }
 }
 
-int station_reset(struct wcsd *d, const char *station, const char *actor, const char *cause,
-                  char *why, size_t cap)
+int station_reset(struct wcsd *d, const char *station, const char *order, const char *actor,
+                  const char *cause, char *why, size_t cap)
 {
     struct stationrt *st = station_by_id(d, station ? station : "");
     if (!st) {
         snprintf(why, cap, "no pack station %s", station ? station : "");
         return WCS_E_UNKNOWN;
     }
+    if (st->busy) {
+        snprintf(why, cap, "station %s is reading Redis: retry", st->id);
+        return WCS_E_STATE;
+    }
+    /* A reset meant for one carton (a supervisor's screen, a request sent again) never ends the
+     * next carton's session. */
+    if (order && st->s.order[0] && strcmp(st->s.order, order) != 0) {
+        snprintf(why, cap, "station %s is packing order %s, not %s: nothing reset", st->id,
+                 st->s.order, order);
+        return WCS_E_STATE;
+    }
     if (st->s.step == PACK_STEP_LABEL) {
         snprintf(why, cap,
                  "station %s has the label of order %s at a printer: it is printed once a "
                  "printer takes it",
                  st->id, st->s.order);
-        return WCS_E_STATE;
-    }
-    if (st->busy) {
-        snprintf(why, cap, "station %s is reading Redis: retry", st->id);
         return WCS_E_STATE;
     }
     log_info("pack session reset station=%s order=%s actor=%s", st->id, st->s.order, actor);
