@@ -1831,12 +1831,18 @@ static void labels_tick(struct run *r, uint64_t t)
     }
 }
 
-/* The supervisor abandons a station's session the packer gave up (pack.reset). */
-static void pack_reset(struct run *r, const char *station)
+/* The supervisor abandons a station's session the packer gave up (pack.reset); order (NULL or
+ * "": not known) names the carton meant, so a reset sent again after a "retry" never ends the
+ * packer's next carton. */
+static void pack_reset(struct run *r, const char *station, const char *order)
 {
-    if (r->sc->agents.supervisor_user[0])
-        send_cmd(r, r->sc->agents.supervisor_user, "pack.reset",
-                 json_pack("{s:s}", "station", station), station);
+    json_t *f;
+    if (!r->sc->agents.supervisor_user[0])
+        return;
+    f = json_pack("{s:s}", "station", station);
+    if (order && order[0])
+        json_object_set_new(f, "order", json_string(order));
+    send_cmd(r, r->sc->agents.supervisor_user, "pack.reset", f, station);
 }
 
 /* evt/weigh and evt/pack of the pack stations: a carton out of tolerance goes to QA (the
@@ -1886,7 +1892,7 @@ static void on_pack_event(struct run *r, const char *type, const char *payload)
                 strcmp(e, "store") != 0 &&
                 sim_packer_abort(pe->k, now_ms(r), tote, sizeof(tote)) == 1) {
                 logf_(r, "station %s: tote %s set aside", station, tote);
-                pack_reset(r, station);
+                pack_reset(r, station, json_string_value(json_object_get(j, "order")));
             }
         }
     }
@@ -1905,7 +1911,7 @@ static void label_timeouts(struct run *r, uint64_t t)
             r->fl.label_timeouts++;
             logf_(r, "station %s: no label for tote %s within 15 min, set aside",
                   r->site->stations[pe->station].id, tote);
-            pack_reset(r, r->site->stations[pe->station].id);
+            pack_reset(r, r->site->stations[pe->station].id, NULL);
         }
     }
 }
