@@ -25,6 +25,13 @@ struct store_item {
 typedef void (*store_raw_cb)(void *arg, int rc, const char *msg, const struct store_item *items,
                              size_t n);
 
+/* The entries of a flattened XRANGE reply (items as a store_raw_cb gets them: per entry its id
+ * at depth 2, then its field/value pairs at depth 3): 5 values per entry into v (id, op,
+ * subject, before, after; "" for a field the entry lacks). Returns the number of entries, or -1
+ * when the items are not that shape or hold more than cap entries (v then partly written).
+ * Pure. */
+long store_xrange_entries(const struct store_item *items, size_t n, const char **v, size_t cap);
+
 /* Runs the embedded script `name` (EVALSHA, EVAL on NOSCRIPT) with the common keys and arguments
  * of every store script (journal, op, kpi; actor, cause, op id, ts, maxlen, ttl), then keys[]
  * (full key names) and args[]. write: held while down and replayed (op id dedup), else failing

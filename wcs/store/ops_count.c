@@ -250,8 +250,29 @@ int ops_transfer_receive(struct store *s, const struct store_ctx *ctx, const cha
                             arg);
 }
 
-/* A page of XRANGE, flattened: per entry its id (depth 2), then its field/value pairs (depth 3).
- * Handed on as 5 values per entry: id, op, subject, before, after ("" for a field it lacks). */
+long store_xrange_entries(const struct store_item *items, size_t n, const char **v, size_t cap)
+{
+    static const char *const names[] = {"op", "subject", "before", "after"};
+    size_t k = 0, i = 0;
+    while (i < n) {
+        const char **e = v + 5 * k;
+        if (items[i].depth != 2 || items[i].nil || !items[i].str || k == cap)
+            return -1;
+        e[0] = items[i++].str;
+        e[1] = e[2] = e[3] = e[4] = "";
+        for (; i < n && items[i].depth == 3; i += 2) {
+            if (i + 1 >= n || items[i + 1].depth != 3 || items[i].nil || !items[i].str)
+                return -1;
+            for (size_t f = 0; f < 4; f++)
+                if (strcmp(items[i].str, names[f]) == 0)
+                    e[1 + f] = items[i + 1].nil || !items[i + 1].str ? "" : items[i + 1].str;
+        }
+        k++;
+    }
+    return (long)k;
+}
+
+/* A page of XRANGE, flattened (store_xrange_entries), handed on as 5 values per entry. */
 struct journal_page {
     store_cb cb;
     void *arg;
@@ -263,36 +284,19 @@ static void on_journal_page(void *arg, int rc, const char *msg, const struct sto
     struct journal_page *p = arg;
     struct store_result res = {.rc = rc, .message = msg};
     const char **v = NULL;
-    size_t entries = 0, k = 0, i = 0;
+    size_t entries = 0;
+    long got = 0;
     for (size_t j = 0; rc == 0 && j < n; j++)
         entries += items[j].depth == 2;
     if (rc == 0 && !(v = calloc(5 * entries + 1, sizeof(*v))))
         res.rc = -ENOMEM;
-    while (res.rc == 0 && i < n) {
-        static const char *const names[] = {"op", "subject", "before", "after"};
-        const char **e = v + k;
-        if (items[i].depth != 2 || items[i].nil) {
-            res.rc = WCS_E_PROTOCOL;
-            res.message = "XRANGE answered an unexpected shape";
-            break;
-        }
-        e[0] = items[i++].str;
-        e[1] = e[2] = e[3] = e[4] = "";
-        for (; i < n && items[i].depth == 3; i += 2) {
-            if (i + 1 >= n || items[i + 1].depth != 3 || items[i].nil) {
-                res.rc = WCS_E_PROTOCOL;
-                res.message = "XRANGE answered an entry with an odd field list";
-                break;
-            }
-            for (size_t f = 0; f < 4; f++)
-                if (strcmp(items[i].str, names[f]) == 0)
-                    e[1 + f] = items[i + 1].nil ? "" : items[i + 1].str;
-        }
-        k += 5;
+    if (res.rc == 0 && (got = store_xrange_entries(items, n, v, entries)) < 0) {
+        res.rc = WCS_E_PROTOCOL;
+        res.message = "XRANGE answered an unexpected shape";
     }
     if (res.rc == 0) {
         res.values = v;
-        res.n_values = k;
+        res.n_values = 5 * (size_t)got;
     }
     p->cb(p->arg, &res);
     free(v);
