@@ -412,8 +412,9 @@ static int container_changes(struct audit *a, const char *op, const char *subjec
 
 /* Ops that never move stock (orders, waves, batches, reservations, labels: most of a shift's
  * journal, docs/redis.md "Stock conservation"): their entries are not parsed unless a text names
- * on_hand (the shape quant_change reads), which halved the audit's parsing of a full shift. A
- * damaged entry of any other op is still parsed and counted unreadable. */
+ * on_hand (the shape quant_change reads), which took a sixth off the journal pass of a full
+ * shift's audit (6.1 -> 5.0 s). A damaged entry of any other op is still parsed and counted
+ * unreadable. */
 static bool moves_nothing(const char *op, const char *before, const char *after)
 {
     static const char *const prefixes[] = {
