@@ -318,6 +318,10 @@ static void test_unreadable(void **state)
     /* An op that never moves stock is not parsed unless a text names on_hand: its damage is not
      * counted, but an on_hand in it still is read (and a damaged one counted). */
     assert_int_equal(entry(a, "order_state", "O1", "{\"state\":", "not json"), 0);
+    assert_int_equal(entry(a, "pack_verify", "P1", "{", "{"), 0);
+    assert_int_equal(entry(a, "route", "T1", "{", "{"), 0);
+    /* "pack" itself (a carton's commit) is read, damaged or not. */
+    assert_int_equal(entry(a, "pack", "SH-9", "{\"totes\":", "{}"), WCS_E_SYNTAX);
     assert_int_equal(entry(a, "reserve", "O1", "{\"quant\":\"" QA "\",\"on_hand\":\"x\"}",
                            "{\"quant\":\"" QA "\",\"on_hand\":1}"),
                      WCS_E_SYNTAX);
@@ -339,7 +343,7 @@ static void test_unreadable(void **state)
     assert_int_equal(audit_shipment(a, "SH-1", "packed", "[{\"sku\":1}]"), WCS_E_SYNTAX);
     assert_int_equal(audit_shipment(a, "bad id", "packed", "[]"), WCS_E_SYNTAX);
     assert_false(report(a));
-    assert_int_equal(R.bad, 8);
+    assert_int_equal(R.bad, 9);
     audit_free(a);
 }
 
