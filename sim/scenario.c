@@ -946,13 +946,15 @@ static void parse_faults(struct ctx *c, struct sim_scenario *s, const struct yno
         rec_dur(&r, 0, REQ, &g->at_ms);
         if (!rec_val(&r, 1, REQ) || !want(c, v[1], Y_SCALAR, r.pp))
             continue;
-        for (k = 0; k <= SIM_FAULT_REDIS_STALL; k++)
+        for (k = 0; k < SIM_FAULT_KINDS; k++)
             if (strcmp(v[1]->text, sim_fault_kind_name((enum sim_fault_kind)k)) == 0)
                 break;
-        if (k > SIM_FAULT_REDIS_STALL) {
-            REC_ERR(&r, 1,
-                    "expected one of plc_disconnect, broker_restart, redis_restart, wcs_kill, "
-                    "printer_paper_out, scale_unstable, jam, user_offline, redis_stall");
+        if (k == SIM_FAULT_KINDS) {
+            char kinds[256] = "";
+            for (size_t j = 0, n = 0; j < SIM_FAULT_KINDS; j++)
+                n += (size_t)snprintf(kinds + n, n < sizeof(kinds) ? sizeof(kinds) - n : 0, "%s%s",
+                                      j ? ", " : "", sim_fault_kind_name((enum sim_fault_kind)j));
+            REC_ERR(&r, 1, "expected one of %s", kinds);
             continue;
         }
         g->kind = (enum sim_fault_kind)k;

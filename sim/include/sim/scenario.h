@@ -25,6 +25,8 @@ enum sim_fault_kind {
     SIM_FAULT_USER_OFFLINE,
     SIM_FAULT_REDIS_STALL, /* the last kind */
 };
+/* How many kinds there are (not an enumerator, so switches over the kinds stay exhaustive). */
+#define SIM_FAULT_KINDS (SIM_FAULT_REDIS_STALL + 1)
 
 struct sim_fault {
     uint64_t at_ms; /* scenario time from the start */
