@@ -2554,6 +2554,17 @@ static redisReply *cmd(redisContext *c, const char *fmt, ...)
     return x;
 }
 
+/* A connection of the runner's own to the run's Redis, logged in as user with password: NULL
+ * or a context with err set when it could not connect (a refused login shows in its first
+ * command's reply). */
+static redisContext *redis_login(const struct run *r, const char *user, const char *password)
+{
+    redisContext *c = redisConnect("127.0.0.1", harness_redis_port(r->redis));
+    if (c && !c->err)
+        freeReplyObject(cmd(c, "AUTH %s %s", user, password));
+    return c;
+}
+
 /* How the checks read one kind of key: the command for a key (a format taking the key once;
  * NULL skips the key) and what to do with its reply. */
 struct key_read {
@@ -3020,7 +3031,8 @@ static void run_checks(struct run *r)
     pid_t audit_pid = -ECHILD;
     uint64_t audit_end = 0;
     const struct sim_scenario *sc = r->sc;
-    redisContext *c = redisConnect("127.0.0.1", harness_redis_port(r->redis));
+    redisContext *c =
+        redis_login(r, harness_redis_user(r->redis), harness_redis_password(r->redis));
     struct journal_job jj = {0};
     pthread_t jj_thread;
     bool jj_started = false;
@@ -3053,8 +3065,6 @@ static void run_checks(struct run *r)
     }
     /* What the run asked of Redis (calls and time per command and script), before the checks
      * add their reads: the report's redis-commandstats.txt. */
-    x = cmd(c, "AUTH %s %s", harness_redis_user(r->redis), harness_redis_password(r->redis));
-    freeReplyObject(x);
     x = cmd(c, "INFO commandstats");
     if (x && x->type == REDIS_REPLY_STRING) {
         char path[PATH_MAX + 32];
@@ -3069,14 +3079,10 @@ static void run_checks(struct run *r)
     x = cmd(c, "AUTH %s %s", harness_redis_ro_user(r->redis), harness_redis_ro_password(r->redis));
     freeReplyObject(x);
     if (sc->exp_stock_conserved >= 0) {
-        jj.c = redisConnect("127.0.0.1", harness_redis_port(r->redis));
+        jj.c = redis_login(r, harness_redis_ro_user(r->redis), harness_redis_ro_password(r->redis));
         jj.site = r->site->id;
         jj.flows = json_object();
         jj.final = json_object();
-        x = jj.c && !jj.c->err ? cmd(jj.c, "AUTH %s %s", harness_redis_ro_user(r->redis),
-                                     harness_redis_ro_password(r->redis))
-                               : NULL;
-        freeReplyObject(x);
         jj_started = pthread_create(&jj_thread, NULL, journal_job_run, &jj) == 0;
         if (!jj_started)
             journal_job_run(&jj);
@@ -3729,12 +3735,10 @@ static int setup(struct run *r, char *err, size_t err_len)
     }
     /* Tote records (the stand-in for the picking flow, docs/scenarios.md). */
     if (r->sc->n_totes) {
-        redisContext *c = redisConnect("127.0.0.1", harness_redis_port(r->redis));
+        redisContext *c =
+            redis_login(r, harness_redis_user(r->redis), harness_redis_password(r->redis));
         redisReply *x;
-        x = c ? cmd(c, "AUTH %s %s", harness_redis_user(r->redis), harness_redis_password(r->redis))
-              : NULL;
-        freeReplyObject(x);
-        for (size_t i = 0; c && i < r->sc->n_totes; i++) {
+        for (size_t i = 0; c && !c->err && i < r->sc->n_totes; i++) {
             const struct sim_tote *t = &r->sc->totes[i];
             if (t->order[0]) {
                 x = cmd(c, "HSET wcs:{%s}:tote:%s order %s", r->site->id, t->tote, t->order);
